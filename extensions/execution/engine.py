@@ -1,0 +1,255 @@
+"""The execution engine: pool + caches + comparison, one call per (prediction, gold).
+
+>>> from extensions.data.demo import build_demo_databases
+>>> import tempfile, os
+>>> paths = build_demo_databases(tempfile.mkdtemp())
+>>> with ExecutionEngine(workers=1) as eng:
+...     r = eng.match(paths["hr"], "SELECT count(*) FROM employees", "SELECT COUNT(id) FROM employees")
+>>> r.match, r.status.value
+(True, 'ok')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from extensions._log import log_once
+from extensions.execution.cache import ResultCache
+from extensions.execution.compare import SEMANTICS, Semantics, prepare_sql, results_match
+from extensions.execution.pool import WorkerPool
+from extensions.execution.sandbox import Limits, db_signature
+from extensions.execution.status import ExecResult, Status
+from extensions.sql.normalize import cache_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Every knob of the engine, with defaults for a 2-to-64-core trainer node.
+
+    ``adaptive_timeout``: a prediction's timeout is
+    ``clamp(adaptive_k * gold_time, adaptive_min_s, timeout_s)``. See the
+    README section "Adaptive timeout" for the measurement behind the defaults.
+    """
+
+    workers: int = 0  # 0 = os.cpu_count()
+    timeout_s: float = 10.0
+    adaptive_timeout: bool = True
+    adaptive_k: float = 20.0
+    adaptive_min_s: float = 1.0
+    grace_s: float = 1.0
+    max_rows: int = 100_000
+    max_value_bytes: int = 16 * 1024 * 1024
+    max_sql_bytes: int = 1_000_000
+    memory_mb: int = 2048
+    max_open_connections: int = 32
+    gold_cache_entries: int = 50_000
+    result_cache_entries: int = 20_000
+    cache_max_cells: int = 20_000_000
+    immutable: bool = True
+
+    def replace(self, **kw: object) -> "EngineSettings":
+        return dataclasses.replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Verdict for one prediction against one gold query.
+
+    ``status`` is the prediction's execution status, or ``gold_error`` when the
+    gold query failed (never a match), or ``db_missing``/``db_corrupt``.
+    """
+
+    match: bool
+    status: Status
+    detail: str = ""
+    pred: ExecResult | None = None
+    gold: ExecResult | None = None
+    timeout_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def executed(self) -> bool:
+        """The prediction ran and returned rows (whatever their value)."""
+        return self.pred is not None and self.pred.status is Status.OK
+
+
+def _cells(r: ExecResult) -> int:
+    return r.n_cells
+
+
+class ExecutionEngine:
+    """Thread-safe front door to the sandbox. Construct once per process and reuse."""
+
+    def __init__(self, settings: EngineSettings | None = None, **overrides: object) -> None:
+        s = settings or EngineSettings()
+        if overrides:
+            s = s.replace(**overrides)
+        self.settings = s
+        self.pool = WorkerPool(
+            s.workers or None,
+            limits=Limits(max_rows=s.max_rows, max_value_bytes=s.max_value_bytes, max_sql_bytes=s.max_sql_bytes),
+            max_open_connections=s.max_open_connections,
+            memory_mb=s.memory_mb,
+            grace_s=s.grace_s,
+            immutable=s.immutable,
+        )
+        self.gold_cache: ResultCache[ExecResult] = ResultCache(s.gold_cache_entries, s.cache_max_cells)
+        self.result_cache: ResultCache[ExecResult] = ResultCache(s.result_cache_entries, s.cache_max_cells)
+        self.executions = 0  # statements actually sent to a worker
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> "ExecutionEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- execution ---------------------------------------------------------------------
+    def _run(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float) -> ExecResult:
+        sig = db_signature(db_path) if isinstance(db_path, str) else None
+        if sig is None:
+            return ExecResult(Status.DB_MISSING, detail=f"no database file at {db_path!r}")
+        if not isinstance(sql, str) or not sql.strip():
+            return ExecResult(Status.SYNTAX_ERROR, detail="empty SQL")
+        if len(sql) > self.settings.max_sql_bytes:
+            return ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes")
+        key = (os.path.abspath(db_path), sig, cache_key(sql))
+
+        def compute() -> ExecResult:
+            self.executions += 1
+            return self.pool.execute(db_path, sql, timeout_s)
+
+        result, cached = cache.get_or_compute(
+            key,
+            compute,
+            cost=_cells,
+            usable=lambda r: not (r.status is Status.TIMEOUT and r.timeout_s < timeout_s),
+            cacheable=lambda r: r.status is not Status.INTERNAL_ERROR,
+        )
+        if result.status is Status.OK and result.elapsed_s > timeout_s:
+            # Ran under a longer timeout earlier; keep verdicts consistent.
+            return ExecResult(Status.TIMEOUT, detail="exceeds this call's timeout (cached run)", timeout_s=timeout_s)
+        return dataclasses.replace(result, cached=True) if cached else result
+
+    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None) -> ExecResult:
+        """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused."""
+        try:
+            return self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s)
+        except Exception as exc:  # a bug: a defined status, logged once
+            log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
+            return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
+
+    def execute_gold(self, db_path: str, sql: str) -> ExecResult:
+        """Execute a gold query with the full timeout; cached per (database, SQL)."""
+        try:
+            return self._run(self.gold_cache, db_path, sql, self.settings.timeout_s)
+        except Exception as exc:
+            log_once(log, f"gold:{type(exc).__name__}", "internal error in execute_gold: %r", exc, exc_info=True)
+            return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
+
+    def timeout_for(self, gold: ExecResult) -> float:
+        s = self.settings
+        if not s.adaptive_timeout:
+            return s.timeout_s
+        return min(s.timeout_s, max(s.adaptive_min_s, s.adaptive_k * gold.elapsed_s))
+
+    # -- comparison -------------------------------------------------------------------
+    def match(
+        self,
+        db_path: str | Sequence[str],
+        pred_sql: str | None,
+        gold_sql: str,
+        *,
+        semantics: Semantics = "spider",
+        keep_distinct: bool = False,
+        empty_result_is_wrong: bool = False,
+        order_matters: bool | None = None,
+    ) -> MatchResult:
+        """Execute prediction and gold and compare them; never raises.
+
+        ``db_path`` may be a list of files (Spider test-suite databases): the
+        prediction matches only if it matches on every one of them.
+        """
+        try:
+            if semantics not in SEMANTICS:
+                raise ValueError(f"unknown semantics {semantics!r}; allowed: {', '.join(SEMANTICS)}")
+            paths = [db_path] if isinstance(db_path, str) else list(db_path or [])
+            if not paths:
+                return MatchResult(False, Status.DB_MISSING, "no database given")
+            last: MatchResult | None = None
+            for path in paths:
+                last = self._match_one(path, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
+                if not last.match:
+                    return last
+            assert last is not None
+            return last
+        except ValueError:
+            raise
+        except Exception as exc:
+            log_once(log, f"match:{type(exc).__name__}", "internal error in match: %r", exc, exc_info=True)
+            return MatchResult(False, Status.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"[:300])
+
+    def _match_one(
+        self,
+        db_path: str,
+        pred_sql: str | None,
+        gold_sql: str,
+        semantics: Semantics,
+        keep_distinct: bool,
+        empty_result_is_wrong: bool,
+        order_matters: bool | None,
+    ) -> MatchResult:
+        if not isinstance(gold_sql, str) or not gold_sql.strip():
+            return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
+        gold_prepared = prepare_sql(gold_sql, semantics=semantics, keep_distinct=keep_distinct)
+        gold = self.execute_gold(db_path, gold_prepared)
+        if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
+            return MatchResult(False, gold.status, gold.detail, None, gold)
+        if gold.status is not Status.OK:
+            return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", None, gold)
+        if not isinstance(pred_sql, str) or not pred_sql.strip():
+            return MatchResult(False, Status.SYNTAX_ERROR, "no SQL in the completion", None, gold)
+        timeout_s = self.timeout_for(gold)
+        pred_prepared = prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct)
+        pred = self.execute(db_path, pred_prepared, timeout_s=timeout_s)
+        if pred.status is not Status.OK:
+            return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s)
+        assert gold.rows is not None and pred.rows is not None
+        if empty_result_is_wrong and not gold.rows and not pred.rows:
+            return MatchResult(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold, timeout_s)
+        ok = results_match(gold.rows, pred.rows, semantics=semantics, gold_sql=gold_prepared, order_matters=order_matters)
+        return MatchResult(ok, Status.OK, "" if ok else "results differ", pred, gold, timeout_s)
+
+    def stats(self) -> dict:
+        return {
+            "workers": self.pool.size,
+            "executions": self.executions,
+            "worker_restarts": self.pool.restarts,
+            "gold_cache": {"entries": len(self.gold_cache), "cells": self.gold_cache.cells, "hits": self.gold_cache.hits, "misses": self.gold_cache.misses, "joined": self.gold_cache.joined},
+            "result_cache": {"entries": len(self.result_cache), "cells": self.result_cache.cells, "hits": self.result_cache.hits, "misses": self.result_cache.misses, "joined": self.result_cache.joined},
+        }
+
+
+_shared: dict[EngineSettings, ExecutionEngine] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_engine(settings: EngineSettings | None = None) -> ExecutionEngine:
+    """One engine per process and settings; started lazily, closed at exit."""
+    s = settings or EngineSettings()
+    with _shared_lock:
+        eng = _shared.get(s)
+        if eng is None or eng.pool.closed:
+            eng = ExecutionEngine(s)
+            _shared[s] = eng
+        return eng

@@ -1,0 +1,241 @@
+"""A pool of sandbox worker processes with hard deadlines.
+
+Each worker is a separate Python process (``extensions.execution.worker``)
+talking over two pipes. A caller thread borrows one idle worker, sends one
+statement and waits for the answer at most ``timeout_s + grace_s``. SQLite's
+progress handler normally stops the query at ``timeout_s``; if the worker is
+stuck in C code or blew its memory limit, the parent kills it (SIGKILL) and a
+fresh worker replaces it on the next call. After a timeout no thread or
+process keeps burning CPU for that query.
+
+Thread-safe: any number of threads may call :meth:`WorkerPool.execute`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import select
+import subprocess
+import sys
+import threading
+import weakref
+from typing import Any
+
+import extensions
+from extensions.errors import EngineClosedError
+from extensions.execution.sandbox import Limits
+from extensions.execution.status import ExecResult, Status
+from extensions.execution.worker import read_message, write_message
+
+log = logging.getLogger(__name__)
+
+_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(extensions.__file__)))
+
+
+class _WorkerTimeout(Exception):
+    pass
+
+
+class _Worker:
+    """One worker process and its two pipes (parent side)."""
+
+    def __init__(self, args: list[str]) -> None:
+        r_req, w_req = os.pipe()
+        r_res, w_res = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = _PKG_PARENT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "extensions.execution.worker", "--fd-in", str(r_req), "--fd-out", str(w_res), *args],
+                pass_fds=(r_req, w_res),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # Ctrl-C in the trainer does not hit workers
+                close_fds=True,
+            )
+        except BaseException:
+            for fd in (r_req, w_req, r_res, w_res):
+                os.close(fd)
+            raise
+        os.close(r_req)
+        os.close(w_res)
+        self.wfd, self.rfd = w_req, r_res
+        self.dead = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def call(self, msg: tuple, wait_s: float) -> Any:
+        write_message(self.wfd, msg)
+        ready, _, _ = select.select([self.rfd], [], [], max(0.0, wait_s))
+        if not ready:
+            raise _WorkerTimeout()
+        return read_message(self.rfd)
+
+    def kill(self) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        try:
+            self.proc.kill()
+        except OSError:  # already gone
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - kernel trouble
+            log.error("worker %s did not exit after SIGKILL", self.proc.pid)
+        for fd in (self.wfd, self.rfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class WorkerPool:
+    """Lazily started pool of ``workers`` sandbox processes.
+
+    Args:
+        workers: number of processes; ``None`` or 0 means ``os.cpu_count()``.
+        limits: row/value/SQL caps applied inside each worker.
+        max_open_connections: LRU size of read-only connections per worker.
+        memory_mb: ``RLIMIT_AS`` per worker (0 disables it).
+        grace_s: extra wait beyond a statement's timeout before the worker is killed.
+        immutable: open files with ``immutable=1`` (no lock or WAL files are ever created).
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        limits: Limits = Limits(),
+        max_open_connections: int = 32,
+        memory_mb: int = 2048,
+        grace_s: float = 1.0,
+        immutable: bool = True,
+    ) -> None:
+        self.size = int(workers) if workers else (os.cpu_count() or 1)
+        if self.size < 1:
+            raise ValueError("workers must be >= 1")
+        self.limits = limits
+        self.grace_s = grace_s
+        self._args = [
+            "--max-rows", str(limits.max_rows),
+            "--max-value-bytes", str(limits.max_value_bytes),
+            "--max-sql-bytes", str(limits.max_sql_bytes),
+            "--max-open", str(max_open_connections),
+            "--memory-mb", str(memory_mb),
+        ] + ([] if immutable else ["--no-immutable"])
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._created = 0
+        self._closed = False
+        self.restarts = 0
+        self._finalizer = weakref.finalize(self, WorkerPool._kill_all, self._all)
+        atexit.register(self._finalizer)
+
+    # -- lifecycle -------------------------------------------------------------------
+    @staticmethod
+    def _kill_all(workers: set[_Worker]) -> None:
+        for w in list(workers):
+            w.kill()
+        workers.clear()
+
+    def close(self) -> None:
+        """Kill every worker. Idempotent; busy workers are killed too."""
+        with self._cond:
+            self._closed = True
+            self._idle.clear()
+            self._cond.notify_all()
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- borrowing ---------------------------------------------------------------------
+    def _acquire(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise EngineClosedError("worker pool is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if self._created < self.size:
+                    self._created += 1
+                    break
+                self._cond.wait()
+        try:
+            w = _Worker(self._args)
+        except BaseException:
+            with self._cond:
+                self._created -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            self._all.add(w)
+        return w
+
+    def _release(self, w: _Worker, alive: bool) -> None:
+        with self._cond:
+            if alive and not self._closed and not w.dead:
+                self._idle.append(w)
+            else:
+                self._all.discard(w)
+                self._created -= 1
+                w.kill()
+            self._cond.notify()
+
+    # -- work ------------------------------------------------------------------------
+    def execute(self, path: str, sql: str, timeout_s: float) -> ExecResult:
+        """Run one statement on some worker. Never raises except after :meth:`close`."""
+        w = self._acquire()
+        alive = False
+        try:
+            result = w.call(("exec", path, sql, float(timeout_s)), timeout_s + self.grace_s)
+            alive = True
+            return result
+        except _WorkerTimeout:
+            self.restarts += 1
+            return ExecResult(Status.TIMEOUT, detail=f"worker killed after {timeout_s + self.grace_s:.2f}s", timeout_s=timeout_s)
+        except (EOFError, OSError) as exc:
+            self.restarts += 1
+            if self._closed:
+                raise EngineClosedError("worker pool closed during the call") from exc
+            log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
+            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)", timeout_s=timeout_s)
+        except MemoryError:
+            return ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
+        finally:
+            self._release(w, alive)
+
+    def worker_stats(self) -> list[dict]:
+        """RSS and open connection count of each started, idle worker."""
+        with self._cond:
+            idle = list(self._idle)
+            self._idle.clear()
+        stats = []
+        try:
+            for w in idle:
+                try:
+                    stats.append(w.call(("stats",), 5.0))
+                except (_WorkerTimeout, EOFError, OSError):  # pragma: no cover
+                    pass
+        finally:
+            for w in idle:
+                self._release(w, not w.dead)
+        return stats
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            return [w.pid for w in self._all if not w.dead]

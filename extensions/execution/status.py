@@ -1,0 +1,56 @@
+"""Typed outcomes of running SQL. Every call ends in one of these, never an exception."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    """Outcome of one execution (or of a prediction/gold comparison)."""
+
+    OK = "ok"
+    SYNTAX_ERROR = "syntax_error"  # SQLite could not compile the statement
+    SCHEMA_ERROR = "schema_error"  # no such table / column, ambiguous column
+    FORBIDDEN = "forbidden"  # write, DDL, ATTACH, PRAGMA write, several statements ...
+    TIMEOUT = "timeout"  # deadline reached (progress handler or worker killed)
+    TOO_LARGE = "too_large"  # row cap, value/blob cap, SQL length, memory limit
+    DB_MISSING = "db_missing"  # no such file
+    DB_CORRUPT = "db_corrupt"  # not a SQLite file, malformed, or no tables
+    GOLD_ERROR = "gold_error"  # the gold query itself failed (never a match)
+    INTERNAL_ERROR = "internal_error"  # a bug or a dead worker; logged
+
+    def __str__(self) -> str:  # pragma: no cover - cosmetic
+        return self.value
+
+
+ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """Result of executing one statement in the sandbox.
+
+    ``rows`` is a tuple of row tuples when ``status`` is ``ok`` and ``None``
+    otherwise. ``elapsed_s`` is SQLite's own time inside the worker
+    (prepare + step + fetch), excluding transport.
+    """
+
+    status: Status
+    rows: tuple[tuple[Any, ...], ...] | None = None
+    columns: tuple[str, ...] = ()
+    elapsed_s: float = 0.0
+    detail: str = ""
+    timeout_s: float = 0.0
+    cached: bool = field(default=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    @property
+    def n_cells(self) -> int:
+        if not self.rows:
+            return 1
+        return len(self.rows) * max(1, len(self.rows[0]))

@@ -1,0 +1,109 @@
+"""Linear-time text normalisation of SQL (no parsing, standard library only).
+
+>>> cache_key("  SELECT  name\\n FROM   t  WHERE x = 'a  b' ;")
+"SELECT name FROM t WHERE x = 'a  b'"
+>>> remove_distinct("SELECT count(DISTINCT name) FROM t WHERE x = 'distinct'")
+"SELECT count( name) FROM t WHERE x = 'distinct'"
+>>> has_top_level_order_by("SELECT a FROM (SELECT a FROM t ORDER BY a) LIMIT 3")
+False
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
+
+
+def _segments(sql: str) -> Iterator[tuple[bool, str]]:
+    """Yield (is_code, text) pieces: quoted literals/identifiers and comments are not code."""
+    i, n, start = 0, len(sql), 0
+    while i < n:
+        ch = sql[i]
+        if ch in _QUOTES or (ch == "-" and sql.startswith("--", i)) or (ch == "/" and sql.startswith("/*", i)):
+            if i > start:
+                yield True, sql[start:i]
+            if ch in _QUOTES:
+                close = _QUOTES[ch]
+                j = i + 1
+                while True:
+                    j = sql.find(close, j)
+                    if j < 0:
+                        j = n
+                        break
+                    if close != "]" and sql.startswith(close * 2, j):  # doubled quote escape
+                        j += 2
+                        continue
+                    j += 1
+                    break
+            elif ch == "-":
+                j = sql.find("\n", i)
+                j = n if j < 0 else j
+            else:
+                j = sql.find("*/", i + 2)
+                j = n if j < 0 else j + 2
+            yield False, sql[i:j]
+            i = start = j
+        else:
+            i += 1
+    if start < n:
+        yield True, sql[start:]
+
+
+_WS = re.compile(r"\s+")
+
+
+def cache_key(sql: str) -> str:
+    """Whitespace-collapsed SQL (outside quotes), without comments or trailing ``;``.
+
+    Two statements with the same key are the same statement to SQLite.
+    """
+    out = ""
+    for is_code, text in _segments(sql):
+        if not is_code and (text.startswith("--") or text.startswith("/*")):
+            is_code, text = True, " "
+        if is_code:
+            text = _WS.sub(" ", text)
+            if out.endswith(" ") and text.startswith(" "):
+                text = text[1:]
+        out += text
+    out = out.strip()
+    while out.endswith(";"):
+        out = out[:-1].rstrip()
+    return out
+
+
+_DISTINCT = re.compile(r"(?<![\w$.])distinct(?![\w$])", re.IGNORECASE)
+
+
+def remove_distinct(sql: str) -> str:
+    """Drop every ``DISTINCT`` keyword outside quotes, as the Spider evaluator does."""
+    return "".join(_DISTINCT.sub("", text) if is_code else text for is_code, text in _segments(sql))
+
+
+def spider_postprocess(sql: str) -> str:
+    """The official evaluator's fix-ups: ``> =`` to ``>=`` and the current-year macro."""
+    sql = sql.replace("> =", ">=").replace("< =", "<=").replace("! =", "!=")
+    return re.sub(r"YEAR\s*\(\s*CURDATE\s*\(\s*\)\s*\)\s*", "2020", sql, flags=re.IGNORECASE)
+
+
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+
+
+def has_top_level_order_by(sql: str) -> bool:
+    """True when the outermost query has ORDER BY (not only a subquery)."""
+    depth = 0
+    for is_code, text in _segments(sql):
+        if not is_code:
+            continue
+        # Track parentheses and look for ORDER BY at depth 0 within this piece.
+        pos = 0
+        for m in re.finditer(r"[()]", text):
+            if depth == 0 and _ORDER_BY.search(text, pos, m.start()):
+                return True
+            depth += 1 if m.group() == "(" else -1
+            pos = m.end()
+        if depth == 0 and _ORDER_BY.search(text, pos):
+            return True
+    return False
