@@ -1,0 +1,152 @@
+"""Clause components of a query, normalised for order-independent comparison.
+
+Each clause becomes a multiset of canonical strings (ORDER BY keeps
+positions). Canonical form: identifiers lower-cased, table qualifiers and
+output aliases dropped, operands of symmetric comparisons (``=``, ``<>``)
+sorted, and ``AND`` split into separate predicates. ``BETWEEN a AND b`` is
+one predicate.
+
+>>> c = clause_components("SELECT T1.Name, count(*) FROM emp AS T1 JOIN dept AS T2 ON T2.id = T1.dept_id WHERE T1.age > 30 AND T1.city = 'Paris' GROUP BY T1.name")
+>>> sorted(c["select"]), sorted(c["where"])
+(['count(*)', 'name'], ["'Paris' = city", 'age > 30'])
+>>> c["join_tables"], c["join_conditions"]
+(('dept', 'emp'), ('dept_id = id',))
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+
+from sqlglot import exp
+
+from extensions.sql.parse import parse_sql
+
+CLAUSES: tuple[str, ...] = (
+    "select",
+    "where",
+    "join_tables",
+    "join_conditions",
+    "group_by",
+    "having",
+    "order_by",
+    "limit",
+    "set_ops",
+)
+
+
+def _canon(node: exp.Expression) -> str:
+    node = node.copy()
+
+    def fix(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column):
+            return exp.column(n.name.lower()) if not isinstance(n.this, exp.Star) else exp.Star()
+        if isinstance(n, exp.Alias):
+            return n.this
+        if isinstance(n, exp.Identifier):
+            return exp.to_identifier(n.name.lower())
+        if isinstance(n, (exp.EQ, exp.NEQ)):
+            left, right = n.left.sql("sqlite"), n.right.sql("sqlite")
+            if right < left:
+                return type(n)(this=n.right, expression=n.left)
+        return n
+
+    try:
+        node = node.transform(fix)
+        # transform visits parents before children; a second pass sorts
+        # symmetric operands whose children changed.
+        node = node.transform(fix)
+        return node.sql("sqlite", normalize_functions="lower")
+    except Exception:  # pragma: no cover - exotic nodes
+        return node.sql("sqlite")
+
+
+def _conjuncts(cond: exp.Expression | None) -> list[exp.Expression]:
+    if cond is None:
+        return []
+    if isinstance(cond, exp.Paren) and isinstance(cond.this, exp.And):
+        cond = cond.this
+    if isinstance(cond, exp.And):
+        return _conjuncts(cond.left) + _conjuncts(cond.right)
+    return [cond]
+
+
+def _first_select(e: exp.Expression) -> exp.Select | None:
+    while isinstance(e, exp.SetOperation):
+        e = e.left
+    if isinstance(e, exp.Subquery):
+        e = e.this
+    return e if isinstance(e, exp.Select) else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
+    parsed = parse_sql(sql)
+    if not parsed.ok or not parsed.is_query:
+        return None
+    root = parsed.expression
+    assert root is not None
+    out: dict[str, list[str]] = {c: [] for c in CLAUSES}
+    set_ops = []
+    e: exp.Expression = root
+    while isinstance(e, exp.SetOperation):
+        kind = type(e).__name__.lower()
+        set_ops.append(kind + ("" if e.args.get("distinct", True) else "_all"))
+        e = e.left
+    out["set_ops"] = sorted(set_ops)
+    sel = _first_select(root)
+    if sel is None:
+        return {c: tuple(v) for c, v in out.items()}
+    out["select"] = [_canon(x) for x in sel.expressions]
+    out["where"] = [_canon(x) for x in _conjuncts(sel.args.get("where") and sel.args["where"].this)]
+    having = sel.args.get("having")
+    out["having"] = [_canon(x) for x in _conjuncts(having.this if having else None)]
+    tables = []
+    from_ = sel.args.get("from_") or sel.args.get("from")
+    if from_ is not None:
+        for t in from_.find_all(exp.Table):
+            tables.append(t.name.lower())
+    conds = []
+    for j in sel.args.get("joins") or []:
+        if isinstance(j.this, exp.Table):
+            tables.append(j.this.name.lower())
+        elif j.this is not None:
+            for t in j.this.find_all(exp.Table):
+                tables.append(t.name.lower())
+        conds.extend(_canon(c) for c in _conjuncts(j.args.get("on")))
+        for u in j.args.get("using") or []:
+            conds.append(f"using {u.name.lower()}")
+    # Implicit joins (FROM a, b WHERE a.x = b.y) list both tables; their
+    # condition stays a WHERE predicate.
+    out["join_tables"] = sorted(tables) if len(tables) > 1 else []
+    out["join_conditions"] = sorted(conds)
+    group = sel.args.get("group")
+    out["group_by"] = [_canon(x) for x in (group.expressions if group else [])]
+    order = sel.args.get("order") or (root.args.get("order") if root is not sel else None)
+    if order is not None:
+        out["order_by"] = [f"{i}:{_canon(o.this)}:{'desc' if o.args.get('desc') else 'asc'}" for i, o in enumerate(order.expressions)]
+    limit = sel.args.get("limit") or (root.args.get("limit") if root is not sel else None)
+    if limit is not None:
+        out["limit"] = [_canon(limit.expression if limit.expression is not None else limit)]
+    return {c: tuple(v) for c, v in out.items()}
+
+
+def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
+    """Canonical clause components of a query, or None if it is not a parseable query."""
+    try:
+        return _components(sql) if isinstance(sql, str) else None
+    except RecursionError:
+        return None
+    except Exception:  # sqlglot corner cases: no structural credit
+        return None
+
+
+def f1(pred: tuple[str, ...], gold: tuple[str, ...]) -> float:
+    """Multiset F1 between two component lists."""
+    if not pred and not gold:
+        return 1.0
+    overlap = sum((Counter(pred) & Counter(gold)).values())
+    if overlap == 0:
+        return 0.0
+    p, r = overlap / len(pred), overlap / len(gold)
+    return 2 * p * r / (p + r)

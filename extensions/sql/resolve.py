@@ -1,0 +1,206 @@
+"""Resolve table and column names against a schema with sqlglot scopes.
+
+Finds names a query uses that the database does not have ("hallucinations"):
+
+* tables in FROM/JOIN that are neither in the schema nor a CTE (``SELECT *``
+  from an unknown table counts: sqlglot's ``qualify`` alone does not catch it);
+* qualified columns ``x.c`` whose source ``x`` is a schema table without ``c``,
+  or a derived table/CTE that does not output ``c``, or whose qualifier names
+  no source in scope (outer scopes included, for correlated subqueries);
+* unqualified columns that no source in scope (nor an outer scope, nor a
+  SELECT alias, which SQLite accepts in WHERE/GROUP BY/HAVING/ORDER BY) has.
+
+Unqualified columns found in several sources of the same scope are reported
+as *ambiguous*, separately. Everything is case-insensitive, quoted or not.
+An unresolvable double-quoted identifier is a string literal to SQLite
+(``WHERE name = "France"``) and is not counted.
+
+>>> from extensions.sql.schema import Schema
+>>> s = Schema.coerce({'tables': {'employees': {'columns': ['id', 'name', 'salary', 'department']}}})
+>>> resolve_names("SELECT name FROM customers", s).unknown_tables
+('customers',)
+>>> resolve_names("SELECT e.nme FROM Employees AS e", s).unknown_columns
+('e.nme',)
+>>> resolve_names("SELECT Name FROM EMPLOYEES WHERE salary > 10", s).count
+0
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from extensions.sql.parse import parse_sql
+from extensions.sql.schema import Schema
+
+_ROWID = frozenset({"rowid", "oid", "_rowid_"})
+
+
+@dataclass(frozen=True)
+class Resolution:
+    unknown_tables: tuple[str, ...] = ()
+    unknown_columns: tuple[str, ...] = ()
+    ambiguous_columns: tuple[str, ...] = ()
+    error: str | None = None  # the SQL could not be parsed/analysed
+
+    @property
+    def count(self) -> int:
+        """Number of hallucinated names (unknown tables + unknown columns)."""
+        return len(self.unknown_tables) + len(self.unknown_columns)
+
+    @property
+    def hallucinated(self) -> tuple[str, ...]:
+        return self.unknown_tables + self.unknown_columns
+
+
+def _source_columns(source: object, schema: Schema) -> frozenset[str] | None:
+    """Output column names of a source, lowercased; None when unknown (``*``, functions)."""
+    if isinstance(source, exp.Table):
+        if not schema.has_table(source.name):
+            return None
+        return schema.column_set(source.name) | _ROWID
+    if isinstance(source, Scope):
+        e = source.expression
+        if isinstance(e, exp.SetOperation):
+            e = e.left if isinstance(e.left, exp.Select) else None
+            while isinstance(e, exp.SetOperation):
+                e = e.left
+        if not isinstance(e, exp.Select):
+            return None
+        if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star)) for s in e.expressions):
+            return None
+        names = frozenset(n.lower() for n in e.named_selects)
+        # A CTE with an explicit column list: WITH c(x, y) AS (...)
+        parent = e.parent
+        if isinstance(parent, exp.CTE):
+            alias = parent.args.get("alias")
+            if alias is not None and alias.columns:
+                return frozenset(c.name.lower() for c in alias.columns)
+        if isinstance(parent, exp.Subquery):
+            alias = parent.args.get("alias")
+            if alias is not None and alias.columns:
+                return frozenset(c.name.lower() for c in alias.columns)
+        return names
+    return None
+
+
+def _owner(node: exp.Expression) -> exp.Expression | None:
+    """The innermost SELECT that contains ``node``."""
+    p = node.parent
+    while p is not None and not isinstance(p, exp.Select):
+        p = p.parent
+    return p
+
+
+def _select_aliases(scope: Scope) -> frozenset[str]:
+    e = scope.expression
+    if not isinstance(e, exp.Select):
+        return frozenset()
+    return frozenset(a.alias.lower() for a in e.expressions if isinstance(a, exp.Alias))
+
+
+def _visible_sources(scope: Scope) -> list[dict[str, object]]:
+    """Selected sources of this scope, then of each enclosing scope (correlation)."""
+    chain = []
+    s: Scope | None = scope
+    while s is not None:
+        chain.append({k.lower(): v for k, (_, v) in _selected(s).items()})
+        s = s.parent
+    return chain
+
+
+def _selected(scope: Scope) -> dict[str, tuple[object, object]]:
+    try:
+        return {k: (n, v) for k, (n, v) in scope.selected_sources.items()}
+    except Exception:  # pragma: no cover - defensive against sqlglot internals
+        return {}
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve(sql: str, schema: Schema) -> Resolution:
+    parsed = parse_sql(sql)
+    if not parsed.ok:
+        return Resolution(error=parsed.error or "parse_error")
+    expression = parsed.expression
+    assert expression is not None
+    unknown_tables: list[str] = []
+    unknown_cols: list[str] = []
+    ambiguous: list[str] = []
+    try:
+        scopes = list(traverse_scope(expression))
+    except Exception as exc:  # sqlglot cannot scope it (odd syntax)
+        return Resolution(error=f"scope_error: {type(exc).__name__}")
+    cte_names = {c.alias_or_name.lower() for c in expression.find_all(exp.CTE)}
+    for scope in scopes:
+        chain = _visible_sources(scope)
+        own = chain[0] if chain else {}
+        scope_has_unknown = False
+        for alias, source in own.items():
+            if isinstance(source, exp.Table):
+                name = source.name
+                if not name or (source.args.get("db") and source.text("db").lower() not in ("main", "")):
+                    continue
+                if name.lower() in cte_names or schema.has_table(name):
+                    continue
+                scope_has_unknown = True
+                if name.lower() not in [t.lower() for t in unknown_tables]:
+                    unknown_tables.append(name)
+            elif not isinstance(source, Scope):
+                scope_has_unknown = True  # table function etc.: unknowable columns
+        aliases = _select_aliases(scope)
+        for col in scope.columns:
+            if isinstance(col.this, exp.Star) or _owner(col) is not scope.expression:
+                continue
+            cname = col.name.lower()
+            qualifier = col.table.lower()
+            if qualifier:
+                source = None
+                for level in chain:
+                    if qualifier in level:
+                        source = level[qualifier]
+                        break
+                if source is None:
+                    # x.c where x is a real table not in FROM is an error in SQLite too.
+                    unknown_cols.append(f"{col.table}.{col.name}")
+                    continue
+                cols = _source_columns(source, schema)
+                if cols is not None and cname not in cols:
+                    unknown_cols.append(f"{col.table}.{col.name}")
+                continue
+            # Unqualified: innermost scope that has it wins.
+            found = False
+            unknowable = scope_has_unknown
+            for depth, level in enumerate(chain):
+                hits = 0
+                for src in level.values():
+                    cols = _source_columns(src, schema)
+                    if cols is None:
+                        unknowable = True
+                    elif cname in cols:
+                        hits += 1
+                if hits:
+                    found = True
+                    if hits > 1 and depth == 0 and cname not in _ROWID:
+                        ambiguous.append(col.name)
+                    break
+            if found or unknowable or cname in aliases:
+                continue
+            if col.this.args.get("quoted"):
+                continue  # SQLite reads an unresolvable "x" as the string 'x'
+            unknown_cols.append(col.name)
+    return Resolution(tuple(unknown_tables), tuple(dict.fromkeys(unknown_cols)), tuple(dict.fromkeys(ambiguous)))
+
+
+def resolve_names(sql: str, schema: Schema) -> Resolution:
+    """Unknown and ambiguous names in ``sql`` against ``schema``; cached, never raises."""
+    if not isinstance(sql, str) or not schema:
+        return Resolution(error="no_sql" if not isinstance(sql, str) else "no_schema")
+    try:
+        return _resolve(sql, schema)
+    except RecursionError:
+        return Resolution(error="too_deep")
+    except Exception as exc:  # a sqlglot corner case: no penalty, reason reported
+        return Resolution(error=f"resolve_error: {type(exc).__name__}")
