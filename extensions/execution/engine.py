@@ -215,10 +215,13 @@ class ExecutionEngine:
         gold = self.execute_gold(db_path, gold_prepared)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
-        if gold.status is not Status.OK:
-            return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", None, gold)
         if not isinstance(pred_sql, str) or not pred_sql.strip():
-            return MatchResult(False, Status.SYNTAX_ERROR, "no SQL in the completion", None, gold)
+            status = Status.GOLD_ERROR if gold.status is not Status.OK else Status.SYNTAX_ERROR
+            return MatchResult(False, status, "no SQL in the completion", None, gold)
+        if gold.status is not Status.OK:
+            # Never a match; the prediction still runs so callers know whether it executes.
+            pred = self.execute(db_path, prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct))
+            return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", pred, gold, self.settings.timeout_s)
         timeout_s = self.timeout_for(gold)
         pred_prepared = prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct)
         pred = self.execute(db_path, pred_prepared, timeout_s=timeout_s)

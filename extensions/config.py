@@ -1,0 +1,266 @@
+"""Configuration: pydantic models, YAML loading, environment and CLI overrides.
+
+>>> cfg = load_config(overrides=["reward.schema_weight=-0.25", "optimization.lora.r=8"])
+>>> cfg.reward.schema_weight, cfg.optimization.lora.r
+(-0.25, 8)
+>>> load_config(overrides=["reward.baseline=bogus"])
+Traceback (most recent call last):
+...
+extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'seed_combined' (got 'bogus')
+
+Override precedence: YAML file < environment (``EXTENSIONS__SECTION__KEY=value``,
+double underscores between levels) < explicit ``overrides`` (``section.key=value``).
+Values in overrides are parsed as YAML scalars (``true``, ``3``, ``[a, b]``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from extensions.errors import ConfigError
+
+ENV_PREFIX = "EXTENSIONS__"
+CONFIG_ENV = "EXTENSIONS_CONFIG"  # path of a YAML file used when none is given
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ExecutionConfig(_Strict):
+    """Sandboxed execution engine (see :class:`extensions.execution.engine.EngineSettings`)."""
+
+    workers: int = Field(0, ge=0, description="worker processes; 0 = all cores")
+    timeout_s: float = Field(10.0, gt=0)
+    adaptive_timeout: bool = True
+    adaptive_k: float = Field(20.0, gt=0)
+    adaptive_min_s: float = Field(1.0, gt=0)
+    grace_s: float = Field(1.0, ge=0)
+    max_rows: int = Field(100_000, ge=1)
+    max_value_bytes: int = Field(16 * 1024 * 1024, ge=1000)
+    max_sql_bytes: int = Field(1_000_000, ge=1000)
+    memory_mb: int = Field(2048, ge=0)
+    max_open_connections: int = Field(32, ge=1)
+    gold_cache_entries: int = Field(50_000, ge=0)
+    result_cache_entries: int = Field(20_000, ge=0)
+    cache_max_cells: int = Field(20_000_000, ge=0)
+    immutable: bool = True
+
+    def engine_settings(self) -> Any:
+        from extensions.execution.engine import EngineSettings
+
+        return EngineSettings(**self.model_dump())
+
+
+class SqlR1Config(_Strict):
+    """SQL-R1 length-reward knobs."""
+
+    max_length: int = Field(4096, ge=1, description="characters; think+answer length normaliser")
+    length_weight: float = Field(0.5, ge=0)
+
+
+class RewardConfig(_Strict):
+    baseline: Literal["sql_r1", "arctic", "reasoning_sql", "seed_combined"] = "arctic"
+    enable_enhanced: bool = True
+    gating: Literal["wrong_only", "always"] = "wrong_only"
+    schema_weight: float = Field(-0.5, le=0, description="penalty per hallucinated name")
+    schema_penalty_cap: int = Field(2, ge=0, description="at most this many names are penalised")
+    structural_select_weight: float = Field(0.3, ge=0)
+    structural_where_weight: float = Field(0.3, ge=0)
+    structural_join_weight: float = Field(0.2, ge=0)
+    structural_group_by_weight: float = Field(0.1, ge=0)
+    structural_having_weight: float = Field(0.05, ge=0)
+    structural_order_by_weight: float = Field(0.1, ge=0)
+    structural_limit_weight: float = Field(0.05, ge=0)
+    structural_set_ops_weight: float = Field(0.05, ge=0)
+    syntax_weight: float = Field(0.2, ge=0)
+    margin: float = Field(0.05, gt=0, description="gap kept between the best wrong and the worst correct total")
+    semantics: Literal["spider", "bird", "strict"] = "spider"
+    keep_distinct: bool = False
+    empty_result_is_wrong: bool = False
+    extraction_style: Literal["auto", "sql_r1", "omnisql", "plain"] = "auto"
+    require_sql_block: bool = True
+    sql_r1: SqlR1Config = SqlR1Config()
+
+
+class LoraConfig(_Strict):
+    enabled: bool = True
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+class OptimizationConfig(_Strict):
+    model_name: str = "Qwen/Qwen2.5-Coder-3B-Instruct"
+    batch_size: int = Field(2, ge=1, description="prompts per device step")
+    gradient_accumulation_steps: int = Field(8, ge=1)
+    gradient_checkpointing: bool = True
+    mixed_precision: Literal["bf16", "fp16", "no"] = "bf16"
+    learning_rate: float = Field(1e-5, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.03, ge=0, le=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    max_prompt_length: int = Field(1024, ge=16)
+    max_response_length: int = Field(768, ge=8)
+    load_in_4bit: bool = False
+    lora: LoraConfig = LoraConfig()
+
+
+class GRPOConfig(_Strict):
+    num_generations: int = Field(8, ge=2, description="rollouts per prompt (GRPO group size)")
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    beta: float = Field(0.0, ge=0, description="KL coefficient")
+    epsilon: float = Field(0.2, gt=0, description="PPO clip range")
+    use_vllm: bool = False
+    vllm_gpu_memory_utilization: float = Field(0.35, gt=0, le=1)
+
+
+class VerlConfig(_Strict):
+    n_gpus_per_node: int = Field(1, ge=1)
+    nnodes: int = Field(1, ge=1)
+    rollout_n: int = Field(8, ge=1)
+    rollout_name: Literal["vllm", "sglang", "hf"] = "vllm"
+    tensor_model_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.5, gt=0, le=1)
+    ppo_mini_batch_size: int = Field(16, ge=1)
+    ppo_micro_batch_size_per_gpu: int = Field(2, ge=1)
+    train_batch_size: int = Field(16, ge=1)
+    kl_loss_coef: float = Field(0.001, ge=0)
+    entropy_coeff: float = Field(0.0, ge=0)
+    param_offload: bool = True
+    optimizer_offload: bool = True
+    total_epochs: int = Field(1, ge=1)
+    save_freq: int = Field(50, ge=-1)
+    test_freq: int = Field(25, ge=-1)
+    reward_num_workers: int = Field(8, ge=1)
+    train_files: str = "data/verl/train.parquet"
+    val_files: str = "data/verl/val.parquet"
+    project_name: str = "text2sql-grpo"
+    experiment_name: str = "qwen2.5-coder-3b-grpo"
+    extra_overrides: list[str] = []
+
+
+class DataConfig(_Strict):
+    db_root: str | None = Field(None, description="folder of <db_id>/<db_id>.sqlite for ground truths with db_id")
+    prompt_style: Literal["sql_r1", "omnisql"] = "sql_r1"
+    sample_values: int = Field(3, ge=0)
+
+
+class WandbConfig(_Strict):
+    enabled: bool = False
+    project: str = "text2sql-grpo"
+    mode: Literal["online", "offline", "disabled"] = "offline"
+    entity: str | None = None
+
+
+class LoggingConfig(_Strict):
+    output_dir: str = "./outputs"
+    log_every: int = Field(1, ge=1)
+    save_every: int = Field(50, ge=1)
+    keep_best_k: int = Field(2, ge=1)
+    wandb: WandbConfig = WandbConfig()
+
+
+class Config(_Strict):
+    reward: RewardConfig = RewardConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    optimization: OptimizationConfig = OptimizationConfig()
+    grpo: GRPOConfig = GRPOConfig()
+    logging: LoggingConfig = LoggingConfig()
+    data: DataConfig = DataConfig()
+    verl: VerlConfig = VerlConfig()
+
+
+def _set_dotted(d: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    cur = d
+    for k in keys[:-1]:
+        nxt = cur.get(k)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[k] = nxt
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected section.key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip().lstrip("+")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def _format_error(err: ValidationError, data: Mapping) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        got = data
+        for part in e["loc"]:
+            got = got.get(part) if isinstance(got, Mapping) else None
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"{loc}: {msg} (got {got!r})")
+    return "; ".join(lines)
+
+
+def config_from_dict(data: Mapping[str, Any]) -> Config:
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as err:
+        raise ConfigError(_format_error(err, data)) from None
+
+
+def load_config(
+    path: str | os.PathLike | None = None,
+    *,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+    env: bool = True,
+) -> Config:
+    """Load a YAML config (or defaults), apply environment and explicit overrides, validate.
+
+    ``path`` defaults to ``$EXTENSIONS_CONFIG`` when set. Raises
+    :class:`~extensions.errors.ConfigError` naming the offending key.
+    """
+    if path is None and env and os.environ.get(CONFIG_ENV):
+        path = os.environ[CONFIG_ENV]
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path) as fh:
+                loaded = yaml.safe_load(fh) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {os.fspath(path)}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {os.fspath(path)} is not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {os.fspath(path)}: top level must be a mapping")
+        data = loaded
+    if env:
+        for k, v in os.environ.items():
+            if k.startswith(ENV_PREFIX):
+                dotted = k[len(ENV_PREFIX) :].lower().replace("__", ".")
+                _set_dotted(data, dotted, _parse_override(f"{dotted}={v}")[1])
+    if overrides:
+        items = overrides.items() if isinstance(overrides, Mapping) else (_parse_override(o) for o in overrides)
+        for k, v in items:
+            _set_dotted(data, k, v)
+    return config_from_dict(data)
+
+
+def dump_config(cfg: Config, path: str) -> None:
+    """Write the fully resolved config as YAML."""
+    with open(path, "w") as fh:
+        yaml.safe_dump(cfg.model_dump(mode="json"), fh, sort_keys=False)

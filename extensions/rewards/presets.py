@@ -1,0 +1,179 @@
+"""Baseline reward presets, each reproducing its published definition.
+
+Every preset maps an :class:`Evaluation` (one completion, already extracted,
+parsed and executed) to named components whose sum is the baseline reward.
+``CORRECT_FLOOR[name]`` is the smallest total a result-correct completion can
+get; the combiner uses it to keep every correct answer above every wrong one.
+
+``sql_r1`` (SQL-R1, Ma et al. 2025)
+    format +1 / -1; execution +2 if the SQL runs, -2 if not (0 when the
+    format is wrong); result +3 on an execution match, -3 otherwise (0 when
+    it did not run, and 0, neutral, when the gold query fails); length
+    bonus ``length_weight * min(1, (len(think) + len(answer)) / max_length)``
+    only on a correct answer.
+``arctic`` (Arctic-Text2SQL-R1)
+    1.0 correct, 0.1 executable but wrong, 0 otherwise (including bad format).
+``reasoning_sql`` (Reasoning-SQL, Pourreza et al. 2025)
+    execution 3.0 on a match, else 1.0 if the SQL executes; schema-linking
+    recall of the gold's tables and columns; bigram Jaccard with the gold
+    SQL; format 1.0.
+``seed_combined`` (the original extension)
+    0.2 x syntax + 0.6 x execution match + 0.2 x semantic (structural) similarity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from extensions.execution.engine import MatchResult
+from extensions.execution.status import Status
+from extensions.sql.extract import Extraction
+from extensions.sql.parse import parse_sql
+
+PRESETS: tuple[str, ...] = ("sql_r1", "arctic", "reasoning_sql", "seed_combined")
+CORRECT_FLOOR: dict[str, float] = {"sql_r1": 6.0, "arctic": 1.0, "reasoning_sql": 4.0, "seed_combined": 0.6}
+
+
+@dataclass
+class Evaluation:
+    """Everything known about one completion, computed once and shared by all components."""
+
+    extraction: Extraction
+    gold_sql: str
+    match: MatchResult | None  # None when no database was available
+    structural: float = 0.0  # filled by the combiner when needed
+    syntax_valid: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sql(self) -> str | None:
+        return self.extraction.sql
+
+    @property
+    def format_ok(self) -> bool:
+        return self.extraction.format_ok
+
+    @property
+    def executed(self) -> bool:
+        return self.match is not None and self.match.executed
+
+    @property
+    def exec_match(self) -> bool:
+        return self.match is not None and self.match.match
+
+    @property
+    def gold_error(self) -> bool:
+        return self.match is not None and self.match.status is Status.GOLD_ERROR
+
+    @property
+    def correct(self) -> bool:
+        """Result-correct: the format is valid and the result matches the gold result."""
+        return self.format_ok and self.exec_match
+
+
+def sql_r1(ev: Evaluation, *, max_length: int = 4096, length_weight: float = 0.5) -> dict[str, float]:
+    fmt = 1.0 if ev.format_ok else -1.0
+    execution = result = length = 0.0
+    if ev.format_ok:
+        execution = 2.0 if ev.executed else -2.0
+        if ev.executed and not ev.gold_error:
+            result = 3.0 if ev.exec_match else -3.0
+        if ev.correct:
+            n = len(ev.extraction.think) + len(ev.extraction.answer)
+            length = length_weight * min(1.0, n / max(1, max_length))
+    return {"format": fmt, "execution": execution, "result": result, "length": length}
+
+
+def arctic(ev: Evaluation) -> dict[str, float]:
+    if ev.correct:
+        value = 1.0
+    elif ev.format_ok and ev.executed:
+        value = 0.1
+    else:
+        value = 0.0
+    return {"execution": value}
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def _bigrams(sql: str) -> set[tuple[str, str]]:
+    toks = _TOKEN.findall(sql.lower())
+    return set(zip(toks, toks[1:]))
+
+
+def bigram_jaccard(pred: str | None, gold: str) -> float:
+    """Jaccard similarity of lower-cased token bigrams.
+
+    >>> bigram_jaccard("SELECT a FROM t", "select a from t")
+    1.0
+    """
+    if not pred:
+        return 0.0
+    a, b = _bigrams(pred), _bigrams(gold)
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b) if (a | b) else 0.0
+
+
+def schema_items(sql: str | None) -> set[str]:
+    """Lower-cased table and column names a query mentions (no CTE or alias names)."""
+    from sqlglot import exp
+
+    parsed = parse_sql(sql)
+    if not parsed.ok or parsed.expression is None:
+        return set()
+    e = parsed.expression
+    ctes = {c.alias_or_name.lower() for c in e.find_all(exp.CTE)}
+    items = {f"table:{t.name.lower()}" for t in e.find_all(exp.Table) if t.name and t.name.lower() not in ctes}
+    items |= {f"column:{c.name.lower()}" for c in e.find_all(exp.Column) if c.name and not isinstance(c.this, exp.Star)}
+    return items
+
+
+def schema_linking_recall(pred: str | None, gold: str) -> float:
+    """Share of the gold query's tables and columns that the prediction also uses."""
+    g = schema_items(gold)
+    if not g:
+        return 0.0
+    return len(g & schema_items(pred)) / len(g)
+
+
+def reasoning_sql(ev: Evaluation) -> dict[str, float]:
+    if ev.exec_match:
+        execution = 3.0
+    elif ev.executed:
+        execution = 1.0
+    else:
+        execution = 0.0
+    return {
+        "execution": execution,
+        "schema_linking": schema_linking_recall(ev.sql, ev.gold_sql),
+        "ngram": bigram_jaccard(ev.sql, ev.gold_sql),
+        "format": 1.0 if ev.format_ok else 0.0,
+    }
+
+
+def seed_combined(ev: Evaluation) -> dict[str, float]:
+    return {
+        "syntax": 0.2 * (1.0 if ev.syntax_valid else 0.0),
+        "execution": 0.6 * (1.0 if ev.correct else 0.0),
+        "semantic": 0.2 * ev.structural,
+    }
+
+
+PRESET_FUNCS: dict[str, Callable[..., dict[str, float]]] = {
+    "sql_r1": sql_r1,
+    "arctic": arctic,
+    "reasoning_sql": reasoning_sql,
+    "seed_combined": seed_combined,
+}
+
+# Component names per preset: fixed, so breakdowns have the same keys for every sample.
+PRESET_COMPONENTS: dict[str, tuple[str, ...]] = {
+    "sql_r1": ("format", "execution", "result", "length"),
+    "arctic": ("execution",),
+    "reasoning_sql": ("execution", "schema_linking", "ngram", "format"),
+    "seed_combined": ("syntax", "execution", "semantic"),
+}
