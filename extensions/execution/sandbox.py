@@ -149,7 +149,9 @@ class SandboxConnection:
                 return ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes", timeout_s=timeout_s)
             cur = self.conn.cursor()
             cur.execute(sql)
-            columns = tuple(d[0] for d in (cur.description or ()))
+            if cur.description is None:  # "", ";" or a comment: nothing was a query
+                return ExecResult(Status.SYNTAX_ERROR, detail="no query in SQL", timeout_s=timeout_s)
+            columns = tuple(d[0] for d in cur.description)
             max_rows = self.limits.max_rows
             rows: list[tuple] = []
             while True:

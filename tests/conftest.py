@@ -1,0 +1,39 @@
+"""Shared fixtures: demo databases in a temp folder, one engine per session, the optional Spider data."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from extensions.data.demo import build_demo_databases, write_demo_dataset
+from extensions.execution.engine import ExecutionEngine
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED = pathlib.Path(os.environ.get("EXTENSIONS_SPIDER_DEV", ROOT.parent / "shared" / "spider_dev"))
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_demo_dataset(str(tmp_path_factory.mktemp("demo")))
+
+
+@pytest.fixture(scope="session")
+def demo_paths(demo_dir: str) -> dict[str, str]:
+    return build_demo_databases(demo_dir)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    eng = ExecutionEngine(workers=2, timeout_s=5.0, adaptive_timeout=False)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def spider_dev() -> pathlib.Path:
+    if not (SHARED / "official_exec_verdicts.jsonl").exists():
+        pytest.skip("../shared/spider_dev is absent")
+    return SHARED

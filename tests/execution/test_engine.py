@@ -1,0 +1,236 @@
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from extensions.data.demo import build_database, demo_examples
+from extensions.execution.cache import ResultCache
+from extensions.execution.engine import ExecutionEngine
+from extensions.execution.status import Status
+
+
+def test_match_basic(engine, demo_paths):
+    hr = demo_paths["hr"]
+    r = engine.match(hr, "SELECT count(id) FROM employees", "SELECT count(*) FROM employees")
+    assert r.match and r.status is Status.OK and r.executed
+    r = engine.match(hr, "SELECT count(*) FROM departments", "SELECT count(*) FROM employees")
+    assert not r.match and r.status is Status.OK and r.detail == "results differ"
+
+
+def test_gold_error_is_never_a_match(engine, demo_paths):
+    hr = demo_paths["hr"]
+    bad = "SELECT nosuch FROM employees"
+    r = engine.match(hr, bad, bad)
+    assert not r.match and r.status is Status.GOLD_ERROR
+    r = engine.match(hr, "SELECT 1", bad)
+    assert not r.match and r.status is Status.GOLD_ERROR and r.executed
+
+
+def test_empty_guard(engine, demo_paths):
+    hr = demo_paths["hr"]
+    q = "SELECT name FROM employees WHERE salary < 0"
+    assert engine.match(hr, q, q).match
+    r = engine.match(hr, q, q, empty_result_is_wrong=True)
+    assert not r.match and "empty" in r.detail
+
+
+def test_missing_prediction(engine, demo_paths):
+    r = engine.match(demo_paths["hr"], None, "SELECT 1 FROM employees")
+    assert not r.match and r.status is Status.SYNTAX_ERROR
+
+
+def test_gold_runs_once_per_group_and_duplicates_once(demo_paths):
+    hr = demo_paths["hr"]
+    with ExecutionEngine(workers=2, adaptive_timeout=False) as eng:
+        gold = "SELECT name FROM employees WHERE salary > 100000"
+        preds = ["SELECT name FROM employees WHERE salary > 100000"] * 6
+        preds += ["SELECT  name\nFROM employees   WHERE salary > 100000 ;"] * 5  # same after normalisation
+        preds += ["SELECT name FROM employees WHERE salary > 50000"] * 5
+        with ThreadPoolExecutor(6) as ex:
+            results = list(ex.map(lambda p: eng.match(hr, p, gold), preds))
+        assert [r.match for r in results] == [True] * 11 + [False] * 5
+        # 1 gold + 2 distinct normalised predictions (the gold text itself is a separate cache).
+        assert eng.executions == 3
+        assert eng.gold_cache.misses == 1
+
+
+def test_in_flight_duplicates_join(demo_paths, tmp_path):
+    hr = demo_paths["hr"]
+    slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 300000) SELECT count(*) FROM r"
+    with ExecutionEngine(workers=2, adaptive_timeout=False) as eng:
+        barrier = threading.Barrier(8)
+
+        def call(_):
+            barrier.wait()
+            return eng.execute(hr, slow)
+
+        with ThreadPoolExecutor(8) as ex:
+            results = list(ex.map(call, range(8)))
+        assert all(r.rows == ((300000,),) for r in results)
+        assert eng.executions == 1
+        assert eng.result_cache.joined + eng.result_cache.hits == 7
+
+
+def test_adaptive_timeout_clamp(demo_paths):
+    with ExecutionEngine(workers=1, timeout_s=8.0, adaptive_timeout=True, adaptive_k=10, adaptive_min_s=0.5) as eng:
+        from extensions.execution.status import ExecResult
+
+        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=0.001)) == 0.5
+        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=0.2)) == pytest.approx(2.0)
+        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=5.0)) == 8.0
+        hr = demo_paths["hr"]
+        runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
+        t = time.monotonic()
+        r = eng.match(hr, runaway, "SELECT count(*) FROM employees")
+        assert r.status is Status.TIMEOUT and r.timeout_s == 0.5
+        assert time.monotonic() - t < 3.0
+
+
+def test_cached_success_respects_shorter_timeout(demo_paths):
+    hr = demo_paths["hr"]
+    slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 2000000) SELECT count(*) FROM r"
+    with ExecutionEngine(workers=1, adaptive_timeout=False) as eng:
+        first = eng.execute(hr, slow, timeout_s=10)
+        assert first.status is Status.OK and first.elapsed_s > 0.01
+        second = eng.execute(hr, slow, timeout_s=first.elapsed_s / 10)
+        assert second.status is Status.TIMEOUT
+
+
+def test_multiple_databases_must_all_match(tmp_path):
+    a = build_database(str(tmp_path / "a.sqlite"), "hr", seed=0)
+    b = build_database(str(tmp_path / "b.sqlite"), "hr", seed=1)
+    gold = "SELECT count(*) FROM employees WHERE salary > 100000"
+    constant = "SELECT count(*) FROM employees WHERE salary > 100000 AND 1 = 1"
+    with ExecutionEngine(workers=1) as eng:
+        assert eng.match([a, b], constant, gold).match
+        only_a = eng.execute(a, gold).rows[0][0]
+        hard_coded = f"SELECT {only_a}"
+        assert eng.match(a, hard_coded, gold).match
+        assert not eng.match([a, b], hard_coded, gold).match
+
+
+def test_result_cache_is_bounded():
+    c: ResultCache[int] = ResultCache(max_entries=10, max_cells=25)
+    for i in range(100):
+        c.get_or_compute(i, lambda i=i: i, cost=lambda v: 3)
+    assert len(c) <= 8 and c.cells <= 25
+    c2: ResultCache[int] = ResultCache(max_entries=10, max_cells=10_000)
+    for i in range(100):
+        c2.get_or_compute(i, lambda i=i: i, cost=lambda v: 1)
+    assert len(c2) == 10 and c2.get(99) == 99 and c2.get(0) is None
+
+
+def test_worker_connection_lru_is_bounded(tmp_path):
+    paths = [build_database(str(tmp_path / f"d{i}.sqlite"), "hr", seed=i) for i in range(6)]
+    with ExecutionEngine(workers=1, max_open_connections=2) as eng:
+        for p in paths:
+            assert eng.execute(p, "SELECT count(*) FROM employees").status is Status.OK
+        stats = eng.pool.worker_stats()
+        assert stats and all(s["open_connections"] <= 2 for s in stats)
+
+
+def test_database_change_is_noticed(tmp_path):
+    p = str(tmp_path / "d.sqlite")
+    build_database(p, "hr", seed=0)
+    with ExecutionEngine(workers=1) as eng:
+        a = eng.execute(p, "SELECT sum(salary) FROM employees").rows
+        time.sleep(0.01)
+        build_database(p, "hr", seed=5)
+        b = eng.execute(p, "SELECT sum(salary) FROM employees").rows
+        assert a != b
+
+
+def _cpu_ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
+def test_timeout_leaves_nothing_burning(demo_paths):
+    hr = demo_paths["hr"]
+    runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
+    with ExecutionEngine(workers=1, timeout_s=0.3, adaptive_timeout=False) as eng:
+        r = eng.execute(hr, runaway)
+        assert r.status is Status.TIMEOUT
+        pids = eng.pool.pids()
+        before = {p: _cpu_ticks(p) for p in pids}
+        time.sleep(0.5)
+        after = {p: _cpu_ticks(p) for p in pids}
+        assert all(after[p] - before[p] <= 2 for p in pids), (before, after)  # idle: < 20 ms of CPU in 0.5 s
+
+
+def test_hung_worker_is_killed_and_replaced(demo_paths):
+    """A worker stuck outside SQLite's VM (simulated with SIGSTOP) is killed at timeout + grace."""
+    hr = demo_paths["hr"]
+    with ExecutionEngine(workers=1, timeout_s=0.3, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0) as eng:
+        assert eng.execute(hr, "SELECT 1").status is Status.OK
+        (pid,) = eng.pool.pids()
+        os.kill(pid, signal.SIGSTOP)
+        t = time.monotonic()
+        r = eng.execute(hr, "SELECT count(*) FROM employees")
+        assert r.status is Status.TIMEOUT and "killed" in r.detail
+        assert time.monotonic() - t < 2.0
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone for good
+        assert eng.execute(hr, "SELECT count(*) FROM employees").rows == ((60,),)
+
+
+def test_killing_a_worker_mid_query_recovers(demo_paths):
+    hr = demo_paths["hr"]
+    slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
+    with ExecutionEngine(workers=2, timeout_s=20, adaptive_timeout=False, result_cache_entries=0) as eng:
+        eng.execute(hr, "SELECT 1")
+        out = {}
+        th = threading.Thread(target=lambda: out.setdefault("r", eng.execute(hr, slow)))
+        th.start()
+        time.sleep(0.5)
+        for pid in eng.pool.pids():
+            os.kill(pid, signal.SIGKILL)
+        th.join(10)
+        assert not th.is_alive()
+        assert out["r"].status in (Status.INTERNAL_ERROR, Status.TIMEOUT)
+        examples = [e for e in demo_examples() if e["db_id"] == "hr"][:20]
+        for e in examples:
+            assert eng.match(hr, e["query"], e["query"]).match
+
+
+def test_many_threads_same_results_as_sequential(demo_paths):
+    examples = demo_examples()
+    items = []
+    for i, e in enumerate(examples):
+        pred = e["query"] if i % 3 else examples[(i + 1) % len(examples)]["query"]
+        items.append((demo_paths[e["db_id"]], pred, e["query"]))
+    with ExecutionEngine(workers=2, adaptive_timeout=False) as eng:
+        sequential = [eng.match(*it).match for it in items]
+        assert any(sequential) and not all(sequential)
+
+        def worker(t: int) -> list[bool]:
+            out = []
+            for k in range(1000):
+                j = (t * 7919 + k) % len(items)
+                out.append((j, eng.match(*items[j]).match))
+            return out
+
+        with ThreadPoolExecutor(64) as ex:
+            futures = [ex.submit(worker, t) for t in range(64)]
+            for f in futures:
+                for j, m in f.result(timeout=300):
+                    assert m == sequential[j]
+    # Uncached: every call really goes through the pool.
+    with ExecutionEngine(workers=2, adaptive_timeout=False, result_cache_entries=0, gold_cache_entries=0) as eng:
+        with ThreadPoolExecutor(16) as ex:
+            got = list(ex.map(lambda it: eng.match(*it).match, items * 2))
+        assert got == sequential * 2
+
+
+def test_engine_closed_is_clear(demo_paths):
+    from extensions.errors import EngineClosedError
+
+    eng = ExecutionEngine(workers=1)
+    eng.close()
+    with pytest.raises(EngineClosedError):
+        eng.pool.execute(demo_paths["hr"], "SELECT 1", 1.0)

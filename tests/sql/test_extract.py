@@ -1,0 +1,71 @@
+import pytest
+
+from extensions.sql.extract import extract_sql, last_fenced_block
+
+GOOD = "<think>reason</think><answer>```sql\nSELECT 1\n```</answer>"
+
+CASES = [
+    # (text, style, sql, format_ok, reason)
+    (GOOD, "auto", "SELECT 1", True, "ok"),
+    (GOOD, "sql_r1", "SELECT 1", True, "ok"),
+    ("<think>a</think>\n<answer>\n```SQL\nSELECT 2;\n```\n</answer>", "auto", "SELECT 2", True, "ok"),
+    ("<think>a</think><think>b</think><answer>```sql SELECT 1```</answer>", "sql_r1", "SELECT 1", False, "duplicate_tag:<think>"),
+    ("<answer>```sql\nSELECT 1\n```</answer>", "sql_r1", "SELECT 1", False, "missing_tag:<think>"),
+    ("<answer>```sql\nSELECT 1\n```</answer><think>x</think>", "sql_r1", "SELECT 1", False, "tags_out_of_order"),
+    ("<think>x</think><answer>SELECT 3</answer>", "sql_r1", "SELECT 3", False, "no_sql_block_in_answer"),
+    ("<think>x</think>junk<answer>```sql\nSELECT 1\n```</answer>", "sql_r1", "SELECT 1", False, "text_between_think_and_answer"),
+    ("<think>x</think><answer>```sql\nSELECT 1\n```</answer><answer>", "sql_r1", None, False, "duplicate_tag:<answer>"),
+    ("text ```sql\nSELECT 1\n``` more ```sql\nSELECT 2\n```", "omnisql", "SELECT 2", True, "ok"),
+    ("text ```sql\nSELECT 1\n``` more ```sql\nSELECT 2", "omnisql", "SELECT 2", True, "ok"),
+    ("```\nSELECT 5\n```", "auto", "SELECT 5", True, "ok"),
+    ("no sql here", "omnisql", None, False, "no_sql_block"),
+    ("SELECT name FROM t;", "plain", "SELECT name FROM t", True, "ok"),
+    ("SELECT name FROM t", "auto", "SELECT name FROM t", True, "ok"),
+    ("", "auto", None, False, "empty"),
+    ("   ", "sql_r1", None, False, "empty"),
+]
+
+
+@pytest.mark.parametrize("text,style,sql,ok,reason", CASES)
+def test_extract_cases(text, style, sql, ok, reason):
+    e = extract_sql(text, style=style)
+    if sql is not None:
+        assert e.sql == sql
+    assert e.format_ok is ok
+    assert e.format_reason == reason
+
+
+@pytest.mark.parametrize("bad", [None, 3, 4.5, ["SELECT 1"], {"a": 1}])
+def test_non_text_never_raises(bad):
+    e = extract_sql(bad)
+    assert e.sql is None and not e.format_ok and e.format_reason == "not_text"
+
+
+def test_bytes_are_decoded():
+    assert extract_sql(b"SELECT 1\xff").sql.startswith("SELECT 1")
+
+
+def test_sql_block_not_required_when_disabled():
+    e = extract_sql("<think>x</think><answer>SELECT 3</answer>", style="sql_r1", require_sql_block=False)
+    assert e.format_ok and e.sql == "SELECT 3"
+
+
+def test_think_and_answer_are_reported():
+    e = extract_sql(GOOD)
+    assert e.think == "reason" and "SELECT 1" in e.answer
+
+
+def test_adversarial_repeated_tags_and_megabytes():
+    # Thousands of repeated tags and megabytes of text: defined verdicts.
+    many = "<think>" * 5000 + "</think>" * 5000 + "<answer>```sql\nSELECT 1\n```</answer>"
+    assert extract_sql(many).format_reason == "duplicate_tag:<think>"
+    huge = "<think>" + "a" * 3_000_000 + "</think><answer>```sql\nSELECT 9\n```</answer>"
+    e = extract_sql(huge)
+    assert e.format_ok and e.sql == "SELECT 9"
+    fences = "```sql\n" * 20000
+    assert extract_sql(fences, style="omnisql").sql is None
+
+
+def test_last_fenced_block_untagged():
+    assert last_fenced_block("```\nSELECT 1\n```") == "SELECT 1"
+    assert last_fenced_block("nothing") is None

@@ -1,0 +1,53 @@
+import pytest
+
+from extensions.sql.normalize import cache_key, has_top_level_order_by, remove_distinct, spider_postprocess
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("SELECT  a\nFROM t ;", "SELECT a FROM t"),
+        ("SELECT a -- c\nFROM t", "SELECT a FROM t"),
+        ("SELECT 'x  y' FROM t", "SELECT 'x  y' FROM t"),
+        ('SELECT "a  b" FROM t', 'SELECT "a  b" FROM t'),
+        ("SELECT 'it''s  ok'", "SELECT 'it''s  ok'"),
+    ],
+)
+def test_cache_key(a, b):
+    assert cache_key(a) == b
+
+
+def test_cache_key_keeps_case_and_literals_distinct():
+    assert cache_key("SELECT 'A'") != cache_key("SELECT 'a'")
+
+
+@pytest.mark.parametrize(
+    "sql,expected",
+    [
+        ("SELECT DISTINCT a FROM t", "SELECT  a FROM t"),
+        ("SELECT count(distinct a) FROM t", "SELECT count( a) FROM t"),
+        ("SELECT a FROM t WHERE b = 'distinct'", "SELECT a FROM t WHERE b = 'distinct'"),
+        ("SELECT distinct_count FROM t", "SELECT distinct_count FROM t"),
+        ('SELECT "distinct" FROM t', 'SELECT "distinct" FROM t'),
+    ],
+)
+def test_remove_distinct(sql, expected):
+    assert remove_distinct(sql) == expected
+
+
+def test_spider_postprocess():
+    assert spider_postprocess("a > = 1 and b ! = 2") == "a >= 1 and b != 2"
+    assert spider_postprocess("SELECT YEAR(CURDATE()) - x") == "SELECT 2020- x"
+
+
+@pytest.mark.parametrize(
+    "sql,expected",
+    [
+        ("SELECT a FROM t ORDER BY a", True),
+        ("SELECT a FROM (SELECT a FROM t ORDER BY a LIMIT 3)", False),
+        ("SELECT a FROM t WHERE b = 'order by'", False),
+        ("SELECT a FROM t order\n by a desc", True),
+    ],
+)
+def test_top_level_order_by(sql, expected):
+    assert has_top_level_order_by(sql) is expected
