@@ -25,6 +25,7 @@ False
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
@@ -37,13 +38,18 @@ SEMANTICS: tuple[str, ...] = ("spider", "bird", "strict")
 Rows = Sequence[tuple]
 
 
-def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) -> str:
-    """Rewrite SQL before execution as the chosen evaluator does (Spider only)."""
+@functools.lru_cache(maxsize=65536)
+def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
     if semantics == "spider":
         sql = spider_postprocess(sql)
         if not keep_distinct:
             sql = remove_distinct(sql)
     return sql
+
+
+def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) -> str:
+    """Rewrite SQL before execution as the chosen evaluator does (Spider only); cached."""
+    return _prepare(sql, semantics, keep_distinct)
 
 
 def spider_order_matters(prepared_gold_sql: str) -> bool:

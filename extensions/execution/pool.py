@@ -27,7 +27,7 @@ import extensions
 from extensions.errors import EngineClosedError
 from extensions.execution.sandbox import Limits
 from extensions.execution.status import ExecResult, Status
-from extensions.execution.worker import read_message, write_message
+from extensions.execution.worker import from_wire, read_message, write_message
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +197,15 @@ class WorkerPool:
             self._cond.notify()
 
     # -- work ------------------------------------------------------------------------
-    def execute(self, path: str, sql: str, timeout_s: float) -> ExecResult:
-        """Run one statement on some worker. Never raises except after :meth:`close`."""
+    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None) -> ExecResult:
+        """Run one statement on some worker. Never raises except after :meth:`close`.
+
+        ``sig`` is the file's (mtime_ns, size) if the caller already has it.
+        """
         w = self._acquire()
         alive = False
         try:
-            result = w.call(("exec", path, sql, float(timeout_s)), timeout_s + self.grace_s)
+            result = from_wire(w.call(("exec", path, sql, float(timeout_s), sig), timeout_s + self.grace_s))
             alive = True
             return result
         except _WorkerTimeout:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def db_signature(path: str) -> tuple[int, int] | None:
         st = os.stat(path)
     except (OSError, ValueError, TypeError):
         return None
-    if not os.path.isfile(path):
+    if not stat.S_ISREG(st.st_mode):
         return None
     return (st.st_mtime_ns, st.st_size)
 

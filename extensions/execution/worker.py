@@ -39,8 +39,18 @@ def read_exact(fd: int, n: int) -> bytes:
 
 
 def read_message(fd: int) -> object:
-    (size,) = _HEADER.unpack(read_exact(fd, _HEADER.size))
-    return pickle.loads(read_exact(fd, size))
+    """Read one length-prefixed pickle. Messages are strictly request/response,
+    so a single ``read`` usually returns the whole (small) message."""
+    first = os.read(fd, 65536)
+    if not first:
+        raise EOFError("pipe closed")
+    if len(first) < _HEADER.size:
+        first += read_exact(fd, _HEADER.size - len(first))
+    (size,) = _HEADER.unpack_from(first)
+    body = first[_HEADER.size :]
+    if len(body) < size:
+        body += read_exact(fd, size - len(body))
+    return pickle.loads(body)
 
 
 def write_message(fd: int, obj: object) -> None:
@@ -49,6 +59,18 @@ def write_message(fd: int, obj: object) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
+
+
+def to_wire(r: ExecResult) -> tuple:
+    """Plain tuple for the pipe (pickling a dataclass costs several times more)."""
+    return (r.status.value, r.rows, r.columns, r.elapsed_s, r.detail, r.timeout_s)
+
+
+_STATUS = {s.value: s for s in Status}
+
+
+def from_wire(t: tuple) -> ExecResult:
+    return ExecResult(_STATUS[t[0]], t[1], t[2], t[3], t[4], t[5])
 
 
 class ConnectionCache:
@@ -60,8 +82,10 @@ class ConnectionCache:
         self.immutable = immutable
         self._conns: OrderedDict[str, tuple[tuple[int, int], SandboxConnection]] = OrderedDict()
 
-    def get(self, path: str) -> SandboxConnection | ExecResult:
-        sig = db_signature(path)
+    def get(self, path: str, sig: tuple[int, int] | None = None) -> SandboxConnection | ExecResult:
+        """The connection for ``path``; ``sig`` (from the parent's stat) saves a stat here."""
+        if sig is None:
+            sig = db_signature(path)
         if sig is None:
             self.drop(path)
             return ExecResult(Status.DB_MISSING, detail=f"no database file at {path!r}")
@@ -108,9 +132,9 @@ def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: boo
             return
         kind = msg[0]
         if kind == "exec":
-            _, path, sql, timeout_s = msg
+            _, path, sql, timeout_s, sig = msg
             try:
-                conn = cache.get(path)
+                conn = cache.get(path, sig)
                 if isinstance(conn, ExecResult):
                     result = conn
                 else:
@@ -122,15 +146,15 @@ def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: boo
             except Exception as exc:  # a bug: report it, keep serving
                 result = ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
             try:
-                write_message(fd_out, result)
+                write_message(fd_out, to_wire(result))
             except MemoryError:
-                write_message(fd_out, ExecResult(Status.TOO_LARGE, detail="result too large to send"))
+                write_message(fd_out, to_wire(ExecResult(Status.TOO_LARGE, detail="result too large to send")))
         elif kind == "stats":
             write_message(fd_out, {"pid": os.getpid(), "rss_bytes": _rss_bytes(), "open_connections": len(cache)})
         elif kind == "close":
             return
         else:
-            write_message(fd_out, ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}"))
+            write_message(fd_out, to_wire(ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}")))
 
 
 def main(argv: list[str] | None = None) -> None:

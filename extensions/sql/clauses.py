@@ -7,8 +7,10 @@ sorted, and ``AND`` split into separate predicates. ``BETWEEN a AND b`` is
 one predicate.
 
 >>> c = clause_components("SELECT T1.Name, count(*) FROM emp AS T1 JOIN dept AS T2 ON T2.id = T1.dept_id WHERE T1.age > 30 AND T1.city = 'Paris' GROUP BY T1.name")
->>> sorted(c["select"]), sorted(c["where"])
-(['count(*)', 'name'], ["'Paris' = city", 'age > 30'])
+>>> sorted(c["select"])
+['count(this=*,big_int=true)', 'name']
+>>> sorted(c["where"])
+["'Paris' = city", 'gt(this=age,expression=30)']
 >>> c["join_tables"], c["join_conditions"]
 (('dept', 'emp'), ('dept_id = id',))
 """
@@ -35,30 +37,32 @@ CLAUSES: tuple[str, ...] = (
 )
 
 
-def _canon(node: exp.Expression) -> str:
-    node = node.copy()
-
-    def fix(n: exp.Expression) -> exp.Expression:
-        if isinstance(n, exp.Column):
-            return exp.column(n.name.lower()) if not isinstance(n.this, exp.Star) else exp.Star()
-        if isinstance(n, exp.Alias):
-            return n.this
-        if isinstance(n, exp.Identifier):
-            return exp.to_identifier(n.name.lower())
-        if isinstance(n, (exp.EQ, exp.NEQ)):
-            left, right = n.left.sql("sqlite"), n.right.sql("sqlite")
-            if right < left:
-                return type(n)(this=n.right, expression=n.left)
-        return n
-
-    try:
-        node = node.transform(fix)
-        # transform visits parents before children; a second pass sorts
-        # symmetric operands whose children changed.
-        node = node.transform(fix)
-        return node.sql("sqlite", normalize_functions="lower")
-    except Exception:  # pragma: no cover - exotic nodes
-        return node.sql("sqlite")
+def _canon(node: object) -> str:
+    """A canonical text for an expression: a cheap recursive walk, no copy, no SQL generation."""
+    if isinstance(node, exp.Column):
+        return "*" if isinstance(node.this, exp.Star) else node.name.lower()
+    if isinstance(node, (exp.Alias, exp.Paren)):
+        return _canon(node.this)
+    if isinstance(node, exp.Identifier):
+        return node.name.lower()
+    if isinstance(node, exp.Literal):
+        return repr(node.this) if node.is_string else str(node.this)
+    if isinstance(node, exp.Star):
+        return "*"
+    if isinstance(node, (exp.EQ, exp.NEQ)):
+        a, b = sorted((_canon(node.left), _canon(node.right)))
+        return f"{a} {'=' if isinstance(node, exp.EQ) else '<>'} {b}"
+    if isinstance(node, exp.Expression):
+        parts = []
+        for k, v in node.args.items():
+            if v is None or v is False or (isinstance(v, list) and not v):
+                continue
+            if isinstance(v, list):
+                parts.append(k + "=[" + ",".join(_canon(x) for x in v) + "]")
+            else:
+                parts.append(k + "=" + _canon(v))
+        return node.key + "(" + ",".join(parts) + ")"
+    return str(node).lower()
 
 
 def _conjuncts(cond: exp.Expression | None) -> list[exp.Expression]:

@@ -1,7 +1,7 @@
 """Linear-time text normalisation of SQL (no parsing, standard library only).
 
->>> cache_key("  SELECT  name\\n FROM   t  WHERE x = 'a  b' ;")
-"SELECT name FROM t WHERE x = 'a  b'"
+>>> cache_key("  SELECT  name\\n FROM   t  WHERE x = 'a  B' ;")
+"select name from t where x = 'a  B'"
 >>> remove_distinct("SELECT count(DISTINCT name) FROM t WHERE x = 'distinct'")
 "SELECT count( name) FROM t WHERE x = 'distinct'"
 >>> has_top_level_order_by("SELECT a FROM (SELECT a FROM t ORDER BY a) LIMIT 3")
@@ -10,6 +10,7 @@ False
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -52,19 +53,27 @@ def _segments(sql: str) -> Iterator[tuple[bool, str]]:
 
 
 _WS = re.compile(r"\s+")
+_SPECIAL = re.compile(r"['\"`\[]|--|/\*")
 
 
+@functools.lru_cache(maxsize=65536)
 def cache_key(sql: str) -> str:
-    """Whitespace-collapsed SQL (outside quotes), without comments or trailing ``;``.
+    """Whitespace-collapsed, lower-cased SQL (outside quotes), without comments or trailing ``;``.
 
-    Two statements with the same key are the same statement to SQLite.
+    SQLite keywords and unquoted identifiers are case-insensitive, so two
+    statements with the same key return the same rows.
     """
+    if not _SPECIAL.search(sql):  # fast path: no quotes or comments
+        out = " ".join(sql.split()).lower()
+        while out.endswith(";"):
+            out = out[:-1].rstrip()
+        return out
     out = ""
     for is_code, text in _segments(sql):
         if not is_code and (text.startswith("--") or text.startswith("/*")):
             is_code, text = True, " "
         if is_code:
-            text = _WS.sub(" ", text)
+            text = _WS.sub(" ", text).lower()
             if out.endswith(" ") and text.startswith(" "):
                 text = text[1:]
         out += text

@@ -95,6 +95,15 @@ def _owner(node: exp.Expression) -> exp.Expression | None:
     return p
 
 
+def _in_group_or_order(node: exp.Expression, select: exp.Expression) -> bool:
+    p = node.parent
+    while p is not None and p is not select:
+        if isinstance(p, (exp.Group, exp.Order)) and p.parent is select:
+            return True
+        p = p.parent
+    return False
+
+
 def _select_aliases(scope: Scope) -> frozenset[str]:
     e = scope.expression
     if not isinstance(e, exp.Select):
@@ -122,7 +131,7 @@ def _selected(scope: Scope) -> dict[str, tuple[object, object]]:
 @functools.lru_cache(maxsize=8192)
 def _resolve(sql: str, schema: Schema) -> Resolution:
     parsed = parse_sql(sql)
-    if not parsed.ok:
+    if parsed.expression is None:  # several statements: the first one is still analysed
         return Resolution(error=parsed.error or "parse_error")
     expression = parsed.expression
     assert expression is not None
@@ -151,14 +160,18 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
             elif not isinstance(source, Scope):
                 scope_has_unknown = True  # table function etc.: unknowable columns
         aliases = _select_aliases(scope)
-        for col in scope.columns:
-            if isinstance(col.this, exp.Star) or _owner(col) is not scope.expression:
+        select = scope.expression
+        columns = [c for c in select.find_all(exp.Column) if _owner(c) is select] if isinstance(select, exp.Select) else []
+        for col in columns:
+            if isinstance(col.this, exp.Star):
                 continue
             cname = col.name.lower()
             qualifier = col.table.lower()
+            # SQLite resolves GROUP BY and ORDER BY terms locally: never against an outer query.
+            levels = chain[:1] if _in_group_or_order(col, select) else chain
             if qualifier:
                 source = None
-                for level in chain:
+                for level in levels:
                     if qualifier in level:
                         source = level[qualifier]
                         break
@@ -173,7 +186,7 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
             # Unqualified: innermost scope that has it wins.
             found = False
             unknowable = scope_has_unknown
-            for depth, level in enumerate(chain):
+            for depth, level in enumerate(levels):
                 hits = 0
                 for src in level.values():
                     cols = _source_columns(src, schema)

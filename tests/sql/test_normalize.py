@@ -6,11 +6,12 @@ from extensions.sql.normalize import cache_key, has_top_level_order_by, remove_d
 @pytest.mark.parametrize(
     "a,b",
     [
-        ("SELECT  a\nFROM t ;", "SELECT a FROM t"),
-        ("SELECT a -- c\nFROM t", "SELECT a FROM t"),
-        ("SELECT 'x  y' FROM t", "SELECT 'x  y' FROM t"),
-        ('SELECT "a  b" FROM t', 'SELECT "a  b" FROM t'),
-        ("SELECT 'it''s  ok'", "SELECT 'it''s  ok'"),
+        ("SELECT  a\nFROM t ;", "select a from t"),
+        ("SELECT a -- c\nFROM t", "select a from t"),
+        ("SELECT 'x  Y' FROM t", "select 'x  Y' from t"),
+        ('SELECT "a  B" FROM t', 'select "a  B" from t'),
+        ("SELECT 'it''s  OK'", "select 'it''s  OK'"),
+        ("SELECT\ta FROM T;;", "select a from t"),
     ],
 )
 def test_cache_key(a, b):
