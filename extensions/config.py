@@ -50,6 +50,7 @@ class ExecutionConfig(_Strict):
     result_cache_entries: int = Field(20_000, ge=0)
     cache_max_cells: int = Field(20_000_000, ge=0)
     immutable: bool = True
+    precompile: bool = Field(True, description="compile-check SQL in-process before sending it to a worker")
 
     def engine_settings(self) -> Any:
         from extensions.execution.engine import EngineSettings

@@ -23,7 +23,9 @@ from extensions._log import log_once
 from extensions.execution.cache import ResultCache
 from extensions.execution.compare import SEMANTICS, Semantics, prepare_sql, results_match
 from extensions.execution.pool import WorkerPool
-from extensions.execution.sandbox import Limits, db_signature
+from collections import OrderedDict
+
+from extensions.execution.sandbox import Limits, SandboxConnection, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 from extensions.sql.normalize import cache_key
 
@@ -54,6 +56,7 @@ class EngineSettings:
     result_cache_entries: int = 20_000
     cache_max_cells: int = 20_000_000
     immutable: bool = True
+    precompile: bool = True
 
     def replace(self, **kw: object) -> "EngineSettings":
         return dataclasses.replace(self, **kw)
@@ -90,6 +93,51 @@ def _abspath(path: str) -> str:
     return os.path.abspath(path)
 
 
+class _Compiler:
+    """In-process compile check (``EXPLAIN``) on read-only sandbox connections.
+
+    Compiling never executes the query, so it is safe in the trainer's
+    process; statements that fail to compile (syntax, unknown names,
+    forbidden writes) never cost a round trip to a worker. One lock per
+    connection: the deadline lives on the connection.
+    """
+
+    def __init__(self, limits: Limits, max_open: int, immutable: bool) -> None:
+        self.limits = limits
+        self.max_open = max(1, max_open)
+        self.immutable = immutable
+        self._lock = threading.Lock()
+        self._conns: "OrderedDict[str, tuple[tuple[int, int], SandboxConnection, threading.Lock]]" = OrderedDict()
+
+    def check(self, path: str, sig: tuple[int, int], sql: str) -> ExecResult | None:
+        with self._lock:
+            entry = self._conns.get(path)
+            if entry is not None and entry[0] != sig:
+                self._conns.pop(path)
+                entry[1].close()
+                entry = None
+            if entry is None:
+                opened = open_sandbox(path, self.limits, immutable=self.immutable)
+                if isinstance(opened, ExecResult):
+                    return None  # the worker reports db_missing/db_corrupt with its own check
+                entry = (sig, opened, threading.Lock())
+                self._conns[path] = entry
+                while len(self._conns) > self.max_open:
+                    _, (_, old, _) = self._conns.popitem(last=False)
+                    old.close()
+            else:
+                self._conns.move_to_end(path)
+        _, conn, lock = entry
+        with lock:
+            return conn.compile_check(sql)
+
+    def close(self) -> None:
+        with self._lock:
+            for _, conn, _ in self._conns.values():
+                conn.close()
+            self._conns.clear()
+
+
 class ExecutionEngine:
     """Thread-safe front door to the sandbox. Construct once per process and reuse."""
 
@@ -109,10 +157,17 @@ class ExecutionEngine:
         self.gold_cache: ResultCache[ExecResult] = ResultCache(s.gold_cache_entries, s.cache_max_cells)
         self.result_cache: ResultCache[ExecResult] = ResultCache(s.result_cache_entries, s.cache_max_cells)
         self.executions = 0  # statements actually sent to a worker
+        self.compile_rejections = 0  # statements rejected by the in-process compile check
+        self._compiler = _Compiler(
+            Limits(max_rows=s.max_rows, max_value_bytes=s.max_value_bytes, max_sql_bytes=s.max_sql_bytes),
+            s.max_open_connections,
+            s.immutable,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
         self.pool.close()
+        self._compiler.close()
 
     def __enter__(self) -> "ExecutionEngine":
         return self
@@ -121,8 +176,11 @@ class ExecutionEngine:
         self.close()
 
     # -- execution ---------------------------------------------------------------------
-    def _run(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float) -> ExecResult:
-        sig = db_signature(db_path) if isinstance(db_path, str) else None
+    def _run(
+        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None
+    ) -> ExecResult:
+        if sig is None:
+            sig = db_signature(db_path) if isinstance(db_path, str) else None
         if sig is None:
             return ExecResult(Status.DB_MISSING, detail=f"no database file at {db_path!r}")
         if not isinstance(sql, str) or not sql.strip():
@@ -143,6 +201,11 @@ class ExecutionEngine:
         if result is None:
 
             def compute() -> ExecResult:
+                if self.settings.precompile:
+                    failed = self._compiler.check(db_path, sig, sql)
+                    if failed is not None:
+                        self.compile_rejections += 1
+                        return failed
                 self.executions += 1
                 return self.pool.execute(db_path, sql, timeout_s, sig)
 
@@ -161,18 +224,18 @@ class ExecutionEngine:
             return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, r.timeout_s, True)
         return result
 
-    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None) -> ExecResult:
+    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None, _sig: tuple[int, int] | None = None) -> ExecResult:
         """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused."""
         try:
-            return self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s)
+            return self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, _sig)
         except Exception as exc:  # a bug: a defined status, logged once
             log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
 
-    def execute_gold(self, db_path: str, sql: str) -> ExecResult:
+    def execute_gold(self, db_path: str, sql: str, *, _sig: tuple[int, int] | None = None) -> ExecResult:
         """Execute a gold query with the full timeout; cached per (database, SQL)."""
         try:
-            return self._run(self.gold_cache, db_path, sql, self.settings.timeout_s)
+            return self._run(self.gold_cache, db_path, sql, self.settings.timeout_s, _sig)
         except Exception as exc:
             log_once(log, f"gold:{type(exc).__name__}", "internal error in execute_gold: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
@@ -232,7 +295,8 @@ class ExecutionEngine:
         if not isinstance(gold_sql, str) or not gold_sql.strip():
             return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
         gold_prepared = prepare_sql(gold_sql, semantics=semantics, keep_distinct=keep_distinct)
-        gold = self.execute_gold(db_path, gold_prepared)
+        sig = db_signature(db_path) if isinstance(db_path, str) else None
+        gold = self.execute_gold(db_path, gold_prepared, _sig=sig)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
         if not isinstance(pred_sql, str) or not pred_sql.strip():
@@ -240,11 +304,11 @@ class ExecutionEngine:
             return MatchResult(False, status, "no SQL in the completion", None, gold)
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
-            pred = self.execute(db_path, prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct))
+            pred = self.execute(db_path, prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct), _sig=sig)
             return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", pred, gold, self.settings.timeout_s)
         timeout_s = self.timeout_for(gold)
         pred_prepared = prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct)
-        pred = self.execute(db_path, pred_prepared, timeout_s=timeout_s)
+        pred = self.execute(db_path, pred_prepared, timeout_s=timeout_s, _sig=sig)
         if pred.status is not Status.OK:
             return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s)
         assert gold.rows is not None and pred.rows is not None
@@ -257,6 +321,7 @@ class ExecutionEngine:
         return {
             "workers": self.pool.size,
             "executions": self.executions,
+            "compile_rejections": self.compile_rejections,
             "worker_restarts": self.pool.restarts,
             "gold_cache": {"entries": len(self.gold_cache), "cells": self.gold_cache.cells, "hits": self.gold_cache.hits, "misses": self.gold_cache.misses, "joined": self.gold_cache.joined},
             "result_cache": {"entries": len(self.result_cache), "cells": self.result_cache.cells, "hits": self.result_cache.hits, "misses": self.result_cache.misses, "joined": self.result_cache.joined},

@@ -138,6 +138,43 @@ class SandboxConnection:
         except Exception:  # pragma: no cover - closing a broken handle
             pass
 
+    def compile_check(self, sql: str, timeout_s: float = 1.0) -> ExecResult | None:
+        """Compile ``sql`` without executing it (``EXPLAIN``); the failure, or None if it compiles.
+
+        Compilation runs the authorizer and resolves every name, so syntax,
+        schema and forbidden-statement errors are found here without touching
+        any data. Statements that already start with EXPLAIN are not checked.
+        """
+        head = sql.lstrip()[:7].lower()
+        if head == "explain" or "\x00" in sql or len(sql) > self.limits.max_sql_bytes:
+            return None
+        self._deadline = time.monotonic() + timeout_s
+        cur = None
+        try:
+            cur = self.conn.cursor()
+            cur.execute("EXPLAIN " + sql)
+            return None
+        except sqlite3.ProgrammingError as exc:
+            # Only "several statements" is a verdict; anything else (a closed
+            # handle after LRU eviction, say) is left to the worker.
+            if "one statement" in str(exc).lower():
+                return ExecResult(Status.FORBIDDEN, detail="more than one statement", timeout_s=timeout_s)
+            return None
+        except (sqlite3.Error, sqlite3.Warning, ValueError, UnicodeError, OverflowError) as exc:
+            status, detail = classify_error(exc)
+            if status in (Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN):
+                return ExecResult(status, detail=detail, timeout_s=timeout_s)
+            return None  # anything else: let the worker decide
+        except MemoryError:
+            return None
+        finally:
+            self._deadline = float("inf")
+            if cur is not None:
+                try:
+                    cur.close()
+                except Exception:  # pragma: no cover
+                    pass
+
     def run(self, sql: str, timeout_s: float) -> ExecResult:
         """Execute one statement; always returns an :class:`ExecResult`."""
         t0 = time.perf_counter()

@@ -324,13 +324,15 @@ class EnhancedRewardComputer:
             status = Status.DB_MISSING
             details["exec_detail"] = "no database given: execution not checked"
         ev = Evaluation(extraction, gold_sql, match)
-        exec_status = match.pred.status if match is not None and match.pred is not None else None
-        ev.syntax_valid, syntax_reason = syntax_verdict(extraction.sql, exec_status)
-        details["syntax_reason"] = syntax_reason
-
-        # Structural similarity is needed by seed_combined and by shaping.
+        # Shaping is skipped where it cannot be applied: a correct answer under
+        # "wrong_only" gating (its components are then reported as 0).
+        shape = self.enable_enhanced and not (self.gating == "wrong_only" and ev.correct)
+        details["shaping_computed"] = shape
+        if shape or self.preset == "seed_combined":
+            exec_status = match.pred.status if match is not None and match.pred is not None else None
+            ev.syntax_valid, details["syntax_reason"] = syntax_verdict(extraction.sql, exec_status)
         struct_f1 = 0.0
-        if extraction.sql and gold_sql and (self.enable_enhanced or self.preset == "seed_combined"):
+        if extraction.sql and gold_sql and (shape or self.preset == "seed_combined"):
             sr = self.structural_reward.compute(extraction.sql, gold_sql)
             struct_f1 = sr.score
             details["structural"] = sr.details
@@ -340,7 +342,7 @@ class EnhancedRewardComputer:
 
         schema_r: RewardResult | None = None
         structural = syntax = shaping = 0.0
-        if self.enable_enhanced:
+        if shape:
             sch = self._schema(schema if schema is not None else gt.schema, gt.db_path, details)
             if sch is not None and extraction.sql:
                 schema_r = self.schema_reward.from_resolution(resolve_names(extraction.sql, sch))
@@ -351,6 +353,9 @@ class EnhancedRewardComputer:
             neg = (schema_r.score if schema_r is not None else 0.0) + sum(min(0.0, v) for v in extras.values())
             pos = structural + syntax + sum(max(0.0, v) for v in extras.values())
             total, shaping = self._combine(baseline, pos, neg, ev, known=match is not None)
+        elif self.enable_enhanced:  # correct answer, wrong_only gating
+            extras = {}
+            total, shaping = self._combine(baseline, 0.0, 0.0, ev, known=match is not None)
         else:
             extras = {}
             total = baseline

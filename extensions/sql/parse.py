@@ -19,10 +19,11 @@ True
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 DEFAULT_MAX_CHARS = 20_000
@@ -47,24 +48,36 @@ WRITE_TYPES: tuple[type, ...] = (
 
 @dataclass(frozen=True)
 class Parsed:
+    """Outcome of parsing; ``is_query``/``is_write`` are computed once, at parse time."""
+
     sql: str
     expression: exp.Expression | None
     error: str | None = None
+    is_write: bool = False  # contains INSERT/UPDATE/DELETE/DDL/PRAGMA/ATTACH/transaction
+    is_query: bool = False  # a read-only query (SELECT, set operation, VALUES, WITH ... SELECT)
 
     @property
     def ok(self) -> bool:
         return self.expression is not None and self.error is None
 
-    @property
-    def is_query(self) -> bool:
-        """A read-only query (SELECT, set operation, VALUES, WITH ... SELECT)."""
-        e = self.expression
-        return e is not None and isinstance(e, (exp.Query, exp.Values)) and not e.find(*WRITE_TYPES)
 
-    @property
-    def is_write(self) -> bool:
-        e = self.expression
-        return e is not None and (isinstance(e, WRITE_TYPES) or e.find(*WRITE_TYPES) is not None)
+def _parsed(sql: str, e: exp.Expression, error: str | None = None) -> Parsed:
+    write = isinstance(e, WRITE_TYPES) or e.find(*WRITE_TYPES) is not None
+    query = isinstance(e, (exp.Query, exp.Values)) and not write
+    return Parsed(sql, e, error, write, query)
+
+
+_DIALECT = Dialect.get_or_raise("sqlite")
+_local = threading.local()
+
+
+def _parse_statements(sql: str) -> list[exp.Expression | None]:
+    """``sqlglot.parse(sql, read="sqlite")`` with a per-thread parser (building one costs ~100 us)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _DIALECT.parser()
+        _local.tokenizer = _DIALECT.tokenizer
+    return parser.parse(_local.tokenizer.tokenize(sql), sql)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -72,7 +85,7 @@ def _parse(sql: str, max_chars: int) -> Parsed:
     if len(sql) > max_chars:
         return Parsed(sql, None, "too_long")
     try:
-        statements = [s for s in sqlglot.parse(sql, read="sqlite") if s is not None]
+        statements = [s for s in _parse_statements(sql) if s is not None]
     except TokenError as exc:
         return Parsed(sql, None, f"token_error: {str(exc)[:120]}")
     except ParseError as exc:
@@ -84,8 +97,8 @@ def _parse(sql: str, max_chars: int) -> Parsed:
     if not statements:
         return Parsed(sql, None, "empty")
     if len(statements) > 1:
-        return Parsed(sql, statements[0], "multiple_statements")
-    return Parsed(sql, statements[0])
+        return _parsed(sql, statements[0], "multiple_statements")
+    return _parsed(sql, statements[0])
 
 
 def parse_sql(sql: object, *, max_chars: int = DEFAULT_MAX_CHARS) -> Parsed:
