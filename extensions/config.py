@@ -145,6 +145,7 @@ class VerlConfig(_Strict):
     val_files: str = "data/verl/val.parquet"
     project_name: str = "text2sql-grpo"
     experiment_name: str = "qwen2.5-coder-3b-grpo"
+    use_v1: bool = Field(False, description="verl 0.9's v1 trainer (needs transfer_queue, not installed by pip install verl)")
     extra_overrides: list[str] = []
 
 

@@ -19,12 +19,17 @@ True
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
+
+from extensions._log import log_once
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHARS = 20_000
 WRITE_TYPES: tuple[type, ...] = (
@@ -76,7 +81,7 @@ def _parse_statements(sql: str) -> list[exp.Expression | None]:
     parser = getattr(_local, "parser", None)
     if parser is None:
         parser = _local.parser = _DIALECT.parser()
-        _local.tokenizer = _DIALECT.tokenizer
+        _local.tokenizer = _DIALECT.tokenizer_class(dialect=_DIALECT)
     return parser.parse(_local.tokenizer.tokenize(sql), sql)
 
 
@@ -92,7 +97,8 @@ def _parse(sql: str, max_chars: int) -> Parsed:
         return Parsed(sql, None, f"parse_error: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
     except RecursionError:
         return Parsed(sql, None, "too_deep")
-    except Exception as exc:  # sqlglot bug on odd input: treat as unparseable
+    except Exception as exc:  # a sqlglot bug on odd input: unparseable, and logged once
+        log_once(log, f"parse:{type(exc).__name__}", "sqlglot raised %r while parsing; treated as unparseable", exc)
         return Parsed(sql, None, f"parse_error: {type(exc).__name__}")
     if not statements:
         return Parsed(sql, None, "empty")

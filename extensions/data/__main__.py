@@ -1,0 +1,39 @@
+"""``python -m extensions.data prepare --source {spider,bird,synsql,sql_create_context,demo} [--path DIR] --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from extensions.data.prepare import SOURCES, prepare
+from extensions.errors import DataError
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m extensions.data", description="Prepare VERL parquet files from local text-to-SQL datasets.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pr = sub.add_parser("prepare", help="write train.parquet and val.parquet")
+    pr.add_argument("--source", required=True, choices=SOURCES)
+    pr.add_argument("--path", help="local dataset folder (Spider/BIRD/SynSQL) or JSON/JSONL file (sql_create_context)")
+    pr.add_argument("--out", required=True, help="output folder")
+    pr.add_argument("--prompt-style", default="sql_r1", choices=["sql_r1", "omnisql"])
+    pr.add_argument("--sample-values", type=int, default=3, help="sample values per column in the schema text")
+    pr.add_argument("--val-fraction", type=float, default=0.1, help="used when the source has a single split")
+    pr.add_argument("--max-examples", type=int, help="cap per split (quick experiments)")
+    pr.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    try:
+        out = prepare(
+            a.source, a.out, path=a.path, style=a.prompt_style, sample_k=a.sample_values,
+            val_fraction=a.val_fraction, max_examples=a.max_examples, seed=a.seed,
+        )
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for split, path in out.items():
+        print(f"{split}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

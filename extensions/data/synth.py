@@ -1,0 +1,142 @@
+"""Synthesize a small database instance for schema-only datasets.
+
+sql-create-context and WikiSQL-style rows carry CREATE TABLE text but no
+data, so an execution reward would compare two empty results. We build one
+SQLite file per schema (cached by a hash of the schema and the gold queries
+that use it) with typed random rows, and plant the literals that the gold
+queries compare against (``col = 'x'``, ``col > 3``, ``LIKE '%x%'``) so that
+gold results are non-empty where possible.
+
+>>> import tempfile
+>>> p = synthesize_database("CREATE TABLE head (name VARCHAR, age INTEGER)",
+...                         ["SELECT name FROM head WHERE age > 56"], tempfile.mkdtemp())
+>>> import sqlite3; sqlite3.connect(p).execute("SELECT count(*) FROM head WHERE age > 56").fetchone()[0] > 0
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+
+from sqlglot import exp
+
+from extensions.sql.parse import parse_sql
+from extensions.sql.schema import Schema
+
+WORDS = ["alpha", "Beta", "gamma", "Delta", "omega", "north", "South", "red", "Blue", "green", "Paris", "tokyo", "Lima"]
+
+
+def _kind(type_: str) -> str:
+    t = type_.lower()
+    if any(k in t for k in ("int",)):
+        return "int"
+    if any(k in t for k in ("real", "float", "double", "num", "dec")):
+        return "real"
+    if "date" in t or "time" in t:
+        return "date"
+    return "text"
+
+
+def _random_value(kind: str, rng: random.Random) -> object:
+    if kind == "int":
+        return rng.randrange(0, 100)
+    if kind == "real":
+        return round(rng.uniform(0, 1000), 2)
+    if kind == "date":
+        return f"{rng.randrange(1990, 2025)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+    return f"{rng.choice(WORDS)} {rng.randrange(100)}"
+
+
+def _literal_value(lit: exp.Literal, kind: str, op: type) -> object:
+    raw = lit.this
+    if lit.is_string:
+        text = raw.strip("%") if op is exp.Like else raw
+        return text
+    try:
+        num = float(raw)
+    except ValueError:
+        return raw
+    # Make strict comparisons true: > x gets x + 1, < x gets x - 1.
+    if op is exp.GT:
+        num += 1
+    elif op is exp.LT:
+        num -= 1
+    return int(num) if kind == "int" or num.is_integer() else num
+
+
+def _plants(golds: Iterable[str], schema: Schema) -> dict[tuple[str, str], list[object]]:
+    """``{(table, column): [values]}`` from comparisons between a column and a literal."""
+    out: dict[tuple[str, str], list[object]] = {}
+    default_table = schema.tables[0].name.lower() if len(schema.tables) == 1 else None
+    for g in golds:
+        parsed = parse_sql(g)
+        if not parsed.ok or parsed.expression is None:
+            continue
+        aliases = {}
+        for t in parsed.expression.find_all(exp.Table):
+            aliases[(t.alias_or_name or t.name).lower()] = t.name.lower()
+        for cmp in parsed.expression.find_all(exp.EQ, exp.GT, exp.LT, exp.GTE, exp.LTE, exp.Like, exp.NEQ):
+            col, lit = cmp.left, cmp.right
+            if isinstance(col, exp.Literal):
+                col, lit = lit, col
+            if not isinstance(col, exp.Column) or not isinstance(lit, exp.Literal) or isinstance(cmp, exp.NEQ):
+                continue
+            table = aliases.get(col.table.lower()) if col.table else None
+            if table is None:
+                candidates = [t.name.lower() for t in schema.tables if schema.has_column(t.name, col.name)]
+                table = candidates[0] if candidates else default_table
+            if table is None or not schema.has_column(table, col.name):
+                continue
+            ctype = next((c.type for c in schema.table(table).columns if c.name.lower() == col.name.lower()), "")  # type: ignore[union-attr]
+            out.setdefault((table, col.name.lower()), []).append(_literal_value(lit, _kind(ctype), type(cmp)))
+    return out
+
+
+def schema_hash(create_sql: str, golds: Iterable[str] = ()) -> str:
+    h = hashlib.sha1(create_sql.strip().encode())
+    for g in sorted(set(golds)):
+        h.update(b"\x00" + g.encode())
+    return h.hexdigest()[:20]
+
+
+def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *, rows: int = 30, seed: int = 0) -> str:
+    """Build (or reuse) the instance for ``create_sql`` and return its path."""
+    golds = list(golds)
+    path = os.path.join(cache_dir, f"{schema_hash(create_sql, golds)}.sqlite")
+    if os.path.exists(path):
+        return path
+    schema = Schema.from_create_table(create_sql)
+    plants = _plants(golds, schema)
+    rng = random.Random(f"{seed}:{create_sql}")
+    os.makedirs(cache_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".sqlite", dir=cache_dir)
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(tmp)
+        for t in schema.tables:
+            cols = ", ".join(f'"{c.name}" {c.type or "TEXT"}' for c in t.columns)
+            conn.execute(f'CREATE TABLE "{t.name}" ({cols})')
+            kinds = [_kind(c.type) for c in t.columns]
+            for i in range(rows):
+                values = [_random_value(k, rng) for k in kinds]
+                # Every third row carries the planted literals of its table together,
+                # so conjunctions (a = 1 AND b = 'x') also match.
+                if i % 3 == 0:
+                    for j, c in enumerate(t.columns):
+                        vals = plants.get((t.name.lower(), c.name.lower()))
+                        if vals:
+                            values[j] = vals[(i // 3) % len(vals)]
+                ph = ", ".join("?" for _ in values)
+                conn.execute(f'INSERT INTO "{t.name}" VALUES ({ph})', values)
+        conn.commit()
+        conn.close()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

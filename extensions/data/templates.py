@@ -1,0 +1,101 @@
+"""Prompt templates and schema rendering.
+
+The schema is rendered as CREATE TABLE text with a few sample values per
+column as comments, as OmniSQL and SQL-R1 do.
+
+>>> print(render_schema(Schema.coerce("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT);"), {("t", "b"): ("x", "y")}))
+CREATE TABLE t (
+  a INTEGER,
+  b TEXT, -- example: ['x', 'y']
+  PRIMARY KEY (a)
+);
+"""
+
+from __future__ import annotations
+
+from extensions.sql.schema import Schema
+
+SQL_R1_SYSTEM = (
+    "You are a helpful SQL expert. Given a SQLite database schema and a question, first reason about the "
+    "schema and the question inside <think> </think>, then give the final SQL query inside <answer> </answer> "
+    "as a ```sql code block. Use exactly one <think> block followed by one <answer> block."
+)
+
+SQL_R1_USER = """Database schema:
+{schema}
+
+Question: {question}{evidence}
+
+Respond in the format:
+<think>your reasoning</think>
+<answer>
+```sql
+-- one SQLite query
+```
+</answer>"""
+
+OMNISQL_USER = """Task Overview:
+You are a data science expert. Below, you are provided with a database schema and a natural language question. Your task is to understand the schema and generate a valid SQL query to answer the question.
+
+Database Engine:
+SQLite
+
+Database Schema:
+{schema}
+This schema describes the database's structure, including tables, columns, primary keys, foreign keys, and any relevant relationships or constraints.
+
+Question:
+{question}{evidence}
+
+Instructions:
+- Make sure you only output the information that is asked in the question. If the question asks for a specific column, make sure to only include that column in the SELECT clause, nothing more.
+- The generated query should return all of the information asked in the question without any missing or extra information.
+- Before generating the final SQL query, please think through the steps of how to write the query.
+
+Output Format:
+In your answer, please enclose the generated SQL query in a code block:
+```sql
+-- Your SQL query
+```
+
+Take a deep breath and think step by step to find the correct SQL query."""
+
+
+def render_schema(schema: Schema, samples: dict[tuple[str, str], tuple[object, ...]] | None = None) -> str:
+    samples = samples or {}
+    blocks = []
+    for t in schema.tables:
+        lines = []
+        for c in t.columns:
+            line = f"  {c.name} {c.type or 'TEXT'},"
+            vals = samples.get((t.name.lower(), c.name.lower()))
+            if vals:
+                line += " -- example: [" + ", ".join(repr(v) for v in vals) + "]"
+            lines.append(line)
+        pks = [c.name for c in t.columns if c.primary_key]
+        if pks:
+            lines.append(f"  PRIMARY KEY ({', '.join(pks)}),")
+        for col, rt, rc in t.foreign_keys:
+            lines.append(f"  FOREIGN KEY ({col}) REFERENCES {rt} ({rc}),")
+        if lines:
+            last = lines[-1]
+            if " -- example:" in last:
+                head, _, tail = last.partition(" -- example:")
+                lines[-1] = head.rstrip(",") + " -- example:" + tail
+            else:
+                lines[-1] = last.rstrip(",")
+        blocks.append(f"CREATE TABLE {t.name} (\n" + "\n".join(lines) + "\n);")
+    return "\n\n".join(blocks)
+
+
+def build_prompt(style: str, schema_text: str, question: str, evidence: str | None = None) -> list[dict[str, str]]:
+    """Chat messages for ``style`` (``sql_r1`` or ``omnisql``)."""
+    ev = f"\nEvidence: {evidence}" if evidence else ""
+    if style == "sql_r1":
+        return [
+            {"role": "system", "content": SQL_R1_SYSTEM},
+            {"role": "user", "content": SQL_R1_USER.format(schema=schema_text, question=question, evidence=ev)},
+        ]
+    if style == "omnisql":
+        return [{"role": "user", "content": OMNISQL_USER.format(schema=schema_text, question=question, evidence=ev)}]
+    raise ValueError(f"unknown prompt style {style!r}; allowed: sql_r1, omnisql")

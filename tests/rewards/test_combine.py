@@ -1,0 +1,170 @@
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from extensions.rewards.combine import EnhancedRewardComputer, parse_ground_truth
+
+GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
+CORRECT_SQL = [
+    GOLD,
+    "SELECT name FROM employees WHERE salary > 100000.0 ORDER BY name ASC",
+    "SELECT e.name FROM employees AS e WHERE NOT e.salary <= 100000 ORDER BY e.name",
+]
+WRONG_SQL = [
+    "SELECT name FROM employees WHERE salary > 100000",  # order lost? (spider: gold has ORDER BY)
+    "SELECT name FROM employees WHERE salary > 50000 ORDER BY name",
+    "SELECT name, salary FROM employees WHERE salary > 100000 ORDER BY name",
+    "SELECT name FROM employes WHERE salary > 100000 ORDER BY name",
+    "SELECT nme FROM employees WHERE salry > 100000 ORDER BY name",
+    "SELECT name FROM employees WHERE salary > 100000 ORDER BY name DESC",
+    "SELEC name FROM employees",
+    "DELETE FROM employees",
+    "SELECT 1",
+    "",
+]
+
+
+def completion(sql: str, fmt: str) -> str:
+    if fmt == "good":
+        return f"<think>reasoning</think><answer>```sql\n{sql}\n```</answer>"
+    if fmt == "bad":
+        return f"<answer>```sql\n{sql}\n```</answer><answer>"
+    return sql
+
+
+@pytest.fixture(scope="module")
+def gt(demo_paths):
+    return {"sql": GOLD, "db_path": demo_paths["hr"]}
+
+
+def test_same_keys_and_finite_values(engine, gt):
+    for preset in ("sql_r1", "arctic", "reasoning_sql", "seed_combined"):
+        c = EnhancedRewardComputer(preset, engine=engine)
+        inputs = [completion(s, "good") for s in CORRECT_SQL + WRONG_SQL] + [None, b"\xff\x00", 3, "x" * 200_000, "\ud800"]
+        keys = None
+        for out in inputs:
+            r = c.compute_reward(out, gt)
+            assert all(isinstance(v, float) and math.isfinite(v) for v in r.breakdown.values())
+            keys = keys or list(r.breakdown)
+            assert list(r.breakdown) == keys
+        for bad_gt in (None, {}, {"sql": None}, {"db_id": "x"}, 42, {"sql": "SELECT nope FROM nowhere", "db_path": gt["db_path"]},
+                       {"sql": GOLD, "db_path": "/missing.sqlite"}, {"sql": GOLD, "db_id": "hr"}):
+            r = c.compute_reward(completion(GOLD, "good"), bad_gt)
+            assert list(r.breakdown) == keys
+            assert r.correct is False and r.acc == 0.0
+
+
+def test_gold_error_is_never_correct(engine, gt):
+    c = EnhancedRewardComputer("sql_r1", engine=engine)
+    bad = {"sql": "SELECT nope FROM employees", "db_path": gt["db_path"]}
+    r = c.compute_reward(completion("SELECT nope FROM employees", "good"), bad)
+    assert r.acc == 0.0 and r.breakdown["status_gold_error"] == 1.0
+    assert r.breakdown["b_result"] == 0.0  # neutral, never a match
+
+
+def test_baseline_execution_signal_is_kept(engine, gt):
+    """The original recomputed the baseline with execution hard-coded to 0."""
+    c = EnhancedRewardComputer("arctic", engine=engine)
+    r = c.compute_reward(completion(GOLD, "good"), gt)
+    assert r.baseline_total == 1.0 and r.total >= 1.0 and r.acc == 1.0
+
+
+def test_callable_baseline_and_failures(engine, gt):
+    c = EnhancedRewardComputer(lambda s, g: {"score": 0.3}, engine=engine)
+    assert c.compute_reward(completion(WRONG_SQL[1], "good"), gt).baseline_total == 0.3
+
+    def boom(s, g):
+        raise RuntimeError("bad baseline")
+
+    r = EnhancedRewardComputer(boom, engine=engine).compute_reward(completion(GOLD, "good"), gt)
+    assert r.baseline_total == 0.0 and "bad baseline" in r.details["baseline_error"]
+    nan = EnhancedRewardComputer(lambda s, g: float("nan"), engine=engine).compute_reward(completion(GOLD, "good"), gt)
+    assert math.isfinite(nan.total)
+
+
+def test_gating(engine, gt):
+    wrong_only = EnhancedRewardComputer("arctic", engine=engine, gating="wrong_only")
+    always = EnhancedRewardComputer("arctic", engine=engine, gating="always")
+    right = completion(CORRECT_SQL[2], "good")
+    assert wrong_only.compute_reward(right, gt).total == 1.0
+    assert always.compute_reward(right, gt).total > 1.0  # syntax credit added, never below the floor
+    hallucinated = completion(WRONG_SQL[3], "good")
+    assert wrong_only.compute_reward(hallucinated, gt).schema == -0.5
+
+
+def test_enhanced_disabled_is_the_baseline(engine, gt):
+    c = EnhancedRewardComputer("sql_r1", enable_enhanced=False, engine=engine)
+    r = c.compute_reward(completion(WRONG_SQL[3], "good"), gt)
+    assert r.total == r.baseline_total
+
+
+def test_no_database_means_no_execution(engine):
+    c = EnhancedRewardComputer("arctic", engine=engine)
+    r = c.compute_reward(completion(GOLD, "good"), GOLD)
+    assert r.acc == 0.0 and r.breakdown["status_db_missing"] == 1.0
+
+
+def test_db_id_with_root(engine, demo_dir):
+    c = EnhancedRewardComputer("arctic", engine=engine, db_root=f"{demo_dir}/database")
+    assert c.compute_reward(completion(GOLD, "good"), {"sql": GOLD, "db_id": "hr"}).acc == 1.0
+
+
+def test_parse_ground_truth_forms():
+    assert parse_ground_truth('{"sql": "SELECT 1", "db_path": "/x"}').db_paths == ["/x"]
+    assert parse_ground_truth({"query": "SELECT 1"}).sql == "SELECT 1"
+    assert parse_ground_truth({"sql": "SELECT 1", "db_id": "../etc"}, db_root="/r").error
+    assert parse_ground_truth(None).error
+
+
+def test_extra_component(engine, gt):
+    class Shorter:
+        name = "short"
+        max_score = 0.1
+
+        def compute(self, sql, gold, schema=None):
+            return 0.1 if sql and len(sql) <= len(gold) else 0.0
+
+    c = EnhancedRewardComputer("arctic", engine=engine, extra_components=[Shorter()])
+    r = c.compute_reward(completion(WRONG_SQL[0], "good"), gt)
+    assert r.breakdown["x_short"] == 0.1
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError):
+        EnhancedRewardComputer("nope")
+    with pytest.raises(ValueError):
+        EnhancedRewardComputer("arctic", gating="sometimes")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    preset=st.sampled_from(["sql_r1", "arctic", "reasoning_sql", "seed_combined", "callable"]),
+    gating=st.sampled_from(["wrong_only", "always"]),
+    schema_weight=st.floats(-3.0, 0.0),
+    select_w=st.floats(0.0, 3.0),
+    where_w=st.floats(0.0, 3.0),
+    join_w=st.floats(0.0, 3.0),
+    syntax_w=st.floats(0.0, 3.0),
+    correct=st.lists(st.tuples(st.sampled_from(CORRECT_SQL), st.sampled_from(["good", "plain"])), min_size=1, max_size=4),
+    wrong=st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(WRONG_SQL), st.sampled_from(["good", "bad", "plain"])),
+            st.tuples(st.sampled_from(CORRECT_SQL), st.just("bad")),  # right SQL, broken format: not correct
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_correct_always_beats_incorrect(engine, gt, preset, gating, schema_weight, select_w, where_w, join_w, syntax_w, correct, wrong):
+    baseline = (lambda s, g: 0.5 if "salary" in (s or "") else 2.0) if preset == "callable" else preset
+    c = EnhancedRewardComputer(
+        baseline, engine=engine, gating=gating, schema_weight=schema_weight, structural_select_weight=select_w,
+        structural_where_weight=where_w, structural_join_weight=join_w, syntax_weight=syntax_w, schema_penalty_cap=None,
+    )
+    right = [c.compute_reward(completion(s, f), gt) for s, f in correct]
+    bad = [c.compute_reward(completion(s, f), gt) for s, f in wrong]
+    assert all(r.correct for r in right)
+    assert not any(r.correct for r in bad)
+    assert min(r.total for r in right) > max(r.total for r in bad)

@@ -1,0 +1,81 @@
+import pathlib
+
+import pytest
+
+from extensions.config import Config, dump_config, load_config
+from extensions.errors import ConfigError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_shipped_configs_load(name):
+    cfg = load_config(ROOT / "configs" / name, env=False)
+    assert isinstance(cfg, Config)
+
+
+def test_seed_values():
+    cfg = load_config(ROOT / "configs" / "train_24gb.yaml", env=False)
+    r = cfg.reward
+    assert (r.schema_weight, r.structural_select_weight, r.structural_where_weight, r.structural_join_weight, r.syntax_weight) == (
+        -0.5, 0.3, 0.3, 0.2, 0.2,
+    )
+
+
+def test_presets():
+    for p in ("sql_r1", "arctic", "reasoning_sql"):
+        assert load_config(ROOT / "configs" / f"preset_{p}.yaml", env=False).reward.baseline == p
+
+
+def test_overrides_and_env(monkeypatch):
+    monkeypatch.setenv("EXTENSIONS__REWARD__SCHEMA_WEIGHT", "-0.1")
+    monkeypatch.setenv("EXTENSIONS__OPTIMIZATION__LORA__TARGET_MODULES", "[q_proj]")
+    cfg = load_config(ROOT / "configs" / "train_24gb.yaml", overrides=["grpo.num_generations=4"])
+    assert cfg.reward.schema_weight == -0.1
+    assert cfg.optimization.lora.target_modules == ["q_proj"]
+    assert cfg.grpo.num_generations == 4
+    # explicit overrides beat the environment
+    assert load_config(overrides={"reward.schema_weight": -0.2}).reward.schema_weight == -0.2
+
+
+def test_config_path_from_env(monkeypatch):
+    monkeypatch.setenv("EXTENSIONS_CONFIG", str(ROOT / "configs" / "preset_sql_r1.yaml"))
+    assert load_config().reward.baseline == "sql_r1"
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        ("reward.baseline=bogus", "reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'seed_combined'"),
+        ("reward.schema_weight=0.5", "reward.schema_weight"),
+        ("reward.gating=sometimes", "'wrong_only' or 'always'"),
+        ("optimization.mixed_precision=fp8", "optimization.mixed_precision"),
+        ("optimization.lora.r=0", "optimization.lora.r: Input should be greater than or equal to 1"),
+        ("reward.shema_weight=1", "reward.shema_weight: unknown key"),
+        ("grpo.num_generations=1", "grpo.num_generations"),
+        ("noequals", "expected section.key=value"),
+    ],
+)
+def test_errors_name_the_key(override, needle):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[override], env=False)
+    assert needle in str(err.value)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("reward: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    lst = tmp_path / "list.yaml"
+    lst.write_text("- 1\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(lst)
+
+
+def test_dump_roundtrip(tmp_path):
+    cfg = load_config(overrides=["reward.baseline=sql_r1"], env=False)
+    dump_config(cfg, str(tmp_path / "resolved.yaml"))
+    assert load_config(tmp_path / "resolved.yaml", env=False) == cfg
