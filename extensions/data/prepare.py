@@ -96,9 +96,10 @@ def bird_examples(root: str, split: str) -> list[Example]:
 
 def synsql_examples(root: str, split: str) -> list[Example]:
     """SynSQL-2.5M layout: ``data.json`` (``db_id``, ``question``, ``sql``, ``external_knowledge``) and ``databases/``."""
-    f = _first_existing(root, ["data.json", f"{split}.json"])
+    names = [f"{split}.json"] + (["data.json"] if split == "train" else [])
+    f = _first_existing(root, names)
     if f is None:
-        raise DataError(f"no data.json in {root}")
+        raise DataError(f"no {' or '.join(names)} in {root}")
     db_dir = _first_existing(root, ["databases", "database"]) or root
     return [
         Example(e["db_id"], e["question"], e["sql"], _db_path(db_dir, e["db_id"]), e.get("external_knowledge") or "")

@@ -1,0 +1,72 @@
+import json
+import shutil
+
+import pytest
+
+from extensions.config import load_config
+from extensions.errors import ConfigError
+from extensions.validation import check_config, load_rows, main, validate_config, validate_rows
+
+
+def _dataset(tmp_path, demo_dir):
+    shutil.copytree(f"{demo_dir}/database", tmp_path / "database")
+    rows = [
+        {"db_id": "hr", "question": "How many employees?", "query": "SELECT count(*) FROM employees"},
+        {"db_id": "hr", "question": "How many employees?", "query": "SELECT count(id) FROM employees"},  # duplicate question
+        {"db_id": "hr", "question": "Broken", "query": "SELECT nope FROM employees"},  # gold error
+        {"db_id": "hr", "question": "Nobody", "query": "SELECT name FROM employees WHERE salary < 0"},  # empty
+        {"db_id": "ghost", "question": "Missing", "query": "SELECT 1"},  # missing database
+        {"db_id": "store", "question": "Products", "query": "SELECT product_name FROM products"},
+    ]
+    p = tmp_path / "data.json"
+    p.write_text(json.dumps(rows))
+    return p
+
+
+def test_validate_rows(tmp_path, demo_dir, engine):
+    p = _dataset(tmp_path, demo_dir)
+    rows = load_rows(str(p), str(tmp_path / "database"))
+    rep = validate_rows(rows, engine=engine, slow_s=5.0)
+    s = rep.summary()
+    assert s == {
+        "total": 6, "gold_errors": 1, "empty_results": 1, "slow": 0, "duplicate_questions": 1,
+        "schema_failures": 1, "missing_databases": 1, "kept_after_filtering": 3,
+    }
+    assert rep.keep == [0, 1, 5]
+
+
+def test_slow_golds_are_flagged(tmp_path, demo_dir, engine):
+    p = _dataset(tmp_path, demo_dir)
+    rows = load_rows(str(p), str(tmp_path / "database"))[:1]
+    rows[0].sql = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 400000) SELECT count(*) FROM r"
+    rep = validate_rows(rows, engine=engine, slow_s=0.0)
+    assert len(rep.slow) == 1 and rep.keep == []
+
+
+def test_cli_writes_filtered_copy(tmp_path, demo_dir, capsys):
+    p = _dataset(tmp_path, demo_dir)
+    out = tmp_path / "filtered.json"
+    assert main([str(p), "--db-dir", str(tmp_path / "database"), "--write-filtered", str(out), "--workers", "1"]) == 0
+    assert len(json.loads(out.read_text())) == 3
+    assert "gold_errors" in capsys.readouterr().out
+    assert main([str(tmp_path / "missing.json")]) == 2
+
+
+def test_parquet_input(tmp_path, demo_dir, monkeypatch):
+    pytest.importorskip("pyarrow")
+    from extensions.data.prepare import prepare
+
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    paths = prepare("demo", str(tmp_path), max_examples=10)
+    assert main([paths["train"], "--write-filtered", str(tmp_path / "f.parquet"), "--workers", "1"]) == 0
+
+
+def test_config_checks():
+    ok = load_config(env=False)
+    assert validate_config(ok) == []
+    bad = load_config(overrides=["optimization.batch_size=3", "optimization.gradient_accumulation_steps=1", "grpo.num_generations=4",
+                                 "optimization.load_in_4bit=true", "optimization.lora.enabled=false"], env=False)
+    problems = validate_config(bad)
+    assert any("num_generations" in p for p in problems) and any("load_in_4bit" in p for p in problems)
+    with pytest.raises(ConfigError, match="invalid configuration"):
+        check_config(bad)

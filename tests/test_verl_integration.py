@@ -1,0 +1,216 @@
+"""The hook against the real verl package on CPU (skipped when verl is not installed)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+
+verl = pytest.importorskip("verl")
+torch = pytest.importorskip("torch")
+
+import numpy as np  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+from extensions import verl_hook  # noqa: E402
+from extensions.config import dump_config, load_config  # noqa: E402
+from extensions.data.prepare import prepare, read_parquet  # noqa: E402
+from extensions.tiny import build_tokenizer  # noqa: E402
+from extensions.verl_launch import build_overrides, installed_verl_version, reward_overrides  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, demo_dir):
+    os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
+    out = str(tmp_path_factory.mktemp("verl_data"))
+    paths = prepare("demo", out, style="sql_r1", max_examples=16)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def reward_config(tmp_path_factory):
+    cfg = load_config(os.path.join(ROOT, "configs", "train_24gb.yaml"), overrides=["execution.workers=2"], env=False)
+    path = str(tmp_path_factory.mktemp("cfg") / "reward.yaml")
+    dump_config(cfg, path)
+    return cfg, path
+
+
+def compose_ppo(overrides):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
+        return compose(config_name="ppo_trainer", overrides=overrides)
+
+
+def test_launcher_overrides_compose_without_unknown_keys(reward_config, prepared):
+    cfg, path = reward_config
+    cfg = cfg.model_copy(update={"verl": cfg.verl.model_copy(update={"train_files": prepared["train"], "val_files": prepared["val"]})})
+    ov = build_overrides(cfg, path, installed_verl_version())
+    c = compose_ppo(ov)  # hydra raises on unknown keys (no "+")
+    assert c.algorithm.adv_estimator == "grpo"
+    assert c.actor_rollout_ref.rollout.n == cfg.verl.rollout_n
+    assert c.actor_rollout_ref.model.lora_rank == cfg.optimization.lora.r
+    assert c.actor_rollout_ref.rollout.load_format == "safetensors"
+    assert c.reward.custom_reward_function.path.endswith("verl_hook.py")
+    assert c.reward.custom_reward_function.reward_kwargs.config == path
+    assert c.trainer.use_v1 is False
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    fn = get_custom_reward_fn(c)
+    gt = read_parquet(prepared["val"])[0]["reward_model"]["ground_truth"]
+    out = fn(data_source="demo", solution_str=f"<think>x</think><answer>```sql\n{gt['sql']}\n```</answer>", ground_truth=gt, extra_info={})
+    assert out["score"] >= 1.0 and out["acc"] == 1.0
+
+
+def test_old_keys_for_old_verl(reward_config):
+    _, path = reward_config
+    assert reward_overrides(path, (0, 7, 0))[0].startswith("custom_reward_function.path=")
+    assert reward_overrides(path, (0, 9, 1))[0].startswith("reward.custom_reward_function.path=")
+
+
+def _data_proto(rows, responses, tokenizer):
+    from verl import DataProto
+
+    prompts, resps = [], []
+    for r, text in zip(rows, responses):
+        msgs = [dict(m) for m in r["prompt"]]
+        p = tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        prompts.append(tokenizer(p, add_special_tokens=False)["input_ids"][-64:])
+        resps.append(tokenizer(text, add_special_tokens=False)["input_ids"][:256] or [tokenizer.pad_token_id])
+    pl, rl = max(map(len, prompts)), max(map(len, resps))
+    pad = tokenizer.pad_token_id
+    P = torch.full((len(rows), pl), pad)
+    R = torch.full((len(rows), rl), pad)
+    M = torch.zeros((len(rows), pl + rl), dtype=torch.long)
+    for i, (p, r) in enumerate(zip(prompts, resps)):
+        P[i, pl - len(p):] = torch.tensor(p)
+        R[i, : len(r)] = torch.tensor(r)
+        M[i, pl - len(p): pl] = 1
+        M[i, pl: pl + len(r)] = 1
+    non_tensors = {
+        "data_source": np.array([r["data_source"] for r in rows], dtype=object),
+        "reward_model": np.array([r["reward_model"] for r in rows], dtype=object),
+        "extra_info": np.array([dict(r["extra_info"]) for r in rows], dtype=object),
+    }
+    return DataProto.from_dict(tensors={"prompts": P, "responses": R, "attention_mask": M, "input_ids": torch.cat([P, R], 1)}, non_tensors=non_tensors)
+
+
+def _responses(rows):
+    out = []
+    for i, r in enumerate(rows):
+        gold = r["reward_model"]["ground_truth"]["sql"]
+        out.append([
+            f"<think>ok</think><answer>```sql\n{gold}\n```</answer>",
+            "<think>ok</think><answer>```sql\nSELECT 1\n```</answer>",
+            "<think>x</think><answer>```sql\nDROP TABLE employees; ATTACH 'x' AS y\n```</answer>",
+            "no sql at all \x00",
+        ][i % 4])
+    return out
+
+
+def test_reward_loop_manager_run_single(reward_config, prepared, tokenizer):
+    cfg, path = reward_config
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    c = compose_ppo(reward_overrides(path, installed_verl_version()) + ["reward.reward_manager.name=naive"])
+    rm = load_reward_manager(c, tokenizer)
+    rows = read_parquet(prepared["val"])[:4] * 2
+    data = _data_proto(rows, _responses(rows), tokenizer)
+    keys = None
+    for i in range(len(data)):
+        out = rm.loop.run_until_complete(rm.run_single(data[i : i + 1]))
+        info = out["reward_extra_info"]
+        direct = verl_hook.compute_score("demo", _responses(rows)[i], rows[i]["reward_model"]["ground_truth"], {}, config=path)
+        assert out["reward_score"] == pytest.approx(direct["score"])
+        keys = keys or sorted(info)
+        assert sorted(info) == keys
+        assert all(isinstance(v, float) and math.isfinite(v) for v in info.values())
+        assert info["acc"] == (1.0 if i % 4 == 0 else 0.0)
+
+
+def test_legacy_naive_and_batch_managers(reward_config, prepared, tokenizer):
+    _, path = reward_config
+    from functools import partial
+
+    from verl.workers.reward_manager import BatchRewardManager, NaiveRewardManager
+
+    rows = read_parquet(prepared["val"])[:4] * 2
+    data = _data_proto(rows, _responses(rows), tokenizer)
+    naive = NaiveRewardManager(tokenizer, 0, partial(verl_hook.compute_score, config=path))
+    out = naive(data, return_dict=True)
+    scores = out["reward_tensor"].sum(-1)
+    assert scores.shape == (len(rows),)
+    assert list(out["reward_extra_info"]["acc"]) == [1.0, 0.0, 0.0, 0.0] * 2
+    batch = BatchRewardManager(tokenizer, 0, verl_hook.compute_score_batch, config=path)
+    out2 = batch(data, return_dict=True)
+    assert torch.allclose(out2["reward_tensor"].sum(-1), scores)
+    assert set(out2["reward_extra_info"]) == set(out["reward_extra_info"])
+
+
+def test_mixed_batch_same_keys(reward_config, demo_paths):
+    _, path = reward_config
+    good = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
+    cases = [
+        ("<think>x</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>", good),
+        ("SELECT count(*) FROM departments", good),
+        ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r) SELECT count(*) FROM r", good),
+        ("SELECT randomblob(2000000000)", good),
+        ("SELECT 1", None),
+        ("SELECT 1", "not json {"),
+        ("SELECT 1", json.dumps(good)),
+        (None, good),
+        ("SELECT 1", {"sql": "SELECT 1", "db_path": "/missing.sqlite"}),
+        ("SELECT 1", {"sql": "SELECT 1", "db_id": "hr"}),
+        ("SELECT 1", {"sql": "SELECT nope FROM employees", "db_path": demo_paths["hr"]}),
+        (b"\xff\xfe", good),
+        ("x" * 1_000_000, good),
+    ]
+    outs = verl_hook.compute_score_batch(["demo"] * len(cases), [c[0] for c in cases], [c[1] for c in cases], [{}] * len(cases), config=path)
+    keys = sorted(outs[0])
+    for o in outs:
+        assert sorted(o) == keys
+        assert all(isinstance(v, float) and math.isfinite(v) for v in o.values())
+    assert [o["acc"] for o in outs][:2] == [1.0, 0.0]
+    assert outs[2]["status_timeout"] == 1.0
+    assert verl_hook.compute_score_prime("demo", cases[0][0], good, {}) >= 1.0
+
+
+def test_async_variant(reward_config, demo_paths):
+    import asyncio
+
+    _, path = reward_config
+    good = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
+    out = asyncio.run(verl_hook.compute_score_async("demo", "SELECT count(*) FROM employees", good, None, config=path))
+    assert out["acc"] == 1.0
+
+
+def test_broken_config_still_returns_a_dict(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("reward: {baseline: nope}\n")
+    out = verl_hook.compute_score("demo", "SELECT 1", "SELECT 1", None, config=str(bad))
+    assert out["score"] == 0.0 and out["status_internal_error"] == 1.0
+
+
+def test_rlhf_dataset_roundtrip(prepared, tokenizer):
+    from omegaconf import OmegaConf
+
+    try:
+        from verl.utils.dataset.rl_dataset import RLHFDataset
+    except ImportError as exc:  # pragma: no cover - depends on verl internals
+        pytest.skip(f"RLHFDataset not importable on CPU: {exc}")
+    cfg = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 4096, "filter_overlong_prompts": False, "truncation": "right", "return_raw_chat": True})
+    ds = RLHFDataset(data_files=[prepared["val"]], tokenizer=tokenizer, config=cfg)
+    item = ds[0]
+    assert item["reward_model"]["ground_truth"]["sql"] and item["data_source"] == "demo"
+    # verl 0.9 tokenizes in the agent loop; the raw chat must render with the tokenizer's template.
+    chat = item.get("raw_prompt") or item.get("prompt")
+    text = tokenizer.apply_chat_template(list(chat), tokenize=False, add_generation_prompt=True)
+    assert "Question:" in text and text.endswith("assistant\n")
