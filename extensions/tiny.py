@@ -24,10 +24,12 @@ SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 def corpus() -> list[str]:
     """Text the tokenizer is trained on: everything a demo prompt or answer contains."""
     from extensions.data.demo import SCHEMAS, demo_examples
-    from extensions.data.templates import OMNISQL_USER, SQL_R1_SYSTEM, SQL_R1_USER
+    from extensions.data.templates import COMPACT_SYSTEM, OMNISQL_USER, SQL_R1_SYSTEM, SQL_R1_USER, compact_schema
+    from extensions.sql.schema import Schema
 
-    lines = [SQL_R1_SYSTEM, SQL_R1_USER, OMNISQL_USER]
+    lines = [SQL_R1_SYSTEM, SQL_R1_USER, OMNISQL_USER, COMPACT_SYSTEM]
     lines += list(SCHEMAS.values())
+    lines += [f"Schema: {compact_schema(Schema.from_create_table(s))}" for s in SCHEMAS.values()]
     for e in demo_examples():
         lines.append(e["question"])
         lines.append(e["query"])

@@ -88,9 +88,22 @@ def render_schema(schema: Schema, samples: dict[tuple[str, str], tuple[object, .
     return "\n\n".join(blocks)
 
 
+COMPACT_SYSTEM = "Answer with <think>...</think><answer>```sql ...```</answer>."
+
+
+def compact_schema(schema: Schema) -> str:
+    """One line per table: ``t(a, b, c)``; short prompts for the tiny CPU demo model."""
+    return "; ".join(f"{t.name}({', '.join(c.name for c in t.columns)})" for t in schema.tables)
+
+
 def build_prompt(style: str, schema_text: str, question: str, evidence: str | None = None) -> list[dict[str, str]]:
-    """Chat messages for ``style`` (``sql_r1`` or ``omnisql``)."""
+    """Chat messages for ``style`` (``sql_r1``, ``omnisql`` or ``compact``)."""
     ev = f"\nEvidence: {evidence}" if evidence else ""
+    if style == "compact":
+        return [
+            {"role": "system", "content": COMPACT_SYSTEM},
+            {"role": "user", "content": f"Schema: {schema_text}\nQuestion: {question}{ev}"},
+        ]
     if style == "sql_r1":
         return [
             {"role": "system", "content": SQL_R1_SYSTEM},
@@ -98,4 +111,4 @@ def build_prompt(style: str, schema_text: str, question: str, evidence: str | No
         ]
     if style == "omnisql":
         return [{"role": "user", "content": OMNISQL_USER.format(schema=schema_text, question=question, evidence=ev)}]
-    raise ValueError(f"unknown prompt style {style!r}; allowed: sql_r1, omnisql")
+    raise ValueError(f"unknown prompt style {style!r}; allowed: sql_r1, omnisql, compact")

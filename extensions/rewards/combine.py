@@ -324,9 +324,9 @@ class EnhancedRewardComputer:
             status = Status.DB_MISSING
             details["exec_detail"] = "no database given: execution not checked"
         ev = Evaluation(extraction, gold_sql, match)
-        # Shaping is skipped where it cannot be applied: a correct answer under
-        # "wrong_only" gating (its components are then reported as 0).
-        shape = self.enable_enhanced and not (self.gating == "wrong_only" and ev.correct)
+        # Shaping is skipped where it cannot be applied: an unusable ground truth,
+        # or a correct answer under "wrong_only" gating (components reported as 0).
+        shape = self.enable_enhanced and not gt.error and not (self.gating == "wrong_only" and ev.correct)
         details["shaping_computed"] = shape
         if shape or self.preset == "seed_combined":
             exec_status = match.pred.status if match is not None and match.pred is not None else None

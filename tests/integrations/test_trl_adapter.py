@@ -1,0 +1,39 @@
+import pytest
+
+from extensions.integrations.trl import DEFAULT_COMPONENTS, completion_text, make_reward_funcs
+from extensions.rewards.combine import EnhancedRewardComputer
+
+
+def test_batch_shapes_and_metric_names(engine, demo_paths):
+    computer = EnhancedRewardComputer("arctic", engine=engine)
+    funcs, weights = make_reward_funcs(computer)
+    assert [f.__name__ for f in funcs] == ["sql_reward", *DEFAULT_COMPONENTS]
+    assert weights == [1.0] + [0.0] * len(DEFAULT_COMPONENTS)
+    gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
+    prompts = [[{"role": "user", "content": "How many employees?"}]] * 4
+    completions = [
+        [{"role": "assistant", "content": "<think>a</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>"}],
+        [{"role": "assistant", "content": "<think>a</think><answer>```sql\nSELECT count(*) FROM departments\n```</answer>"}],
+        [{"role": "assistant", "content": "SELECT nope FROM employes"}],
+        "plain text completion",
+    ]
+    out = {f.__name__: f(prompts=prompts, completions=completions, completion_ids=None, ground_truth=[gt] * 4, trainer_state=None) for f in funcs}
+    assert all(len(v) == 4 and all(isinstance(x, float) for x in v) for v in out.values())
+    assert out["acc"] == [1.0, 0.0, 0.0, 0.0]
+    assert out["sql_reward"][0] == 1.0 and out["sql_reward"][0] > max(out["sql_reward"][1:])
+    assert out["hallucinations"][2] >= 1.0
+
+
+def test_unknown_component_rejected(engine):
+    with pytest.raises(ValueError, match="unknown component"):
+        make_reward_funcs(EnhancedRewardComputer("arctic", engine=engine), components=("nope",))
+
+
+def test_missing_ground_truth_gives_defined_rewards(engine):
+    funcs, _ = make_reward_funcs(EnhancedRewardComputer("arctic", engine=engine))
+    assert funcs[0](prompts=["p"], completions=["SELECT 1"]) == [0.0]
+
+
+@pytest.mark.parametrize("c,text", [("x", "x"), ([{"role": "assistant", "content": "y"}], "y"), ({"content": "z"}, "z"), (None, "")])
+def test_completion_text(c, text):
+    assert completion_text(c) == text

@@ -1,0 +1,39 @@
+import asyncio
+import json
+
+import pytest
+
+vf = pytest.importorskip("verifiers")
+sqlenv = pytest.importorskip("extensions.integrations.verifiers")
+
+
+def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    try:
+        env = sqlenv.load_environment(**{"execution.workers": 1})
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    assert type(env).__name__ == "SingleTurnEnv" and len(env.dataset) >= 300
+    # SingleTurnEnv wraps our rubric in a RubricGroup with its own turn monitor.
+    ours = next(r for r in getattr(env.rubric, "rubrics", [env.rubric]) if any(f.__name__ == "baseline" for f in r.funcs))
+    assert [f.__name__ for f in ours.funcs] == ["baseline", "schema", "structural", "syntax", "invariant"]
+    assert ours.weights == [1.0, -0.5, pytest.approx(0.8), 0.2, 1.0]
+    row = env.dataset[0]
+    gold = json.loads(row["answer"])["sql"]
+
+    def score(text):
+        state = vf.State({
+            "input": {"prompt": row["prompt"], "answer": row["answer"], "info": row["info"], "example_id": 0},
+            "completion": [{"role": "assistant", "content": text}], "trajectory": [],
+        })
+        asyncio.run(env.rubric.score_rollout(state))
+        return state["reward"], state["metrics"]
+
+    right, m_right = score(f"<think>x</think><answer>```sql\n{gold}\n```</answer>")
+    wrong, m_wrong = score("<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>")
+    assert right == pytest.approx(1.0) and m_right["baseline"] == 1.0
+    assert m_wrong["schema"] >= 1.0 and wrong < right
+    # The weighted sum of the rubric equals our computer's total.
+    computer = sqlenv.EnhancedRewardComputer.from_config(sqlenv.load_config(overrides=["execution.workers=1"]))
+    total = computer.compute_reward("<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", row["answer"]).total
+    assert wrong == pytest.approx(total)

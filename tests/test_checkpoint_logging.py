@@ -1,0 +1,44 @@
+import json
+import os
+
+import pytest
+
+from extensions.checkpoint import CheckpointManager
+from extensions.logging_enhanced import MetricsLogger, plot_metrics, read_metrics
+
+
+def test_keep_best_k_and_latest(tmp_path):
+    m = CheckpointManager(str(tmp_path), keep_best_k=2)
+    for step, score in [(1, 0.1), (2, 0.9), (3, 0.5), (4, 0.2), (5, 0.05)]:
+        os.makedirs(tmp_path / f"checkpoint-{step}")
+        m.record(step, score)
+        m.prune()
+    assert [c.step for c in m.list()] == [2, 3, 5]  # best two + latest
+    assert m.best().step == 2 and m.latest().step == 5
+    with pytest.raises(ValueError):
+        CheckpointManager(str(tmp_path), keep_best_k=0)
+
+
+def test_save_with_a_model(tmp_path):
+    class Fake:
+        def save_pretrained(self, path):
+            open(os.path.join(path, "weights.bin"), "w").write("x")
+
+    m = CheckpointManager(str(tmp_path), keep_best_k=1)
+    p = m.save(Fake(), Fake(), step=7, score=1.5)
+    assert os.path.exists(os.path.join(p, "weights.bin"))
+    assert json.load(open(os.path.join(p, "extensions_meta.json"))) == {"step": 7, "score": 1.5}
+
+
+def test_metrics_logger_and_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    log = MetricsLogger(str(tmp_path))
+    for s in range(1, 4):
+        log.log(s, {"rewards/sql_reward/mean": s / 10, "rewards/schema/mean": -0.1, "kl": 0.01 * s, "loss": 0.5, "nan": float("nan"), "text": "x"})
+    rows = read_metrics(str(tmp_path / "metrics.jsonl"))
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert all("step_time_s" in r and r["nan"] is None and "text" not in r for r in rows)
+    png = plot_metrics(str(tmp_path / "metrics.jsonl"), str(tmp_path / "curves.png"))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    MetricsLogger(str(tmp_path), resume=True).log(4, {"loss": 1.0})
+    assert len(read_metrics(str(tmp_path / "metrics.jsonl"))) == 4
