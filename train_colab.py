@@ -15,7 +15,8 @@ and real GRPO steps run on the bundled demo databases. With a GPU, --demo runs t
 model for --num-steps.
 
 Outputs in --output-dir: metrics.jsonl (one line per step), reward_curves.png, final/
-(the LoRA adapter or model), checkpoint-<step>/ (resumable), config.yaml (resolved).
+(the LoRA adapter or model), checkpoint-<step>/ (resumable), config.yaml (resolved);
+in the demo also base/ (the tiny base model the adapter applies to) and sft_metrics.jsonl.
 """
 
 from __future__ import annotations
@@ -133,9 +134,15 @@ def load_model(cfg: Config, args: argparse.Namespace, gpu: bool) -> tuple[Any, A
 
     o = cfg.optimization
     if args.demo and not gpu:
-        print("[demo] no GPU: building a tiny Qwen2 model and a tokenizer from the bundled corpus (offline)")
         tok = build_tokenizer()
-        return build_tiny_model(tok), tok, True
+        base = os.path.join(os.path.abspath(args.output_dir), "base")
+        if args.resume and os.path.exists(os.path.join(base, "config.json")):
+            from transformers import AutoModelForCausalLM
+
+            print(f"[demo] resuming: tiny base model from {base}")
+            return AutoModelForCausalLM.from_pretrained(base), tok, True
+        print("[demo] no GPU: building a tiny Qwen2 model and a tokenizer from the bundled corpus (offline)")
+        return build_tiny_model(tok, seed=args.seed), tok, True
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -207,7 +214,7 @@ def sft_warmup(model: Any, tok: Any, rows: list[dict], steps: int, *, lr: float,
             opt.step()
             opt.zero_grad()
             losses.append(float(loss.detach()))
-            log.write(json.dumps({"step": step + 1, "loss": float(loss)}) + "\n")
+            log.write(json.dumps({"step": step + 1, "loss": losses[-1]}) + "\n")
     return losses
 
 
@@ -316,6 +323,11 @@ def run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict[str, An
             model = get_peft_model(model, lora_config(cfg))
         losses = sft_warmup(model, tok, train_rows, args.sft_warmup, lr=lr, batch=8, out_dir=out_dir, seed=args.seed)
         print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps")
+    if tiny and not args.resume:
+        # The tiny model's own weights (SFT-trained or not) are the base the LoRA adapter applies to:
+        # keep them so final/ and checkpoints reload and --resume continues on the same base.
+        model.save_pretrained(os.path.join(out_dir, "base"))
+        tok.save_pretrained(os.path.join(out_dir, "base"))
     computer = EnhancedRewardComputer.from_config(cfg)
     funcs, weights = make_reward_funcs(computer)
     targs = grpo_args(cfg, args, gpu, out_dir, weights, tiny)
