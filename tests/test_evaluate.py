@@ -1,0 +1,169 @@
+import json
+import os
+import shutil
+
+import pytest
+
+from extensions.data.demo import build_database
+from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
+from extensions.errors import DataError
+
+# A hand-made set on the demo databases; the expected summary below is computed by hand.
+GOLD = [
+    ("hr", "SELECT count(*) FROM employees"),                                  # easy
+    ("hr", "SELECT name FROM employees ORDER BY salary DESC LIMIT 3"),          # medium (ORDER BY + LIMIT)
+    ("store", "SELECT category, avg(price) FROM products GROUP BY category"),   # medium (GROUP BY + 2 select items)
+    ("school", "SELECT name FROM students WHERE gpa > (SELECT avg(gpa) FROM students)"),  # hard (nested)
+    ("flights", "SELECT count(*) FROM flights WHERE price > 1000"),             # easy (one WHERE, nothing else)
+    ("store", "SELECT product_name FROM products WHERE price < 20"),            # easy
+]
+PRED = [
+    "SELECT COUNT(id) FROM employees",                                          # right
+    "SELECT name FROM employees ORDER BY salary ASC LIMIT 3",                   # wrong (order)
+    "SELECT category, avg(price) FROM products GROUP BY category",              # right
+    "SELECT name FROM studentz WHERE gpa > 3",                                  # hallucinated table -> schema_error
+    "SELEC count(*) FROM flights",                                              # syntax error
+    "<think>cheap</think><answer>```sql\nSELECT product_name FROM products WHERE price < 20;\n```</answer>",  # right (completion)
+]
+
+
+@pytest.fixture()
+def files(tmp_path, demo_dir):
+    db = tmp_path / "db"
+    shutil.copytree(os.path.join(demo_dir, "database"), db)
+    gold_json = tmp_path / "gold.json"
+    gold_json.write_text(json.dumps([{"db_id": d, "query": q, "question": "?"} for d, q in GOLD]))
+    gold_tsv = tmp_path / "gold.txt"
+    gold_tsv.write_text("".join(f"{q}\t{d}\n" for d, q in GOLD))
+    return tmp_path, db, gold_json, gold_tsv
+
+
+def test_hand_computed_summary(files):
+    tmp, db, gold_json, _ = files
+    pred = tmp / "pred.json"
+    pred.write_text(json.dumps(PRED))
+    out = tmp / "report.json"
+    assert main(["--gold", str(gold_json), "--predictions", str(pred), "--db-dir", str(db), "--output", str(out), "--workers", "1"]) == 0
+    rep = json.loads(out.read_text())
+    s = rep["summary"]
+    assert s["count"] == 6
+    assert s["exec_accuracy"] == pytest.approx(3 / 6)
+    assert s["per_database"]["hr"] == {"count": 2, "exec_accuracy": 0.5}
+    assert s["per_database"]["store"] == {"count": 2, "exec_accuracy": 1.0}
+    assert s["per_database"]["school"]["exec_accuracy"] == 0.0
+    assert s["per_hardness"]["easy"] == {"count": 3, "exec_accuracy": pytest.approx(2 / 3)}
+    assert s["per_hardness"]["medium"] == {"count": 2, "exec_accuracy": 0.5}
+    assert s["per_hardness"]["hard"] == {"count": 1, "exec_accuracy": 0.0}
+    assert s["syntax_error_rate"] == pytest.approx(2 / 6)  # the SELEC typo, and the schema error SQLite rejects
+    assert s["hallucination_rate"] == pytest.approx(1 / 6)
+    assert s["timeouts"] == 0
+    items = rep["items"]
+    assert [i["index"] for i in items] == list(range(6))
+    assert [i["exec_match"] for i in items] == [True, False, True, False, False, True]
+    assert items[3]["status"] == "schema_error" and items[3]["hallucinated"] == ["studentz"]
+    assert items[4]["status"] == "syntax_error"
+    assert items[5]["pred"] == "SELECT product_name FROM products WHERE price < 20"
+    assert items[2]["structural"] == 1.0
+
+
+@pytest.mark.parametrize("fmt", ["lines", "json", "jsonl_pred", "jsonl_sql"])
+def test_prediction_formats(files, fmt):
+    tmp, db, gold_json, gold_tsv = files
+    p = tmp / f"pred.{fmt}"
+    clean = [x.replace("\n", " ") for x in PRED]
+    if fmt == "lines":
+        p.write_text("\n".join(clean[:5] + ["SELECT product_name FROM products WHERE price < 20"]) + "\n")
+    elif fmt == "json":
+        p.write_text(json.dumps(PRED))
+    else:
+        key = "pred" if fmt == "jsonl_pred" else "sql"
+        p.write_text("".join(json.dumps({key: x}) + "\n" for x in PRED))
+    preds = load_predictions(str(p))
+    assert len(preds) == 6
+    for gold in (gold_json, gold_tsv):
+        g = load_gold(str(gold))
+        assert [x.db_id for x in g] == [d for d, _ in GOLD]
+        ev = Evaluator(str(db), workers=1)
+        try:
+            rep = ev.evaluate(g, group_candidates(preds, len(g), 1))
+        finally:
+            ev.close()
+        assert rep.summary["exec_accuracy"] == pytest.approx(0.5)
+
+
+def test_bad_inputs(files):
+    tmp, db, gold_json, _ = files
+    with pytest.raises(DataError, match="aligned"):
+        group_candidates(["SELECT 1"], 6, 1)
+    with pytest.raises(DataError, match="not found"):
+        load_gold(str(tmp / "nope.json"))
+    bad = tmp / "bad.txt"
+    bad.write_text("no tab here\n")
+    with pytest.raises(DataError, match="SQL<TAB>db_id"):
+        load_gold(str(bad))
+    assert main(["--gold", str(gold_json), "--predictions", str(tmp / "missing.txt"), "--db-dir", str(db)]) == 2
+
+
+def test_test_suite_databases_must_all_match(tmp_path):
+    folder = tmp_path / "db" / "hr"
+    build_database(str(folder / "hr.sqlite"), "hr", seed=0)
+    build_database(str(folder / "hr_variant.sqlite"), "hr", seed=3)
+    import sqlite3
+
+    n = sqlite3.connect(str(folder / "hr.sqlite")).execute("SELECT count(*) FROM employees WHERE salary > 100000").fetchone()[0]
+    gold = [type("G", (), {"db_id": "hr", "sql": "SELECT count(*) FROM employees WHERE salary > 100000"})()]
+    ev = Evaluator(str(tmp_path / "db"), workers=1)
+    try:
+        assert ev.paths("hr")[0].endswith("hr/hr.sqlite") and len(ev.paths("hr")) == 2
+        right = ev.evaluate(gold, [["SELECT count(*) FROM employees WHERE 100000 < salary"]])
+        hard_coded = ev.evaluate(gold, [[f"SELECT {n}"]])
+    finally:
+        ev.close()
+    assert right.items[0].exec_match and not hard_coded.items[0].exec_match
+
+
+def test_votes_pick_the_majority_result(files):
+    tmp, db, gold_json, _ = files
+    g = load_gold(str(gold_json))[:1]
+    cands = [["SELECT count(*) FROM departments", "SELECT count(*) FROM employees", "SELECT count(id) FROM employees", "SELEC x"]]
+    ev = Evaluator(str(db), workers=1)
+    try:
+        rep = ev.evaluate(g, cands)
+    finally:
+        ev.close()
+    assert rep.items[0].exec_match and rep.items[0].votes == 4
+    assert group_candidates(["a", "b", "c", "d"], 2, 2) == [["a", "b"], ["c", "d"]]
+
+
+def test_compare_and_mcnemar(files):
+    tmp, db, gold_json, _ = files
+    a = tmp / "a.json"
+    b = tmp / "b.json"
+    a.write_text(json.dumps(PRED))
+    b.write_text(json.dumps([q for _, q in GOLD]))  # all right
+    out = tmp / "cmp.json"
+    png = tmp / "cmp.png"
+    assert main(["--gold", str(gold_json), "--predictions", str(a), "--compare", str(b), "--db-dir", str(db),
+                 "--output", str(out), "--plot", str(png), "--workers", "1"]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["comparison"]["metrics"]["exec_accuracy"]["diff"] == pytest.approx(0.5)
+    assert rep["comparison"]["mcnemar_exec_match"]["b_only_correct"] == 3
+    assert rep["comparison"]["mcnemar_exec_match"]["p_value"] == pytest.approx(0.25)  # 2 * (1/2)^3
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert mcnemar([True], [True])["p_value"] == 1.0
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("keep_distinct,column", [(False, "official_exec"), (True, "official_exec_keep_distinct")])
+def test_agreement_with_official_verdicts(spider_dev, tmp_path, keep_distinct, column):
+    rows = [json.loads(line) for line in (spider_dev / "official_exec_verdicts.jsonl").read_text().splitlines()]
+    gold = tmp_path / "gold.json"
+    gold.write_text(json.dumps([{"db_id": r["db_id"], "query": r["gold"]} for r in rows]))
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps({"pred": r["pred"]}) + "\n" for r in rows))
+    out = tmp_path / "rep.json"
+    args = ["--gold", str(gold), "--predictions", str(pred), "--db-dir", str(spider_dev / "database"), "--output", str(out)]
+    assert main(args + (["--keep-distinct"] if keep_distinct else [])) == 0
+    items = json.loads(out.read_text())["items"]
+    agree = sum(int(i["exec_match"]) == r[column] for i, r in zip(items, rows)) / len(rows)
+    assert agree >= 0.999
