@@ -24,6 +24,9 @@ after it "times out"), and the gold query re-executed for every rollout.
     column renamed, and real predictions when ``../shared/spider_dev`` exists.
 ``extract``
     Extraction time on megabytes of text and thousands of repeated tags.
+``evaluate``
+    Wall time of the evaluation CLI's core on the 5,832 real Spider predictions
+    (with its agreement with the official verdicts), or on the demo set.
 """
 
 from __future__ import annotations
@@ -473,6 +476,37 @@ def cmd_schema(args: argparse.Namespace) -> dict:
     }
 
 
+# ----------------------------------------------------------------------------- evaluate CLI
+def cmd_evaluate(args: argparse.Namespace) -> dict:
+    """Throughput of ``python -m extensions.evaluate`` on the 5,832 real Spider predictions (or the demo set)."""
+    from extensions.evaluate import Evaluator, GoldItem
+
+    verdicts = os.path.join(args.shared, "official_exec_verdicts.jsonl")
+    if os.path.exists(verdicts):
+        with open(verdicts) as fh:
+            rows = [json.loads(line) for line in fh]
+        gold = [GoldItem(r["db_id"], r["gold"]) for r in rows]
+        cands = [[r["pred"]] for r in rows]
+        db_dir, source = os.path.join(args.shared, "database"), "spider_dev official predictions"
+    else:
+        paths = build_demo_databases(os.path.join(args.cache_dir, "demo"))
+        ex = demo_examples() * 16
+        gold = [GoldItem(e["db_id"], e["query"]) for e in ex]
+        cands = [[ex[(i * 7) % len(ex)]["query"]] for i in range(len(ex))]
+        db_dir, source = os.path.join(os.path.dirname(os.path.dirname(paths["hr"]))), "bundled demo (x16)"
+    t0 = time.perf_counter()
+    ev = Evaluator(db_dir, workers=args.workers)
+    try:
+        rep = ev.evaluate(gold, cands)
+    finally:
+        ev.close()
+    wall = time.perf_counter() - t0
+    out = {"source": source, "predictions": len(gold), "wall_s": wall, "per_s": len(gold) / wall, "exec_accuracy": rep.summary["exec_accuracy"]}
+    if os.path.exists(verdicts):
+        out["agreement_with_official"] = sum(int(i.exec_match) == r["official_exec"] for i, r in zip(rep.items, rows)) / len(rows)
+    return out
+
+
 # ----------------------------------------------------------------------------- extraction
 def cmd_extract(args: argparse.Namespace) -> dict:
     from extensions.sql.extract import extract_sql
@@ -500,7 +534,7 @@ def cmd_extract(args: argparse.Namespace) -> dict:
 # ----------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m extensions.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", nargs="?", default="all", choices=["engine", "memory", "schema", "extract", "all"])
+    p.add_argument("what", nargs="?", default="all", choices=["engine", "memory", "schema", "extract", "evaluate", "all"])
     p.add_argument("--datasets", default="bundled,spider,heavy", help="comma list of bundled, spider, heavy (engine)")
     p.add_argument("--shared", default=os.path.normpath(DEFAULT_SHARED), help="Spider dev folder (optional)")
     p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "extensions-bench"), help="where generated databases are kept")
@@ -533,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.makedirs(args.cache_dir, exist_ok=True)
     commands: dict[str, Callable[[argparse.Namespace], dict]] = {
-        "extract": cmd_extract, "schema": cmd_schema, "engine": cmd_engine, "memory": cmd_memory,
+        "extract": cmd_extract, "schema": cmd_schema, "evaluate": cmd_evaluate, "engine": cmd_engine, "memory": cmd_memory,
     }
     todo = list(commands) if args.what == "all" else [args.what]
     report = {}
