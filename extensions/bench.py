@@ -13,6 +13,8 @@ after it "times out"), and the gold query re-executed for every rollout.
     generated BIRD-like heavy database (>= 1M rows). Callers: the reference;
     the engine called per sample from 6 threads (how VERL 0.9's reward loop
     calls a reward function); the full EnhancedRewardComputer the same way.
+    Each caller starts cold (per-process caches cleared, fresh engine) and
+    runs ``--repeats`` times; the median run is reported.
     Then the same workload with 4 runaway queries and a fixed timeout, and
     with the adaptive timeout.
 ``memory``
@@ -172,6 +174,17 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
+def clear_process_caches() -> None:
+    """Forget every per-process cache so that each measured caller starts cold."""
+    from extensions.execution import compare, engine
+    from extensions.sql import clauses, normalize, parse, resolve, schema
+
+    for fn in (normalize.cache_key, compare._prepare, parse._parse, resolve._resolve, clauses._components,
+               schema._schema_from_sqlite, engine._abspath):
+        fn.cache_clear()
+    gc.collect()
+
+
 def run_reference(samples: list[Sample], timeout_s: float, desc: str) -> dict:
     ref = ReferenceScorer(timeout_s)
     verdicts, lat = [], []
@@ -188,6 +201,7 @@ def run_reference(samples: list[Sample], timeout_s: float, desc: str) -> dict:
 def run_engine(
     samples: list[Sample], settings: EngineSettings, desc: str, *, threads: int = 6, enhanced: bool = False, semantics: str = "bird"
 ) -> dict:
+    clear_process_caches()
     eng = ExecutionEngine(settings)
     try:
         # Start the workers (a trainer's pool lives for the whole run); caches stay cold.
@@ -236,12 +250,19 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     _log(f"[bench] {name}: {prompts} prompts x {args.rollouts} rollouts")
     base = EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False)
     clean = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, seed=args.seed)
-    ref = run_reference(clean, args.timeout, name)
-    eng = run_engine(clean, base, name)
-    enh = run_engine(clean, base, f"{name} enhanced", enhanced=True)
+    repeats = args.heavy_repeats if name == "heavy" else args.repeats
+
+    def median_run(fn: Callable[[], dict]) -> dict:
+        runs = sorted((fn() for _ in range(max(1, repeats))), key=lambda r: r["wall_s"])
+        return runs[len(runs) // 2]
+
+    ref = median_run(lambda: run_reference(clean, args.timeout, name))
+    eng = median_run(lambda: run_engine(clean, base, name))
+    enh = median_run(lambda: run_engine(clean, base, f"{name} enhanced", enhanced=True))
     n = len(clean)
     result: dict[str, Any] = {
         "samples": n,
+        "repeats": repeats,
         "kinds": {k: sum(s.kind == k for s in clean) for k in dict.fromkeys(s.kind for s in clean)},
         "reference": {"throughput_per_s": n / ref["wall_s"], "wall_s": ref["wall_s"], "p50_ms": 1000 * _pct(ref["lat"], 0.5), "p99_ms": 1000 * _pct(ref["lat"], 0.99)},
         "engine": {"throughput_per_s": n / eng["wall_s"], "wall_s": eng["wall_s"], "p50_ms": 1000 * _pct(eng["lat"], 0.5), "p99_ms": 1000 * _pct(eng["lat"], 0.99), "stats": eng["stats"]},
@@ -541,6 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", type=int, default=64)
     p.add_argument("--heavy-prompts", type=int, default=16, help="prompts on the heavy database (its golds take 50-150 ms)")
     p.add_argument("--rollouts", type=int, default=16)
+    p.add_argument("--repeats", type=int, default=3, help="runs per caller; the median is reported")
+    p.add_argument("--heavy-repeats", type=int, default=1, help="runs per caller on the heavy database")
     p.add_argument("--workers", type=int, default=0, help="engine worker processes (0 = all cores)")
     p.add_argument("--timeout", type=float, default=10.0, help="per-statement timeout, both callers")
     p.add_argument("--runaways", type=int, default=4)

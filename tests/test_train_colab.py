@@ -132,3 +132,16 @@ def test_help_matches_the_cli(capsys):
     text = capsys.readouterr().out
     for flag in ("--model", "--config", "--output-dir", "--num-steps", "--batch-size", "--demo", "--backend", "--resume", "--wandb", "--seed", "--sft-warmup", "--push-to-hub"):
         assert flag in text
+
+
+def test_wandb_offline_does_not_crash(tmp_path, demo_dir, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    (tmp_path / "wandb").mkdir()
+    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", str(tmp_path / "out"),
+                           "--num-steps", "1", "--wandb", "--set", "execution.workers=1", "--set", "logging.save_every=1000"])
+    assert rc == 0
+    assert os.path.exists(tmp_path / "out" / "metrics.jsonl")

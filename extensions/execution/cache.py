@@ -17,10 +17,21 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+
+
+class _Flight:
+    """A computation in progress: its lock is held until the value is ready."""
+
+    __slots__ = ("lock", "value", "error")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.value: object = None
+        self.error: BaseException | None = None
 
 
 class ResultCache(Generic[V]):
@@ -28,7 +39,7 @@ class ResultCache(Generic[V]):
         self.max_entries = max(0, int(max_entries))
         self.max_cells = max(0, int(max_cells))
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
-        self._inflight: dict[Hashable, Future] = {}
+        self._inflight: dict[Hashable, _Flight] = {}
         self._cells = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -78,31 +89,36 @@ class ResultCache(Generic[V]):
                 self._data.move_to_end(key)
                 self.hits += 1
                 return entry[0], True
-            fut = self._inflight.get(key)
-            owner = fut is None
+            flight = self._inflight.get(key)
+            owner = flight is None
             if owner:
-                fut = Future()
-                self._inflight[key] = fut
+                flight = _Flight()
+                self._inflight[key] = flight
                 self.misses += 1
             else:
                 self.joined += 1
         if not owner:
-            value = fut.result()
-            if usable(value):
-                return value, True
+            flight.lock.acquire()  # released by the owner when the value is ready
+            flight.lock.release()
+            if flight.error is not None:
+                raise flight.error
+            if usable(flight.value):
+                return flight.value, True
             return self.get_or_compute(key, compute, cost=cost, usable=usable, cacheable=cacheable)
         try:
             value = compute()
         except BaseException as exc:
             with self._lock:
                 self._inflight.pop(key, None)
-            fut.set_exception(exc)
+            flight.error = exc
+            flight.lock.release()
             raise
         with self._lock:
             self._inflight.pop(key, None)
             if cacheable(value):
                 self._put_locked(key, value, cost(value))
-        fut.set_result(value)
+        flight.value = value
+        flight.lock.release()
         return value, False
 
     def clear(self) -> None:
