@@ -33,7 +33,6 @@ Other entry points: :func:`compute_score_async` (awaited directly by verl),
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
@@ -102,26 +101,6 @@ def _default_keys() -> tuple[str, ...]:
         return ("score", "acc") + tuple(f"status_{s}" for s in ALL_STATUSES)
 
 
-def _ground_truth(ground_truth: Any, extra_info: Any) -> Any:
-    gt = ground_truth
-    if isinstance(gt, (bytes, bytearray)):
-        gt = bytes(gt).decode("utf-8", errors="replace")
-    if isinstance(gt, str) and gt.lstrip().startswith("{"):
-        try:
-            gt = json.loads(gt)
-        except ValueError:
-            pass
-    if isinstance(gt, Mapping):
-        gt = dict(gt)
-        if isinstance(extra_info, Mapping):
-            for k in ("db_path", "db_id", "db_root"):
-                if not gt.get(k) and extra_info.get(k):
-                    gt[k] = extra_info[k]
-    elif isinstance(gt, str) and isinstance(extra_info, Mapping) and (extra_info.get("db_path") or extra_info.get("db_id")):
-        gt = {"sql": gt, **{k: extra_info[k] for k in ("db_path", "db_id", "db_root") if extra_info.get(k)}}
-    return gt
-
-
 def compute_score(
     data_source: Any = None,
     solution_str: Any = None,
@@ -138,7 +117,7 @@ def compute_score(
         log_once(log, f"config:{type(exc).__name__}", "extensions.verl_hook: cannot build the reward (%s); every score is 0", exc)
         return _fallback(_default_keys(), "internal_error")
     try:
-        result = computer.compute_reward(solution_str, _ground_truth(ground_truth, extra_info))
+        result = computer.compute_reward(solution_str, ground_truth, extra_info=extra_info if isinstance(extra_info, Mapping) else None)
         out = result.breakdown
         if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
             return out

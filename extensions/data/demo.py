@@ -29,9 +29,10 @@ import json
 import os
 import random
 import sqlite3
-import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
+
+from extensions.data._atomic import atomic_sqlite
 
 DEMO_VERSION = 1
 DB_IDS = ("hr", "store", "school", "flights")
@@ -210,19 +211,9 @@ FILLERS: dict[str, Callable[[sqlite3.Connection, random.Random], None]] = {
 
 def build_database(path: str, db_id: str, *, seed: int = 0) -> str:
     """Write the ``db_id`` demo database to ``path`` (atomically) and return the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".sqlite", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
-        c = sqlite3.connect(tmp)
+    with atomic_sqlite(path) as c:
         c.executescript(SCHEMAS[db_id])
         FILLERS[db_id](c, random.Random(f"{db_id}:{seed}"))
-        c.commit()
-        c.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
-import tempfile
+
+from extensions.data._atomic import atomic_sqlite
 
 HEAVY_VERSION = 1
 
@@ -30,13 +30,8 @@ def build_heavy_database(path: str, *, n_transactions: int = 1_200_000, n_accoun
     """Write the heavy database to ``path`` (atomically) unless it already exists."""
     if os.path.exists(path):
         return path
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".sqlite", dir=folder)
-    os.close(fd)
     rng = random.Random(seed)
-    try:
-        c = sqlite3.connect(tmp)
+    with atomic_sqlite(path) as c:
         c.execute("PRAGMA journal_mode=OFF")
         c.execute("PRAGMA synchronous=OFF")
         c.executescript(SCHEMA)
@@ -66,12 +61,6 @@ def build_heavy_database(path: str, *, n_transactions: int = 1_200_000, n_accoun
             ),
         )
         c.execute("CREATE INDEX idx_trans_account ON transactions(account_id)")
-        c.commit()
-        c.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import sqlite3
-import tempfile
 from collections.abc import Iterable
 
 from sqlglot import exp
 
+from extensions.data._atomic import atomic_sqlite
 from extensions.sql.parse import parse_sql
 from extensions.sql.schema import Schema
 
@@ -113,11 +112,7 @@ def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *
     schema = Schema.from_create_table(create_sql)
     plants = _plants(golds, schema)
     rng = random.Random(f"{seed}:{create_sql}")
-    os.makedirs(cache_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".sqlite", dir=cache_dir)
-    os.close(fd)
-    try:
-        conn = sqlite3.connect(tmp)
+    with atomic_sqlite(path) as conn:
         for t in schema.tables:
             cols = ", ".join(f'"{c.name}" {c.type or "TEXT"}' for c in t.columns)
             conn.execute(f'CREATE TABLE "{t.name}" ({cols})')
@@ -133,10 +128,4 @@ def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *
                             values[j] = vals[(i // 3) % len(vals)]
                 ph = ", ".join("?" for _ in values)
                 conn.execute(f'INSERT INTO "{t.name}" VALUES ({ph})', values)
-        conn.commit()
-        conn.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -72,8 +72,17 @@ def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
     return [flat] if os.path.exists(flat) else [main]
 
 
-def parse_ground_truth(ground_truth: Any, *, db_path: str | None = None, db_root: str | None = None) -> GroundTruth:
-    """Accept ``"SQL"``, ``{"sql"|"query"|"SQL": ..., "db_path"|"db_id": ..., "schema"?}`` or a JSON string of that."""
+_DB_KEYS = ("db_path", "db_id", "db_root")
+
+
+def parse_ground_truth(
+    ground_truth: Any, *, db_path: str | None = None, db_root: str | None = None, extra: Mapping[str, Any] | None = None
+) -> GroundTruth:
+    """Accept ``"SQL"``, ``{"sql"|"query"|"SQL": ..., "db_path"|"db_id": ..., "schema"?}`` or a JSON string of that.
+
+    ``db_path``/``db_id``/``db_root`` missing from the ground truth are taken from ``extra``
+    (verl's ``extra_info``) when present there.
+    """
     if isinstance(ground_truth, (bytes, bytearray)):
         ground_truth = bytes(ground_truth).decode("utf-8", errors="replace")
     if isinstance(ground_truth, str) and ground_truth.lstrip().startswith("{"):
@@ -83,6 +92,11 @@ def parse_ground_truth(ground_truth: Any, *, db_path: str | None = None, db_root
             ground_truth = json.loads(ground_truth)
         except ValueError:
             pass
+    if isinstance(extra, Mapping) and any(extra.get(k) for k in _DB_KEYS):
+        if isinstance(ground_truth, str):
+            ground_truth = {"sql": ground_truth}
+        if isinstance(ground_truth, Mapping):
+            ground_truth = {**{k: extra[k] for k in _DB_KEYS if extra.get(k)}, **{k: v for k, v in ground_truth.items() if v}}
     if isinstance(ground_truth, str):
         return GroundTruth(ground_truth, [db_path] if db_path else [])
     if isinstance(ground_truth, Mapping):
@@ -303,7 +317,7 @@ class EnhancedRewardComputer:
             )
 
     def _compute(self, solution_str: Any, ground_truth: Any, schema: Any, db_path: str | None, extra_info: Mapping[str, Any] | None) -> EnhancedRewardResult:
-        gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root)
+        gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
         extraction = extract_sql(solution_str, style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
         details: dict[str, Any] = {"sql": extraction.sql, "format_reason": extraction.format_reason}
         gold_sql = gt.sql or ""

@@ -168,3 +168,12 @@ def test_correct_always_beats_incorrect(engine, gt, preset, gating, schema_weigh
     assert all(r.correct for r in right)
     assert not any(r.correct for r in bad)
     assert min(r.total for r in right) > max(r.total for r in bad)
+
+
+def test_db_fields_from_extra_info(engine, demo_paths):
+    c = EnhancedRewardComputer("arctic", engine=engine)
+    sql = "SELECT count(*) FROM employees"
+    r = c.compute_reward(completion(sql, "good"), sql, extra_info={"db_path": demo_paths["hr"], "index": 3})
+    assert r.acc == 1.0
+    r = c.compute_reward(completion(sql, "good"), {"sql": sql}, extra_info={"db_path": demo_paths["hr"]})
+    assert r.acc == 1.0
