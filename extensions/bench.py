@@ -514,7 +514,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
         ex = demo_examples() * 16
         gold = [GoldItem(e["db_id"], e["query"]) for e in ex]
         cands = [[ex[(i * 7) % len(ex)]["query"]] for i in range(len(ex))]
-        db_dir, source = os.path.join(os.path.dirname(os.path.dirname(paths["hr"]))), "bundled demo (x16)"
+        db_dir, source = os.path.dirname(os.path.dirname(paths["hr"])), "bundled demo (x16)"
     t0 = time.perf_counter()
     ev = Evaluator(db_dir, workers=args.workers)
     try:

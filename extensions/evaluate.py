@@ -101,9 +101,7 @@ def load_predictions(path: str) -> list[Any]:
                 except ValueError as exc:
                     raise DataError(f"{path}:{n}: not JSON: {exc}") from None
         return out
-    if text.endswith("\n"):
-        lines = lines  # a final newline does not add an empty prediction
-    return lines
+    return lines  # splitlines(): a final newline does not add an empty prediction
 
 
 def _pred_entry(e: Any) -> Any:

@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         version = installed_verl_version() or DEFAULT_VERSION
         if installed_verl_version() is None:
             print(f"# verl is not installed; assuming {'.'.join(map(str, DEFAULT_VERSION))} (pip install 'extensions[verl]')", file=sys.stderr)
+    if cfg.execution.workers == 0:
+        # Every reward-loop worker (a Ray actor) starts its own sandbox pool: share the cores among them
+        # instead of starting all-cores pools reward.num_workers times.
+        cfg = cfg.model_copy(deep=True)
+        cfg.execution.workers = max(1, (os.cpu_count() or 1) // cfg.verl.reward_num_workers)
     # The hook reads the fully resolved config (with --set applied) from a file next to the outputs.
     os.makedirs(cfg.logging.output_dir, exist_ok=True)
     resolved = os.path.abspath(os.path.join(cfg.logging.output_dir, "reward_config.yaml"))

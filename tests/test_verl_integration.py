@@ -214,3 +214,14 @@ def test_rlhf_dataset_roundtrip(prepared, tokenizer):
     chat = item.get("raw_prompt") or item.get("prompt")
     text = tokenizer.apply_chat_template(list(chat), tokenize=False, add_generation_prompt=True)
     assert "Question:" in text and text.endswith("assistant\n")
+
+
+def test_launcher_print_writes_the_hook_config(tmp_path, capsys):
+    from extensions.verl_launch import main as launch
+
+    assert launch(["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", "--set", f"logging.output_dir={tmp_path}"]) == 0
+    out = capsys.readouterr().out
+    assert "-m verl.trainer.main_ppo \\\n" in out
+    resolved = load_config(str(tmp_path / "reward_config.yaml"), env=False)
+    assert resolved.execution.workers == max(1, (os.cpu_count() or 1) // resolved.verl.reward_num_workers)
+    assert f"reward_kwargs.config={tmp_path / 'reward_config.yaml'}" in out
