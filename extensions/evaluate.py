@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
@@ -35,6 +36,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from extensions._log import log_once
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.execution.status import Status
@@ -45,6 +47,8 @@ from extensions.sql.extract import extract_sql
 from extensions.sql.hardness import spider_hardness
 from extensions.sql.resolve import resolve_names
 from extensions.sql.schema import Schema
+
+log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------- inputs
 
@@ -214,7 +218,8 @@ class Evaluator:
         if paths:
             try:
                 hallucinated = list(resolve_names(pred, Schema.coerce(paths[0])).hallucinated)
-            except Exception:
+            except Exception as exc:  # an unreadable schema: reported once, no names listed
+                log_once(log, f"evaluate-schema:{type(exc).__name__}", "cannot read the schema of %s: %r", paths[0], exc)
                 hallucinated = []
         pred_status = m.pred.status if m.pred is not None else None
         valid, _ = syntax_verdict(pred, pred_status)

@@ -207,7 +207,10 @@ class ExecutionEngine:
                         self.compile_rejections += 1
                         return failed
                 self.executions += 1
-                return self.pool.execute(db_path, sql, timeout_s, sig)
+                r = self.pool.execute(db_path, sql, timeout_s, sig)
+                if r.status is Status.INTERNAL_ERROR:
+                    log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
+                return r
 
             result, cached = cache.get_or_compute(
                 key,

@@ -18,11 +18,15 @@ one predicate.
 from __future__ import annotations
 
 import functools
+import logging
 from collections import Counter
 
 from sqlglot import exp
 
+from extensions._log import log_once
 from extensions.sql.parse import parse_sql
+
+log = logging.getLogger(__name__)
 
 CLAUSES: tuple[str, ...] = (
     "select",
@@ -141,7 +145,8 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
         return _components(sql) if isinstance(sql, str) else None
     except RecursionError:
         return None
-    except Exception:  # sqlglot corner cases: no structural credit
+    except Exception as exc:  # sqlglot corner cases: no structural credit, logged once
+        log_once(log, f"clauses:{type(exc).__name__}", "clause analysis failed (%r); no structural credit for this SQL", exc)
         return None
 
 

@@ -28,13 +28,17 @@ An unresolvable double-quoted identifier is a string literal to SQLite
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from extensions._log import log_once
 from extensions.sql.parse import parse_sql
 from extensions.sql.schema import Schema
+
+log = logging.getLogger(__name__)
 
 _ROWID = frozenset({"rowid", "oid", "_rowid_"})
 
@@ -141,6 +145,7 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
     try:
         scopes = list(traverse_scope(expression))
     except Exception as exc:  # sqlglot cannot scope it (odd syntax)
+        log_once(log, f"scope:{type(exc).__name__}", "sqlglot could not build scopes (%r); no schema penalty for this SQL", exc)
         return Resolution(error=f"scope_error: {type(exc).__name__}")
     cte_names = {c.alias_or_name.lower() for c in expression.find_all(exp.CTE)}
     for scope in scopes:
@@ -215,5 +220,6 @@ def resolve_names(sql: str, schema: Schema) -> Resolution:
         return _resolve(sql, schema)
     except RecursionError:
         return Resolution(error="too_deep")
-    except Exception as exc:  # a sqlglot corner case: no penalty, reason reported
+    except Exception as exc:  # a sqlglot corner case: no penalty, reason reported, logged once
+        log_once(log, f"resolve:{type(exc).__name__}", "name resolution failed (%r); no schema penalty for this SQL", exc)
         return Resolution(error=f"resolve_error: {type(exc).__name__}")

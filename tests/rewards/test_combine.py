@@ -177,3 +177,18 @@ def test_db_fields_from_extra_info(engine, demo_paths):
     assert r.acc == 1.0
     r = c.compute_reward(completion(sql, "good"), {"sql": sql}, extra_info={"db_path": demo_paths["hr"]})
     assert r.acc == 1.0
+
+
+def test_internal_failures_are_logged_once(engine, gt, caplog):
+    class Broken:
+        name = "broken"
+
+        def compute(self, sql, gold, schema=None):
+            raise KeyError("boom-unique-for-this-test")
+
+    c = EnhancedRewardComputer("arctic", engine=engine, extra_components=[Broken()])
+    with caplog.at_level("WARNING"):
+        for _ in range(3):
+            r = c.compute_reward(completion(WRONG_SQL[1], "good"), gt)
+            assert r.breakdown["x_broken"] == 0.0 and "boom" in r.details["x_broken_error"]
+    assert sum("boom-unique-for-this-test" in rec.getMessage() for rec in caplog.records) == 1
