@@ -168,12 +168,21 @@ class SandboxConnection:
         except MemoryError:
             return None
         finally:
-            self._deadline = float("inf")
-            if cur is not None:
-                try:
-                    cur.close()
-                except Exception:  # pragma: no cover
-                    pass
+            self._finish(cur)
+
+    def _finish(self, cur: sqlite3.Cursor | None) -> None:
+        """After every statement: clear the deadline, close the cursor, leave no transaction open."""
+        self._deadline = float("inf")
+        if cur is not None:
+            try:
+                cur.close()
+            except Exception:  # pragma: no cover - closing a broken cursor
+                pass
+        if self.conn.in_transaction:
+            try:
+                self.conn.rollback()
+            except sqlite3.Error:  # pragma: no cover
+                pass
 
     def run(self, sql: str, timeout_s: float) -> ExecResult:
         """Execute one statement; always returns an :class:`ExecResult`."""
@@ -217,17 +226,7 @@ class SandboxConnection:
             status, detail = classify_error(exc)
             return ExecResult(status, detail=detail, elapsed_s=time.perf_counter() - t0, timeout_s=timeout_s)
         finally:
-            self._deadline = float("inf")
-            if cur is not None:
-                try:
-                    cur.close()
-                except Exception:  # pragma: no cover
-                    pass
-            if self.conn.in_transaction:  # never leave state behind
-                try:
-                    self.conn.rollback()
-                except sqlite3.Error:  # pragma: no cover
-                    pass
+            self._finish(cur)
 
 
 _TOO_LARGE = ("string or blob too big", "out of memory", "too long", "too large", "too many", "maximum")
