@@ -63,6 +63,9 @@ class _Worker:
         os.close(r_req)
         os.close(w_res)
         self.wfd, self.rfd = w_req, r_res
+        # poll(), not select(): trainer processes (Ray actors) can hold more than 1024 descriptors.
+        self._poll = select.poll()
+        self._poll.register(self.rfd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.dead = False
 
     @property
@@ -71,8 +74,7 @@ class _Worker:
 
     def call(self, msg: tuple, wait_s: float) -> Any:
         write_message(self.wfd, msg)
-        ready, _, _ = select.select([self.rfd], [], [], max(0.0, wait_s))
-        if not ready:
+        if not self._poll.poll(max(0, int(wait_s * 1000))):
             raise _WorkerTimeout()
         return read_message(self.rfd)
 

@@ -235,3 +235,22 @@ def test_engine_closed_is_clear(demo_paths):
     eng.close()
     with pytest.raises(EngineClosedError):
         eng.pool.execute(demo_paths["hr"], "SELECT 1", 1.0)
+
+
+def test_works_with_more_than_1024_open_descriptors(demo_paths):
+    """Trainer processes (Ray actors) can hold many descriptors; select() would fail past 1024."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1300:
+        if hard != resource.RLIM_INFINITY and hard < 1300:
+            pytest.skip("cannot open 1,300 descriptors here")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1300, hard))
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with ExecutionEngine(workers=1, result_cache_entries=0) as eng:
+            assert eng.execute(demo_paths["hr"], "SELECT count(*) FROM employees").rows == ((60,),)
+    finally:
+        for fd in fds:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
