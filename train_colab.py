@@ -301,7 +301,7 @@ def run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict[str, An
     from extensions.integrations.trl import make_reward_funcs
     from extensions.logging_enhanced import plot_metrics
     from extensions.rewards.combine import EnhancedRewardComputer
-    from extensions.validation import check_config
+    from extensions.validation import check_config, check_training_rows
 
     gpu = torch.cuda.is_available()
     check_config(cfg, need_gpu=not args.demo)
@@ -315,6 +315,12 @@ def run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict[str, An
         train_rows = parquet_rows(args.data)
     else:
         train_rows, _ = demo_rows(style, args.seed)
+    computer = EnhancedRewardComputer.from_config(cfg)
+    # Fail fast on broken data; drop rows whose gold fails or returns nothing (always-zero reward).
+    train_rows, report = check_training_rows(train_rows, engine=computer.engine)
+    print(f"[data] {len(train_rows)} training rows ({report.total - len(train_rows)} dropped: "
+          f"{len(report.gold_errors)} gold errors, {len(report.empty_results)} empty results, "
+          f"{len(report.missing_databases)} missing databases)")
     if args.sft_warmup and not args.resume:
         lr = 3e-3 if tiny else cfg.optimization.learning_rate * 10
         if cfg.optimization.lora.enabled and not tiny:
@@ -328,7 +334,6 @@ def run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict[str, An
         # keep them so final/ and checkpoints reload and --resume continues on the same base.
         model.save_pretrained(os.path.join(out_dir, "base"))
         tok.save_pretrained(os.path.join(out_dir, "base"))
-    computer = EnhancedRewardComputer.from_config(cfg)
     funcs, weights = make_reward_funcs(computer)
     targs = grpo_args(cfg, args, gpu, out_dir, weights, tiny)
     peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(model, "peft_config") else None

@@ -172,6 +172,29 @@ def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5
     return rep
 
 
+def check_training_rows(rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5) -> tuple[list[dict], Report]:
+    """Execute every gold of ``{"prompt", "ground_truth": {"sql", "db_path"}}`` rows before training.
+
+    Rows whose gold fails, returns nothing or whose database is missing are dropped (they would
+    only ever give a zero reward). Raises :class:`DataError` when more than ``max_bad_fraction``
+    of the rows are unusable: the data or ``--data`` path is wrong, and training would be wasted.
+    """
+    if not rows:
+        raise DataError("no training rows")
+    as_rows = [Row(i, (r.get("ground_truth") or {}).get("db_path", ""), (r.get("ground_truth") or {}).get("sql", ""), "", r)
+               for i, r in enumerate(rows)]
+    rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"))
+    bad = len(rows) - len(rep.keep)
+    if bad > max_bad_fraction * len(rows):
+        raise DataError(
+            f"{bad} of {len(rows)} training rows are unusable (gold errors: {len(rep.gold_errors)}, "
+            f"empty results: {len(rep.empty_results)}, missing databases: {len(rep.missing_databases)}); "
+            "check the data folder (python -m extensions.validation DATA)"
+        )
+    keep = set(rep.keep)
+    return [r for i, r in enumerate(rows) if i in keep], rep
+
+
 def write_filtered(src: str, rows: list[Row], keep: list[int], out: str) -> None:
     keep_set = set(keep)
     kept = [r.raw for r in rows if r.index in keep_set]

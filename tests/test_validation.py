@@ -70,3 +70,18 @@ def test_config_checks():
     assert any("num_generations" in p for p in problems) and any("load_in_4bit" in p for p in problems)
     with pytest.raises(ConfigError, match="invalid configuration"):
         check_config(bad)
+
+
+def test_check_training_rows(demo_paths, engine, tmp_path):
+    from extensions.errors import DataError
+    from extensions.validation import check_training_rows
+
+    good = {"prompt": [], "ground_truth": {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}}
+    broken = {"prompt": [], "ground_truth": {"sql": "SELECT nope FROM employees", "db_path": demo_paths["hr"]}}
+    missing = {"prompt": [], "ground_truth": {"sql": "SELECT 1", "db_path": str(tmp_path / "x.sqlite")}}
+    kept, rep = check_training_rows([good, broken, good], engine=engine)
+    assert kept == [good, good] and len(rep.gold_errors) == 1
+    with pytest.raises(DataError, match="unusable"):
+        check_training_rows([good, missing, missing], engine=engine)
+    with pytest.raises(DataError, match="no training rows"):
+        check_training_rows([], engine=engine)
