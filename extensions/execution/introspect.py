@@ -14,6 +14,34 @@ from extensions.execution.status import ExecResult, Status
 from extensions.sql.schema import Schema
 
 
+def read_tables(path: str) -> list[tuple[str, list[tuple[str, str, bool]], list[tuple[str, str, str]]]]:
+    """``[(table, [(column, type, is_pk)], [(column, ref_table, ref_column)])]`` read through the sandbox.
+
+    Raises ``ValueError`` when the file is missing, not a database, or unreadable.
+    """
+    conn = open_sandbox(path, Limits())
+    if isinstance(conn, ExecResult):
+        raise ValueError(conn.detail or conn.status.value)
+    try:
+        names = conn.run("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid", 10.0)
+        if names.status is not Status.OK:
+            raise ValueError(names.detail)
+        out = []
+        for (name,) in names.rows or ():
+            cols = conn.run(f"PRAGMA table_info({_q(name)})", 10.0)
+            fks = conn.run(f"PRAGMA foreign_key_list({_q(name)})", 10.0)
+            if cols.status is not Status.OK:
+                raise ValueError(cols.detail)
+            out.append((
+                name,
+                [(r[1], r[2] or "", bool(r[5])) for r in cols.rows or ()],
+                [(r[3], r[2], r[4] or "") for r in (fks.rows or ()) if fks.status is Status.OK],
+            ))
+        return out
+    finally:
+        conn.close()
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sqlite3
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,21 +229,16 @@ def _spider_type(t: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _schema_from_sqlite(path: str, mtime_ns: int, size: int) -> Schema:
-    uri = "file:" + urllib.parse.quote(path) + "?mode=ro&immutable=1"
+    # Reading the file goes through the sandbox (execution/): this module never runs SQL itself.
+    from extensions.execution.introspect import read_tables
+
     try:
-        conn = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise SchemaLoadError(f"cannot open {path!r}: {exc}") from exc
-    try:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
-        tables = []
-        for n in names:
-            q = n.replace('"', '""')
-            cols = tuple(Column(r[1], r[2] or "", bool(r[5])) for r in conn.execute(f'PRAGMA table_info("{q}")'))
-            fks = tuple((r[3], r[2], r[4] or "") for r in conn.execute(f'PRAGMA foreign_key_list("{q}")'))
-            tables.append(Table(n, cols, fks))
-    except sqlite3.Error as exc:
+        raw = read_tables(path)
+    except ValueError as exc:
         raise SchemaLoadError(f"cannot read schema of {path!r}: {exc}") from exc
-    finally:
-        conn.close()
-    return Schema(tuple(tables))
+    return Schema(
+        tuple(
+            Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks))
+            for name, cols, fks in raw
+        )
+    )
