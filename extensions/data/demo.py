@@ -361,14 +361,14 @@ def _school_examples() -> list[tuple[str, str]]:
         ("What is the average GPA per enrollment year, oldest first?", "SELECT enrollment_year, avg(gpa) FROM students GROUP BY enrollment_year ORDER BY enrollment_year"),
         ("Which students got a grade above 95 in any course?", "SELECT DISTINCT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id WHERE e.grade > 95"),
     ]
-    for t, dep, _ in COURSES:
+    for t, _dep, _ in COURSES:
         ex.append((f"How many students are enrolled in {t}?", f"SELECT count(*) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = '{t}'"))
         ex.append((f"What is the average grade in {t}?", f"SELECT avg(e.grade) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = '{t}'"))
     for m in [m for m in MAJORS if m]:
         ex.append((f"How many students major in {m}?", f"SELECT count(*) FROM students WHERE major = '{m}'"))
         ex.append((f"What is the average GPA of {m} majors?", f"SELECT avg(gpa) FROM students WHERE major = '{m}'"))
         ex.append((f"List the names of {m} majors with a GPA above 3.", f"SELECT name FROM students WHERE major = '{m}' AND gpa > 3"))
-    for t, dep, _ in COURSES:
+    for t, _dep, _ in COURSES:
         ex.append((f"Which department offers {t}?", f"SELECT department FROM courses WHERE title = '{t}'"))
     for sem in SEMESTERS:
         ex.append((f"How many enrollments are there in semester {sem}?", f"SELECT count(*) FROM enrollments WHERE semester = '{sem}'"))
@@ -407,7 +407,7 @@ def _flights_examples() -> list[tuple[str, str]]:
     for name, _ in AIRLINES[:-1]:
         ex.append((f"How many flights does {name} operate?", f"SELECT count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id WHERE a.name = '{name}'"))
         ex.append((f"What is the cheapest {name} flight price?", f"SELECT min(f.price) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id WHERE a.name = '{name}'"))
-    for code, city, _ in AIRPORTS[:5]:
+    for _code, city, _ in AIRPORTS[:5]:
         ex.append((f"What is the shortest flight duration out of {city}?", f"SELECT min(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE a.city = '{city}'"))
     for m in range(1, 13):
         ex.append((f"How many flights depart in month {m} of 2024?", f"SELECT count(*) FROM flights WHERE strftime('%m', departure_date) = '{m:02d}'"))

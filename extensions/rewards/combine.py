@@ -36,7 +36,7 @@ from extensions.rewards.presets import CORRECT_FLOOR, PRESET_COMPONENTS, PRESET_
 from extensions.rewards.schema_aware import SchemaAwareReward
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
-from extensions.sql.extract import Extraction, extract_sql
+from extensions.sql.extract import extract_sql
 from extensions.sql.resolve import resolve_names
 from extensions.sql.schema import Schema
 

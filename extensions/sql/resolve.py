@@ -152,7 +152,7 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
         chain = _visible_sources(scope)
         own = chain[0] if chain else {}
         scope_has_unknown = False
-        for alias, source in own.items():
+        for source in own.values():
             if isinstance(source, exp.Table):
                 name = source.name
                 if not name or (source.args.get("db") and source.text("db").lower() not in ("main", "")):
