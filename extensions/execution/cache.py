@@ -61,6 +61,11 @@ class ResultCache(Generic[V]):
             self._data.move_to_end(key)
             return entry[0]
 
+    def put(self, key: Hashable, value: V, cost: int = 1) -> None:
+        """Store ``value`` (evicting least recently used entries past either bound)."""
+        with self._lock:
+            self._put_locked(key, value, cost)
+
     def _put_locked(self, key: Hashable, value: V, cost: int) -> None:
         if self.max_entries == 0 or cost > self.max_cells:
             return
@@ -81,8 +86,13 @@ class ResultCache(Generic[V]):
         cost: Callable[[V], int],
         usable: Callable[[V], bool] = lambda v: True,
         cacheable: Callable[[V], bool] = lambda v: True,
+        store: Callable[[V], V] | None = None,
     ) -> tuple[V, bool]:
-        """Return ``(value, from_cache)``; ``compute`` runs at most once per key at a time."""
+        """Return ``(value, from_cache)``; ``compute`` runs at most once per key at a time.
+
+        ``store(value)``, when given, is what the cache keeps and what waiting
+        and later callers receive; the computing caller gets ``value`` itself.
+        """
         with self._lock:
             entry = self._data.get(key)
             if entry is not None and usable(entry[0]):
@@ -104,7 +114,7 @@ class ResultCache(Generic[V]):
                 raise flight.error
             if usable(flight.value):
                 return flight.value, True
-            return self.get_or_compute(key, compute, cost=cost, usable=usable, cacheable=cacheable)
+            return self.get_or_compute(key, compute, cost=cost, usable=usable, cacheable=cacheable, store=store)
         try:
             value = compute()
         except BaseException as exc:
@@ -113,11 +123,12 @@ class ResultCache(Generic[V]):
             flight.error = exc
             flight.lock.release()
             raise
+        shared = value if store is None else store(value)
         with self._lock:
             self._inflight.pop(key, None)
             if cacheable(value):
-                self._put_locked(key, value, cost(value))
-        flight.value = value
+                self._put_locked(key, shared, cost(value))
+        flight.value = shared
         flight.lock.release()
         return value, False
 

@@ -16,8 +16,9 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from extensions._log import log_once
 from extensions.execution.cache import ResultCache
@@ -39,6 +40,16 @@ class EngineSettings:
     ``adaptive_timeout``: a prediction's timeout is
     ``clamp(adaptive_k * gold_time, adaptive_min_s, timeout_s)``. See the
     README section "Adaptive timeout" for the measurement behind the defaults.
+
+    ``verdict_cache_entries``: recent ``match`` verdicts, keyed by the exact
+    (database file, prediction, gold, comparison options); a GRPO group's
+    repeated completions skip normalisation, cache look-ups and comparison.
+    Bounded by entries and by the result cells it keeps alive
+    (``cache_max_cells``). 0 disables it.
+
+    ``stat_ttl_s``: a database file's (mtime, size) signature is re-read at
+    most this often per path; a replaced file is noticed within this delay
+    (0 = stat on every call).
     """
 
     workers: int = 0  # 0 = os.cpu_count()
@@ -57,6 +68,8 @@ class EngineSettings:
     cache_max_cells: int = 20_000_000
     immutable: bool = True
     precompile: bool = True
+    verdict_cache_entries: int = 50_000
+    stat_ttl_s: float = 1.0
 
     def replace(self, **kw: object) -> "EngineSettings":
         return dataclasses.replace(self, **kw)
@@ -76,7 +89,6 @@ class MatchResult:
     pred: ExecResult | None = None
     gold: ExecResult | None = None
     timeout_s: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def executed(self) -> bool:
@@ -86,6 +98,16 @@ class MatchResult:
 
 def _cells(r: ExecResult) -> int:
     return r.n_cells
+
+
+def _as_cached(r: ExecResult | None) -> ExecResult | None:
+    if r is None or r.cached:
+        return r
+    return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, r.timeout_s, True)
+
+
+# Verdicts that depend on more than the (file, SQL) pair: never memoised.
+_VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT})
 
 
 @functools.lru_cache(maxsize=65536)
@@ -156,6 +178,9 @@ class ExecutionEngine:
         )
         self.gold_cache: ResultCache[ExecResult] = ResultCache(s.gold_cache_entries, s.cache_max_cells)
         self.result_cache: ResultCache[ExecResult] = ResultCache(s.result_cache_entries, s.cache_max_cells)
+        self.verdict_cache: ResultCache[MatchResult] = ResultCache(s.verdict_cache_entries, s.cache_max_cells)
+        self.verdict_hits = 0
+        self._stats: dict[str, tuple[float, tuple[int, int] | None]] = {}
         self.executions = 0  # statements actually sent to a worker
         self.compile_rejections = 0  # statements rejected by the in-process compile check
         self._compiler = _Compiler(
@@ -176,11 +201,26 @@ class ExecutionEngine:
         self.close()
 
     # -- execution ---------------------------------------------------------------------
+    def _signature(self, path: str) -> tuple[int, int] | None:
+        """``db_signature(path)``, re-read at most every ``stat_ttl_s`` seconds."""
+        ttl = self.settings.stat_ttl_s
+        if ttl <= 0:
+            return db_signature(path)
+        now = time.monotonic()
+        entry = self._stats.get(path)
+        if entry is not None and now - entry[0] < ttl:
+            return entry[1]
+        sig = db_signature(path)
+        if len(self._stats) >= 65536:
+            self._stats.clear()
+        self._stats[path] = (now, sig)
+        return sig
+
     def _run(
         self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None
     ) -> ExecResult:
         if sig is None:
-            sig = db_signature(db_path) if isinstance(db_path, str) else None
+            sig = self._signature(db_path) if isinstance(db_path, str) else None
         if sig is None:
             return ExecResult(Status.DB_MISSING, detail=f"no database file at {db_path!r}")
         if not isinstance(sql, str) or not sql.strip():
@@ -197,7 +237,6 @@ class ExecutionEngine:
             result = self.gold_cache.get(key)
             if result is not None and not usable(result):
                 result = None
-            cached = result is not None
         if result is None:
 
             def compute() -> ExecResult:
@@ -212,19 +251,17 @@ class ExecutionEngine:
                     log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
                 return r
 
-            result, cached = cache.get_or_compute(
+            result, _ = cache.get_or_compute(
                 key,
                 compute,
                 cost=_cells,
                 usable=usable,
                 cacheable=lambda r: r.status is not Status.INTERNAL_ERROR,
+                store=_as_cached,
             )
         if result.status is Status.OK and result.elapsed_s > timeout_s:
             # Ran under a longer timeout earlier; keep verdicts consistent.
             return ExecResult(Status.TIMEOUT, detail="exceeds this call's timeout (cached run)", timeout_s=timeout_s)
-        if cached:
-            r = result
-            return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, r.timeout_s, True)
         return result
 
     def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None, _sig: tuple[int, int] | None = None) -> ExecResult:
@@ -297,8 +334,32 @@ class ExecutionEngine:
     ) -> MatchResult:
         if not isinstance(gold_sql, str) or not gold_sql.strip():
             return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
+        sig = self._signature(db_path) if isinstance(db_path, str) else None
+        if sig is None or self.verdict_cache.max_entries == 0:
+            return self._compare(db_path, sig, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
+        key = (_abspath(db_path), sig, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
+        memo = self.verdict_cache.get(key)
+        if memo is not None:
+            self.verdict_hits += 1
+            return memo
+        m = self._compare(db_path, sig, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
+        if m.status not in _VOLATILE and (m.gold is None or m.gold.status not in _VOLATILE):
+            cost = (m.pred.n_cells if m.pred is not None else 1) + (m.gold.n_cells if m.gold is not None else 1)
+            self.verdict_cache.put(key, MatchResult(m.match, m.status, m.detail, _as_cached(m.pred), _as_cached(m.gold), m.timeout_s), cost)
+        return m
+
+    def _compare(
+        self,
+        db_path: str,
+        sig: tuple[int, int] | None,
+        pred_sql: str | None,
+        gold_sql: str,
+        semantics: Semantics,
+        keep_distinct: bool,
+        empty_result_is_wrong: bool,
+        order_matters: bool | None,
+    ) -> MatchResult:
         gold_prepared = prepare_sql(gold_sql, semantics=semantics, keep_distinct=keep_distinct)
-        sig = db_signature(db_path) if isinstance(db_path, str) else None
         gold = self.execute_gold(db_path, gold_prepared, _sig=sig)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
@@ -328,6 +389,7 @@ class ExecutionEngine:
             "worker_restarts": self.pool.restarts,
             "gold_cache": {"entries": len(self.gold_cache), "cells": self.gold_cache.cells, "hits": self.gold_cache.hits, "misses": self.gold_cache.misses, "joined": self.gold_cache.joined},
             "result_cache": {"entries": len(self.result_cache), "cells": self.result_cache.cells, "hits": self.result_cache.hits, "misses": self.result_cache.misses, "joined": self.result_cache.joined},
+            "verdict_cache": {"entries": len(self.verdict_cache), "cells": self.verdict_cache.cells, "hits": self.verdict_hits},
         }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import queue
 import select
 import subprocess
 import sys
@@ -36,6 +37,9 @@ _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(extensions.__file_
 
 class _WorkerTimeout(Exception):
     pass
+
+
+_SLOT = object()  # a token in the idle queue: permission to start one worker
 
 
 class _Worker:
@@ -67,6 +71,10 @@ class _Worker:
         self._poll = select.poll()
         self._poll.register(self.rfd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.dead = False
+
+    def idle_ok(self) -> bool:
+        """An idle worker has nothing to say: any event (hang-up: it died) means unusable."""
+        return not self.dead and not self._poll.poll(0)
 
     @property
     def pid(self) -> int:
@@ -131,10 +139,13 @@ class WorkerPool:
             "--max-open", str(max_open_connections),
             "--memory-mb", str(memory_mb),
         ] + ([] if immutable else ["--no-immutable"])
-        self._cond = threading.Condition()
-        self._idle: list[_Worker] = []
+        # The queue holds idle workers and _SLOT tokens (a permission to start
+        # one more worker): ``size`` tokens at first, so workers start lazily,
+        # and a token goes back whenever a worker dies. ``None`` means closed.
+        self._idle: queue.SimpleQueue[_Worker | object | None] = queue.SimpleQueue()
+        for _ in range(self.size):
+            self._idle.put(_SLOT)
         self._all: set[_Worker] = set()
-        self._created = 0
         self._closed = False
         self.restarts = 0
         self._finalizer = weakref.finalize(self, WorkerPool._kill_all, self._all)
@@ -149,10 +160,8 @@ class WorkerPool:
 
     def close(self) -> None:
         """Kill every worker. Idempotent; busy workers are killed too."""
-        with self._cond:
-            self._closed = True
-            self._idle.clear()
-            self._cond.notify_all()
+        self._closed = True
+        self._idle.put(None)
         self._finalizer()
 
     @property
@@ -167,36 +176,39 @@ class WorkerPool:
 
     # -- borrowing ---------------------------------------------------------------------
     def _acquire(self) -> _Worker:
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise EngineClosedError("worker pool is closed")
-                if self._idle:
-                    return self._idle.pop()
-                if self._created < self.size:
-                    self._created += 1
-                    break
-                self._cond.wait()
-        try:
-            w = _Worker(self._args)
-        except BaseException:
-            with self._cond:
-                self._created -= 1
-                self._cond.notify()
-            raise
-        with self._cond:
+        while True:
+            item = self._idle.get()  # blocks (without holding the GIL) until a worker or a slot is free
+            if item is None or self._closed:
+                self._idle.put(None)  # wake the next waiter too
+                if isinstance(item, _Worker):
+                    item.kill()
+                raise EngineClosedError("worker pool is closed")
+            if isinstance(item, _Worker):
+                if item.idle_ok():
+                    return item
+                self.restarts += 1
+                self._all.discard(item)
+                item.kill()
+                self._idle.put(_SLOT)
+                continue
+            try:
+                w = _Worker(self._args)
+            except BaseException:
+                self._idle.put(_SLOT)
+                raise
             self._all.add(w)
-        return w
+            if self._closed:
+                w.kill()
+                continue
+            return w
 
     def _release(self, w: _Worker, alive: bool) -> None:
-        with self._cond:
-            if alive and not self._closed and not w.dead:
-                self._idle.append(w)
-            else:
-                self._all.discard(w)
-                self._created -= 1
-                w.kill()
-            self._cond.notify()
+        if alive and not self._closed and not w.dead:
+            self._idle.put(w)
+            return
+        self._all.discard(w)
+        w.kill()
+        self._idle.put(_SLOT)
 
     # -- work ------------------------------------------------------------------------
     def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None) -> ExecResult:
@@ -226,21 +238,27 @@ class WorkerPool:
 
     def worker_stats(self) -> list[dict]:
         """RSS and open connection count of each started, idle worker."""
-        with self._cond:
-            idle = list(self._idle)
-            self._idle.clear()
+        taken: list[object] = []
+        while True:
+            try:
+                taken.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
         stats = []
         try:
-            for w in idle:
-                try:
-                    stats.append(w.call(("stats",), 5.0))
-                except (_WorkerTimeout, EOFError, OSError):  # pragma: no cover
-                    pass
+            for w in taken:
+                if isinstance(w, _Worker) and not w.dead:
+                    try:
+                        stats.append(w.call(("stats",), 5.0))
+                    except (_WorkerTimeout, EOFError, OSError):  # pragma: no cover
+                        w.kill()
         finally:
-            for w in idle:
-                self._release(w, not w.dead)
+            for w in taken:
+                if isinstance(w, _Worker):
+                    self._release(w, not w.dead)
+                else:
+                    self._idle.put(w)
         return stats
 
     def pids(self) -> list[int]:
-        with self._cond:
-            return [w.pid for w in self._all if not w.dead]
+        return [w.pid for w in list(self._all) if not w.dead]

@@ -15,45 +15,46 @@ import re
 from collections.abc import Iterator
 
 _QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
+_SPECIAL = re.compile(r"['\"`\[]|--|/\*")
 
 
 def _segments(sql: str) -> Iterator[tuple[bool, str]]:
     """Yield (is_code, text) pieces: quoted literals/identifiers and comments are not code."""
-    i, n, start = 0, len(sql), 0
+    i, n = 0, len(sql)
     while i < n:
-        ch = sql[i]
-        if ch in _QUOTES or (ch == "-" and sql.startswith("--", i)) or (ch == "/" and sql.startswith("/*", i)):
-            if i > start:
-                yield True, sql[start:i]
-            if ch in _QUOTES:
-                close = _QUOTES[ch]
-                j = i + 1
-                while True:
-                    j = sql.find(close, j)
-                    if j < 0:
-                        j = n
-                        break
-                    if close != "]" and sql.startswith(close * 2, j):  # doubled quote escape
-                        j += 2
-                        continue
-                    j += 1
+        m = _SPECIAL.search(sql, i)
+        if m is None:
+            break
+        start = m.start()
+        if start > i:
+            yield True, sql[i:start]
+        ch = sql[start]
+        if ch in _QUOTES:
+            close = _QUOTES[ch]
+            j = start + 1
+            while True:
+                j = sql.find(close, j)
+                if j < 0:
+                    j = n
                     break
-            elif ch == "-":
-                j = sql.find("\n", i)
-                j = n if j < 0 else j
-            else:
-                j = sql.find("*/", i + 2)
-                j = n if j < 0 else j + 2
-            yield False, sql[i:j]
-            i = start = j
+                if close != "]" and sql.startswith(close * 2, j):  # doubled quote escape
+                    j += 2
+                    continue
+                j += 1
+                break
+        elif ch == "-":
+            j = sql.find("\n", start)
+            j = n if j < 0 else j
         else:
-            i += 1
-    if start < n:
-        yield True, sql[start:]
+            j = sql.find("*/", start + 2)
+            j = n if j < 0 else j + 2
+        yield False, sql[start:j]
+        i = j
+    if i < n:
+        yield True, sql[i:]
 
 
 _WS = re.compile(r"\s+")
-_SPECIAL = re.compile(r"['\"`\[]|--|/\*")
 
 
 @functools.lru_cache(maxsize=65536)

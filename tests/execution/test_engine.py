@@ -133,15 +133,20 @@ def test_worker_connection_lru_is_bounded(tmp_path):
         assert stats and all(s["open_connections"] <= 2 for s in stats)
 
 
-def test_database_change_is_noticed(tmp_path):
+@pytest.mark.parametrize("ttl", [0.0, 0.2])
+def test_database_change_is_noticed(tmp_path, ttl):
     p = str(tmp_path / "d.sqlite")
     build_database(p, "hr", seed=0)
-    with ExecutionEngine(workers=1) as eng:
-        a = eng.execute(p, "SELECT sum(salary) FROM employees").rows
-        time.sleep(0.01)
+    gold = "SELECT sum(salary) FROM employees"
+    with ExecutionEngine(workers=1, stat_ttl_s=ttl) as eng:
+        a = eng.execute(p, gold).rows
+        assert eng.match(p, gold, gold).match
+        time.sleep(0.01 + ttl * 1.5)  # past the signature's time to live
         build_database(p, "hr", seed=5)
-        b = eng.execute(p, "SELECT sum(salary) FROM employees").rows
+        b = eng.execute(p, gold).rows
         assert a != b
+        m = eng.match(p, gold, gold)  # not the memoised verdict of the old file
+        assert m.match and m.gold.rows == b
 
 
 def _cpu_ticks(pid: int) -> int:
