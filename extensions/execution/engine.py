@@ -120,44 +120,68 @@ class _Compiler:
 
     Compiling never executes the query, so it is safe in the trainer's
     process; statements that fail to compile (syntax, unknown names,
-    forbidden writes) never cost a round trip to a worker. One lock per
-    connection: the deadline lives on the connection.
+    forbidden writes) never cost a round trip to a worker. Each database has
+    a few idle connections (``per_path``) so that threads scoring the same
+    GRPO group do not queue on one handle; at most ``max_open`` databases
+    keep connections.
     """
 
-    def __init__(self, limits: Limits, max_open: int, immutable: bool) -> None:
+    def __init__(self, limits: Limits, max_open: int, immutable: bool, per_path: int = 4) -> None:
         self.limits = limits
         self.max_open = max(1, max_open)
+        self.per_path = max(1, per_path)
         self.immutable = immutable
         self._lock = threading.Lock()
-        self._conns: "OrderedDict[str, tuple[tuple[int, int], SandboxConnection, threading.Lock]]" = OrderedDict()
+        self._idle: "OrderedDict[str, tuple[tuple[int, int], list[SandboxConnection]]]" = OrderedDict()
+
+    def _take(self, path: str, sig: tuple[int, int]) -> SandboxConnection | None:
+        stale: list[SandboxConnection] = []
+        with self._lock:
+            entry = self._idle.get(path)
+            if entry is not None and entry[0] != sig:
+                stale = self._idle.pop(path)[1]
+                entry = None
+            if entry is not None:
+                self._idle.move_to_end(path)
+                if entry[1]:
+                    conn = entry[1].pop()
+                    return conn
+        for c in stale:
+            c.close()
+        opened = open_sandbox(path, self.limits, immutable=self.immutable)
+        return None if isinstance(opened, ExecResult) else opened
+
+    def _give_back(self, path: str, sig: tuple[int, int], conn: SandboxConnection) -> None:
+        evicted: list[SandboxConnection] = []
+        with self._lock:
+            entry = self._idle.get(path)
+            if entry is None:
+                entry = (sig, [])
+                self._idle[path] = entry
+                while len(self._idle) > self.max_open:
+                    evicted += self._idle.popitem(last=False)[1][1]
+            if entry[0] == sig and len(entry[1]) < self.per_path:
+                entry[1].append(conn)
+            else:
+                evicted.append(conn)
+        for c in evicted:
+            c.close()
 
     def check(self, path: str, sig: tuple[int, int], sql: str) -> ExecResult | None:
-        with self._lock:
-            entry = self._conns.get(path)
-            if entry is not None and entry[0] != sig:
-                self._conns.pop(path)
-                entry[1].close()
-                entry = None
-            if entry is None:
-                opened = open_sandbox(path, self.limits, immutable=self.immutable)
-                if isinstance(opened, ExecResult):
-                    return None  # the worker reports db_missing/db_corrupt with its own check
-                entry = (sig, opened, threading.Lock())
-                self._conns[path] = entry
-                while len(self._conns) > self.max_open:
-                    _, (_, old, _) = self._conns.popitem(last=False)
-                    old.close()
-            else:
-                self._conns.move_to_end(path)
-        _, conn, lock = entry
-        with lock:
+        conn = self._take(path, sig)
+        if conn is None:
+            return None  # the worker reports db_missing/db_corrupt with its own check
+        try:
             return conn.compile_check(sql)
+        finally:
+            self._give_back(path, sig, conn)
 
     def close(self) -> None:
         with self._lock:
-            for _, conn, _ in self._conns.values():
-                conn.close()
-            self._conns.clear()
+            conns = [c for _, idle in self._idle.values() for c in idle]
+            self._idle.clear()
+        for c in conns:
+            c.close()
 
 
 class ExecutionEngine:

@@ -149,10 +149,9 @@ class SandboxConnection:
         if head == "explain" or "\x00" in sql or len(sql) > self.limits.max_sql_bytes:
             return None
         self._deadline = time.monotonic() + timeout_s
-        cur = None
+        conn = self.conn
         try:
-            cur = self.conn.cursor()
-            cur.execute("EXPLAIN " + sql)
+            conn.execute("EXPLAIN " + sql).close()
             return None
         except sqlite3.ProgrammingError as exc:
             # Only "several statements" is a verdict; anything else (a closed
@@ -168,7 +167,9 @@ class SandboxConnection:
         except MemoryError:
             return None
         finally:
-            self._finish(cur)
+            self._deadline = float("inf")
+            if conn.in_transaction:  # pragma: no cover - EXPLAIN never opens one
+                self._finish(None)
 
     def _finish(self, cur: sqlite3.Cursor | None) -> None:
         """After every statement: clear the deadline, close the cursor, leave no transaction open."""
