@@ -47,6 +47,12 @@ class EngineSettings:
     Bounded by entries and by the result cells it keeps alive
     (``cache_max_cells``). 0 disables it.
 
+    ``precompile``: compile each new statement in the calling process
+    (``EXPLAIN`` on a read-only sandbox connection) and reject syntax, schema
+    and forbidden errors there, without a worker round trip. Off by default:
+    with 6 calling threads on 2 cores the extra GIL hand-offs cost more than
+    the round trips they save (``python -m extensions.bench engine``; see README).
+
     ``stat_ttl_s``: a database file's (mtime, size) signature is re-read at
     most this often per path; a replaced file is noticed within this delay
     (0 = stat on every call).
@@ -67,7 +73,7 @@ class EngineSettings:
     result_cache_entries: int = 20_000
     cache_max_cells: int = 20_000_000
     immutable: bool = True
-    precompile: bool = True
+    precompile: bool = False
     verdict_cache_entries: int = 50_000
     stat_ttl_s: float = 1.0
 

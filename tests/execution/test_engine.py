@@ -259,3 +259,27 @@ def test_works_with_more_than_1024_open_descriptors(demo_paths):
         for fd in fds:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT name FROM employees",
+        "SELEC name FROM employees",
+        "SELECT nope FROM employees",
+        "SELECT name FROM nowhere",
+        "DELETE FROM employees",
+        "SELECT 1; SELECT 2",
+        "CREATE TEMP VIEW employees AS SELECT 1",
+        "PRAGMA writable_schema=1",
+        "",
+    ],
+)
+def test_precompile_gives_the_same_status_as_the_worker(demo_paths, sql):
+    hr = demo_paths["hr"]
+    with ExecutionEngine(workers=1, precompile=True) as pre, ExecutionEngine(workers=1, precompile=False) as post:
+        a, b = pre.execute(hr, sql), post.execute(hr, sql)
+        assert a.status is b.status
+        assert a.rows == b.rows
+        if a.status is not Status.OK and sql:
+            assert pre.executions == 0  # rejected in-process, no worker round trip
