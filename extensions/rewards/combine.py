@@ -37,10 +37,12 @@ from extensions.rewards.schema_aware import SchemaAwareReward
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
-from extensions.sql.resolve import resolve_names
+from extensions.sql.resolve import Resolution, resolve_names
 from extensions.sql.schema import Schema
 
 log = logging.getLogger(__name__)
+
+_RESOLVED = Resolution()  # every name resolved
 
 BaselineFn = Callable[..., Any]
 
@@ -240,6 +242,7 @@ class EnhancedRewardComputer:
         self._engine_settings = engine_settings
         self.extra_components = list(extra_components)
         self.keys = self._keys()
+        self._zeros: dict[str, float] = dict.fromkeys(self.keys, 0.0)
 
     # -- construction helpers ---------------------------------------------------------------
     @classmethod
@@ -357,8 +360,16 @@ class EnhancedRewardComputer:
         schema_r: RewardResult | None = None
         structural = syntax = shaping = 0.0
         if shape:
-            sch = self._schema(schema if schema is not None else gt.schema, gt.db_path, details)
-            if sch is not None and extraction.sql:
+            explicit = schema if schema is not None else gt.schema
+            # SQLite already compiled the prediction against this very database: every
+            # table and column resolved, so there is nothing to penalise (the detector
+            # agrees with SQLite's compile errors on all 6,458 queries of `bench schema`).
+            compiled = explicit is None and match is not None and match.pred is not None and match.pred.status is Status.OK
+            sch = None if compiled and not self.extra_components else self._schema(explicit, gt.db_path, details)
+            if compiled and extraction.sql:
+                schema_r = self.schema_reward.from_resolution(_RESOLVED)
+                details["schema"] = {**schema_r.details, "checked_by": "sqlite_compile"}
+            elif sch is not None and extraction.sql:
                 schema_r = self.schema_reward.from_resolution(resolve_names(extraction.sql, sch))
                 details["schema"] = schema_r.details
             structural = self.structural_weight * struct_f1
@@ -444,27 +455,31 @@ class EnhancedRewardComputer:
         match = ev.match if ev is not None else None
         correct = bool(ev and ev.correct)
         acc = 1.0 if ev is not None and ev.exec_match else 0.0
-        schema_score = schema_r.score if schema_r is not None else 0.0
         pred = match.pred if match is not None else None
-        b: dict[str, float] = dict.fromkeys(self.keys, 0.0)
-        b.update(
-            score=total, acc=acc, correct=1.0 if correct else 0.0, baseline=baseline,
-            format_ok=1.0 if ev is not None and ev.format_ok else 0.0,
-            executed=1.0 if ev is not None and ev.executed else 0.0,
-            schema=schema_score, structural=structural, structural_f1=struct_f1, syntax=syntax, shaping=shaping,
-            hallucinations=float(schema_r.details.get("hallucinations", 0)) if schema_r is not None else 0.0,
-            ambiguous=float(len(schema_r.details.get("ambiguous_columns", []))) if schema_r is not None else 0.0,
-            pred_time_ms=1000.0 * pred.elapsed_s if pred is not None else 0.0,
-            timeout_s=match.timeout_s if match is not None else 0.0,
-        )
+        b: dict[str, float] = self._zeros.copy()
+        values = {
+            "score": total, "baseline": baseline, "structural": structural, "structural_f1": struct_f1,
+            "syntax": syntax, "shaping": shaping,
+            "pred_time_ms": 1000.0 * pred.elapsed_s if pred is not None else 0.0,
+            "timeout_s": match.timeout_s if match is not None else 0.0,
+        }
+        if schema_r is not None:
+            values["schema"] = schema_r.score
+            values["hallucinations"] = schema_r.details.get("hallucinations", 0)
+            values["ambiguous"] = len(schema_r.details.get("ambiguous_columns", []))
         for c, v in comps.items():
-            b[f"b_{c}"] = v
+            values[f"b_{c}"] = v
         for name, v in (extras or {}).items():
-            b[f"x_{name}"] = v
+            values[f"x_{name}"] = v
+        for k, v in values.items():
+            # ``v - v == 0.0`` is False for inf and nan
+            b[k] = v if type(v) is float and v - v == 0.0 else finite(v)
+        b["acc"] = acc
+        b["correct"] = 1.0 if correct else 0.0
+        if ev is not None:
+            b["format_ok"] = 1.0 if ev.format_ok else 0.0
+            b["executed"] = 1.0 if ev.executed else 0.0
         b[f"status_{status.value}"] = 1.0
-        for k, v in b.items():
-            if not isinstance(v, float) or not math.isfinite(v):
-                b[k] = finite(v)
         details["status"] = status.value
         return EnhancedRewardResult(
             total=b["score"], baseline_total=b["baseline"], schema=b["schema"], structural=b["structural"],

@@ -192,3 +192,21 @@ def test_internal_failures_are_logged_once(engine, gt, caplog):
             r = c.compute_reward(completion(WRONG_SQL[1], "good"), gt)
             assert r.breakdown["x_broken"] == 0.0 and "boom" in r.details["x_broken_error"]
     assert sum("boom-unique-for-this-test" in rec.getMessage() for rec in caplog.records) == 1
+
+
+def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
+    """Without an explicit schema, a prediction SQLite compiled skips the name resolver:
+    the penalty must equal the resolver's against the same database's schema."""
+    from extensions.sql.schema import Schema
+
+    explicit = Schema.coerce(demo_paths["hr"])
+    fast = EnhancedRewardComputer("arctic", engine=engine)
+    slow = EnhancedRewardComputer("arctic", engine=engine)
+    for sql in WRONG_SQL + ["SELECT d.name, count(*) FROM employees e JOIN departments d ON e.department_id = d.id GROUP BY d.name"]:
+        a = fast.compute_reward(completion(sql, "good"), gt)
+        b = slow.compute_reward(completion(sql, "good"), gt, schema=explicit)
+        assert a.breakdown == b.breakdown, sql
+        if a.details.get("schema") and a.breakdown["executed"]:
+            assert a.details["schema"]["checked_by"] == "sqlite_compile"
+    typo = fast.compute_reward(completion("SELECT nme FROM employees WHERE salry > 1", "good"), gt)
+    assert typo.breakdown["hallucinations"] == 2.0 and typo.schema == -1.0
