@@ -176,11 +176,12 @@ def _pct(values: list[float], q: float) -> float:
 
 def clear_process_caches() -> None:
     """Forget every per-process cache so that each measured caller starts cold."""
-    from extensions.execution import compare, engine
+    from extensions.execution import compare, engine, introspect
+    from extensions.rewards import structural
     from extensions.sql import clauses, normalize, parse, resolve, schema
 
     for fn in (normalize.cache_key, compare._prepare, parse._parse, resolve._resolve, clauses._components,
-               schema._schema_from_sqlite, engine._abspath):
+               schema._schema_from_sqlite, engine._abspath, structural._score, introspect._samples):
         fn.cache_clear()
     gc.collect()
 

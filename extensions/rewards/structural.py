@@ -13,6 +13,8 @@ RewardResult(score=1.0, details={'select': 1.0, 'where': 1.0, 'present': ['selec
 
 from __future__ import annotations
 
+import functools
+
 from extensions.rewards.base import RewardResult
 from extensions.sql.clauses import CLAUSES, clause_components, f1
 
@@ -48,21 +50,28 @@ class StructuralReward:
         assert set(self.weights) == set(CLAUSES)
 
     def compute(self, generated_sql: str, ground_truth_sql: str) -> RewardResult:
-        pred = clause_components(generated_sql)
-        gold = clause_components(ground_truth_sql)
-        if pred is None or gold is None:
-            return RewardResult(0.0, {"present": [], "error": "pred_unparseable" if pred is None else "gold_unparseable"})
-        num = den = 0.0
-        details: dict = {}
-        present = []
-        for clause, w in self.weights.items():
-            if not pred[clause] and not gold[clause]:
-                continue
-            score = f1(pred[clause], gold[clause])
-            details[clause] = round(score, 6)
-            present.append(clause)
-            num += w * score
-            den += w
-        details["present"] = present
-        details["error"] = None
-        return RewardResult(num / den if den > 0 else 0.0, details)
+        score, details = _score(generated_sql, ground_truth_sql, tuple(self.weights.items()))
+        return RewardResult(score, {**details, "present": list(details["present"])})
+
+
+@functools.lru_cache(maxsize=8192)
+def _score(generated_sql: str, ground_truth_sql: str, weights: tuple[tuple[str, float], ...]) -> tuple[float, dict]:
+    """Weighted clause F1, cached per (prediction, gold, weights); callers copy the details."""
+    pred = clause_components(generated_sql)
+    gold = clause_components(ground_truth_sql)
+    if pred is None or gold is None:
+        return 0.0, {"present": [], "error": "pred_unparseable" if pred is None else "gold_unparseable"}
+    num = den = 0.0
+    details: dict = {}
+    present = []
+    for clause, w in weights:
+        if not pred[clause] and not gold[clause]:
+            continue
+        score = f1(pred[clause], gold[clause])
+        details[clause] = round(score, 6)
+        present.append(clause)
+        num += w * score
+        den += w
+    details["present"] = present
+    details["error"] = None
+    return (num / den if den > 0 else 0.0), details

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import Counter
 
 from sqlglot import exp
 
@@ -151,10 +150,26 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
 
 
 def f1(pred: tuple[str, ...], gold: tuple[str, ...]) -> float:
-    """Multiset F1 between two component lists."""
+    """Multiset F1 between two component lists.
+
+    >>> f1(("a", "b", "b"), ("b", "b", "c"))
+    0.6666666666666666
+    """
     if not pred and not gold:
         return 1.0
-    overlap = sum((Counter(pred) & Counter(gold)).values())
+    if not pred or not gold:
+        return 0.0
+    if pred == gold:
+        return 1.0
+    remaining: dict[str, int] = {}
+    for x in gold:
+        remaining[x] = remaining.get(x, 0) + 1
+    overlap = 0
+    for x in pred:
+        n = remaining.get(x, 0)
+        if n:
+            remaining[x] = n - 1
+            overlap += 1
     if overlap == 0:
         return 0.0
     p, r = overlap / len(pred), overlap / len(gold)
