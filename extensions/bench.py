@@ -361,6 +361,7 @@ def cmd_memory(args: argparse.Namespace) -> dict:
     settings = EngineSettings(
         workers=args.workers, adaptive_timeout=False, max_open_connections=args.max_open,
         gold_cache_entries=args.cache_entries, result_cache_entries=args.cache_entries,
+        verdict_cache_entries=args.cache_entries,
     )
     rng = random.Random(args.seed)
     samples_rss = []
@@ -379,7 +380,8 @@ def cmd_memory(args: argparse.Namespace) -> dict:
             parent = _rss(os.getpid())
             samples_rss.append(
                 {"after_calls": calls, "parent_mb": parent / 2**20, "workers_mb": sum(w["rss_bytes"] for w in workers) / 2**20,
-                 "open_connections": sum(w["open_connections"] for w in workers), "cached_results": len(eng.result_cache) + len(eng.gold_cache)}
+                 "open_connections": sum(w["open_connections"] for w in workers), "cached_results": len(eng.result_cache) + len(eng.gold_cache),
+                 "cached_verdicts": len(eng.verdict_cache)}
             )
         stats = eng.stats()
     totals = [s["parent_mb"] + s["workers_mb"] for s in samples_rss]
@@ -581,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=6, help="memory: passes over all databases")
     p.add_argument("--queries-per-db", type=int, default=4)
     p.add_argument("--max-open", type=int, default=16, help="memory: connections per worker")
-    p.add_argument("--cache-entries", type=int, default=2000, help="memory: entries per result cache")
+    p.add_argument("--cache-entries", type=int, default=2000, help="memory: entries per cache (gold, result, verdict)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON here")
     return p
