@@ -186,6 +186,17 @@ def clear_process_caches() -> None:
     gc.collect()
 
 
+def _usage() -> dict[str, float]:
+    """CPU seconds and context switches of this process so far (zeros where unsupported)."""
+    try:
+        import resource
+
+        u = resource.getrusage(resource.RUSAGE_SELF)
+        return {"cpu_s": u.ru_utime + u.ru_stime, "voluntary_switches": u.ru_nvcsw, "involuntary_switches": u.ru_nivcsw}
+    except (ImportError, OSError):  # pragma: no cover - non-Unix
+        return {"cpu_s": 0.0, "voluntary_switches": 0, "involuntary_switches": 0}
+
+
 def run_reference(samples: list[Sample], timeout_s: float, desc: str) -> dict:
     ref = ReferenceScorer(timeout_s)
     verdicts, lat = [], []
@@ -226,14 +237,36 @@ def run_engine(
                     spent += r.elapsed_s
             return m.match, time.perf_counter() - t, spent
 
+        usage0 = _usage()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(threads) as ex:
             out = list(tqdm(ex.map(call, samples), total=len(samples), desc=f"engine {desc}", file=sys.stderr, leave=False))
         wall = time.perf_counter() - t0
+        usage1 = _usage()
         stats = eng.stats()
+        stats["caller_process"] = {k: usage1[k] - usage0[k] for k in usage0}
     finally:
         eng.close()
     return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "sqlite_s": [o[2] for o in out], "stats": stats}
+
+
+def harness_floor(samples: list[Sample], threads: int = 6) -> float:
+    """Wall time of a no-op reward called per sample from ``threads`` threads: the ceiling on any speed-up."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as ex:
+        list(tqdm(ex.map(lambda s: s.kind == "gold", samples), total=len(samples), desc="no-op", file=sys.stderr, leave=False))
+    return time.perf_counter() - t0
+
+
+def parse_floor(samples: list[Sample]) -> dict:
+    """sqlglot parse time (one thread) of the distinct SQL the enhanced reward must analyse (wrong answers)."""
+    from extensions.sql.parse import _parse
+
+    distinct = list(dict.fromkeys(s.pred for s in samples if s.kind in ("wrong", "syntax", "schema")))
+    t0 = time.perf_counter()
+    for sql in distinct:
+        _parse.__wrapped__(sql, 20_000)
+    return {"distinct_wrong_sql": len(distinct), "parse_ms": 1000 * (time.perf_counter() - t0)}
 
 
 def overhead_single_thread(samples: list[Sample], settings: EngineSettings) -> dict:
@@ -249,7 +282,7 @@ def _agreement(a: list[bool], b: list[bool]) -> float:
 
 def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: argparse.Namespace, prompts: int) -> dict:
     _log(f"[bench] {name}: {prompts} prompts x {args.rollouts} rollouts")
-    base = EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False)
+    base = EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, precompile=args.precompile)
     clean = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, seed=args.seed)
     repeats = args.heavy_repeats if name == "heavy" else args.repeats
 
@@ -264,6 +297,7 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     result: dict[str, Any] = {
         "samples": n,
         "repeats": repeats,
+        "precompile": base.precompile,
         "kinds": {k: sum(s.kind == k for s in clean) for k in dict.fromkeys(s.kind for s in clean)},
         "reference": {"throughput_per_s": n / ref["wall_s"], "wall_s": ref["wall_s"], "p50_ms": 1000 * _pct(ref["lat"], 0.5), "p99_ms": 1000 * _pct(ref["lat"], 0.99)},
         "engine": {"throughput_per_s": n / eng["wall_s"], "wall_s": eng["wall_s"], "p50_ms": 1000 * _pct(eng["lat"], 0.5), "p99_ms": 1000 * _pct(eng["lat"], 0.99), "stats": eng["stats"]},
@@ -274,6 +308,12 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     result["verdict_agreement_engine_vs_reference"] = _agreement(eng["verdicts"], ref["verdicts"])
     result["verdict_agreement_enhanced_vs_reference"] = _agreement(enh["verdicts"], ref["verdicts"])
     result["overhead_beyond_sqlite"] = overhead_single_thread(clean, base)
+    floor = statistics.median(harness_floor(clean) for _ in range(max(1, repeats)))
+    result["ceiling"] = {
+        "noop_6_threads_wall_s": floor,
+        "max_speedup": ref["wall_s"] / floor,
+        "sqlglot": parse_floor(clean),
+    }
     if args.runaways and name in args.runaway_datasets.split(","):
         t = args.runaway_timeout
         fixed = base.replace(timeout_s=t)
@@ -569,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heavy-repeats", type=int, default=1, help="runs per caller on the heavy database")
     p.add_argument("--workers", type=int, default=0, help="engine worker processes (0 = all cores)")
     p.add_argument("--timeout", type=float, default=10.0, help="per-statement timeout, both callers")
+    p.add_argument("--precompile", action="store_true", help="engine: compile-check statements in-process first (execution.precompile)")
     p.add_argument("--runaways", type=int, default=4)
     p.add_argument("--runaway-timeout", type=float, default=2.0, help="fixed timeout for the runaway run")
     p.add_argument(

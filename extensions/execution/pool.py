@@ -72,15 +72,12 @@ class _Worker:
         self._poll.register(self.rfd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.dead = False
 
-    def idle_ok(self) -> bool:
-        """An idle worker has nothing to say: any event (hang-up: it died) means unusable."""
-        return not self.dead and not self._poll.poll(0)
-
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     def call(self, msg: tuple, wait_s: float) -> Any:
+        """Send ``msg`` and wait for the answer; BrokenPipeError means the worker was already dead."""
         write_message(self.wfd, msg)
         if not self._poll.poll(max(0, int(wait_s * 1000))):
             raise _WorkerTimeout()
@@ -184,11 +181,9 @@ class WorkerPool:
                     item.kill()
                 raise EngineClosedError("worker pool is closed")
             if isinstance(item, _Worker):
-                if item.idle_ok():
+                if not item.dead:
                     return item
-                self.restarts += 1
                 self._all.discard(item)
-                item.kill()
                 self._idle.put(_SLOT)
                 continue
             try:
@@ -216,25 +211,35 @@ class WorkerPool:
 
         ``sig`` is the file's (mtime_ns, size) if the caller already has it.
         """
-        w = self._acquire()
-        alive = False
-        try:
-            result = from_wire(w.call(("exec", path, sql, float(timeout_s), sig), timeout_s + self.grace_s))
-            alive = True
-            return result
-        except _WorkerTimeout:
-            self.restarts += 1
-            return ExecResult(Status.TIMEOUT, detail=f"worker killed after {timeout_s + self.grace_s:.2f}s", timeout_s=timeout_s)
-        except (EOFError, OSError) as exc:
-            self.restarts += 1
-            if self._closed:
-                raise EngineClosedError("worker pool closed during the call") from exc
-            log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
-            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)", timeout_s=timeout_s)
-        except MemoryError:
-            return ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
-        finally:
-            self._release(w, alive)
+        msg = ("exec", path, sql, float(timeout_s), sig)
+        for attempt in range(2):
+            w = self._acquire()
+            alive = False
+            try:
+                result = from_wire(w.call(msg, timeout_s + self.grace_s))
+                alive = True
+                return result
+            except BrokenPipeError:
+                # The worker died while idle (killed from outside): nothing reached it,
+                # so the statement goes once to a fresh worker.
+                self.restarts += 1
+                if attempt == 0 and not self._closed:
+                    continue
+                return ExecResult(Status.INTERNAL_ERROR, detail="worker process died before the query", timeout_s=timeout_s)
+            except _WorkerTimeout:
+                self.restarts += 1
+                return ExecResult(Status.TIMEOUT, detail=f"worker killed after {timeout_s + self.grace_s:.2f}s", timeout_s=timeout_s)
+            except (EOFError, OSError) as exc:
+                self.restarts += 1
+                if self._closed:
+                    raise EngineClosedError("worker pool closed during the call") from exc
+                log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
+                return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)", timeout_s=timeout_s)
+            except MemoryError:
+                return ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
+            finally:
+                self._release(w, alive)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def worker_stats(self) -> list[dict]:
         """RSS and open connection count of each started, idle worker."""
