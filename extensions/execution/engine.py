@@ -365,7 +365,7 @@ class ExecutionEngine:
         if not isinstance(gold_sql, str) or not gold_sql.strip():
             return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
         sig = self._signature(db_path) if isinstance(db_path, str) else None
-        if sig is None or self.verdict_cache.max_entries == 0:
+        if sig is None or self.verdict_cache.max_entries == 0 or not (pred_sql is None or isinstance(pred_sql, str)):
             return self._compare(db_path, sig, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
         key = (_abspath(db_path), sig, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
         memo = self.verdict_cache.get(key)

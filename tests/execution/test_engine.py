@@ -283,3 +283,11 @@ def test_precompile_gives_the_same_status_as_the_worker(demo_paths, sql):
         assert a.rows == b.rows
         if a.status is not Status.OK and sql:
             assert pre.executions == 0  # rejected in-process, no worker round trip
+
+
+@pytest.mark.parametrize("pred", [None, ["SELECT 1"], b"SELECT 1", 42])
+def test_non_text_predictions_are_defined(demo_paths, pred):
+    with ExecutionEngine(workers=1) as eng:
+        for _ in range(2):  # the second call goes through the verdict cache where it applies
+            m = eng.match(demo_paths["hr"], pred, "SELECT count(*) FROM employees")
+            assert m.status is Status.SYNTAX_ERROR and not m.match
