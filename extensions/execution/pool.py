@@ -20,7 +20,6 @@ import queue
 import select
 import subprocess
 import sys
-import threading
 import weakref
 from typing import Any
 
