@@ -16,7 +16,11 @@ after it "times out"), and the gold query re-executed for every rollout.
     Each caller starts cold (per-process caches cleared, fresh engine) and
     runs ``--repeats`` times; the median run is reported.
     Then the same workload with 4 runaway queries and a fixed timeout, and
-    with the adaptive timeout.
+    with the adaptive timeout. ``ceiling`` reports what bounds the ratio: a
+    no-op reward called the same way (6 threads) and sqlglot's parse time for
+    the distinct wrong predictions; ``engine.stats.caller_process`` the
+    calling process's CPU time and context switches during the timed run.
+    ``--precompile`` turns on the in-process compile check for comparison.
 ``memory``
     Cycles through hundreds of generated databases with bounded caches and
     samples the RSS of the parent and the workers.
