@@ -38,7 +38,6 @@ import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 # verl loads this file by path; make the package importable even when it is
@@ -118,10 +117,7 @@ def compute_score(
         return _fallback(_default_keys(), "internal_error")
     try:
         result = computer.compute_reward(solution_str, ground_truth, extra_info=extra_info if isinstance(extra_info, Mapping) else None)
-        out = result.breakdown
-        if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
-            return out
-        return {k: (v if isinstance(v, float) and math.isfinite(v) else 0.0) for k, v in out.items()}
+        return _finite(result.breakdown)
     except Exception as exc:  # compute_reward never raises; this is belt and braces
         log_once(log, f"score:{type(exc).__name__}", "extensions.verl_hook: internal error %r; score 0", exc, exc_info=True)
         return _fallback(computer.keys, "internal_error")
@@ -138,7 +134,10 @@ async def compute_score_async(
     return await asyncio.to_thread(compute_score, data_source, solution_str, ground_truth, extra_info, **kwargs)
 
 
-_batch_pool: ThreadPoolExecutor | None = None
+def _finite(out: dict[str, float]) -> dict[str, float]:
+    if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
+        return out
+    return {k: (v if isinstance(v, float) and math.isfinite(v) else 0.0) for k, v in out.items()}
 
 
 def compute_score_batch(
@@ -148,10 +147,22 @@ def compute_score_batch(
     extra_infos: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> list[dict[str, float]]:
-    """For ``BatchRewardManager``: lists in, one dict per sample out (scored in parallel)."""
-    global _batch_pool
+    """For ``BatchRewardManager``: lists in, one dict per sample out, the same as :func:`compute_score`.
+
+    The batch's distinct statements run first, spread over the worker
+    processes, then every sample is scored from cache
+    (:meth:`EnhancedRewardComputer.compute_rewards`). Never raises.
+    """
+    for k in _IGNORED_KWARGS:
+        kwargs.pop(k, None)
     sols = list(solution_strs or [])
     n = len(sols)
+    try:
+        computer = get_computer(**kwargs)
+    except Exception as exc:
+        log_once(log, f"config:{type(exc).__name__}", "extensions.verl_hook: cannot build the reward (%s); every score is 0", exc)
+        keys = _default_keys()
+        return [_fallback(keys, "internal_error") for _ in range(n)]
 
     def pick(seq: Sequence[Any] | None, i: int) -> Any:
         try:
@@ -159,15 +170,13 @@ def compute_score_batch(
         except (IndexError, TypeError, KeyError):
             return None
 
-    if _batch_pool is None:
-        with _lock:
-            if _batch_pool is None:
-                _batch_pool = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) * 4), thread_name_prefix="sqlreward")
-    futures = [
-        _batch_pool.submit(compute_score, pick(data_sources, i), sols[i], pick(ground_truths, i), pick(extra_infos, i), **kwargs)
-        for i in range(n)
-    ]
-    return [f.result() for f in futures]
+    gts = [pick(ground_truths, i) for i in range(n)]
+    extras = [e if isinstance(e, Mapping) else None for e in (pick(extra_infos, i) for i in range(n))]
+    try:
+        return [_finite(r.breakdown) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
+    except Exception as exc:  # compute_rewards never raises; this is belt and braces
+        log_once(log, f"batch:{type(exc).__name__}", "extensions.verl_hook: internal error %r; batch scored 0", exc, exc_info=True)
+        return [_fallback(computer.keys, "internal_error") for _ in range(n)]
 
 
 def compute_score_prime(data_source: Any, completion: Any, reference: Any, extra_info: Any = None) -> float:

@@ -180,6 +180,10 @@ def test_mixed_batch_same_keys(reward_config, demo_paths):
         assert all(isinstance(v, float) and math.isfinite(v) for v in o.values())
     assert [o["acc"] for o in outs][:2] == [1.0, 0.0]
     assert outs[2]["status_timeout"] == 1.0
+    # The batch path gives what the per-sample hook gives (timings aside).
+    singles = [verl_hook.compute_score("demo", c[0], c[1], {}, config=path) for c in cases]
+    for o, one in zip(outs, singles):
+        assert {k: v for k, v in o.items() if k != "pred_time_ms"} == {k: v for k, v in one.items() if k != "pred_time_ms"}
     assert verl_hook.compute_score_prime("demo", cases[0][0], good, {}) >= 1.0
 
 

@@ -307,10 +307,11 @@ class EnhancedRewardComputer:
         *,
         db_path: str | None = None,
         extra_info: Mapping[str, Any] | None = None,
+        _prepared: tuple[GroundTruth, Any] | None = None,
     ) -> EnhancedRewardResult:
         """Reward one completion. Never raises; failures are in ``details['error']``."""
         try:
-            return self._compute(solution_str, ground_truth, schema, db_path, extra_info)
+            return self._compute(solution_str, ground_truth, schema, db_path, extra_info, _prepared)
         except Exception as exc:  # a bug: defined reward, logged once
             log_once(log, f"compute:{type(exc).__name__}", "internal error in compute_reward: %r", exc, exc_info=True)
             return self._result(
@@ -318,9 +319,52 @@ class EnhancedRewardComputer:
                 syntax=0.0, shaping=0.0, status=Status.INTERNAL_ERROR, details={"error": f"{type(exc).__name__}: {exc}"[:300]},
             )
 
-    def _compute(self, solution_str: Any, ground_truth: Any, schema: Any, db_path: str | None, extra_info: Mapping[str, Any] | None) -> EnhancedRewardResult:
-        gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
-        extraction = extract_sql(solution_str, style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
+    def compute_rewards(
+        self,
+        solution_strs: Sequence[Any],
+        ground_truths: Sequence[Any],
+        schemas: Sequence[Any] | None = None,
+        *,
+        extra_infos: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> list[EnhancedRewardResult]:
+        """Reward a batch: the same results as :meth:`compute_reward` per sample.
+
+        The batch's distinct gold and predicted statements run first, spread
+        over the worker processes (:meth:`ExecutionEngine.prefetch`); each sample
+        is then scored from cache. Never raises.
+        """
+        n = len(solution_strs)
+        prepared: list[tuple[GroundTruth, Any] | None] = []
+        for i in range(n):
+            try:
+                extra = extra_infos[i] if extra_infos is not None and i < len(extra_infos) else None
+                gt = parse_ground_truth(ground_truths[i] if i < len(ground_truths) else None, db_root=self.db_root,
+                                        extra=extra if isinstance(extra, Mapping) else None)
+                extraction = extract_sql(solution_strs[i], style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
+                prepared.append((gt, extraction))
+            except Exception as exc:  # scored (and logged) by compute_reward below
+                log_once(log, f"batch:{type(exc).__name__}", "internal error preparing a batch sample: %r", exc)
+                prepared.append(None)
+        items = [(p[0].db_paths, p[1].sql, p[0].sql) for p in prepared if p is not None and not p[0].error and p[0].db_paths and p[0].sql]
+        if items:
+            self.engine.prefetch(items, semantics=self.semantics, keep_distinct=self.keep_distinct)  # type: ignore[arg-type]
+        out = []
+        for i in range(n):
+            schema = schemas[i] if schemas is not None and i < len(schemas) else None
+            extra = extra_infos[i] if extra_infos is not None and i < len(extra_infos) else None
+            out.append(self.compute_reward(solution_strs[i], ground_truths[i] if i < len(ground_truths) else None, schema,
+                                           extra_info=extra if isinstance(extra, Mapping) else None, _prepared=prepared[i]))
+        return out
+
+    def _compute(
+        self, solution_str: Any, ground_truth: Any, schema: Any, db_path: str | None, extra_info: Mapping[str, Any] | None,
+        prepared: tuple[GroundTruth, Any] | None = None,
+    ) -> EnhancedRewardResult:
+        if prepared is not None:
+            gt, extraction = prepared
+        else:
+            gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
+            extraction = extract_sql(solution_str, style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
         details: dict[str, Any] = {"sql": extraction.sql, "format_reason": extraction.format_reason}
         gold_sql = gt.sql or ""
         match: MatchResult | None = None

@@ -291,3 +291,23 @@ def test_non_text_predictions_are_defined(demo_paths, pred):
         for _ in range(2):  # the second call goes through the verdict cache where it applies
             m = eng.match(demo_paths["hr"], pred, "SELECT count(*) FROM employees")
             assert m.status is Status.SYNTAX_ERROR and not m.match
+
+
+def test_match_many_gives_the_per_sample_verdicts(demo_paths):
+    examples = demo_examples()[:120]
+    items = []
+    for i, e in enumerate(examples):
+        path = demo_paths[e["db_id"]]
+        pred = [e["query"], examples[(i + 1) % len(examples)]["query"], "SELEC 1", None, "SELECT nope FROM t"][i % 5]
+        items.append((path, pred, e["query"]))
+    items.append(([demo_paths["hr"], demo_paths["hr"]], "SELECT count(*) FROM employees", "SELECT count(*) FROM employees"))
+    items.append(("/missing.sqlite", "SELECT 1", "SELECT 1"))
+    items.append((demo_paths["hr"], "SELECT 1", ""))
+    with ExecutionEngine(workers=2) as batch, ExecutionEngine(workers=2) as single:
+        got = batch.match_many(items, semantics="spider")
+        want = [single.match(p, q, g, semantics="spider") for p, q, g in items]
+        assert [(m.match, m.status, m.detail) for m in got] == [(m.match, m.status, m.detail) for m in want]
+        assert batch.executions <= single.executions
+        before = batch.executions
+        batch.match_many(items)  # everything is cached now
+        assert batch.executions == before

@@ -210,3 +210,19 @@ def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
             assert a.details["schema"]["checked_by"] == "sqlite_compile"
     typo = fast.compute_reward(completion("SELECT nme FROM employees WHERE salry > 1", "good"), gt)
     assert typo.breakdown["hallucinations"] == 2.0 and typo.schema == -1.0
+
+
+def test_compute_rewards_batch_equals_per_sample(engine, gt, demo_paths):
+    sols, gts = [], []
+    for sql in CORRECT_SQL + WRONG_SQL:
+        for fmt in ("good", "bad", "plain"):
+            sols.append(completion(sql, fmt))
+            gts.append(gt)
+    sols += ["SELECT 1", "SELECT 1", None, "SELECT 1"]
+    gts += [None, {"sql": "SELECT 1", "db_path": "/missing.sqlite"}, gt, "not json {"]
+    batch = EnhancedRewardComputer("sql_r1", engine=engine).compute_rewards(sols, gts)
+    single = EnhancedRewardComputer("sql_r1", engine=engine)
+    assert len(batch) == len(sols)
+    for got, sol, g in zip(batch, sols, gts):
+        want = single.compute_reward(sol, g)
+        assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
