@@ -16,7 +16,9 @@ after it "times out"), and the gold query re-executed for every rollout.
     Each caller starts cold (per-process caches cleared, fresh engine) and
     runs ``--repeats`` times; the median run is reported.
     Then the same workload with 4 runaway queries and a fixed timeout, and
-    with the adaptive timeout. ``ceiling`` reports what bounds the ratio: a
+    with the adaptive timeout. ``batch`` scores the same workload in one call
+    (``match_many`` / ``compute_rewards``, what verl's BatchRewardManager
+    reaches through ``compute_score_batch``). ``ceiling`` reports what bounds the ratio: a
     no-op reward called the same way (6 threads) and sqlglot's parse time for
     the distinct wrong predictions; ``engine.stats.caller_process`` the
     calling process's CPU time and context switches during the timed run.
@@ -254,6 +256,30 @@ def run_engine(
     return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "sqlite_s": [o[2] for o in out], "stats": stats}
 
 
+def run_batch(samples: list[Sample], settings: EngineSettings, desc: str, *, enhanced: bool = False, semantics: str = "bird") -> dict:
+    """One call for the whole batch, as verl's ``BatchRewardManager`` does (``compute_score_batch``)."""
+    clear_process_caches()
+    eng = ExecutionEngine(settings)
+    try:
+        for _ in range(eng.pool.size * 2):
+            eng.pool.execute(samples[0].db_path, "SELECT 1", 5.0)
+        _log(f"[bench] {desc}: one batch call")
+        t0 = time.perf_counter()
+        if enhanced:
+            from extensions.rewards.combine import EnhancedRewardComputer
+
+            computer = EnhancedRewardComputer("arctic", engine=eng, semantics=semantics)
+            results = computer.compute_rewards([as_completion(s.pred) for s in samples], [{"sql": s.gold, "db_path": s.db_path} for s in samples])
+            verdicts = [r.acc == 1.0 for r in results]
+        else:
+            matches = eng.match_many([(s.db_path, s.pred, s.gold) for s in samples], semantics=semantics)  # type: ignore[arg-type]
+            verdicts = [m.match for m in matches]
+        wall = time.perf_counter() - t0
+    finally:
+        eng.close()
+    return {"verdicts": verdicts, "wall_s": wall}
+
+
 def harness_floor(samples: list[Sample], threads: int = 6) -> float:
     """Wall time of a no-op reward called per sample from ``threads`` threads: the ceiling on any speed-up."""
     t0 = time.perf_counter()
@@ -297,6 +323,8 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     ref = median_run(lambda: run_reference(clean, args.timeout, name))
     eng = median_run(lambda: run_engine(clean, base, name))
     enh = median_run(lambda: run_engine(clean, base, f"{name} enhanced", enhanced=True))
+    eng_b = median_run(lambda: run_batch(clean, base, f"{name} batch"))
+    enh_b = median_run(lambda: run_batch(clean, base, f"{name} enhanced batch", enhanced=True))
     n = len(clean)
     result: dict[str, Any] = {
         "samples": n,
@@ -309,6 +337,13 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     }
     result["speedup_engine"] = ref["wall_s"] / eng["wall_s"]
     result["speedup_enhanced"] = ref["wall_s"] / enh["wall_s"]
+    # A different calling pattern: the whole workload in one batch call (verl's BatchRewardManager).
+    result["batch"] = {
+        "engine": {"throughput_per_s": n / eng_b["wall_s"], "wall_s": eng_b["wall_s"], "speedup": ref["wall_s"] / eng_b["wall_s"],
+                   "verdict_agreement_vs_reference": _agreement(eng_b["verdicts"], ref["verdicts"])},
+        "enhanced": {"throughput_per_s": n / enh_b["wall_s"], "wall_s": enh_b["wall_s"], "speedup": ref["wall_s"] / enh_b["wall_s"],
+                     "verdict_agreement_vs_reference": _agreement(enh_b["verdicts"], ref["verdicts"])},
+    }
     result["verdict_agreement_engine_vs_reference"] = _agreement(eng["verdicts"], ref["verdicts"])
     result["verdict_agreement_enhanced_vs_reference"] = _agreement(enh["verdicts"], ref["verdicts"])
     result["overhead_beyond_sqlite"] = overhead_single_thread(clean, base)
