@@ -6,7 +6,7 @@ logs ``rewards/<function name>/mean`` for each. :func:`make_reward_funcs`
 returns the total reward (weight 1) plus one zero-weight function per
 component, so every component is logged as its own metric while only the
 total drives the advantage. The full breakdown is computed once per
-(completion, ground truth) and shared by all functions through a small cache.
+(completion, ground truth), a batch at a time, and shared by all functions through a small cache.
 
 >>> from extensions.rewards.combine import EnhancedRewardComputer
 >>> funcs, weights = make_reward_funcs(EnhancedRewardComputer("arctic"), components=("acc", "syntax"))
@@ -20,7 +20,6 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from extensions.rewards.combine import EnhancedRewardComputer
@@ -42,11 +41,15 @@ def completion_text(completion: Any) -> str:
 
 
 class RewardBatcher:
-    """Computes breakdowns for a batch once (in parallel) and serves them to every function."""
+    """Computes the breakdowns of a batch once and serves them to every reward function.
 
-    def __init__(self, computer: EnhancedRewardComputer, *, threads: int = 8, cache_size: int = 4096) -> None:
+    A batch is scored with :meth:`EnhancedRewardComputer.compute_rewards`: its
+    distinct statements run first across the worker processes, then every
+    sample is scored from cache (the same results as one call per sample).
+    """
+
+    def __init__(self, computer: EnhancedRewardComputer, *, cache_size: int = 4096) -> None:
         self.computer = computer
-        self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="trl-reward")
         self._cache: OrderedDict[tuple, dict[str, float]] = OrderedDict()
         self._lock = threading.Lock()
         self.cache_size = cache_size
@@ -59,17 +62,19 @@ class RewardBatcher:
         texts = [completion_text(c) for c in completions]
         keys = [self._key(t, g) for t, g in zip(texts, ground_truths)]
         with self._lock:
-            missing = {k: (t, g) for k, t, g in zip(keys, texts, ground_truths) if k not in self._cache}
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = {k: (t, g) for k, t, g in zip(keys, texts, ground_truths) if k not in known}
         if missing:
-            futures = {k: self._pool.submit(self.computer.compute_reward, t, g) for k, (t, g) in missing.items()}
-            done = {k: f.result().breakdown for k, f in futures.items()}
+            todo = list(missing.values())
+            results = self.computer.compute_rewards([t for t, _ in todo], [g for _, g in todo])
+            for k, r in zip(missing, results):
+                known[k] = r.breakdown
             with self._lock:
-                for k, v in done.items():
-                    self._cache[k] = v
+                for k in missing:
+                    self._cache[k] = known[k]
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        with self._lock:
-            return [self._cache[k] for k in keys]
+        return [known[k] for k in keys]
 
 
 def make_reward_funcs(
@@ -77,13 +82,12 @@ def make_reward_funcs(
     *,
     components: Sequence[str] = DEFAULT_COMPONENTS,
     ground_truth_key: str = "ground_truth",
-    threads: int = 8,
 ) -> tuple[list[Callable[..., list[float]]], list[float]]:
     """``(reward_funcs, reward_weights)`` for ``GRPOTrainer`` / ``GRPOConfig(reward_weights=...)``."""
     unknown = [c for c in components if c not in computer.keys]
     if unknown:
         raise ValueError(f"unknown component(s) {unknown}; available: {', '.join(computer.keys)}")
-    batcher = RewardBatcher(computer, threads=threads)
+    batcher = RewardBatcher(computer)
 
     def make(key: str, name: str) -> Callable[..., list[float]]:
         def fn(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (), **kwargs: Any) -> list[float]:

@@ -37,3 +37,13 @@ def test_missing_ground_truth_gives_defined_rewards(engine):
 @pytest.mark.parametrize("c,text", [("x", "x"), ([{"role": "assistant", "content": "y"}], "y"), ({"content": "z"}, "z"), (None, "")])
 def test_completion_text(c, text):
     assert completion_text(c) == text
+
+
+def test_batch_larger_than_the_cache(engine, demo_paths):
+    from extensions.integrations.trl import RewardBatcher
+
+    gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
+    batcher = RewardBatcher(EnhancedRewardComputer("arctic", engine=engine), cache_size=3)
+    completions = [f"SELECT count(*) FROM employees WHERE id < {i}" for i in range(10)] + ["SELECT count(*) FROM employees"]
+    out = batcher.breakdowns(completions, [gt] * len(completions))
+    assert [o["acc"] for o in out] == [0.0] * 10 + [1.0]
