@@ -76,6 +76,11 @@ def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
 _DB_KEYS = ("db_path", "db_id", "db_root")
 
 
+def _at(seq: Sequence[Any] | None, i: int) -> Any:
+    """``seq[i]``, or None when the sequence is missing or too short."""
+    return seq[i] if seq is not None and i < len(seq) else None
+
+
 def parse_ground_truth(
     ground_truth: Any, *, db_path: str | None = None, db_root: str | None = None, extra: Mapping[str, Any] | None = None
 ) -> GroundTruth:
@@ -334,37 +339,36 @@ class EnhancedRewardComputer:
         is then scored from cache. Never raises.
         """
         n = len(solution_strs)
+        gts = [_at(ground_truths, i) for i in range(n)]
+        extras = [e if isinstance(e, Mapping) else None for e in (_at(extra_infos, i) for i in range(n))]
         prepared: list[tuple[GroundTruth, Any] | None] = []
         for i in range(n):
             try:
-                extra = extra_infos[i] if extra_infos is not None and i < len(extra_infos) else None
-                gt = parse_ground_truth(ground_truths[i] if i < len(ground_truths) else None, db_root=self.db_root,
-                                        extra=extra if isinstance(extra, Mapping) else None)
-                extraction = extract_sql(solution_strs[i], style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
-                prepared.append((gt, extraction))
+                prepared.append(self._prepare(solution_strs[i], gts[i], None, extras[i]))
             except Exception as exc:  # scored (and logged) by compute_reward below
                 log_once(log, f"batch:{type(exc).__name__}", "internal error preparing a batch sample: %r", exc)
                 prepared.append(None)
         items = [(p[0].db_paths, p[1].sql, p[0].sql) for p in prepared if p is not None and not p[0].error and p[0].db_paths and p[0].sql]
         if items:
             self.engine.prefetch(items, semantics=self.semantics, keep_distinct=self.keep_distinct)  # type: ignore[arg-type]
-        out = []
-        for i in range(n):
-            schema = schemas[i] if schemas is not None and i < len(schemas) else None
-            extra = extra_infos[i] if extra_infos is not None and i < len(extra_infos) else None
-            out.append(self.compute_reward(solution_strs[i], ground_truths[i] if i < len(ground_truths) else None, schema,
-                                           extra_info=extra if isinstance(extra, Mapping) else None, _prepared=prepared[i]))
-        return out
+        return [
+            self.compute_reward(solution_strs[i], gts[i], _at(schemas, i), extra_info=extras[i], _prepared=prepared[i])
+            for i in range(n)
+        ]
+
+    def _prepare(
+        self, solution_str: Any, ground_truth: Any, db_path: str | None, extra_info: Mapping[str, Any] | None
+    ) -> tuple[GroundTruth, Any]:
+        """The ground truth and the extracted SQL of one sample."""
+        gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
+        extraction = extract_sql(solution_str, style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
+        return gt, extraction
 
     def _compute(
         self, solution_str: Any, ground_truth: Any, schema: Any, db_path: str | None, extra_info: Mapping[str, Any] | None,
         prepared: tuple[GroundTruth, Any] | None = None,
     ) -> EnhancedRewardResult:
-        if prepared is not None:
-            gt, extraction = prepared
-        else:
-            gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
-            extraction = extract_sql(solution_str, style=self.extraction_style, require_sql_block=self.require_sql_block)  # type: ignore[arg-type]
+        gt, extraction = prepared if prepared is not None else self._prepare(solution_str, ground_truth, db_path, extra_info)
         details: dict[str, Any] = {"sql": extraction.sql, "format_reason": extraction.format_reason}
         gold_sql = gt.sql or ""
         match: MatchResult | None = None
