@@ -14,7 +14,9 @@ after it "times out"), and the gold query re-executed for every rollout.
     the engine called per sample from 6 threads (how VERL 0.9's reward loop
     calls a reward function); the full EnhancedRewardComputer the same way.
     Each caller starts cold (per-process caches cleared, fresh engine) and
-    runs ``--repeats`` times; the median run is reported.
+    runs ``--repeats`` times, in rounds that interleave the callers; the
+    median run of each is reported, and ``speedup_per_round`` gives the
+    ratio to the reference of every round.
     Then the same workload with 4 runaway queries and a fixed timeout, and
     with the adaptive timeout. ``batch`` scores the same workload in one call
     (``match_many`` / ``compute_rewards``, what verl's BatchRewardManager
@@ -22,7 +24,8 @@ after it "times out"), and the gold query re-executed for every rollout.
     no-op reward called the same way (6 threads) and sqlglot's parse time for
     the distinct wrong predictions; ``engine.stats.caller_process`` the
     calling process's CPU time and context switches during the timed run.
-    ``--precompile`` turns on the in-process compile check for comparison.
+    ``--inline-budget-ms 0`` sends every statement to a worker process (no
+    inline lane), for comparison with the default.
 ``memory``
     Cycles through hundreds of generated databases with bounded caches and
     samples the RSS of the parent and the workers.
@@ -312,24 +315,38 @@ def _agreement(a: list[bool], b: list[bool]) -> float:
 
 def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: argparse.Namespace, prompts: int) -> dict:
     _log(f"[bench] {name}: {prompts} prompts x {args.rollouts} rollouts")
-    base = EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, precompile=args.precompile)
+    base = EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, inline_budget_ms=args.inline_budget_ms)
     clean = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, seed=args.seed)
     repeats = args.heavy_repeats if name == "heavy" else args.repeats
 
-    def median_run(fn: Callable[[], dict]) -> dict:
-        runs = sorted((fn() for _ in range(max(1, repeats))), key=lambda r: r["wall_s"])
-        return runs[len(runs) // 2]
+    callers: dict[str, Callable[[], dict]] = {
+        "reference": lambda: run_reference(clean, args.timeout, name),
+        "engine": lambda: run_engine(clean, base, name),
+        "enhanced": lambda: run_engine(clean, base, f"{name} enhanced", enhanced=True),
+        "engine_batch": lambda: run_batch(clean, base, f"{name} batch"),
+        "enhanced_batch": lambda: run_batch(clean, base, f"{name} enhanced batch", enhanced=True),
+    }
+    # Rounds interleave the callers, so a slow spell of a shared machine hits
+    # all of them alike; each caller's median run is reported, and the ratio of
+    # each round (same few seconds) shows the spread.
+    runs: dict[str, list[dict]] = {k: [] for k in callers}
+    for _ in range(max(1, repeats)):
+        for k, fn in callers.items():
+            runs[k].append(fn())
 
-    ref = median_run(lambda: run_reference(clean, args.timeout, name))
-    eng = median_run(lambda: run_engine(clean, base, name))
-    enh = median_run(lambda: run_engine(clean, base, f"{name} enhanced", enhanced=True))
-    eng_b = median_run(lambda: run_batch(clean, base, f"{name} batch"))
-    enh_b = median_run(lambda: run_batch(clean, base, f"{name} enhanced batch", enhanced=True))
+    def median_run(k: str) -> dict:
+        ordered = sorted(runs[k], key=lambda r: r["wall_s"])
+        return ordered[len(ordered) // 2]
+
+    def round_ratios(k: str) -> list[float]:
+        return sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs["reference"], runs[k]))
+
+    ref, eng, enh, eng_b, enh_b = (median_run(k) for k in callers)
     n = len(clean)
     result: dict[str, Any] = {
         "samples": n,
         "repeats": repeats,
-        "precompile": base.precompile,
+        "inline_budget_ms": base.inline_budget_ms,
         "kinds": {k: sum(s.kind == k for s in clean) for k in dict.fromkeys(s.kind for s in clean)},
         "reference": {"throughput_per_s": n / ref["wall_s"], "wall_s": ref["wall_s"], "p50_ms": 1000 * _pct(ref["lat"], 0.5), "p99_ms": 1000 * _pct(ref["lat"], 0.99)},
         "engine": {"throughput_per_s": n / eng["wall_s"], "wall_s": eng["wall_s"], "p50_ms": 1000 * _pct(eng["lat"], 0.5), "p99_ms": 1000 * _pct(eng["lat"], 0.99), "stats": eng["stats"]},
@@ -337,6 +354,7 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     }
     result["speedup_engine"] = ref["wall_s"] / eng["wall_s"]
     result["speedup_enhanced"] = ref["wall_s"] / enh["wall_s"]
+    result["speedup_per_round"] = {k: round_ratios(k) for k in callers if k != "reference"}
     # A different calling pattern: the whole workload in one batch call (verl's BatchRewardManager).
     result["batch"] = {
         "engine": {"throughput_per_s": n / eng_b["wall_s"], "wall_s": eng_b["wall_s"], "speedup": ref["wall_s"] / eng_b["wall_s"],
@@ -644,11 +662,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", type=int, default=64)
     p.add_argument("--heavy-prompts", type=int, default=16, help="prompts on the heavy database (its golds take 50-150 ms)")
     p.add_argument("--rollouts", type=int, default=16)
-    p.add_argument("--repeats", type=int, default=3, help="runs per caller; the median is reported")
+    p.add_argument("--repeats", type=int, default=5, help="rounds of runs per caller (interleaved); the median is reported")
     p.add_argument("--heavy-repeats", type=int, default=1, help="runs per caller on the heavy database")
     p.add_argument("--workers", type=int, default=0, help="engine worker processes (0 = all cores)")
     p.add_argument("--timeout", type=float, default=10.0, help="per-statement timeout, both callers")
-    p.add_argument("--precompile", action="store_true", help="engine: compile-check statements in-process first (execution.precompile)")
+    p.add_argument("--inline-budget-ms", type=float, default=EngineSettings.inline_budget_ms,
+                   help="engine: deadline of the inline attempt in the calling thread (execution.inline_budget_ms); 0 = workers only")
     p.add_argument("--runaways", type=int, default=4)
     p.add_argument("--runaway-timeout", type=float, default=2.0, help="fixed timeout for the runaway run")
     p.add_argument(

@@ -50,7 +50,9 @@ class ExecutionConfig(_Strict):
     result_cache_entries: int = Field(20_000, ge=0)
     cache_max_cells: int = Field(20_000_000, ge=0)
     immutable: bool = True
-    precompile: bool = Field(False, description="compile-check SQL in-process (EXPLAIN) before sending it to a worker; off by default: measured slower with 6 calling threads")
+    inline_budget_ms: float = Field(10.0, ge=0, description="try each new statement in the calling thread with this deadline first; 0 = always use a worker")
+    inline_max_value_bytes: int = Field(4096, ge=1000, description="largest value the inline attempt may produce before handing over to a worker")
+    inline_max_rows: int = Field(10_000, ge=1, description="most rows the inline attempt may return before handing over to a worker")
     verdict_cache_entries: int = Field(50_000, ge=0, description="recent match verdicts kept by exact (file, prediction, gold, options)")
     stat_ttl_s: float = Field(1.0, ge=0, description="re-read a database file's (mtime, size) at most this often")
 

@@ -48,11 +48,15 @@ class EngineSettings:
     Bounded by entries and by the result cells it keeps alive
     (``cache_max_cells``). 0 disables it.
 
-    ``precompile``: compile each new statement in the calling process
-    (``EXPLAIN`` on a read-only sandbox connection) and reject syntax, schema
-    and forbidden errors there, without a worker round trip. Off by default:
-    with 6 calling threads on 2 cores the extra GIL hand-offs cost more than
-    the round trips they save (``python -m extensions.bench engine``; see README).
+    ``inline_budget_ms``: each new statement is first tried in the calling
+    thread, on a sandbox connection with this deadline, values of at most
+    ``inline_max_value_bytes`` and at most ``inline_max_rows`` rows. What
+    that settles (rows, or a syntax/schema/forbidden compile error) is the
+    verdict; anything else (the deadline, a cap, a function whose result can
+    outgrow the cap, any runtime error) goes to a worker process with the full
+    timeout and limits. A database whose gold
+    queries take more than half the budget skips the attempt. 0 sends every
+    statement to a worker. See the README section "Inline lane".
 
     ``stat_ttl_s``: a database file's (mtime, size) signature is re-read at
     most this often per path; a replaced file is noticed within this delay
@@ -74,7 +78,9 @@ class EngineSettings:
     result_cache_entries: int = 20_000
     cache_max_cells: int = 20_000_000
     immutable: bool = True
-    precompile: bool = False
+    inline_budget_ms: float = 10.0
+    inline_max_value_bytes: int = 4096
+    inline_max_rows: int = 10_000
     verdict_cache_entries: int = 50_000
     stat_ttl_s: float = 1.0
 
@@ -122,71 +128,136 @@ def _abspath(path: str) -> str:
     return os.path.abspath(path)
 
 
-class _Compiler:
-    """In-process compile check (``EXPLAIN``) on read-only sandbox connections.
+# Outcomes of an inline run that stand as the verdict. Everything else (the
+# inline deadline, the inline size caps, any runtime surprise) goes to a worker.
+_INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN})
 
-    Compiling never executes the query, so it is safe in the trainer's
-    process; statements that fail to compile (syntax, unknown names,
-    forbidden writes) never cost a round trip to a worker. Each database has
-    a few idle connections (``per_path``) so that threads scoring the same
-    GRPO group do not queue on one handle; at most ``max_open`` databases
-    keep connections.
+
+class _FileConns:
+    """The inline lane's connections to one database file (``sig``: its (mtime, size))."""
+
+    __slots__ = ("sig", "idle", "opened")
+
+    def __init__(self, sig: tuple[int, int]) -> None:
+        self.sig = sig
+        self.idle: list[SandboxConnection] = []
+        self.opened = 0
+
+
+class _InlineLane:
+    """First attempt at a statement, in the calling thread, under tight limits.
+
+    The same sandbox as the workers (read-only URI, ``query_only``, the
+    authorizer, one statement) but a short deadline (``budget_s``), a small
+    value cap and row cap, and a small page cache. Statements calling a function whose result can outgrow its
+    arguments (``printf`` returns NULL past the value cap instead of failing)
+    are refused at compile time and handed over. What it can settle
+    (rows within those caps, or a compile
+    error: syntax, unknown name, forbidden statement) is the same verdict a
+    worker gives, because both run the same code on the same SQLite library.
+    Anything else returns None and the statement goes to a worker process
+    with the full timeout and limits, which is where a runaway, a memory bomb
+    or a query stuck in C ends. SQLite checks the deadline every 1,000 VM
+    steps, and one step works on values of at most ``value_bytes`` (4 KiB by
+    default, where the slowest built-ins, a quadratic ``instr`` or
+    ``replace``, take about 0.05 ms), so a hostile statement holds the calling
+    thread a few milliseconds past the budget (about 6 ms between two checks
+    for such calls), and the memory it can touch is bounded by what one
+    thread allocates in that time.
+
+    Each database gets at most ``per_path`` connections; a statement that
+    finds them all in use goes straight to a worker process instead of
+    opening another (opening a file and reading its schema costs more than
+    a round trip), so the lane and the workers share the load of a GRPO
+    group scored from many threads. At most ``max_open`` databases keep
+    connections.
     """
 
-    def __init__(self, limits: Limits, max_open: int, immutable: bool, per_path: int = 4) -> None:
+    def __init__(
+        self, limits: Limits, max_open: int, immutable: bool, *, per_path: int = 2, cache_kib: int = 512
+    ) -> None:
         self.limits = limits
         self.max_open = max(1, max_open)
         self.per_path = max(1, per_path)
         self.immutable = immutable
+        self.cache_kib = cache_kib
         self._lock = threading.Lock()
-        self._idle: "OrderedDict[str, tuple[tuple[int, int], list[SandboxConnection]]]" = OrderedDict()
+        self._files: "OrderedDict[str, _FileConns]" = OrderedDict()
+        self.settled = 0  # statements answered inline
+        self.handed_over = 0  # inline attempts that went on to a worker
+        self.busy = 0  # statements sent straight to a worker: every connection to the file was in use
 
-    def _take(self, path: str, sig: tuple[int, int]) -> SandboxConnection | None:
+    # The common case takes and gives back without the lock: list.pop/append and
+    # dict.get are atomic under the GIL. The lock guards opening and evicting.
+    def _take(self, path: str, sig: tuple[int, int]) -> tuple[SandboxConnection, _FileConns] | None | bool:
+        """An idle or new connection and its file; False when ``per_path`` are all busy; None when it cannot open."""
+        f = self._files.get(path)
+        if f is not None and f.sig == sig:
+            try:
+                return f.idle.pop(), f
+            except IndexError:
+                if f.opened >= self.per_path:
+                    return False
         stale: list[SandboxConnection] = []
         with self._lock:
-            entry = self._idle.get(path)
-            if entry is not None and entry[0] != sig:
-                stale = self._idle.pop(path)[1]
-                entry = None
-            if entry is not None:
-                self._idle.move_to_end(path)
-                if entry[1]:
-                    conn = entry[1].pop()
-                    return conn
+            f = self._files.get(path)
+            if f is None or f.sig != sig:
+                if f is not None:
+                    stale += self._files.pop(path).idle
+                f = self._files[path] = _FileConns(sig)
+                while len(self._files) > self.max_open:
+                    stale += self._files.popitem(last=False)[1].idle
+            else:
+                self._files.move_to_end(path)
+            full = f.opened >= self.per_path
+            if not full:
+                f.opened += 1
         for c in stale:
             c.close()
-        opened = open_sandbox(path, self.limits, immutable=self.immutable)
-        return None if isinstance(opened, ExecResult) else opened
+        if full:
+            return False
+        opened = open_sandbox(path, self.limits, immutable=self.immutable, cache_kib=self.cache_kib, refuse_growing=True)
+        if isinstance(opened, ExecResult):
+            with self._lock:
+                f.opened -= 1
+            return None
+        return opened, f
 
-    def _give_back(self, path: str, sig: tuple[int, int], conn: SandboxConnection) -> None:
-        evicted: list[SandboxConnection] = []
-        with self._lock:
-            entry = self._idle.get(path)
-            if entry is None:
-                entry = (sig, [])
-                self._idle[path] = entry
-                while len(self._idle) > self.max_open:
-                    evicted += self._idle.popitem(last=False)[1][1]
-            if entry[0] == sig and len(entry[1]) < self.per_path:
-                entry[1].append(conn)
+    def _give_back(self, path: str, conn: SandboxConnection, f: _FileConns) -> None:
+        if self._files.get(path) is f:
+            f.idle.append(conn)
+        else:  # the file changed or was evicted meanwhile
+            conn.close()
+
+    def run(self, path: str, sig: tuple[int, int], sql: str, budget_s: float, timeout_s: float) -> ExecResult | None:
+        """The verdict if the inline attempt settles it, else None (a worker must run it)."""
+        taken = self._take(path, sig)
+        if not isinstance(taken, tuple):
+            if taken is False:
+                self.busy += 1
             else:
-                evicted.append(conn)
-        for c in evicted:
-            c.close()
-
-    def check(self, path: str, sig: tuple[int, int], sql: str) -> ExecResult | None:
-        conn = self._take(path, sig)
-        if conn is None:
-            return None  # the worker reports db_missing/db_corrupt with its own check
+                self.handed_over += 1  # the worker reports db_missing/db_corrupt with its own check
+            return None
+        conn, f = taken
         try:
-            return conn.compile_check(sql)
+            r = conn.run(sql, budget_s)
+            refused = conn.refused
         finally:
-            self._give_back(path, sig, conn)
+            self._give_back(path, conn, f)
+        if refused or r.status not in _INLINE_FINAL:
+            self.handed_over += 1
+            return None
+        self.settled += 1
+        return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, timeout_s)
+
+    def open_connections(self) -> int:
+        with self._lock:
+            return sum(f.opened for f in self._files.values())
 
     def close(self) -> None:
         with self._lock:
-            conns = [c for _, idle in self._idle.values() for c in idle]
-            self._idle.clear()
+            conns = [c for f in self._files.values() for c in f.idle]
+            self._files.clear()
         for c in conns:
             c.close()
 
@@ -212,18 +283,25 @@ class ExecutionEngine:
         self.verdict_cache: ResultCache[MatchResult] = ResultCache(s.verdict_cache_entries, s.cache_max_cells)
         self.verdict_hits = 0
         self._stats: dict[str, tuple[float, tuple[int, int] | None]] = {}
-        self.executions = 0  # statements actually sent to a worker
-        self.compile_rejections = 0  # statements rejected by the in-process compile check
-        self._compiler = _Compiler(
-            Limits(max_rows=s.max_rows, max_value_bytes=s.max_value_bytes, max_sql_bytes=s.max_sql_bytes),
+        self.executions = 0  # distinct statements actually run (inline or in a worker)
+        self.worker_executions = 0  # of which sent to a worker process
+        self._inline = _InlineLane(
+            Limits(
+                max_rows=max(1, min(s.max_rows, s.inline_max_rows)),
+                max_value_bytes=max(1000, min(s.max_value_bytes, s.inline_max_value_bytes)),
+                max_sql_bytes=s.max_sql_bytes,
+            ),
             s.max_open_connections,
             s.immutable,
         )
+        self._inline_budget_s = max(0.0, s.inline_budget_ms) / 1000.0
+        # Databases whose gold queries are too slow for the inline lane (path -> bool).
+        self._slow: dict[str, bool] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
         self.pool.close()
-        self._compiler.close()
+        self._inline.close()
 
     def __enter__(self) -> "ExecutionEngine":
         return self
@@ -248,7 +326,13 @@ class ExecutionEngine:
         return sig
 
     def _run(
-        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None
+        self,
+        cache: ResultCache[ExecResult],
+        db_path: str,
+        sql: str,
+        timeout_s: float,
+        sig: tuple[int, int] | None = None,
+        inline: bool = True,
     ) -> ExecResult:
         if sig is None:
             sig = self._signature(db_path) if isinstance(db_path, str) else None
@@ -270,16 +354,25 @@ class ExecutionEngine:
                 result = None
         if result is None:
 
+            is_gold = cache is self.gold_cache
+
             def compute() -> ExecResult:
-                if self.settings.precompile:
-                    failed = self._compiler.check(db_path, sig, sql)
-                    if failed is not None:
-                        self.compile_rejections += 1
-                        return failed
                 self.executions += 1
+                budget = self._inline_budget_s
+                if inline and budget > 0 and not self._slow.get(db_path, False):
+                    r = self._inline.run(db_path, sig, sql, min(budget, timeout_s), timeout_s)
+                    if r is not None:
+                        if is_gold:
+                            self._note_speed(db_path, r.elapsed_s)
+                        return r
+                    if is_gold:
+                        self._note_speed(db_path, budget)  # overran (or a cap): probably a slow database
+                self.worker_executions += 1
                 r = self.pool.execute(db_path, sql, timeout_s, sig)
                 if r.status is Status.INTERNAL_ERROR:
                     log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
+                elif is_gold and r.status is Status.OK:
+                    self._note_speed(db_path, r.elapsed_s)
                 return r
 
             result, _ = cache.get_or_compute(
@@ -295,10 +388,24 @@ class ExecutionEngine:
             return ExecResult(Status.TIMEOUT, detail="exceeds this call's timeout (cached run)", timeout_s=timeout_s)
         return result
 
-    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None, _sig: tuple[int, int] | None = None) -> ExecResult:
+    def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
+        """Remember whether ``path``'s gold queries fit the inline lane (half its budget)."""
+        if len(self._slow) >= 65536:
+            self._slow.clear()
+        self._slow[path] = gold_elapsed_s > self._inline_budget_s / 2
+
+    def execute(
+        self,
+        db_path: str,
+        sql: str,
+        *,
+        timeout_s: float | None = None,
+        _sig: tuple[int, int] | None = None,
+        _inline: bool = True,
+    ) -> ExecResult:
         """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused."""
         try:
-            return self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, _sig)
+            return self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, _sig, _inline)
         except Exception as exc:  # a bug: a defined status, logged once
             log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
@@ -403,7 +510,9 @@ class ExecutionEngine:
             return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", pred, gold, self.settings.timeout_s)
         timeout_s = self.timeout_for(gold)
         pred_prepared = prepare_sql(pred_sql, semantics=semantics, keep_distinct=keep_distinct)
-        pred = self.execute(db_path, pred_prepared, timeout_s=timeout_s, _sig=sig)
+        # A gold that needs more than half the inline budget: its predictions go straight to a worker.
+        inline = gold.elapsed_s <= self._inline_budget_s / 2
+        pred = self.execute(db_path, pred_prepared, timeout_s=timeout_s, _sig=sig, _inline=inline)
         if pred.status is not Status.OK:
             return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s)
         assert gold.rows is not None and pred.rows is not None
@@ -438,15 +547,17 @@ class ExecutionEngine:
             golds = list(dict.fromkeys((p, g) for p, _, g in work))
             with ThreadPoolExecutor(max(1, self.pool.size), thread_name_prefix="prefetch") as ex:
                 gold_results = dict(zip(golds, ex.map(lambda pg: self.execute_gold(pg[0], pg[1]), golds)))
-                preds: dict[tuple[str, str], float] = {}
+                preds: dict[tuple[str, str], tuple[float, bool]] = {}
                 for path, pred, gold in work:
                     g = gold_results[(path, gold)]
                     if not isinstance(pred, str) or not pred.strip() or g.status in (Status.DB_MISSING, Status.DB_CORRUPT):
                         continue
                     timeout = self.timeout_for(g) if g.status is Status.OK else self.settings.timeout_s
+                    inline = g.status is not Status.OK or g.elapsed_s <= self._inline_budget_s / 2
                     key = (path, prepare_sql(pred, semantics=semantics, keep_distinct=keep_distinct))
-                    preds[key] = max(preds.get(key, 0.0), timeout)
-                list(ex.map(lambda kv: self.execute(kv[0][0], kv[0][1], timeout_s=kv[1]), preds.items()))
+                    before = preds.get(key, (0.0, True))
+                    preds[key] = (max(before[0], timeout), before[1] and inline)
+                list(ex.map(lambda kv: self.execute(kv[0][0], kv[0][1], timeout_s=kv[1][0], _inline=kv[1][1]), preds.items()))
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in prefetch: %r", exc, exc_info=True)
 
@@ -472,7 +583,9 @@ class ExecutionEngine:
         return {
             "workers": self.pool.size,
             "executions": self.executions,
-            "compile_rejections": self.compile_rejections,
+            "worker_executions": self.worker_executions,
+            "inline": {"settled": self._inline.settled, "handed_over": self._inline.handed_over, "busy": self._inline.busy,
+                       "open_connections": self._inline.open_connections(), "budget_ms": self.settings.inline_budget_ms},
             "worker_restarts": self.pool.restarts,
             "gold_cache": {"entries": len(self.gold_cache), "cells": self.gold_cache.cells, "hits": self.gold_cache.hits, "misses": self.gold_cache.misses, "joined": self.gold_cache.joined},
             "result_cache": {"entries": len(self.result_cache), "cells": self.result_cache.cells, "hits": self.result_cache.hits, "misses": self.result_cache.misses, "joined": self.result_cache.joined},

@@ -85,6 +85,19 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None,
     return sqlite3.SQLITE_DENY
 
 
+# Functions whose result can outgrow their arguments. A connection with a
+# smaller value cap (the engine's inline lane) hands statements that use them
+# over to a worker: printf()/format() return NULL instead of an error when
+# their result passes SQLITE_LIMIT_LENGTH, so a smaller cap could change a result.
+GROWING_FUNCTIONS = frozenset(
+    "char concat concat_ws format printf hex quote replace zeroblob group_concat string_agg unhex -> ->>".split()
+)
+
+
+def _grows(name: str) -> bool:
+    return name in GROWING_FUNCTIONS or name.startswith("json")
+
+
 def _decode_text(b: bytes) -> str:
     # Same as the official Spider evaluator: invalid UTF-8 is dropped, not fatal.
     return b.decode(errors="ignore")
@@ -104,17 +117,34 @@ def db_signature(path: str) -> tuple[int, int] | None:
 class SandboxConnection:
     """A read-only connection with the authorizer, limits and deadline installed."""
 
-    def __init__(self, path: str, limits: Limits, *, immutable: bool = True) -> None:
+    def __init__(
+        self,
+        path: str,
+        limits: Limits,
+        *,
+        immutable: bool = True,
+        cache_kib: int | None = None,
+        refuse_growing: bool = False,
+    ) -> None:
         self.path = path
         self.limits = limits
         self._deadline = float("inf")
+        # With ``refuse_growing``, statements calling a GROWING_FUNCTIONS member fail
+        # to compile and ``refused`` says so (the caller hands them to a worker).
+        # Statements are then never cached, so the authorizer sees every one.
+        self.refuse_growing = refuse_growing
+        self.refused = False
         uri_path = urllib.parse.quote(os.path.abspath(path))
         uri = f"file:{uri_path}?mode=ro" + ("&immutable=1" if immutable else "")
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=0 if refuse_growing else 128
+        )
         try:
             conn.text_factory = _decode_text
             conn.execute("PRAGMA query_only=1")
             conn.execute("PRAGMA mmap_size=0")
+            if cache_kib is not None:
+                conn.execute(f"PRAGMA cache_size={-max(64, int(cache_kib))}")
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1000, limits.max_value_bytes))
             conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, max(1000, limits.max_sql_bytes))
@@ -122,12 +152,18 @@ class SandboxConnection:
             n_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if n_tables == 0:
                 raise sqlite3.DatabaseError("database has no tables (empty or not a database)")
-            conn.set_authorizer(_authorizer)
+            conn.set_authorizer(self._refusing_authorizer if refuse_growing else _authorizer)
             conn.set_progress_handler(self._progress, max(1, limits.progress_steps))
         except BaseException:
             conn.close()
             raise
         self.conn = conn
+
+    def _refusing_authorizer(self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+        if action == sqlite3.SQLITE_FUNCTION and _grows((arg2 or "").lower()):
+            self.refused = True
+            return sqlite3.SQLITE_DENY
+        return _authorizer(action, arg1, arg2, db, trigger)
 
     def _progress(self) -> int:
         return 1 if time.monotonic() > self._deadline else 0
@@ -137,39 +173,6 @@ class SandboxConnection:
             self.conn.close()
         except Exception:  # pragma: no cover - closing a broken handle
             pass
-
-    def compile_check(self, sql: str, timeout_s: float = 1.0) -> ExecResult | None:
-        """Compile ``sql`` without executing it (``EXPLAIN``); the failure, or None if it compiles.
-
-        Compilation runs the authorizer and resolves every name, so syntax,
-        schema and forbidden-statement errors are found here without touching
-        any data. Statements that already start with EXPLAIN are not checked.
-        """
-        head = sql.lstrip()[:7].lower()
-        if head == "explain" or "\x00" in sql or len(sql) > self.limits.max_sql_bytes:
-            return None
-        self._deadline = time.monotonic() + timeout_s
-        conn = self.conn
-        try:
-            conn.execute("EXPLAIN " + sql).close()
-            return None
-        except sqlite3.ProgrammingError as exc:
-            # Only "several statements" is a verdict; anything else (a closed
-            # handle after LRU eviction, say) is left to the worker.
-            if "one statement" in str(exc).lower():
-                return ExecResult(Status.FORBIDDEN, detail="more than one statement", timeout_s=timeout_s)
-            return None
-        except (sqlite3.Error, sqlite3.Warning, ValueError, UnicodeError, OverflowError) as exc:
-            status, detail = classify_error(exc)
-            if status in (Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN):
-                return ExecResult(status, detail=detail, timeout_s=timeout_s)
-            return None  # anything else: let the worker decide
-        except MemoryError:
-            return None
-        finally:
-            self._deadline = float("inf")
-            if conn.in_transaction:  # pragma: no cover - EXPLAIN never opens one
-                self._finish(None)
 
     def _finish(self, cur: sqlite3.Cursor | None) -> None:
         """After every statement: clear the deadline, close the cursor, leave no transaction open."""
@@ -189,6 +192,7 @@ class SandboxConnection:
         """Execute one statement; always returns an :class:`ExecResult`."""
         t0 = time.perf_counter()
         self._deadline = time.monotonic() + timeout_s
+        self.refused = False
         cur = None
         try:
             if "\x00" in sql:
@@ -270,12 +274,18 @@ def classify_error(exc: BaseException) -> tuple[Status, str]:
     return Status.SYNTAX_ERROR, msg[:200]
 
 
-def open_sandbox(path: str, limits: Limits, *, immutable: bool = True) -> SandboxConnection | ExecResult:
-    """Open ``path`` read-only, or return the failure as an :class:`ExecResult`."""
+def open_sandbox(
+    path: str, limits: Limits, *, immutable: bool = True, cache_kib: int | None = None, refuse_growing: bool = False
+) -> SandboxConnection | ExecResult:
+    """Open ``path`` read-only, or return the failure as an :class:`ExecResult`.
+
+    ``cache_kib`` caps the connection's page cache (SQLite's default is 2 MiB);
+    ``refuse_growing``: see :class:`SandboxConnection`.
+    """
     if not isinstance(path, str) or not path or db_signature(path) is None:
         return ExecResult(Status.DB_MISSING, detail=f"no database file at {path!r}")
     try:
-        return SandboxConnection(path, limits, immutable=immutable)
+        return SandboxConnection(path, limits, immutable=immutable, cache_kib=cache_kib, refuse_growing=refuse_growing)
     except sqlite3.OperationalError as exc:
         if "unable to open" in str(exc).lower():
             return ExecResult(Status.DB_MISSING, detail=str(exc)[:200])

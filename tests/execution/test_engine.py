@@ -126,11 +126,60 @@ def test_result_cache_is_bounded():
 
 def test_worker_connection_lru_is_bounded(tmp_path):
     paths = [build_database(str(tmp_path / f"d{i}.sqlite"), "hr", seed=i) for i in range(6)]
-    with ExecutionEngine(workers=1, max_open_connections=2) as eng:
+    with ExecutionEngine(workers=1, max_open_connections=2, inline_budget_ms=0) as eng:
         for p in paths:
             assert eng.execute(p, "SELECT count(*) FROM employees").status is Status.OK
         stats = eng.pool.worker_stats()
         assert stats and all(s["open_connections"] <= 2 for s in stats)
+
+
+def test_inline_lane_connections_are_bounded(tmp_path):
+    paths = [build_database(str(tmp_path / f"d{i}.sqlite"), "hr", seed=i) for i in range(6)]
+    with ExecutionEngine(workers=1, max_open_connections=2) as eng:
+        for p in paths:
+            assert eng.execute(p, "SELECT count(*) FROM employees").status is Status.OK
+        assert eng.worker_executions == 0
+        assert 1 <= eng.stats()["inline"]["open_connections"] <= 2 * eng._inline.per_path
+
+
+@pytest.mark.parametrize(
+    "sql, status",
+    [
+        # runs past the inline budget: the worker runs it to the real timeout
+        ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r", Status.TIMEOUT),
+        # values past the inline cap, rows past the inline cap: the worker returns them
+        ("SELECT length(group_concat(name, '-------------------------------')) || printf('%.9000c', 'x') FROM employees", Status.OK),
+        ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 12000) SELECT x FROM r", Status.OK),
+        # a memory bomb past the worker's own caps still ends as too_large
+        ("SELECT zeroblob(100000000)", Status.TOO_LARGE),
+    ],
+)
+def test_inline_lane_hands_over_what_it_cannot_settle(demo_paths, sql, status):
+    hr = demo_paths["hr"]
+    settings = dict(workers=1, timeout_s=0.5, adaptive_timeout=False, max_value_bytes=1_000_000)
+    with ExecutionEngine(**settings) as inline, ExecutionEngine(**settings, inline_budget_ms=0) as worker:
+        t = time.monotonic()
+        a = inline.execute(hr, sql)
+        assert time.monotonic() - t < 0.5 + 1.0 + 0.5  # budget + timeout + grace, at most
+        b = worker.execute(hr, sql)
+        assert a.status is status and b.status is status
+        assert (a.rows, a.columns, a.timeout_s) == (b.rows, b.columns, b.timeout_s)
+        assert inline.worker_executions == 1 and inline.stats()["inline"]["handed_over"] == 1
+
+
+def test_slow_database_skips_the_inline_lane(demo_paths):
+    hr = demo_paths["hr"]
+    slow_gold = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 3000000) SELECT count(*) FROM r"
+    with ExecutionEngine(workers=1, inline_budget_ms=2, adaptive_timeout=False) as eng:
+        m = eng.match(hr, "SELECT count(*) FROM employees", slow_gold)
+        assert m.status is Status.OK and not m.match
+        assert m.gold.rows == ((3000000,),)
+        # The gold overran the inline budget and its prediction went straight to a worker.
+        assert eng.stats()["inline"]["handed_over"] == 1 and eng.worker_executions == 2
+        assert eng._slow[hr] is True
+        # A fast gold on the same file puts it back on the inline lane.
+        eng.match(hr, "SELECT 1", "SELECT 2")
+        assert eng._slow[hr] is False
 
 
 @pytest.mark.parametrize("ttl", [0.0, 0.2])
@@ -172,7 +221,9 @@ def test_timeout_leaves_nothing_burning(demo_paths):
 def test_hung_worker_is_killed_and_replaced(demo_paths):
     """A worker stuck outside SQLite's VM (simulated with SIGSTOP) is killed at timeout + grace."""
     hr = demo_paths["hr"]
-    with ExecutionEngine(workers=1, timeout_s=0.3, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0) as eng:
+    with ExecutionEngine(
+        workers=1, timeout_s=0.3, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0, inline_budget_ms=0
+    ) as eng:
         assert eng.execute(hr, "SELECT 1").status is Status.OK
         (pid,) = eng.pool.pids()
         os.kill(pid, signal.SIGSTOP)
@@ -275,14 +326,15 @@ def test_works_with_more_than_1024_open_descriptors(demo_paths):
         "",
     ],
 )
-def test_precompile_gives_the_same_status_as_the_worker(demo_paths, sql):
+def test_inline_lane_gives_the_same_result_as_the_worker(demo_paths, sql):
     hr = demo_paths["hr"]
-    with ExecutionEngine(workers=1, precompile=True) as pre, ExecutionEngine(workers=1, precompile=False) as post:
-        a, b = pre.execute(hr, sql), post.execute(hr, sql)
-        assert a.status is b.status
-        assert a.rows == b.rows
-        if a.status is not Status.OK and sql:
-            assert pre.executions == 0  # rejected in-process, no worker round trip
+    with ExecutionEngine(workers=1) as inline, ExecutionEngine(workers=1, inline_budget_ms=0) as worker:
+        a, b = inline.execute(hr, sql), worker.execute(hr, sql)
+        assert (a.status, a.rows, a.columns, a.detail) == (b.status, b.rows, b.columns, b.detail)
+        assert a.timeout_s == b.timeout_s
+        if sql:
+            assert inline.worker_executions == 0  # settled in the calling thread, no worker round trip
+            assert worker.worker_executions == 1
 
 
 @pytest.mark.parametrize("pred", [None, ["SELECT 1"], b"SELECT 1", 42])

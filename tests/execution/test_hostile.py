@@ -67,10 +67,15 @@ def hr_copy(tmp_path_factory):
     return build_database(str(folder / "hr.sqlite"), "hr")
 
 
-@pytest.fixture(scope="module")
-def small_engine():
+@pytest.fixture(scope="module", params=["inline_lane", "workers_only"])
+def small_engine(request):
     # Short timeouts keep the runaway cases quick; one worker so every query reuses one connection.
-    eng = ExecutionEngine(workers=1, timeout_s=0.5, adaptive_timeout=False, grace_s=1.0, result_cache_entries=0)
+    # Once with the inline lane (the default: connections in this process, then a worker for
+    # what it cannot settle) and once with every statement in a worker process.
+    inline_ms = 10.0 if request.param == "inline_lane" else 0.0
+    eng = ExecutionEngine(
+        workers=1, timeout_s=0.5, adaptive_timeout=False, grace_s=1.0, result_cache_entries=0, inline_budget_ms=inline_ms
+    )
     yield eng
     eng.close()
 
@@ -149,3 +154,22 @@ def test_copy_of_database_is_byte_identical_after_writes(tmp_path, small_engine)
     for sql in ("DELETE FROM employees", "DROP TABLE employees", "UPDATE employees SET salary = 0"):
         assert small_engine.execute(path, sql).status is Status.FORBIDDEN
     assert open(path, "rb").read() == open(ref, "rb").read()
+
+
+def test_inline_lane_and_workers_agree_exactly(hr_copy):
+    """Every hostile statement and every demo query: same status, rows, columns and detail either way."""
+    from extensions.data.demo import build_demo_databases, demo_examples
+
+    folder = os.path.dirname(hr_copy)
+    paths = build_demo_databases(os.path.join(folder, "demo"))
+    items = [(hr_copy, sql) for sql, _, _ in CORPUS]
+    for e in demo_examples()[:150]:
+        q = e["query"]
+        items += [(paths[e["db_id"]], q), (paths[e["db_id"]], q.replace("SELECT", "SELEC", 1)), (paths[e["db_id"]], q + " LIMIT 1")]
+    kw = dict(workers=1, timeout_s=0.5, adaptive_timeout=False, result_cache_entries=0, gold_cache_entries=0)
+    with ExecutionEngine(**kw) as inline, ExecutionEngine(**kw, inline_budget_ms=0) as workers:
+        for path, sql in items:
+            a, b = inline.execute(path, sql), workers.execute(path, sql)
+            assert (a.status, a.rows, a.columns, a.detail) == (b.status, b.rows, b.columns, b.detail), sql[:80]
+        stats = inline.stats()["inline"]
+        assert stats["settled"] > len(items) * 0.8 and stats["handed_over"] > 0
