@@ -455,18 +455,31 @@ def cmd_memory(args: argparse.Namespace) -> dict:
     by_db: dict[str, list[str]] = {}
     for e in demo_examples():
         by_db.setdefault(e["db_id"], []).append(e["query"])
-    settings = EngineSettings(
+    base = EngineSettings(
         workers=args.workers, adaptive_timeout=False, max_open_connections=args.max_open,
         gold_cache_entries=args.cache_entries, result_cache_entries=args.cache_entries,
         verdict_cache_entries=args.cache_entries,
     )
+    # Once as configured by default (the inline lane keeps connections in this
+    # process) and once with every statement in a worker process.
+    return {
+        "inline_lane": _memory_run(base, dbs, by_db, args, "inline lane"),
+        "workers_only": _memory_run(base.replace(inline_budget_ms=0.0), dbs, by_db, args, "workers only"),
+    }
+
+
+def _memory_run(
+    settings: EngineSettings, dbs: list[tuple[str, str]], by_db: dict[str, list[str]], args: argparse.Namespace, label: str
+) -> dict:
     rng = random.Random(args.seed)
     samples_rss = []
     calls = 0
     t0 = time.perf_counter()
     with ExecutionEngine(settings) as eng:
+        for _ in range(eng.pool.size * 2):  # every worker started before the first sample
+            eng.pool.execute(dbs[0][1], "SELECT 1", 5.0)
         for rnd in range(args.rounds):
-            for db_id, p in tqdm(dbs, desc=f"round {rnd + 1}/{args.rounds}", file=sys.stderr, leave=False):
+            for db_id, p in tqdm(dbs, desc=f"{label} round {rnd + 1}/{args.rounds}", file=sys.stderr, leave=False):
                 qs = by_db[db_id]
                 for _ in range(args.queries_per_db):
                     gold = rng.choice(qs)
@@ -477,8 +490,9 @@ def cmd_memory(args: argparse.Namespace) -> dict:
             parent = _rss(os.getpid())
             samples_rss.append(
                 {"after_calls": calls, "parent_mb": parent / 2**20, "workers_mb": sum(w["rss_bytes"] for w in workers) / 2**20,
-                 "open_connections": sum(w["open_connections"] for w in workers), "cached_results": len(eng.result_cache) + len(eng.gold_cache),
-                 "cached_verdicts": len(eng.verdict_cache)}
+                 "worker_connections": sum(w["open_connections"] for w in workers),
+                 "inline_connections": eng.stats()["inline"]["open_connections"],
+                 "cached_results": len(eng.result_cache) + len(eng.gold_cache), "cached_verdicts": len(eng.verdict_cache)}
             )
         stats = eng.stats()
     totals = [s["parent_mb"] + s["workers_mb"] for s in samples_rss]
@@ -487,7 +501,7 @@ def cmd_memory(args: argparse.Namespace) -> dict:
         "databases": len(dbs),
         "calls": calls,
         "wall_s": time.perf_counter() - t0,
-        "limits": {"max_open_connections_per_worker": args.max_open, "cache_entries": args.cache_entries},
+        "limits": {"max_open_connections": args.max_open, "cache_entries": args.cache_entries},
         "samples": samples_rss,
         "total_rss_mb_first": totals[0],
         "total_rss_mb_peak": max(totals),
@@ -681,7 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-databases", type=int, default=300, help="memory: databases to cycle through")
     p.add_argument("--rounds", type=int, default=6, help="memory: passes over all databases")
     p.add_argument("--queries-per-db", type=int, default=4)
-    p.add_argument("--max-open", type=int, default=16, help="memory: connections per worker")
+    p.add_argument("--max-open", type=int, default=16, help="memory: databases with open connections, per worker and in the inline lane")
     p.add_argument("--cache-entries", type=int, default=2000, help="memory: entries per cache (gold, result, verdict)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON here")
