@@ -359,20 +359,18 @@ class ExecutionEngine:
             def compute() -> ExecResult:
                 self.executions += 1
                 budget = self._inline_budget_s
-                if inline and budget > 0 and not self._slow.get(db_path, False):
+                if inline and budget > 0 and not self._slow.get(db_path, False) and not self.pool.closed:
                     r = self._inline.run(db_path, sig, sql, min(budget, timeout_s), timeout_s)
                     if r is not None:
                         if is_gold:
                             self._note_speed(db_path, r.elapsed_s)
                         return r
-                    if is_gold:
-                        self._note_speed(db_path, budget)  # overran (or a cap): probably a slow database
                 self.worker_executions += 1
                 r = self.pool.execute(db_path, sql, timeout_s, sig)
                 if r.status is Status.INTERNAL_ERROR:
                     log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
-                elif is_gold and r.status is Status.OK:
-                    self._note_speed(db_path, r.elapsed_s)
+                elif is_gold:
+                    self._note_speed(db_path, timeout_s if r.status is Status.TIMEOUT else r.elapsed_s)
                 return r
 
             result, _ = cache.get_or_compute(
