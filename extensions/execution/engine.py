@@ -54,9 +54,9 @@ class EngineSettings:
     that settles (rows, or a syntax/schema/forbidden compile error) is the
     verdict; anything else (the deadline, a cap, a function whose result can
     outgrow the cap, any runtime error) goes to a worker process with the full
-    timeout and limits. A database whose gold
-    queries take more than half the budget skips the attempt. 0 sends every
-    statement to a worker. See the README section "Inline lane".
+    timeout and limits. A database whose gold queries take more than half the
+    budget skips the attempt. 0 sends every statement to a worker. See the
+    README section "Inline lane".
 
     ``stat_ttl_s``: a database file's (mtime, size) signature is re-read at
     most this often per path; a replaced file is noticed within this delay
@@ -149,21 +149,20 @@ class _InlineLane:
 
     The same sandbox as the workers (read-only URI, ``query_only``, the
     authorizer, one statement) but a short deadline (``budget_s``), a small
-    value cap and row cap, and a small page cache. Statements calling a function whose result can outgrow its
-    arguments (``printf`` returns NULL past the value cap instead of failing)
-    are refused at compile time and handed over. What it can settle
-    (rows within those caps, or a compile
-    error: syntax, unknown name, forbidden statement) is the same verdict a
-    worker gives, because both run the same code on the same SQLite library.
-    Anything else returns None and the statement goes to a worker process
-    with the full timeout and limits, which is where a runaway, a memory bomb
-    or a query stuck in C ends. SQLite checks the deadline every 1,000 VM
-    steps, and one step works on values of at most ``value_bytes`` (4 KiB by
-    default, where the slowest built-ins, a quadratic ``instr`` or
-    ``replace``, take about 0.05 ms), so a hostile statement holds the calling
-    thread a few milliseconds past the budget (about 6 ms between two checks
-    for such calls), and the memory it can touch is bounded by what one
-    thread allocates in that time.
+    value cap and row cap, and a small page cache. Statements calling a
+    function whose result can outgrow its arguments are refused at compile
+    time (``printf`` returns NULL past the value cap instead of failing). What
+    the lane settles (rows within its caps, or a compile error: syntax,
+    unknown name, forbidden statement) is the verdict a worker gives, because
+    both run the same code on the same SQLite library. Anything else returns
+    None and the statement goes to a worker process with the full timeout and
+    limits, which is where a runaway, a memory bomb or a query stuck in C
+    ends. SQLite checks the deadline every 1,000 VM steps, and one step works
+    on values of at most ``value_bytes`` (4 KiB by default, where the slowest
+    built-ins, a quadratic ``instr`` or ``replace``, take about 0.05 ms), so a
+    hostile statement holds the calling thread a few milliseconds past the
+    budget (about 6 ms between two checks for such calls), and the memory it
+    can touch is bounded by what one thread allocates in that time.
 
     Each database gets at most ``per_path`` connections; a statement that
     finds them all in use goes straight to a worker process instead of
