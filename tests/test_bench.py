@@ -21,6 +21,8 @@ def test_engine_bench_tiny(capsys, tmp_path):
     assert r["verdict_agreement_engine_vs_reference"] == 1.0
     assert r["verdict_agreement_enhanced_vs_reference"] == 1.0
     assert r["batch"]["engine"]["verdict_agreement_vs_reference"] == 1.0
+    assert r["engine_workers_only"]["verdict_agreement_vs_reference"] == 1.0
+    assert r["overhead_beyond_sqlite"]["one_thread_caller_cpu_s"] > 0
     assert len(r["speedup_per_round"]["engine"]) == 2
     inline = r["engine"]["stats"]["inline"]
     assert inline["settled"] > 0 and inline["budget_ms"] == 10.0
