@@ -277,11 +277,19 @@ def test_many_threads_same_results_as_sequential(demo_paths):
             for f in futures:
                 for j, m in f.result(timeout=300):
                     assert m == sequential[j]
-    # Uncached: every call really goes through the pool.
-    with ExecutionEngine(workers=2, adaptive_timeout=False, result_cache_entries=0, gold_cache_entries=0) as eng:
-        with ThreadPoolExecutor(16) as ex:
-            got = list(ex.map(lambda it: eng.match(*it).match, items * 2))
-        assert got == sequential * 2
+    # Uncached: every call really runs its statements, in the inline lane (its two connections per
+    # file shared by 16 threads, the overflow sent to workers) or, with the lane off, in the pool.
+    for inline_ms in (10.0, 0.0):
+        with ExecutionEngine(
+            workers=2, adaptive_timeout=False, result_cache_entries=0, gold_cache_entries=0,
+            verdict_cache_entries=0, inline_budget_ms=inline_ms,
+        ) as eng:
+            with ThreadPoolExecutor(16) as ex:
+                got = list(ex.map(lambda it: eng.match(*it).match, items * 2))
+            assert got == sequential * 2
+            assert eng.executions > len(items) * 2  # more than one statement run per call: nothing was cached
+            if inline_ms:
+                assert eng.stats()["inline"]["open_connections"] <= 2 * len(demo_paths)
 
 
 def test_engine_closed_is_clear(demo_paths):
