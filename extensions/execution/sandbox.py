@@ -246,7 +246,15 @@ _FORBIDDEN = (
     "cannot start a transaction",
     "too many attached",
 )
-_CORRUPT = ("file is not a database", "malformed", "not a database", "disk i/o error", "no tables")
+# The file's fault, never the query's: "malformed JSON" (json('x')) is a query error.
+_CORRUPT = (
+    "file is not a database",
+    "disk image is malformed",
+    "malformed database schema",
+    "not a database",
+    "disk i/o error",
+    "no tables",
+)
 
 
 def classify_error(exc: BaseException) -> tuple[Status, str]:
