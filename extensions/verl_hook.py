@@ -149,8 +149,9 @@ def compute_score_batch(
 ) -> list[dict[str, float]]:
     """For ``BatchRewardManager``: lists in, one dict per sample out, the same as :func:`compute_score`.
 
-    The batch's distinct statements run first, spread over the worker
-    processes, then every sample is scored from cache
+    The batch's distinct statements run first (one thread per worker
+    process, each statement through the inline lane or a worker), then every
+    sample is scored from cache
     (:meth:`EnhancedRewardComputer.compute_rewards`). Never raises.
     """
     for k in _IGNORED_KWARGS:

@@ -529,11 +529,12 @@ class ExecutionEngine:
         """Run the distinct statements of a batch of ``(db_path, pred_sql, gold_sql)`` ahead of time.
 
         Golds first, then predictions (their adaptive timeout needs the gold's
-        time), each wave spread over one thread per worker process. Only the
-        caches are filled: :meth:`match` afterwards gives exactly the verdicts
-        it gives without this call, but from cache. A batch caller (verl's
-        ``BatchRewardManager``) avoids the GIL hand-offs of many threads each
-        waiting on its own worker round trip. Never raises.
+        time), each wave spread over one thread per worker process (each
+        statement through the inline lane, else a worker). Only the caches are
+        filled: :meth:`match` afterwards gives exactly the verdicts it gives
+        without this call, but from cache. A batch caller (verl's
+        ``BatchRewardManager``) avoids the GIL hand-offs of many threads
+        calling one at a time. Never raises.
         """
         try:
             work = []

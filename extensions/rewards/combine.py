@@ -334,9 +334,9 @@ class EnhancedRewardComputer:
     ) -> list[EnhancedRewardResult]:
         """Reward a batch: the same results as :meth:`compute_reward` per sample.
 
-        The batch's distinct gold and predicted statements run first, spread
-        over the worker processes (:meth:`ExecutionEngine.prefetch`); each sample
-        is then scored from cache. Never raises.
+        The batch's distinct gold and predicted statements run first
+        (:meth:`ExecutionEngine.prefetch`); each sample is then scored from
+        cache. Never raises.
         """
         n = len(solution_strs)
         gts = [_at(ground_truths, i) for i in range(n)]
