@@ -45,7 +45,7 @@ class ExecutionConfig(_Strict):
     max_value_bytes: int = Field(16 * 1024 * 1024, ge=1000)
     max_sql_bytes: int = Field(1_000_000, ge=1000)
     memory_mb: int = Field(2048, ge=0)
-    max_open_connections: int = Field(32, ge=1)
+    max_open_connections: int = Field(32, ge=1, description="database files with open read-only connections, per worker and in the inline lane (2 each there)")
     gold_cache_entries: int = Field(50_000, ge=0)
     result_cache_entries: int = Field(20_000, ge=0)
     cache_max_cells: int = Field(20_000_000, ge=0)
