@@ -312,7 +312,7 @@ def overhead_single_thread(samples: list[Sample], settings: EngineSettings) -> d
         "median_ms": statistics.median(over),
         "p99_ms": _pct(over, 0.99),
         "calls": len(over),
-        # The same engine work from one calling thread: what the 6-thread run adds is GIL hand-offs.
+        # The same engine work from one calling thread, to compare with the 6-thread run.
         "one_thread_wall_s": res["wall_s"],
         "one_thread_caller_cpu_s": res["stats"]["caller_process"]["cpu_s"],
     }
