@@ -55,6 +55,15 @@ from extensions.rewards.combine import EnhancedRewardComputer  # noqa: E402
 log = logging.getLogger("extensions.verl_hook")
 
 _lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:  # a lock held by another thread at fork time stays held in the child
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 _computers: dict[tuple, EnhancedRewardComputer] = {}
 _IGNORED_KWARGS = {"reward_router_address", "reward_model_tokenizer"}
 

@@ -17,6 +17,8 @@ import logging
 import os
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,8 +27,6 @@ from extensions._log import log_once
 from extensions.execution.cache import ResultCache
 from extensions.execution.compare import SEMANTICS, Semantics, prepare_sql, results_match
 from extensions.execution.pool import WorkerPool
-from collections import OrderedDict
-
 from extensions.execution.sandbox import Limits, SandboxConnection, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 from extensions.sql.normalize import cache_key
@@ -269,6 +269,11 @@ class ExecutionEngine:
         if overrides:
             s = s.replace(**overrides)
         self.settings = s
+        self._setup()
+        _engines.add(self)
+
+    def _setup(self) -> None:
+        s = self.settings
         self.pool = WorkerPool(
             s.workers or None,
             limits=Limits(max_rows=s.max_rows, max_value_bytes=s.max_value_bytes, max_sql_bytes=s.max_sql_bytes),
@@ -298,6 +303,19 @@ class ExecutionEngine:
         self._slow: dict[str, bool] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: leave the parent's workers and connections alone, start afresh.
+
+        Locks held by the parent's other threads at fork time, their in-flight
+        computations and the worker pipes all belong to the parent; the child
+        gets new (lazily started) workers, connections and empty caches.
+        """
+        closed = self.pool.closed
+        self.pool.abandon()
+        self._setup()
+        if closed:
+            self.pool.close()
+
     def close(self) -> None:
         self.pool.close()
         self._inline.close()
@@ -593,6 +611,18 @@ class ExecutionEngine:
 
 _shared: dict[EngineSettings, ExecutionEngine] = {}
 _shared_lock = threading.Lock()
+_engines: "weakref.WeakSet[ExecutionEngine]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    for eng in list(_engines):
+        eng._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # a DataLoader or multiprocessing child forked from a trainer
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def shared_engine(settings: EngineSettings | None = None) -> ExecutionEngine:

@@ -154,6 +154,24 @@ class WorkerPool:
             w.kill()
         workers.clear()
 
+    def abandon(self) -> None:
+        """In a forked child: drop the parent's workers without killing them.
+
+        The child's copies of their pipe ends are closed (so a worker still sees
+        end-of-file when the parent closes its side) and nothing is killed at
+        the child's exit. The pool is closed for the child.
+        """
+        self._closed = True
+        self._finalizer.detach()
+        for w in list(self._all):
+            w.dead = True
+            for fd in (w.wfd, w.rfd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._all = set()
+
     def close(self) -> None:
         """Kill every worker. Idempotent; busy workers are killed too."""
         self._closed = True

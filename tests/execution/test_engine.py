@@ -371,3 +371,36 @@ def test_match_many_gives_the_per_sample_verdicts(demo_paths):
         before = batch.executions
         batch.match_many(items)  # everything is cached now
         assert batch.executions == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_paths):
+    """A child forked while a lock is held and workers run (a DataLoader worker, say) neither hangs
+    on the parent's lock nor talks to or kills the parent's workers."""
+    hr = demo_paths["hr"]
+    gold = "SELECT count(*) FROM employees"
+    with ExecutionEngine(workers=1, inline_budget_ms=0) as eng:
+        assert eng.match(hr, gold, gold).match
+        (parent_worker,) = eng.pool.pids()
+        with eng.result_cache._lock:  # held by this thread at fork time
+            pid = os.fork()
+            if pid == 0:  # the child
+                ok = False
+                try:
+                    m = eng.match(hr, "SELECT count(id) FROM employees", gold)
+                    ok = m.match and parent_worker not in eng.pool.pids() and len(eng.pool.pids()) == 1
+                finally:
+                    os._exit(0 if ok else 1)
+        deadline = time.monotonic() + 60
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail("the forked child hung")
+            time.sleep(0.05)
+        assert os.waitstatus_to_exitcode(status) == 0
+        os.kill(parent_worker, 0)  # still alive
+        assert eng.pool.pids() == [parent_worker]
+        assert eng.match(hr, "SELECT count(*) + 0 FROM employees", gold).match
