@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
+
+from extensions._forksafe import ForkSafeLock
 
 _seen: set[str] = set()
-_lock = threading.Lock()
-
-
-def _new_lock_in_child() -> None:  # a lock held by another thread at fork time stays held in the child
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+_lock = ForkSafeLock()
 
 
 def log_once(logger: logging.Logger, key: str, msg: str, *args: object, exc_info: bool = False) -> None:

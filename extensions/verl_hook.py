@@ -36,7 +36,6 @@ import asyncio
 import logging
 import math
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +46,7 @@ if __package__ in (None, ""):
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from extensions._forksafe import ForkSafeLock  # noqa: E402
 from extensions._log import log_once  # noqa: E402
 from extensions.config import CONFIG_ENV, Config, load_config  # noqa: E402
 from extensions.execution.status import ALL_STATUSES  # noqa: E402
@@ -54,16 +54,7 @@ from extensions.rewards.combine import EnhancedRewardComputer  # noqa: E402
 
 log = logging.getLogger("extensions.verl_hook")
 
-_lock = threading.Lock()
-
-
-def _new_lock_in_child() -> None:  # a lock held by another thread at fork time stays held in the child
-    global _lock
-    _lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+_lock = ForkSafeLock()
 _computers: dict[tuple, EnhancedRewardComputer] = {}
 _IGNORED_KWARGS = {"reward_router_address", "reward_model_tokenizer"}
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from extensions._forksafe import ForkSafeLock
 from extensions._log import log_once
 from extensions.execution.cache import ResultCache
 from extensions.execution.compare import SEMANTICS, Semantics, prepare_sql, results_match
@@ -610,13 +611,11 @@ class ExecutionEngine:
 
 
 _shared: dict[EngineSettings, ExecutionEngine] = {}
-_shared_lock = threading.Lock()
+_shared_lock = ForkSafeLock()
 _engines: "weakref.WeakSet[ExecutionEngine]" = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    global _shared_lock
-    _shared_lock = threading.Lock()
     for eng in list(_engines):
         eng._after_fork_in_child()
 
