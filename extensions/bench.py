@@ -392,6 +392,7 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
         dirty = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, runaways=args.runaways, seed=args.seed)
         ref_r = run_reference(dirty, t, f"{name} runaways")
         eng_r = run_engine(dirty, fixed, f"{name} runaways")
+        eng_rb = run_batch(dirty, fixed, f"{name} runaways batch")
         workers = eng["stats"]["workers"]
         bound = 1.2 * args.runaways * t / workers + eng["wall_s"]
         adaptive = fixed.replace(adaptive_timeout=True, adaptive_k=args.adaptive_k, adaptive_min_s=args.adaptive_min)
@@ -405,6 +406,9 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
             "engine_wall_s": eng_r["wall_s"],
             "bound_s": bound,
             "within_bound": eng_r["wall_s"] <= bound,
+            "batch_engine_wall_s": eng_rb["wall_s"],
+            "batch_within_bound": eng_rb["wall_s"] <= bound,
+            "batch_verdict_agreement_vs_reference": _agreement(eng_rb["verdicts"], ref_r["verdicts"]),
             "speedup": ref_r["wall_s"] / eng_r["wall_s"],
             "verdict_agreement_engine_vs_reference": _agreement(eng_r["verdicts"], ref_r["verdicts"]),
             "adaptive": {

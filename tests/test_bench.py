@@ -27,6 +27,7 @@ def test_engine_bench_tiny(capsys, tmp_path):
     inline = r["engine"]["stats"]["inline"]
     assert inline["settled"] > 0 and inline["budget_ms"] == 10.0
     assert r["runaways"]["verdict_agreement_engine_vs_reference"] == 1.0
+    assert r["runaways"]["batch_verdict_agreement_vs_reference"] == 1.0
     assert r["runaways"]["reference_leaked_threads"] == 1
 
 

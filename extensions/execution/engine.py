@@ -351,7 +351,15 @@ class ExecutionEngine:
         timeout_s: float,
         sig: tuple[int, int] | None = None,
         inline: bool = True,
-    ) -> ExecResult:
+        *,
+        lane_only: bool = False,
+    ) -> ExecResult | None:
+        """The statement's result: from ``cache``, else the inline lane, else a worker.
+
+        ``inline=False`` skips the lane. ``lane_only=True`` never uses a worker:
+        it returns None when the lane cannot settle the statement (a batch
+        caller then sends those to the workers in parallel).
+        """
         if sig is None:
             sig = self._signature(db_path) if isinstance(db_path, str) else None
         if sig is None:
@@ -361,27 +369,42 @@ class ExecutionEngine:
         if len(sql) > self.settings.max_sql_bytes:
             return ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes")
         key = (_abspath(db_path), sig, cache_key(sql))
+        is_gold = cache is self.gold_cache
 
         def usable(r: ExecResult) -> bool:
             return not (r.status is Status.TIMEOUT and r.timeout_s < timeout_s)
 
+        def lane_allowed() -> bool:
+            return inline and self._inline_budget_s > 0 and not self._slow.get(db_path, False) and not self.pool.closed
+
+        def lane() -> ExecResult | None:
+            r = self._inline.run(db_path, sig, sql, min(self._inline_budget_s, timeout_s), timeout_s)
+            if r is not None and is_gold:
+                self._note_speed(db_path, r.elapsed_s)
+            return r
+
         result = None
-        if cache is not self.gold_cache:  # a prediction equal to a gold query reuses its result
+        if not is_gold:  # a prediction equal to a gold query reuses its result
             result = self.gold_cache.get(key)
             if result is not None and not usable(result):
                 result = None
-        if result is None:
-
-            is_gold = cache is self.gold_cache
+        if result is None and lane_only:
+            result = cache.get(key)
+            if result is None or not usable(result):
+                if not lane_allowed():
+                    return None
+                result = lane()
+                if result is None:
+                    return None
+                self.executions += 1
+                cache.put(key, _as_cached(result), _cells(result))
+        elif result is None:
 
             def compute() -> ExecResult:
                 self.executions += 1
-                budget = self._inline_budget_s
-                if inline and budget > 0 and not self._slow.get(db_path, False) and not self.pool.closed:
-                    r = self._inline.run(db_path, sig, sql, min(budget, timeout_s), timeout_s)
+                if lane_allowed():
+                    r = lane()
                     if r is not None:
-                        if is_gold:
-                            self._note_speed(db_path, r.elapsed_s)
                         return r
                 self.worker_executions += 1
                 r = self.pool.execute(db_path, sql, timeout_s, sig)
@@ -421,15 +444,21 @@ class ExecutionEngine:
     ) -> ExecResult:
         """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused."""
         try:
-            return self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, _sig, _inline)
+            r = self._run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, _sig, _inline)
+            assert r is not None  # only lane_only runs return None
+            return r
         except Exception as exc:  # a bug: a defined status, logged once
             log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
 
-    def execute_gold(self, db_path: str, sql: str, *, _sig: tuple[int, int] | None = None) -> ExecResult:
+    def execute_gold(
+        self, db_path: str, sql: str, *, _sig: tuple[int, int] | None = None, _inline: bool = True
+    ) -> ExecResult:
         """Execute a gold query with the full timeout; cached per (database, SQL)."""
         try:
-            return self._run(self.gold_cache, db_path, sql, self.settings.timeout_s, _sig)
+            r = self._run(self.gold_cache, db_path, sql, self.settings.timeout_s, _sig, _inline)
+            assert r is not None  # only lane_only runs return None
+            return r
         except Exception as exc:
             log_once(log, f"gold:{type(exc).__name__}", "internal error in execute_gold: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
@@ -548,10 +577,12 @@ class ExecutionEngine:
         """Run the distinct statements of a batch of ``(db_path, pred_sql, gold_sql)`` ahead of time.
 
         Golds first, then predictions (their adaptive timeout needs the gold's
-        time), each wave spread over one thread per worker process (each
-        statement through the inline lane, else a worker). Only the caches are
-        filled: :meth:`match` afterwards gives exactly the verdicts it gives
-        without this call, but from cache. A batch caller (verl's
+        time). Each wave first goes through the inline lane in the calling
+        thread, one statement after another (no thread hand-offs); what the
+        lane cannot settle then runs in the worker processes, one thread per
+        worker, so runaways still overlap. Only the caches are filled:
+        :meth:`match` afterwards gives exactly the verdicts it gives without
+        this call, but from cache. A batch caller (verl's
         ``BatchRewardManager``) avoids the GIL hand-offs of many threads
         calling one at a time. Never raises.
         """
@@ -562,21 +593,40 @@ class ExecutionEngine:
                 if isinstance(first, str) and isinstance(gold, str) and gold.strip():
                     work.append((first, pred, prepare_sql(gold, semantics=semantics, keep_distinct=keep_distinct)))
             golds = list(dict.fromkeys((p, g) for p, _, g in work))
-            with ThreadPoolExecutor(max(1, self.pool.size), thread_name_prefix="prefetch") as ex:
-                gold_results = dict(zip(golds, ex.map(lambda pg: self.execute_gold(pg[0], pg[1]), golds)))
-                preds: dict[tuple[str, str], tuple[float, bool]] = {}
-                for path, pred, gold in work:
-                    g = gold_results[(path, gold)]
-                    if not isinstance(pred, str) or not pred.strip() or g.status in (Status.DB_MISSING, Status.DB_CORRUPT):
-                        continue
-                    timeout = self.timeout_for(g) if g.status is Status.OK else self.settings.timeout_s
-                    inline = g.status is not Status.OK or g.elapsed_s <= self._inline_budget_s / 2
-                    key = (path, prepare_sql(pred, semantics=semantics, keep_distinct=keep_distinct))
-                    before = preds.get(key, (0.0, True))
-                    preds[key] = (max(before[0], timeout), before[1] and inline)
-                list(ex.map(lambda kv: self.execute(kv[0][0], kv[0][1], timeout_s=kv[1][0], _inline=kv[1][1]), preds.items()))
+            gold_results = dict(zip(golds, self._settle([(p, g, self.settings.timeout_s, True) for p, g in golds], gold=True)))
+            preds: dict[tuple[str, str], tuple[float, bool]] = {}
+            for path, pred, gold in work:
+                g = gold_results[(path, gold)]
+                if not isinstance(pred, str) or not pred.strip() or g.status in (Status.DB_MISSING, Status.DB_CORRUPT):
+                    continue
+                timeout = self.timeout_for(g) if g.status is Status.OK else self.settings.timeout_s
+                inline = g.status is not Status.OK or g.elapsed_s <= self._inline_budget_s / 2
+                key = (path, prepare_sql(pred, semantics=semantics, keep_distinct=keep_distinct))
+                before = preds.get(key, (0.0, True))
+                preds[key] = (max(before[0], timeout), before[1] and inline)
+            self._settle([(p, sql, t, inline) for (p, sql), (t, inline) in preds.items()], gold=False)
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in prefetch: %r", exc, exc_info=True)
+
+    def _settle(self, jobs: list[tuple[str, str, float, bool]], *, gold: bool) -> list[ExecResult]:
+        """Results of ``(db_path, sql, timeout_s, inline)`` jobs: the lane here first, then the workers in parallel."""
+        cache = self.gold_cache if gold else self.result_cache
+        results: list[ExecResult | None] = [
+            self._run(cache, p, sql, t, None, inline, lane_only=True) if inline else None for p, sql, t, inline in jobs
+        ]
+        rest = [i for i, r in enumerate(results) if r is None]
+        if rest:
+
+            def run(i: int) -> ExecResult:
+                p, sql, t, _ = jobs[i]
+                if gold:
+                    return self.execute_gold(p, sql, _inline=False)
+                return self.execute(p, sql, timeout_s=t, _inline=False)
+
+            with ThreadPoolExecutor(max(1, min(self.pool.size, len(rest))), thread_name_prefix="prefetch") as ex:
+                for i, r in zip(rest, ex.map(run, rest)):
+                    results[i] = r
+        return [r if r is not None else ExecResult(Status.INTERNAL_ERROR, detail="not run") for r in results]
 
     def match_many(
         self,

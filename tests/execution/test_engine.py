@@ -373,6 +373,22 @@ def test_match_many_gives_the_per_sample_verdicts(demo_paths):
         assert batch.executions == before
 
 
+def test_match_many_settles_in_the_lane_first_and_overlaps_runaways_in_workers(demo_paths):
+    """The batch path runs each statement once: in the lane when it can, otherwise in a worker."""
+    hr = demo_paths["hr"]
+    runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + {i} FROM r) SELECT count(*) FROM r"
+    gold = "SELECT count(*) FROM employees"
+    items = [(hr, gold, gold), (hr, "SELECT name FROM departments", gold), (hr, "SELEC 1", gold)]
+    items += [(hr, runaway.format(i=i), gold) for i in (1, 2)]
+    with ExecutionEngine(workers=2, timeout_s=1.0, adaptive_timeout=False) as eng:
+        got = eng.match_many(items)
+        assert [m.status for m in got] == [Status.OK, Status.OK, Status.SYNTAX_ERROR, Status.TIMEOUT, Status.TIMEOUT]
+        assert [m.match for m in got] == [True, False, False, False, False]
+        s = eng.stats()
+        assert s["executions"] == 5  # gold, two predictions, two runaways; each once
+        assert s["worker_executions"] == 2 and s["inline"]["handed_over"] == 2  # only the runaways
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_paths):
     """A child forked while a lock is held and workers run (a DataLoader worker, say) neither hangs
