@@ -285,6 +285,43 @@ def run_batch(samples: list[Sample], settings: EngineSettings, desc: str, *, enh
     return {"verdicts": verdicts, "wall_s": wall}
 
 
+def run_async(samples: list[Sample], settings: EngineSettings, desc: str, *, enhanced: bool = False, semantics: str = "bird") -> dict:
+    """Per-sample coroutine calls gathered on one event loop: how verl 0.9's reward loop calls an ``async`` reward function."""
+    import asyncio
+
+    clear_process_caches()
+    eng = ExecutionEngine(settings)
+    loop = asyncio.new_event_loop()
+    try:
+        for _ in range(eng.pool.size * 2):
+            eng.pool.execute(samples[0].db_path, "SELECT 1", 5.0)
+        computer = None
+        if enhanced:
+            from extensions.rewards.combine import EnhancedRewardComputer
+
+            computer = EnhancedRewardComputer("arctic", engine=eng, semantics=semantics)
+
+        async def one(s: Sample) -> tuple[bool, float]:
+            t = time.perf_counter()
+            if computer is not None:
+                r = await computer.compute_reward_async(as_completion(s.pred), {"sql": s.gold, "db_path": s.db_path})
+                return r.acc == 1.0, time.perf_counter() - t
+            m = await eng.match_async(s.db_path, s.pred, s.gold, semantics=semantics)  # type: ignore[arg-type]
+            return m.match, time.perf_counter() - t
+
+        async def gathered() -> list[tuple[bool, float]]:
+            return list(await asyncio.gather(*(one(s) for s in samples)))
+
+        _log(f"[bench] {desc}: {len(samples)} coroutine calls on one event loop")
+        t0 = time.perf_counter()
+        out = loop.run_until_complete(gathered())
+        wall = time.perf_counter() - t0
+    finally:
+        loop.close()
+        eng.close()
+    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out]}
+
+
 def harness_floor(samples: list[Sample], threads: int = 6) -> float:
     """Wall time of a no-op reward called per sample from ``threads`` threads: the ceiling on any speed-up."""
     t0 = time.perf_counter()
@@ -335,6 +372,8 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
         "enhanced": lambda: run_engine(clean, base, f"{name} enhanced", enhanced=True),
         "engine_batch": lambda: run_batch(clean, base, f"{name} batch"),
         "enhanced_batch": lambda: run_batch(clean, base, f"{name} enhanced batch", enhanced=True),
+        "engine_async": lambda: run_async(clean, base, f"{name} async"),
+        "enhanced_async": lambda: run_async(clean, base, f"{name} enhanced async", enhanced=True),
     }
     # Rounds interleave the callers, so a slow spell of a shared machine hits
     # all of them alike; each caller's median run is reported, and the ratio of
@@ -351,7 +390,7 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     def round_ratios(k: str) -> list[float]:
         return sorted(a["wall_s"] / b["wall_s"] for a, b in zip(runs["reference"], runs[k]))
 
-    ref, eng, eng_w, enh, eng_b, enh_b = (median_run(k) for k in callers)
+    ref, eng, eng_w, enh, eng_b, enh_b, eng_a, enh_a = (median_run(k) for k in callers)
     n = len(clean)
     result: dict[str, Any] = {
         "samples": n,
@@ -376,6 +415,13 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
                    "verdict_agreement_vs_reference": _agreement(eng_b["verdicts"], ref["verdicts"])},
         "enhanced": {"throughput_per_s": n / enh_b["wall_s"], "wall_s": enh_b["wall_s"], "speedup": ref["wall_s"] / enh_b["wall_s"],
                      "verdict_agreement_vs_reference": _agreement(enh_b["verdicts"], ref["verdicts"])},
+    }
+    # verl's reward loop with an ``async`` reward function: per-sample coroutines gathered on one loop.
+    result["async"] = {
+        k: {"throughput_per_s": n / r["wall_s"], "wall_s": r["wall_s"], "speedup": ref["wall_s"] / r["wall_s"],
+            "p50_ms": 1000 * _pct(r["lat"], 0.5), "p99_ms": 1000 * _pct(r["lat"], 0.99),
+            "verdict_agreement_vs_reference": _agreement(r["verdicts"], ref["verdicts"])}
+        for k, r in (("engine", eng_a), ("enhanced", enh_a))
     }
     result["verdict_agreement_engine_vs_reference"] = _agreement(eng["verdicts"], ref["verdicts"])
     result["verdict_agreement_enhanced_vs_reference"] = _agreement(enh["verdicts"], ref["verdicts"])

@@ -6,6 +6,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "extensions._coalesce",
     "extensions._forksafe",
     "extensions.config",
     "extensions.data.demo",

@@ -155,10 +155,9 @@ def test_legacy_naive_and_batch_managers(reward_config, prepared, tokenizer):
     assert set(out2["reward_extra_info"]) == set(out["reward_extra_info"])
 
 
-def test_mixed_batch_same_keys(reward_config, demo_paths):
-    _, path = reward_config
+def _mixed_cases(demo_paths):
     good = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    cases = [
+    return good, [
         ("<think>x</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>", good),
         ("SELECT count(*) FROM departments", good),
         ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r) SELECT count(*) FROM r", good),
@@ -173,6 +172,15 @@ def test_mixed_batch_same_keys(reward_config, demo_paths):
         (b"\xff\xfe", good),
         ("x" * 1_000_000, good),
     ]
+
+
+def _no_timing(out):
+    return {k: v for k, v in out.items() if k != "pred_time_ms"}
+
+
+def test_mixed_batch_same_keys(reward_config, demo_paths):
+    _, path = reward_config
+    good, cases = _mixed_cases(demo_paths)
     outs = verl_hook.compute_score_batch(["demo"] * len(cases), [c[0] for c in cases], [c[1] for c in cases], [{}] * len(cases), config=path)
     keys = sorted(outs[0])
     for o in outs:
@@ -182,18 +190,30 @@ def test_mixed_batch_same_keys(reward_config, demo_paths):
     assert outs[2]["status_timeout"] == 1.0
     # The batch path gives what the per-sample hook gives (timings aside).
     singles = [verl_hook.compute_score("demo", c[0], c[1], {}, config=path) for c in cases]
-    for o, one in zip(outs, singles):
-        assert {k: v for k, v in o.items() if k != "pred_time_ms"} == {k: v for k, v in one.items() if k != "pred_time_ms"}
+    assert [_no_timing(o) for o in outs] == [_no_timing(o) for o in singles]
     assert verl_hook.compute_score_prime("demo", cases[0][0], good, {}) >= 1.0
 
 
-def test_async_variant(reward_config, demo_paths):
+def test_async_variant_scores_a_gathered_batch_together(reward_config, demo_paths, tmp_path):
+    """verl's reward loop awaits compute_score_async per sample for a whole batch at once:
+    the calls are scored as batches (one per configuration) with the per-sample results."""
     import asyncio
 
     _, path = reward_config
-    good = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    out = asyncio.run(verl_hook.compute_score_async("demo", "SELECT count(*) FROM employees", good, None, config=path))
-    assert out["acc"] == 1.0
+    _, cases = _mixed_cases(demo_paths)
+    other = tmp_path / "sql_r1.yaml"
+    dump_config(load_config(os.path.join(ROOT, "configs", "preset_sql_r1.yaml"), overrides=["execution.workers=1"], env=False), str(other))
+    configs = [path if i % 3 else str(other) for i in range(len(cases))]
+
+    async def gathered():
+        return await asyncio.gather(*(verl_hook.compute_score_async("demo", c[0], c[1], {}, config=cfg) for c, cfg in zip(cases, configs)))
+
+    before = verl_hook._coalescer.batches
+    outs = asyncio.run(gathered())
+    assert verl_hook._coalescer.batches - before == 1  # one flush; two configurations inside it
+    singles = [verl_hook.compute_score("demo", c[0], c[1], {}, config=cfg) for c, cfg in zip(cases, configs)]
+    assert [_no_timing(o) for o in outs] == [_no_timing(o) for o in singles]
+    assert outs[0]["acc"] == 1.0 and set(outs[0]) != set(outs[1])  # different presets, different keys
 
 
 def test_broken_config_still_returns_a_dict(tmp_path):

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from extensions._coalesce import Coalescer
 from extensions._forksafe import ForkSafeLock
 from extensions._log import log_once
 from extensions.execution.cache import ResultCache
@@ -262,6 +263,10 @@ class _InlineLane:
             c.close()
 
 
+# match_async's arguments: (db_path, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters)
+_MatchArgs = tuple
+
+
 class ExecutionEngine:
     """Thread-safe front door to the sandbox. Construct once per process and reuse."""
 
@@ -302,6 +307,11 @@ class ExecutionEngine:
         self._inline_budget_s = max(0.0, s.inline_budget_ms) / 1000.0
         # Databases whose gold queries are too slow for the inline lane (path -> bool).
         self._slow: dict[str, bool] = {}
+        self._coalescer: Coalescer[_MatchArgs, MatchResult] = Coalescer(
+            self._match_batch,
+            lambda item, exc: MatchResult(False, Status.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"[:300]),
+            name="match_async",
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
     def _after_fork_in_child(self) -> None:
@@ -646,6 +656,51 @@ class ExecutionEngine:
             for path, pred, gold in items
         ]
 
+    async def match_async(
+        self,
+        db_path: str | Sequence[str],
+        pred_sql: str | None,
+        gold_sql: str,
+        *,
+        semantics: Semantics = "spider",
+        keep_distinct: bool = False,
+        empty_result_is_wrong: bool = False,
+        order_matters: bool | None = None,
+    ) -> MatchResult:
+        """:meth:`match` for coroutines; never raises (except ``ValueError`` for unknown ``semantics``).
+
+        The calls awaited together on one event loop (verl's reward loop
+        gathers a whole batch) are scored as one :meth:`match_many` call in a
+        thread, with the same verdicts as :meth:`match`; the loop never blocks.
+
+        >>> import asyncio
+        >>> from extensions.data.demo import build_demo_databases
+        >>> import tempfile
+        >>> hr = build_demo_databases(tempfile.mkdtemp())["hr"]
+        >>> async def main(eng):
+        ...     preds = ["SELECT count(*) FROM employees", "SELECT 1", "SELEC"]
+        ...     return await asyncio.gather(*(eng.match_async(hr, p, "SELECT count(*) FROM employees") for p in preds))
+        >>> with ExecutionEngine(workers=1) as eng:
+        ...     [(m.match, m.status.value) for m in asyncio.run(main(eng))]
+        [(True, 'ok'), (False, 'ok'), (False, 'syntax_error')]
+        """
+        if semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {semantics!r}; allowed: {', '.join(SEMANTICS)}")
+        return await self._coalescer((db_path, pred_sql, gold_sql, semantics, keep_distinct, empty_result_is_wrong, order_matters))
+
+    def _match_batch(self, items: list[_MatchArgs]) -> list[MatchResult]:
+        """``match_many`` over items that may carry different comparison options."""
+        groups: dict[tuple, list[int]] = {}
+        for i, it in enumerate(items):
+            groups.setdefault(it[3:], []).append(i)
+        out: list[MatchResult | None] = [None] * len(items)
+        for (semantics, keep_distinct, empty_wrong, order), idx in groups.items():
+            got = self.match_many([items[i][:3] for i in idx], semantics=semantics, keep_distinct=keep_distinct,
+                                  empty_result_is_wrong=empty_wrong, order_matters=order)
+            for i, m in zip(idx, got):
+                out[i] = m
+        return [m if m is not None else MatchResult(False, Status.INTERNAL_ERROR, "not scored") for m in out]
+
     def stats(self) -> dict:
         return {
             "workers": self.pool.size,
@@ -653,6 +708,7 @@ class ExecutionEngine:
             "worker_executions": self.worker_executions,
             "inline": {"settled": self._inline.settled, "handed_over": self._inline.handed_over, "busy": self._inline.busy,
                        "open_connections": self._inline.open_connections(), "budget_ms": self.settings.inline_budget_ms},
+            "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
             "worker_restarts": self.pool.restarts,
             "gold_cache": {"entries": len(self.gold_cache), "cells": self.gold_cache.cells, "hits": self.gold_cache.hits, "misses": self.gold_cache.misses, "joined": self.gold_cache.joined},
             "result_cache": {"entries": len(self.result_cache), "cells": self.result_cache.cells, "hits": self.result_cache.hits, "misses": self.result_cache.misses, "joined": self.result_cache.joined},

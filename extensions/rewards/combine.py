@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from extensions._coalesce import Coalescer
 from extensions._log import log_once
 from extensions.errors import SchemaLoadError
 from extensions.execution.engine import EngineSettings, ExecutionEngine, MatchResult, shared_engine
@@ -247,6 +248,20 @@ class EnhancedRewardComputer:
         self.extra_components = list(extra_components)
         self.keys = self._keys()
         self._zeros: dict[str, float] = dict.fromkeys(self.keys, 0.0)
+        self._coalescer = self._new_coalescer()
+
+    def _new_coalescer(self) -> Coalescer[tuple[Any, Any, Any, Mapping[str, Any] | None], EnhancedRewardResult]:
+        return Coalescer(self._rewards_batch, lambda item, exc: self._internal_error(exc), name="compute_reward_async")
+
+    # A computer stays picklable (the coalescer holds a lock and event-loop state).
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_coalescer", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._coalescer = self._new_coalescer()
 
     # -- construction helpers ---------------------------------------------------------------
     @classmethod
@@ -319,10 +334,33 @@ class EnhancedRewardComputer:
             return self._compute(solution_str, ground_truth, schema, db_path, extra_info, _prepared)
         except Exception as exc:  # a bug: defined reward, logged once
             log_once(log, f"compute:{type(exc).__name__}", "internal error in compute_reward: %r", exc, exc_info=True)
-            return self._result(
-                total=0.0, baseline=0.0, comps={}, ev=None, schema_r=None, structural=0.0, struct_f1=0.0,
-                syntax=0.0, shaping=0.0, status=Status.INTERNAL_ERROR, details={"error": f"{type(exc).__name__}: {exc}"[:300]},
-            )
+            return self._internal_error(exc)
+
+    def _internal_error(self, exc: BaseException) -> EnhancedRewardResult:
+        return self._result(
+            total=0.0, baseline=0.0, comps={}, ev=None, schema_r=None, structural=0.0, struct_f1=0.0,
+            syntax=0.0, shaping=0.0, status=Status.INTERNAL_ERROR, details={"error": f"{type(exc).__name__}: {exc}"[:300]},
+        )
+
+    async def compute_reward_async(
+        self,
+        solution_str: Any,
+        ground_truth: Any,
+        schema: Any = None,
+        *,
+        extra_info: Mapping[str, Any] | None = None,
+    ) -> EnhancedRewardResult:
+        """:meth:`compute_reward` for coroutines. Never raises.
+
+        The calls awaited together on one event loop (verl's reward loop
+        gathers a whole batch) are scored as one :meth:`compute_rewards` call
+        in a thread, with the same results; the loop never blocks. The
+        database comes from ``ground_truth``/``extra_info``/``db_root``.
+        """
+        return await self._coalescer((solution_str, ground_truth, schema, extra_info))
+
+    def _rewards_batch(self, items: list[tuple[Any, Any, Any, Mapping[str, Any] | None]]) -> list[EnhancedRewardResult]:
+        return self.compute_rewards([i[0] for i in items], [i[1] for i in items], [i[2] for i in items], extra_infos=[i[3] for i in items])
 
     def compute_rewards(
         self,

@@ -389,6 +389,29 @@ def test_match_many_settles_in_the_lane_first_and_overlaps_runaways_in_workers(d
         assert s["worker_executions"] == 2 and s["inline"]["handed_over"] == 2  # only the runaways
 
 
+def test_match_async_gathered_gives_the_per_sample_verdicts(demo_paths):
+    """Calls awaited together on one event loop become one batch (per set of options)."""
+    import asyncio
+
+    examples = demo_examples()[:60]
+    items = []
+    for i, e in enumerate(examples):
+        pred = [e["query"], examples[(i + 1) % len(examples)]["query"], "SELEC 1", None][i % 4]
+        items.append((demo_paths[e["db_id"]], pred, e["query"], ["spider", "bird"][i % 2]))
+    items.append(("/missing.sqlite", "SELECT 1", "SELECT 1", "spider"))
+
+    async def gathered(eng):
+        return await asyncio.gather(*(eng.match_async(p, q, g, semantics=sem) for p, q, g, sem in items))
+
+    with ExecutionEngine(workers=2) as a, ExecutionEngine(workers=2) as b:
+        got = asyncio.run(gathered(a))
+        want = [b.match(p, q, g, semantics=sem) for p, q, g, sem in items]
+        assert [(m.match, m.status, m.detail) for m in got] == [(m.match, m.status, m.detail) for m in want]
+        assert a.stats()["match_async"] == {"batches": 1, "calls": len(items)}
+        with pytest.raises(ValueError):
+            asyncio.run(a.match_async(demo_paths["hr"], "SELECT 1", "SELECT 1", semantics="nope"))  # type: ignore[arg-type]
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_paths):
     """A child forked while a lock is held and workers run (a DataLoader worker, say) neither hangs

@@ -226,3 +226,49 @@ def test_compute_rewards_batch_equals_per_sample(engine, gt, demo_paths):
     for got, sol, g in zip(batch, sols, gts):
         want = single.compute_reward(sol, g)
         assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+
+
+def test_compute_reward_async_gathered_equals_per_sample(engine, gt):
+    """Calls awaited together are scored as one batch, with the per-sample results."""
+    import asyncio
+    import pickle
+
+    sols = [completion(sql, fmt) for sql in CORRECT_SQL + WRONG_SQL for fmt in ("good", "plain")] + [None, b"\xff"]
+    gts = [gt] * (len(sols) - 1) + ["not json {"]
+    comp = EnhancedRewardComputer("sql_r1", engine=engine)
+
+    async def gathered(c):
+        return await asyncio.gather(*(c.compute_reward_async(s, g) for s, g in zip(sols, gts)))
+
+    got = asyncio.run(gathered(comp))
+    assert comp._coalescer.batches == 1 and comp._coalescer.items == len(sols)
+    single = EnhancedRewardComputer("sql_r1", engine=engine)
+    for r, s, g in zip(got, sols, gts):
+        want = single.compute_reward(s, g)
+        assert {k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+    # A computer stays picklable; the copy gets its own coalescer.
+    copy = pickle.loads(pickle.dumps(EnhancedRewardComputer("arctic")))
+    assert copy._coalescer is not None and copy._coalescer.batches == 0
+
+
+def test_compute_reward_async_batch_failure_gives_internal_error(engine, gt, caplog):
+    import asyncio
+
+    comp = EnhancedRewardComputer("arctic", engine=engine)
+
+    class AsyncBatchBoom(RuntimeError):  # a kind of failure no other test logs
+        pass
+
+    def broken(items):
+        raise AsyncBatchBoom("boom")
+
+    comp._coalescer.run_batch = broken
+
+    async def gathered():
+        return await asyncio.gather(*(comp.compute_reward_async(GOLD, gt) for _ in range(3)))
+
+    with caplog.at_level("WARNING"):
+        got = asyncio.run(gathered())
+    assert [r.breakdown["status_internal_error"] for r in got] == [1.0, 1.0, 1.0]
+    assert [r.total for r in got] == [0.0, 0.0, 0.0]
+    assert sum("batch call failed" in m for m in caplog.messages) == 1

@@ -1,0 +1,133 @@
+"""Turn concurrent per-sample coroutine calls into batch calls.
+
+verl 0.9's reward loop awaits an ``async`` reward function once per sample,
+for all the samples of a batch at once (``asyncio.gather``). Scored one by
+one in a thread pool, those samples fight over the GIL: Python's ``sqlite3``
+releases it around every prepare and step, and each release hands it to
+another thread. A :class:`Coalescer` instead collects the calls made during
+one turn of the event loop and runs them as **one** batch call in a thread,
+so the batch path (one thread, no hand-offs) scores them; each caller gets
+its own result back. The event loop itself never blocks.
+
+>>> import asyncio
+>>> double = Coalescer(lambda xs: [2 * x for x in xs], lambda x, exc: -1, name="double")
+>>> async def main():
+...     return await asyncio.gather(*(double(i) for i in range(5)))
+>>> asyncio.run(main())
+[0, 2, 4, 6, 8]
+>>> double.batches, double.items
+(1, 5)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from extensions._log import log_once
+
+log = logging.getLogger("extensions.coalesce")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Pending(Generic[T, R]):
+    """The calls collected on one event loop since its last flush."""
+
+    __slots__ = ("items", "futures", "scheduled")
+
+    def __init__(self) -> None:
+        self.items: list[T] = []
+        self.futures: list[asyncio.Future[R]] = []
+        self.scheduled = False
+
+
+class Coalescer(Generic[T, R]):
+    """``await coalescer(item)`` → ``run_batch([... item ...])[its index]``.
+
+    ``run_batch`` gets every item submitted on the same event loop during
+    one loop turn (at most ``max_batch`` at a time) and must return one
+    result per item, in order; it runs in the loop's default executor.
+    Should it raise or return the wrong number of results, each caller gets
+    ``fallback(item, exc)`` and the failure is logged once. Works with any
+    number of event loops (each collects its own calls).
+    """
+
+    def __init__(
+        self,
+        run_batch: Callable[[list[T]], list[R]],
+        fallback: Callable[[T, BaseException], R],
+        *,
+        name: str,
+        max_batch: int = 4096,
+    ) -> None:
+        self.run_batch = run_batch
+        self.fallback = fallback
+        self.name = name
+        self.max_batch = max(1, int(max_batch))
+        self.batches = 0
+        self.items = 0
+        self._loops: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending[T, R]]" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def _pending(self, loop: asyncio.AbstractEventLoop) -> _Pending[T, R]:
+        with self._lock:
+            p = self._loops.get(loop)
+            if p is None:
+                p = self._loops[loop] = _Pending()
+            return p
+
+    async def __call__(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        p = self._pending(loop)
+        fut: asyncio.Future[R] = loop.create_future()
+        p.items.append(item)
+        p.futures.append(fut)
+        if len(p.items) >= self.max_batch:
+            self._flush(loop, p)
+        elif not p.scheduled:
+            # Runs after every task already ready in this turn has made its call.
+            p.scheduled = True
+            loop.call_soon(self._flush, loop, p)
+        return await fut
+
+    def _flush(self, loop: asyncio.AbstractEventLoop, p: _Pending[T, R]) -> None:
+        p.scheduled = False
+        if not p.items:
+            return
+        items, futures = p.items, p.futures
+        p.items, p.futures = [], []
+        self.batches += 1
+        self.items += len(items)
+        done = loop.run_in_executor(None, self._run, items)
+        done.add_done_callback(lambda d: self._deliver(d, futures))
+
+    def _run(self, items: list[T]) -> list[R]:
+        try:
+            results = list(self.run_batch(items))
+            if len(results) != len(items):
+                raise RuntimeError(f"{self.name}: {len(results)} results for {len(items)} items")
+            return results
+        except Exception as exc:
+            log_once(log, f"{self.name}:{type(exc).__name__}", "%s: batch call failed (%r); fallback results", self.name, exc, exc_info=True)
+            return [self.fallback(item, exc) for item in items]
+
+    @staticmethod
+    def _deliver(done: "asyncio.Future[list[R]]", futures: list[asyncio.Future[R]]) -> None:
+        if done.cancelled():  # the loop is shutting down
+            for f in futures:
+                f.cancel()
+            return
+        exc = done.exception()
+        for i, f in enumerate(futures):
+            if f.done():  # its caller was cancelled meanwhile
+                continue
+            if exc is not None:  # only if the fallback itself failed
+                f.set_exception(exc)
+            else:
+                f.set_result(done.result()[i])
