@@ -39,12 +39,13 @@ R = TypeVar("R")
 class _Pending(Generic[T, R]):
     """The calls collected on one event loop since its last flush."""
 
-    __slots__ = ("items", "futures", "scheduled")
+    __slots__ = ("items", "futures", "scheduled", "running")
 
     def __init__(self) -> None:
         self.items: list[T] = []
         self.futures: list[asyncio.Future[R]] = []
         self.scheduled = False
+        self.running = False  # a batch from this loop is being scored
 
 
 class Coalescer(Generic[T, R]):
@@ -52,7 +53,11 @@ class Coalescer(Generic[T, R]):
 
     ``run_batch`` gets every item submitted on the same event loop during
     one loop turn (at most ``max_batch`` at a time) and must return one
-    result per item, in order; it runs in the loop's default executor.
+    result per item, in order; it runs in the loop's default executor. While
+    one batch of a loop is being scored, that loop's new calls wait and go
+    together in the next batch (calls that trickle in, as when verl decodes
+    each response in a thread first, still form batches, and batches never
+    compete for the GIL).
     Should it raise or return the wrong number of results, each caller gets
     ``fallback(item, exc)`` and the failure is logged once. Works with any
     number of event loops (each collects its own calls).
@@ -88,7 +93,9 @@ class Coalescer(Generic[T, R]):
         fut: asyncio.Future[R] = loop.create_future()
         p.items.append(item)
         p.futures.append(fut)
-        if len(p.items) >= self.max_batch:
+        if p.running:
+            pass  # flushed when the running batch is delivered
+        elif len(p.items) >= self.max_batch:
             self._flush(loop, p)
         elif not p.scheduled:
             # Runs after every task already ready in this turn has made its call.
@@ -98,14 +105,29 @@ class Coalescer(Generic[T, R]):
 
     def _flush(self, loop: asyncio.AbstractEventLoop, p: _Pending[T, R]) -> None:
         p.scheduled = False
-        if not p.items:
+        if not p.items or p.running:
             return
-        items, futures = p.items, p.futures
-        p.items, p.futures = [], []
+        items, futures = p.items[: self.max_batch], p.futures[: self.max_batch]
+        del p.items[: self.max_batch], p.futures[: self.max_batch]
         self.batches += 1
         self.items += len(items)
-        done = loop.run_in_executor(None, self._run, items)
-        done.add_done_callback(lambda d: self._deliver(d, futures))
+        p.running = True
+        try:
+            done = loop.run_in_executor(None, self._run, items)
+        except RuntimeError as exc:  # the loop's executor is shut down
+            p.running = False
+            for item, f in zip(items, futures):
+                if not f.done():
+                    f.set_result(self.fallback(item, exc))
+            return
+
+        def delivered(d: "asyncio.Future[list[R]]") -> None:
+            p.running = False
+            self._deliver(d, futures)
+            if p.items:
+                self._flush(loop, p)
+
+        done.add_done_callback(delivered)
 
     def _run(self, items: list[T]) -> list[R]:
         try:

@@ -10,7 +10,10 @@ needs ``load_format=safetensors``), gradient checkpointing, FSDP offload,
 and wires our reward in with the hook keys of the installed verl version:
 
 * verl >= 0.8: ``reward.custom_reward_function.path/name`` and
-  ``+reward.custom_reward_function.reward_kwargs.config=<yaml>``;
+  ``+reward.custom_reward_function.reward_kwargs.config=<yaml>``; on verl >= 0.9
+  the name is ``verl.reward_hook`` (default ``compute_score_async``: verl's
+  reward loop awaits it per sample and the calls of a batch are scored
+  together);
 * verl <= 0.7: the top-level ``custom_reward_function.*`` keys (0.9 accepts
   those but silently ignores them, and training then dies with
   ``NotImplementedError: Reward function is not implemented for data_source=...``).
@@ -124,7 +127,7 @@ def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DE
         ]
     if version >= (0, 9) and not v.use_v1:
         out.append("trainer.use_v1=False")
-    out += reward_overrides(config_path, version)
+    out += reward_overrides(config_path, version, hook_name=v.reward_hook if version >= (0, 9) else "compute_score")
     out += list(v.extra_overrides)
     return [x for x in out if x is not None]
 

@@ -64,9 +64,14 @@ def test_launcher_overrides_compose_without_unknown_keys(reward_config, prepared
     assert c.trainer.use_v1 is False
     from verl.trainer.ppo.reward import get_custom_reward_fn
 
+    import asyncio
+    import inspect
+
+    assert c.reward.custom_reward_function.name == "compute_score_async"
     fn = get_custom_reward_fn(c)
+    assert inspect.iscoroutinefunction(fn)  # what verl's reward managers check to await it directly
     gt = read_parquet(prepared["val"])[0]["reward_model"]["ground_truth"]
-    out = fn(data_source="demo", solution_str=f"<think>x</think><answer>```sql\n{gt['sql']}\n```</answer>", ground_truth=gt, extra_info={})
+    out = asyncio.run(fn(data_source="demo", solution_str=f"<think>x</think><answer>```sql\n{gt['sql']}\n```</answer>", ground_truth=gt, extra_info={}))
     assert out["score"] >= 1.0 and out["acc"] == 1.0
 
 
@@ -116,17 +121,31 @@ def _responses(rows):
     return out
 
 
-def test_reward_loop_manager_run_single(reward_config, prepared, tokenizer):
+@pytest.mark.parametrize("hook", ["compute_score", "compute_score_async"])
+def test_reward_loop_manager_run_single(reward_config, prepared, tokenizer, hook):
+    """verl 0.9's reward loop: run_single per sample, all of a batch at once (as RewardLoopWorker gathers them)."""
+    import asyncio
+
     cfg, path = reward_config
     from verl.trainer.ppo.reward import load_reward_manager
 
-    c = compose_ppo(reward_overrides(path, installed_verl_version()) + ["reward.reward_manager.name=naive"])
+    c = compose_ppo(reward_overrides(path, installed_verl_version(), hook_name=hook) + ["reward.reward_manager.name=naive"])
     rm = load_reward_manager(c, tokenizer)
+    assert rm.is_async_reward_score == (hook == "compute_score_async")
     rows = read_parquet(prepared["val"])[:4] * 2
     data = _data_proto(rows, _responses(rows), tokenizer)
+
+    async def gathered():
+        return await asyncio.gather(*(rm.run_single(data[i : i + 1]) for i in range(len(data))))
+
+    # verl loads the hook file as its own module: find that module's coalescer.
+    raw = rm.compute_score.args[0] if hasattr(rm.compute_score, "args") else rm.compute_score
+    coalescer = raw.__globals__["_coalescer"]
+    outs = rm.loop.run_until_complete(gathered())
+    if hook == "compute_score_async":
+        assert coalescer.items == len(data) and coalescer.batches < len(data)
     keys = None
-    for i in range(len(data)):
-        out = rm.loop.run_until_complete(rm.run_single(data[i : i + 1]))
+    for i, out in enumerate(outs):
         info = out["reward_extra_info"]
         direct = verl_hook.compute_score("demo", _responses(rows)[i], rows[i]["reward_model"]["ground_truth"], {}, config=path)
         assert out["reward_score"] == pytest.approx(direct["score"])

@@ -1,0 +1,117 @@
+"""extensions._coalesce: per-sample coroutine calls become batch calls, each caller gets its own result."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from extensions._coalesce import Coalescer
+
+
+def recording(delay: float = 0.0):
+    sizes: list[int] = []
+
+    def run(items):
+        sizes.append(len(items))
+        time.sleep(delay)
+        return [x * 10 for x in items]
+
+    return run, sizes
+
+
+def test_calls_of_one_turn_form_one_batch_in_order():
+    run, sizes = recording()
+    c = Coalescer(run, lambda x, exc: -1, name="t")
+
+    async def main():
+        return await asyncio.gather(*(c(i) for i in range(50)))
+
+    assert asyncio.run(main()) == [i * 10 for i in range(50)]
+    assert sizes == [50] and (c.batches, c.items) == (1, 50)
+
+
+def test_calls_arriving_during_a_batch_wait_for_the_next_one():
+    run, sizes = recording(delay=0.2)
+    c = Coalescer(run, lambda x, exc: -1, name="t")
+
+    async def late(i):
+        await asyncio.sleep(0.02 * (1 + i % 3))  # while the first batch is being scored
+        return await c(i)
+
+    async def main():
+        first = asyncio.ensure_future(c(100))
+        rest = await asyncio.gather(*(late(i) for i in range(6)))
+        return await first, rest
+
+    first, rest = asyncio.run(main())
+    assert first == 1000 and rest == [i * 10 for i in range(6)]
+    assert sizes == [1, 6]
+
+
+def test_max_batch_splits():
+    run, sizes = recording()
+    c = Coalescer(run, lambda x, exc: -1, name="t", max_batch=4)
+
+    async def main():
+        return await asyncio.gather(*(c(i) for i in range(10)))
+
+    assert asyncio.run(main()) == [i * 10 for i in range(10)]
+    assert sizes == [4, 4, 2]
+
+
+@pytest.mark.parametrize("mode", ["raises", "wrong_length"])
+def test_a_failing_batch_gives_each_caller_the_fallback_logged_once(mode, caplog):
+    class CoalesceTestBoom(RuntimeError):
+        pass
+
+    def run(items):
+        if mode == "raises":
+            raise CoalesceTestBoom("boom")
+        return [1]
+
+    c = Coalescer(run, lambda x, exc: ("fallback", x), name=f"coalesce-test-{mode}")
+
+    async def main():
+        a = await asyncio.gather(*(c(i) for i in range(3)))
+        b = await asyncio.gather(*(c(i) for i in range(2)))
+        return a + b
+
+    with caplog.at_level("WARNING"):
+        assert asyncio.run(main()) == [("fallback", 0), ("fallback", 1), ("fallback", 2), ("fallback", 0), ("fallback", 1)]
+    assert sum(f"coalesce-test-{mode}" in m for m in caplog.messages) == 1
+
+
+def test_a_cancelled_caller_does_not_disturb_the_others():
+    run, sizes = recording(delay=0.1)
+    c = Coalescer(run, lambda x, exc: -1, name="t")
+
+    async def main():
+        tasks = [asyncio.ensure_future(c(i)) for i in range(4)]
+        await asyncio.sleep(0.02)
+        tasks[1].cancel()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    out = asyncio.run(main())
+    assert out[0] == 0 and out[2] == 20 and out[3] == 30
+    assert isinstance(out[1], asyncio.CancelledError)
+
+
+def test_each_event_loop_collects_its_own_calls():
+    run, sizes = recording(delay=0.05)
+    c = Coalescer(run, lambda x, exc: -1, name="t")
+    results: dict[int, list[int]] = {}
+
+    def worker(k):
+        async def main():
+            return await asyncio.gather(*(c(k * 100 + i) for i in range(20)))
+
+        results[k] = asyncio.run(main())
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {k: [(k * 100 + i) * 10 for i in range(20)] for k in range(4)}
+    assert sorted(sizes) == [20, 20, 20, 20]
