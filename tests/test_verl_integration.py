@@ -81,6 +81,22 @@ def test_old_keys_for_old_verl(reward_config):
     assert reward_overrides(path, (0, 9, 1))[0].startswith("reward.custom_reward_function.path=")
 
 
+def test_reward_hook_choice(reward_config):
+    cfg, path = reward_config
+
+    def hook(c, version):
+        return [o for o in build_overrides(c, path, version) if "custom_reward_function.name=" in o]
+
+    assert hook(cfg, (0, 9, 1)) == ["reward.custom_reward_function.name=compute_score_async"]
+    assert hook(cfg, (0, 8, 0)) == ["reward.custom_reward_function.name=compute_score"]  # no async support assumed
+    sync = load_config(path, overrides=["verl.reward_hook=compute_score"], env=False)
+    assert hook(sync, (0, 9, 1)) == ["reward.custom_reward_function.name=compute_score"]
+    from extensions.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reward_hook"):
+        load_config(path, overrides=["verl.reward_hook=compute_score_prime"], env=False)
+
+
 def _data_proto(rows, responses, tokenizer):
     from verl import DataProto
 
