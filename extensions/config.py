@@ -145,11 +145,11 @@ class VerlConfig(_Strict):
     save_freq: int = Field(50, ge=-1)
     test_freq: int = Field(25, ge=-1)
     reward_num_workers: int = Field(8, ge=1)
-    reward_hook: Literal["compute_score_async", "compute_score", "compute_score_batch"] = Field(
+    reward_hook: Literal["compute_score_async", "compute_score"] = Field(
         "compute_score_async",
-        description="verl_hook function verl calls (verl >= 0.9; older verl gets compute_score): compute_score_async "
-        "scores each batch together (fastest; not for reward_manager=remote), compute_score one sample per thread, "
-        "compute_score_batch for reward_manager=batch",
+        description="verl_hook function verl's reward loop calls (verl >= 0.9; older verl gets compute_score): "
+        "compute_score_async scores each batch together (fastest), compute_score one sample per thread "
+        "(needed for reward_manager=remote, which rejects coroutine functions)",
     )
     train_files: str = "data/verl/train.parquet"
     val_files: str = "data/verl/val.parquet"

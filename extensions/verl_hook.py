@@ -1,9 +1,12 @@
-"""VERL reward hook: ``reward.custom_reward_function.path=<this file>``, ``name=compute_score``.
+"""VERL reward hook: ``reward.custom_reward_function.path=<this file>``,
+``name=compute_score_async`` (what ``extensions.verl_launch`` sets on verl >= 0.9)
+or ``name=compute_score``.
 
 verl 0.9.x calls ``compute_score(data_source=..., solution_str=<decoded response>,
 ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>,
 **reward_kwargs)`` from each reward-loop worker (a Ray actor), in the default
-thread pool. This module turns that call into one
+thread pool; a coroutine function such as :func:`compute_score_async` it
+awaits directly on its event loop. This module turns each call into one
 :class:`~extensions.rewards.combine.EnhancedRewardComputer` call and returns
 its breakdown:
 
@@ -172,11 +175,11 @@ def compute_score_batch(
     extra_infos: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> list[dict[str, float]]:
-    """For ``BatchRewardManager``: lists in, one dict per sample out, the same as :func:`compute_score`.
+    """For the legacy ``BatchRewardManager``: lists in, one dict per sample out, the same as :func:`compute_score`.
 
-    The batch's distinct statements run first (one thread per worker
-    process, each statement through the inline lane or a worker), then every
-    sample is scored from cache
+    The batch's distinct statements run first (through the inline lane in the
+    calling thread, what it cannot settle across the worker processes in
+    parallel), then every sample is scored from cache
     (:meth:`EnhancedRewardComputer.compute_rewards`). Never raises.
     """
     for k in _IGNORED_KWARGS:
