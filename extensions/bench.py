@@ -221,20 +221,28 @@ def run_reference(samples: list[Sample], timeout_s: float, desc: str) -> dict:
     return {"verdicts": verdicts, "wall_s": wall, "lat": lat, "leaked_threads": leaked}
 
 
+def _fresh_engine(samples: list[Sample], settings: EngineSettings, *, enhanced: bool, semantics: str) -> tuple[ExecutionEngine, Any]:
+    """A cold engine (per-process caches cleared) with its workers started, and the enhanced computer on it if asked.
+
+    A trainer's pool lives for the whole run, so worker start-up is not timed; caches stay cold.
+    """
+    clear_process_caches()
+    eng = ExecutionEngine(settings)
+    for _ in range(eng.pool.size * 2):
+        eng.pool.execute(samples[0].db_path, "SELECT 1", 5.0)
+    computer = None
+    if enhanced:
+        from extensions.rewards.combine import EnhancedRewardComputer
+
+        computer = EnhancedRewardComputer("arctic", engine=eng, semantics=semantics)
+    return eng, computer
+
+
 def run_engine(
     samples: list[Sample], settings: EngineSettings, desc: str, *, threads: int = 6, enhanced: bool = False, semantics: str = "bird"
 ) -> dict:
-    clear_process_caches()
-    eng = ExecutionEngine(settings)
+    eng, computer = _fresh_engine(samples, settings, enhanced=enhanced, semantics=semantics)
     try:
-        # Start the workers (a trainer's pool lives for the whole run); caches stay cold.
-        for _ in range(eng.pool.size * 2):
-            eng.pool.execute(samples[0].db_path, "SELECT 1", 5.0)
-        computer = None
-        if enhanced:
-            from extensions.rewards.combine import EnhancedRewardComputer
-
-            computer = EnhancedRewardComputer("arctic", engine=eng, semantics=semantics)
 
         def call(s: Sample) -> tuple[bool, float, float]:
             t = time.perf_counter()
@@ -263,17 +271,11 @@ def run_engine(
 
 def run_batch(samples: list[Sample], settings: EngineSettings, desc: str, *, enhanced: bool = False, semantics: str = "bird") -> dict:
     """One call for the whole batch, as verl's ``BatchRewardManager`` does (``compute_score_batch``)."""
-    clear_process_caches()
-    eng = ExecutionEngine(settings)
+    eng, computer = _fresh_engine(samples, settings, enhanced=enhanced, semantics=semantics)
     try:
-        for _ in range(eng.pool.size * 2):
-            eng.pool.execute(samples[0].db_path, "SELECT 1", 5.0)
         _log(f"[bench] {desc}: one batch call")
         t0 = time.perf_counter()
-        if enhanced:
-            from extensions.rewards.combine import EnhancedRewardComputer
-
-            computer = EnhancedRewardComputer("arctic", engine=eng, semantics=semantics)
+        if computer is not None:
             results = computer.compute_rewards([as_completion(s.pred) for s in samples], [{"sql": s.gold, "db_path": s.db_path} for s in samples])
             verdicts = [r.acc == 1.0 for r in results]
         else:
@@ -289,17 +291,9 @@ def run_async(samples: list[Sample], settings: EngineSettings, desc: str, *, enh
     """Per-sample coroutine calls gathered on one event loop: how verl 0.9's reward loop calls an ``async`` reward function."""
     import asyncio
 
-    clear_process_caches()
-    eng = ExecutionEngine(settings)
+    eng, computer = _fresh_engine(samples, settings, enhanced=enhanced, semantics=semantics)
     loop = asyncio.new_event_loop()
     try:
-        for _ in range(eng.pool.size * 2):
-            eng.pool.execute(samples[0].db_path, "SELECT 1", 5.0)
-        computer = None
-        if enhanced:
-            from extensions.rewards.combine import EnhancedRewardComputer
-
-            computer = EnhancedRewardComputer("arctic", engine=eng, semantics=semantics)
 
         async def one(s: Sample) -> tuple[bool, float]:
             t = time.perf_counter()
