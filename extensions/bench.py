@@ -12,16 +12,18 @@ after it "times out"), and the gold query re-executed for every rollout.
     bundled demo databases, ``../shared/spider_dev`` when present, and a
     generated BIRD-like heavy database (>= 1M rows). Callers: the reference;
     the engine called per sample from 6 threads (how VERL 0.9's reward loop
-    calls a reward function); the same engine with every statement in a
+    calls a plain reward function); the same engine with every statement in a
     worker process (``engine_workers_only``, no inline lane); the full
-    EnhancedRewardComputer called like the engine.
+    EnhancedRewardComputer called like the engine; and both as one coroutine
+    per rollout gathered on one event loop (``async``: how verl 0.9's reward
+    loop calls ``verl_hook.compute_score_async``, the launcher's hook).
     Each caller starts cold (per-process caches cleared, fresh engine) and
     runs ``--repeats`` times, in rounds that interleave the callers; the
     median run of each is reported, and ``speedup_per_round`` gives the
     ratio to the reference of every round.
     Then the same workload with 4 runaway queries and a fixed timeout, and
     with the adaptive timeout. ``batch`` scores the same workload in one call
-    (``match_many`` / ``compute_rewards``, what verl's BatchRewardManager
+    (``match_many`` / ``compute_rewards``, what verl's legacy BatchRewardManager
     reaches through ``compute_score_batch``). ``ceiling`` reports what bounds the ratio: a
     no-op reward called the same way (6 threads) and sqlglot's parse time for
     the distinct wrong predictions; ``engine.stats.caller_process`` the
