@@ -25,7 +25,7 @@ import asyncio
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from extensions._log import log_once
@@ -34,6 +34,25 @@ log = logging.getLogger("extensions.coalesce")
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def by_group(items: list[T], key: Callable[[T], Hashable], run_group: Callable[[list[T]], list[R]]) -> list[R]:
+    """``run_group`` once per distinct ``key(item)`` (calls with different options), results in the items' order.
+
+    >>> by_group([1, 2, 3, 4], lambda x: x % 2, lambda xs: [(x, len(xs)) for x in xs])
+    [(1, 2), (2, 2), (3, 2), (4, 2)]
+    """
+    groups: dict[Hashable, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(key(item), []).append(i)
+    out: list[R | None] = [None] * len(items)
+    for idx in groups.values():
+        results = run_group([items[i] for i in idx])
+        if len(results) != len(idx):
+            raise RuntimeError(f"{len(results)} results for a group of {len(idx)}")
+        for i, r in zip(idx, results):
+            out[i] = r
+    return out  # type: ignore[return-value]  # every slot is filled above
 
 
 class _Pending(Generic[T, R]):

@@ -49,7 +49,7 @@ if __package__ in (None, ""):
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from extensions._coalesce import Coalescer  # noqa: E402
+from extensions._coalesce import Coalescer, by_group  # noqa: E402
 from extensions._forksafe import ForkSafeLock  # noqa: E402
 from extensions._log import log_once  # noqa: E402
 from extensions.config import CONFIG_ENV, Config, load_config  # noqa: E402
@@ -146,17 +146,12 @@ async def compute_score_async(
 
 def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
     """:func:`compute_score_batch` over calls that may carry different ``reward_kwargs``."""
-    groups: dict[tuple, list[int]] = {}
-    for i, (_, _, _, _, kwargs) in enumerate(items):
-        groups.setdefault(_config_key(kwargs), []).append(i)
-    out: list[dict[str, float]] = [{}] * len(items)
-    for idx in groups.values():
-        first = items[idx[0]][4]
-        scored = compute_score_batch([items[i][0] for i in idx], [items[i][1] for i in idx],
-                                     [items[i][2] for i in idx], [items[i][3] for i in idx], **dict(first))
-        for i, r in zip(idx, scored):
-            out[i] = r
-    return out
+
+    def run(group: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
+        sources, sols, gts, extras, kwargs = zip(*group)
+        return compute_score_batch(list(sources), list(sols), list(gts), list(extras), **dict(kwargs[0]))
+
+    return by_group(items, lambda it: _config_key(it[4]), run)
 
 
 _coalescer = Coalescer(_score_coalesced, lambda item, exc: _fallback(_default_keys(), "internal_error"), name="compute_score_async")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from extensions._coalesce import Coalescer
+from extensions._coalesce import Coalescer, by_group
 from extensions._forksafe import ForkSafeLock
 from extensions._log import log_once
 from extensions.execution.cache import ResultCache
@@ -690,16 +690,13 @@ class ExecutionEngine:
 
     def _match_batch(self, items: list[_MatchArgs]) -> list[MatchResult]:
         """``match_many`` over items that may carry different comparison options."""
-        groups: dict[tuple, list[int]] = {}
-        for i, it in enumerate(items):
-            groups.setdefault(it[3:], []).append(i)
-        out: list[MatchResult | None] = [None] * len(items)
-        for (semantics, keep_distinct, empty_wrong, order), idx in groups.items():
-            got = self.match_many([items[i][:3] for i in idx], semantics=semantics, keep_distinct=keep_distinct,
-                                  empty_result_is_wrong=empty_wrong, order_matters=order)
-            for i, m in zip(idx, got):
-                out[i] = m
-        return [m if m is not None else MatchResult(False, Status.INTERNAL_ERROR, "not scored") for m in out]
+
+        def run(group: list[_MatchArgs]) -> list[MatchResult]:
+            semantics, keep_distinct, empty_wrong, order = group[0][3:]
+            return self.match_many([it[:3] for it in group], semantics=semantics, keep_distinct=keep_distinct,
+                                   empty_result_is_wrong=empty_wrong, order_matters=order)
+
+        return by_group(items, lambda it: it[3:], run)
 
     def stats(self) -> dict:
         return {
