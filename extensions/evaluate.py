@@ -36,7 +36,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from extensions._log import log_once
+from extensions._util.log import log_once
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.execution.status import Status

@@ -49,9 +49,9 @@ if __package__ in (None, ""):
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from extensions._coalesce import Coalescer, by_group  # noqa: E402
-from extensions._forksafe import ForkSafeLock  # noqa: E402
-from extensions._log import log_once  # noqa: E402
+from extensions._util.coalesce import Coalescer, by_group  # noqa: E402
+from extensions._util.forksafe import ForkSafeLock  # noqa: E402
+from extensions._util.log import log_once  # noqa: E402
 from extensions.config import CONFIG_ENV, Config, load_config  # noqa: E402
 from extensions.execution.status import ALL_STATUSES  # noqa: E402
 from extensions.rewards.combine import EnhancedRewardComputer  # noqa: E402

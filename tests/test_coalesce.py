@@ -1,4 +1,4 @@
-"""extensions._coalesce: per-sample coroutine calls become batch calls, each caller gets its own result."""
+"""extensions._util.coalesce: per-sample coroutine calls become batch calls, each caller gets its own result."""
 
 import asyncio
 import threading
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from extensions._coalesce import Coalescer
+from extensions._util.coalesce import Coalescer
 
 
 def recording(delay: float = 0.0):

@@ -6,14 +6,14 @@ import importlib
 import pytest
 
 MODULES = [
-    "extensions._coalesce",
-    "extensions._forksafe",
+    "extensions._util.coalesce",
+    "extensions._util.forksafe",
     "extensions.config",
     "extensions.data.demo",
     "extensions.data.synth",
     "extensions.data.templates",
     "extensions.evaluate",
-    "extensions.execution.cache",
+    "extensions._util.cache",
     "extensions.execution.compare",
     "extensions.execution.engine",
     "extensions.integrations.trl",

@@ -23,10 +23,10 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from extensions._coalesce import Coalescer, by_group
-from extensions._forksafe import ForkSafeLock
-from extensions._log import log_once
-from extensions.execution.cache import ResultCache
+from extensions._util.coalesce import Coalescer, by_group
+from extensions._util.forksafe import ForkSafeLock
+from extensions._util.log import log_once
+from extensions._util.cache import ResultCache
 from extensions.execution.compare import SEMANTICS, Semantics, prepare_sql, results_match
 from extensions.execution.pool import WorkerPool
 from extensions.execution.sandbox import Limits, SandboxConnection, db_signature, open_sandbox

@@ -16,6 +16,7 @@ class Status(str, enum.Enum):
     FORBIDDEN = "forbidden"  # write, DDL, ATTACH, PRAGMA write, several statements ...
     TIMEOUT = "timeout"  # deadline reached (progress handler or worker killed)
     TOO_LARGE = "too_large"  # row cap, value/blob cap, SQL length, memory limit
+    TOO_DEEP = "too_deep"  # nested deeper than any parser may safely recurse; never parsed or run
     DB_MISSING = "db_missing"  # no such file
     DB_CORRUPT = "db_corrupt"  # not a SQLite file, malformed, or no tables
     GOLD_ERROR = "gold_error"  # the gold query itself failed (never a match)

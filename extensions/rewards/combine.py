@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from extensions._coalesce import Coalescer
-from extensions._log import log_once
+from extensions._util.coalesce import Coalescer
+from extensions._util.log import log_once
 from extensions.errors import SchemaLoadError
 from extensions.execution.engine import EngineSettings, ExecutionEngine, MatchResult, shared_engine
 from extensions.execution.status import ALL_STATUSES, Status

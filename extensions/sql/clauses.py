@@ -22,7 +22,7 @@ import logging
 
 from sqlglot import exp
 
-from extensions._log import log_once
+from extensions._util.log import log_once
 from extensions.sql.parse import parse_sql
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
-from extensions._log import log_once
+from extensions._util.log import log_once
 
 log = logging.getLogger(__name__)
 

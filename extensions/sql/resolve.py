@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
-from extensions._log import log_once
+from extensions._util.log import log_once
 from extensions.sql.parse import parse_sql
 from extensions.sql.schema import Schema
 

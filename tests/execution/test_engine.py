@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from extensions.data.demo import build_database, demo_examples
-from extensions.execution.cache import ResultCache
+from extensions._util.cache import ResultCache
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
 

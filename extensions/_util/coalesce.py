@@ -28,7 +28,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from extensions._log import log_once
+from extensions._util.log import log_once
 
 log = logging.getLogger("extensions.coalesce")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from extensions._forksafe import ForkSafeLock
+from extensions._util.forksafe import ForkSafeLock
 
 _seen: set[str] = set()
 _lock = ForkSafeLock()
