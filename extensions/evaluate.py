@@ -40,7 +40,7 @@ from extensions._util.log import log_once
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.execution.status import Status
-from extensions.rewards.combine import resolve_db_paths
+from extensions.data.layout import resolve_db_paths
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql

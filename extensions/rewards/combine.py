@@ -28,6 +28,7 @@ from typing import Any
 
 from extensions._util.coalesce import Coalescer
 from extensions._util.log import log_once
+from extensions.data.layout import GroundTruth, parse_ground_truth, resolve_db_paths  # noqa: F401  (re-exported)
 from extensions.errors import SchemaLoadError
 from extensions.execution.engine import EngineSettings, ExecutionEngine, MatchResult, shared_engine
 from extensions.execution.status import ALL_STATUSES, Status
@@ -47,81 +48,9 @@ _RESOLVED = Resolution()  # every name resolved
 BaselineFn = Callable[..., Any]
 
 
-@dataclass
-class GroundTruth:
-    sql: str | None
-    db_paths: list[str]
-    schema: Any = None
-    error: str | None = None
-
-    @property
-    def db_path(self) -> str | None:
-        return self.db_paths[0] if self.db_paths else None
-
-
-def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
-    """``db_root/db_id/*.sqlite`` (main file first), or ``db_root/db_id.sqlite``."""
-    if not db_root or not db_id or not isinstance(db_id, str) or "/" in db_id or ".." in db_id:
-        return []
-    folder = os.path.join(db_root, db_id)
-    main = os.path.join(folder, f"{db_id}.sqlite")
-    if os.path.isdir(folder):
-        others = sorted(
-            os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".sqlite") and f != f"{db_id}.sqlite"
-        )
-        return ([main] if os.path.exists(main) else []) + others
-    flat = os.path.join(db_root, f"{db_id}.sqlite")
-    return [flat] if os.path.exists(flat) else [main]
-
-
-_DB_KEYS = ("db_path", "db_id", "db_root")
-
-
 def _at(seq: Sequence[Any] | None, i: int) -> Any:
     """``seq[i]``, or None when the sequence is missing or too short."""
     return seq[i] if seq is not None and i < len(seq) else None
-
-
-def parse_ground_truth(
-    ground_truth: Any, *, db_path: str | None = None, db_root: str | None = None, extra: Mapping[str, Any] | None = None
-) -> GroundTruth:
-    """Accept ``"SQL"``, ``{"sql"|"query"|"SQL": ..., "db_path"|"db_id": ..., "schema"?}`` or a JSON string of that.
-
-    ``db_path``/``db_id``/``db_root`` missing from the ground truth are taken from ``extra``
-    (verl's ``extra_info``) when present there.
-    """
-    if isinstance(ground_truth, (bytes, bytearray)):
-        ground_truth = bytes(ground_truth).decode("utf-8", errors="replace")
-    if isinstance(ground_truth, str) and ground_truth.lstrip().startswith("{"):
-        import json
-
-        try:
-            ground_truth = json.loads(ground_truth)
-        except ValueError:
-            pass
-    if isinstance(extra, Mapping) and any(extra.get(k) for k in _DB_KEYS):
-        if isinstance(ground_truth, str):
-            ground_truth = {"sql": ground_truth}
-        if isinstance(ground_truth, Mapping):
-            ground_truth = {**{k: extra[k] for k in _DB_KEYS if extra.get(k)}, **{k: v for k, v in ground_truth.items() if v}}
-    if isinstance(ground_truth, str):
-        return GroundTruth(ground_truth, [db_path] if db_path else [])
-    if isinstance(ground_truth, Mapping):
-        sql = ground_truth.get("sql", ground_truth.get("query", ground_truth.get("SQL")))
-        if not isinstance(sql, str) or not sql.strip():
-            return GroundTruth(None, [], error="ground_truth has no 'sql'")
-        path = ground_truth.get("db_path") or db_path
-        root = ground_truth.get("db_root") or db_root
-        if isinstance(path, str) and path:
-            paths = [path]
-        elif ground_truth.get("db_id") is not None:
-            paths = resolve_db_paths(str(ground_truth.get("db_id")), root)
-            if not paths:
-                return GroundTruth(sql, [], ground_truth.get("schema"), error="db_id given but no db_root configured")
-        else:
-            paths = []
-        return GroundTruth(sql, paths, ground_truth.get("schema"))
-    return GroundTruth(None, [], error=f"ground_truth must be str or dict, got {type(ground_truth).__name__}")
 
 
 @dataclass

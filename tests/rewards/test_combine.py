@@ -4,7 +4,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extensions.rewards.combine import EnhancedRewardComputer, parse_ground_truth
+from extensions.data.layout import parse_ground_truth
+from extensions.rewards.combine import EnhancedRewardComputer
 
 GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
 CORRECT_SQL = [

@@ -1,0 +1,1 @@
+"""Command-line tools over the public APIs: evaluate, validate, bench, analyze."""

@@ -1,0 +1,145 @@
+"""Where databases live and what a ground truth is: one home for paths and prepared rows.
+
+A database for ``db_id`` lives at ``<root>/<db_id>/<db_id>.sqlite`` (Spider and BIRD; test-suite
+databases add more ``.sqlite`` files in that folder) or at ``<root>/<db_id>.sqlite``.
+A ground truth is ``"SQL"``, ``{"sql"|"query"|"SQL": ..., "db_path"|"db_id": ..., "schema"?}``
+or a JSON string of that.
+
+>>> db_file("data/database", "concert_singer")
+'data/database/concert_singer/concert_singer.sqlite'
+>>> parse_ground_truth('{"sql": "SELECT 1", "db_path": "x.sqlite"}').db_paths
+['x.sqlite']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from extensions._util.nesting import json_loads_bounded
+
+_DB_KEYS = ("db_path", "db_id", "db_root")
+
+
+@dataclass
+class GroundTruth:
+    """A parsed ground truth: the gold SQL, its database files, an optional schema, or an error."""
+
+    sql: str | None
+    db_paths: list[str]
+    schema: Any = None
+    error: str | None = None
+
+    @property
+    def db_path(self) -> str | None:
+        return self.db_paths[0] if self.db_paths else None
+
+
+def db_file(root: str, db_id: str) -> str:
+    """The main database file of ``db_id`` under ``root``: ``<root>/<db_id>/<db_id>.sqlite``."""
+    return os.path.join(root, db_id, f"{db_id}.sqlite")
+
+
+def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
+    """``db_root/db_id/*.sqlite`` (main file first), or ``db_root/db_id.sqlite``.
+
+    Args:
+        db_id: the database name; names with ``/`` or ``..`` resolve to nothing.
+        db_root: the folder holding the databases.
+
+    Returns:
+        The files to run on (empty when ``db_id`` or ``db_root`` is unusable).
+
+    >>> resolve_db_paths("../etc", "/data")
+    []
+    """
+    if not db_root or not db_id or not isinstance(db_id, str) or "/" in db_id or ".." in db_id:
+        return []
+    folder = os.path.join(db_root, db_id)
+    main = db_file(db_root, db_id)
+    if os.path.isdir(folder):
+        others = sorted(
+            os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".sqlite") and f != f"{db_id}.sqlite"
+        )
+        return ([main] if os.path.exists(main) else []) + others
+    flat = os.path.join(db_root, f"{db_id}.sqlite")
+    return [flat] if os.path.exists(flat) else [main]
+
+
+def _decode(ground_truth: Any) -> Any:
+    if isinstance(ground_truth, (bytes, bytearray)):
+        ground_truth = bytes(ground_truth).decode("utf-8", errors="replace")
+    if isinstance(ground_truth, str) and ground_truth.lstrip().startswith("{"):
+        try:
+            return json_loads_bounded(ground_truth)
+        except ValueError:
+            return ground_truth
+    return ground_truth
+
+
+def parse_ground_truth(
+    ground_truth: Any, *, db_path: str | None = None, db_root: str | None = None, extra: Mapping[str, Any] | None = None
+) -> GroundTruth:
+    """Read any accepted ground-truth shape; never raises.
+
+    Args:
+        ground_truth: ``"SQL"``, a mapping, or a JSON string of a mapping.
+        db_path: the database file when the ground truth names none.
+        db_root: the folder for a ``db_id``.
+        extra: verl's ``extra_info``; its ``db_path``/``db_id``/``db_root`` fill what the ground truth lacks.
+
+    Returns:
+        A :class:`GroundTruth`; ``error`` is set when it cannot be used.
+
+    >>> parse_ground_truth({"query": "SELECT 1"}, db_path="a.sqlite").sql
+    'SELECT 1'
+    """
+    ground_truth = _decode(ground_truth)
+    if isinstance(extra, Mapping) and any(extra.get(k) for k in _DB_KEYS):
+        if isinstance(ground_truth, str):
+            ground_truth = {"sql": ground_truth}
+        if isinstance(ground_truth, Mapping):
+            ground_truth = {**{k: extra[k] for k in _DB_KEYS if extra.get(k)}, **{k: v for k, v in ground_truth.items() if v}}
+    if isinstance(ground_truth, str):
+        return GroundTruth(ground_truth, [db_path] if db_path else [])
+    if not isinstance(ground_truth, Mapping):
+        return GroundTruth(None, [], error=f"ground_truth must be str or dict, got {type(ground_truth).__name__}")
+    sql = ground_truth.get("sql", ground_truth.get("query", ground_truth.get("SQL")))
+    if not isinstance(sql, str) or not sql.strip():
+        return GroundTruth(None, [], error="ground_truth has no 'sql'")
+    path = ground_truth.get("db_path") or db_path
+    root = ground_truth.get("db_root") or db_root
+    if isinstance(path, str) and path:
+        return GroundTruth(sql, [path], ground_truth.get("schema"))
+    if ground_truth.get("db_id") is not None:
+        paths = resolve_db_paths(str(ground_truth.get("db_id")), root)
+        if not paths:
+            return GroundTruth(sql, [], ground_truth.get("schema"), error="db_id given but no db_root configured")
+        return GroundTruth(sql, paths, ground_truth.get("schema"))
+    return GroundTruth(sql, [], ground_truth.get("schema"))
+
+
+def read_prepared(path: str) -> list[dict]:
+    """Rows of a prepared parquet file (``python -m extensions.data prepare``), or of ``<path>/train.parquet``.
+
+    Args:
+        path: a ``.parquet`` file or a folder holding ``train.parquet``.
+
+    Returns:
+        Dicts with ``prompt`` (chat messages), ``ground_truth`` (``{"sql", "db_path", "db_id"}``) and the row's
+        other columns (``data_source``, ``extra_info``).
+
+    Raises:
+        extensions.errors.DataError: the file is missing or pyarrow is not installed.
+    """
+    from extensions.data.prepare import read_parquet
+
+    if os.path.isdir(path):
+        path = os.path.join(path, "train.parquet")
+    rows = []
+    for r in read_parquet(path):
+        gt = dict((r.get("reward_model") or {}).get("ground_truth") or {})
+        rows.append({**r, "prompt": [dict(m) for m in r.get("prompt") or []], "ground_truth": gt})
+    return rows

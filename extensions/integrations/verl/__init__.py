@@ -1,0 +1,1 @@
+"""verl adapter: the reward hook and the launcher."""

@@ -1,0 +1,1 @@
+"""Training: the TRL GRPO runner, the tiny CPU model, checkpoints, metrics and plots, the ablation runner."""
