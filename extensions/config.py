@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from extensions.errors import ConfigError
+from extensions.rewards.presets import PRESET_NAMES
 
 ENV_PREFIX = "EXTENSIONS__"
 CONFIG_ENV = "EXTENSIONS_CONFIG"  # path of a YAML file used when none is given
@@ -70,11 +71,13 @@ class SqlR1Config(_Strict):
 
 
 class RewardConfig(_Strict):
-    baseline: Literal["sql_r1", "arctic", "reasoning_sql", "seed_combined"] = "arctic"
+    """The reward: a baseline preset, the shaping components and how they combine."""
+
+    baseline: Literal[PRESET_NAMES] = Field("arctic", description="baseline preset (extensions.rewards.presets.PRESETS)")  # type: ignore[valid-type]
     enable_enhanced: bool = True
     gating: Literal["wrong_only", "always"] = "wrong_only"
     schema_weight: float = Field(-0.5, le=0, description="penalty per hallucinated name")
-    schema_penalty_cap: int = Field(2, ge=0, description="at most this many names are penalised")
+    schema_penalty_cap: int | None = Field(2, ge=0, description="at most this many names are penalised (null: no cap)")
     structural_select_weight: float = Field(0.3, ge=0)
     structural_where_weight: float = Field(0.3, ge=0)
     structural_join_weight: float = Field(0.2, ge=0)
@@ -83,8 +86,19 @@ class RewardConfig(_Strict):
     structural_order_by_weight: float = Field(0.1, ge=0)
     structural_limit_weight: float = Field(0.05, ge=0)
     structural_set_ops_weight: float = Field(0.05, ge=0)
+    structural_weight: float | None = Field(
+        None, ge=0, description="multiplier of the [0, 1] structural score (null: select + where + join weights)"
+    )
     syntax_weight: float = Field(0.2, ge=0)
     margin: float = Field(0.05, gt=0, description="gap kept between the best wrong and the worst correct total")
+    correct_floor: float | None = Field(None, description="smallest total of a correct answer (null: the preset's)")
+    broken_score: float = Field(
+        0.0, description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)"
+    )
+    shape_broken: bool = Field(False, description="apply shaping to broken samples too (off: every completion gets broken_score)")
+    max_completion_chars: int = Field(
+        100_000, ge=1000, description="longer completions are refused as too_large before any preprocessing"
+    )
     semantics: Literal["spider", "bird", "strict"] = "spider"
     keep_distinct: bool = False
     empty_result_is_wrong: bool = False

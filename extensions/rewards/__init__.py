@@ -1,17 +1,31 @@
-"""Reward components, baseline presets and the combiner."""
+"""Reward components, baseline presets and the combiner.
 
-from extensions.rewards.base import BaseReward, RewardResult
-from extensions.rewards.combine import EnhancedRewardComputer, EnhancedRewardResult
-from extensions.rewards.schema_aware import SchemaAwareReward
-from extensions.rewards.structural import StructuralReward
-from extensions.rewards.syntax import EnhancedSyntaxReward
+The public names load lazily, so that ``extensions.config`` can read the preset registry
+(:data:`extensions.rewards.presets.PRESETS`) without importing the combiner.
+"""
 
-__all__ = [
-    "BaseReward",
-    "EnhancedRewardComputer",
-    "EnhancedRewardResult",
-    "EnhancedSyntaxReward",
-    "RewardResult",
-    "SchemaAwareReward",
-    "StructuralReward",
-]
+from __future__ import annotations
+
+from typing import Any
+
+_NAMES = {
+    "BaseReward": "extensions.rewards.base",
+    "RewardResult": "extensions.rewards.base",
+    "RewardComputer": "extensions.rewards.combine",
+    "EnhancedRewardResult": "extensions.rewards.breakdown",
+    "EnhancedRewardComputer": "extensions.rewards.enhanced",
+    "Rollout": "extensions.rewards.rollout",
+    "SchemaAwareReward": "extensions.rewards.schema_aware",
+    "StructuralReward": "extensions.rewards.structural",
+    "EnhancedSyntaxReward": "extensions.rewards.syntax",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(_NAMES[name]), name)

@@ -1,9 +1,10 @@
 """Baseline reward presets, each reproducing its published definition.
 
-Every preset maps an :class:`Evaluation` (one completion, already extracted,
-parsed and executed) to named components whose sum is the baseline reward.
-``CORRECT_FLOOR[name]`` is the smallest total a result-correct completion can
-get; the combiner uses it to keep every correct answer above every wrong one.
+Every preset maps a :class:`~extensions.rewards.rollout.Rollout` (one completion,
+extracted and executed) to named components whose sum is the baseline reward.
+``PRESETS[name].correct_floor`` is the smallest total a result-correct completion
+can get; the combiner uses it to keep every correct answer above every wrong one.
+``reward.baseline`` accepts exactly the names of :data:`PRESETS`.
 
 ``sql_r1`` (SQL-R1, Ma et al. 2025)
     format +1 / -1; execution +2 if the SQL runs, -2 if not (0 when the
@@ -25,55 +26,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from extensions.execution.engine import MatchResult
-from extensions.execution.status import Status
-from extensions.sql.extract import Extraction
-from extensions.sql.parse import parse_sql
-
-PRESETS: tuple[str, ...] = ("sql_r1", "arctic", "reasoning_sql", "seed_combined")
-CORRECT_FLOOR: dict[str, float] = {"sql_r1": 6.0, "arctic": 1.0, "reasoning_sql": 4.0, "seed_combined": 0.6}
+if TYPE_CHECKING:
+    from extensions.rewards.rollout import Rollout
 
 
-@dataclass
-class Evaluation:
-    """Everything known about one completion, computed once and shared by all components."""
-
-    extraction: Extraction
-    gold_sql: str
-    match: MatchResult | None  # None when no database was available
-    structural: float = 0.0  # filled by the combiner when needed
-    syntax_valid: bool = False
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def sql(self) -> str | None:
-        return self.extraction.sql
-
-    @property
-    def format_ok(self) -> bool:
-        return self.extraction.format_ok
-
-    @property
-    def executed(self) -> bool:
-        return self.match is not None and self.match.executed
-
-    @property
-    def exec_match(self) -> bool:
-        return self.match is not None and self.match.match
-
-    @property
-    def gold_error(self) -> bool:
-        return self.match is not None and self.match.status is Status.GOLD_ERROR
-
-    @property
-    def correct(self) -> bool:
-        """Result-correct: the format is valid and the result matches the gold result."""
-        return self.format_ok and self.exec_match
-
-
-def sql_r1(ev: Evaluation, *, max_length: int = 4096, length_weight: float = 0.5) -> dict[str, float]:
+def sql_r1(ev: Rollout, *, max_length: int = 4096, length_weight: float = 0.5) -> dict[str, float]:
     fmt = 1.0 if ev.format_ok else -1.0
     execution = result = length = 0.0
     if ev.format_ok:
@@ -86,7 +46,7 @@ def sql_r1(ev: Evaluation, *, max_length: int = 4096, length_weight: float = 0.5
     return {"format": fmt, "execution": execution, "result": result, "length": length}
 
 
-def arctic(ev: Evaluation) -> dict[str, float]:
+def arctic(ev: Rollout) -> dict[str, float]:
     if ev.correct:
         value = 1.0
     elif ev.format_ok and ev.executed:
@@ -122,6 +82,8 @@ def schema_items(sql: str | None) -> set[str]:
     """Lower-cased table and column names a query mentions (no CTE or alias names)."""
     from sqlglot import exp
 
+    from extensions.sql.parse import parse_sql
+
     parsed = parse_sql(sql)
     if not parsed.ok or parsed.expression is None:
         return set()
@@ -140,7 +102,7 @@ def schema_linking_recall(pred: str | None, gold: str) -> float:
     return len(g & schema_items(pred)) / len(g)
 
 
-def reasoning_sql(ev: Evaluation) -> dict[str, float]:
+def reasoning_sql(ev: Rollout) -> dict[str, float]:
     if ev.exec_match:
         execution = 3.0
     elif ev.executed:
@@ -155,7 +117,7 @@ def reasoning_sql(ev: Evaluation) -> dict[str, float]:
     }
 
 
-def seed_combined(ev: Evaluation) -> dict[str, float]:
+def seed_combined(ev: Rollout) -> dict[str, float]:
     return {
         "syntax": 0.2 * (1.0 if ev.syntax_valid else 0.0),
         "execution": 0.6 * (1.0 if ev.correct else 0.0),
@@ -163,17 +125,60 @@ def seed_combined(ev: Evaluation) -> dict[str, float]:
     }
 
 
-PRESET_FUNCS: dict[str, Callable[..., dict[str, float]]] = {
-    "sql_r1": sql_r1,
-    "arctic": arctic,
-    "reasoning_sql": reasoning_sql,
-    "seed_combined": seed_combined,
-}
+PresetFn = Callable[["Rollout", Any], dict[str, float]]
 
-# Component names per preset: fixed, so breakdowns have the same keys for every sample.
-PRESET_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "sql_r1": ("format", "execution", "result", "length"),
-    "arctic": ("execution",),
-    "reasoning_sql": ("execution", "schema_linking", "ngram", "format"),
-    "seed_combined": ("syntax", "execution", "semantic"),
+
+@dataclass(frozen=True)
+class Preset:
+    """A baseline recipe: its function, its fixed component names and the smallest total of a correct answer.
+
+    Args:
+        name: the ``reward.baseline`` value.
+        fn: ``fn(rollout, reward_config) -> {component: value}``; the baseline is the sum.
+        components: the component names ``fn`` returns, in order (breakdown keys ``b_<name>``).
+        correct_floor: the smallest total a result-correct completion can get.
+    """
+
+    name: str
+    fn: PresetFn
+    components: tuple[str, ...]
+    correct_floor: float
+
+    def __call__(self, rollout: "Rollout", cfg: Any) -> dict[str, float]:
+        return self.fn(rollout, cfg)
+
+
+def _sql_r1(ev: "Rollout", cfg: Any) -> dict[str, float]:
+    return sql_r1(ev, max_length=cfg.sql_r1.max_length, length_weight=cfg.sql_r1.length_weight)
+
+
+def _arctic(ev: "Rollout", cfg: Any) -> dict[str, float]:
+    return arctic(ev)
+
+
+def _reasoning_sql(ev: "Rollout", cfg: Any) -> dict[str, float]:
+    return reasoning_sql(ev)
+
+
+def _seed_combined(ev: "Rollout", cfg: Any) -> dict[str, float]:
+    return seed_combined(ev)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("sql_r1", _sql_r1, ("format", "execution", "result", "length"), 6.0),
+        Preset("arctic", _arctic, ("execution",), 1.0),
+        Preset("reasoning_sql", _reasoning_sql, ("execution", "schema_linking", "ngram", "format"), 4.0),
+        Preset("seed_combined", _seed_combined, ("syntax", "execution", "semantic"), 0.6),
+    )
 }
+PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Evaluation":  # the per-rollout record, now extensions.rewards.rollout.Rollout
+        from extensions.rewards.rollout import Rollout
+
+        return Rollout
+    raise AttributeError(name)

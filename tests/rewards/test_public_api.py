@@ -16,7 +16,7 @@ def test_readme_snippet(demo_paths):
     assert SchemaAwareReward(weight=-0.5).compute("SELECT name FROM customers", schema) == -0.5
 
     generated_sql = "SELECT name FROM employees WHERE salary > 100"
-    ground_truth_sql = "SELECT name FROM employees WHERE salary > 100 AND department = 'HR'"
+    ground_truth_sql = "SELECT name FROM employees WHERE salary > 100 AND department_id = 1"
     s = StructuralReward(select_weight=0.3, where_weight=0.3, join_weight=0.2).compute(generated_sql, ground_truth_sql)
     assert 0.0 < s < 1.0
 
@@ -40,6 +40,9 @@ def test_readme_snippet(demo_paths):
     for v in (result.total, result.baseline_total, result.schema, result.structural, result.syntax):
         assert isinstance(v, float) and math.isfinite(v)
     assert result.baseline_total == 1.0
+    # A gold query that fails on its database makes the sample neutral: every completion scores 0.
+    broken = computer.compute_reward(model_output, {"sql": "SELECT department FROM employees", "db_path": demo_paths["hr"]})
+    assert broken.total == 0.0 and broken.breakdown["status_gold_error"] == 1.0 and broken.breakdown["broken"] == 1.0
 
     config = load_config("configs/train_24gb.yaml")
     assert config.reward.schema_weight == -0.5

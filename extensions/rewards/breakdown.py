@@ -1,0 +1,113 @@
+"""The reward's breakdown: one flat dict with the same keys for every sample and finite floats only.
+
+verl builds its metric columns from the first sample's keys and TRL logs every key as a metric,
+so a computer's breakdown never gains or loses a key, whatever the sample.
+
+>>> b = Breakdown(("execution",), ())
+>>> r = b.build(Scored(total=1.0, baseline=1.0, components={"execution": 1.0}), status="ok")
+>>> r.total, r.breakdown["b_execution"], r.breakdown["status_ok"], r.breakdown["status_timeout"]
+(1.0, 1.0, 1.0, 0.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from extensions.execution.status import ALL_STATUSES
+from extensions.rewards.base import RewardResult, finite
+
+_FIXED_KEYS = (
+    "score", "acc", "correct", "baseline", "format_ok", "executed",
+    "schema", "structural", "structural_f1", "syntax", "shaping",
+    "hallucinations", "ambiguous", "pred_time_ms", "timeout_s", "broken",
+)
+
+
+@dataclass
+class EnhancedRewardResult:
+    """Total reward with its parts. ``breakdown`` has fixed keys and finite floats; ``details`` says why."""
+
+    total: float
+    baseline_total: float
+    schema: float
+    structural: float
+    syntax: float
+    correct: bool
+    acc: float
+    breakdown: dict[str, float]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Scored:
+    """What the stages of one rollout produced, before it is flattened into a breakdown.
+
+    Args:
+        total: the reward.
+        baseline: the preset's (or callable's) sum.
+        components: the preset's named parts.
+        schema: the schema component, when computed.
+        structural / structural_f1 / syntax: the shaping credit and the raw clause F1.
+        shaping: what shaping changed in the total.
+        extras: user components by name.
+        facts: booleans and measurements of the rollout (acc, correct, format_ok, executed, broken, pred_time_ms, timeout_s).
+    """
+
+    total: float
+    baseline: float = 0.0
+    components: dict[str, float] = field(default_factory=dict)
+    schema: RewardResult | None = None
+    structural: float = 0.0
+    structural_f1: float = 0.0
+    syntax: float = 0.0
+    shaping: float = 0.0
+    extras: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, float] = field(default_factory=dict)
+
+
+def _finite(v: Any) -> float:
+    # ``v - v == 0.0`` is False for inf and nan
+    return v if type(v) is float and v - v == 0.0 else finite(v)
+
+
+class Breakdown:
+    """Flattens :class:`Scored` into an :class:`EnhancedRewardResult` with a fixed key set.
+
+    Args:
+        components: the preset's component names (keys ``b_<name>``).
+        extras: the names of user components (keys ``x_<name>``).
+    """
+
+    def __init__(self, components: tuple[str, ...], extras: tuple[str, ...]) -> None:
+        self.keys: tuple[str, ...] = (
+            _FIXED_KEYS
+            + tuple(f"b_{c}" for c in components)
+            + tuple(f"x_{x}" for x in extras)
+            + tuple(f"status_{s}" for s in ALL_STATUSES)
+        )
+        self._zeros = dict.fromkeys(self.keys, 0.0)
+
+    def build(self, s: Scored, *, status: str, details: dict[str, Any] | None = None) -> EnhancedRewardResult:
+        """The result for ``s``; ``status`` is one of :data:`extensions.execution.status.ALL_STATUSES`."""
+        b = self._zeros.copy()
+        b["score"], b["baseline"] = _finite(s.total), _finite(s.baseline)
+        b["structural"], b["structural_f1"] = _finite(s.structural), _finite(s.structural_f1)
+        b["syntax"], b["shaping"] = _finite(s.syntax), _finite(s.shaping)
+        if s.schema is not None:
+            b["schema"] = s.schema.score
+            b["hallucinations"] = float(s.schema.details.get("hallucinations", 0))
+            b["ambiguous"] = float(len(s.schema.details.get("ambiguous_columns", ())))
+        for name, v in s.components.items():
+            b[f"b_{name}"] = _finite(v)
+        for name, v in s.extras.items():
+            b[f"x_{name}"] = _finite(v)
+        for name, v in s.facts.items():
+            b[name] = _finite(v)
+        b[f"status_{status}"] = 1.0
+        details = details if details is not None else {}
+        details["status"] = status
+        return EnhancedRewardResult(
+            total=b["score"], baseline_total=b["baseline"], schema=b["schema"], structural=b["structural"],
+            syntax=b["syntax"], correct=b["correct"] == 1.0, acc=b["acc"], breakdown=b, details=details,
+        )
