@@ -194,8 +194,9 @@ def clear_process_caches() -> None:
     from extensions.sql import clauses, normalize, parse, resolve, schema
 
     for fn in (normalize.cache_key, compare._prepare, parse._parse, resolve._resolve, clauses._components,
-               schema._schema_from_sqlite, engine._abspath, structural._score, introspect._samples):
+               schema._schema_from_sqlite, engine._abspath, introspect._samples):
         fn.cache_clear()
+    structural.clear_cache()
     gc.collect()
 
 

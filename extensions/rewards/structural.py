@@ -13,8 +13,7 @@ RewardResult(score=1.0, details={'select': 1.0, 'where': 1.0, 'present': ['selec
 
 from __future__ import annotations
 
-import functools
-
+from extensions._util.cache import ResultCache
 from extensions.rewards.base import RewardResult
 from extensions.sql.clauses import CLAUSES, clause_components, f1
 
@@ -50,11 +49,25 @@ class StructuralReward:
         assert set(self.weights) == set(CLAUSES)
 
     def compute(self, generated_sql: str, ground_truth_sql: str) -> RewardResult:
-        score, details = _score(generated_sql, ground_truth_sql, tuple(self.weights.items()))
+        """Weighted clause F1 of ``generated_sql`` against ``ground_truth_sql``, in [0, 1]."""
+        key = (generated_sql, ground_truth_sql, tuple(self.weights.items()))
+        score, details = _CACHE.get_or_compute(key, lambda: _score(*key), cost=lambda v: _cost(key))[0]
         return RewardResult(score, {**details, "present": list(details["present"])})
 
 
-@functools.lru_cache(maxsize=8192)
+# Recent comparisons, bounded in bytes: the two statements, the weights and the details dict.
+_CACHE: ResultCache[tuple[float, dict]] = ResultCache(8192, 32 * 1024 * 1024)
+
+
+def _cost(key: tuple) -> int:
+    return 1024 + 2 * (len(key[0]) + len(key[1])) if isinstance(key[0], str) and isinstance(key[1], str) else 1024
+
+
+def clear_cache() -> None:
+    """Forget recent comparisons."""
+    _CACHE.clear()
+
+
 def _score(generated_sql: str, ground_truth_sql: str, weights: tuple[tuple[str, float], ...]) -> tuple[float, dict]:
     """Weighted clause F1, cached per (prediction, gold, weights); callers copy the details."""
     pred = clause_components(generated_sql)
