@@ -9,9 +9,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
-def test_shipped_configs_load(name):
+def test_shipped_configs_load_round_trip_and_build_a_reward(name, tmp_path):
+    from extensions.rewards import RewardComputer
+
     cfg = load_config(ROOT / "configs" / name, env=False)
-    assert isinstance(cfg, Config)
+    dump_config(cfg, str(tmp_path / "again.yaml"))
+    assert load_config(tmp_path / "again.yaml", env=False) == cfg
+    assert RewardComputer(cfg).preset == cfg.reward.baseline
 
 
 def test_seed_values():

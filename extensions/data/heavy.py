@@ -11,8 +11,6 @@ import random
 
 from extensions.data._atomic import atomic_sqlite
 
-HEAVY_VERSION = 1
-
 SCHEMA = """
 CREATE TABLE districts (district_id INTEGER PRIMARY KEY, name TEXT, region TEXT, population INTEGER);
 CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, district_id INTEGER REFERENCES districts(district_id),
