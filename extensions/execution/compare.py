@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Literal
 
@@ -146,3 +147,39 @@ def results_match(
             return list(pred) == list(gold)
         return Counter(pred) == Counter(gold)
     raise ValueError(f"unknown semantics {semantics!r}; allowed: {', '.join(SEMANTICS)}")
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """How a prediction is compared with its gold query; hashable, so it keys caches.
+
+    Args:
+        semantics: ``spider``, ``bird`` or ``strict`` (see the module docstring).
+        keep_distinct: keep DISTINCT before execution (Spider removes it by default).
+        empty_result_is_wrong: two empty results do not match.
+        order_matters: overrides the row-order rule derived from the gold SQL.
+
+    Raises:
+        ValueError: unknown ``semantics``.
+
+    >>> opts = CompareOptions(semantics="bird")
+    >>> opts.matches([(1,), (1,)], [(1,)], gold_sql="SELECT x FROM t")
+    True
+    """
+
+    semantics: Semantics = "spider"
+    keep_distinct: bool = False
+    empty_result_is_wrong: bool = False
+    order_matters: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {self.semantics!r}; allowed: {', '.join(SEMANTICS)}")
+
+    def prepare(self, sql: str) -> str:
+        """``sql`` rewritten as the chosen evaluator does before execution (:func:`prepare_sql`)."""
+        return _prepare(sql, self.semantics, self.keep_distinct)
+
+    def matches(self, gold: Rows, pred: Rows, *, gold_sql: str) -> bool:
+        """:func:`results_match` under these options (``gold_sql``: the prepared gold)."""
+        return results_match(gold, pred, semantics=self.semantics, gold_sql=gold_sql, order_matters=self.order_matters)
