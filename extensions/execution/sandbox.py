@@ -363,11 +363,12 @@ def open_sandbox(
     ``cache_kib`` caps the connection's page cache (SQLite's default is 2 MiB);
     ``refuse_growing``: see :class:`SandboxConnection` (a file whose schema calls
     such a function is refused as ``forbidden``). A WAL-mode file with data in
-    its ``-wal`` file is ``db_corrupt``, with a detail saying how to fix it.
+    its ``-wal`` file is ``db_corrupt`` under ``immutable`` (which would not read it),
+    with a detail saying how to fix it.
     """
     if not isinstance(path, str) or not path or db_signature(path) is None:
         return ExecResult(Status.DB_MISSING, detail=f"no database file at {path!r}")
-    if _pending_wal(path):
+    if immutable and _pending_wal(path):
         return ExecResult(Status.DB_CORRUPT, detail=_WAL_HINT.replace("FILE", path))
     try:
         return SandboxConnection(path, limits, immutable=immutable, cache_kib=cache_kib, refuse_growing=refuse_growing)
