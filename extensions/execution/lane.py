@@ -10,8 +10,8 @@ full timeout and limits.
 
 The deadline does not depend on the cost of one VM step: a :class:`Watchdog`
 thread calls ``Connection.interrupt()`` when a statement passes its budget,
-and SQLite checks for an interrupt before every VM instruction, so a
-statement holds the caller at most one instruction past its budget.
+and SQLite checks for an interrupt at every jump of its VM program, so a
+statement holds the caller at most one loop iteration past its budget.
 
 Files whose schema calls a function whose result can outgrow its arguments
 (a view or generated column using ``printf``, say) are never run here: the
