@@ -39,8 +39,12 @@ SEMANTICS: tuple[str, ...] = ("spider", "bird", "strict")
 Rows = Sequence[tuple]
 
 
-@functools.lru_cache(maxsize=65536)
-def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
+# Statements up to this length are memoised (at most _MEMO entries, so a few tens of MB at worst).
+_MEMO_MAX_CHARS = 2048
+_MEMO = 8192
+
+
+def _rewrite(sql: str, semantics: str, keep_distinct: bool) -> str:
     if semantics == "spider":
         sql = spider_postprocess(sql)
         if not keep_distinct:
@@ -48,8 +52,21 @@ def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
     return sql
 
 
+_memo_rewrite = functools.lru_cache(maxsize=_MEMO)(_rewrite)
+
+
+def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
+    if len(sql) > _MEMO_MAX_CHARS:
+        return _rewrite(sql, semantics, keep_distinct)
+    return _memo_rewrite(sql, semantics, keep_distinct)
+
+
 def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) -> str:
-    """Rewrite SQL before execution as the chosen evaluator does (Spider only); cached."""
+    """Rewrite SQL before execution as the chosen evaluator does (Spider only); short statements are memoised.
+
+    >>> prepare_sql("SELECT DISTINCT a FROM t WHERE b > = 1", semantics="spider")
+    'SELECT  a FROM t WHERE b >= 1'
+    """
     return _prepare(sql, semantics, keep_distinct)
 
 

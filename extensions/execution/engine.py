@@ -77,6 +77,15 @@ def _verdict_bytes(m: MatchResult) -> int:
     return 200 + sum(_result_bytes(r) for r in (m.pred, m.gold) if r is not None)
 
 
+def _keyed_bytes(key_chars: int, r: ExecResult) -> int:
+    return key_chars + _result_bytes(r)
+
+
+def _statement_key(sql: str) -> str:
+    """The cache key of a statement: normalised when short, the text itself when long."""
+    return cache_key(sql) if len(sql) <= _NORMALISE_MAX_CHARS else sql
+
+
 def _usable(r: ExecResult, timeout_s: float) -> bool:
     """A cached timeout under a shorter timeout than this call's is no verdict for it."""
     return not (r.status is Status.TIMEOUT and r.timeout_s < timeout_s)
@@ -90,6 +99,8 @@ def _internal(exc: BaseException) -> str:
 _VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT})
 # A batch stops trying the lane once its failed attempts have held the caller this many budgets.
 _BATCH_LANE_BUDGETS = 3.0
+# Longer statements are cached under their own text (normalising them would keep them in its memo).
+_NORMALISE_MAX_CHARS = 65536
 
 
 @functools.lru_cache(maxsize=65536)
@@ -273,14 +284,14 @@ class ExecutionEngine:
         sig, early = self._precheck(db_path, sql, sig)
         if early is not None:
             return early
-        key = (_abspath(db_path), sig, cache_key(sql))
+        key = (_abspath(db_path), sig, _statement_key(sql))
         result = self._gold_twin(cache, key, timeout_s)
         if result is None:
             gold = cache is self.gold_cache
             result, _ = cache.get_or_compute(
                 key,
                 functools.partial(self._compute, db_path, sig, sql, timeout_s, gold, inline),
-                cost=_result_bytes,
+                cost=functools.partial(_keyed_bytes, len(key[2])),
                 usable=functools.partial(_usable, timeout_s=timeout_s),
                 cacheable=lambda r: r.status is not Status.INTERNAL_ERROR,
                 store=_as_cached,
@@ -295,14 +306,14 @@ class ExecutionEngine:
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
             return early
-        key = (_abspath(db_path), sig, cache_key(sql))
+        key = (_abspath(db_path), sig, _statement_key(sql))
         result = self._gold_twin(cache, key, timeout_s) or cache.get(key)
         if result is not None and not _usable(result, timeout_s):
             result = None
         if result is None and self._lane_allowed(db_path, True):
             result = self._try_inline(db_path, sig, sql, timeout_s, cache is self.gold_cache)
             if result is not None:
-                cache.put(key, _as_cached(result), _result_bytes(result))
+                cache.put(key, _as_cached(result), _keyed_bytes(len(key[2]), result))
         return result
 
     def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
@@ -380,7 +391,8 @@ class ExecutionEngine:
         if not isinstance(gold_sql, str) or not gold_sql.strip():
             return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
         sig = self._signature(db_path) if isinstance(db_path, str) else None
-        if sig is None or self.verdict_cache.max_entries == 0 or not (pred_sql is None or isinstance(pred_sql, str)):
+        too_long = isinstance(pred_sql, str) and len(pred_sql) > self.settings.max_sql_bytes
+        if sig is None or self.verdict_cache.max_entries == 0 or too_long or not (pred_sql is None or isinstance(pred_sql, str)):
             return self._compare(db_path, sig, pred_sql, gold_sql, opts)
         key = (_abspath(db_path), sig, pred_sql, gold_sql, opts)
         memo = self.verdict_cache.get(key)
@@ -390,7 +402,7 @@ class ExecutionEngine:
         m = self._compare(db_path, sig, pred_sql, gold_sql, opts)
         if m.status not in _VOLATILE and (m.gold is None or m.gold.status not in _VOLATILE):
             kept = MatchResult(m.match, m.status, m.detail, _as_cached(m.pred), _as_cached(m.gold), m.timeout_s)
-            self.verdict_cache.put(key, kept, _verdict_bytes(kept))
+            self.verdict_cache.put(key, kept, _verdict_bytes(kept) + len(gold_sql) + len(pred_sql or ""))
         return m
 
     def _compare(self, db_path: str, sig: Signature | None, pred_sql: str | None, gold_sql: str,
@@ -402,7 +414,8 @@ class ExecutionEngine:
         if not isinstance(pred_sql, str) or not pred_sql.strip():
             status = Status.GOLD_ERROR if gold.status is not Status.OK else Status.SYNTAX_ERROR
             return MatchResult(False, status, "no SQL in the completion", None, gold)
-        pred_prepared = opts.prepare(pred_sql)
+        # Too long: left unprocessed, the pre-check refuses it as too_large.
+        pred_prepared = pred_sql if len(pred_sql) > self.settings.max_sql_bytes else opts.prepare(pred_sql)
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
             pred = self._safe_run(self.result_cache, db_path, pred_prepared, self.settings.timeout_s, sig)

@@ -472,3 +472,14 @@ def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_path
         os.kill(parent_worker, 0)  # still alive
         assert eng.pool.pids() == [parent_worker]
         assert eng.match(hr, "SELECT count(*) + 0 FROM employees", gold).match
+
+
+@pytest.mark.parametrize("gold, status", [("SELECT count(*) FROM employees", Status.TOO_LARGE), ("SELECT nope FROM t", Status.GOLD_ERROR)])
+def test_a_prediction_over_max_sql_bytes_is_too_large_and_never_cached(demo_paths, gold, status):
+    hr = demo_paths["hr"]
+    huge = "SELECT DISTINCT 1 " + "-- padding\n" * 200_000
+    with ExecutionEngine(workers=1, max_sql_bytes=1_000_000) as eng:
+        m = eng.match(hr, huge, gold)
+        assert m.status is status and not m.match and m.pred.status is Status.TOO_LARGE
+        s = eng.stats()
+        assert s["verdict_cache"]["entries"] == 0 and s["result_cache"]["entries"] == 0
