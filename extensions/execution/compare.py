@@ -52,13 +52,12 @@ def _rewrite(sql: str, semantics: str, keep_distinct: bool) -> str:
     return sql
 
 
-_memo_rewrite = functools.lru_cache(maxsize=_MEMO)(_rewrite)
+_prepare = functools.lru_cache(maxsize=_MEMO)(_rewrite)
 
 
-def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
-    if len(sql) > _MEMO_MAX_CHARS:
-        return _rewrite(sql, semantics, keep_distinct)
-    return _memo_rewrite(sql, semantics, keep_distinct)
+def clear_memo() -> None:
+    """Forget the memoised rewrites of :func:`prepare_sql` (process-wide)."""
+    _prepare.cache_clear()
 
 
 def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) -> str:
@@ -67,6 +66,8 @@ def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) 
     >>> prepare_sql("SELECT DISTINCT a FROM t WHERE b > = 1", semantics="spider")
     'SELECT  a FROM t WHERE b >= 1'
     """
+    if len(sql) > _MEMO_MAX_CHARS:
+        return _rewrite(sql, semantics, keep_distinct)
     return _prepare(sql, semantics, keep_distinct)
 
 
@@ -195,7 +196,7 @@ class CompareOptions:
 
     def prepare(self, sql: str) -> str:
         """``sql`` rewritten as the chosen evaluator does before execution (:func:`prepare_sql`)."""
-        return _prepare(sql, self.semantics, self.keep_distinct)
+        return prepare_sql(sql, semantics=self.semantics, keep_distinct=self.keep_distinct)
 
     def matches(self, gold: Rows, pred: Rows, *, gold_sql: str) -> bool:
         """:func:`results_match` under these options (``gold_sql``: the prepared gold)."""

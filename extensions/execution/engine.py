@@ -29,7 +29,7 @@ from extensions._util.cache import ResultCache, approx_bytes
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
-from extensions.execution.compare import CompareOptions, Semantics
+from extensions.execution.compare import CompareOptions, Semantics, clear_memo
 from extensions.execution.lane import InlineLane
 from extensions.execution.pool import WorkerPool
 from extensions.execution.sandbox import Limits, Signature, db_signature
@@ -181,7 +181,8 @@ class ExecutionEngine:
         self.close()
 
     def clear_caches(self) -> None:
-        """Forget every cached result, verdict, file signature and lane speed note (counters are kept).
+        """Forget every cached result, verdict, file signature and lane speed note (counters are kept),
+        and the process-wide memos of SQL rewrites and paths.
 
         >>> with ExecutionEngine(workers=1) as eng:
         ...     eng.clear_caches(); eng.stats()["result_cache"]["entries"]
@@ -191,6 +192,8 @@ class ExecutionEngine:
             cache.clear()
         self._sigs.clear()
         self._slow.clear()
+        clear_memo()
+        _abspath.cache_clear()
 
     def stats(self) -> dict[str, Any]:
         """Counters of the engine, its lane, its caches and its workers.
