@@ -237,7 +237,7 @@ class WorkerPool:
         self._idle.put(_SLOT)
 
     # -- work ------------------------------------------------------------------------
-    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None) -> ExecResult:
+    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None) -> ExecResult:
         """Run one statement on some worker. Never raises except after :meth:`close`.
 
         ``sig`` is the file's signature (``db_signature``) if the caller already has it.

@@ -22,12 +22,13 @@ import os
 import sys
 from collections import OrderedDict
 
-from extensions.execution.sandbox import Limits, SandboxConnection, db_signature, open_sandbox
+from extensions.execution.sandbox import Limits, SandboxConnection, Signature, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 from extensions.execution.wire import ResultTooLarge, WireError, encode_json, encode_result, read_frame, write_frame
 
 # Requests come from the trainer (trusted) and are small.
 _MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
 
 def to_wire(r: ExecResult, max_bytes: int) -> bytes:
     """``r`` encoded for the pipe; a result past ``max_bytes`` is replaced by a ``too_large`` one."""
@@ -46,9 +47,9 @@ class ConnectionCache:
         self.limits = limits
         self.max_open = max(1, max_open)
         self.immutable = immutable
-        self._conns: OrderedDict[str, tuple[tuple[int, int], SandboxConnection]] = OrderedDict()
+        self._conns: OrderedDict[str, tuple[Signature, SandboxConnection]] = OrderedDict()
 
-    def get(self, path: str, sig: tuple[int, int] | None = None) -> SandboxConnection | ExecResult:
+    def get(self, path: str, sig: Signature | None = None) -> SandboxConnection | ExecResult:
         """The connection for ``path``; ``sig`` (from the parent's stat) saves a stat here."""
         if sig is None:
             sig = db_signature(path)
