@@ -28,6 +28,8 @@ from extensions.execution.wire import ResultTooLarge, WireError, encode_json, en
 
 # Requests come from the trainer (trusted) and are small.
 _MAX_REQUEST_BYTES = 64 * 1024 * 1024
+# Room for a result without rows (status and detail), whatever the cap.
+_SMALL = 65536
 
 
 def to_wire(r: ExecResult, max_bytes: int) -> bytes:
@@ -35,9 +37,9 @@ def to_wire(r: ExecResult, max_bytes: int) -> bytes:
     try:
         return encode_result(r, max_bytes)
     except ResultTooLarge as exc:
-        return encode_result(ExecResult(Status.TOO_LARGE, detail=str(exc), elapsed_s=r.elapsed_s, timeout_s=r.timeout_s), max_bytes)
+        return encode_result(ExecResult(Status.TOO_LARGE, detail=str(exc), elapsed_s=r.elapsed_s, timeout_s=r.timeout_s), _SMALL)
     except WireError as exc:
-        return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), max_bytes)
+        return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), _SMALL)
 
 
 class ConnectionCache:
@@ -127,7 +129,7 @@ def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: boo
         elif kind == "close":
             return
         else:
-            write_frame(fd_out, to_wire(ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}"), max_result_bytes))
+            write_frame(fd_out, to_wire(ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}"), _SMALL))
 
 
 def main(argv: list[str] | None = None) -> None:
