@@ -20,10 +20,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from extensions.errors import ConfigError
+from extensions.execution.settings import EngineSettings
 from extensions.rewards.presets import PRESET_NAMES
+
+_ENGINE = EngineSettings()
 
 ENV_PREFIX = "EXTENSIONS__"
 CONFIG_ENV = "EXTENSIONS_CONFIG"  # path of a YAML file used when none is given
@@ -34,32 +37,46 @@ class _Strict(BaseModel):
 
 
 class ExecutionConfig(_Strict):
-    """Sandboxed execution engine (see :class:`extensions.execution.engine.EngineSettings`)."""
+    """Sandboxed execution engine; defaults come from :class:`extensions.execution.settings.EngineSettings`."""
 
-    workers: int = Field(0, ge=0, description="worker processes; 0 = all cores")
-    timeout_s: float = Field(10.0, gt=0)
-    adaptive_timeout: bool = True
-    adaptive_k: float = Field(20.0, gt=0)
-    adaptive_min_s: float = Field(1.0, gt=0)
-    grace_s: float = Field(1.0, ge=0)
-    max_rows: int = Field(100_000, ge=1)
-    max_value_bytes: int = Field(16 * 1024 * 1024, ge=1000)
-    max_sql_bytes: int = Field(1_000_000, ge=1000)
-    memory_mb: int = Field(2048, ge=0)
-    max_open_connections: int = Field(32, ge=1, description="database files with open read-only connections, per worker and in the inline lane (2 each there)")
-    gold_cache_entries: int = Field(50_000, ge=0)
-    result_cache_entries: int = Field(20_000, ge=0)
-    cache_max_cells: int = Field(20_000_000, ge=0)
-    immutable: bool = True
-    inline_budget_ms: float = Field(10.0, ge=0, description="try each new statement in the calling thread with this deadline first; 0 = always use a worker")
-    inline_max_value_bytes: int = Field(4096, ge=1000, description="largest value the inline attempt may produce before handing over to a worker")
-    inline_max_rows: int = Field(10_000, ge=1, description="most rows the inline attempt may return before handing over to a worker")
-    verdict_cache_entries: int = Field(50_000, ge=0, description="recent match verdicts kept by exact (file, prediction, gold, options)")
-    stat_ttl_s: float = Field(1.0, ge=0, description="re-read a database file's (mtime, size) at most this often")
+    workers: int = Field(_ENGINE.workers, ge=0, description="worker processes; 0 = all cores")
+    timeout_s: float = Field(_ENGINE.timeout_s, gt=0)
+    adaptive_timeout: bool = _ENGINE.adaptive_timeout
+    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0)
+    adaptive_min_s: float = Field(_ENGINE.adaptive_min_s, gt=0)
+    grace_s: float = Field(_ENGINE.grace_s, ge=0)
+    max_rows: int = Field(_ENGINE.max_rows, ge=1)
+    max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)
+    max_sql_bytes: int = Field(_ENGINE.max_sql_bytes, ge=1000)
+    max_result_bytes: int = Field(_ENGINE.max_result_bytes, ge=1000, description="largest whole result a worker sends back; past it: too_large")
+    memory_mb: int = Field(_ENGINE.memory_mb, ge=0)
+    max_open_connections: int = Field(_ENGINE.max_open_connections, ge=1, description="database files with open read-only connections, per worker and in the inline lane (2 each there)")
+    gold_cache_entries: int = Field(_ENGINE.gold_cache_entries, ge=0)
+    result_cache_entries: int = Field(_ENGINE.result_cache_entries, ge=0)
+    verdict_cache_entries: int = Field(_ENGINE.verdict_cache_entries, ge=0, description="recent match verdicts kept by exact (file, prediction, gold, options)")
+    cache_max_bytes: int = Field(_ENGINE.cache_max_bytes, ge=0, description="byte budget of each of the gold, result and verdict caches")
+    immutable: bool = _ENGINE.immutable
+    inline_budget_ms: float = Field(_ENGINE.inline_budget_ms, ge=0, description="try each new statement in the calling thread with this deadline first; 0 = always use a worker")
+    inline_max_value_bytes: int = Field(_ENGINE.inline_max_value_bytes, ge=1000, description="largest value the inline attempt may produce before handing over to a worker")
+    inline_max_rows: int = Field(_ENGINE.inline_max_rows, ge=1, description="most rows the inline attempt may return before handing over to a worker")
+    stat_ttl_s: float = Field(_ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often")
 
-    def engine_settings(self) -> Any:
-        from extensions.execution.engine import EngineSettings
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "cache_max_cells" in data:
+            raise ValueError("execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)")
+        return data
 
+    def engine_settings(self) -> EngineSettings:
+        """The engine's settings for this config.
+
+        Returns:
+            An :class:`EngineSettings` with every field of this section.
+
+        >>> ExecutionConfig(workers=2).engine_settings().workers
+        2
+        """
         return EngineSettings(**self.model_dump())
 
 

@@ -2,19 +2,17 @@
 
 import asyncio
 import threading
-import time
 
 import pytest
 
 from extensions._util.coalesce import Coalescer
 
 
-def recording(delay: float = 0.0):
+def recording():
     sizes: list[int] = []
 
     def run(items):
         sizes.append(len(items))
-        time.sleep(delay)
         return [x * 10 for x in items]
 
     return run, sizes
@@ -31,18 +29,31 @@ def test_calls_of_one_turn_form_one_batch_in_order():
     assert sizes == [50] and (c.batches, c.items) == (1, 50)
 
 
-def test_calls_arriving_during_a_batch_wait_for_the_next_one():
-    run, sizes = recording(delay=0.2)
-    c = Coalescer(run, lambda x, exc: -1, name="t")
+def gated():
+    """A batch function that signals when a batch starts and waits for ``release`` (events, not sleeps)."""
+    sizes: list[int] = []
+    started, release = threading.Event(), threading.Event()
 
-    async def late(i):
-        await asyncio.sleep(0.02 * (1 + i % 3))  # while the first batch is being scored
-        return await c(i)
+    def run(items):
+        sizes.append(len(items))
+        started.set()
+        assert release.wait(30)
+        return [x * 10 for x in items]
+
+    return run, sizes, started, release
+
+
+def test_calls_arriving_during_a_batch_wait_for_the_next_one():
+    run, sizes, started, release = gated()
+    c = Coalescer(run, lambda x, exc: -1, name="t")
 
     async def main():
         first = asyncio.ensure_future(c(100))
-        rest = await asyncio.gather(*(late(i) for i in range(6)))
-        return await first, rest
+        await asyncio.to_thread(started.wait, 30)  # the first batch is being scored
+        rest = [asyncio.ensure_future(c(i)) for i in range(6)]
+        await asyncio.sleep(0)  # one loop turn: the six calls are collected
+        release.set()
+        return await first, await asyncio.gather(*rest)
 
     first, rest = asyncio.run(main())
     assert first == 1000 and rest == [i * 10 for i in range(6)]
@@ -83,22 +94,24 @@ def test_a_failing_batch_gives_each_caller_the_fallback_logged_once(mode, caplog
 
 
 def test_a_cancelled_caller_does_not_disturb_the_others():
-    run, sizes = recording(delay=0.1)
+    run, sizes, started, release = gated()
     c = Coalescer(run, lambda x, exc: -1, name="t")
 
     async def main():
         tasks = [asyncio.ensure_future(c(i)) for i in range(4)]
-        await asyncio.sleep(0.02)
+        await asyncio.to_thread(started.wait, 30)  # the batch of four is being scored
         tasks[1].cancel()
+        release.set()
         return await asyncio.gather(*tasks, return_exceptions=True)
 
     out = asyncio.run(main())
     assert out[0] == 0 and out[2] == 20 and out[3] == 30
     assert isinstance(out[1], asyncio.CancelledError)
+    assert sizes == [4]
 
 
 def test_each_event_loop_collects_its_own_calls():
-    run, sizes = recording(delay=0.05)
+    run, sizes = recording()
     c = Coalescer(run, lambda x, exc: -1, name="t")
     results: dict[int, list[int]] = {}
 

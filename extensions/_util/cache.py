@@ -1,15 +1,17 @@
-"""Bounded, thread-safe LRU of execution results with in-flight de-duplication.
+"""Bounded, thread-safe LRU with in-flight de-duplication, budgeted in bytes.
 
 Two bounds keep memory flat over a long run: the number of entries and the
-total number of result cells (rows x columns) held. While one thread computes
-a key, other threads asking for the same key wait for that result instead of
-running the statement again.
+total cost in bytes of the values held (the caller passes each value's cost,
+usually :func:`approx_bytes`). While one thread computes a key, other threads
+asking for the same key wait for that result instead of computing it again.
 
->>> c = ResultCache(max_entries=2, max_cells=100)
->>> c.get_or_compute("a", lambda: 1, cost=lambda v: 1)
-(1, False)
->>> c.get_or_compute("a", lambda: 2, cost=lambda v: 1)
-(1, True)
+>>> c = ResultCache(max_entries=2, max_bytes=1000)
+>>> c.get_or_compute("a", lambda: "x", cost=approx_bytes)
+('x', False)
+>>> c.get_or_compute("a", lambda: "y", cost=approx_bytes)
+('x', True)
+>>> c.stats()["entries"]
+1
 """
 
 from __future__ import annotations
@@ -20,6 +22,78 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+
+# CPython object sizes on 64-bit builds, rounded: enough to make a budget in
+# bytes track real memory within a small factor.
+_OBJ = 16
+_PTR = 8
+_SCALAR = 32
+_STR = 49
+_TUPLE = 40
+_DICT_ENTRY = 100
+_MAX_WALK = 100_000  # deeper or wider structures are charged for what was walked, times the rest
+
+
+def approx_bytes(obj: object) -> int:
+    """A cheap estimate of the memory ``obj`` keeps alive, in bytes.
+
+    Walks tuples, lists and dicts (rows of results, keys) and charges str, bytes,
+    int, float and None at their CPython sizes; other objects count as their
+    ``__dict__``/``__slots__`` values, or a fixed small size.
+
+    Args:
+        obj: a value to be cached (rows of int/float/str/bytes/None, tuples, dicts, dataclasses).
+
+    Returns:
+        The estimate in bytes (never below 16).
+
+    >>> approx_bytes("a" * 1000) >= 1000
+    True
+    >>> approx_bytes(((1, "x"),) * 10) > approx_bytes(((1, "x"),))
+    True
+    """
+    total = 0
+    stack = [obj]
+    walked = 0
+    while stack and walked < _MAX_WALK:
+        o = stack.pop()
+        walked += 1
+        total += _size_of(o, stack)
+    if stack:  # too many parts to walk: charge the rest like the average so far
+        total += len(stack) * (total // max(1, walked))
+    return max(_OBJ, total)
+
+
+def _size_of(o: object, stack: list) -> int:
+    """The bytes of ``o`` itself; its parts go onto ``stack``."""
+    if o is None or isinstance(o, bool):
+        return _PTR
+    if isinstance(o, (int, float)):
+        return _SCALAR
+    if isinstance(o, str):
+        return _STR + len(o) * (1 if o.isascii() else 4)
+    if isinstance(o, (bytes, bytearray, memoryview)):
+        return 33 + len(o)
+    if isinstance(o, (tuple, list, set, frozenset)):
+        stack.extend(o)
+        return _TUPLE + _PTR * len(o)
+    if isinstance(o, dict):
+        stack.extend(o.keys())
+        stack.extend(o.values())
+        return _TUPLE + _DICT_ENTRY * len(o)
+    return _object_size(o, stack)
+
+
+def _object_size(o: object, stack: list) -> int:
+    d = getattr(o, "__dict__", None)
+    if isinstance(d, dict):
+        stack.extend(d.values())
+        return _OBJ + _DICT_ENTRY * len(d)
+    slots = getattr(type(o), "__slots__", ())
+    if isinstance(slots, (tuple, list)):
+        stack.extend(getattr(o, s, None) for s in slots if isinstance(s, str))
+        return _OBJ + _PTR * len(slots)
+    return _SCALAR
 
 
 class _Flight:
@@ -35,12 +109,27 @@ class _Flight:
 
 
 class ResultCache(Generic[V]):
-    def __init__(self, max_entries: int, max_cells: int = 10_000_000) -> None:
+    """An LRU bounded by ``max_entries`` and by ``max_bytes`` (the sum of the costs put in).
+
+    Args:
+        max_entries: most entries kept; 0 disables the cache.
+        max_bytes: most bytes kept (costs are in bytes).
+        max_entry_bytes: a value costing more is never kept (default: ``max_bytes``), so one
+            large value cannot flush the whole cache.
+
+    >>> c = ResultCache(max_entries=10, max_bytes=100)
+    >>> c.put("k", "v", cost=60); c.put("k2", "v", cost=60)
+    >>> c.get("k"), c.get("k2"), c.stats()["bytes"]
+    (None, 'v', 60)
+    """
+
+    def __init__(self, max_entries: int, max_bytes: int = 256 * 1024 * 1024, *, max_entry_bytes: int | None = None) -> None:
         self.max_entries = max(0, int(max_entries))
-        self.max_cells = max(0, int(max_cells))
+        self.max_bytes = max(0, int(max_bytes))
+        self.max_entry_bytes = self.max_bytes if max_entry_bytes is None else min(self.max_bytes, int(max_entry_bytes))
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._inflight: dict[Hashable, _Flight] = {}
-        self._cells = 0
+        self._bytes = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -50,10 +139,22 @@ class ResultCache(Generic[V]):
         return len(self._data)
 
     @property
-    def cells(self) -> int:
-        return self._cells
+    def bytes(self) -> int:
+        """The sum of the costs of the entries held."""
+        return self._bytes
+
+    def stats(self) -> dict[str, int]:
+        """``entries``, ``bytes``, ``hits``, ``misses`` and ``joined`` (waits on an identical computation).
+
+        Returns:
+            A new dict of counters.
+        """
+        with self._lock:
+            return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits, "misses": self.misses,
+                    "joined": self.joined}
 
     def get(self, key: Hashable) -> V | None:
+        """The value kept for ``key`` (now the most recently used), or None."""
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -62,21 +163,22 @@ class ResultCache(Generic[V]):
             return entry[0]
 
     def put(self, key: Hashable, value: V, cost: int = 1) -> None:
-        """Store ``value`` (evicting least recently used entries past either bound)."""
+        """Store ``value`` costing ``cost`` bytes, evicting least recently used entries past either bound."""
         with self._lock:
             self._put_locked(key, value, cost)
 
     def _put_locked(self, key: Hashable, value: V, cost: int) -> None:
-        if self.max_entries == 0 or cost > self.max_cells:
-            return
+        cost = max(0, int(cost))
         old = self._data.pop(key, None)
         if old is not None:
-            self._cells -= old[1]
+            self._bytes -= old[1]
+        if self.max_entries == 0 or cost > self.max_entry_bytes:
+            return
         self._data[key] = (value, cost)
-        self._cells += cost
-        while self._data and (len(self._data) > self.max_entries or self._cells > self.max_cells):
+        self._bytes += cost
+        while self._data and (len(self._data) > self.max_entries or self._bytes > self.max_bytes):
             _, (_, c) = self._data.popitem(last=False)
-            self._cells -= c
+            self._bytes -= c
 
     def get_or_compute(
         self,
@@ -133,6 +235,7 @@ class ResultCache(Generic[V]):
         return value, False
 
     def clear(self) -> None:
+        """Drop every entry (counters are kept)."""
         with self._lock:
             self._data.clear()
-            self._cells = 0
+            self._bytes = 0

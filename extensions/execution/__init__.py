@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CompareOptions",
     "ExecResult",
     "ExecutionEngine",
     "EngineSettings",
@@ -28,8 +29,8 @@ def __getattr__(name: str) -> Any:
         from extensions.execution import engine
 
         return getattr(engine, name)
-    if name == "results_match":
-        from extensions.execution.compare import results_match
+    if name in ("results_match", "CompareOptions"):
+        from extensions.execution import compare
 
-        return results_match
+        return getattr(compare, name)
     raise AttributeError(name)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Literal
 
@@ -38,8 +39,12 @@ SEMANTICS: tuple[str, ...] = ("spider", "bird", "strict")
 Rows = Sequence[tuple]
 
 
-@functools.lru_cache(maxsize=65536)
-def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
+# Statements up to this length are memoised (at most _MEMO entries, so a few tens of MB at worst).
+_MEMO_MAX_CHARS = 2048
+_MEMO = 8192
+
+
+def _rewrite(sql: str, semantics: str, keep_distinct: bool) -> str:
     if semantics == "spider":
         sql = spider_postprocess(sql)
         if not keep_distinct:
@@ -47,8 +52,22 @@ def _prepare(sql: str, semantics: str, keep_distinct: bool) -> str:
     return sql
 
 
+_prepare = functools.lru_cache(maxsize=_MEMO)(_rewrite)
+
+
+def clear_memo() -> None:
+    """Forget the memoised rewrites of :func:`prepare_sql` (process-wide)."""
+    _prepare.cache_clear()
+
+
 def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) -> str:
-    """Rewrite SQL before execution as the chosen evaluator does (Spider only); cached."""
+    """Rewrite SQL before execution as the chosen evaluator does (Spider only); short statements are memoised.
+
+    >>> prepare_sql("SELECT DISTINCT a FROM t WHERE b > = 1", semantics="spider")
+    'SELECT  a FROM t WHERE b >= 1'
+    """
+    if len(sql) > _MEMO_MAX_CHARS:
+        return _rewrite(sql, semantics, keep_distinct)
     return _prepare(sql, semantics, keep_distinct)
 
 
@@ -146,3 +165,39 @@ def results_match(
             return list(pred) == list(gold)
         return Counter(pred) == Counter(gold)
     raise ValueError(f"unknown semantics {semantics!r}; allowed: {', '.join(SEMANTICS)}")
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """How a prediction is compared with its gold query; hashable, so it keys caches.
+
+    Args:
+        semantics: ``spider``, ``bird`` or ``strict`` (see the module docstring).
+        keep_distinct: keep DISTINCT before execution (Spider removes it by default).
+        empty_result_is_wrong: two empty results do not match.
+        order_matters: overrides the row-order rule derived from the gold SQL.
+
+    Raises:
+        ValueError: unknown ``semantics``.
+
+    >>> opts = CompareOptions(semantics="bird")
+    >>> opts.matches([(1,), (1,)], [(1,)], gold_sql="SELECT x FROM t")
+    True
+    """
+
+    semantics: Semantics = "spider"
+    keep_distinct: bool = False
+    empty_result_is_wrong: bool = False
+    order_matters: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.semantics not in SEMANTICS:
+            raise ValueError(f"unknown semantics {self.semantics!r}; allowed: {', '.join(SEMANTICS)}")
+
+    def prepare(self, sql: str) -> str:
+        """``sql`` rewritten as the chosen evaluator does before execution (:func:`prepare_sql`)."""
+        return prepare_sql(sql, semantics=self.semantics, keep_distinct=self.keep_distinct)
+
+    def matches(self, gold: Rows, pred: Rows, *, gold_sql: str) -> bool:
+        """:func:`results_match` under these options (``gold_sql``: the prepared gold)."""
+        return results_match(gold, pred, semantics=self.semantics, gold_sql=gold_sql, order_matters=self.order_matters)

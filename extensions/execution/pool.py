@@ -21,13 +21,14 @@ import select
 import subprocess
 import sys
 import weakref
-from typing import Any
 
 import extensions
+from extensions._util.log import log_once
+from extensions._util.nesting import json_loads_bounded
 from extensions.errors import EngineClosedError
 from extensions.execution.sandbox import Limits
 from extensions.execution.status import ExecResult, Status
-from extensions.execution.worker import from_wire, read_message, write_message
+from extensions.execution.wire import WireError, decode_result, encode_json, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,12 @@ class _Worker:
     def pid(self) -> int:
         return self.proc.pid
 
-    def call(self, msg: tuple, wait_s: float) -> Any:
-        """Send ``msg`` and wait for the answer; BrokenPipeError means the worker was already dead."""
-        write_message(self.wfd, msg)
+    def call(self, msg: tuple, wait_s: float, max_bytes: int) -> bytes:
+        """Send ``msg`` and wait for the answer's frame body; BrokenPipeError means the worker was already dead."""
+        write_frame(self.wfd, encode_json(msg))
         if not self._poll.poll(max(0, int(wait_s * 1000))):
             raise _WorkerTimeout()
-        return read_message(self.rfd)
+        return read_frame(self.rfd, max_bytes)
 
     def kill(self) -> None:
         if self.dead:
@@ -101,6 +102,14 @@ class _Worker:
                 pass
 
 
+def _stats_reply(body: bytes) -> dict[str, int]:
+    """A worker's stats reply, checked: a dict of int counters."""
+    d = json_loads_bounded(body, max_depth=2)
+    if not isinstance(d, dict) or not all(isinstance(v, int) for v in d.values()):
+        raise ValueError("malformed stats reply")
+    return d
+
+
 class WorkerPool:
     """Lazily started pool of ``workers`` sandbox processes.
 
@@ -109,6 +118,7 @@ class WorkerPool:
         limits: row/value/SQL caps applied inside each worker.
         max_open_connections: LRU size of read-only connections per worker.
         memory_mb: ``RLIMIT_AS`` per worker (0 disables it).
+        max_result_bytes: largest encoded result a worker sends; past it the worker answers ``too_large``.
         grace_s: extra wait beyond a statement's timeout before the worker is killed.
         immutable: open files with ``immutable=1`` (no lock or WAL files are ever created).
     """
@@ -122,13 +132,17 @@ class WorkerPool:
         memory_mb: int = 2048,
         grace_s: float = 1.0,
         immutable: bool = True,
+        max_result_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.size = int(workers) if workers else (os.cpu_count() or 1)
         if self.size < 1:
             raise ValueError("workers must be >= 1")
         self.limits = limits
         self.grace_s = grace_s
+        # A frame announcing more than this is a protocol error (the worker caps its results).
+        self._max_frame = max_result_bytes + 65536
         self._args = [
+            "--max-result-bytes", str(max_result_bytes),
             "--max-rows", str(limits.max_rows),
             "--max-value-bytes", str(limits.max_value_bytes),
             "--max-sql-bytes", str(limits.max_sql_bytes),
@@ -223,19 +237,23 @@ class WorkerPool:
         self._idle.put(_SLOT)
 
     # -- work ------------------------------------------------------------------------
-    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, int] | None = None) -> ExecResult:
+    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None) -> ExecResult:
         """Run one statement on some worker. Never raises except after :meth:`close`.
 
-        ``sig`` is the file's (mtime_ns, size) if the caller already has it.
+        ``sig`` is the file's signature (``db_signature``) if the caller already has it.
         """
         msg = ("exec", path, sql, float(timeout_s), sig)
         for attempt in range(2):
             w = self._acquire()
             alive = False
             try:
-                result = from_wire(w.call(msg, timeout_s + self.grace_s))
+                result = decode_result(w.call(msg, timeout_s + self.grace_s, self._max_frame))
                 alive = True
                 return result
+            except WireError as exc:  # a worker that does not follow the format is replaced
+                self.restarts += 1
+                log_once(log, f"wire:{exc}", "sandbox worker %s sent a malformed frame (%s); replacing it", w.pid, exc)
+                return ExecResult(Status.INTERNAL_ERROR, detail=f"malformed worker reply: {exc}", timeout_s=timeout_s)
             except BrokenPipeError:
                 # The worker died while idle (killed from outside): nothing reached it,
                 # so the statement goes once to a fresh worker.
@@ -271,8 +289,8 @@ class WorkerPool:
             for w in taken:
                 if isinstance(w, _Worker) and not w.dead:
                     try:
-                        stats.append(w.call(("stats",), 5.0))
-                    except (_WorkerTimeout, EOFError, OSError):  # pragma: no cover
+                        stats.append(_stats_reply(w.call(("stats",), 5.0, self._max_frame)))
+                    except (_WorkerTimeout, EOFError, OSError, ValueError):  # pragma: no cover
                         w.kill()
         finally:
             for w in taken:

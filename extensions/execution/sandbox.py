@@ -22,6 +22,7 @@ processes (``extensions.execution.worker``).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import time
@@ -98,20 +99,85 @@ def _grows(name: str) -> bool:
     return name in GROWING_FUNCTIONS or name.startswith("json")
 
 
+# A call of a growing function (or a JSON operator) anywhere in schema SQL.
+_GROWING_CALL = re.compile(
+    r"(?i)(\b(?:" + "|".join(sorted(n for n in GROWING_FUNCTIONS if n.isidentifier())) + r"|json\w*)\s*\()|->"
+)
+
+Signature = tuple[int, ...]
+
+_WAL_HINT = (
+    "database is in WAL mode with changes in its -wal file, which a read-only immutable open would not see; "
+    "checkpoint it first: sqlite3 FILE 'PRAGMA wal_checkpoint(TRUNCATE)'"
+)
+
+
 def _decode_text(b: bytes) -> str:
     # Same as the official Spider evaluator: invalid UTF-8 is dropped, not fatal.
     return b.decode(errors="ignore")
 
 
-def db_signature(path: str) -> tuple[int, int] | None:
-    """(mtime_ns, size) of a regular file, or None when it is not one."""
+def db_signature(path: str) -> Signature | None:
+    """What identifies a file's current content, or None when it is not a regular file.
+
+    (mtime_ns, size, inode, ctime_ns, size of its ``-wal`` file): a file
+    replaced in place with the same size and a preserved mtime still changes
+    its ctime (and usually its inode).
+
+    Args:
+        path: the database file.
+
+    Returns:
+        The signature tuple, or None.
+
+    >>> db_signature("/nonexistent") is None
+    True
+    """
     try:
         st = os.stat(path)
     except (OSError, ValueError, TypeError):
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return (st.st_mtime_ns, st.st_size)
+    try:
+        wal = os.stat(path + "-wal").st_size
+    except OSError:
+        wal = 0
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns, wal)
+
+
+def _pending_wal(path: str) -> bool:
+    """The file is in WAL mode (header bytes 18-19) and its ``-wal`` file holds data."""
+    try:
+        if os.path.getsize(path + "-wal") == 0:
+            return False
+        with open(path, "rb") as fh:
+            header = fh.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
+
+
+class _GrowingSchema(Exception):
+    """A view, generated column or index of the file calls a growing function."""
+
+
+_GENERATED = re.compile(r"(?i)\bAS\s*\(")
+
+
+def _schema_grows(conn: sqlite3.Connection) -> bool:
+    """A view, or a table with a generated column, whose SQL calls a growing function.
+
+    Column types such as ``char(20)`` look like calls; only views and tables with
+    an ``AS (...)`` column are searched, so they rarely count.
+    """
+    rows = conn.execute("SELECT type, sql FROM sqlite_master WHERE type IN ('view', 'table') AND sql IS NOT NULL")
+    for kind, sql in rows.fetchall():
+        if not isinstance(sql, str) or (kind == "table" and not _GENERATED.search(sql)):
+            continue
+        if _GROWING_CALL.search(sql):
+            return True
+    return False
 
 
 class SandboxConnection:
@@ -130,8 +196,10 @@ class SandboxConnection:
         self.limits = limits
         self._deadline = float("inf")
         # With ``refuse_growing``, statements calling a GROWING_FUNCTIONS member fail
-        # to compile and ``refused`` says so (the caller hands them to a worker).
-        # Statements are then never cached, so the authorizer sees every one.
+        # to compile and ``refused`` says so (the caller hands them to a worker);
+        # a file whose schema calls one is not opened at all (views and generated
+        # columns are not seen by the authorizer). Statements are then never
+        # cached, so the authorizer sees every one.
         self.refuse_growing = refuse_growing
         self.refused = False
         uri_path = urllib.parse.quote(os.path.abspath(path))
@@ -143,6 +211,8 @@ class SandboxConnection:
             conn.text_factory = _decode_text
             conn.execute("PRAGMA query_only=1")
             conn.execute("PRAGMA mmap_size=0")
+            # Sorts, DISTINCT and temporary b-trees stay in memory (inside a worker's RLIMIT_AS), never on disk.
+            conn.execute("PRAGMA temp_store=MEMORY")
             if cache_kib is not None:
                 conn.execute(f"PRAGMA cache_size={-max(64, int(cache_kib))}")
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
@@ -152,6 +222,8 @@ class SandboxConnection:
             n_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if n_tables == 0:
                 raise sqlite3.DatabaseError("database has no tables (empty or not a database)")
+            if refuse_growing and _schema_grows(conn):
+                raise _GrowingSchema("the schema calls a function whose result can outgrow its arguments")
             conn.set_authorizer(self._refusing_authorizer if refuse_growing else _authorizer)
             conn.set_progress_handler(self._progress, max(1, limits.progress_steps))
         except BaseException:
@@ -238,6 +310,7 @@ _TOO_LARGE = ("string or blob too big", "out of memory", "too long", "too large"
 _SCHEMA = ("no such table", "no such column", "ambiguous column", "no such index")
 _FORBIDDEN = (
     "not authorized",
+    "authorization denied",
     "readonly",
     "read-only",
     "one statement at a time",
@@ -288,12 +361,19 @@ def open_sandbox(
     """Open ``path`` read-only, or return the failure as an :class:`ExecResult`.
 
     ``cache_kib`` caps the connection's page cache (SQLite's default is 2 MiB);
-    ``refuse_growing``: see :class:`SandboxConnection`.
+    ``refuse_growing``: see :class:`SandboxConnection` (a file whose schema calls
+    such a function is refused as ``forbidden``). A WAL-mode file with data in
+    its ``-wal`` file is ``db_corrupt`` under ``immutable`` (which would not read it),
+    with a detail saying how to fix it.
     """
     if not isinstance(path, str) or not path or db_signature(path) is None:
         return ExecResult(Status.DB_MISSING, detail=f"no database file at {path!r}")
+    if immutable and _pending_wal(path):
+        return ExecResult(Status.DB_CORRUPT, detail=_WAL_HINT.replace("FILE", path))
     try:
         return SandboxConnection(path, limits, immutable=immutable, cache_kib=cache_kib, refuse_growing=refuse_growing)
+    except _GrowingSchema as exc:
+        return ExecResult(Status.FORBIDDEN, detail=str(exc))
     except sqlite3.OperationalError as exc:
         if "unable to open" in str(exc).lower():
             return ExecResult(Status.DB_MISSING, detail=str(exc)[:200])

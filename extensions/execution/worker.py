@@ -3,7 +3,10 @@
 Started by :class:`extensions.execution.pool.WorkerPool` as
 ``python -m extensions.execution.worker --fd-in R --fd-out W ...``. It keeps an
 LRU of read-only connections (one per database file, reopened when the file
-changes) and answers length-prefixed pickled messages. The parent kills and
+changes) and answers length-prefixed frames (``extensions.execution.wire``:
+JSON requests, results in a tagged binary codec that cannot run code in the
+trainer). A result larger than ``--max-result-bytes`` is answered with
+``too_large`` instead of being sent. The parent kills and
 replaces a worker that does not answer in time, so a query stuck in C or a
 memory blow-up never outlives its deadline. ``RLIMIT_AS`` caps the worker's
 memory so that a memory bomb ends as ``too_large`` instead of swapping.
@@ -14,63 +17,29 @@ Imports only the standard library and the sandbox.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import pickle
-import struct
 import sys
 from collections import OrderedDict
 
-from extensions.execution.sandbox import Limits, SandboxConnection, db_signature, open_sandbox
+from extensions.execution.sandbox import Limits, SandboxConnection, Signature, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
+from extensions.execution.wire import ResultTooLarge, WireError, encode_json, encode_result, read_frame, write_frame
 
-_HEADER = struct.Struct("!Q")
-
-
-def read_exact(fd: int, n: int) -> bytes:
-    """Read exactly ``n`` bytes or raise EOFError."""
-    chunks = []
-    while n:
-        b = os.read(fd, min(n, 1 << 20))
-        if not b:
-            raise EOFError("pipe closed")
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
+# Requests come from the trainer (trusted) and are small.
+_MAX_REQUEST_BYTES = 64 * 1024 * 1024
+# Room for a result without rows (status and detail), whatever the cap.
+_SMALL = 65536
 
 
-def read_message(fd: int) -> object:
-    """Read one length-prefixed pickle. Messages are strictly request/response,
-    so a single ``read`` usually returns the whole (small) message."""
-    first = os.read(fd, 65536)
-    if not first:
-        raise EOFError("pipe closed")
-    if len(first) < _HEADER.size:
-        first += read_exact(fd, _HEADER.size - len(first))
-    (size,) = _HEADER.unpack_from(first)
-    body = first[_HEADER.size :]
-    if len(body) < size:
-        body += read_exact(fd, size - len(body))
-    return pickle.loads(body)
-
-
-def write_message(fd: int, obj: object) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
-def to_wire(r: ExecResult) -> tuple:
-    """Plain tuple for the pipe (pickling a dataclass costs several times more)."""
-    return (r.status.value, r.rows, r.columns, r.elapsed_s, r.detail, r.timeout_s)
-
-
-_STATUS = {s.value: s for s in Status}
-
-
-def from_wire(t: tuple) -> ExecResult:
-    return ExecResult(_STATUS[t[0]], t[1], t[2], t[3], t[4], t[5])
+def to_wire(r: ExecResult, max_bytes: int) -> bytes:
+    """``r`` encoded for the pipe; a result past ``max_bytes`` is replaced by a ``too_large`` one."""
+    try:
+        return encode_result(r, max_bytes)
+    except ResultTooLarge as exc:
+        return encode_result(ExecResult(Status.TOO_LARGE, detail=str(exc), elapsed_s=r.elapsed_s, timeout_s=r.timeout_s), _SMALL)
+    except WireError as exc:
+        return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), _SMALL)
 
 
 class ConnectionCache:
@@ -80,9 +49,9 @@ class ConnectionCache:
         self.limits = limits
         self.max_open = max(1, max_open)
         self.immutable = immutable
-        self._conns: OrderedDict[str, tuple[tuple[int, int], SandboxConnection]] = OrderedDict()
+        self._conns: OrderedDict[str, tuple[Signature, SandboxConnection]] = OrderedDict()
 
-    def get(self, path: str, sig: tuple[int, int] | None = None) -> SandboxConnection | ExecResult:
+    def get(self, path: str, sig: Signature | None = None) -> SandboxConnection | ExecResult:
         """The connection for ``path``; ``sig`` (from the parent's stat) saves a stat here."""
         if sig is None:
             sig = db_signature(path)
@@ -123,38 +92,44 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: bool) -> None:
+def _execute(cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: list | None) -> ExecResult:
+    try:
+        conn = cache.get(path, tuple(sig) if sig is not None else None)
+        if isinstance(conn, ExecResult):
+            return conn
+        result = conn.run(sql, timeout_s)
+        if result.status is Status.DB_CORRUPT:
+            cache.drop(path)
+        return result
+    except MemoryError:
+        return ExecResult(Status.TOO_LARGE, detail="out of memory", timeout_s=timeout_s)
+    except Exception as exc:  # a bug: report it, keep serving
+        return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: bool, max_result_bytes: int) -> None:
+    """Answer requests until the pipe closes or a ``close`` request arrives."""
     cache = ConnectionCache(limits, max_open, immutable)
     while True:
         try:
-            msg = read_message(fd_in)
+            msg = json.loads(read_frame(fd_in, _MAX_REQUEST_BYTES))
         except EOFError:
             return
         kind = msg[0]
         if kind == "exec":
             _, path, sql, timeout_s, sig = msg
+            result = _execute(cache, path, sql, timeout_s, sig)
             try:
-                conn = cache.get(path, sig)
-                if isinstance(conn, ExecResult):
-                    result = conn
-                else:
-                    result = conn.run(sql, timeout_s)
-                    if result.status is Status.DB_CORRUPT:
-                        cache.drop(path)
+                body = to_wire(result, max_result_bytes)
             except MemoryError:
-                result = ExecResult(Status.TOO_LARGE, detail="out of memory", timeout_s=timeout_s)
-            except Exception as exc:  # a bug: report it, keep serving
-                result = ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
-            try:
-                write_message(fd_out, to_wire(result))
-            except MemoryError:
-                write_message(fd_out, to_wire(ExecResult(Status.TOO_LARGE, detail="result too large to send")))
+                body = to_wire(ExecResult(Status.TOO_LARGE, detail="result too large to send"), max_result_bytes)
+            write_frame(fd_out, body)
         elif kind == "stats":
-            write_message(fd_out, {"pid": os.getpid(), "rss_bytes": _rss_bytes(), "open_connections": len(cache)})
+            write_frame(fd_out, encode_json({"pid": os.getpid(), "rss_bytes": _rss_bytes(), "open_connections": len(cache)}))
         elif kind == "close":
             return
         else:
-            write_message(fd_out, to_wire(ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}")))
+            write_frame(fd_out, to_wire(ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}"), _SMALL))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-rows", type=int, default=Limits.max_rows)
     p.add_argument("--max-value-bytes", type=int, default=Limits.max_value_bytes)
     p.add_argument("--max-sql-bytes", type=int, default=Limits.max_sql_bytes)
+    p.add_argument("--max-result-bytes", type=int, default=64 * 1024 * 1024)
     p.add_argument("--max-open", type=int, default=32)
     p.add_argument("--memory-mb", type=int, default=0, help="RLIMIT_AS in MiB (0 = unlimited)")
     p.add_argument("--no-immutable", action="store_true")
@@ -178,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"extensions worker: cannot set RLIMIT_AS: {exc}", file=sys.stderr)
     # Nothing may write to the protocol pipes but us; stdout is not used.
     limits = Limits(max_rows=a.max_rows, max_value_bytes=a.max_value_bytes, max_sql_bytes=a.max_sql_bytes)
-    serve(a.fd_in, a.fd_out, limits, a.max_open, not a.no_immutable)
+    serve(a.fd_in, a.fd_out, limits, a.max_open, not a.no_immutable, a.max_result_bytes)
 
 
 if __name__ == "__main__":

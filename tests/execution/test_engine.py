@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from extensions.data.demo import build_database, demo_examples
-from extensions._util.cache import ResultCache
+from extensions._util.cache import ResultCache, approx_bytes
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
 
@@ -54,8 +54,9 @@ def test_gold_runs_once_per_group_and_duplicates_once(demo_paths):
         assert [r.match for r in results] == [True] * 11 + [False] * 5
         # The gold once; predictions equal to it (after normalisation) reuse its result;
         # the one distinct wrong prediction runs once.
-        assert eng.executions == 2
-        assert eng.gold_cache.misses == 1
+        s = eng.stats()
+        assert s["executions"] == 2
+        assert s["gold_cache"]["misses"] == 1
 
 
 def test_in_flight_duplicates_join(demo_paths, tmp_path):
@@ -71,8 +72,9 @@ def test_in_flight_duplicates_join(demo_paths, tmp_path):
         with ThreadPoolExecutor(8) as ex:
             results = list(ex.map(call, range(8)))
         assert all(r.rows == ((300000,),) for r in results)
-        assert eng.executions == 1
-        assert eng.result_cache.joined + eng.result_cache.hits == 7
+        s = eng.stats()
+        assert s["executions"] == 1
+        assert s["result_cache"]["joined"] + s["result_cache"]["hits"] == 7
 
 
 def test_adaptive_timeout_clamp(demo_paths):
@@ -84,10 +86,8 @@ def test_adaptive_timeout_clamp(demo_paths):
         assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=5.0)) == 8.0
         hr = demo_paths["hr"]
         runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
-        t = time.monotonic()
         r = eng.match(hr, runaway, "SELECT count(*) FROM employees")
         assert r.status is Status.TIMEOUT and r.timeout_s == 0.5
-        assert time.monotonic() - t < 3.0
 
 
 def test_cached_success_respects_shorter_timeout(demo_paths):
@@ -113,15 +113,31 @@ def test_multiple_databases_must_all_match(tmp_path):
         assert not eng.match([a, b], hard_coded, gold).match
 
 
-def test_result_cache_is_bounded():
-    c: ResultCache[int] = ResultCache(max_entries=10, max_cells=25)
+def test_result_cache_is_bounded_by_bytes_and_entries():
+    c: ResultCache[int] = ResultCache(max_entries=10, max_bytes=25)
     for i in range(100):
         c.get_or_compute(i, lambda i=i: i, cost=lambda v: 3)
-    assert len(c) <= 8 and c.cells <= 25
-    c2: ResultCache[int] = ResultCache(max_entries=10, max_cells=10_000)
+    assert c.stats()["entries"] == 8 and c.stats()["bytes"] == 24
+    c2: ResultCache[int] = ResultCache(max_entries=10, max_bytes=10_000)
     for i in range(100):
         c2.get_or_compute(i, lambda i=i: i, cost=lambda v: 1)
     assert len(c2) == 10 and c2.get(99) == 99 and c2.get(0) is None
+
+
+def test_result_cache_never_keeps_an_entry_over_its_cap():
+    c: ResultCache[str] = ResultCache(max_entries=10, max_bytes=1000, max_entry_bytes=100)
+    c.put("small", "x", cost=50)
+    c.put("big", "y", cost=101)
+    assert c.get("small") == "x" and c.get("big") is None and c.stats()["bytes"] == 50
+
+
+@pytest.mark.parametrize(
+    "small, big",
+    [("a", "a" * 10_000), (b"x", b"x" * 10_000), (((1, "a"),), ((1, "a"),) * 1000), ({"k": 1}, {str(i): i for i in range(500)})],
+)
+def test_approx_bytes_grows_with_the_value(small, big):
+    assert approx_bytes(big) >= 10 * approx_bytes(small)
+    assert approx_bytes(big) >= 5_000
 
 
 def test_worker_connection_lru_is_bounded(tmp_path):
@@ -138,8 +154,9 @@ def test_inline_lane_connections_are_bounded(tmp_path):
     with ExecutionEngine(workers=1, max_open_connections=2) as eng:
         for p in paths:
             assert eng.execute(p, "SELECT count(*) FROM employees").status is Status.OK
-        assert eng.worker_executions == 0
-        assert 1 <= eng.stats()["inline"]["open_connections"] <= 2 * eng._inline.per_path
+        s = eng.stats()
+        assert s["worker_executions"] == 0
+        assert 1 <= s["inline"]["open_connections"] <= 2 * 2  # two files, two connections each at most
 
 
 @pytest.mark.parametrize(
@@ -158,13 +175,12 @@ def test_inline_lane_hands_over_what_it_cannot_settle(demo_paths, sql, status):
     hr = demo_paths["hr"]
     settings = dict(workers=1, timeout_s=0.5, adaptive_timeout=False, max_value_bytes=1_000_000)
     with ExecutionEngine(**settings) as inline, ExecutionEngine(**settings, inline_budget_ms=0) as worker:
-        t = time.monotonic()
         a = inline.execute(hr, sql)
-        assert time.monotonic() - t < 0.5 + 1.0 + 0.5  # budget + timeout + grace, at most
         b = worker.execute(hr, sql)
         assert a.status is status and b.status is status
         assert (a.rows, a.columns, a.timeout_s) == (b.rows, b.columns, b.timeout_s)
-        assert inline.worker_executions == 1 and inline.stats()["inline"]["handed_over"] == 1
+        s = inline.stats()
+        assert s["worker_executions"] == 1 and s["inline"]["handed_over"] == 1
 
 
 def test_slow_database_skips_the_inline_lane(demo_paths):
@@ -175,11 +191,12 @@ def test_slow_database_skips_the_inline_lane(demo_paths):
         assert m.status is Status.OK and not m.match
         assert m.gold.rows == ((3000000,),)
         # The gold overran the inline budget and its prediction went straight to a worker.
-        assert eng.stats()["inline"]["handed_over"] == 1 and eng.worker_executions == 2
-        assert eng._slow[hr] is True
+        s = eng.stats()
+        assert s["inline"]["handed_over"] == 1 and s["worker_executions"] == 2
+        assert s["inline"]["slow_databases"] == 1
         # A fast gold on the same file puts it back on the inline lane.
         eng.match(hr, "SELECT 1", "SELECT 2")
-        assert eng._slow[hr] is False
+        assert eng.stats()["inline"]["slow_databases"] == 0
 
 
 @pytest.mark.parametrize("ttl", [0.0, 0.2])
@@ -218,6 +235,16 @@ def test_timeout_leaves_nothing_burning(demo_paths):
         assert all(after[p] - before[p] <= 2 for p in pids), (before, after)  # idle: < 20 ms of CPU in 0.5 s
 
 
+def _wait_until_busy(eng: ExecutionEngine, ticks: int = 5) -> None:
+    """Poll until some worker has used ``ticks`` clock ticks of CPU (it is running the query)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(_cpu_ticks(p) >= ticks for p in eng.pool.pids()):
+            return
+        time.sleep(0.01)
+    pytest.fail("no worker became busy")
+
+
 def test_hung_worker_is_killed_and_replaced(demo_paths):
     """A worker stuck outside SQLite's VM (simulated with SIGSTOP) is killed at timeout + grace."""
     hr = demo_paths["hr"]
@@ -227,10 +254,8 @@ def test_hung_worker_is_killed_and_replaced(demo_paths):
         assert eng.execute(hr, "SELECT 1").status is Status.OK
         (pid,) = eng.pool.pids()
         os.kill(pid, signal.SIGSTOP)
-        t = time.monotonic()
         r = eng.execute(hr, "SELECT count(*) FROM employees")
         assert r.status is Status.TIMEOUT and "killed" in r.detail
-        assert time.monotonic() - t < 2.0
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone for good
         assert eng.execute(hr, "SELECT count(*) FROM employees").rows == ((60,),)
@@ -244,7 +269,7 @@ def test_killing_a_worker_mid_query_recovers(demo_paths):
         out = {}
         th = threading.Thread(target=lambda: out.setdefault("r", eng.execute(hr, slow)))
         th.start()
-        time.sleep(0.5)
+        _wait_until_busy(eng)
         for pid in eng.pool.pids():
             os.kill(pid, signal.SIGKILL)
         th.join(10)
@@ -287,7 +312,7 @@ def test_many_threads_same_results_as_sequential(demo_paths):
             with ThreadPoolExecutor(16) as ex:
                 got = list(ex.map(lambda it: eng.match(*it).match, items * 2))
             assert got == sequential * 2
-            assert eng.executions > len(items) * 2  # more than one statement run per call: nothing was cached
+            assert eng.stats()["executions"] > len(items) * 2  # more than one statement run per call: nothing was cached
             if inline_ms:
                 assert eng.stats()["inline"]["open_connections"] <= 2 * len(demo_paths)
 
@@ -341,8 +366,8 @@ def test_inline_lane_gives_the_same_result_as_the_worker(demo_paths, sql):
         assert (a.status, a.rows, a.columns, a.detail) == (b.status, b.rows, b.columns, b.detail)
         assert a.timeout_s == b.timeout_s
         if sql:
-            assert inline.worker_executions == 0  # settled in the calling thread, no worker round trip
-            assert worker.worker_executions == 1
+            assert inline.stats()["worker_executions"] == 0  # settled in the calling thread, no worker round trip
+            assert worker.stats()["worker_executions"] == 1
 
 
 @pytest.mark.parametrize("pred", [None, ["SELECT 1"], b"SELECT 1", 42])
@@ -367,10 +392,10 @@ def test_match_many_gives_the_per_sample_verdicts(demo_paths):
         got = batch.match_many(items, semantics="spider")
         want = [single.match(p, q, g, semantics="spider") for p, q, g in items]
         assert [(m.match, m.status, m.detail) for m in got] == [(m.match, m.status, m.detail) for m in want]
-        assert batch.executions <= single.executions
-        before = batch.executions
+        assert batch.stats()["executions"] <= single.stats()["executions"]
+        before = batch.stats()["executions"]
         batch.match_many(items)  # everything is cached now
-        assert batch.executions == before
+        assert batch.stats()["executions"] == before
 
 
 def test_match_many_settles_in_the_lane_first_and_overlaps_runaways_in_workers(demo_paths):
@@ -414,22 +439,26 @@ def test_match_async_gathered_gives_the_per_sample_verdicts(demo_paths):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_paths):
-    """A child forked while a lock is held and workers run (a DataLoader worker, say) neither hangs
-    on the parent's lock nor talks to or kills the parent's workers."""
+    """A child forked while another thread is mid-query (its worker busy, its computation in flight)
+    neither hangs on the parent's state nor talks to or kills the parent's workers."""
     hr = demo_paths["hr"]
     gold = "SELECT count(*) FROM employees"
+    runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
     with ExecutionEngine(workers=1, inline_budget_ms=0) as eng:
         assert eng.match(hr, gold, gold).match
         (parent_worker,) = eng.pool.pids()
-        with eng.result_cache._lock:  # held by this thread at fork time
-            pid = os.fork()
-            if pid == 0:  # the child
-                ok = False
-                try:
-                    m = eng.match(hr, "SELECT count(id) FROM employees", gold)
-                    ok = m.match and parent_worker not in eng.pool.pids() and len(eng.pool.pids()) == 1
-                finally:
-                    os._exit(0 if ok else 1)
+        busy = threading.Thread(target=eng.execute, args=(hr, runaway), kwargs={"timeout_s": 2.0})
+        busy.start()
+        _wait_until_busy(eng)
+        pid = os.fork()
+        if pid == 0:  # the child
+            ok = False
+            try:
+                m = eng.match(hr, "SELECT count(id) FROM employees", gold)
+                ok = m.match and parent_worker not in eng.pool.pids() and len(eng.pool.pids()) == 1
+            finally:
+                os._exit(0 if ok else 1)
+        busy.join()
         deadline = time.monotonic() + 60
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -443,3 +472,14 @@ def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_path
         os.kill(parent_worker, 0)  # still alive
         assert eng.pool.pids() == [parent_worker]
         assert eng.match(hr, "SELECT count(*) + 0 FROM employees", gold).match
+
+
+@pytest.mark.parametrize("gold, status", [("SELECT count(*) FROM employees", Status.TOO_LARGE), ("SELECT nope FROM t", Status.GOLD_ERROR)])
+def test_a_prediction_over_max_sql_bytes_is_too_large_and_never_cached(demo_paths, gold, status):
+    hr = demo_paths["hr"]
+    huge = "SELECT DISTINCT 1 " + "-- padding\n" * 200_000
+    with ExecutionEngine(workers=1, max_sql_bytes=1_000_000) as eng:
+        m = eng.match(hr, huge, gold)
+        assert m.status is status and not m.match and m.pred.status is Status.TOO_LARGE
+        s = eng.stats()
+        assert s["verdict_cache"]["entries"] == 0 and s["result_cache"]["entries"] == 0
