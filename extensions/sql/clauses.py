@@ -17,12 +17,12 @@ one predicate.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from sqlglot import exp
 
 from extensions._util.log import log_once
+from extensions.sql.memo import memoize, text_bytes
 from extensions.sql.parse import parse_sql
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,11 @@ def _first_select(e: exp.Expression) -> exp.Select | None:
     return e if isinstance(e, exp.Select) else None
 
 
-@functools.lru_cache(maxsize=8192)
+def _components_bytes(value: dict[str, tuple[str, ...]] | None) -> int:
+    return sum(text_bytes(*v) for v in value.values()) if value else 0
+
+
+@memoize(8192, 32 * 2**20, value_bytes=_components_bytes)
 def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
     parsed = parse_sql(sql)
     if not parsed.ok or not parsed.is_query:

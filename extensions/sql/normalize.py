@@ -10,9 +10,10 @@ False
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
+
+from extensions.sql.memo import memoize, text_bytes
 
 _QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
 _SPECIAL = re.compile(r"['\"`\[]|--|/\*")
@@ -57,7 +58,7 @@ def _segments(sql: str) -> Iterator[tuple[bool, str]]:
 _WS = re.compile(r"\s+")
 
 
-@functools.lru_cache(maxsize=65536)
+@memoize(65536, 32 * 2**20, value_bytes=text_bytes)
 def cache_key(sql: str) -> str:
     """Whitespace-collapsed, lower-cased SQL (outside quotes), without comments or trailing ``;``.
 
