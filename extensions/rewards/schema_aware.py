@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from extensions.errors import SchemaLoadError
+from extensions.execution.introspect import load_schema
 from extensions.rewards.base import RewardResult
 from extensions.sql.resolve import Resolution, resolve_names
-from extensions.sql.schema import Schema
 
 
 class SchemaAwareReward:
@@ -55,9 +55,9 @@ class SchemaAwareReward:
         )
 
     def compute(self, sql: str, schema: Any) -> RewardResult:
-        """Penalty for ``sql`` against ``schema`` (any form :meth:`Schema.coerce` accepts)."""
+        """Penalty for ``sql`` against ``schema`` (a ``.sqlite`` path or any form :meth:`Schema.coerce` accepts)."""
         try:
-            sch = Schema.coerce(schema)
+            sch = load_schema(schema)
         except SchemaLoadError as exc:
             return RewardResult(0.0, {"error": f"schema: {exc}", "hallucinations": 0, "penalised": 0,
                                       "unknown_tables": [], "unknown_columns": [], "ambiguous_columns": []})
