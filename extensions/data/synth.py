@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 from collections.abc import Iterable
 
 from sqlglot import exp
@@ -28,6 +29,29 @@ from extensions.sql.parse import parse_sql
 from extensions.sql.schema import Schema
 
 WORDS = ["alpha", "Beta", "gamma", "Delta", "omega", "north", "South", "red", "Blue", "green", "Paris", "tokyo", "Lima"]
+
+
+_SAFE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_ ]*(\([0-9, ]*\))?")
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a SQLite quoted identifier, inner double quotes doubled.
+
+    Args:
+        name: a table or column name from a dataset.
+
+    Returns:
+        The quoted identifier.
+
+    >>> quote_identifier('na"me')
+    '"na""me"'
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _column_type(type_: str) -> str:
+    """The declared type if it is a plain type name (``VARCHAR(20)``), else TEXT."""
+    return type_ if type_ and _SAFE_TYPE.fullmatch(type_) else "TEXT"
 
 
 def _kind(type_: str) -> str:
@@ -114,8 +138,8 @@ def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *
     rng = random.Random(f"{seed}:{create_sql}")
     with atomic_sqlite(path) as conn:
         for t in schema.tables:
-            cols = ", ".join(f'"{c.name}" {c.type or "TEXT"}' for c in t.columns)
-            conn.execute(f'CREATE TABLE "{t.name}" ({cols})')
+            cols = ", ".join(f"{quote_identifier(c.name)} {_column_type(c.type)}" for c in t.columns)
+            conn.execute(f"CREATE TABLE {quote_identifier(t.name)} ({cols})")
             kinds = [_kind(c.type) for c in t.columns]
             for i in range(rows):
                 values = [_random_value(k, rng) for k in kinds]
@@ -127,5 +151,5 @@ def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *
                         if vals:
                             values[j] = vals[(i // 3) % len(vals)]
                 ph = ", ".join("?" for _ in values)
-                conn.execute(f'INSERT INTO "{t.name}" VALUES ({ph})', values)
+                conn.execute(f"INSERT INTO {quote_identifier(t.name)} VALUES ({ph})", values)
     return path
