@@ -121,6 +121,18 @@ def _plants(golds: Iterable[str], schema: Schema) -> dict[tuple[str, str], list[
 
 
 def schema_hash(create_sql: str, golds: Iterable[str] = ()) -> str:
+    """A short hash of a schema's CREATE TABLE text and the gold queries that use it.
+
+    Args:
+        create_sql: the CREATE TABLE text.
+        golds: the gold queries (order and repeats do not matter).
+
+    Returns:
+        20 hex digits.
+
+    >>> schema_hash("CREATE TABLE t (a INT)", ["SELECT 1", "SELECT 1"]) == schema_hash("CREATE TABLE t (a INT)", ["SELECT 1"])
+    True
+    """
     h = hashlib.sha1(create_sql.strip().encode())
     for g in sorted(set(golds)):
         h.update(b"\x00" + g.encode())
@@ -128,7 +140,23 @@ def schema_hash(create_sql: str, golds: Iterable[str] = ()) -> str:
 
 
 def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *, rows: int = 30, seed: int = 0) -> str:
-    """Build (or reuse) the instance for ``create_sql`` and return its path."""
+    """Build (or reuse) the instance for ``create_sql`` and return its path.
+
+    Args:
+        create_sql: the CREATE TABLE text (names may hold any character: they are quoted).
+        golds: gold queries whose compared literals are planted into the rows.
+        cache_dir: where instances are kept, one file per :func:`schema_hash`.
+        rows: rows per table.
+        seed: the random seed.
+
+    Returns:
+        The path of the SQLite file.
+
+    Raises:
+        SchemaLoadError: the CREATE TABLE text is refused by the guard, does not parse, or has no table.
+
+    (An example is in the module docstring.)
+    """
     golds = list(golds)
     path = os.path.join(cache_dir, f"{schema_hash(create_sql, golds)}.sqlite")
     if os.path.exists(path):

@@ -25,7 +25,16 @@ from extensions.sql.schema import Column, Schema, Table
 def read_tables(path: str) -> list[tuple[str, list[tuple[str, str, bool]], list[tuple[str, str, str]]]]:
     """``[(table, [(column, type, is_pk)], [(column, ref_table, ref_column)])]`` read through the sandbox.
 
-    Raises ``ValueError`` when the file is missing, not a database, or unreadable.
+    Args:
+        path: the SQLite file.
+
+    Returns:
+        Tables and views in creation order, with their columns and foreign keys.
+
+    Raises:
+        ValueError: the file is missing, not a database, or unreadable.
+
+    (Use :func:`load_schema` for a cached :class:`Schema`.)
     """
     conn = open_sandbox(path, Limits())
     if isinstance(conn, ExecResult):
@@ -121,7 +130,19 @@ def _samples(path: str, mtime_ns: int, k: int, max_chars: int) -> dict[tuple[str
 
 
 def sample_values(path: str, k: int = 3, max_chars: int = 40) -> dict[tuple[str, str], tuple[object, ...]]:
-    """``{(table, column): (value, ...)}`` with up to ``k`` distinct non-NULL values each."""
+    """``{(table, column): (value, ...)}`` with up to ``k`` distinct non-NULL values each.
+
+    Args:
+        path: the SQLite file.
+        k: values per column (0 or less: none).
+        max_chars: longer text values are cut and end in ``...``.
+
+    Returns:
+        The samples, keyed by lower-cased names; empty when the file cannot be read.
+
+    >>> sample_values("/no/such.sqlite")
+    {}
+    """
     if k <= 0:
         return {}
     try:

@@ -39,6 +39,17 @@ class SchemaAwareReward:
         return self.weight * self.cap if self.cap is not None else float("-inf")
 
     def from_resolution(self, res: Resolution) -> RewardResult:
+        """The penalty for an already computed :class:`Resolution`.
+
+        Args:
+            res: the names found by :func:`resolve_names`.
+
+        Returns:
+            The score with the names in ``details``.
+
+        >>> SchemaAwareReward(weight=-0.5).from_resolution(Resolution(unknown_tables=("x",))).score
+        -0.5
+        """
         n = res.count
         counted = n if self.cap is None else min(n, self.cap)
         score = self.weight * counted + self.ambiguous_weight * len(res.ambiguous_columns)
@@ -55,7 +66,18 @@ class SchemaAwareReward:
         )
 
     def compute(self, sql: str, schema: Any) -> RewardResult:
-        """Penalty for ``sql`` against ``schema`` (a ``.sqlite`` path or any form :meth:`Schema.coerce` accepts)."""
+        """Penalty for ``sql`` against ``schema``; never raises.
+
+        Args:
+            sql: the predicted query.
+            schema: a ``.sqlite`` path or any form :meth:`Schema.coerce` accepts.
+
+        Returns:
+            The penalty; an unreadable schema gives 0.0 with the reason in ``details['error']``.
+
+        >>> SchemaAwareReward().compute("SELECT a FROM t", {"t": ["b"]}).details["unknown_columns"]
+        ['a']
+        """
         try:
             sch = load_schema(schema)
         except SchemaLoadError as exc:

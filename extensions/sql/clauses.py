@@ -143,7 +143,17 @@ def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
 
 
 def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
-    """Canonical clause components of a query, or None if it is not a parseable query."""
+    """Canonical clause components of a query; never raises.
+
+    Args:
+        sql: one query.
+
+    Returns:
+        ``{clause: components}`` for every name in ``CLAUSES``, or None when ``sql`` is not a parseable query.
+
+    >>> clause_components("SELECT a FROM t ORDER BY a DESC")["order_by"]
+    ('0:a:desc',)
+    """
     try:
         return _components(sql) if isinstance(sql, str) else None
     except RecursionError:
@@ -155,6 +165,13 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
 
 def f1(pred: tuple[str, ...], gold: tuple[str, ...]) -> float:
     """Multiset F1 between two component lists.
+
+    Args:
+        pred: the prediction's components.
+        gold: the gold query's components.
+
+    Returns:
+        F1 of the multiset overlap; 1.0 when both are empty.
 
     >>> f1(("a", "b", "b"), ("b", "b", "c"))
     0.6666666666666666

@@ -165,10 +165,24 @@ def extract_sql(
     style: Style = "auto",
     require_sql_block: bool = True,
 ) -> Extraction:
-    """Extract SQL and a format verdict from ``text``; never raises.
+    """Extract SQL and a format verdict from ``text``; never raises for text input.
 
-    Non-string input (``None``, bytes, numbers) yields ``sql=None`` with
+    Non-string input (``None``, numbers) yields ``sql=None`` with
     ``format_reason="not_text"``; bytes are decoded as UTF-8 with replacement.
+
+    Args:
+        text: the completion.
+        style: ``auto``, ``sql_r1``, ``omnisql`` or ``plain``.
+        require_sql_block: ``sql_r1`` only: the answer must hold a fenced ``sql`` block.
+
+    Returns:
+        An :class:`Extraction`.
+
+    Raises:
+        ValueError: an unknown ``style``.
+
+    >>> extract_sql("```sql\\nSELECT 1").format_reason
+    'unclosed_fence'
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")

@@ -118,12 +118,32 @@ _DISTINCT = re.compile(r"(?<![\w$.])distinct(?![\w$])", re.IGNORECASE)
 
 
 def remove_distinct(sql: str) -> str:
-    """Drop every ``DISTINCT`` keyword outside quotes, as the Spider evaluator does."""
+    """Drop every ``DISTINCT`` keyword outside quotes, as the Spider evaluator does.
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        The statement without DISTINCT keywords.
+
+    >>> remove_distinct("SELECT DISTINCT a FROM t")
+    'SELECT  a FROM t'
+    """
     return "".join(_DISTINCT.sub("", text) if is_code else text for is_code, text in _segments(sql))
 
 
 def spider_postprocess(sql: str) -> str:
-    """The official evaluator's fix-ups: ``> =`` to ``>=`` and the current-year macro."""
+    """The official evaluator's fix-ups: ``> =`` to ``>=`` and the current-year macro.
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        The fixed statement.
+
+    >>> spider_postprocess("a > = 1")
+    'a >= 1'
+    """
     sql = sql.replace("> =", ">=").replace("< =", "<=").replace("! =", "!=")
     return re.sub(r"YEAR\s*\(\s*CURDATE\s*\(\s*\)\s*\)\s*", "2020", sql, flags=re.IGNORECASE)
 
@@ -132,7 +152,17 @@ _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 
 def has_top_level_order_by(sql: str) -> bool:
-    """True when the outermost query has ORDER BY (not only a subquery)."""
+    """True when the outermost query has ORDER BY (not only a subquery).
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        Whether ORDER BY appears at parenthesis depth 0, outside quotes and comments.
+
+    >>> has_top_level_order_by("SELECT a FROM t ORDER BY a")
+    True
+    """
     depth = 0
     for is_code, text in _segments(sql):
         if not is_code:

@@ -235,7 +235,18 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
 
 
 def resolve_names(sql: str, schema: Schema) -> Resolution:
-    """Unknown and ambiguous names in ``sql`` against ``schema``; cached, never raises."""
+    """Unknown and ambiguous names in ``sql`` against ``schema``; cached, never raises.
+
+    Args:
+        sql: one query.
+        schema: the database's schema.
+
+    Returns:
+        A :class:`Resolution`; ``error`` says why nothing could be checked (``too_deep...``, ``parse_error...``).
+
+    >>> resolve_names("SELECT x FROM t", Schema.coerce({"t": ["a"]})).unknown_columns
+    ('x',)
+    """
     if not isinstance(sql, str) or not schema:
         return Resolution(error="no_sql" if not isinstance(sql, str) else "no_schema")
     try:

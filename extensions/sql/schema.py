@@ -84,7 +84,20 @@ class Schema:
     # -- constructors -------------------------------------------------------------------
     @classmethod
     def coerce(cls, obj: Any) -> "Schema":
-        """Build a schema from any supported form; raises :class:`SchemaLoadError`."""
+        """Build a schema from any supported form (never from a database file: see the module docstring).
+
+        Args:
+            obj: a Schema, a dict, a Spider ``tables.json`` entry, CREATE TABLE text, or None (empty schema).
+
+        Returns:
+            The schema.
+
+        Raises:
+            SchemaLoadError: ``obj`` is none of these.
+
+        >>> Schema.coerce({"t": ["a"]}).columns("t")
+        ('a',)
+        """
         if isinstance(obj, Schema):
             return obj
         if obj is None:
@@ -105,6 +118,20 @@ class Schema:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Schema":
+        """The seed's dict forms: ``{'tables': {t: {'columns': [...]}}}``, ``{t: [...]}``, ``{t: {'columns': [...]}}``.
+
+        Args:
+            d: the dict; a column is a name, ``{'name', 'type'}`` or ``[name, type]``.
+
+        Returns:
+            The schema.
+
+        Raises:
+            SchemaLoadError: a table spec is neither a list nor a dict.
+
+        >>> Schema.from_dict({"t": [["a", "INT"]]}).table("t").columns[0].type
+        'INT'
+        """
         tables = d.get("tables", d) if isinstance(d.get("tables", None), dict) else d
         out = []
         for name, spec in tables.items():
@@ -127,6 +154,17 @@ class Schema:
 
     @classmethod
     def from_spider_entry(cls, entry: dict) -> "Schema":
+        """A Spider ``tables.json`` entry (original names preferred), with primary and foreign keys.
+
+        Args:
+            entry: the entry.
+
+        Returns:
+            The schema.
+
+        >>> Schema.from_spider_entry({"table_names_original": ["t"], "column_names_original": [[-1, "*"], [0, "a"]]}).columns("t")
+        ('a',)
+        """
         names = entry.get("table_names_original") or entry.get("table_names") or []
         cols = entry.get("column_names_original") or entry.get("column_names") or []
         types = entry.get("column_types") or []
@@ -196,6 +234,17 @@ class Schema:
 
     # -- exports ---------------------------------------------------------------------
     def to_spider_entry(self, db_id: str) -> dict:
+        """This schema as a Spider ``tables.json`` entry.
+
+        Args:
+            db_id: the entry's ``db_id``.
+
+        Returns:
+            The entry (a JSON-ready dict).
+
+        >>> Schema.coerce({"t": ["a"]}).to_spider_entry("x")["column_names_original"]
+        [[-1, '*'], [0, 'a']]
+        """
         col_names = [[-1, "*"]]
         col_types = ["text"]
         pks = []
@@ -222,9 +271,6 @@ class Schema:
             "primary_keys": pks,
             "foreign_keys": fks,
         }
-
-    def to_sqlglot(self) -> dict[str, dict[str, str]]:
-        return {t.name: {c.name: (c.type or "TEXT") for c in t.columns} for t in self.tables}
 
 
 def _spider_type(t: str) -> str:
