@@ -49,18 +49,45 @@ def bracket_depth(text: str) -> int:
     return best
 
 
-def json_loads_bounded(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[{]|[\]}]')
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text; brackets inside strings do not count.
+
+    Args:
+        text: JSON text (valid or not).
+
+    Returns:
+        The maximum number of simultaneously open ``[`` and ``{``.
+
+    >>> json_depth('{"sql": "SELECT ((1))", "x": [[1]]}')
+    3
+    """
+    depth = best = 0
+    for m in _JSON_TOKENS.finditer(text):
+        ch = m.group()[0]
+        if ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return best
+
+
+def json_loads_bounded(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, max_chars: int | None = None) -> Any:
     """``json.loads`` that refuses input nested deeper than ``max_depth`` before parsing.
 
     Args:
         text: JSON text (bytes are decoded as UTF-8).
         max_depth: the deepest nesting of arrays and objects accepted.
+        max_chars: when given, longer text is refused before it is scanned.
 
     Returns:
         The decoded value.
 
     Raises:
-        ValueError: invalid JSON (``json.JSONDecodeError``) or nesting deeper than ``max_depth``.
+        ValueError: invalid JSON or UTF-8, text over ``max_chars``, or nesting deeper than ``max_depth``.
 
     >>> json_loads_bounded("[[1]]", max_depth=1)
     Traceback (most recent call last):
@@ -69,6 +96,10 @@ def json_loads_bounded(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) ->
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8")
-    if bracket_depth(text) > max_depth:
+    if not isinstance(text, str):
+        raise ValueError(f"JSON text must be str or bytes, not {type(text).__name__}")
+    if max_chars is not None and len(text) > max_chars:
+        raise ValueError(f"JSON text longer than {max_chars} characters")
+    if json_depth(text) > max_depth:
         raise ValueError(f"JSON nested deeper than {max_depth} levels")
     return json.loads(text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 from collections.abc import Iterable
 
 from sqlglot import exp
@@ -28,6 +29,29 @@ from extensions.sql.parse import parse_sql
 from extensions.sql.schema import Schema
 
 WORDS = ["alpha", "Beta", "gamma", "Delta", "omega", "north", "South", "red", "Blue", "green", "Paris", "tokyo", "Lima"]
+
+
+_SAFE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_ ]*(\([0-9, ]*\))?")
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a SQLite quoted identifier, inner double quotes doubled.
+
+    Args:
+        name: a table or column name from a dataset.
+
+    Returns:
+        The quoted identifier.
+
+    >>> quote_identifier('na"me')
+    '"na""me"'
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _column_type(type_: str) -> str:
+    """The declared type if it is a plain type name (``VARCHAR(20)``), else TEXT."""
+    return type_ if type_ and _SAFE_TYPE.fullmatch(type_) else "TEXT"
 
 
 def _kind(type_: str) -> str:
@@ -97,6 +121,18 @@ def _plants(golds: Iterable[str], schema: Schema) -> dict[tuple[str, str], list[
 
 
 def schema_hash(create_sql: str, golds: Iterable[str] = ()) -> str:
+    """A short hash of a schema's CREATE TABLE text and the gold queries that use it.
+
+    Args:
+        create_sql: the CREATE TABLE text.
+        golds: the gold queries (order and repeats do not matter).
+
+    Returns:
+        20 hex digits.
+
+    >>> schema_hash("CREATE TABLE t (a INT)", ["SELECT 1", "SELECT 1"]) == schema_hash("CREATE TABLE t (a INT)", ["SELECT 1"])
+    True
+    """
     h = hashlib.sha1(create_sql.strip().encode())
     for g in sorted(set(golds)):
         h.update(b"\x00" + g.encode())
@@ -104,7 +140,23 @@ def schema_hash(create_sql: str, golds: Iterable[str] = ()) -> str:
 
 
 def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *, rows: int = 30, seed: int = 0) -> str:
-    """Build (or reuse) the instance for ``create_sql`` and return its path."""
+    """Build (or reuse) the instance for ``create_sql`` and return its path.
+
+    Args:
+        create_sql: the CREATE TABLE text (names may hold any character: they are quoted).
+        golds: gold queries whose compared literals are planted into the rows.
+        cache_dir: where instances are kept, one file per :func:`schema_hash`.
+        rows: rows per table.
+        seed: the random seed.
+
+    Returns:
+        The path of the SQLite file.
+
+    Raises:
+        SchemaLoadError: the CREATE TABLE text is refused by the guard, does not parse, or has no table.
+
+    (An example is in the module docstring.)
+    """
     golds = list(golds)
     path = os.path.join(cache_dir, f"{schema_hash(create_sql, golds)}.sqlite")
     if os.path.exists(path):
@@ -114,8 +166,8 @@ def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *
     rng = random.Random(f"{seed}:{create_sql}")
     with atomic_sqlite(path) as conn:
         for t in schema.tables:
-            cols = ", ".join(f'"{c.name}" {c.type or "TEXT"}' for c in t.columns)
-            conn.execute(f'CREATE TABLE "{t.name}" ({cols})')
+            cols = ", ".join(f"{quote_identifier(c.name)} {_column_type(c.type)}" for c in t.columns)
+            conn.execute(f"CREATE TABLE {quote_identifier(t.name)} ({cols})")
             kinds = [_kind(c.type) for c in t.columns]
             for i in range(rows):
                 values = [_random_value(k, rng) for k in kinds]
@@ -127,5 +179,5 @@ def synthesize_database(create_sql: str, golds: Iterable[str], cache_dir: str, *
                         if vals:
                             values[j] = vals[(i // 3) % len(vals)]
                 ph = ", ".join("?" for _ in values)
-                conn.execute(f'INSERT INTO "{t.name}" VALUES ({ph})', values)
+                conn.execute(f"INSERT INTO {quote_identifier(t.name)} VALUES ({ph})", values)
     return path

@@ -1,23 +1,40 @@
-"""Read-only introspection of a database for prompts: sample values per column.
+"""Read-only introspection of a database: its schema, and sample values per column for prompts.
 
 Runs through the same sandbox as everything else (read-only URI, authorizer,
-deadline), in-process: these are small bounded queries on trusted names.
+deadline), in-process: these are small bounded queries on trusted names. This
+is the layer that turns a ``.sqlite`` path into a :class:`Schema` (``sql/``
+never reads databases).
+
+>>> load_schema({"t": ["a", "b"]}).columns("t")
+('a', 'b')
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
+from extensions.errors import SchemaLoadError
 from extensions.execution.sandbox import Limits, open_sandbox
 from extensions.execution.status import ExecResult, Status
-from extensions.sql.schema import Schema
+from extensions.sql.memo import memoize, text_bytes
+from extensions.sql.schema import Column, Schema, Table
 
 
 def read_tables(path: str) -> list[tuple[str, list[tuple[str, str, bool]], list[tuple[str, str, str]]]]:
     """``[(table, [(column, type, is_pk)], [(column, ref_table, ref_column)])]`` read through the sandbox.
 
-    Raises ``ValueError`` when the file is missing, not a database, or unreadable.
+    Args:
+        path: the SQLite file.
+
+    Returns:
+        Tables and views in creation order, with their columns and foreign keys.
+
+    Raises:
+        ValueError: the file is missing, not a database, or unreadable.
+
+    (Use :func:`load_schema` for a cached :class:`Schema`.)
     """
     conn = open_sandbox(path, Limits())
     if isinstance(conn, ExecResult):
@@ -42,6 +59,46 @@ def read_tables(path: str) -> list[tuple[str, list[tuple[str, str, bool]], list[
         conn.close()
 
 
+def load_schema(src: Any) -> Schema:
+    """A :class:`Schema` from a ``.sqlite`` path or anything :meth:`Schema.coerce` accepts.
+
+    Args:
+        src: a path to a SQLite file (read read-only, cached by file signature), a Schema,
+            a dict, a Spider ``tables.json`` entry, CREATE TABLE text, or None.
+
+    Returns:
+        The schema.
+
+    Raises:
+        SchemaLoadError: the source is neither a readable database nor a schema.
+
+    >>> load_schema("CREATE TABLE t (a INT)").columns("t")
+    ('a',)
+    """
+    if isinstance(src, (str, os.PathLike)):
+        path = os.fspath(src)
+        if "create table" not in path.lower() and len(path) < 4096 and os.path.isfile(path):
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                raise SchemaLoadError(f"cannot read database {path!r}: {exc}") from exc
+            return _schema_from_sqlite(os.path.abspath(path), st.st_mtime_ns, st.st_size, st.st_ino)
+    return Schema.coerce(src)
+
+
+def _schema_bytes(schema: Schema) -> int:
+    return sum(text_bytes(t.name, *(c.name for c in t.columns), *(c.type for c in t.columns)) for t in schema.tables)
+
+
+@memoize(1024, 64 * 2**20, value_bytes=_schema_bytes)
+def _schema_from_sqlite(path: str, mtime_ns: int, size: int, inode: int) -> Schema:
+    try:
+        raw = read_tables(path)
+    except ValueError as exc:
+        raise SchemaLoadError(f"cannot read schema of {path!r}: {exc}") from exc
+    return Schema(tuple(Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks)) for name, cols, fks in raw))
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -53,7 +110,7 @@ def _samples(path: str, mtime_ns: int, k: int, max_chars: int) -> dict[tuple[str
         return {}
     out: dict[tuple[str, str], tuple[object, ...]] = {}
     try:
-        schema = Schema.from_sqlite(path)
+        schema = load_schema(path)
         for t in schema.tables:
             for c in t.columns:
                 sql = f"SELECT DISTINCT {_q(c.name)} FROM {_q(t.name)} WHERE {_q(c.name)} IS NOT NULL LIMIT {k}"
@@ -73,7 +130,19 @@ def _samples(path: str, mtime_ns: int, k: int, max_chars: int) -> dict[tuple[str
 
 
 def sample_values(path: str, k: int = 3, max_chars: int = 40) -> dict[tuple[str, str], tuple[object, ...]]:
-    """``{(table, column): (value, ...)}`` with up to ``k`` distinct non-NULL values each."""
+    """``{(table, column): (value, ...)}`` with up to ``k`` distinct non-NULL values each.
+
+    Args:
+        path: the SQLite file.
+        k: values per column (0 or less: none).
+        max_chars: longer text values are cut and end in ``...``.
+
+    Returns:
+        The samples, keyed by lower-cased names; empty when the file cannot be read.
+
+    >>> sample_values("/no/such.sqlite")
+    {}
+    """
     if k <= 0:
         return {}
     try:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from extensions.errors import SchemaLoadError
+from extensions.execution.introspect import load_schema
 from extensions.rewards.base import RewardResult
 from extensions.sql.resolve import Resolution, resolve_names
-from extensions.sql.schema import Schema
 
 
 class SchemaAwareReward:
@@ -39,6 +39,17 @@ class SchemaAwareReward:
         return self.weight * self.cap if self.cap is not None else float("-inf")
 
     def from_resolution(self, res: Resolution) -> RewardResult:
+        """The penalty for an already computed :class:`Resolution`.
+
+        Args:
+            res: the names found by :func:`resolve_names`.
+
+        Returns:
+            The score with the names in ``details``.
+
+        >>> SchemaAwareReward(weight=-0.5).from_resolution(Resolution(unknown_tables=("x",))).score
+        -0.5
+        """
         n = res.count
         counted = n if self.cap is None else min(n, self.cap)
         score = self.weight * counted + self.ambiguous_weight * len(res.ambiguous_columns)
@@ -55,9 +66,20 @@ class SchemaAwareReward:
         )
 
     def compute(self, sql: str, schema: Any) -> RewardResult:
-        """Penalty for ``sql`` against ``schema`` (any form :meth:`Schema.coerce` accepts)."""
+        """Penalty for ``sql`` against ``schema``; never raises.
+
+        Args:
+            sql: the predicted query.
+            schema: a ``.sqlite`` path or any form :meth:`Schema.coerce` accepts.
+
+        Returns:
+            The penalty; an unreadable schema gives 0.0 with the reason in ``details['error']``.
+
+        >>> SchemaAwareReward().compute("SELECT a FROM t", {"t": ["b"]}).details["unknown_columns"]
+        ['a']
+        """
         try:
-            sch = Schema.coerce(schema)
+            sch = load_schema(schema)
         except SchemaLoadError as exc:
             return RewardResult(0.0, {"error": f"schema: {exc}", "hallucinations": 0, "penalised": 0,
                                       "unknown_tables": [], "unknown_columns": [], "ambiguous_columns": []})

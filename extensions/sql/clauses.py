@@ -17,12 +17,12 @@ one predicate.
 
 from __future__ import annotations
 
-import functools
 import logging
 
 from sqlglot import exp
 
 from extensions._util.log import log_once
+from extensions.sql.memo import memoize, text_bytes
 from extensions.sql.parse import parse_sql
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,11 @@ def _first_select(e: exp.Expression) -> exp.Select | None:
     return e if isinstance(e, exp.Select) else None
 
 
-@functools.lru_cache(maxsize=8192)
+def _components_bytes(value: dict[str, tuple[str, ...]] | None) -> int:
+    return sum(text_bytes(*v) for v in value.values()) if value else 0
+
+
+@memoize(8192, 32 * 2**20, value_bytes=_components_bytes)
 def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
     parsed = parse_sql(sql)
     if not parsed.ok or not parsed.is_query:
@@ -139,7 +143,17 @@ def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
 
 
 def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
-    """Canonical clause components of a query, or None if it is not a parseable query."""
+    """Canonical clause components of a query; never raises.
+
+    Args:
+        sql: one query.
+
+    Returns:
+        ``{clause: components}`` for every name in ``CLAUSES``, or None when ``sql`` is not a parseable query.
+
+    >>> clause_components("SELECT a FROM t ORDER BY a DESC")["order_by"]
+    ('0:a:desc',)
+    """
     try:
         return _components(sql) if isinstance(sql, str) else None
     except RecursionError:
@@ -151,6 +165,13 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
 
 def f1(pred: tuple[str, ...], gold: tuple[str, ...]) -> float:
     """Multiset F1 between two component lists.
+
+    Args:
+        pred: the prediction's components.
+        gold: the gold query's components.
+
+    Returns:
+        F1 of the multiset overlap; 1.0 when both are empty.
 
     >>> f1(("a", "b", "b"), ("b", "b", "c"))
     0.6666666666666666

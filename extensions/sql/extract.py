@@ -62,33 +62,59 @@ def _clean(sql: str) -> str | None:
 def last_fenced_block(text: str, *, lang: str = "sql") -> str | None:
     """Return the content of the last fenced block tagged ``lang`` (case-insensitive).
 
-    Falls back to the last untagged fence when no tagged one exists.
+    Falls back to the last untagged fence when no tagged one exists. A tagged
+    fence that is never closed still yields its content (see :func:`fenced_block`).
+
+    Args:
+        text: the completion.
+        lang: the fence's info string.
+
+    Returns:
+        The block's SQL without trailing ``;``, or None.
 
     >>> last_fenced_block("```sql\\nSELECT 1\\n``` text ```SQL\\nSELECT 2\\n```")
     'SELECT 2'
     """
+    return fenced_block(text, lang=lang)[0]
+
+
+def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
+    """The last fenced block, as :func:`last_fenced_block` finds it, and whether its fence is closed.
+
+    Args:
+        text: the completion.
+        lang: the fence's info string.
+
+    Returns:
+        ``(sql, closed)``; ``(None, False)`` when there is no block.
+
+    >>> fenced_block("```sql\\nSELECT 1")
+    ('SELECT 1', False)
+    """
     low = text.lower()
     marker = "```" + lang.lower()
     start = low.rfind(marker)
-    if start >= 0:
-        body_start = start + len(marker)
-    else:
-        # Untagged fence: find the last complete ``` ... ``` pair.
-        close = low.rfind("```")
-        if close < 0:
-            return None
-        open_ = low.rfind("```", 0, close)
-        if open_ < 0:
-            return None
-        body_start = open_ + 3
-        nl = text.find("\n", body_start, close)
-        # Skip an info string such as ```sqlite on the opening line.
-        if nl >= 0 and text[body_start:nl].strip().isalnum():
-            body_start = nl + 1
-        return _clean(text[body_start:close])
+    if start < 0:
+        return _untagged_block(text), True
+    body_start = start + len(marker)
     end = text.find("```", body_start)
     body = text[body_start:] if end < 0 else text[body_start:end]
-    return _clean(body)
+    return _clean(body), end >= 0
+
+
+def _untagged_block(text: str) -> str | None:
+    """The last complete untagged ``` ... ``` pair, skipping an info string such as ```sqlite."""
+    close = text.rfind("```")
+    if close < 0:
+        return None
+    open_ = text.rfind("```", 0, close)
+    if open_ < 0:
+        return None
+    body_start = open_ + 3
+    nl = text.find("\n", body_start, close)
+    if nl >= 0 and text[body_start:nl].strip().isalnum():
+        body_start = nl + 1
+    return _clean(text[body_start:close])
 
 
 def _sql_r1(text: str, require_sql_block: bool) -> Extraction:
@@ -112,11 +138,13 @@ def _sql_r1(text: str, require_sql_block: bool) -> Extraction:
             if text[positions[1] + len(THINK_CLOSE) : positions[2]].strip():
                 reason = "text_between_think_and_answer"
     if reason == "ok":
-        sql = last_fenced_block(answer)
+        sql, closed = fenced_block(answer)
         if sql is None:
             sql = _clean(answer)
             if require_sql_block:
                 reason = "no_sql_block_in_answer"
+        elif not closed:
+            reason = "unclosed_fence"
         return Extraction(sql, reason == "ok", reason, "sql_r1", think, answer)
     # Malformed format: still try to recover SQL so execution can be reported,
     # but the format verdict stays False.
@@ -137,10 +165,24 @@ def extract_sql(
     style: Style = "auto",
     require_sql_block: bool = True,
 ) -> Extraction:
-    """Extract SQL and a format verdict from ``text``; never raises.
+    """Extract SQL and a format verdict from ``text``; never raises for text input.
 
-    Non-string input (``None``, bytes, numbers) yields ``sql=None`` with
+    Non-string input (``None``, numbers) yields ``sql=None`` with
     ``format_reason="not_text"``; bytes are decoded as UTF-8 with replacement.
+
+    Args:
+        text: the completion.
+        style: ``auto``, ``sql_r1``, ``omnisql`` or ``plain``.
+        require_sql_block: ``sql_r1`` only: the answer must hold a fenced ``sql`` block.
+
+    Returns:
+        An :class:`Extraction`.
+
+    Raises:
+        ValueError: an unknown ``style``.
+
+    >>> extract_sql("```sql\\nSELECT 1").format_reason
+    'unclosed_fence'
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
@@ -158,10 +200,10 @@ def extract_sql(
     if style == "sql_r1":
         return _sql_r1(text, require_sql_block)
     if style == "omnisql":
-        sql = last_fenced_block(text)
+        sql, closed = fenced_block(text)
         if sql is None:
             return Extraction(None, False, "no_sql_block", "omnisql")
-        return Extraction(sql, True, "ok", "omnisql")
+        return Extraction(sql, closed, "ok" if closed else "unclosed_fence", "omnisql")
     if style == "plain":
         sql = _clean(text)
         return Extraction(sql, sql is not None, "ok" if sql else "empty", "plain")

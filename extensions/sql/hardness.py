@@ -18,10 +18,9 @@ Returns ``"unknown"`` for SQL that does not parse.
 
 from __future__ import annotations
 
-import functools
-
 from sqlglot import exp
 
+from extensions.sql.memo import memoize
 from extensions.sql.parse import parse_sql
 
 _AGGS = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
@@ -52,8 +51,26 @@ def _conditions(cond: exp.Expression | None) -> list[exp.Expression]:
     return [cond]
 
 
-@functools.lru_cache(maxsize=8192)
+@memoize(8192, 16 * 2**20)
 def spider_hardness(sql: str) -> str:
+    """Spider's hardness label of ``sql``; never raises.
+
+    Args:
+        sql: one query.
+
+    Returns:
+        ``"easy"``, ``"medium"``, ``"hard"``, ``"extra"``, or ``"unknown"`` when it does not parse.
+
+    >>> spider_hardness("SELECT name FROM singer ORDER BY age LIMIT 3")
+    'medium'
+    """
+    try:
+        return _hardness(sql)
+    except RecursionError:
+        return "unknown"
+
+
+def _hardness(sql: str) -> str:
     parsed = parse_sql(sql)
     if not parsed.ok or parsed.expression is None:
         return "unknown"

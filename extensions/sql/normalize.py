@@ -10,9 +10,11 @@ False
 
 from __future__ import annotations
 
-import functools
 import re
+import string
 from collections.abc import Iterator
+
+from extensions.sql.memo import memoize, text_bytes
 
 _QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
 _SPECIAL = re.compile(r"['\"`\[]|--|/\*")
@@ -54,46 +56,94 @@ def _segments(sql: str) -> Iterator[tuple[bool, str]]:
         yield True, sql[i:]
 
 
-_WS = re.compile(r"\s+")
+# SQLite's tokenizer: only these start a whitespace token. \x0b counts as space only after one of
+# them (sqlite3Isspace), so text holding it, or a NUL, is never folded at all.
+_WS = re.compile(r"[ \t\n\f\r]+")
+_UNFOLDABLE = re.compile(r"[\x00\x0b]")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
-@functools.lru_cache(maxsize=65536)
-def cache_key(sql: str) -> str:
-    """Whitespace-collapsed, lower-cased SQL (outside quotes), without comments or trailing ``;``.
+def _complete_comment(text: str) -> bool:
+    """A comment SQLite reads as whitespace whatever follows: ``--...`` or a closed ``/*...*/``."""
+    return text.startswith("--") or (text.startswith("/*") and len(text) >= 4 and text.endswith("*/"))
 
-    SQLite keywords and unquoted identifiers are case-insensitive, so two
-    statements with the same key return the same rows.
-    """
-    if not _SPECIAL.search(sql):  # fast path: no quotes or comments
-        out = " ".join(sql.split()).lower()
-        while out.endswith(";"):
-            out = out[:-1].rstrip()
-        return out
-    out = ""
+
+def _pieces(sql: str) -> list[list]:
+    """``[[is_code, text], ...]`` with complete comments turned into code spaces and code runs merged."""
+    pieces: list[list] = []
     for is_code, text in _segments(sql):
-        if not is_code and (text.startswith("--") or text.startswith("/*")):
+        if not is_code and _complete_comment(text):
             is_code, text = True, " "
-        if is_code:
-            text = _WS.sub(" ", text).lower()
-            if out.endswith(" ") and text.startswith(" "):
-                text = text[1:]
-        out += text
-    out = out.strip()
-    while out.endswith(";"):
-        out = out[:-1].rstrip()
-    return out
+        if is_code and pieces and pieces[-1][0]:
+            pieces[-1][1] += text
+        else:
+            pieces.append([is_code, text])
+    return pieces
+
+
+@memoize(65536, 32 * 2**20, value_bytes=text_bytes)
+def cache_key(sql: str) -> str:
+    """A key equal for two statements only when SQLite reads them as the same statement.
+
+    Folds only what SQLite ignores, outside string literals and quoted identifiers:
+    runs of ASCII whitespace (space, tab, LF, FF, CR) to one space, ASCII letter case,
+    complete comments, leading and trailing whitespace and one trailing ``;``.
+    Unicode spaces, other control characters, Unicode case and unterminated
+    comments or quotes are kept as they are.
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        The key.
+
+    >>> cache_key("SELECT" + chr(0xA0) + "1") == cache_key("SELECT 1"), cache_key("SELECT\\t1 ;")
+    (False, 'select 1')
+    """
+    if _UNFOLDABLE.search(sql):
+        return sql
+    pieces = _pieces(sql)
+    for piece in pieces:
+        if piece[0]:
+            piece[1] = _WS.sub(" ", piece[1]).translate(_ASCII_LOWER)
+    if pieces and pieces[0][0]:
+        pieces[0][1] = pieces[0][1].lstrip(" ")
+    if pieces and pieces[-1][0]:
+        tail = pieces[-1][1].rstrip(" ")
+        pieces[-1][1] = tail[:-1].rstrip(" ") if tail.endswith(";") else tail
+    return "".join(text for _, text in pieces)
 
 
 _DISTINCT = re.compile(r"(?<![\w$.])distinct(?![\w$])", re.IGNORECASE)
 
 
 def remove_distinct(sql: str) -> str:
-    """Drop every ``DISTINCT`` keyword outside quotes, as the Spider evaluator does."""
+    """Drop every ``DISTINCT`` keyword outside quotes, as the Spider evaluator does.
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        The statement without DISTINCT keywords.
+
+    >>> remove_distinct("SELECT DISTINCT a FROM t")
+    'SELECT  a FROM t'
+    """
     return "".join(_DISTINCT.sub("", text) if is_code else text for is_code, text in _segments(sql))
 
 
 def spider_postprocess(sql: str) -> str:
-    """The official evaluator's fix-ups: ``> =`` to ``>=`` and the current-year macro."""
+    """The official evaluator's fix-ups: ``> =`` to ``>=`` and the current-year macro.
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        The fixed statement.
+
+    >>> spider_postprocess("a > = 1")
+    'a >= 1'
+    """
     sql = sql.replace("> =", ">=").replace("< =", "<=").replace("! =", "!=")
     return re.sub(r"YEAR\s*\(\s*CURDATE\s*\(\s*\)\s*\)\s*", "2020", sql, flags=re.IGNORECASE)
 
@@ -102,7 +152,17 @@ _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 
 def has_top_level_order_by(sql: str) -> bool:
-    """True when the outermost query has ORDER BY (not only a subquery)."""
+    """True when the outermost query has ORDER BY (not only a subquery).
+
+    Args:
+        sql: the statement.
+
+    Returns:
+        Whether ORDER BY appears at parenthesis depth 0, outside quotes and comments.
+
+    >>> has_top_level_order_by("SELECT a FROM t ORDER BY a")
+    True
+    """
     depth = 0
     for is_code, text in _segments(sql):
         if not is_code:

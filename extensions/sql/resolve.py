@@ -27,7 +27,6 @@ An unresolvable double-quoted identifier is a string literal to SQLite
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 
@@ -35,6 +34,7 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from extensions._util.log import log_once
+from extensions.sql.memo import memoize, text_bytes
 from extensions.sql.parse import parse_sql
 from extensions.sql.schema import Schema
 
@@ -132,94 +132,127 @@ def _selected(scope: Scope) -> dict[str, tuple[object, object]]:
         return {}
 
 
-@functools.lru_cache(maxsize=8192)
+class _Findings:
+    """Names found so far, in order of first appearance."""
+
+    def __init__(self) -> None:
+        self.tables: list[str] = []
+        self.columns: list[str] = []
+        self.ambiguous: list[str] = []
+
+    def resolution(self) -> Resolution:
+        return Resolution(tuple(self.tables), tuple(dict.fromkeys(self.columns)), tuple(dict.fromkeys(self.ambiguous)))
+
+
+def _check_tables(own: dict[str, object], schema: Schema, cte_names: set[str], found: _Findings) -> bool:
+    """Record unknown tables among a scope's own sources; True when some source's columns are unknowable."""
+    unknowable = False
+    for source in own.values():
+        if isinstance(source, exp.Table):
+            name = source.name
+            if not name or (source.args.get("db") and source.text("db").lower() not in ("main", "")):
+                continue
+            if name.lower() in cte_names or schema.has_table(name):
+                continue
+            unknowable = True
+            if name.lower() not in [t.lower() for t in found.tables]:
+                found.tables.append(name)
+        elif not isinstance(source, Scope):
+            unknowable = True  # table function etc.: unknowable columns
+    return unknowable
+
+
+def _check_qualified(col: exp.Column, levels: list[dict[str, object]], schema: Schema, found: _Findings) -> None:
+    """``x.c``: unknown when no source ``x`` is visible or ``x`` has no column ``c``."""
+    qualifier = col.table.lower()
+    source = next((level[qualifier] for level in levels if qualifier in level), None)
+    if source is None:  # x.c where x is a real table not in FROM is an error in SQLite too
+        found.columns.append(f"{col.table}.{col.name}")
+        return
+    cols = _source_columns(source, schema)
+    if cols is not None and col.name.lower() not in cols:
+        found.columns.append(f"{col.table}.{col.name}")
+
+
+def _check_unqualified(col: exp.Column, levels: list[dict[str, object]], schema: Schema, unknowable: bool,
+                       aliases: frozenset[str], found: _Findings) -> None:
+    """``c``: the innermost scope that has it wins; several sources of the own scope make it ambiguous."""
+    cname = col.name.lower()
+    for depth, level in enumerate(levels):
+        hits = 0
+        for src in level.values():
+            cols = _source_columns(src, schema)
+            if cols is None:
+                unknowable = True
+            elif cname in cols:
+                hits += 1
+        if hits:
+            if hits > 1 and depth == 0 and cname not in _ROWID:
+                found.ambiguous.append(col.name)
+            return
+    if unknowable or cname in aliases or col.this.args.get("quoted"):
+        return  # SQLite reads an unresolvable "x" as the string 'x'
+    found.columns.append(col.name)
+
+
+def _check_scope(scope: Scope, schema: Schema, cte_names: set[str], found: _Findings) -> None:
+    """Check the tables and the columns that one scope owns."""
+    chain = _visible_sources(scope)
+    unknowable = _check_tables(chain[0] if chain else {}, schema, cte_names, found)
+    aliases = _select_aliases(scope)
+    select = scope.expression
+    if not isinstance(select, exp.Select):
+        return
+    for col in select.find_all(exp.Column):
+        if _owner(col) is not select or isinstance(col.this, exp.Star):
+            continue
+        # SQLite resolves GROUP BY and ORDER BY terms locally: never against an outer query.
+        levels = chain[:1] if _in_group_or_order(col, select) else chain
+        if col.table:
+            _check_qualified(col, levels, schema, found)
+        else:
+            _check_unqualified(col, levels, schema, unknowable, aliases, found)
+
+
+@memoize(8192, 16 * 2**20, value_bytes=lambda r: text_bytes(*r.hallucinated, *r.ambiguous_columns))
 def _resolve(sql: str, schema: Schema) -> Resolution:
     parsed = parse_sql(sql)
     if parsed.expression is None:  # several statements: the first one is still analysed
         return Resolution(error=parsed.error or "parse_error")
     expression = parsed.expression
-    assert expression is not None
-    unknown_tables: list[str] = []
-    unknown_cols: list[str] = []
-    ambiguous: list[str] = []
     try:
         scopes = list(traverse_scope(expression))
+    except RecursionError:
+        return Resolution(error="too_deep: recursion limit")
     except Exception as exc:  # sqlglot cannot scope it (odd syntax)
         log_once(log, f"scope:{type(exc).__name__}", "sqlglot could not build scopes (%r); no schema penalty for this SQL", exc)
         return Resolution(error=f"scope_error: {type(exc).__name__}")
     cte_names = {c.alias_or_name.lower() for c in expression.find_all(exp.CTE)}
+    found = _Findings()
     for scope in scopes:
-        chain = _visible_sources(scope)
-        own = chain[0] if chain else {}
-        scope_has_unknown = False
-        for source in own.values():
-            if isinstance(source, exp.Table):
-                name = source.name
-                if not name or (source.args.get("db") and source.text("db").lower() not in ("main", "")):
-                    continue
-                if name.lower() in cte_names or schema.has_table(name):
-                    continue
-                scope_has_unknown = True
-                if name.lower() not in [t.lower() for t in unknown_tables]:
-                    unknown_tables.append(name)
-            elif not isinstance(source, Scope):
-                scope_has_unknown = True  # table function etc.: unknowable columns
-        aliases = _select_aliases(scope)
-        select = scope.expression
-        columns = [c for c in select.find_all(exp.Column) if _owner(c) is select] if isinstance(select, exp.Select) else []
-        for col in columns:
-            if isinstance(col.this, exp.Star):
-                continue
-            cname = col.name.lower()
-            qualifier = col.table.lower()
-            # SQLite resolves GROUP BY and ORDER BY terms locally: never against an outer query.
-            levels = chain[:1] if _in_group_or_order(col, select) else chain
-            if qualifier:
-                source = None
-                for level in levels:
-                    if qualifier in level:
-                        source = level[qualifier]
-                        break
-                if source is None:
-                    # x.c where x is a real table not in FROM is an error in SQLite too.
-                    unknown_cols.append(f"{col.table}.{col.name}")
-                    continue
-                cols = _source_columns(source, schema)
-                if cols is not None and cname not in cols:
-                    unknown_cols.append(f"{col.table}.{col.name}")
-                continue
-            # Unqualified: innermost scope that has it wins.
-            found = False
-            unknowable = scope_has_unknown
-            for depth, level in enumerate(levels):
-                hits = 0
-                for src in level.values():
-                    cols = _source_columns(src, schema)
-                    if cols is None:
-                        unknowable = True
-                    elif cname in cols:
-                        hits += 1
-                if hits:
-                    found = True
-                    if hits > 1 and depth == 0 and cname not in _ROWID:
-                        ambiguous.append(col.name)
-                    break
-            if found or unknowable or cname in aliases:
-                continue
-            if col.this.args.get("quoted"):
-                continue  # SQLite reads an unresolvable "x" as the string 'x'
-            unknown_cols.append(col.name)
-    return Resolution(tuple(unknown_tables), tuple(dict.fromkeys(unknown_cols)), tuple(dict.fromkeys(ambiguous)))
+        _check_scope(scope, schema, cte_names, found)
+    return found.resolution()
 
 
 def resolve_names(sql: str, schema: Schema) -> Resolution:
-    """Unknown and ambiguous names in ``sql`` against ``schema``; cached, never raises."""
+    """Unknown and ambiguous names in ``sql`` against ``schema``; cached, never raises.
+
+    Args:
+        sql: one query.
+        schema: the database's schema.
+
+    Returns:
+        A :class:`Resolution`; ``error`` says why nothing could be checked (``too_deep...``, ``parse_error...``).
+
+    >>> resolve_names("SELECT x FROM t", Schema.coerce({"t": ["a"]})).unknown_columns
+    ('x',)
+    """
     if not isinstance(sql, str) or not schema:
         return Resolution(error="no_sql" if not isinstance(sql, str) else "no_schema")
     try:
         return _resolve(sql, schema)
     except RecursionError:
-        return Resolution(error="too_deep")
+        return Resolution(error="too_deep: recursion limit")
     except Exception as exc:  # a sqlglot corner case: no penalty, reason reported, logged once
         log_once(log, f"resolve:{type(exc).__name__}", "name resolution failed (%r); no schema penalty for this SQL", exc)
         return Resolution(error=f"resolve_error: {type(exc).__name__}")

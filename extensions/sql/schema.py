@@ -5,9 +5,12 @@
 * the seed's dict: ``{'tables': {'employees': {'columns': ['id', 'name']}}}``
   (also ``{'employees': ['id', 'name']}`` and ``{'employees': {'columns': ...}}``);
 * a Spider ``tables.json`` entry (``table_names_original``/``column_names_original``);
-* a path to a SQLite file (read read-only, cached by file signature);
-* CREATE TABLE text (parsed with sqlglot, SQLite dialect);
+* CREATE TABLE text (parsed with sqlglot, SQLite dialect, behind the depth guard);
 * a :class:`Schema`.
+
+This module never reads a database: a path to a SQLite file becomes a schema
+through :func:`extensions.execution.introspect.load_schema`, which accepts all
+of the above as well.
 
 Names are matched case-insensitively, as SQLite does.
 
@@ -20,7 +23,6 @@ Names are matched case-insensitively, as SQLite does.
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,7 +84,20 @@ class Schema:
     # -- constructors -------------------------------------------------------------------
     @classmethod
     def coerce(cls, obj: Any) -> "Schema":
-        """Build a schema from any supported form; raises :class:`SchemaLoadError`."""
+        """Build a schema from any supported form (never from a database file: see the module docstring).
+
+        Args:
+            obj: a Schema, a dict, a Spider ``tables.json`` entry, CREATE TABLE text, or None (empty schema).
+
+        Returns:
+            The schema.
+
+        Raises:
+            SchemaLoadError: ``obj`` is none of these.
+
+        >>> Schema.coerce({"t": ["a"]}).columns("t")
+        ('a',)
+        """
         if isinstance(obj, Schema):
             return obj
         if obj is None:
@@ -95,13 +110,28 @@ class Schema:
             text = os.fspath(obj)
             if "create table" in text.lower():
                 return cls.from_create_table(text)
-            if len(text) < 4096 and os.path.isfile(text):
-                return cls.from_sqlite(text)
-            raise SchemaLoadError(f"not a schema: no such file and no CREATE TABLE text: {text[:80]!r}")
+            raise SchemaLoadError(
+                f"not a schema: no CREATE TABLE text in {text[:80]!r} "
+                "(database files are read by extensions.execution.introspect.load_schema)"
+            )
         raise SchemaLoadError(f"cannot build a schema from {type(obj).__name__}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "Schema":
+        """The seed's dict forms: ``{'tables': {t: {'columns': [...]}}}``, ``{t: [...]}``, ``{t: {'columns': [...]}}``.
+
+        Args:
+            d: the dict; a column is a name, ``{'name', 'type'}`` or ``[name, type]``.
+
+        Returns:
+            The schema.
+
+        Raises:
+            SchemaLoadError: a table spec is neither a list nor a dict.
+
+        >>> Schema.from_dict({"t": [["a", "INT"]]}).table("t").columns[0].type
+        'INT'
+        """
         tables = d.get("tables", d) if isinstance(d.get("tables", None), dict) else d
         out = []
         for name, spec in tables.items():
@@ -124,6 +154,17 @@ class Schema:
 
     @classmethod
     def from_spider_entry(cls, entry: dict) -> "Schema":
+        """A Spider ``tables.json`` entry (original names preferred), with primary and foreign keys.
+
+        Args:
+            entry: the entry.
+
+        Returns:
+            The schema.
+
+        >>> Schema.from_spider_entry({"table_names_original": ["t"], "column_names_original": [[-1, "*"], [0, "a"]]}).columns("t")
+        ('a',)
+        """
         names = entry.get("table_names_original") or entry.get("table_names") or []
         cols = entry.get("column_names_original") or entry.get("column_names") or []
         types = entry.get("column_types") or []
@@ -145,22 +186,28 @@ class Schema:
         return cls(tuple(Table(n, tuple(per[i]), tuple(fks[i])) for i, n in enumerate(names)))
 
     @classmethod
-    def from_sqlite(cls, path: str) -> "Schema":
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise SchemaLoadError(f"cannot read database {path!r}: {exc}") from exc
-        return _schema_from_sqlite(os.path.abspath(path), st.st_mtime_ns, st.st_size)
-
-    @classmethod
     def from_create_table(cls, text: str) -> "Schema":
-        import sqlglot
+        """Tables, columns, types, primary and foreign keys of CREATE TABLE statements.
+
+        Args:
+            text: one or more statements; the text passes the same depth guard as model SQL.
+
+        Returns:
+            The schema.
+
+        Raises:
+            SchemaLoadError: the text is refused, does not parse, or has no CREATE TABLE.
+
+        >>> Schema.from_create_table('CREATE TABLE "a b" ("x y" INT)').columns("A B")
+        ('x y',)
+        """
         from sqlglot import exp
 
-        try:
-            statements = sqlglot.parse(text, read="sqlite")
-        except Exception as exc:  # ParseError, TokenError
-            raise SchemaLoadError(f"cannot parse CREATE TABLE text: {exc}") from exc
+        from extensions.sql.parse import parse_script
+
+        statements, error = parse_script(text)
+        if error is not None:
+            raise SchemaLoadError(f"cannot parse CREATE TABLE text: {error}")
         tables = []
         for st in statements:
             if not isinstance(st, exp.Create) or st.kind != "TABLE":
@@ -187,6 +234,17 @@ class Schema:
 
     # -- exports ---------------------------------------------------------------------
     def to_spider_entry(self, db_id: str) -> dict:
+        """This schema as a Spider ``tables.json`` entry.
+
+        Args:
+            db_id: the entry's ``db_id``.
+
+        Returns:
+            The entry (a JSON-ready dict).
+
+        >>> Schema.coerce({"t": ["a"]}).to_spider_entry("x")["column_names_original"]
+        [[-1, '*'], [0, 'a']]
+        """
         col_names = [[-1, "*"]]
         col_types = ["text"]
         pks = []
@@ -214,9 +272,6 @@ class Schema:
             "foreign_keys": fks,
         }
 
-    def to_sqlglot(self) -> dict[str, dict[str, str]]:
-        return {t.name: {c.name: (c.type or "TEXT") for c in t.columns} for t in self.tables}
-
 
 def _spider_type(t: str) -> str:
     t = t.lower()
@@ -225,20 +280,3 @@ def _spider_type(t: str) -> str:
     if "date" in t or "time" in t:
         return "time"
     return "text"
-
-
-@functools.lru_cache(maxsize=1024)
-def _schema_from_sqlite(path: str, mtime_ns: int, size: int) -> Schema:
-    # Reading the file goes through the sandbox (execution/): this module never runs SQL itself.
-    from extensions.execution.introspect import read_tables
-
-    try:
-        raw = read_tables(path)
-    except ValueError as exc:
-        raise SchemaLoadError(f"cannot read schema of {path!r}: {exc}") from exc
-    return Schema(
-        tuple(
-            Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks))
-            for name, cols, fks in raw
-        )
-    )

@@ -1,9 +1,15 @@
+import ast
 import json
+import pathlib
 
 import pytest
 
 from extensions.errors import SchemaLoadError
+from extensions.execution.introspect import load_schema
+from extensions.reward_enhanced import SchemaAwareReward
 from extensions.sql.schema import Schema
+
+SQL_PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "extensions" / "sql"
 
 
 def test_dict_forms():
@@ -13,10 +19,38 @@ def test_dict_forms():
 
 
 def test_sqlite_file(demo_paths):
-    s = Schema.coerce(demo_paths["hr"])
+    s = load_schema(demo_paths["hr"])
     assert s.table_names == ("departments", "employees")
     assert ("department_id", "departments", "id") in s.table("employees").foreign_keys
-    assert Schema.coerce(demo_paths["hr"]) is s  # cached by file signature
+    assert load_schema(demo_paths["hr"]) is s  # cached by file signature
+
+
+def test_load_schema_accepts_every_form_coerce_accepts():
+    d = {"T": ["a", "B"]}
+    assert load_schema(d) == Schema.coerce(d)
+    assert load_schema("CREATE TABLE t (a INT)").columns("t") == ("a",)
+    assert not load_schema(None)
+    with pytest.raises(SchemaLoadError):
+        load_schema("/no/such/file.sqlite")
+
+
+def test_schema_aware_reward_still_takes_a_database_path(demo_paths):
+    r = SchemaAwareReward(weight=-0.5).compute("SELECT nme FROM employees", demo_paths["hr"])
+    assert r.details["unknown_columns"] == ["nme"] and r == -0.5
+
+
+def test_coerce_never_reads_a_database(demo_paths):
+    with pytest.raises(SchemaLoadError, match="load_schema"):
+        Schema.coerce(demo_paths["hr"])
+
+
+def test_sql_package_never_imports_execution():
+    for path in SQL_PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.startswith("extensions.execution") for n in names), path.name
 
 
 def test_create_table_text():
@@ -26,7 +60,7 @@ def test_create_table_text():
 
 
 def test_spider_roundtrip(demo_paths):
-    s = Schema.coerce(demo_paths["store"])
+    s = load_schema(demo_paths["store"])
     entry = json.loads(json.dumps(s.to_spider_entry("store")))
     back = Schema.coerce(entry)
     assert back.table_names == s.table_names

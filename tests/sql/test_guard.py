@@ -1,0 +1,84 @@
+"""The depth guard: no nesting shape crashes any SQL entry, at any recursion limit, in any thread."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from extensions.sql import guard, memo
+from extensions.sql.guard import MAX_PAREN_DEPTH, check_sql
+from extensions.sql.parse import parse_sql
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "deep_sql.jsonl"
+DEFINED = ("ok", "too_deep", "too_long", "parse_error", "token_error", "empty", "multiple_statements")
+
+
+def _run_child(limit: int, mode: str) -> list[dict]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.sql.deep_child", str(FIXTURE), str(limit), mode],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    last = rows[-1]["shape"] if rows else "(none)"
+    assert proc.returncode == 0, f"exit {proc.returncode} after {last!r}: {proc.stderr[-2000:]}"
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["main", "thread"])
+@pytest.mark.parametrize("limit", [1_000, 10_000, 100_000])
+def test_every_shape_gets_a_defined_outcome(limit: int, mode: str) -> None:
+    rows = _run_child(limit, mode)
+    shapes = [json.loads(line)["shape"] for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
+    assert [r["shape"] for r in rows[::5]] == shapes  # every case ran, five depths each
+    for r in rows:
+        case = f"{r['shape']} at {r['n']}"
+        assert r["parse"].split(":")[0] in DEFINED, case
+        assert r["walks"] in ("ok", "not_parsed"), case
+        assert r["syntax"].split(":")[0] in DEFINED + ("not_a_read_query",), case
+        assert isinstance(r["ddl"], list) or r["ddl"] == "SchemaLoadError", case
+        if r["depth"] == "max+1":  # one level past the bound is refused before sqlglot sees it
+            assert r["parse"].startswith(("too_deep", "too_long")), case
+            assert r["resolve"].startswith(("too_deep", "too_long")) and r["clauses"] == "none", case
+        if r["depth"] == "max":  # anything the guard accepts is parsed and walked without recursion trouble
+            assert "recursion" not in r["parse"] and "recursion" not in r["resolve"], case
+
+
+@pytest.mark.parametrize(
+    "sql,reason",
+    [
+        ("SELECT " + "(" * (MAX_PAREN_DEPTH + 1) + "1" + ")" * (MAX_PAREN_DEPTH + 1), "too_deep: parentheses"),
+        ("SELECT " + "1+" * 5000 + "1", "too_deep: expression"),
+        ("SELECT 1" + " UNION SELECT 1, 2" * 200, "too_deep: expression"),
+        ("SELECT '" + "(" * 10_000 + "'", None),
+        ("SELECT a FROM t WHERE a IN (" + "-1, " * 2000 + "1)", None),
+        ("SELECT 1" + " " * 30_000, "too_long"),
+    ],
+    ids=["parens", "plus-chain", "union-chain-with-commas", "parens-in-string", "flat-in-list", "long"],
+)
+def test_check_sql_reasons(sql: str, reason: str | None) -> None:
+    got = check_sql(sql)
+    assert got == reason if reason is None else got.startswith(reason)
+    assert (parse_sql(sql).error or "").startswith(reason or "")
+
+
+@pytest.mark.shared
+def test_every_spider_query_passes_the_guard(spider_dev: pathlib.Path) -> None:
+    sqls = [e["query"] for e in json.loads((spider_dev / "dev.json").read_text())]
+    for line in (spider_dev / "official_exec_verdicts.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        sqls += [row["gold"], row["pred"]]
+    refused = [s for s in sqls if isinstance(s, str) and check_sql(s) is not None]
+    assert len(sqls) > 12_000 and refused == []
+
+
+@pytest.mark.parametrize("module", [guard, memo])
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert result.attempted > 0 and result.failed == 0
