@@ -37,10 +37,11 @@ from typing import Any
 from tqdm import tqdm
 
 from extensions._util.log import log_once
+from extensions.cli.inputs import InputError, parse_json, read_text, split_lines, type_name
+from extensions.data.layout import db_file, resolve_db_paths
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.execution.status import Status
-from extensions.data.layout import resolve_db_paths
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
@@ -60,76 +61,139 @@ class GoldItem:
 
 
 def load_gold(path: str) -> list[GoldItem]:
-    """Spider/BIRD JSON (``db_id`` + ``query``/``SQL``) or ``SQL<TAB>db_id`` lines."""
-    if not os.path.exists(path):
-        raise DataError(f"gold file not found: {path}")
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    """Gold queries from Spider/BIRD JSON (``db_id`` + ``query``/``SQL``) or ``SQL<TAB>db_id`` lines.
+
+    Args:
+        path: the gold file.
+
+    Returns:
+        One :class:`GoldItem` per example, in file order.
+
+    Raises:
+        InputError: the file cannot be read or an entry is malformed (the message names both).
+    """
+    text = read_text(path)
     if text.lstrip().startswith("["):
-        data = json.loads(text)
-        out = []
-        for i, e in enumerate(data):
-            sql = e.get("query") or e.get("SQL") or e.get("sql")
-            if not isinstance(e, dict) or not sql or "db_id" not in e:
-                raise DataError(f"{path}: entry {i} needs db_id and query/SQL")
-            out.append(GoldItem(e["db_id"], sql))
-        return out
+        data = parse_json(path, text)
+        return [_gold_entry(path, i, e) for i, e in enumerate(data)]
     out = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         if "\t" not in line:
-            raise DataError(f"{path}:{n}: expected 'SQL<TAB>db_id'")
+            raise InputError(path, f"line {n}: expected 'SQL<TAB>db_id' or a JSON list")
         sql, db_id = line.rsplit("\t", 1)
         out.append(GoldItem(db_id.strip(), sql.strip()))
+    if not out:
+        raise InputError(path, "holds no gold queries")
     return out
 
 
+def _gold_entry(path: str, i: int, e: Any) -> GoldItem:
+    if not isinstance(e, dict):
+        raise InputError(path, f"entry {i}: expected an object with db_id and query/SQL, got {type_name(e)}")
+    sql = next((e[k] for k in ("query", "SQL", "sql") if e.get(k) is not None), None)
+    if not isinstance(sql, str) or not sql.strip():
+        raise InputError(path, f"entry {i}: query/SQL must be a non-empty string, got {type_name(sql)}")
+    if not isinstance(e.get("db_id"), str) or not e["db_id"]:
+        raise InputError(path, f"entry {i}: db_id must be a non-empty string, got {type_name(e.get('db_id'))}")
+    return GoldItem(e["db_id"], sql)
+
+
 def load_predictions(path: str) -> list[Any]:
-    """A list with one entry per prediction: a string, or a list of strings (candidates)."""
-    if not os.path.exists(path):
-        raise DataError(f"predictions file not found: {path}")
-    with open(path, encoding="utf-8") as fh:
-        text = fh.read()
+    """Predictions, one entry each: a string, or a list of strings (candidates for ``--votes``).
+
+    Args:
+        path: one SQL per line (``\\n`` or ``\\r\\n``), a JSON list, or JSONL with a ``pred``/``sql`` field.
+
+    Returns:
+        The entries in file order.
+
+    Raises:
+        InputError: the file cannot be read or an entry is not a prediction.
+    """
+    text = read_text(path)
     stripped = text.lstrip()
     if stripped.startswith("["):
-        data = json.loads(text)
-        return [_pred_entry(e) for e in data]
-    lines = text.splitlines()
-    if stripped.startswith("{"):
-        out = []
-        for n, line in enumerate(lines, 1):
-            if line.strip():
-                try:
-                    out.append(_pred_entry(json.loads(line)))
-                except ValueError as exc:
-                    raise DataError(f"{path}:{n}: not JSON: {exc}") from None
-        return out
-    return lines  # splitlines(): a final newline does not add an empty prediction
+        data = parse_json(path, text)
+        return [_pred_entry(path, f"entry {i}: ", e) for i, e in enumerate(data)]
+    lines = split_lines(text)
+    if not stripped.startswith("{"):
+        return lines
+    return [_pred_entry(path, f"line {n}: ", parse_json(path, line, f"line {n}: "))
+            for n, line in enumerate(lines, 1) if line.strip()]
 
 
-def _pred_entry(e: Any) -> Any:
+_PRED_KEYS = ("pred", "sql", "prediction", "completion", "preds", "samples")
+
+
+def _pred_entry(path: str, where: str, e: Any, depth: int = 0) -> Any:
     if isinstance(e, str) or e is None:
         return e or ""
-    if isinstance(e, list):
-        return [_pred_entry(x) for x in e]
-    if isinstance(e, dict):
-        for k in ("pred", "sql", "prediction", "completion", "preds", "samples"):
+    if isinstance(e, list) and depth == 0:
+        return [_pred_entry(path, where, x, 1) for x in e]
+    if isinstance(e, dict) and depth == 0:
+        for k in _PRED_KEYS:
             if k in e:
-                return _pred_entry(e[k])
-    raise DataError(f"cannot read a prediction from {str(e)[:80]!r} (expected a string or a 'pred'/'sql' field)")
+                return _pred_entry(path, where, e[k], 0 if k in ("preds", "samples") else 1)
+    raise InputError(path, f"{where}expected a string, a list of strings or an object with 'pred'/'sql', got {type_name(e)}")
 
 
 def group_candidates(preds: list[Any], n_gold: int, votes: int) -> list[list[str]]:
-    if votes <= 1:
+    """Align predictions with the golds: one candidate list per gold.
+
+    Args:
+        preds: entries from :func:`load_predictions`.
+        n_gold: the number of gold queries.
+        votes: candidates per gold (``>= 1``).
+
+    Returns:
+        ``n_gold`` lists of candidate strings.
+
+    >>> group_candidates(["a", "b", "c", "d"], 2, 2)
+    [['a', 'b'], ['c', 'd']]
+    """
+    if votes < 1:
+        raise DataError(f"--votes must be at least 1, got {votes}")
+    if votes == 1:
         if len(preds) != n_gold:
             raise DataError(f"{len(preds)} predictions for {n_gold} gold queries: they must be aligned")
-        return [[p] if isinstance(p, str) else list(p)[:1] for p in preds]
+        return [[p] if isinstance(p, str) else list(p)[:1] or [""] for p in preds]
     if len(preds) == n_gold and all(isinstance(p, list) for p in preds):
-        return [list(p)[:votes] for p in preds]
-    if len(preds) == n_gold * votes:
+        return [list(p)[:votes] or [""] for p in preds]
+    if len(preds) == n_gold * votes and all(isinstance(p, str) for p in preds):
         return [list(preds[i * votes : (i + 1) * votes]) for i in range(n_gold)]
     raise DataError(f"--votes {votes}: expected {n_gold * votes} predictions or {n_gold} lists, got {len(preds)}")
+
+
+def _found(root: str, db_ids: list[str]) -> list[str]:
+    return [d for d in db_ids if any(os.path.isfile(p) for p in resolve_db_paths(d, root))]
+
+
+def find_db_root(db_dir: str, db_ids: list[str]) -> str:
+    """The database folder to use: ``db_dir`` or its ``database/`` subfolder (Spider's layout).
+
+    Args:
+        db_dir: the folder given on the command line.
+        db_ids: the gold queries' database names.
+
+    Returns:
+        The folder under which most databases exist.
+
+    Raises:
+        InputError: the folder is missing, or most databases are missing from it (the expected layout is named).
+    """
+    if not os.path.isdir(db_dir):
+        raise InputError(db_dir, "no such database folder")
+    wanted = sorted(set(db_ids))
+    roots = [db_dir] + ([os.path.join(db_dir, "database")] if os.path.isdir(os.path.join(db_dir, "database")) else [])
+    best = max(roots, key=lambda r: len(_found(r, wanted)))
+    found = set(_found(best, wanted))
+    if wanted and len(found) * 2 <= len(wanted):
+        missing = [d for d in wanted if d not in found]
+        raise InputError(db_dir, f"{len(missing)} of {len(wanted)} databases are missing (first: {missing[0]!r}); expected "
+                                 f"<db-dir>/<db_id>/<db_id>.sqlite, e.g. {db_file(db_dir, missing[0])}")
+    return best
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -173,10 +237,22 @@ def _result_key(rows: Sequence[tuple] | None) -> Any:
 
 
 class Evaluator:
+    """Scores aligned predictions against gold queries on the databases under ``db_dir``.
+
+    Args:
+        db_dir: the folder holding ``<db_id>/<db_id>.sqlite`` (see :func:`find_db_root`).
+        semantics: ``spider``, ``bird`` or ``strict`` result comparison.
+        keep_distinct: spider: keep DISTINCT when executing.
+        engine: an engine to share; by default one is started (and closed by :meth:`close`).
+        workers: worker processes of the engine it starts.
+        timeout_s: per-statement timeout of that engine.
+        threads: items evaluated at once.
+    """
+
     def __init__(self, db_dir: str, *, semantics: str = "spider", keep_distinct: bool = False, engine: ExecutionEngine | None = None,
                  workers: int = 0, timeout_s: float = 30.0, threads: int = 8) -> None:
         if not os.path.isdir(db_dir):
-            raise DataError(f"database folder not found: {db_dir}")
+            raise InputError(db_dir, "no such database folder")
         self.db_dir = db_dir
         self.semantics = semantics
         self.keep_distinct = keep_distinct
@@ -232,7 +308,7 @@ class Evaluator:
     def evaluate(self, gold: list[GoldItem], candidates: list[list[str]], *, desc: str = "evaluating") -> Report:
         with ThreadPoolExecutor(self.threads) as ex:
             futures = [ex.submit(self.evaluate_one, i, g, c) for i, (g, c) in enumerate(zip(gold, candidates))]
-            items = [f.result() for f in tqdm(futures, desc=desc, file=sys.stderr, disable=len(futures) < 50)]
+            items = [f.result() for f in tqdm(futures, desc=desc, file=sys.stderr, disable=None, leave=False)]
         return Report(self.semantics, self.keep_distinct, summarize(items), items)
 
 
@@ -298,6 +374,7 @@ def print_summary(report: Report, comparison: dict | None = None, file: Any = No
     s = report.summary
     try:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         console = Console(file=file, width=100)
@@ -308,14 +385,14 @@ def print_summary(report: Report, comparison: dict | None = None, file: Any = No
             t.add_column("B", justify="right")
             t.add_column("B - A", justify="right")
             for m, v in comparison["metrics"].items():
-                t.add_row(m, f"{v['a']:.4g}", f"{v['b']:.4g}", f"{v['diff']:+.4g}")
+                t.add_row(escape(m), f"{v['a']:.4g}", f"{v['b']:.4g}", f"{v['diff']:+.4g}")
         else:
             t.add_column("metric")
             t.add_column("value", justify="right")
             for m in METRICS:
-                t.add_row(m, f"{s[m]:.4g}")
+                t.add_row(escape(m), f"{s[m]:.4g}")
             for h, v in s["per_hardness"].items():
-                t.add_row(f"exec_accuracy[{h}] (n={v['count']})", f"{v['exec_accuracy']:.4g}")
+                t.add_row(escape(f"exec_accuracy[{h}] (n={v['count']})"), f"{v['exec_accuracy']:.4g}")
         console.print(t)
         if comparison:
             mc = comparison["mcnemar_exec_match"]
@@ -358,35 +435,58 @@ def plot_report(report: Report, path: str, other: Report | None = None) -> str:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m extensions.evaluate``."""
     p = argparse.ArgumentParser(prog="python -m extensions.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gold", required=True)
     p.add_argument("--predictions", required=True)
-    p.add_argument("--db-dir", required=True)
+    p.add_argument("--db-dir", required=True, help="folder of <db_id>/<db_id>.sqlite, or a folder holding database/ (Spider)")
     p.add_argument("--semantics", choices=["spider", "bird", "strict"], default="spider")
     p.add_argument("--keep-distinct", action="store_true", help="spider: do not remove DISTINCT before executing")
     p.add_argument("--output", help="write the JSON report here")
     p.add_argument("--plot", help="write a PNG with metric bars and per-database accuracy")
     p.add_argument("--compare", metavar="PRED_B", help="a second predictions file to compare with (paired)")
-    p.add_argument("--votes", type=int, default=1, help="K candidates per example; majority by execution result")
+    p.add_argument("--votes", type=_positive_int, default=1, help="K candidates per example; majority by execution result")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="evaluate the first N gold queries only")
     p.add_argument("--workers", type=int, default=0, help="execution worker processes (0 = all cores)")
     p.add_argument("--timeout", type=float, default=30.0, help="per-statement timeout in seconds")
-    a = p.parse_args(argv)
+    return p
+
+
+@dataclass
+class _Inputs:
+    gold: list[GoldItem]
+    cands: list[list[str]]
+    cands_b: list[list[str]] | None
+    db_root: str
+
+
+def _load_inputs(a: argparse.Namespace) -> _Inputs:
+    gold = load_gold(a.gold)
+    cands = _aligned(a.predictions, gold, a.votes)
+    cands_b = _aligned(a.compare, gold, a.votes) if a.compare else None
+    n = a.limit or len(gold)
+    db_root = find_db_root(a.db_dir, [g.db_id for g in gold[:n]])
+    return _Inputs(gold[:n], cands[:n], cands_b[:n] if cands_b else None, db_root)
+
+
+def _aligned(path: str, gold: list[GoldItem], votes: int) -> list[list[str]]:
     try:
-        gold = load_gold(a.gold)
-        cands = group_candidates(load_predictions(a.predictions), len(gold), a.votes)
-        cands_b = group_candidates(load_predictions(a.compare), len(gold), a.votes) if a.compare else None
-        ev = Evaluator(a.db_dir, semantics=a.semantics, keep_distinct=a.keep_distinct, workers=a.workers, timeout_s=a.timeout)
+        return group_candidates(load_predictions(path), len(gold), votes)
+    except InputError:
+        raise
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        report = ev.evaluate(gold, cands, desc="evaluating A" if cands_b else "evaluating")
-        report_b = ev.evaluate(gold, cands_b, desc="evaluating B") if cands_b else None
-    finally:
-        ev.close()
-    comparison = compare(report, report_b) if report_b else None
-    print_summary(report, comparison)
+        raise InputError(path, str(exc)) from None
+
+
+def _write_outputs(a: argparse.Namespace, report: Report, report_b: Report | None, comparison: dict | None) -> None:
     if a.output:
         out = report.to_json()
         if report_b:
@@ -395,6 +495,25 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(out, fh, indent=1)
     if a.plot:
         plot_report(report, a.plot, report_b)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation CLI; returns the exit code (2 on a bad input file, with one ``error:`` line)."""
+    a = build_parser().parse_args(argv)
+    try:
+        inp = _load_inputs(a)
+        ev = Evaluator(inp.db_root, semantics=a.semantics, keep_distinct=a.keep_distinct, workers=a.workers, timeout_s=a.timeout)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = ev.evaluate(inp.gold, inp.cands, desc="evaluating A" if inp.cands_b else "evaluating")
+        report_b = ev.evaluate(inp.gold, inp.cands_b, desc="evaluating B") if inp.cands_b else None
+    finally:
+        ev.close()
+    comparison = compare(report, report_b) if report_b else None
+    print_summary(report, comparison)
+    _write_outputs(a, report, report_b, comparison)
     return 0
 
 

@@ -3,11 +3,18 @@
 ``python -m extensions.validation DATA [--db-dir DIR] [--slow-s 5] [--write-filtered OUT]``
 
 DATA is one of our prepared parquet files, or a Spider/BIRD-style JSON list
-(``db_id`` and ``query``/``SQL``) with ``--db-dir``. Every gold query is
-executed in the sandbox; the report lists gold errors, empty results, slow
-golds, duplicate questions and schemas that cannot be read. ``--write-filtered``
-writes a copy without the failing rows, as the Arctic-Text2SQL-R1 recipe does
-(drop golds with empty results or slower than 5 s).
+(``db_id`` and ``query``/``SQL``) with ``--db-dir``. Every sample is checked the
+way the reward will meet it: its database file exists, is a file, is SQLite,
+has no pending ``-wal`` content and its schema reads; its gold query passes the
+nesting guard and executes in the sandbox. A sample that fails any of these is
+*broken* (``db_missing``, ``db_corrupt``, ``too_deep``, ``too_large``,
+``gold_error``): the reward gives all its completions the same neutral score,
+so it only wastes rollouts. The report counts samples per status and lists
+empty results, slow golds and duplicate questions; the exit code is 1 when a
+sample is broken (unless ``--write-filtered`` wrote a copy without them) and 2
+when DATA cannot be read. ``--write-filtered`` drops broken rows, empty results
+and slow golds, as the Arctic-Text2SQL-R1 recipe does (golds with empty results
+or slower than 5 s).
 """
 
 from __future__ import annotations
@@ -17,17 +24,29 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm import tqdm
 
+from extensions._util.nesting import bracket_depth
+from extensions.cli.inputs import InputError, check_file, parse_json, read_text, type_name
 from extensions.config import Config
+from extensions.data.layout import read_prepared, resolve_db_paths
 from extensions.errors import ConfigError, DataError, SchemaLoadError
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
 from extensions.sql.schema import Schema
+
+try:
+    from extensions.sql.guard import check_sql
+except ImportError:  # until engineer "sql"'s guard is merged: the same contract, brackets only
+
+    def check_sql(sql: str) -> str | None:
+        """None when ``sql`` is safe to parse, else a reason (``too_deep: ...``)."""
+        return "too_deep: brackets nested deeper than 100" if bracket_depth(sql) > 100 else None
 
 
 # ----------------------------------------------------------------------------- config
@@ -66,6 +85,10 @@ def check_config(cfg: Config, *, need_gpu: bool = False) -> None:
 
 
 # ----------------------------------------------------------------------------- data
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BROKEN_STATUSES = ("db_missing", "db_corrupt", "too_deep", "too_large", "gold_error", "internal_error")
+
+
 @dataclass
 class Row:
     index: int
@@ -77,95 +100,230 @@ class Row:
 
 @dataclass
 class Report:
+    """What :func:`validate_rows` found: per-row statuses, broken samples and the rows worth keeping."""
+
     total: int = 0
-    gold_errors: list[dict] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    broken: list[dict] = field(default_factory=list)
     empty_results: list[dict] = field(default_factory=list)
     slow: list[dict] = field(default_factory=list)
     duplicate_questions: list[dict] = field(default_factory=list)
-    schema_failures: list[dict] = field(default_factory=list)
-    missing_databases: list[dict] = field(default_factory=list)
     keep: list[int] = field(default_factory=list)
+
+    def _with(self, status: str) -> list[dict]:
+        return [b for b in self.broken if b["status"] == status]
+
+    @property
+    def gold_errors(self) -> list[dict]:
+        return self._with("gold_error")
+
+    @property
+    def missing_databases(self) -> list[dict]:
+        return self._with("db_missing")
+
+    @property
+    def corrupt_databases(self) -> list[dict]:
+        return self._with("db_corrupt")
 
     def summary(self) -> dict[str, Any]:
         return {
             "total": self.total,
-            "gold_errors": len(self.gold_errors),
+            "broken": len(self.broken),
+            "statuses": dict(sorted(self.statuses.items())),
             "empty_results": len(self.empty_results),
             "slow": len(self.slow),
             "duplicate_questions": len(self.duplicate_questions),
-            "schema_failures": len(self.schema_failures),
-            "missing_databases": len(self.missing_databases),
             "kept_after_filtering": len(self.keep),
         }
 
 
+def _need_str(path: str, what: str, value: Any, *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str) or (not empty_ok and not value.strip()):
+        raise InputError(path, f"{what} must be a {'' if empty_ok else 'non-empty '}string, got {type_name(value)}")
+    return value
+
+
+def _first_db(db_id: str, db_dir: str | None) -> str:
+    paths = resolve_db_paths(db_id, db_dir)
+    return paths[0] if paths else ""
+
+
+def _json_row(path: str, i: int, e: Any, db_dir: str) -> Row:
+    if not isinstance(e, dict):
+        raise InputError(path, f"entry {i}: expected an object with db_id and query/SQL, got {type_name(e)}")
+    sql = next((e[k] for k in ("query", "SQL", "sql") if e.get(k) is not None), None)
+    _need_str(path, f"entry {i}: query/SQL", sql)
+    db_id = _need_str(path, f"entry {i}: db_id", e.get("db_id"))
+    question = _need_str(path, f"entry {i}: question", e.get("question", ""), empty_ok=True)
+    return Row(i, _first_db(db_id, db_dir), sql, question, e)
+
+
+def _parquet_problem(exc: Exception) -> str:
+    if isinstance(exc, ImportError):
+        return "reading parquet needs pyarrow (pip install pyarrow)"
+    try:
+        import pyarrow
+
+        if isinstance(exc, pyarrow.ArrowException):
+            return f"not a readable parquet file ({exc})"
+    except ImportError:  # pragma: no cover - pyarrow is what read it
+        pass
+    return f"malformed rows: reward_model must be an object whose ground_truth is an object with sql and db_path ({type(exc).__name__}: {exc})"
+
+
+def _prepared_row(path: str, i: int, r: dict, db_dir: str | None) -> Row:
+    gt = r["ground_truth"]
+    sql = _need_str(path, f"row {i}: ground_truth.sql", gt.get("sql"))
+    extra = r.get("extra_info") or {}
+    if not isinstance(extra, dict):
+        raise InputError(path, f"row {i}: extra_info must be an object, got {type_name(extra)}")
+    question = _need_str(path, f"row {i}: extra_info.question", extra.get("question") or "", empty_ok=True)
+    db = gt.get("db_path") or ""
+    if not db and isinstance(gt.get("db_id"), str):
+        db = _first_db(gt["db_id"], db_dir)
+    db = _need_str(path, f"row {i}: ground_truth.db_path", db, empty_ok=True)
+    return Row(i, db, sql, question, {k: v for k, v in r.items() if k != "ground_truth"})
+
+
 def load_rows(path: str, db_dir: str | None = None) -> list[Row]:
-    """Rows from a prepared parquet file or a Spider/BIRD-style JSON list."""
-    if not os.path.exists(path):
-        raise DataError(f"missing file: {path}")
-    rows = []
+    """Rows from a prepared parquet file or a Spider/BIRD-style JSON list.
+
+    Args:
+        path: a ``.parquet`` file from ``python -m extensions.data prepare``, or a JSON list.
+        db_dir: the folder of ``<db_id>/<db_id>.sqlite`` (required for JSON).
+
+    Returns:
+        One :class:`Row` per sample.
+
+    Raises:
+        InputError: the file cannot be read or a row is malformed (the message names the file and the row).
+    """
+    check_file(path)
     if path.endswith(".parquet"):
-        from extensions.data.prepare import read_parquet
-
-        for i, r in enumerate(read_parquet(path)):
-            gt = (r.get("reward_model") or {}).get("ground_truth") or {}
-            if isinstance(gt, str):
-                gt = json.loads(gt) if gt.lstrip().startswith("{") else {"sql": gt}
-            q = (r.get("extra_info") or {}).get("question", "")
-            db = gt.get("db_path") or (os.path.join(db_dir, gt["db_id"], f"{gt['db_id']}.sqlite") if db_dir and gt.get("db_id") else "")
-            rows.append(Row(i, db, gt.get("sql", ""), q, r))
-        return rows
-    with open(path) as fh:
-        data = json.load(fh)
+        try:
+            prepared = read_prepared(path)
+        except Exception as exc:  # pyarrow's errors, or rows whose reward_model is not an object
+            raise InputError(path, _parquet_problem(exc)) from None
+        return [_prepared_row(path, i, r, db_dir) for i, r in enumerate(prepared)]
+    data = parse_json(path, read_text(path))
     if not isinstance(data, list):
-        raise DataError(f"{path}: expected a JSON list")
+        raise InputError(path, f"expected a JSON list of examples, got {type_name(data)}")
     if db_dir is None:
-        raise DataError("--db-dir is required for JSON input")
-    for i, e in enumerate(data):
-        sql = e.get("query") or e.get("SQL") or e.get("sql") or ""
-        rows.append(Row(i, os.path.join(db_dir, e["db_id"], f"{e['db_id']}.sqlite"), sql, e.get("question", ""), e))
-    return rows
+        raise InputError(path, "JSON input needs --db-dir (the folder of <db_id>/<db_id>.sqlite)")
+    return [_json_row(path, i, e, db_dir) for i, e in enumerate(data)]
 
 
-def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5.0, drop_empty: bool = True, threads: int = 8) -> Report:
-    rep = Report(total=len(rows))
+def _wal_pending(path: str, header: bytes) -> bool:
+    try:
+        return header[18] == 2 and os.path.getsize(path + "-wal") > 0
+    except OSError:
+        return False
+
+
+def database_problem(path: str) -> tuple[Status, str] | None:
+    """Why the reward could not use this database file, or None when it can.
+
+    Args:
+        path: the database file of a sample.
+
+    Returns:
+        ``(status, detail)`` with status ``db_missing`` or ``db_corrupt``, or None.
+
+    >>> database_problem("/nonexistent.sqlite")
+    (<Status.DB_MISSING: 'db_missing'>, 'no such file')
+    """
+    if not path:
+        return Status.DB_MISSING, "no database given (db_path, or db_id with --db-dir)"
+    if not os.path.exists(path):
+        return Status.DB_MISSING, "no such file"
+    if not os.path.isfile(path):
+        return Status.DB_MISSING, "not a file"
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+    except OSError as exc:
+        return Status.DB_CORRUPT, f"cannot be read ({exc.strerror or exc})"
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        return Status.DB_CORRUPT, "not a SQLite database file"
+    if _wal_pending(path, header):
+        return Status.DB_CORRUPT, f"WAL mode with pending -wal content; fold it in first: sqlite3 {path} 'PRAGMA journal_mode=DELETE'"
+    try:
+        schema = Schema.from_sqlite(path)
+    except SchemaLoadError as exc:
+        return Status.DB_CORRUPT, str(exc)
+    return None if schema.tables else (Status.DB_CORRUPT, "no tables")
+
+
+def _gold_status(res: Any) -> tuple[str, str]:
+    if res.status is Status.OK:
+        return "ok", ""
+    if res.status.value in ("db_missing", "db_corrupt", "too_deep"):
+        return res.status.value, res.detail
+    return "gold_error", f"{res.status.value}: {res.detail}"[:300]
+
+
+def _row_checks(rows: list[Row], engine: ExecutionEngine, threads: int) -> list[tuple[str, str, Any]]:
+    """``(status, detail, ExecResult or None)`` per row: database preflight, nesting guard, then the gold run."""
+    dbs = {p: database_problem(p) for p in dict.fromkeys(r.db_path for r in rows)}
+    pre: list[tuple[str, str] | None] = []
+    for r in rows:
+        db, guard = dbs[r.db_path], check_sql(r.sql)
+        if db is not None:
+            pre.append((db[0].value, db[1]))
+        elif guard is not None:
+            pre.append(("too_deep" if guard.startswith("too_deep") else "too_large", guard))
+        else:
+            pre.append(None)
+    todo = [r for r, p in zip(rows, pre) if p is None]
+    with ThreadPoolExecutor(threads) as ex:
+        ran = iter(list(tqdm(ex.map(lambda r: engine.execute_gold(r.db_path, r.sql), todo), total=len(todo),
+                             desc="executing golds", file=sys.stderr, leave=False, disable=None)))
+    out = []
+    for p in pre:
+        if p is not None:
+            out.append((p[0], p[1], None))
+        else:
+            res = next(ran)
+            out.append((*_gold_status(res), res))
+    return out
+
+
+def _note_duplicates(rows: list[Row], rep: Report) -> None:
     seen: Counter = Counter()
     for r in rows:
         key = (r.db_path, r.question.strip().lower())
         seen[key] += 1
         if r.question and seen[key] == 2:
             rep.duplicate_questions.append({"index": r.index, "question": r.question})
-    schema_ok: dict[str, bool] = {}
-    for p in {r.db_path for r in rows}:
-        try:
-            Schema.from_sqlite(p)
-            schema_ok[p] = True
-        except SchemaLoadError as exc:
-            schema_ok[p] = False
-            rep.schema_failures.append({"db_path": p, "error": str(exc)})
 
-    def run(r: Row):
-        return engine.execute_gold(r.db_path, r.sql)
 
-    with ThreadPoolExecutor(threads) as ex:
-        results = list(tqdm(ex.map(run, rows), total=len(rows), desc="executing golds", file=sys.stderr, leave=False))
-    for r, res in zip(rows, results):
+def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5.0, drop_empty: bool = True, threads: int = 8) -> Report:
+    """Check every row as the reward will meet it; see the module docstring.
+
+    Args:
+        rows: from :func:`load_rows`.
+        engine: the sandbox that runs the golds.
+        slow_s: golds slower than this are reported (and not kept).
+        drop_empty: golds with empty results are not kept.
+        threads: golds executed at once.
+
+    Returns:
+        A :class:`Report`; ``keep`` holds the indices of the rows worth training on.
+    """
+    rep = Report(total=len(rows))
+    _note_duplicates(rows, rep)
+    for r, (status, detail, res) in zip(rows, _row_checks(rows, engine, threads)):
+        rep.statuses[status] += 1
         item = {"index": r.index, "db_path": r.db_path, "sql": r.sql[:300]}
+        if status != "ok":
+            rep.broken.append(dict(item, status=status, detail=detail))
+            continue
         bad = False
-        if res.status is Status.DB_MISSING:
-            rep.missing_databases.append(item)
-            bad = True
-        elif res.status is not Status.OK:
-            rep.gold_errors.append(dict(item, status=res.status.value, detail=res.detail))
-            bad = True
-        else:
-            if not res.rows:
-                rep.empty_results.append(item)
-                bad = bad or drop_empty
-            if res.elapsed_s > slow_s:
-                rep.slow.append(dict(item, seconds=round(res.elapsed_s, 3)))
-                bad = True
-        if not schema_ok.get(r.db_path, True):
+        if not res.rows:
+            rep.empty_results.append(item)
+            bad = drop_empty
+        if res.elapsed_s > slow_s:
+            rep.slow.append(dict(item, seconds=round(res.elapsed_s, 3)))
             bad = True
         if not bad:
             rep.keep.append(r.index)
@@ -175,27 +333,38 @@ def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5
 def check_training_rows(rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5) -> tuple[list[dict], Report]:
     """Execute every gold of ``{"prompt", "ground_truth": {"sql", "db_path"}}`` rows before training.
 
-    Rows whose gold fails, returns nothing or whose database is missing are dropped (they would
-    only ever give a zero reward). Raises :class:`DataError` when more than ``max_bad_fraction``
-    of the rows are unusable: the data or ``--data`` path is wrong, and training would be wasted.
+    Rows that are broken (missing or corrupt database, failing gold) or whose gold returns nothing are
+    dropped: they would only ever give a constant reward.
+
+    Args:
+        rows: training rows.
+        engine: the sandbox that runs the golds.
+        max_bad_fraction: above this fraction of dropped rows, the data is wrong and training would be wasted.
+
+    Returns:
+        The kept rows and the :class:`Report`.
+
+    Raises:
+        DataError: no rows, or too many unusable rows.
     """
     if not rows:
         raise DataError("no training rows")
-    as_rows = [Row(i, (r.get("ground_truth") or {}).get("db_path", ""), (r.get("ground_truth") or {}).get("sql", ""), "", r)
-               for i, r in enumerate(rows)]
+    gts = [r.get("ground_truth") if isinstance(r.get("ground_truth"), dict) else {} for r in rows]
+    as_rows = [Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r) for i, (gt, r) in enumerate(zip(gts, rows))]
     rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"))
     bad = len(rows) - len(rep.keep)
     if bad > max_bad_fraction * len(rows):
+        broken = ", ".join(f"{k}: {v}" for k, v in sorted(rep.statuses.items()) if k != "ok")
         raise DataError(
-            f"{bad} of {len(rows)} training rows are unusable (gold errors: {len(rep.gold_errors)}, "
-            f"empty results: {len(rep.empty_results)}, missing databases: {len(rep.missing_databases)}); "
-            "check the data folder (python -m extensions.validation DATA)"
+            f"{bad} of {len(rows)} training rows are unusable ({broken or 'no broken samples'}; "
+            f"empty results: {len(rep.empty_results)}); check the data folder (python -m extensions.validation DATA)"
         )
     keep = set(rep.keep)
     return [r for i, r in enumerate(rows) if i in keep], rep
 
 
 def write_filtered(src: str, rows: list[Row], keep: list[int], out: str) -> None:
+    """Write the kept rows of ``src`` to ``out`` in the same format (parquet or JSON)."""
     keep_set = set(keep)
     kept = [r.raw for r in rows if r.index in keep_set]
     if src.endswith(".parquet"):
@@ -207,16 +376,41 @@ def write_filtered(src: str, rows: list[Row], keep: list[int], out: str) -> None
             json.dump(kept, fh, indent=1, ensure_ascii=False)
 
 
-def main(argv: list[str] | None = None) -> int:
+# ----------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m extensions.validation``."""
     p = argparse.ArgumentParser(prog="python -m extensions.validation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", help="prepared .parquet, or Spider/BIRD-style .json")
     p.add_argument("--db-dir", help="database folder (<db_id>/<db_id>.sqlite) for JSON input")
     p.add_argument("--slow-s", type=float, default=5.0, help="golds slower than this are reported (and filtered)")
     p.add_argument("--keep-empty", action="store_true", help="do not filter golds with empty results")
-    p.add_argument("--write-filtered", metavar="OUT", help="write a copy without gold errors, empty results and slow golds")
+    p.add_argument("--write-filtered", metavar="OUT", help="write a copy without broken rows, empty results and slow golds")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
-    a = p.parse_args(argv)
+    return p
+
+
+def print_report(rep: Report, as_json: bool) -> None:
+    """The report on stdout: JSON, or one line per count and the first broken samples."""
+    if as_json:
+        lists = {k: getattr(rep, k) for k in ("broken", "empty_results", "slow", "duplicate_questions")}
+        print(json.dumps({"summary": rep.summary(), **lists}, indent=1))
+        return
+    for k, v in rep.summary().items():
+        print(f"{k:>22}: {v}")
+    for item in rep.broken[:5]:
+        print(f"  broken: {item}")
+
+
+def _broken_line(rep: Report, filtered: bool) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(rep.statuses.items()) if k != "ok")
+    action = "left out of the filtered copy" if filtered else "every completion of one gets the same neutral score; fix them or use --write-filtered"
+    return f"broken samples: {len(rep.broken)} of {rep.total} ({counts}): {action}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the validation CLI: exit 0 when every sample is usable, 1 when some are broken, 2 when DATA cannot be read."""
+    a = build_parser().parse_args(argv)
     try:
         rows = load_rows(a.data, a.db_dir)
     except DataError as exc:
@@ -224,17 +418,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with ExecutionEngine(workers=a.workers, timeout_s=max(a.slow_s * 2, 10.0), adaptive_timeout=False) as eng:
         rep = validate_rows(rows, engine=eng, slow_s=a.slow_s, drop_empty=not a.keep_empty)
-    if a.json:
-        print(json.dumps({"summary": rep.summary(), **{k: v for k, v in rep.__dict__.items() if k not in ("keep", "total")}}, indent=1))
-    else:
-        for k, v in rep.summary().items():
-            print(f"{k:>22}: {v}")
-        for name in ("gold_errors", "missing_databases", "schema_failures"):
-            for item in getattr(rep, name)[:5]:
-                print(f"  {name}: {item}")
+    print_report(rep, a.json)
     if a.write_filtered:
         write_filtered(a.data, rows, rep.keep, a.write_filtered)
         print(f"wrote {len(rep.keep)} rows to {a.write_filtered}")
+    if rep.broken:
+        print(_broken_line(rep, bool(a.write_filtered)), file=sys.stderr)
+        return 0 if a.write_filtered else 1
     return 0
 
 

@@ -1,0 +1,8 @@
+"""``python -m extensions.bench``: the benchmarks (see :mod:`extensions.cli.bench`)."""
+
+from extensions.cli.bench import main
+
+__all__ = ["main"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
