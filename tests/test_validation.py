@@ -1,11 +1,14 @@
 import json
+import pathlib
 import shutil
 
 import pytest
 
 from extensions.config import load_config
 from extensions.errors import ConfigError
-from extensions.validation import check_config, load_rows, main, validate_config, validate_rows
+from extensions.validation import Row, check_config, load_rows, main, validate_config, validate_rows
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 
 def _dataset(tmp_path, demo_dir):
@@ -95,3 +98,55 @@ def test_check_training_rows(demo_paths, engine, tmp_path):
         check_training_rows([good, missing, missing], engine=engine)
     with pytest.raises(DataError, match="no training rows"):
         check_training_rows([], engine=engine)
+
+
+BROKEN = [json.loads(line) for line in (FIXTURES / "broken_samples.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _wal_database(path, *, pending: bool) -> None:
+    """A WAL-mode database; with ``pending``, its last write is still in the ``-wal`` file beside it."""
+    import sqlite3
+
+    work = path.parent / "work.sqlite"
+    conn = sqlite3.connect(str(work))
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.commit()
+    shutil.copyfile(work, path)
+    if pending:
+        shutil.copyfile(f"{work}-wal", f"{path}-wal")
+    conn.close()
+
+
+def _make_db(kind: str, path, demo_paths) -> None:
+    import sqlite3
+
+    if kind == "copy":
+        shutil.copyfile(demo_paths["hr"], path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "text":
+        path.write_text("db_id,query\nhr,SELECT 1\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(open(demo_paths["hr"], "rb").read()[:50])
+    elif kind == "garbage":
+        path.write_bytes(open(demo_paths["hr"], "rb").read()[:100] + b"\xa5" * 8192)
+    elif kind == "no_tables":
+        sqlite3.connect(str(path)).execute("PRAGMA user_version = 1").connection.close()
+    elif kind in ("wal_pending", "wal_clean"):
+        _wal_database(path, pending=kind == "wal_pending")
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=[c["case"] for c in BROKEN])
+def test_broken_samples_are_caught(case, tmp_path, demo_paths, engine):
+    db = tmp_path / "sample.sqlite"
+    _make_db(case["db"], db, demo_paths)
+    rep = validate_rows([Row(0, str(db), case["sql"], "q", {})], engine=engine)
+    assert dict(rep.statuses) == {case["status"]: 1}
+    if case["status"] != "ok":
+        assert rep.broken[0]["status"] == case["status"] and case["detail"] in rep.broken[0]["detail"]
+        assert rep.keep == []
