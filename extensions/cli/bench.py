@@ -214,7 +214,7 @@ def run_reference(samples: list[Sample], timeout_s: float, desc: str) -> dict:
     ref = ReferenceScorer(timeout_s)
     verdicts, lat = [], []
     t0 = time.perf_counter()
-    for s in tqdm(samples, desc=f"reference {desc}", file=sys.stderr, leave=False):
+    for s in tqdm(samples, desc=f"reference {desc}", file=sys.stderr, leave=False, disable=None):
         t = time.perf_counter()
         verdicts.append(ref.score(s))
         lat.append(time.perf_counter() - t)
@@ -261,7 +261,7 @@ def run_engine(
         usage0 = _usage()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(threads) as ex:
-            out = list(tqdm(ex.map(call, samples), total=len(samples), desc=f"engine {desc}", file=sys.stderr, leave=False))
+            out = list(tqdm(ex.map(call, samples), total=len(samples), desc=f"engine {desc}", file=sys.stderr, leave=False, disable=None))
         wall = time.perf_counter() - t0
         usage1 = _usage()
         stats = eng.stats()
@@ -322,7 +322,7 @@ def harness_floor(samples: list[Sample], threads: int = 6) -> float:
     """Wall time of a no-op reward called per sample from ``threads`` threads: the ceiling on any speed-up."""
     t0 = time.perf_counter()
     with ThreadPoolExecutor(threads) as ex:
-        list(tqdm(ex.map(lambda s: s.kind == "gold", samples), total=len(samples), desc="no-op", file=sys.stderr, leave=False))
+        list(tqdm(ex.map(lambda s: s.kind == "gold", samples), total=len(samples), desc="no-op", file=sys.stderr, leave=False, disable=None))
     return time.perf_counter() - t0
 
 
@@ -507,7 +507,7 @@ def cmd_memory(args: argparse.Namespace) -> dict:
     folder = os.path.join(args.cache_dir, "many")
     _log(f"[bench] memory: building {args.n_databases} databases in {folder}")
     dbs = []
-    for i in tqdm(range(args.n_databases), desc="databases", file=sys.stderr, leave=False):
+    for i in tqdm(range(args.n_databases), desc="databases", file=sys.stderr, leave=False, disable=None):
         db_id = DB_IDS[i % len(DB_IDS)]
         p = os.path.join(folder, f"{db_id}_{i}.sqlite")
         if not os.path.exists(p):
@@ -540,7 +540,7 @@ def _memory_run(
         for _ in range(eng.pool.size * 2):  # every worker started before the first sample
             eng.pool.execute(dbs[0][1], "SELECT 1", 5.0)
         for rnd in range(args.rounds):
-            for db_id, p in tqdm(dbs, desc=f"{label} round {rnd + 1}/{args.rounds}", file=sys.stderr, leave=False):
+            for db_id, p in tqdm(dbs, desc=f"{label} round {rnd + 1}/{args.rounds}", file=sys.stderr, leave=False, disable=None):
                 qs = by_db[db_id]
                 for _ in range(args.queries_per_db):
                     gold = rng.choice(qs)
@@ -643,7 +643,7 @@ def cmd_schema(args: argparse.Namespace) -> dict:
     per: dict[str, dict[str, int]] = {}
     misses: list[dict] = []
     t0 = time.perf_counter()
-    for kind, db_id, sql in tqdm(cases, desc="schema detector", file=sys.stderr, leave=False):
+    for kind, db_id, sql in tqdm(cases, desc="schema detector", file=sys.stderr, leave=False, disable=None):
         label = _explain_label(conns[db_id], sql)
         if label == "other_error":
             continue
