@@ -28,6 +28,8 @@ def _commands(tmp: pathlib.Path, demo_dir: str) -> dict[str, list[str]]:
         "evaluate": ["-m", "extensions.evaluate", "--gold", str(gold), "--predictions", str(pred), "--db-dir", db, "--workers", "1"],
         "validation": ["-m", "extensions.validation", str(gold), "--db-dir", db, "--workers", "1"],
         "data_prepare": ["-m", "extensions.data", "prepare", "--source", "demo", "--out", str(tmp / "prepared"), "--max-examples", "5"],
+        "bench": ["-m", "extensions.bench", "memory", "--n-databases", "3", "--rounds", "1", "--queries-per-db", "1", "--workers", "1",
+                  "--cache-dir", str(tmp / "bench"), "--shared", str(tmp / "absent")],
     }
 
 
@@ -53,7 +55,7 @@ def _run_on_tty(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("name", ["evaluate", "validation", "data_prepare"])
+@pytest.mark.parametrize("name", ["evaluate", "validation", "data_prepare", "bench"])
 def test_progress_bar_on_a_terminal_only(name, tmp_path, demo_dir):
     argv = _commands(tmp_path, demo_dir)[name]
     env = _env(demo_dir)
