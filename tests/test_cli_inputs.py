@@ -16,6 +16,7 @@ import pytest
 
 from extensions import evaluate, validation
 from extensions.cli.inputs import MAX_INPUT_BYTES
+from extensions.data.__main__ import main as data_main
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 CASES = [json.loads(line) for line in (FIXTURES / "bad_cli_inputs.jsonl").read_text().splitlines() if line.strip()]
@@ -65,15 +66,25 @@ def _validation_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list
     return [str(target), "--db-dir", os.path.join(demo_dir, "database"), "--workers", "1"], target
 
 
+def _data_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list[str], pathlib.Path]:
+    spider = tmp / "spider"
+    (spider / "database").mkdir(parents=True)
+    _place(case, spider / case["file"])
+    return ["prepare", "--source", "spider", "--path", str(spider), "--out", str(tmp / "out")], spider
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
 def test_bad_input_file_gives_one_error_line(case, tmp_path, demo_dir, capsys):
     if case["cli"] == "evaluate":
         argv, target = _evaluate_argv(case, tmp_path, demo_dir)
         code = evaluate.main(argv)
-    else:
+    elif case["cli"] == "validation":
         argv, target = _validation_argv(case, tmp_path, demo_dir)
         code = validation.main(argv)
+    else:
+        argv, target = _data_argv(case, tmp_path, demo_dir)
+        code = data_main(argv)
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith(f"error: {target}: ") and err.count("\n") == 1, err
+    assert err.startswith(f"error: {target}") and err.count("\n") == 1, err  # data prepare may name a file in the folder
     assert case["expect"] in err
