@@ -4,6 +4,7 @@ to the benchmark, not to tests), its callers agree on every verdict, and its rep
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 
@@ -71,3 +72,12 @@ def test_memory_bench_tiny(capsys, tmp_path):
         assert last["cached_verdicts"] <= 5 and last["cached_results"] <= 10
         assert last["inline_connections"] <= 2 * 2  # max_open files x per-file connections
         assert last["worker_connections"] <= 2 * m["engine"]["workers"]
+
+
+def test_docs_tables_come_from_the_committed_json(capsys):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    files = sorted(str(p) for p in (root / "docs" / "bench").glob("*.json"))
+    if not files:
+        pytest.skip("no committed benchmark JSON")
+    assert bench.main(["report", *files]) == 0
+    assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()

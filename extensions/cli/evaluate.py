@@ -3,21 +3,24 @@ plus what the shaping components measure (syntax errors, hallucinations, structu
 
     python -m extensions.evaluate --gold GOLD --predictions PRED --db-dir DIR \\
         [--semantics spider|bird|strict] [--keep-distinct] [--output report.json] [--plot report.png] \\
-        [--compare PRED_B] [--votes K]
+        [--compare PRED_B] [--votes K] [--limit N]
 
 GOLD: a Spider/BIRD-style JSON list with ``db_id`` and ``query`` (or ``SQL``),
 or a file of ``SQL<TAB>db_id`` lines.
 
-PRED: one SQL per line (aligned with GOLD), a JSON list of strings, or JSONL
+PRED: one SQL per line (``\\n`` or ``\\r\\n``; aligned with GOLD), a JSON list of strings, or JSONL
 with a ``pred`` or ``sql`` field. Entries may be raw model completions: SQL is
 extracted exactly as the reward does (``<answer>``/last ```sql block/plain).
 With ``--votes K``, PRED holds K candidates per example (K consecutive entries,
 or a list per JSON/JSONL entry), and the candidate whose execution result is
 shared by most candidates is kept (self-consistency, as OmniSQL does).
 
-When ``DIR/<db_id>/`` holds several ``.sqlite`` files (Spider test-suite
-databases), a prediction matches only if it matches on every one of them.
+DIR holds ``<db_id>/<db_id>.sqlite``, or holds ``database/`` that does (Spider's
+layout); when most databases are missing the command stops with an error naming
+that layout. When ``DIR/<db_id>/`` holds several ``.sqlite`` files (Spider
+test-suite databases), a prediction matches only if it matches on every one of them.
 ``--semantics spider`` reproduces the official test-suite evaluator's verdicts.
+A bad input file gives one ``error: <file>: <problem>`` line and exit code 2.
 """
 
 from __future__ import annotations
