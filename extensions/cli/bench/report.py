@@ -39,7 +39,8 @@ def speedup_table(runs: list[tuple[str, dict]]) -> list[str]:
         for name, doc in runs:
             r = doc.get("engine", {}).get(key)
             if r and "callers" in r:
-                lines.append(_row(f"{title}, {name} ({r['samples']} rollouts, {r['repeats']} rounds)", r))
+                rounds = f"{r['repeats']} round" + ("s" if r["repeats"] != 1 else "")
+                lines.append(_row(f"{title}, {name} ({r['samples']} rollouts, {rounds})", r))
     return lines
 
 
