@@ -1,43 +1,65 @@
 """The benchmark command runs end to end on a tiny workload (figures are not asserted: timings belong
-to the benchmark, not to tests) and its callers agree on every verdict."""
+to the benchmark, not to tests), its callers agree on every verdict, and its report renders the JSON."""
 
 from __future__ import annotations
 
 import json
+import pathlib
+
+import pytest
 
 from extensions import bench
 
+CALLERS = {"reference", "hook_async_engine_only", "hook_async_shaping", "engine", "engine_workers_only", "engine_async",
+           "engine_batch", "enhanced", "enhanced_async", "enhanced_batch"}
+
 
 def _run(capsys, tmp_path, *argv: str) -> dict:
-    assert bench.main([*argv, "--cache-dir", str(tmp_path), "--shared", str(tmp_path / "absent")]) == 0
+    assert bench.main([*argv, "--cache-dir", str(tmp_path), "--shared", str(tmp_path / "absent"), "--workers", "1"]) == 0
     return json.loads(capsys.readouterr().out)
 
 
-def test_engine_bench_tiny(capsys, tmp_path):
-    out = _run(capsys, tmp_path, "engine", "--datasets", "bundled", "--prompts", "6", "--rollouts", "8",
-               "--repeats", "2", "--runaways", "1", "--runaway-timeout", "0.3")
-    r = out["engine"]["bundled"]
-    assert r["samples"] == 48
-    assert r["verdict_agreement_engine_vs_reference"] == 1.0
-    assert r["verdict_agreement_enhanced_vs_reference"] == 1.0
-    assert r["batch"]["engine"]["verdict_agreement_vs_reference"] == 1.0
-    assert r["engine_workers_only"]["verdict_agreement_vs_reference"] == 1.0
-    assert r["overhead_beyond_sqlite"]["one_thread_caller_cpu_s"] > 0
-    assert len(r["speedup_per_round"]["engine"]) == 2
-    inline = r["engine"]["stats"]["inline"]
+@pytest.fixture(scope="module")
+def engine_report(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "tiny.json"
+    assert bench.main(["engine", "--datasets", "bundled", "--prompts", "6", "--rollouts", "8", "--repeats", "2", "--runaways", "1",
+                       "--runaway-timeout", "0.3", "--workers", "1", "--cache-dir", str(tmp), "--shared", str(tmp / "absent"),
+                       "--out", str(out)]) == 0
+    return {"path": out, "json": json.loads(out.read_text())}
+
+
+def test_engine_bench_tiny(engine_report):
+    r = engine_report["json"]["engine"]["bundled"]
+    assert r["samples"] == 48 and set(r["callers"]) == CALLERS
+    for name, c in r["callers"].items():
+        assert c["verdict_agreement_vs_reference"] == 1.0, name
+        assert len(c["speedup_per_round"]) == 2
+    hook = r["callers"]["hook_async_shaping"]
+    assert hook["breakdown_keys"] == r["callers"]["hook_async_engine_only"]["breakdown_keys"] > 2  # the same full breakdown
+    inline = r["callers"]["engine"]["stats"]["inline"]
     assert inline["settled"] > 0 and inline["budget_ms"] == 10.0
+    assert r["callers"]["engine_workers_only"]["stats"]["inline"]["settled"] == 0
+    assert r["overhead_beyond_sqlite"]["one_thread_caller_cpu_s"] > 0
     assert r["runaways"]["verdict_agreement_engine_vs_reference"] == 1.0
     assert r["runaways"]["batch_verdict_agreement_vs_reference"] == 1.0
     assert r["runaways"]["reference_leaked_threads"] == 1
 
 
-def test_engine_bench_workers_only(capsys, tmp_path):
-    out = _run(capsys, tmp_path, "engine", "--datasets", "bundled", "--prompts", "4", "--rollouts", "4",
-               "--repeats", "1", "--runaways", "0", "--inline-budget-ms", "0")
-    r = out["engine"]["bundled"]
-    assert r["inline_budget_ms"] == 0.0 and r["engine"]["stats"]["inline"]["settled"] == 0
-    assert r["engine"]["stats"]["worker_executions"] == r["engine"]["stats"]["executions"] > 0
-    assert r["verdict_agreement_engine_vs_reference"] == 1.0
+def test_report_renders_the_json(engine_report, capsys):
+    assert bench.main(["report", str(engine_report["path"])]) == 0
+    md = capsys.readouterr().out
+    r = engine_report["json"]["engine"]["bundled"]
+    row = next(line for line in md.splitlines() if line.startswith("| bundled demo"))
+    assert f"{r['callers']['hook_async_engine_only']['speedup']:.1f}×" in row
+    assert "Lowest verdict agreement with the reference, over every caller, database and round: 1.0000." in md
+
+
+def test_report_of_a_bad_file(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[" * 1000)
+    assert bench.main(["report", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {bad}: not valid JSON")
 
 
 def test_memory_bench_tiny(capsys, tmp_path):
@@ -50,3 +72,12 @@ def test_memory_bench_tiny(capsys, tmp_path):
         assert last["cached_verdicts"] <= 5 and last["cached_results"] <= 10
         assert last["inline_connections"] <= 2 * 2  # max_open files x per-file connections
         assert last["worker_connections"] <= 2 * m["engine"]["workers"]
+
+
+def test_docs_tables_come_from_the_committed_json(capsys):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    files = sorted(str(p) for p in (root / "docs" / "bench").glob("*.json"))
+    if not files:
+        pytest.skip("no committed benchmark JSON")
+    assert bench.main(["report", *files]) == 0
+    assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()

@@ -1,11 +1,14 @@
 import json
+import pathlib
 import shutil
 
 import pytest
 
 from extensions.config import load_config
 from extensions.errors import ConfigError
-from extensions.validation import check_config, load_rows, main, validate_config, validate_rows
+from extensions.validation import Row, check_config, load_rows, main, validate_config, validate_rows
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
 
 def _dataset(tmp_path, demo_dir):
@@ -29,10 +32,11 @@ def test_validate_rows(tmp_path, demo_dir, engine):
     rep = validate_rows(rows, engine=engine, slow_s=5.0)
     s = rep.summary()
     assert s == {
-        "total": 6, "gold_errors": 1, "empty_results": 1, "slow": 0, "duplicate_questions": 1,
-        "schema_failures": 1, "missing_databases": 1, "kept_after_filtering": 3,
+        "total": 6, "broken": 2, "statuses": {"db_missing": 1, "gold_error": 1, "ok": 4}, "empty_results": 1, "slow": 0,
+        "duplicate_questions": 1, "kept_after_filtering": 3,
     }
     assert rep.keep == [0, 1, 5]
+    assert [(b["index"], b["status"]) for b in rep.broken] == [(2, "gold_error"), (4, "db_missing")]
 
 
 def test_slow_golds_are_flagged(tmp_path, demo_dir, engine):
@@ -47,9 +51,18 @@ def test_cli_writes_filtered_copy(tmp_path, demo_dir, capsys):
     p = _dataset(tmp_path, demo_dir)
     out = tmp_path / "filtered.json"
     assert main([str(p), "--db-dir", str(tmp_path / "database"), "--write-filtered", str(out), "--workers", "1"]) == 0
-    assert len(json.loads(out.read_text())) == 3
-    assert "gold_errors" in capsys.readouterr().out
-    assert main([str(tmp_path / "missing.json")]) == 2
+    assert [e["question"] for e in json.loads(out.read_text())] == ["How many employees?", "How many employees?", "Products"]
+    err = capsys.readouterr().err
+    assert "broken samples: 2 of 6 (db_missing 1, gold_error 1): left out of the filtered copy" in err
+
+
+def test_cli_exits_1_on_broken_samples(tmp_path, demo_dir, capsys):
+    p = _dataset(tmp_path, demo_dir)
+    assert main([str(p), "--db-dir", str(tmp_path / "database"), "--workers", "1", "--json"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["summary"]["statuses"] == {"db_missing": 1, "gold_error": 1, "ok": 4}
+    assert captured.err.startswith("broken samples: 2 of 6 (db_missing 1, gold_error 1)")
 
 
 def test_parquet_input(tmp_path, demo_dir, monkeypatch):
@@ -80,8 +93,60 @@ def test_check_training_rows(demo_paths, engine, tmp_path):
     broken = {"prompt": [], "ground_truth": {"sql": "SELECT nope FROM employees", "db_path": demo_paths["hr"]}}
     missing = {"prompt": [], "ground_truth": {"sql": "SELECT 1", "db_path": str(tmp_path / "x.sqlite")}}
     kept, rep = check_training_rows([good, broken, good], engine=engine)
-    assert kept == [good, good] and len(rep.gold_errors) == 1
+    assert kept == [good, good] and len(rep.gold_errors) == 1 and rep.statuses == {"ok": 2, "gold_error": 1}
     with pytest.raises(DataError, match="unusable"):
         check_training_rows([good, missing, missing], engine=engine)
     with pytest.raises(DataError, match="no training rows"):
         check_training_rows([], engine=engine)
+
+
+BROKEN = [json.loads(line) for line in (FIXTURES / "broken_samples.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _wal_database(path, *, pending: bool) -> None:
+    """A WAL-mode database; with ``pending``, its last write is still in the ``-wal`` file beside it."""
+    import sqlite3
+
+    work = path.parent / "work.sqlite"
+    conn = sqlite3.connect(str(work))
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    conn.commit()
+    shutil.copyfile(work, path)
+    if pending:
+        shutil.copyfile(f"{work}-wal", f"{path}-wal")
+    conn.close()
+
+
+def _make_db(kind: str, path, demo_paths) -> None:
+    import sqlite3
+
+    if kind == "copy":
+        shutil.copyfile(demo_paths["hr"], path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "text":
+        path.write_text("db_id,query\nhr,SELECT 1\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(open(demo_paths["hr"], "rb").read()[:50])
+    elif kind == "garbage":
+        path.write_bytes(open(demo_paths["hr"], "rb").read()[:100] + b"\xa5" * 8192)
+    elif kind == "no_tables":
+        sqlite3.connect(str(path)).execute("PRAGMA user_version = 1").connection.close()
+    elif kind in ("wal_pending", "wal_clean"):
+        _wal_database(path, pending=kind == "wal_pending")
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=[c["case"] for c in BROKEN])
+def test_broken_samples_are_caught(case, tmp_path, demo_paths, engine):
+    db = tmp_path / "sample.sqlite"
+    _make_db(case["db"], db, demo_paths)
+    rep = validate_rows([Row(0, str(db), case["sql"], "q", {})], engine=engine)
+    assert dict(rep.statuses) == {case["status"]: 1}
+    if case["status"] != "ok":
+        assert rep.broken[0]["status"] == case["status"] and case["detail"] in rep.broken[0]["detail"]
+        assert rep.keep == []

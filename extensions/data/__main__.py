@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a dataset file whose entries lack a field or have the wrong type
+        print(f"error: {a.path}: cannot read the dataset ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
     for split, path in out.items():
         print(f"{split}: {path}")
     return 0

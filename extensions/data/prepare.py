@@ -122,7 +122,7 @@ def sql_create_context_examples(path: str, cache_dir: str) -> list[Example]:
         by_ctx.setdefault(r["context"], []).append(r["answer"])
     out = []
     paths: dict[str, str] = {}
-    for ctx, golds in tqdm(by_ctx.items(), desc="synthesizing databases", file=sys.stderr, leave=False):
+    for ctx, golds in tqdm(by_ctx.items(), desc="synthesizing databases", file=sys.stderr, leave=False, disable=None):
         try:
             paths[ctx] = os.path.abspath(synthesize_database(ctx, golds, cache_dir))
         except Exception as exc:  # an unparseable schema: reported, row skipped
@@ -152,7 +152,7 @@ def split_examples(ex: list[Example], split: str, val_fraction: float, seed: int
 
 def to_rows(examples: list[Example], *, source: str, split: str, style: str, sample_k: int) -> Iterator[dict]:
     schema_cache: dict[str, str] = {}
-    for i, e in enumerate(tqdm(examples, desc=f"{source} {split}", file=sys.stderr, leave=False)):
+    for i, e in enumerate(tqdm(examples, desc=f"{source} {split}", file=sys.stderr, leave=False, disable=None)):
         text = e.schema_text
         if text is None:
             text = schema_cache.get(e.db_path)

@@ -1,0 +1,116 @@
+"""``bench report FILE...``: the markdown tables of docs/benchmarks.md, from the JSON that ``bench`` wrote.
+
+>>> print(speedup_cell({"speedup": 8.04, "speedup_per_round": [6.8, 9.1]}))
+8.0× (6.8–9.1)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from extensions.cli.inputs import parse_json, read_text
+
+DATASETS = {"bundled": "bundled demo (4 small DBs)", "spider": "Spider dev (19 DBs)", "heavy": "heavy BIRD-like (1.2M rows)"}
+COLUMNS = [
+    ("hook_async_engine_only", "hook async, engine-only"), ("hook_async_shaping", "hook async, all shaping"),
+    ("engine", "engine, 6 threads"), ("engine_async", "engine, async"), ("engine_batch", "engine, batch"),
+    ("enhanced", "enhanced, 6 threads"), ("enhanced_async", "enhanced, async"), ("enhanced_batch", "enhanced, batch"),
+]
+
+
+def speedup_cell(c: dict) -> str:
+    """``8.0× (6.8–9.1)``: the median run's speed-up and the range over the rounds."""
+    rounds = c.get("speedup_per_round") or []
+    spread = f" ({min(rounds):.1f}–{max(rounds):.1f})" if len(rounds) > 1 else ""
+    return f"{c['speedup']:.1f}×{spread}"
+
+
+def _row(label: str, r: dict) -> str:
+    cells = [f"{r['callers']['reference']['throughput_per_s']:,.0f}/s"]
+    cells += [speedup_cell(r["callers"][k]) if k in r["callers"] else "–" for k, _ in COLUMNS]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def speedup_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """Speed-up over the reference per dataset and run file, every caller a column."""
+    lines = ["| database, run | reference | " + " | ".join(h for _, h in COLUMNS) + " |", "|---" * (len(COLUMNS) + 2) + "|"]
+    for key, title in DATASETS.items():
+        for name, doc in runs:
+            r = doc.get("engine", {}).get(key)
+            if r and "callers" in r:
+                rounds = f"{r['repeats']} round" + ("s" if r["repeats"] != 1 else "")
+                lines.append(_row(f"{title}, {name} ({r['samples']} rollouts, {rounds})", r))
+    return lines
+
+
+def agreement_line(runs: list[tuple[str, dict]]) -> str:
+    """The lowest verdict agreement with the reference over every caller, dataset and round."""
+    values = [c["verdict_agreement_vs_reference"] for _, doc in runs for k in DATASETS if "callers" in doc.get("engine", {}).get(k, {})
+              for c in doc["engine"][k]["callers"].values()]
+    return f"Lowest verdict agreement with the reference, over every caller, database and round: {min(values):.4f}." if values else ""
+
+
+def runaway_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """Runaway statements: wall times, the bound, and the adaptive timeout."""
+    lines = ["| database, run | reference | engine, 6 threads | engine, batch | bound | within | adaptive timeout | verdicts changed by adaptive |",
+             "|---|---|---|---|---|---|---|---|"]
+    for key, title in DATASETS.items():
+        for name, doc in runs:
+            w = doc.get("engine", {}).get(key, {}).get("runaways")
+            if w:
+                lines.append(f"| {title}, {name} | {w['reference_wall_s']:.2f} s ({w['reference_leaked_threads']} threads left running) | "
+                             f"{w['engine_wall_s']:.2f} s | {w['batch_engine_wall_s']:.2f} s | {w['bound_s']:.2f} s | "
+                             f"{'yes' if w['within_bound'] and w['batch_within_bound'] else 'NO'} | {w['adaptive']['engine_wall_s']:.2f} s | "
+                             f"{w['adaptive']['verdicts_changed_vs_fixed']} |")
+    return lines
+
+
+def memory_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """Total RSS (trainer process and workers) over a long many-database run."""
+    lines = ["| run, mode | first sample | last sample | growth over the second half | calls | wall |", "|---|---|---|---|---|---|"]
+    for name, doc in runs:
+        for mode, m in doc.get("memory", {}).items():
+            lines.append(f"| {name}, {mode} | {m['total_rss_mb_first']:.1f} MB | {m['total_rss_mb_last']:.1f} MB | "
+                         f"{m['growth_second_half_mb']:.2f} MB | {m['calls']:,} | {m['wall_s']:.1f} s |")
+    return lines
+
+
+def other_lines(runs: list[tuple[str, dict]]) -> list[str]:
+    """One line each for the evaluation CLI, extraction and the schema detector."""
+    lines = []
+    for name, doc in runs:
+        if "evaluate" in doc:
+            e = doc["evaluate"]
+            agree = f", agreement with the official verdicts {e['agreement_with_official']:.4f}" if "agreement_with_official" in e else ""
+            lines.append(f"* {name}, evaluate: {e['predictions']:,} predictions ({e['source']}) in {e['wall_s']:.2f} s{agree}.")
+        if "extract" in doc:
+            x = doc["extract"]
+            lines.append(f"* {name}, extract: {x['plain_1MB_ms']:.1f} ms for 1 MB, {x['plain_16MB_ms']:.1f} ms for 16 MB; "
+                         f"{x['repeated_tags_100000_ms']:.1f} ms for 100,000 repeated tags.")
+        if "schema" in doc:
+            o = doc["schema"]["overall"]
+            lines.append(f"* {name}, schema detector ({doc['schema']['source']}, {doc['schema']['cases']:,} cases): "
+                         f"precision {o['precision']:.3f}, recall {o['recall']:.3f}.")
+    return lines
+
+
+def render(paths: list[str]) -> str:
+    """Markdown for the JSON files at ``paths`` (each from ``python -m extensions.bench ... --out FILE``)."""
+    runs: list[tuple[str, Any]] = [(os.path.splitext(os.path.basename(p))[0], parse_json(p, read_text(p))) for p in paths]
+    parts = [speedup_table(runs), [agreement_line(runs)], runaway_table(runs), memory_table(runs), other_lines(runs)]
+    return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
+
+
+def main_report(paths: list[str]) -> int:
+    """Print the markdown for ``paths``; exit 2 with one ``error:`` line on a bad file."""
+    import sys
+
+    from extensions.errors import DataError
+
+    try:
+        print(render(paths), end="")
+    except (DataError, KeyError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
