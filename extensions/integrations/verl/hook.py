@@ -1,37 +1,24 @@
-"""VERL reward hook: ``reward.custom_reward_function.path=<this file>``,
-``name=compute_score_async`` (what ``extensions.verl_launch`` sets on verl >= 0.9)
-or ``name=compute_score``.
+"""verl reward hook: one :class:`~extensions.rewards.combine.EnhancedRewardComputer` call per verl call.
 
 verl 0.9.x calls ``compute_score(data_source=..., solution_str=<decoded response>,
-ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>,
-**reward_kwargs)`` from each reward-loop worker (a Ray actor), in the default
-thread pool; a coroutine function such as :func:`compute_score_async` it
-awaits directly on its event loop. This module turns each call into one
-:class:`~extensions.rewards.combine.EnhancedRewardComputer` call and returns
-its breakdown:
+ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>, **reward_kwargs)``
+from each reward-loop worker (a Ray actor); a coroutine function such as
+:func:`compute_score_async` it awaits directly on its event loop. Users point verl at the
+thin file ``extensions/verl_hook.py``, which re-exports these functions.
 
-* the dict always has the same keys (``score``, ``acc`` = 1.0 on execution
-  match, the components, one-hot ``status_*``), and every value is a finite
-  float: verl builds its metric columns from the first sample's keys;
-* it never raises, whatever arrives (``None``, a missing database, a
-  malformed ground truth, hostile SQL): failures give ``score = 0`` with
-  ``status_internal_error = 1`` or the matching status, logged once;
-* it is thread-safe; each process (Ray actor) lazily starts its own worker
-  pool, which is cleaned up at exit.
+* The returned dict always has the same keys (``score``, ``acc``, the components, one-hot
+  ``status_*``) and finite float values: verl builds its metric columns from the first sample.
+* Per-sample inputs never raise (``None``, a missing database, a malformed ground truth,
+  hostile SQL give a defined score and status). A configuration that cannot be built
+  raises :class:`~extensions.errors.ConfigError` naming the key, on the first call.
+* Thread-safe; each process (Ray actor) lazily starts its own worker pool, cleaned up at exit.
 
-Configuration, first match wins: ``reward_kwargs.config=<yaml>``, then
-``$EXTENSIONS_CONFIG``, then defaults; ``reward_kwargs.overrides`` takes
-``section.key=value`` items (a list or a comma-separated string) and
-``reward_kwargs.db_root`` sets ``data.db_root``.
+``reward_kwargs``: ``config=<yaml>`` (else ``$EXTENSIONS_CONFIG``, else defaults),
+``overrides`` (``section.key=value`` items, a list or a comma-separated string) and
+``db_root`` (sets ``data.db_root``). Any other key is a configuration mistake.
 
-``ground_truth`` is ``{"sql": ..., "db_path": ...}`` or ``{"sql": ..., "db_id": ...}``
-(resolved under ``data.db_root``), or a JSON string of either; ``db_id``/``db_path``
-may also come from ``extra_info``.
-
-Other entry points: :func:`compute_score_async` (awaited directly by verl;
-the calls of one batch are scored together, the fastest way in),
-:func:`compute_score_batch` (``BatchRewardManager``) and
-:func:`compute_score_prime` (``PrimeRewardManager``'s positional call).
+>>> compute_score("demo", "no sql here", "SELECT 1", None, overrides=["reward.baseline=arctic"])["score"]
+0.0
 """
 
 from __future__ import annotations
@@ -39,55 +26,91 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# verl loads this file by path; make the package importable even when it is
-# used from a source checkout that was not pip-installed.
-if __package__ in (None, ""):
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from extensions._util.coalesce import Coalescer, by_group  # noqa: E402
-from extensions._util.forksafe import ForkSafeLock  # noqa: E402
-from extensions._util.log import log_once  # noqa: E402
-from extensions.config import CONFIG_ENV, Config, load_config  # noqa: E402
-from extensions.execution.status import ALL_STATUSES  # noqa: E402
-from extensions.rewards.combine import EnhancedRewardComputer  # noqa: E402
+from extensions._util.coalesce import Coalescer, by_group
+from extensions._util.forksafe import ForkSafeLock
+from extensions._util.log import log_once
+from extensions.config import CONFIG_ENV, load_config
+from extensions.errors import ConfigError
+from extensions.execution.status import ALL_STATUSES
+from extensions.rewards.combine import EnhancedRewardComputer, EnhancedRewardResult
 
 log = logging.getLogger("extensions.verl_hook")
 
+REWARD_KWARGS = ("config", "overrides", "db_root")
+VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # passed by verl, unused here
+
 _lock = ForkSafeLock()
-_computers: dict[tuple, EnhancedRewardComputer] = {}
-_IGNORED_KWARGS = {"reward_router_address", "reward_model_tokenizer"}
+_computers: dict[tuple, EnhancedRewardComputer | ConfigError] = {}
 
 
-def _config_key(kwargs: Mapping[str, Any]) -> tuple:
-    path = kwargs.get("config") or os.environ.get(CONFIG_ENV) or ""
+def config_key(kwargs: Mapping[str, Any]) -> tuple[str, tuple[str, ...], str]:
+    """``(config path, overrides, db_root)`` of a call's ``reward_kwargs``.
+
+    Args:
+        kwargs: the keyword arguments verl passed (``reward_kwargs`` plus verl's own).
+
+    Returns:
+        A hashable key; one computer is built per distinct key.
+
+    Raises:
+        ConfigError: an unknown key (a misspelling) or an ``overrides`` value that is not a list or string.
+
+    >>> config_key({"overrides": "reward.baseline=arctic, data.db_root=/d"})[1]
+    ('reward.baseline=arctic', 'data.db_root=/d')
+    """
+    unknown = sorted(k for k in kwargs if k not in REWARD_KWARGS and k not in VERL_KWARGS)
+    if unknown:
+        raise ConfigError(f"reward_kwargs.{unknown[0]}: unknown key (expected one of {', '.join(REWARD_KWARGS)})")
     overrides = kwargs.get("overrides") or ()
     if isinstance(overrides, str):
         overrides = tuple(o.strip() for o in overrides.split(",") if o.strip())
-    else:
+    elif isinstance(overrides, Sequence) or hasattr(overrides, "__iter__"):
         overrides = tuple(str(o) for o in overrides)
-    db_root = kwargs.get("db_root") or ""
-    return (str(path), overrides, str(db_root))
+    else:
+        raise ConfigError(f"reward_kwargs.overrides: expected a list or a comma-separated string, got {type(overrides).__name__}")
+    path = kwargs.get("config") or os.environ.get(CONFIG_ENV) or ""
+    return (str(path), overrides, str(kwargs.get("db_root") or ""))
+
+
+def _build(key: tuple[str, tuple[str, ...], str]) -> EnhancedRewardComputer | ConfigError:
+    path, overrides, db_root = key
+    ov = list(overrides) + ([f"data.db_root={db_root}"] if db_root else [])
+    try:
+        return EnhancedRewardComputer.from_config(load_config(path or None, overrides=ov))
+    except ConfigError as exc:
+        return exc
+    except Exception as exc:  # anything else a config can trigger while building
+        return ConfigError(f"cannot build the reward from config {path or '(defaults)'}: {type(exc).__name__}: {exc}")
 
 
 def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
-    """The process-wide computer for this configuration (built once, thread-safe)."""
-    key = _config_key(kwargs)
+    """The process-wide computer for these ``reward_kwargs`` (built once, thread-safe).
+
+    Args:
+        **kwargs: ``config``, ``overrides``, ``db_root`` (and verl's own keys, ignored).
+
+    Returns:
+        The computer; the same object for the same configuration.
+
+    Raises:
+        ConfigError: the configuration cannot be built; the message names the key.
+
+    >>> get_computer() is get_computer()
+    True
+    """
+    key = config_key(kwargs)
     comp = _computers.get(key)
-    if comp is not None:
-        return comp
-    with _lock:
-        comp = _computers.get(key)
-        if comp is None:
-            path, overrides, db_root = key
-            ov = list(overrides) + ([f"data.db_root={db_root}"] if db_root else [])
-            cfg: Config = load_config(path or None, overrides=ov)
-            comp = EnhancedRewardComputer.from_config(cfg)
-            _computers[key] = comp
+    if comp is None:
+        with _lock:
+            comp = _computers.get(key)
+            if comp is None:
+                comp = _computers[key] = _build(key)
+    if isinstance(comp, ConfigError):
+        raise comp
     return comp
 
 
@@ -98,10 +121,30 @@ def _fallback(keys: Sequence[str], status: str) -> dict[str, float]:
 
 
 def _default_keys() -> tuple[str, ...]:
-    try:
-        return EnhancedRewardComputer(load_config(env=True).reward.baseline).keys
-    except Exception:  # broken config: still return a stable shape
-        return ("score", "acc") + tuple(f"status_{s}" for s in ALL_STATUSES)
+    return ("score", "acc") + tuple(f"status_{s}" for s in ALL_STATUSES)
+
+
+def _finite(out: dict[str, float]) -> dict[str, float]:
+    if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
+        return out
+    return {k: (v if isinstance(v, float) and math.isfinite(v) else 0.0) for k, v in out.items()}
+
+
+def _warn_db_missing(result: EnhancedRewardResult) -> None:
+    """Name this host in a once-per-database warning: on several nodes, one may lack the files."""
+    if result.breakdown.get("status_db_missing") == 1.0:
+        detail = str(result.details.get("exec_detail") or result.details.get("error") or "")[:200]
+        log_once(log, f"db_missing:{detail}", "extensions.verl_hook on host %s: database missing (%s); "
+                 "check data.db_root / the db_path of every node (python -m extensions.validation)", socket.gethostname(), detail)
+
+
+def _breakdown(result: EnhancedRewardResult) -> dict[str, float]:
+    _warn_db_missing(result)
+    return _finite(result.breakdown)
+
+
+def _scoring_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k not in VERL_KWARGS}
 
 
 def compute_score(
@@ -111,17 +154,28 @@ def compute_score(
     extra_info: Any = None,
     **kwargs: Any,
 ) -> dict[str, float]:
-    """Score one response for verl. Never raises; always the same keys; finite floats."""
-    for k in _IGNORED_KWARGS:
-        kwargs.pop(k, None)
-    try:
-        computer = get_computer(**kwargs)
-    except Exception as exc:
-        log_once(log, f"config:{type(exc).__name__}", "extensions.verl_hook: cannot build the reward (%s); every score is 0", exc)
-        return _fallback(_default_keys(), "internal_error")
+    """Score one response for verl.
+
+    Args:
+        data_source: verl's data source (unused).
+        solution_str: the decoded response.
+        ground_truth: ``{"sql", "db_path"|"db_id"}``, a JSON string of it, or SQL.
+        extra_info: the row's ``extra_info`` (may carry ``db_id``/``db_path``).
+        **kwargs: ``reward_kwargs``: ``config``, ``overrides``, ``db_root``.
+
+    Returns:
+        The breakdown: ``score``, ``acc``, components, ``status_*``; finite floats, fixed keys.
+
+    Raises:
+        ConfigError: only for a configuration that cannot be built; never for a sample.
+
+    >>> compute_score("demo", None, None)["status_gold_error"]
+    1.0
+    """
+    computer = get_computer(**kwargs)
     try:
         result = computer.compute_reward(solution_str, ground_truth, extra_info=extra_info if isinstance(extra_info, Mapping) else None)
-        return _finite(result.breakdown)
+        return _breakdown(result)
     except Exception as exc:  # compute_reward never raises; this is belt and braces
         log_once(log, f"score:{type(exc).__name__}", "extensions.verl_hook: internal error %r; score 0", exc, exc_info=True)
         return _fallback(computer.keys, "internal_error")
@@ -134,14 +188,27 @@ async def compute_score_async(
     extra_info: Any = None,
     **kwargs: Any,
 ) -> dict[str, float]:
-    """``async`` variant, the fastest entry point for verl's reward loop (``name=compute_score_async``).
+    """``async`` :func:`compute_score`, the fastest entry point for verl's reward loop.
 
-    verl awaits it directly (no thread pool), once per sample, for a whole
-    batch at once. The calls made together on one event loop are scored as
-    one :func:`compute_score_batch` call in a thread, with the same results
-    as :func:`compute_score`; the event loop never blocks. Never raises.
+    verl awaits it once per sample for a whole batch at once; the calls made together on
+    one event loop are scored as one :func:`compute_score_batch` call in a thread (the same
+    results as :func:`compute_score`); the event loop never blocks.
+
+    Args:
+        data_source, solution_str, ground_truth, extra_info, **kwargs: as :func:`compute_score`.
+
+    Returns:
+        The breakdown, as :func:`compute_score`.
+
+    Raises:
+        ConfigError: only for a configuration that cannot be built.
+
+    >>> import asyncio
+    >>> asyncio.run(compute_score_async("demo", None, None))["status_gold_error"]
+    1.0
     """
-    return await _coalescer((data_source, solution_str, ground_truth, extra_info, kwargs))
+    get_computer(**kwargs)  # a config mistake raises here, in the caller
+    return await coalescer((data_source, solution_str, ground_truth, extra_info, kwargs))
 
 
 def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
@@ -149,18 +216,19 @@ def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> 
 
     def run(group: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
         sources, sols, gts, extras, kwargs = zip(*group)
-        return compute_score_batch(list(sources), list(sols), list(gts), list(extras), **dict(kwargs[0]))
+        return compute_score_batch(list(sources), list(sols), list(gts), list(extras), **_scoring_kwargs(kwargs[0]))
 
-    return by_group(items, lambda it: _config_key(it[4]), run)
-
-
-_coalescer = Coalescer(_score_coalesced, lambda item, exc: _fallback(_default_keys(), "internal_error"), name="compute_score_async")
+    return by_group(items, lambda it: config_key(it[4]), run)
 
 
-def _finite(out: dict[str, float]) -> dict[str, float]:
-    if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
-        return out
-    return {k: (v if isinstance(v, float) and math.isfinite(v) else 0.0) for k, v in out.items()}
+coalescer = Coalescer(_score_coalesced, lambda item, exc: _fallback(_default_keys(), "internal_error"), name="compute_score_async")
+
+
+def _at(seq: Any, i: int) -> Any:
+    try:
+        return seq[i] if seq is not None else None
+    except (IndexError, TypeError, KeyError):
+        return None
 
 
 def compute_score_batch(
@@ -170,40 +238,47 @@ def compute_score_batch(
     extra_infos: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> list[dict[str, float]]:
-    """For the legacy ``BatchRewardManager``: lists in, one dict per sample out, the same as :func:`compute_score`.
+    """For ``BatchRewardManager``: sequences in (lists, tuples, numpy arrays), one breakdown per sample out.
 
-    The batch's distinct statements run first (through the inline lane in the
-    calling thread, what it cannot settle across the worker processes in
-    parallel), then every sample is scored from cache
-    (:meth:`EnhancedRewardComputer.compute_rewards`). Never raises.
+    The batch's distinct statements run first, then every sample is scored from cache
+    (:meth:`EnhancedRewardComputer.compute_rewards`): the same results as :func:`compute_score`.
+
+    Args:
+        data_sources, solution_strs, ground_truths, extra_infos: one entry per sample; missing entries are ``None``.
+        **kwargs: ``reward_kwargs``, as :func:`compute_score`.
+
+    Returns:
+        One breakdown per solution, in order.
+
+    Raises:
+        ConfigError: only for a configuration that cannot be built.
+
+    >>> import numpy as np
+    >>> [b["status_gold_error"] for b in compute_score_batch(None, np.array(["SELECT 1", "x"]), None)]
+    [1.0, 1.0]
     """
-    for k in _IGNORED_KWARGS:
-        kwargs.pop(k, None)
-    sols = list(solution_strs or [])
+    computer = get_computer(**kwargs)
+    sols = list(solution_strs) if solution_strs is not None else []
     n = len(sols)
+    gts = [_at(ground_truths, i) for i in range(n)]
+    extras = [e if isinstance(e, Mapping) else None for e in (_at(extra_infos, i) for i in range(n))]
     try:
-        computer = get_computer(**kwargs)
-    except Exception as exc:
-        log_once(log, f"config:{type(exc).__name__}", "extensions.verl_hook: cannot build the reward (%s); every score is 0", exc)
-        keys = _default_keys()
-        return [_fallback(keys, "internal_error") for _ in range(n)]
-
-    def pick(seq: Sequence[Any] | None, i: int) -> Any:
-        try:
-            return seq[i] if seq is not None else None
-        except (IndexError, TypeError, KeyError):
-            return None
-
-    gts = [pick(ground_truths, i) for i in range(n)]
-    extras = [e if isinstance(e, Mapping) else None for e in (pick(extra_infos, i) for i in range(n))]
-    try:
-        return [_finite(r.breakdown) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
+        return [_breakdown(r) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
     except Exception as exc:  # compute_rewards never raises; this is belt and braces
         log_once(log, f"batch:{type(exc).__name__}", "extensions.verl_hook: internal error %r; batch scored 0", exc, exc_info=True)
         return [_fallback(computer.keys, "internal_error") for _ in range(n)]
 
 
 def compute_score_prime(data_source: Any, completion: Any, reference: Any, extra_info: Any = None) -> float:
-    """For ``PrimeRewardManager``, which calls ``fn(data_source, completion, reference, extra_info)``
-    positionally in a process pool and keeps a float."""
+    """For ``PrimeRewardManager``, which calls ``fn(data_source, completion, reference, extra_info)`` positionally.
+
+    Args:
+        data_source, completion, reference, extra_info: as :func:`compute_score`'s first four.
+
+    Returns:
+        The total reward.
+
+    >>> compute_score_prime("demo", None, None)
+    0.0
+    """
     return compute_score(data_source, completion, reference, extra_info)["score"]

@@ -26,6 +26,7 @@ is true in the config.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -33,8 +34,9 @@ import sys
 from importlib import metadata
 
 from extensions.config import Config, dump_config, load_config
+from extensions.errors import ConfigError
 
-HOOK_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verl_hook.py")
+HOOK_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "verl_hook.py")
 DEFAULT_VERSION = (0, 9, 1)
 
 
@@ -54,6 +56,11 @@ def installed_verl_version() -> tuple[int, ...] | None:
 
 
 def parse_version(text: str) -> tuple[int, ...]:
+    """``"0.9.1"`` -> ``(0, 9, 1)``.
+
+    >>> parse_version("0.7.0")
+    (0, 7, 0)
+    """
     return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
@@ -133,41 +140,119 @@ def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DE
 
 
 def build_command(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, python: str = sys.executable) -> list[str]:
+    """``[python, "-m", "verl.trainer.main_ppo", *overrides]`` for ``cfg``, the hook reading ``config_path``."""
     return [python, "-m", "verl.trainer.main_ppo", *build_overrides(cfg, config_path, version)]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _gpus() -> int:
+    try:
+        import torch
+    except ImportError:
+        return 0
+    try:
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception:  # a broken driver counts as no GPU
+        return 0
+
+
+def missing_requirements(cfg: Config) -> list[str]:
+    """What this machine lacks to run the verl command: verl, enough CUDA GPUs, the rollout engine.
+
+    Args:
+        cfg: the resolved config (``verl.n_gpus_per_node``, ``verl.rollout_name``).
+
+    Returns:
+        One short phrase per missing piece; empty when the command can run here.
+
+    >>> any("1000 CUDA GPU" in m for m in missing_requirements(load_config(overrides=["verl.n_gpus_per_node=1000"], env=False)))
+    True
+    """
+    missing = []
+    if installed_verl_version() is None:
+        missing.append("verl is not installed (pip install 'text2sql-rewards[verl]')")
+    gpus = _gpus()
+    if gpus < cfg.verl.n_gpus_per_node:
+        missing.append(f"{cfg.verl.n_gpus_per_node} CUDA GPU(s) per node wanted, {gpus} usable")
+    engine = cfg.verl.rollout_name
+    if engine in ("vllm", "sglang") and importlib.util.find_spec(engine) is None:
+        missing.append(f"the rollout engine {engine} is not installed")
+    return missing
+
+
+def missing_data(cfg: Config) -> list[str]:
+    """The train/val parquet files the command names that do not exist.
+
+    >>> missing_data(load_config(overrides=["verl.train_files=/nope.parquet"], env=False))[0]
+    'verl.train_files=/nope.parquet'
+    """
+    return [f"verl.{k}={p}" for k, p in (("train_files", cfg.verl.train_files), ("val_files", cfg.verl.val_files)) if not os.path.exists(p)]
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m extensions.verl_launch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="our YAML config (see configs/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. verl.nnodes=2")
-    p.add_argument("--print", action="store_true", help="print the command instead of running it")
+    p.add_argument("--print", action="store_true", help="print the command instead of running it (writes nothing unless --write-config)")
+    p.add_argument("--write-config", metavar="PATH", help="write the resolved reward config the hook reads to PATH "
+                   "(default when running: <logging.output_dir>/reward_config.yaml)")
     p.add_argument("--verl-version", help="assume this verl version instead of the installed one (e.g. 0.7.0)")
-    a = p.parse_args(argv)
-    cfg = load_config(a.config, overrides=a.set)
-    if a.verl_version:
-        version = parse_version(a.verl_version)
-    else:
-        version = installed_verl_version() or DEFAULT_VERSION
-        if installed_verl_version() is None:
-            print(f"# verl is not installed; assuming {'.'.join(map(str, DEFAULT_VERSION))} (pip install 'extensions[verl]')", file=sys.stderr)
-    if cfg.execution.workers == 0:
-        # Every reward-loop worker (a Ray actor) starts its own sandbox pool: share the cores among them
-        # instead of starting all-cores pools reward.num_workers times.
-        cfg = cfg.model_copy(deep=True)
-        cfg.execution.workers = max(1, (os.cpu_count() or 1) // cfg.verl.reward_num_workers)
-    # The hook reads the fully resolved config (with --set applied) from a file next to the outputs.
-    os.makedirs(cfg.logging.output_dir, exist_ok=True)
-    resolved = os.path.abspath(os.path.join(cfg.logging.output_dir, "reward_config.yaml"))
-    dump_config(cfg, resolved)
-    cmd = build_command(cfg, resolved, version)
-    if a.print:
-        head = " ".join(shlex.quote(c) for c in cmd[:3])
-        print(" \\\n    ".join([head] + [shlex.quote(c) for c in cmd[3:]]))
-        return 0
+    return p
+
+
+def _resolve(cfg: Config) -> Config:
+    if cfg.execution.workers != 0:
+        return cfg
+    # Every reward-loop worker (a Ray actor) starts its own sandbox pool: share the cores among them
+    # instead of starting all-cores pools reward.num_workers times.
+    cfg = cfg.model_copy(deep=True)
+    cfg.execution.workers = max(1, (os.cpu_count() or 1) // cfg.verl.reward_num_workers)
+    return cfg
+
+
+def _version(arg: str | None) -> tuple[int, ...]:
+    if arg:
+        return parse_version(arg)
     if installed_verl_version() is None:
-        print("error: verl is not installed: pip install 'extensions[verl]'", file=sys.stderr)
+        print(f"# verl is not installed; assuming {'.'.join(map(str, DEFAULT_VERSION))}", file=sys.stderr)
+    return installed_verl_version() or DEFAULT_VERSION
+
+
+def _write(cfg: Config, path: str) -> str:
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    dump_config(cfg, path)
+    print(f"# wrote the reward config the hook reads: {path}", file=sys.stderr)
+    return path
+
+
+def _print_command(cmd: list[str]) -> None:
+    head = " ".join(shlex.quote(c) for c in cmd[:3])
+    print(" \\\n    ".join([head] + [shlex.quote(c) for c in cmd[3:]]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m extensions.verl_launch``: exit 0 after ``--print``, 2 when this machine cannot run verl, else verl's code."""
+    a = _parser().parse_args(argv)
+    try:
+        cfg = _resolve(load_config(a.config, overrides=a.set))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    return subprocess.call(cmd)
+    for item in missing_data(cfg):
+        print(f"warning: {item} does not exist (python -m extensions.data prepare writes it)", file=sys.stderr)
+    default = os.path.join(cfg.logging.output_dir, "reward_config.yaml")
+    if a.print:
+        path = _write(cfg, a.write_config) if a.write_config else os.path.abspath(default)
+        if not a.write_config:
+            print(f"# not written: {path} (the command reads it; add --write-config {default})", file=sys.stderr)
+        _print_command(build_command(cfg, path, _version(a.verl_version)))
+        return 0
+    missing = missing_requirements(cfg)
+    if missing:
+        print(f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.", file=sys.stderr)
+        return 2
+    path = _write(cfg, a.write_config or default)
+    return subprocess.call(build_command(cfg, path, _version(a.verl_version)))
 
 
 if __name__ == "__main__":
