@@ -25,66 +25,19 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from extensions._util.coalesce import Coalescer, by_group
-from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
-from extensions.config import CONFIG_ENV, load_config
-from extensions.errors import ConfigError
 from extensions.execution.status import ALL_STATUSES
+from extensions.integrations import computers
 from extensions.rewards.combine import EnhancedRewardComputer, EnhancedRewardResult
 
 log = logging.getLogger("extensions.verl_hook")
 
-REWARD_KWARGS = ("config", "overrides", "db_root")
 VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # passed by verl, unused here
-
-_lock = ForkSafeLock()
-_computers: dict[tuple, EnhancedRewardComputer | ConfigError] = {}
-
-
-def config_key(kwargs: Mapping[str, Any]) -> tuple[str, tuple[str, ...], str]:
-    """``(config path, overrides, db_root)`` of a call's ``reward_kwargs``.
-
-    Args:
-        kwargs: the keyword arguments verl passed (``reward_kwargs`` plus verl's own).
-
-    Returns:
-        A hashable key; one computer is built per distinct key.
-
-    Raises:
-        ConfigError: an unknown key (a misspelling) or an ``overrides`` value that is not a list or string.
-
-    >>> config_key({"overrides": "reward.baseline=arctic, data.db_root=/d"})[1]
-    ('reward.baseline=arctic', 'data.db_root=/d')
-    """
-    unknown = sorted(k for k in kwargs if k not in REWARD_KWARGS and k not in VERL_KWARGS)
-    if unknown:
-        raise ConfigError(f"reward_kwargs.{unknown[0]}: unknown key (expected one of {', '.join(REWARD_KWARGS)})")
-    overrides = kwargs.get("overrides") or ()
-    if isinstance(overrides, str):
-        overrides = tuple(o.strip() for o in overrides.split(",") if o.strip())
-    elif isinstance(overrides, Sequence) or hasattr(overrides, "__iter__"):
-        overrides = tuple(str(o) for o in overrides)
-    else:
-        raise ConfigError(f"reward_kwargs.overrides: expected a list or a comma-separated string, got {type(overrides).__name__}")
-    path = kwargs.get("config") or os.environ.get(CONFIG_ENV) or ""
-    return (str(path), overrides, str(kwargs.get("db_root") or ""))
-
-
-def _build(key: tuple[str, tuple[str, ...], str]) -> EnhancedRewardComputer | ConfigError:
-    path, overrides, db_root = key
-    ov = list(overrides) + ([f"data.db_root={db_root}"] if db_root else [])
-    try:
-        return EnhancedRewardComputer.from_config(load_config(path or None, overrides=ov))
-    except ConfigError as exc:
-        return exc
-    except Exception as exc:  # anything else a config can trigger while building
-        return ConfigError(f"cannot build the reward from config {path or '(defaults)'}: {type(exc).__name__}: {exc}")
 
 
 def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
@@ -99,19 +52,10 @@ def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
     Raises:
         ConfigError: the configuration cannot be built; the message names the key.
 
-    >>> get_computer() is get_computer()
+    >>> get_computer() is get_computer(reward_router_address=None)
     True
     """
-    key = config_key(kwargs)
-    comp = _computers.get(key)
-    if comp is None:
-        with _lock:
-            comp = _computers.get(key)
-            if comp is None:
-                comp = _computers[key] = _build(key)
-    if isinstance(comp, ConfigError):
-        raise comp
-    return comp
+    return computers.get_computer(VERL_KWARGS, **kwargs)
 
 
 def _fallback(keys: Sequence[str], status: str) -> dict[str, float]:
@@ -218,7 +162,7 @@ def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> 
         sources, sols, gts, extras, kwargs = zip(*group)
         return compute_score_batch(list(sources), list(sols), list(gts), list(extras), **_scoring_kwargs(kwargs[0]))
 
-    return by_group(items, lambda it: config_key(it[4]), run)
+    return by_group(items, lambda it: computers.config_key(it[4], VERL_KWARGS), run)
 
 
 coalescer = Coalescer(_score_coalesced, lambda item, exc: _fallback(_default_keys(), "internal_error"), name="compute_score_async")
