@@ -282,3 +282,64 @@ def test_launcher_print_writes_only_when_asked(tmp_path, capsys, monkeypatch):
     resolved = load_config(str(target), env=False)
     assert resolved.execution.workers == max(1, (os.cpu_count() or 1) // resolved.verl.reward_num_workers)
     assert f"reward_kwargs.config={target}" in out and f"wrote the reward config the hook reads: {target}" in err
+
+
+def _engine_children(actor_title: str) -> dict[int, set[int]]:
+    """``{actor pid: pids of its descendant processes}`` for the Ray actors whose process title starts with ``actor_title``."""
+    import psutil
+
+    out = {}
+    for p in psutil.process_iter(["pid", "cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if cmd.startswith(actor_title):
+            out[p.info["pid"]] = {c.pid for c in p.children(recursive=True)}
+    return out
+
+
+@pytest.mark.slow
+def test_ray_reward_loop_manager_two_workers(prepared, tokenizer, tmp_path):
+    """verl 0.9's real Ray path: RewardLoopManager starts 2 RewardLoopWorker actors, each scores its chunk with our hook."""
+    ray = pytest.importorskip("ray")
+    psutil = pytest.importorskip("psutil")
+    from verl.experimental.reward_loop import RewardLoopManager
+    from verl.experimental.reward_loop.reward_loop import migrate_legacy_reward_impl
+
+    cfg = load_config(os.path.join(ROOT, "configs", "train_24gb.yaml"), env=False,
+                      overrides=["execution.workers=1", "execution.inline_budget_ms=0", "verl.reward_num_workers=2",
+                                 f"verl.train_files={prepared['train']}", f"verl.val_files={prepared['val']}"])
+    path = str(tmp_path / "reward.yaml")
+    dump_config(cfg, path)
+    tok_dir = str(tmp_path / "tokenizer")
+    tokenizer.save_pretrained(tok_dir)
+    c = migrate_legacy_reward_impl(compose_ppo(build_overrides(cfg, path, installed_verl_version()) + [f"actor_rollout_ref.model.path={tok_dir}"]))
+    rows = read_parquet(prepared["val"])[:4] * 2
+    data = _data_proto(rows, _responses(rows), tokenizer)
+    env_vars = {"PYTHONPATH": ROOT, "EXTENSIONS_DEMO_DIR": os.environ.get("EXTENSIONS_DEMO_DIR", "")}
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": env_vars}, log_to_driver=False)
+    try:
+        manager = RewardLoopManager(c)
+        out = manager.compute_rm_score(data)
+        pools = _engine_children("ray::RewardLoopWorker")
+    finally:
+        ray.shutdown()
+    direct = [verl_hook.compute_score("demo", text, r["reward_model"]["ground_truth"], {}, config=path) for r, text in zip(rows, _responses(rows))]
+    assert out.batch["rm_scores"].sum(-1).tolist() == pytest.approx([d["score"] for d in direct])
+    assert set(out.meta_info["reward_extra_keys"]) == set(direct[0])
+    assert list(out.non_tensor_batch["acc"]) == [d["acc"] for d in direct] == [1.0, 0.0, 0.0, 0.0] * 2
+    assert len(pools) == 2 and all(pools.values())  # each actor started its own worker pool ...
+    first, second = pools.values()
+    assert not first & second  # ... of distinct processes
+    _, alive = psutil.wait_procs(_processes(first | second), timeout=60)
+    assert alive == []  # after ray.shutdown() no engine worker is left
+
+
+def _processes(pids):
+    import psutil
+
+    out = []
+    for pid in pids:
+        try:
+            out.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:  # already gone
+            pass
+    return out
