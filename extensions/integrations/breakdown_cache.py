@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,7 @@ class BreakdownCache:
         self._entry_bytes = sys.getsizeof(dict.fromkeys(computer.keys, 0.0)) + 24 * len(computer.keys)
         self.hits = 0
         self.misses = 0
+        self._counts = threading.Lock()
 
     def _cost(self, key: tuple[str, str]) -> int:
         return self._entry_bytes + sys.getsizeof(key[0]) + sys.getsizeof(key[1])
@@ -101,8 +103,9 @@ class BreakdownCache:
                 found[k] = hit
             elif k not in todo:
                 todo[k] = (t, g)
-        self.misses += len(todo)
-        self.hits += len(keys) - len(todo)
+        with self._counts:
+            self.misses += len(todo)
+            self.hits += len(keys) - len(todo)
         if todo:
             results = self.computer.compute_rewards([t for t, _ in todo.values()], [g for _, g in todo.values()])
             for k, r in zip(todo, results):
