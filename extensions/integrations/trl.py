@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from extensions.config import load_config
 from extensions.errors import ConfigError
 from extensions.integrations.breakdown_cache import BreakdownCache, completion_text
+from extensions.integrations.computers import get_computer
 from extensions.rewards.combine import EnhancedRewardComputer
 
 DEFAULT_COMPONENTS = ("baseline", "acc", "format_ok", "executed", "schema", "structural", "syntax", "hallucinations")
@@ -30,19 +30,13 @@ RewardBatcher = BreakdownCache  # the name this class had before; it is a cache
 __all__ = ["DEFAULT_COMPONENTS", "BreakdownCache", "RewardBatcher", "completion_text", "make_reward_funcs"]
 
 
-def _computer(computer: EnhancedRewardComputer | None, config: str | None, overrides: Iterable[str]) -> EnhancedRewardComputer:
-    if computer is not None:
-        return computer
-    return EnhancedRewardComputer.from_config(load_config(config, overrides=list(overrides)))
-
-
 def make_reward_funcs(
     computer: EnhancedRewardComputer | None = None,
     *,
     components: Sequence[str] = DEFAULT_COMPONENTS,
     ground_truth_key: str = "ground_truth",
     config: str | None = None,
-    overrides: Iterable[str] = (),
+    overrides: Iterable[str] | str = (),
 ) -> tuple[list[Callable[..., list[float]]], list[float]]:
     """``(reward_funcs, reward_weights)`` for ``GRPOTrainer`` / ``GRPOConfig(reward_weights=...)``.
 
@@ -51,7 +45,7 @@ def make_reward_funcs(
         components: breakdown keys logged as zero-weight functions.
         ground_truth_key: the dataset column holding the ground truth.
         config: a YAML config path (else ``$EXTENSIONS_CONFIG``, else defaults).
-        overrides: ``section.key=value`` items.
+        overrides: ``section.key=value`` items (a list or a comma-separated string).
 
     Returns:
         The functions (``sql_reward`` first) and their weights (1 for the total, 0 for the rest).
@@ -64,7 +58,7 @@ def make_reward_funcs(
     ...
     extensions.errors.ConfigError: reward.baselin: unknown key (got 'arctic')
     """
-    computer = _computer(computer, config, overrides)
+    computer = computer if computer is not None else get_computer(config=config, overrides=overrides)
     unknown = [c for c in components if c not in computer.keys]
     if unknown:
         raise ConfigError(f"unknown component(s) {unknown}; available: {', '.join(computer.keys)}")
