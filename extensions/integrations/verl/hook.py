@@ -165,7 +165,16 @@ def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> 
     return by_group(items, lambda it: computers.config_key(it[4], VERL_KWARGS), run)
 
 
-coalescer = Coalescer(_score_coalesced, lambda item, exc: _fallback(_default_keys(), "internal_error"), name="compute_score_async")
+def _coalesced_fallback(item: tuple[Any, Any, Any, Any, dict[str, Any]], exc: BaseException) -> dict[str, float]:
+    """A failed batch: ``internal_error`` with the computer's usual keys."""
+    try:
+        keys = get_computer(**item[4]).keys
+    except Exception:  # the config was checked when the call was made; keep a stable shape anyway
+        keys = _default_keys()
+    return _fallback(keys, "internal_error")
+
+
+coalescer = Coalescer(_score_coalesced, _coalesced_fallback, name="compute_score_async")
 
 
 def _at(seq: Any, i: int) -> Any:
