@@ -266,6 +266,25 @@ def config_from_dict(data: Mapping[str, Any]) -> Config:
         raise ConfigError(_format_error(err, data)) from None
 
 
+PACKAGED_CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+
+
+def config_path(path: str | os.PathLike) -> str:
+    """``path`` itself when it exists, else the shipped example config of that name (``configs/<name>.yaml``).
+
+    Installed from a wheel, ``load_config("configs/train_24gb.yaml")`` works from any folder.
+
+    >>> os.path.exists(config_path("configs/demo_cpu.yaml"))  # from any folder
+    True
+    """
+    text = os.fspath(path)
+    if os.path.exists(text) or os.path.isabs(text):
+        return text
+    head, name = os.path.split(os.path.normpath(text))
+    shipped = os.path.join(PACKAGED_CONFIGS, name)
+    return shipped if head in ("", "configs") and os.path.exists(shipped) else text
+
+
 def load_config(
     path: str | os.PathLike | None = None,
     *,
@@ -281,6 +300,7 @@ def load_config(
         path = os.environ[CONFIG_ENV]
     data: dict[str, Any] = {}
     if path is not None:
+        path = config_path(path)
         try:
             with open(path) as fh:
                 loaded = yaml.safe_load(fh) or {}

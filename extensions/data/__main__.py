@@ -1,11 +1,11 @@
-"""``python -m extensions.data prepare --source {spider,bird,synsql,sql_create_context,demo} [--path DIR] --out DIR``."""
+"""``python -m extensions.data prepare --source {spider,bird,synsql,sql_create_context,demo} [--path DIR] --out DIR [--format openrlhf]``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from extensions.data.prepare import SOURCES, prepare
+from extensions.data.prepare import FORMATS, SOURCES, prepare
 from extensions.errors import DataError
 
 
@@ -21,11 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--val-fraction", type=float, default=0.1, help="used when the source has a single split")
     pr.add_argument("--max-examples", type=int, help="cap per split (quick experiments)")
     pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--format", default="parquet", choices=FORMATS,
+                    help="parquet: verl's train/val.parquet; openrlhf: train/val.jsonl with prompt, label, datasource")
     a = p.parse_args(argv)
     try:
         out = prepare(
             a.source, a.out, path=a.path, style=a.prompt_style, sample_k=a.sample_values,
-            val_fraction=a.val_fraction, max_examples=a.max_examples, seed=a.seed,
+            val_fraction=a.val_fraction, max_examples=a.max_examples, seed=a.seed, fmt=a.format,
         )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -178,6 +178,39 @@ def write_parquet(rows: list[dict], path: str) -> None:
     pq.write_table(pa.Table.from_pylist(rows), path)
 
 
+FORMATS = ("parquet", "openrlhf")
+
+
+def openrlhf_record(row: dict) -> dict:
+    """One OpenRLHF JSONL record of a prepared row: ``prompt`` (chat messages), ``label`` (the JSON ground truth), ``datasource``.
+
+    OpenRLHF reads them with ``--data.input_key prompt --data.label_key label --data.apply_chat_template``;
+    :func:`extensions.integrations.openrlhf.reward_func` receives the label as it is.
+
+    >>> openrlhf_record({"prompt": [], "data_source": "demo", "reward_model": {"ground_truth": {"sql": "SELECT 1"}}})["label"]
+    '{"sql": "SELECT 1"}'
+    """
+    return {"prompt": row["prompt"], "label": json.dumps(row["reward_model"]["ground_truth"]), "datasource": row["data_source"]}
+
+
+def write_jsonl(records: list[dict], path: str) -> None:
+    """Write one JSON object per line (UTF-8)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _write_split(rows: list[dict], out_dir: str, split: str, fmt: str) -> str:
+    if fmt == "openrlhf":
+        path = os.path.join(out_dir, f"{split}.jsonl")
+        write_jsonl([openrlhf_record(r) for r in rows], path)
+        return path
+    path = os.path.join(out_dir, f"{split}.parquet")
+    write_parquet(rows, path)
+    return path
+
+
 def read_parquet(path: str) -> list[dict]:
     import pyarrow.parquet as pq
 
@@ -196,10 +229,13 @@ def prepare(
     val_fraction: float = 0.1,
     max_examples: int | None = None,
     seed: int = 0,
+    fmt: str = "parquet",
 ) -> dict[str, str]:
-    """Write ``train.parquet`` and ``val.parquet`` under ``out_dir``; returns their paths."""
+    """Write ``train`` and ``val`` files under ``out_dir`` (``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``); returns their paths."""
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; allowed: {', '.join(SOURCES)}")
+    if fmt not in FORMATS:
+        raise DataError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
     if source != "demo" and not path:
         raise DataError(f"--path is required for source {source!r} (the folder you downloaded)")
     if path and not os.path.exists(path):
@@ -225,7 +261,5 @@ def prepare(
         if max_examples:
             ex = ex[:max_examples]
         rows = list(to_rows(ex, source=source, split=split, style=style, sample_k=sample_k))
-        p = os.path.join(out_dir, f"{split}.parquet")
-        write_parquet(rows, p)
-        out[split] = p
+        out[split] = _write_split(rows, out_dir, split, fmt)
     return out

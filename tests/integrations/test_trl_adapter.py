@@ -40,10 +40,43 @@ def test_completion_text(c, text):
 
 
 def test_batch_larger_than_the_cache(engine, demo_paths):
-    from extensions.integrations.trl import RewardBatcher
+    from extensions.integrations.trl import BreakdownCache
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    batcher = RewardBatcher(EnhancedRewardComputer("arctic", engine=engine), cache_size=3)
+    cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine), max_entries=3)
     completions = [f"SELECT count(*) FROM employees WHERE id < {i}" for i in range(10)] + ["SELECT count(*) FROM employees"]
-    out = batcher.breakdowns(completions, [gt] * len(completions))
+    out = cache.breakdowns(completions, [gt] * len(completions))
     assert [o["acc"] for o in out] == [0.0] * 10 + [1.0]
+    assert cache.stats()["entries"] == 3
+
+
+def test_cache_is_bounded_in_bytes(engine, demo_paths):
+    from extensions.integrations.breakdown_cache import BreakdownCache
+
+    gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
+    cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine), max_entries=10_000, max_bytes=200_000)
+    long = [f"SELECT count(*) FROM employees -- {i} {'x' * 50_000}" for i in range(12)]
+    out = cache.breakdowns(long, [gt] * len(long))
+    assert [o["acc"] for o in out] == [1.0] * 12
+    assert 1 <= cache.stats()["entries"] <= 4  # each entry holds a 50 KB key
+    huge = "SELECT 1 -- " + "y" * 300_000  # larger than the whole budget: scored, never kept
+    assert cache.breakdowns([huge], [gt])[0]["acc"] == 0.0
+
+
+def test_repeated_pairs_are_scored_once(engine, demo_paths):
+    from extensions.integrations.breakdown_cache import BreakdownCache
+
+    gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
+    cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine))
+    cache.breakdowns(["SELECT 1", "SELECT 1", "SELECT 2"], [gt, gt, gt])
+    cache.breakdowns(["SELECT 1"], [dict(reversed(list(gt.items())))])  # same ground truth, other key order
+    assert cache.stats() == {"entries": 2, "hits": 2, "misses": 2}
+
+
+def test_config_mistake_raises_naming_the_key():
+    from extensions.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reward.gatng"):
+        make_reward_funcs(overrides=["reward.gatng=always"])
+    with pytest.raises(ConfigError, match="config file not found"):
+        make_reward_funcs(config="/nonexistent.yaml")

@@ -37,3 +37,20 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     computer = sqlenv.EnhancedRewardComputer.from_config(sqlenv.load_config(overrides=["execution.workers=1"]))
     total = computer.compute_reward("<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", row["answer"]).total
     assert wrong == pytest.approx(total)
+
+
+def test_config_mistake_raises_naming_the_key(demo_dir, monkeypatch):
+    from extensions.errors import ConfigError
+
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    with pytest.raises(ConfigError, match="reward.syntax_wieght"):
+        sqlenv.load_environment(**{"reward.syntax_wieght": 0.1})
+    with pytest.raises(ConfigError, match="config file not found"):
+        sqlenv.load_environment(config="/nonexistent.yaml")
+
+
+def test_spider_source(spider_dev, monkeypatch):
+    env = sqlenv.load_environment(dataset=str(spider_dev), **{"execution.workers": 1})
+    row = env.dataset[0]
+    assert json.loads(row["answer"])["db_path"].startswith(str(spider_dev)) and row["info"]["db_id"]
+    assert len(env.dataset) == len(json.loads((spider_dev / "dev.json").read_text()))

@@ -1,0 +1,89 @@
+"""One reward computer per configuration and process, for the adapters that take ``config``/``overrides`` keywords.
+
+>>> get_computer(overrides=["reward.baseline=arctic"]) is get_computer(overrides="reward.baseline=arctic")
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from extensions._util.forksafe import ForkSafeLock
+from extensions.config import CONFIG_ENV, load_config
+from extensions.errors import ConfigError
+from extensions.rewards.combine import EnhancedRewardComputer
+
+CONFIG_KWARGS = ("config", "overrides", "db_root")
+
+_lock = ForkSafeLock()
+_computers: dict[tuple, EnhancedRewardComputer | ConfigError] = {}
+
+
+def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[str, tuple[str, ...], str]:
+    """``(config path, overrides, db_root)`` of an adapter call's keywords.
+
+    Args:
+        kwargs: ``config`` (a YAML path; else ``$EXTENSIONS_CONFIG``), ``overrides`` (``section.key=value``
+            items, a list or a comma-separated string) and ``db_root``.
+        ignored: other keywords the caller's library passes and that are not ours.
+
+    Returns:
+        A hashable key; one computer is built per distinct key.
+
+    Raises:
+        ConfigError: an unknown keyword (a misspelling) or an ``overrides`` value that is not a list or a string.
+
+    >>> config_key({"overrides": "reward.baseline=arctic, data.db_root=/d"})[1]
+    ('reward.baseline=arctic', 'data.db_root=/d')
+    """
+    skip = set(ignored)
+    unknown = sorted(k for k in kwargs if k not in CONFIG_KWARGS and k not in skip)
+    if unknown:
+        raise ConfigError(f"reward_kwargs.{unknown[0]}: unknown key (expected one of {', '.join(CONFIG_KWARGS)})")
+    overrides = kwargs.get("overrides") or ()
+    if isinstance(overrides, str):
+        overrides = tuple(o.strip() for o in overrides.split(",") if o.strip())
+    elif hasattr(overrides, "__iter__") and not isinstance(overrides, Mapping):
+        overrides = tuple(str(o) for o in overrides)
+    else:
+        raise ConfigError(f"reward_kwargs.overrides: expected a list or a comma-separated string, got {type(overrides).__name__}")
+    path = kwargs.get("config") or os.environ.get(CONFIG_ENV) or ""
+    return (str(path), overrides, str(kwargs.get("db_root") or ""))
+
+
+def _build(key: tuple[str, tuple[str, ...], str]) -> EnhancedRewardComputer | ConfigError:
+    path, overrides, db_root = key
+    ov = list(overrides) + ([f"data.db_root={db_root}"] if db_root else [])
+    try:
+        return EnhancedRewardComputer.from_config(load_config(path or None, overrides=ov))
+    except ConfigError as exc:
+        return exc
+    except Exception as exc:  # anything else a config can trigger while building
+        return ConfigError(f"cannot build the reward from config {path or '(defaults)'}: {type(exc).__name__}: {exc}")
+
+
+def get_computer(ignored: Iterable[str] = (), **kwargs: Any) -> EnhancedRewardComputer:
+    """The process-wide computer for these keywords (built once, thread-safe).
+
+    Args:
+        ignored: keywords of the calling library that are not ours.
+        **kwargs: ``config``, ``overrides``, ``db_root``.
+
+    Returns:
+        The computer; the same object for the same configuration.
+
+    Raises:
+        ConfigError: the configuration cannot be built; the message names the key. Raised again on every call.
+    """
+    key = config_key(kwargs, ignored)
+    comp = _computers.get(key)
+    if comp is None:
+        with _lock:
+            comp = _computers.get(key)
+            if comp is None:
+                comp = _computers[key] = _build(key)
+    if isinstance(comp, ConfigError):
+        raise comp
+    return comp

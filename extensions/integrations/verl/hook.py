@@ -1,0 +1,237 @@
+"""verl reward hook: one :class:`~extensions.rewards.combine.EnhancedRewardComputer` call per verl call.
+
+verl 0.9.x calls ``compute_score(data_source=..., solution_str=<decoded response>,
+ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>, **reward_kwargs)``
+from each reward-loop worker (a Ray actor); a coroutine function such as
+:func:`compute_score_async` it awaits directly on its event loop. Users point verl at the
+thin file ``extensions/verl_hook.py``, which re-exports these functions.
+
+* The returned dict always has the same keys (``score``, ``acc``, the components, one-hot
+  ``status_*``) and finite float values: verl builds its metric columns from the first sample.
+* Per-sample inputs never raise (``None``, a missing database, a malformed ground truth,
+  hostile SQL give a defined score and status). A configuration that cannot be built
+  raises :class:`~extensions.errors.ConfigError` naming the key, on the first call.
+* Thread-safe; each process (Ray actor) lazily starts its own worker pool, cleaned up at exit.
+
+``reward_kwargs``: ``config=<yaml>`` (else ``$EXTENSIONS_CONFIG``, else defaults),
+``overrides`` (``section.key=value`` items, a list or a comma-separated string) and
+``db_root`` (sets ``data.db_root``). Any other key is a configuration mistake.
+
+>>> compute_score("demo", "no sql here", "SELECT 1", None, overrides=["reward.baseline=arctic"])["score"]
+0.0
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from extensions._util.coalesce import Coalescer, by_group
+from extensions._util.log import log_once
+from extensions.execution.status import ALL_STATUSES
+from extensions.integrations import computers
+from extensions.rewards.combine import EnhancedRewardComputer, EnhancedRewardResult
+
+log = logging.getLogger("extensions.verl_hook")
+
+VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # passed by verl, unused here
+
+
+def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
+    """The process-wide computer for these ``reward_kwargs`` (built once, thread-safe).
+
+    Args:
+        **kwargs: ``config``, ``overrides``, ``db_root`` (and verl's own keys, ignored).
+
+    Returns:
+        The computer; the same object for the same configuration.
+
+    Raises:
+        ConfigError: the configuration cannot be built; the message names the key.
+
+    >>> get_computer() is get_computer(reward_router_address=None)
+    True
+    """
+    return computers.get_computer(VERL_KWARGS, **kwargs)
+
+
+def _fallback(keys: Sequence[str], status: str) -> dict[str, float]:
+    out = dict.fromkeys(keys, 0.0)
+    out[f"status_{status}"] = 1.0
+    return out
+
+
+def _default_keys() -> tuple[str, ...]:
+    return ("score", "acc") + tuple(f"status_{s}" for s in ALL_STATUSES)
+
+
+def _finite(out: dict[str, float]) -> dict[str, float]:
+    if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
+        return out
+    return {k: (v if isinstance(v, float) and math.isfinite(v) else 0.0) for k, v in out.items()}
+
+
+def _warn_db_missing(result: EnhancedRewardResult) -> None:
+    """Name this host in a once-per-database warning: on several nodes, one may lack the files."""
+    if result.breakdown.get("status_db_missing") == 1.0:
+        detail = str(result.details.get("exec_detail") or result.details.get("error") or "")[:200]
+        log_once(log, f"db_missing:{detail}", "extensions.verl_hook on host %s: database missing (%s); "
+                 "check data.db_root / the db_path of every node (python -m extensions.validation)", socket.gethostname(), detail)
+
+
+def _breakdown(result: EnhancedRewardResult) -> dict[str, float]:
+    _warn_db_missing(result)
+    return _finite(result.breakdown)
+
+
+def _scoring_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k not in VERL_KWARGS}
+
+
+def compute_score(
+    data_source: Any = None,
+    solution_str: Any = None,
+    ground_truth: Any = None,
+    extra_info: Any = None,
+    **kwargs: Any,
+) -> dict[str, float]:
+    """Score one response for verl.
+
+    Args:
+        data_source: verl's data source (unused).
+        solution_str: the decoded response.
+        ground_truth: ``{"sql", "db_path"|"db_id"}``, a JSON string of it, or SQL.
+        extra_info: the row's ``extra_info`` (may carry ``db_id``/``db_path``).
+        **kwargs: ``reward_kwargs``: ``config``, ``overrides``, ``db_root``.
+
+    Returns:
+        The breakdown: ``score``, ``acc``, components, ``status_*``; finite floats, fixed keys.
+
+    Raises:
+        ConfigError: only for a configuration that cannot be built; never for a sample.
+
+    >>> compute_score("demo", None, None)["status_gold_error"]
+    1.0
+    """
+    computer = get_computer(**kwargs)
+    try:
+        result = computer.compute_reward(solution_str, ground_truth, extra_info=extra_info if isinstance(extra_info, Mapping) else None)
+        return _breakdown(result)
+    except Exception as exc:  # compute_reward never raises; this is belt and braces
+        log_once(log, f"score:{type(exc).__name__}", "extensions.verl_hook: internal error %r; score 0", exc, exc_info=True)
+        return _fallback(computer.keys, "internal_error")
+
+
+async def compute_score_async(
+    data_source: Any = None,
+    solution_str: Any = None,
+    ground_truth: Any = None,
+    extra_info: Any = None,
+    **kwargs: Any,
+) -> dict[str, float]:
+    """``async`` :func:`compute_score`, the fastest entry point for verl's reward loop.
+
+    verl awaits it once per sample for a whole batch at once; the calls made together on
+    one event loop are scored as one :func:`compute_score_batch` call in a thread (the same
+    results as :func:`compute_score`); the event loop never blocks.
+
+    Args:
+        data_source, solution_str, ground_truth, extra_info, **kwargs: as :func:`compute_score`.
+
+    Returns:
+        The breakdown, as :func:`compute_score`.
+
+    Raises:
+        ConfigError: only for a configuration that cannot be built.
+
+    >>> import asyncio
+    >>> asyncio.run(compute_score_async("demo", None, None))["status_gold_error"]
+    1.0
+    """
+    get_computer(**kwargs)  # a config mistake raises here, in the caller
+    return await coalescer((data_source, solution_str, ground_truth, extra_info, kwargs))
+
+
+def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
+    """:func:`compute_score_batch` over calls that may carry different ``reward_kwargs``."""
+
+    def run(group: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
+        sources, sols, gts, extras, kwargs = zip(*group)
+        return compute_score_batch(list(sources), list(sols), list(gts), list(extras), **_scoring_kwargs(kwargs[0]))
+
+    return by_group(items, lambda it: computers.config_key(it[4], VERL_KWARGS), run)
+
+
+def _coalesced_fallback(item: tuple[Any, Any, Any, Any, dict[str, Any]], exc: BaseException) -> dict[str, float]:
+    """A failed batch: ``internal_error`` with the computer's usual keys."""
+    try:
+        keys = get_computer(**item[4]).keys
+    except Exception:  # the config was checked when the call was made; keep a stable shape anyway
+        keys = _default_keys()
+    return _fallback(keys, "internal_error")
+
+
+coalescer = Coalescer(_score_coalesced, _coalesced_fallback, name="compute_score_async")
+
+
+def _at(seq: Any, i: int) -> Any:
+    try:
+        return seq[i] if seq is not None else None
+    except (IndexError, TypeError, KeyError):
+        return None
+
+
+def compute_score_batch(
+    data_sources: Sequence[Any] | None = None,
+    solution_strs: Sequence[Any] | None = None,
+    ground_truths: Sequence[Any] | None = None,
+    extra_infos: Sequence[Any] | None = None,
+    **kwargs: Any,
+) -> list[dict[str, float]]:
+    """For ``BatchRewardManager``: sequences in (lists, tuples, numpy arrays), one breakdown per sample out.
+
+    The batch's distinct statements run first, then every sample is scored from cache
+    (:meth:`EnhancedRewardComputer.compute_rewards`): the same results as :func:`compute_score`.
+
+    Args:
+        data_sources, solution_strs, ground_truths, extra_infos: one entry per sample; missing entries are ``None``.
+        **kwargs: ``reward_kwargs``, as :func:`compute_score`.
+
+    Returns:
+        One breakdown per solution, in order.
+
+    Raises:
+        ConfigError: only for a configuration that cannot be built.
+
+    >>> import numpy as np
+    >>> [b["status_gold_error"] for b in compute_score_batch(None, np.array(["SELECT 1", "x"]), None)]
+    [1.0, 1.0]
+    """
+    computer = get_computer(**kwargs)
+    sols = list(solution_strs) if solution_strs is not None else []
+    n = len(sols)
+    gts = [_at(ground_truths, i) for i in range(n)]
+    extras = [e if isinstance(e, Mapping) else None for e in (_at(extra_infos, i) for i in range(n))]
+    try:
+        return [_breakdown(r) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
+    except Exception as exc:  # compute_rewards never raises; this is belt and braces
+        log_once(log, f"batch:{type(exc).__name__}", "extensions.verl_hook: internal error %r; batch scored 0", exc, exc_info=True)
+        return [_fallback(computer.keys, "internal_error") for _ in range(n)]
+
+
+def compute_score_prime(data_source: Any, completion: Any, reference: Any, extra_info: Any = None) -> float:
+    """For ``PrimeRewardManager``, which calls ``fn(data_source, completion, reference, extra_info)`` positionally.
+
+    Args:
+        data_source, completion, reference, extra_info: as :func:`compute_score`'s first four.
+
+    Returns:
+        The total reward.
+
+    >>> compute_score_prime("demo", None, None)
+    0.0
+    """
+    return compute_score(data_source, completion, reference, extra_info)["score"]

@@ -1,0 +1,37 @@
+"""Fresh virtual environments for tests that must not see the system site-packages (slow tests only)."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LIGHT_DEPS = ["sqlglot>=25,<31", "pydantic>=2.5,<3", "pyyaml>=6", "tqdm>=4.60"]
+
+
+def pip(python: pathlib.Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run ``python -m pip ARGS`` quietly; the result carries stdout/stderr."""
+    return subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def skip_if_registry_unreachable(requirement: str, tmp: pathlib.Path) -> None:
+    """Skip the test when ``pip download REQUIREMENT --no-deps`` cannot reach a package index."""
+    p = pip(pathlib.Path(sys.executable), "download", "--no-deps", "-q", "-d", str(tmp / "probe"), requirement, timeout=300)
+    if p.returncode != 0:
+        pytest.skip(f"package registry unreachable ({requirement}): {p.stderr.strip().splitlines()[-1:]}")
+
+
+def new_venv(where: pathlib.Path) -> pathlib.Path:
+    """A fresh venv without system site-packages; returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, timeout=300)
+    return where / "bin" / "python"
+
+
+def check(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """Fail the test with the command's output when it did not succeed."""
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p
