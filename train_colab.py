@@ -97,7 +97,7 @@ def demo_rows(style: str, seed: int) -> tuple[list[dict], list[dict]]:
     from extensions.data.prepare import Example, split_examples
     from extensions.data.templates import build_prompt, compact_schema, render_schema
     from extensions.execution.introspect import sample_values
-    from extensions.sql.schema import Schema
+    from extensions.execution.introspect import load_schema
 
     paths = build_demo_databases()
     ex = [Example(e["db_id"], e["question"], e["query"], os.path.abspath(paths[e["db_id"]])) for e in demo_examples()]
@@ -105,7 +105,7 @@ def demo_rows(style: str, seed: int) -> tuple[list[dict], list[dict]]:
     for split in ("train", "val"):
         rows = []
         for e in split_examples(ex, split, 0.1, seed):
-            schema = Schema.from_sqlite(e.db_path)
+            schema = load_schema(e.db_path)
             text = compact_schema(schema) if style == "compact" else render_schema(schema, sample_values(e.db_path, 2))
             rows.append({"prompt": build_prompt(style, text, e.question), "ground_truth": {"sql": e.sql, "db_path": e.db_path}})
         out.append(rows)

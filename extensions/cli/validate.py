@@ -37,7 +37,7 @@ from extensions.data.layout import read_prepared, resolve_db_paths
 from extensions.errors import ConfigError, DataError, SchemaLoadError
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
-from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 
 try:
     from extensions.sql.guard import check_sql
@@ -247,7 +247,7 @@ def database_problem(path: str) -> tuple[Status, str] | None:
     if _wal_pending(path, header):
         return Status.DB_CORRUPT, f"WAL mode with pending -wal content; fold it in first: sqlite3 {path} 'PRAGMA journal_mode=DELETE'"
     try:
-        schema = Schema.from_sqlite(path)
+        schema = load_schema(path)
     except SchemaLoadError as exc:
         return Status.DB_CORRUPT, str(exc)
     return None if schema.tables else (Status.DB_CORRUPT, "no tables")

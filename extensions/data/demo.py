@@ -435,9 +435,9 @@ def demo_examples() -> list[dict]:
 
 def spider_tables_entry(db_id: str, db_path: str) -> dict:
     """A Spider ``tables.json`` entry read from a SQLite file."""
-    from extensions.sql.schema import Schema
+    from extensions.execution.introspect import load_schema
 
-    return Schema.from_sqlite(db_path).to_spider_entry(db_id)
+    return load_schema(db_path).to_spider_entry(db_id)
 
 
 def write_demo_dataset(out_dir: str | None = None) -> str:

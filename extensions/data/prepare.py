@@ -26,7 +26,7 @@ from tqdm import tqdm
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
 from extensions.execution.introspect import sample_values
-from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 
 SOURCES = ("spider", "bird", "synsql", "sql_create_context", "demo")
 
@@ -157,7 +157,7 @@ def to_rows(examples: list[Example], *, source: str, split: str, style: str, sam
         if text is None:
             text = schema_cache.get(e.db_path)
             if text is None:
-                text = render_schema(Schema.from_sqlite(e.db_path), sample_values(e.db_path, sample_k))
+                text = render_schema(load_schema(e.db_path), sample_values(e.db_path, sample_k))
                 schema_cache[e.db_path] = text
         yield {
             "data_source": source,

@@ -49,6 +49,7 @@ from extensions.sql.extract import Extraction, extract_sql
 from extensions.sql.guard import check_sql
 from extensions.sql.resolve import Resolution, resolve_names
 from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +361,7 @@ class RewardComputer:
         if src is None:
             return None
         try:
-            return Schema.coerce(src)
+            return load_schema(src)
         except Exception as exc:  # SchemaLoadError, or a file that vanished meanwhile
             details["schema_error"] = str(exc)[:200]
             return None

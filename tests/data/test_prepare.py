@@ -10,7 +10,7 @@ from extensions.data.prepare import prepare, read_parquet
 from extensions.data.synth import synthesize_database
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
-from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 from tests.conftest import FIXTURES
 
 pytest.importorskip("pyarrow")
@@ -123,7 +123,7 @@ def test_cli(tmp_path, demo_dir, monkeypatch, capsys):
 def test_render_schema_with_samples(demo_paths):
     from extensions.execution.introspect import sample_values
 
-    text = render_schema(Schema.from_sqlite(demo_paths["hr"]), sample_values(demo_paths["hr"], 2))
+    text = render_schema(load_schema(demo_paths["hr"]), sample_values(demo_paths["hr"], 2))
     assert "CREATE TABLE employees" in text and "FOREIGN KEY (department_id) REFERENCES departments (id)" in text
     assert "-- example: [" in text
     with pytest.raises(ValueError):

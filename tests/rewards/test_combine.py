@@ -198,9 +198,9 @@ def test_internal_failures_are_logged_once(engine, gt, caplog):
 def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
     """Without an explicit schema, a prediction SQLite compiled skips the name resolver:
     the penalty must equal the resolver's against the same database's schema."""
-    from extensions.sql.schema import Schema
+    from extensions.execution.introspect import load_schema
 
-    explicit = Schema.coerce(demo_paths["hr"])
+    explicit = load_schema(demo_paths["hr"])
     fast = EnhancedRewardComputer("arctic", engine=engine)
     slow = EnhancedRewardComputer("arctic", engine=engine)
     for sql in WRONG_SQL + ["SELECT d.name, count(*) FROM employees e JOIN departments d ON e.department_id = d.id GROUP BY d.name"]:
