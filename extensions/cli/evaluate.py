@@ -50,7 +50,7 @@ from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
 from extensions.sql.hardness import spider_hardness
 from extensions.sql.resolve import resolve_names
-from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +296,7 @@ class Evaluator:
         hallucinated: list[str] = []
         if paths:
             try:
-                hallucinated = list(resolve_names(pred, Schema.coerce(paths[0])).hallucinated)
+                hallucinated = list(resolve_names(pred, load_schema(paths[0])).hallucinated)
             except Exception as exc:  # an unreadable schema: reported once, no names listed
                 log_once(log, f"evaluate-schema:{type(exc).__name__}", "cannot read the schema of %s: %r", paths[0], exc)
                 hallucinated = []

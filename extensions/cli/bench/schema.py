@@ -21,7 +21,7 @@ from extensions.cli.bench.workload import spider_examples
 from extensions.data.demo import build_demo_databases, demo_examples
 from extensions.sql.parse import parse_sql
 from extensions.sql.resolve import resolve_names
-from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 
 
 def _explain_label(conn: sqlite3.Connection, sql: str) -> str:
@@ -91,7 +91,7 @@ def cmd_schema(args: argparse.Namespace) -> dict:
         label = _explain_label(conns[db_id], sql)
         if label == "other_error":
             continue
-        res = resolve_names(sql, Schema.coerce(paths[db_id]))
+        res = resolve_names(sql, load_schema(paths[db_id]))
         flagged, truth = res.count > 0, label == "hallucination"
         c = per.setdefault(kind, {"tp": 0, "fp": 0, "fn": 0, "tn": 0})
         c["tp" if truth and flagged else "fp" if flagged else "fn" if truth else "tn"] += 1
