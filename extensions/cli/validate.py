@@ -263,7 +263,8 @@ def _gold_status(res: Any) -> tuple[str, str]:
 
 def _row_checks(rows: list[Row], engine: ExecutionEngine, threads: int) -> list[tuple[str, str, Any]]:
     """``(status, detail, ExecResult or None)`` per row: database preflight, nesting guard, then the gold run."""
-    dbs = {p: database_problem(p) for p in dict.fromkeys(r.db_path for r in rows)}
+    distinct = list(dict.fromkeys(r.db_path for r in rows))
+    dbs = {p: database_problem(p) for p in tqdm(distinct, desc="checking databases", file=sys.stderr, leave=False, disable=None)}
     pre: list[tuple[str, str] | None] = []
     for r in rows:
         db, guard = dbs[r.db_path], check_sql(r.sql)
