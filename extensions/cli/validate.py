@@ -31,7 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from extensions._util.nesting import bracket_depth
-from extensions.cli.inputs import InputError, check_file, parse_json, read_text, type_name
+from extensions.cli.inputs import InputError, check_file, check_output, parse_json, read_text, type_name
 from extensions.config import Config
 from extensions.data.layout import read_prepared, resolve_db_paths
 from extensions.errors import ConfigError, DataError, SchemaLoadError
@@ -412,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the validation CLI: exit 0 when every sample is usable, 1 when some are broken, 2 when DATA cannot be read."""
     a = build_parser().parse_args(argv)
     try:
+        check_output(a.write_filtered)
         rows = load_rows(a.data, a.db_dir)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
