@@ -1,6 +1,6 @@
-"""Every bad input file of the evaluation and validation CLIs gives one ``error: <file>: <problem>`` line and exit 2.
+"""Every bad input file of the evaluation, validation and data-preparation CLIs gives one ``error: <file>: <problem>`` line and exit 2.
 
-The cases live in tests/fixtures/bad_cli_inputs.jsonl: which CLI, which file is bad, its content (text,
+The cases live in tests/fixtures/bad_cli_inputs.jsonl: which CLI, which file is bad (an output path too), its content (text,
 base64 bytes, a depth for a JSON bomb, parquet rows, or a kind: missing, directory, oversize) and the
 problem the message must state.
 """
@@ -25,7 +25,7 @@ GOLD = [{"db_id": "hr", "query": "SELECT count(*) FROM employees"}, {"db_id": "s
 
 def _place(case: dict, path: pathlib.Path) -> None:
     kind = case.get("kind")
-    if kind == "missing":
+    if kind in ("missing", "missing_folder"):
         return
     if kind == "directory":
         path.mkdir()
@@ -46,7 +46,8 @@ def _place(case: dict, path: pathlib.Path) -> None:
 
 
 def _evaluate_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list[str], pathlib.Path]:
-    paths = {"gold": tmp / "gold.json", "predictions": tmp / "pred.txt", "compare": tmp / "pred_b.txt", "db_dir": tmp / "db"}
+    paths = {"gold": tmp / "gold.json", "predictions": tmp / "pred.txt", "compare": tmp / "pred_b.txt", "db_dir": tmp / "db",
+             "output": tmp / "absent" / "report.json", "plot": tmp / "plot.png"}
     paths["gold"].write_text(json.dumps(GOLD))
     paths["predictions"].write_text("".join(g["query"] + "\n" for g in GOLD))
     target = paths[case["file"]]
@@ -54,16 +55,22 @@ def _evaluate_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list[s
         target.unlink()
     db = str(target) if case["file"] == "db_dir" else os.path.join(demo_dir, "database")
     argv = ["--gold", str(paths["gold"]), "--predictions", str(paths["predictions"]), "--db-dir", db, "--workers", "1"]
-    if case["file"] == "compare":
-        argv += ["--compare", str(target)]
+    if case["file"] in ("compare", "output", "plot"):
+        argv += [f"--{case['file']}", str(target)]
     _place(case, target)
     return argv, target
 
 
 def _validation_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list[str], pathlib.Path]:
+    argv = ["--db-dir", os.path.join(demo_dir, "database"), "--workers", "1"]
+    if case["file"] == "write_filtered":
+        data = tmp / "data.json"
+        data.write_text(json.dumps([{"db_id": "hr", "query": "SELECT 1"}]))
+        target = tmp / "absent" / "out.json"
+        return [str(data), "--write-filtered", str(target), *argv], target
     target = tmp / ("data.parquet" if case["file"] in ("parquet", "data_parquet") else "data.json")
     _place(case, target)
-    return [str(target), "--db-dir", os.path.join(demo_dir, "database"), "--workers", "1"], target
+    return [str(target), *argv], target
 
 
 def _data_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list[str], pathlib.Path]:

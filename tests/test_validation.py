@@ -74,6 +74,22 @@ def test_parquet_input(tmp_path, demo_dir, monkeypatch):
     assert main([paths["train"], "--write-filtered", str(tmp_path / "f.parquet"), "--workers", "1"]) == 0
 
 
+def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys):
+    pytest.importorskip("pyarrow")
+    from extensions.data.layout import read_prepared
+    from extensions.data.prepare import prepare, read_parquet, write_parquet
+
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    rows = read_parquet(prepare("demo", str(tmp_path / "prep"), max_examples=4)["train"])
+    rows[1]["reward_model"]["ground_truth"]["db_path"] = str(tmp_path / "elsewhere" / "hr.sqlite")  # another node's path
+    broken = tmp_path / "broken.parquet"
+    write_parquet(rows, str(broken))
+    assert main([str(broken), "--workers", "1", "--write-filtered", str(tmp_path / "kept.parquet")]) == 0
+    assert "broken samples: 1 of 4 (db_missing 1)" in capsys.readouterr().err
+    assert len(read_prepared(str(tmp_path / "kept.parquet"))) == 3
+    assert main([str(broken), "--workers", "1"]) == 1
+
+
 def test_config_checks():
     ok = load_config(env=False)
     assert validate_config(ok) == []

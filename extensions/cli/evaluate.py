@@ -40,7 +40,7 @@ from typing import Any
 from tqdm import tqdm
 
 from extensions._util.log import log_once
-from extensions.cli.inputs import InputError, parse_json, read_text, split_lines, type_name
+from extensions.cli.inputs import InputError, check_output, parse_json, read_text, split_lines, type_name
 from extensions.data.layout import db_file, resolve_db_paths
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
@@ -472,6 +472,8 @@ class _Inputs:
 
 
 def _load_inputs(a: argparse.Namespace) -> _Inputs:
+    check_output(a.output)
+    check_output(a.plot)
     gold = load_gold(a.gold)
     cands = _aligned(a.predictions, gold, a.votes)
     cands_b = _aligned(a.compare, gold, a.votes) if a.compare else None

@@ -59,6 +59,28 @@ def check_file(path: str, max_bytes: int = MAX_INPUT_BYTES) -> None:
         raise InputError(path, f"{size:,} bytes is over the {max_bytes:,}-byte limit for an input file")
 
 
+def check_output(path: str | None) -> None:
+    """Raise :class:`InputError` when ``path`` (an output file, or None) could not be written: no such folder, or a folder.
+
+    Args:
+        path: where a report will be written.
+
+    Returns:
+        None.
+
+    >>> check_output("/nonexistent-folder/report.json")
+    Traceback (most recent call last):
+    ...
+    extensions.cli.inputs.InputError: /nonexistent-folder/report.json: its folder does not exist
+    """
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory, not a file")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise InputError(path, "its folder does not exist")
+
+
 def read_text(path: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
     """The content of a UTF-8 text file (a leading BOM is dropped).
 

@@ -31,7 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from extensions._util.nesting import bracket_depth
-from extensions.cli.inputs import InputError, check_file, parse_json, read_text, type_name
+from extensions.cli.inputs import InputError, check_file, check_output, parse_json, read_text, type_name
 from extensions.config import Config
 from extensions.data.layout import read_prepared, resolve_db_paths
 from extensions.errors import ConfigError, DataError, SchemaLoadError
@@ -263,7 +263,8 @@ def _gold_status(res: Any) -> tuple[str, str]:
 
 def _row_checks(rows: list[Row], engine: ExecutionEngine, threads: int) -> list[tuple[str, str, Any]]:
     """``(status, detail, ExecResult or None)`` per row: database preflight, nesting guard, then the gold run."""
-    dbs = {p: database_problem(p) for p in dict.fromkeys(r.db_path for r in rows)}
+    distinct = list(dict.fromkeys(r.db_path for r in rows))
+    dbs = {p: database_problem(p) for p in tqdm(distinct, desc="checking databases", file=sys.stderr, leave=False, disable=None)}
     pre: list[tuple[str, str] | None] = []
     for r in rows:
         db, guard = dbs[r.db_path], check_sql(r.sql)
@@ -411,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the validation CLI: exit 0 when every sample is usable, 1 when some are broken, 2 when DATA cannot be read."""
     a = build_parser().parse_args(argv)
     try:
+        check_output(a.write_filtered)
         rows = load_rows(a.data, a.db_dir)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
