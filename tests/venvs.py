@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -35,3 +36,10 @@ def check(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     """Fail the test with the command's output when it did not succeed."""
     assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
     return p
+
+
+def source_copy(where: pathlib.Path) -> pathlib.Path:
+    """A copy of the repository's sources (no build outputs), so that building never writes into the checkout."""
+    shutil.copytree(ROOT, where, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", "outputs", ".pytest_cache", ".hypothesis", ".benchmarks"))
+    return where

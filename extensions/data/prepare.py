@@ -173,7 +173,7 @@ def write_parquet(rows: list[dict], path: str) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise DataError("writing parquet needs pyarrow: pip install 'extensions[report]'") from exc
+        raise DataError("writing parquet needs pyarrow: pip install 'text2sql-rewards[report]'") from exc
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows), path)
 

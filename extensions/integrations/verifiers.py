@@ -12,8 +12,8 @@ above every wrong one and removes shaping that gating does not apply). Their wei
 our total, and verifiers reports each function as its own metric.
 
 On verifiers 0.4 it returns the v1 taskset of :mod:`extensions.integrations.verifiers_v1` (reward:
-our total; metrics: every breakdown component); ``vf-eval`` and prime-rl load it by id
-(``--env.taskset.id extensions.integrations.verifiers_v1``).
+our total; metrics: every breakdown component); ``vf-eval`` and prime-rl load it by the id of a
+top-level module that re-exports ``SqlTaskset`` (docs/integrations.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ blocks on SQLite). Only importable where verifiers >= 0.4 is installed.
 
     import extensions.integrations.verifiers as sqlenv
     taskset = sqlenv.load_environment(dataset="data/verl/train.parquet")   # an SqlTaskset
-    # or by id, e.g. vf-eval / prime-rl:  --env.taskset.id extensions.integrations.verifiers_v1
+
+verifiers loads tasksets by the id of a top-level module whose ``__all__`` names one Taskset: a file
+``sql_taskset.py`` holding ``from extensions.integrations.verifiers_v1 import SqlTaskset`` and
+``__all__ = ["SqlTaskset"]`` makes ``--env.taskset.id sql_taskset`` work (vf-eval, prime-rl).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import SHARED
-from tests.venvs import LIGHT_DEPS, ROOT, check, new_venv, pip, skip_if_registry_unreachable
+from tests.venvs import LIGHT_DEPS, check, new_venv, pip, skip_if_registry_unreachable, source_copy
 
 SCRIPT = pathlib.Path(__file__).parent / "scripts" / "verifiers_v1_check.py"
 
@@ -20,7 +20,7 @@ def test_v1_taskset_scores_like_our_computer(tmp_path, demo_dir):
     skip_if_registry_unreachable("verifiers==0.4.0", tmp_path)
     python = new_venv(tmp_path / "venv")
     check(pip(python, "install", "-q", "verifiers==0.4.0", *LIGHT_DEPS))
-    check(pip(python, "install", "-q", "--no-deps", str(ROOT)))
+    check(pip(python, "install", "-q", "--no-deps", str(source_copy(tmp_path / "src"))))
     args = [str(SHARED)] if (SHARED / "dev.json").exists() else []
     env = {**os.environ, "EXTENSIONS_DEMO_DIR": demo_dir}
     env.pop("PYTHONPATH", None)

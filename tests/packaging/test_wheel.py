@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import tarfile
 import tomllib
@@ -13,7 +12,7 @@ import zipfile
 
 import pytest
 
-from tests.venvs import ROOT, check, new_venv, pip, skip_if_registry_unreachable
+from tests.venvs import ROOT, check, new_venv, pip, skip_if_registry_unreachable, source_copy
 
 SCRIPT = pathlib.Path(__file__).parent / "installed_check.py"
 CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
@@ -29,9 +28,7 @@ def test_distribution_name_is_not_the_import_name():
 def installed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pkg")
     skip_if_registry_unreachable("build", tmp)
-    src = tmp / "src"
-    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", "outputs", ".pytest_cache", ".hypothesis", ".benchmarks"))
+    src = source_copy(tmp / "src")
     python = new_venv(tmp / "venv")
     check(pip(python, "install", "-q", "build"))
     check(subprocess.run([str(python), "-m", "build", "--outdir", str(tmp / "dist"), str(src)], capture_output=True, text=True, timeout=900))
