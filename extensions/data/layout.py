@@ -132,14 +132,24 @@ def read_prepared(path: str) -> list[dict]:
         other columns (``data_source``, ``extra_info``).
 
     Raises:
-        extensions.errors.DataError: the file is missing or pyarrow is not installed.
+        extensions.errors.DataError: the file is missing, pyarrow is not installed, or a row's
+            ``reward_model.ground_truth`` is neither a mapping nor (JSON of) a mapping or SQL string.
     """
     from extensions.data.prepare import read_parquet
+    from extensions.errors import DataError
 
     if os.path.isdir(path):
         path = os.path.join(path, "train.parquet")
     rows = []
-    for r in read_parquet(path):
-        gt = dict((r.get("reward_model") or {}).get("ground_truth") or {})
-        rows.append({**r, "prompt": [dict(m) for m in r.get("prompt") or []], "ground_truth": gt})
+    for i, r in enumerate(read_parquet(path)):
+        rm = r.get("reward_model")
+        gt = _decode(rm.get("ground_truth") if isinstance(rm, Mapping) else None)
+        if isinstance(gt, str):
+            gt = {"sql": gt}
+        if not isinstance(gt, Mapping):
+            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, got {type(gt).__name__}")
+        prompt = r.get("prompt")
+        if not isinstance(prompt, (list, tuple)) or not all(isinstance(m, Mapping) for m in prompt):
+            raise DataError(f"{path}: row {i}: prompt must be a list of chat messages")
+        rows.append({**r, "prompt": [dict(m) for m in prompt], "ground_truth": dict(gt)})
     return rows
