@@ -33,6 +33,9 @@ from extensions.execution.wire import WireError, decode_result, encode_json, rea
 log = logging.getLogger(__name__)
 
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(extensions.__file__)))
+# The worker imports the package this process imported, never an ``extensions`` folder in its
+# working directory (``python -m`` would put the working directory first on sys.path).
+_WORKER_MAIN = f"import sys; sys.path[0] = {_PKG_PARENT!r}; from extensions.execution.worker import main; main()"
 
 
 class _WorkerTimeout(Exception):
@@ -52,7 +55,7 @@ class _Worker:
         env["PYTHONPATH"] = _PKG_PARENT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "extensions.execution.worker", "--fd-in", str(r_req), "--fd-out", str(w_res), *args],
+                [sys.executable, "-c", _WORKER_MAIN, "--fd-in", str(r_req), "--fd-out", str(w_res), *args],
                 pass_fds=(r_req, w_res),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

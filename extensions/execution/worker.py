@@ -1,7 +1,7 @@
 """Worker process: executes statements in the sandbox, one at a time.
 
-Started by :class:`extensions.execution.pool.WorkerPool` as
-``python -m extensions.execution.worker --fd-in R --fd-out W ...``. It keeps an
+Started by :class:`extensions.execution.pool.WorkerPool`, which runs :func:`main`
+(``--fd-in R --fd-out W ...``) from the package it imported itself. It keeps an
 LRU of read-only connections (one per database file, reopened when the file
 changes) and answers length-prefixed frames (``extensions.execution.wire``:
 JSON requests, results in a tagged binary codec that cannot run code in the

@@ -230,3 +230,14 @@ def test_a_file_rewritten_in_place_with_the_same_size_and_mtime_is_noticed(tmp_p
         after = eng.execute(path, q).rows
         assert after != before and wk.execute(path, q).rows == after
         assert eng.match(path, q, q).gold.rows == after
+
+
+def test_workers_run_the_parents_package_whatever_the_working_directory(tmp_path, monkeypatch, demo_paths):
+    """An ``extensions`` folder in the working directory (another checkout) is never what a worker runs."""
+    other = tmp_path / "extensions"
+    other.mkdir()
+    (other / "__init__.py").write_text("raise ImportError('the wrong extensions package')\n")
+    monkeypatch.chdir(tmp_path)
+    with ExecutionEngine(workers=1, inline_budget_ms=0) as eng:
+        r = eng.execute(demo_paths["hr"], "SELECT count(*) FROM employees")
+        assert r.status is Status.OK and r.rows == ((60,),)
