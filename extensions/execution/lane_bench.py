@@ -42,10 +42,10 @@ def _lanes() -> dict[str, InlineLane]:
     return {"watchdog": InlineLane(limits, 8, True), "progress_handler_only": InlineLane(limits, 8, True, watchdog=False)}
 
 
-def _normal_workload(limit: int) -> list[tuple[str, str]]:
+def _normal_workload(folder: str, limit: int) -> list[tuple[str, str]]:
     from extensions.data.demo import build_demo_databases, demo_examples
 
-    paths = build_demo_databases(tempfile.mkdtemp(prefix="lane_bench_"))
+    paths = build_demo_databases(folder)
     return [(paths[e["db_id"]], e["query"]) for e in demo_examples()[:limit]]
 
 
@@ -61,7 +61,11 @@ def inline_hold_benchmark(*, budget_ms: float = 10.0, repeats: int = 3, normal_l
         ``{"budget_ms", "hostile": {lane: {"max_ms", "median_ms"}}, "normal": {lane: {"total_ms", "statements"}}}``
         for the lanes ``watchdog`` (the default) and ``progress_handler_only`` (the earlier lane).
     """
-    workload = _normal_workload(normal_limit)
+    with tempfile.TemporaryDirectory(prefix="lane_bench_") as folder:
+        return _measure(_normal_workload(folder, normal_limit), budget_ms, repeats)
+
+
+def _measure(workload: list[tuple[str, str]], budget_ms: float, repeats: int) -> dict:
     path = workload[0][0]
     out: dict = {"budget_ms": budget_ms, "hostile": {}, "normal": {}}
     for name, lane in _lanes().items():
