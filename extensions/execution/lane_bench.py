@@ -11,7 +11,10 @@ Run ``python -m extensions.execution.lane_bench`` (JSON on stdout), or call
 from __future__ import annotations
 
 import json
+import os
+import re
 import statistics
+import sys
 import tempfile
 import time
 
@@ -81,5 +84,28 @@ def _measure(workload: list[tuple[str, str]], budget_ms: float, repeats: int) ->
     return out
 
 
+_COSTLY_STEP = re.compile(r"(?i)\b(like|glob|instr|replace)\b")
+
+
+def refusal_share(spider_dir: str) -> dict[str, float]:
+    """The alternative to the watchdog: the share of Spider statements a lane refusing
+    LIKE/GLOB/instr/replace would send to a worker.
+
+    Args:
+        spider_dir: a folder with ``dev.json`` and ``official_exec_verdicts.jsonl``.
+
+    Returns:
+        ``{"dev_golds": share, "predictions": share}`` (0 to 1).
+    """
+    with open(os.path.join(spider_dir, "dev.json")) as fh:
+        golds = [e["query"] for e in json.load(fh)]
+    with open(os.path.join(spider_dir, "official_exec_verdicts.jsonl")) as fh:
+        preds = [json.loads(line)["pred"] for line in fh]
+    return {name: sum(bool(_COSTLY_STEP.search(q)) for q in qs) / len(qs) for name, qs in (("dev_golds", golds), ("predictions", preds))}
+
+
 if __name__ == "__main__":
-    print(json.dumps(inline_hold_benchmark(), indent=2))
+    report = inline_hold_benchmark()
+    if len(sys.argv) > 1:  # python -m extensions.execution.lane_bench ../shared/spider_dev
+        report["refusal_share"] = refusal_share(sys.argv[1])
+    print(json.dumps(report, indent=2))
