@@ -16,6 +16,7 @@ asking for the same key wait for that result instead of computing it again.
 
 from __future__ import annotations
 
+import marshal
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -37,9 +38,11 @@ _MAX_WALK = 100_000  # deeper or wider structures are charged for what was walke
 def approx_bytes(obj: object) -> int:
     """A cheap estimate of the memory ``obj`` keeps alive, in bytes.
 
-    Walks tuples, lists and dicts (rows of results, keys) and charges str, bytes,
-    int, float and None at their CPython sizes; other objects count as their
-    ``__dict__``/``__slots__`` values, or a fixed small size.
+    Rows of a result (a tuple of tuples) are sized from their ``marshal`` form
+    plus CPython's overhead per row and cell. Anything else is walked: tuples,
+    lists and dicts, with str, bytes, int, float and None at their CPython
+    sizes; other objects count as their ``__dict__``/``__slots__`` values, or a
+    fixed small size.
 
     Args:
         obj: a value to be cached (rows of int/float/str/bytes/None, tuples, dicts, dataclasses).
@@ -52,6 +55,10 @@ def approx_bytes(obj: object) -> int:
     >>> approx_bytes(((1, "x"),) * 10) > approx_bytes(((1, "x"),))
     True
     """
+    if isinstance(obj, tuple) and len(obj) > 8 and isinstance(obj[0], tuple):
+        rows = _rows_bytes(obj)
+        if rows is not None:
+            return rows
     total = 0
     stack = [obj]
     walked = 0
@@ -62,6 +69,18 @@ def approx_bytes(obj: object) -> int:
     if stack:  # too many parts to walk: charge the rest like the average so far
         total += len(stack) * (total // max(1, walked))
     return max(_OBJ, total)
+
+
+def _rows_bytes(rows: tuple) -> int | None:
+    """Rows of a result: marshal's size (written in C) plus CPython's overhead per row and cell.
+
+    None when marshal cannot write them (objects other than plain values).
+    """
+    try:
+        payload = len(marshal.dumps(rows))
+    except ValueError:
+        return None
+    return payload + len(rows) * (_TUPLE + (_PTR + _SCALAR) * len(rows[0]))
 
 
 def _size_of(o: object, stack: list) -> int:

@@ -97,7 +97,7 @@ def _internal(exc: BaseException) -> str:
 
 # Verdicts that depend on more than the (file, SQL) pair: never memoised.
 _VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT})
-# A batch stops trying the lane once its failed attempts have held the caller this many budgets.
+# A batch's predictions on one database stop trying the lane once failed attempts held the caller this many budgets.
 _BATCH_LANE_BUDGETS = 3.0
 # Longer statements are cached under their own text (normalising them would keep them in its memo).
 _NORMALISE_MAX_CHARS = 65536
@@ -445,8 +445,9 @@ class ExecutionEngine:
 
         Golds first, then predictions (their adaptive timeout needs the gold's
         time). Each wave goes through the inline lane in the calling thread
-        first (until failed attempts have held it a few budgets), then what is
-        left runs in the worker processes in parallel. :meth:`match` afterwards
+        first (a database's predictions stop trying it once their failed
+        attempts held the caller a few budgets), then what is left runs in the
+        worker processes in parallel. :meth:`match` afterwards
         gives exactly the verdicts it gives without this call, from cache.
         Never raises.
 
@@ -484,18 +485,7 @@ class ExecutionEngine:
     def _settle(self, jobs: list[tuple[str, str, float, bool]], *, gold: bool) -> list[ExecResult]:
         """Results of ``(db_path, sql, timeout_s, inline)`` jobs: the lane here first, then the workers in parallel."""
         cache = self.gold_cache if gold else self.result_cache
-        results: list[ExecResult | None] = [None] * len(jobs)
-        held, limit = 0.0, _BATCH_LANE_BUDGETS * self._budget_s
-        for i, (p, sql, t, inline) in enumerate(jobs):
-            if not inline:
-                continue
-            if held > limit:
-                self._counts["batch_lane_skipped"] += 1
-                continue
-            t0 = time.perf_counter()
-            results[i] = self._run_lane_only(cache, p, sql, t)
-            if results[i] is None:
-                held += time.perf_counter() - t0
+        results = self._settle_in_lane(jobs, cache, gold)
         rest = [i for i, r in enumerate(results) if r is None]
         if rest:
             with ThreadPoolExecutor(max(1, min(self.pool.size, len(rest))), thread_name_prefix="execute_batch") as ex:
@@ -503,6 +493,28 @@ class ExecutionEngine:
                 for i, r in zip(rest, done):
                     results[i] = r
         return [r if r is not None else ExecResult(Status.INTERNAL_ERROR, detail="not run") for r in results]
+
+    def _settle_in_lane(self, jobs: list[tuple[str, str, float, bool]], cache: ResultCache[ExecResult],
+                        gold: bool) -> list[ExecResult | None]:
+        """The lane's results in the calling thread (None: for a worker).
+
+        Predictions are model text: once the failed attempts on one database have held the
+        caller ``_BATCH_LANE_BUDGETS`` budgets, that database's other predictions skip the lane.
+        """
+        results: list[ExecResult | None] = [None] * len(jobs)
+        held: dict[str, float] = {}
+        limit = _BATCH_LANE_BUDGETS * self._budget_s
+        for i, (p, sql, t, inline) in enumerate(jobs):
+            if not inline:
+                continue
+            if not gold and held.get(p, 0.0) > limit:
+                self._counts["batch_lane_skipped"] += 1
+                continue
+            t0 = time.perf_counter()
+            results[i] = self._run_lane_only(cache, p, sql, t)
+            if results[i] is None:
+                held[p] = held.get(p, 0.0) + time.perf_counter() - t0
+        return results
 
     def match_many(
         self, items: Sequence[tuple[str | Sequence[str], str | None, str]], *,

@@ -11,7 +11,10 @@ Run ``python -m extensions.execution.lane_bench`` (JSON on stdout), or call
 from __future__ import annotations
 
 import json
+import os
+import re
 import statistics
+import sys
 import tempfile
 import time
 
@@ -42,10 +45,10 @@ def _lanes() -> dict[str, InlineLane]:
     return {"watchdog": InlineLane(limits, 8, True), "progress_handler_only": InlineLane(limits, 8, True, watchdog=False)}
 
 
-def _normal_workload(limit: int) -> list[tuple[str, str]]:
+def _normal_workload(folder: str, limit: int) -> list[tuple[str, str]]:
     from extensions.data.demo import build_demo_databases, demo_examples
 
-    paths = build_demo_databases(tempfile.mkdtemp(prefix="lane_bench_"))
+    paths = build_demo_databases(folder)
     return [(paths[e["db_id"]], e["query"]) for e in demo_examples()[:limit]]
 
 
@@ -61,7 +64,11 @@ def inline_hold_benchmark(*, budget_ms: float = 10.0, repeats: int = 3, normal_l
         ``{"budget_ms", "hostile": {lane: {"max_ms", "median_ms"}}, "normal": {lane: {"total_ms", "statements"}}}``
         for the lanes ``watchdog`` (the default) and ``progress_handler_only`` (the earlier lane).
     """
-    workload = _normal_workload(normal_limit)
+    with tempfile.TemporaryDirectory(prefix="lane_bench_") as folder:
+        return _measure(_normal_workload(folder, normal_limit), budget_ms, repeats)
+
+
+def _measure(workload: list[tuple[str, str]], budget_ms: float, repeats: int) -> dict:
     path = workload[0][0]
     out: dict = {"budget_ms": budget_ms, "hostile": {}, "normal": {}}
     for name, lane in _lanes().items():
@@ -77,5 +84,28 @@ def inline_hold_benchmark(*, budget_ms: float = 10.0, repeats: int = 3, normal_l
     return out
 
 
+_COSTLY_STEP = re.compile(r"(?i)\b(like|glob|instr|replace)\b")
+
+
+def refusal_share(spider_dir: str) -> dict[str, float]:
+    """The alternative to the watchdog: the share of Spider statements a lane refusing
+    LIKE/GLOB/instr/replace would send to a worker.
+
+    Args:
+        spider_dir: a folder with ``dev.json`` and ``official_exec_verdicts.jsonl``.
+
+    Returns:
+        ``{"dev_golds": share, "predictions": share}`` (0 to 1).
+    """
+    with open(os.path.join(spider_dir, "dev.json")) as fh:
+        golds = [e["query"] for e in json.load(fh)]
+    with open(os.path.join(spider_dir, "official_exec_verdicts.jsonl")) as fh:
+        preds = [json.loads(line)["pred"] for line in fh]
+    return {name: sum(bool(_COSTLY_STEP.search(q)) for q in qs) / len(qs) for name, qs in (("dev_golds", golds), ("predictions", preds))}
+
+
 if __name__ == "__main__":
-    print(json.dumps(inline_hold_benchmark(), indent=2))
+    report = inline_hold_benchmark()
+    if len(sys.argv) > 1:  # python -m extensions.execution.lane_bench ../shared/spider_dev
+        report["refusal_share"] = refusal_share(sys.argv[1])
+    print(json.dumps(report, indent=2))

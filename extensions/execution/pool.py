@@ -28,11 +28,14 @@ from extensions._util.nesting import json_loads_bounded
 from extensions.errors import EngineClosedError
 from extensions.execution.sandbox import Limits
 from extensions.execution.status import ExecResult, Status
-from extensions.execution.wire import WireError, decode_result, encode_json, read_frame, write_frame
+from extensions.execution.wire import WireError, decode_result, encode_request, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(extensions.__file__)))
+# The worker imports the package this process imported, never an ``extensions`` folder in its
+# working directory (``python -m`` would put the working directory first on sys.path).
+_WORKER_MAIN = f"import sys; sys.path[0] = {_PKG_PARENT!r}; from extensions.execution.worker import main; main()"
 
 
 class _WorkerTimeout(Exception):
@@ -52,7 +55,7 @@ class _Worker:
         env["PYTHONPATH"] = _PKG_PARENT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "extensions.execution.worker", "--fd-in", str(r_req), "--fd-out", str(w_res), *args],
+                [sys.executable, "-c", _WORKER_MAIN, "--fd-in", str(r_req), "--fd-out", str(w_res), *args],
                 pass_fds=(r_req, w_res),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -76,9 +79,9 @@ class _Worker:
     def pid(self) -> int:
         return self.proc.pid
 
-    def call(self, msg: tuple, wait_s: float, max_bytes: int) -> bytes:
-        """Send ``msg`` and wait for the answer's frame body; BrokenPipeError means the worker was already dead."""
-        write_frame(self.wfd, encode_json(msg))
+    def call(self, msg: bytes, wait_s: float, max_bytes: int) -> bytes:
+        """Send the request ``msg`` and wait for the answer's frame body; BrokenPipeError: the worker was already dead."""
+        write_frame(self.wfd, msg)
         if not self._poll.poll(max(0, int(wait_s * 1000))):
             raise _WorkerTimeout()
         return read_frame(self.rfd, max_bytes)
@@ -242,7 +245,7 @@ class WorkerPool:
 
         ``sig`` is the file's signature (``db_signature``) if the caller already has it.
         """
-        msg = ("exec", path, sql, float(timeout_s), sig)
+        msg = encode_request(b"E", path, sql, float(timeout_s), sig)
         for attempt in range(2):
             w = self._acquire()
             alive = False
@@ -289,7 +292,7 @@ class WorkerPool:
             for w in taken:
                 if isinstance(w, _Worker) and not w.dead:
                     try:
-                        stats.append(_stats_reply(w.call(("stats",), 5.0, self._max_frame)))
+                        stats.append(_stats_reply(w.call(encode_request(b"S"), 5.0, self._max_frame)))
                     except (_WorkerTimeout, EOFError, OSError, ValueError):  # pragma: no cover
                         w.kill()
         finally:

@@ -1,10 +1,10 @@
 """Worker process: executes statements in the sandbox, one at a time.
 
-Started by :class:`extensions.execution.pool.WorkerPool` as
-``python -m extensions.execution.worker --fd-in R --fd-out W ...``. It keeps an
+Started by :class:`extensions.execution.pool.WorkerPool`, which runs :func:`main`
+(``--fd-in R --fd-out W ...``) from the package it imported itself. It keeps an
 LRU of read-only connections (one per database file, reopened when the file
 changes) and answers length-prefixed frames (``extensions.execution.wire``:
-JSON requests, results in a tagged binary codec that cannot run code in the
+requests and results in tagged binary formats that cannot run code in the
 trainer). A result larger than ``--max-result-bytes`` is answered with
 ``too_large`` instead of being sent. The parent kills and
 replaces a worker that does not answer in time, so a query stuck in C or a
@@ -17,14 +17,13 @@ Imports only the standard library and the sandbox.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import OrderedDict
 
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
-from extensions.execution.wire import ResultTooLarge, WireError, encode_json, encode_result, read_frame, write_frame
+from extensions.execution.wire import ResultTooLarge, WireError, decode_request, encode_json, encode_result, read_frame, write_frame
 
 # Requests come from the trainer (trusted) and are small.
 _MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -92,9 +91,9 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _execute(cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: list | None) -> ExecResult:
+def _execute(cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: Signature | None) -> ExecResult:
     try:
-        conn = cache.get(path, tuple(sig) if sig is not None else None)
+        conn = cache.get(path, sig)
         if isinstance(conn, ExecResult):
             return conn
         result = conn.run(sql, timeout_s)
@@ -112,21 +111,19 @@ def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: boo
     cache = ConnectionCache(limits, max_open, immutable)
     while True:
         try:
-            msg = json.loads(read_frame(fd_in, _MAX_REQUEST_BYTES))
+            kind, path, sql, timeout_s, sig = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
         except EOFError:
             return
-        kind = msg[0]
-        if kind == "exec":
-            _, path, sql, timeout_s, sig = msg
+        if kind == b"E":
             result = _execute(cache, path, sql, timeout_s, sig)
             try:
                 body = to_wire(result, max_result_bytes)
             except MemoryError:
                 body = to_wire(ExecResult(Status.TOO_LARGE, detail="result too large to send"), max_result_bytes)
             write_frame(fd_out, body)
-        elif kind == "stats":
+        elif kind == b"S":
             write_frame(fd_out, encode_json({"pid": os.getpid(), "rss_bytes": _rss_bytes(), "open_connections": len(cache)}))
-        elif kind == "close":
+        elif kind == b"C":
             return
         else:
             write_frame(fd_out, to_wire(ExecResult(Status.INTERNAL_ERROR, detail=f"unknown message {kind!r}"), _SMALL))

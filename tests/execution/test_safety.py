@@ -230,3 +230,44 @@ def test_a_file_rewritten_in_place_with_the_same_size_and_mtime_is_noticed(tmp_p
         after = eng.execute(path, q).rows
         assert after != before and wk.execute(path, q).rows == after
         assert eng.match(path, q, q).gold.rows == after
+
+
+def test_workers_run_the_parents_package_whatever_the_working_directory(tmp_path, monkeypatch, demo_paths):
+    """An ``extensions`` folder in the working directory (another checkout) is never what a worker runs."""
+    other = tmp_path / "extensions"
+    other.mkdir()
+    (other / "__init__.py").write_text("raise ImportError('the wrong extensions package')\n")
+    monkeypatch.chdir(tmp_path)
+    with ExecutionEngine(workers=1, inline_budget_ms=0) as eng:
+        r = eng.execute(demo_paths["hr"], "SELECT count(*) FROM employees")
+        assert r.status is Status.OK and r.rows == ((60,),)
+
+
+_FAKE_WORKER = textwrap.dedent(
+    """
+    import os, struct, sys
+    args = sys.argv[sys.argv.index("--fd-in"):]
+    fd_in, fd_out = int(args[1]), int(args[3])
+    payload = b"cos\\nsystem\\n(S'touch PWNED'\\ntR.".replace(b"PWNED", sys.argv[-1].encode())
+    while os.read(fd_in, 65536):  # answer every request with a pickle that would run a command
+        os.write(fd_out, struct.pack("!Q", len(payload)) + payload)
+    """
+)
+
+
+def test_a_compromised_worker_cannot_run_code_in_the_trainer(tmp_path, monkeypatch, demo_paths, caplog):
+    """A worker that answers with a pickle payload gets internal_error, is replaced, and nothing runs."""
+    pwned = tmp_path / "pwned"
+    fake = tmp_path / "fake_worker.py"
+    fake.write_text(_FAKE_WORKER)
+    launcher = tmp_path / "python"
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} {fake} "$@" {pwned}\n')
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(launcher))
+    with ExecutionEngine(workers=1, inline_budget_ms=0) as eng, caplog.at_level("WARNING"):
+        for sql in ("SELECT 1", "SELECT 2"):
+            r = eng.execute(demo_paths["hr"], sql)
+            assert r.status is Status.INTERNAL_ERROR and "malformed" in r.detail
+        assert eng.stats()["worker_restarts"] == 2
+    assert not pwned.exists()
+    assert sum("malformed frame" in m for m in caplog.messages) == 1
