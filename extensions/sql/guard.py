@@ -10,7 +10,7 @@ parsing, in one pass over the tokens, without recursion.
 What is bounded (quoted strings, quoted identifiers and comments are skipped,
 the way SQLite and sqlglot tokenize them):
 
-* ``MAX_PAREN_DEPTH``: nesting of ``(``, ``[`` and ``{`` (sub-queries, function
+* ``MAX_PAREN_DEPTH``: nesting of ``(`` and ``{`` (sub-queries, function
   calls, CAST, EXISTS, IN lists, CTE bodies all need parentheses);
 * ``MAX_TREE_DEPTH``: an upper estimate of the syntax-tree depth. Within one
   parenthesised level, each comma-separated item counts its operators (every
