@@ -10,7 +10,7 @@ parsing, in one pass over the tokens, without recursion.
 What is bounded (quoted strings, quoted identifiers and comments are skipped,
 the way SQLite and sqlglot tokenize them):
 
-* ``MAX_PAREN_DEPTH``: nesting of ``(``, ``[`` and ``{`` (sub-queries, function
+* ``MAX_PAREN_DEPTH``: nesting of ``(`` and ``{`` (sub-queries, function
   calls, CAST, EXISTS, IN lists, CTE bodies all need parentheses);
 * ``MAX_TREE_DEPTH``: an upper estimate of the syntax-tree depth. Within one
   parenthesised level, each comma-separated item counts its operators (every
@@ -20,6 +20,9 @@ the way SQLite and sqlglot tokenize them):
   comma does not end their chain. Left-deep chains such as ``1+1+1+...``,
   ``a AND b AND ...``, ``CASE WHEN ... CASE ...`` and ``UNION`` chains are
   therefore bounded too, not only parentheses;
+* ``MAX_JOINS``: JOIN keywords in the whole text. sqlglot's parse time doubles
+  with every JOIN that lacks an ON (it tries nested-join readings), so
+  ``FROM t JOIN a JOIN a ...`` with 30 JOINs would hold the caller for hours;
 * ``MAX_SQL_CHARS``: the length of the text.
 
 >>> check_sql("SELECT count(*) FROM singer WHERE age > (SELECT avg(age) FROM singer)") is None
@@ -37,6 +40,7 @@ import re
 MAX_SQL_CHARS = 20_000
 MAX_PAREN_DEPTH = 32
 MAX_TREE_DEPTH = 160
+MAX_JOINS = 12
 
 # One token per match; strings, quoted identifiers and comments may be unterminated.
 _TOKEN = re.compile(
@@ -59,6 +63,7 @@ _WORD_OPS = frozenset(
     "isnull notnull exists select distinct all any some filter over".split()
 )
 _SET_OPS = frozenset({"union", "intersect", "except"})
+_JOINS = frozenset({"join", "straight_join"})
 
 
 class _Level:
@@ -81,17 +86,15 @@ class _Level:
         return self.best + self.set_ops + 1
 
 
-def _ops_in(token: str) -> tuple[int, int]:
-    """``(operators, set operations)`` that one token adds to its level."""
+def _ops_in(token: str) -> tuple[int, int, int]:
+    """``(operators, set operations, joins)`` that one token adds."""
     first = token[0]
     if first in _SKIP or token.startswith(("--", "/*")) or first.isdigit():
-        return 0, 0
+        return 0, 0, 0
     if first.isalpha() or first == "_" or first >= "\x80":
         low = token.lower()
-        if low in _SET_OPS:
-            return 0, 1
-        return (1 if low in _WORD_OPS else 0), 0
-    return len(token), 0  # operator characters, including "." and unary runs
+        return int(low in _WORD_OPS), int(low in _SET_OPS), int(low in _JOINS)
+    return len(token), 0, 0  # operator characters, including "." and unary runs
 
 
 def check_sql(sql: str, *, max_chars: int = MAX_SQL_CHARS) -> str | None:
@@ -102,7 +105,7 @@ def check_sql(sql: str, *, max_chars: int = MAX_SQL_CHARS) -> str | None:
         max_chars: longer text is refused as ``"too_long"`` without scanning.
 
     Returns:
-        ``None``, ``"too_long"`` or a reason starting with ``"too_deep"``.
+        ``None``, ``"too_long"`` or a reason starting with ``"too_deep"`` (nesting, or too many JOINs).
 
     >>> check_sql("SELECT " + "NOT " * 500 + "1")
     'too_deep: expression deeper than 160'
@@ -130,6 +133,7 @@ def tree_depth_estimate(sql: str) -> int:
 def _scan(sql: str, *, bounded: bool) -> tuple[int, str | None]:
     """One pass over the tokens: ``(depth estimate, reason)``; stops at the first bound when ``bounded``."""
     stack = [_Level()]
+    joins = 0
     for m in _TOKEN.finditer(sql):
         token = m.group()
         if token in _OPEN:
@@ -142,11 +146,14 @@ def _scan(sql: str, *, bounded: bool) -> tuple[int, str | None]:
         elif token == ",":
             stack[-1].end_item()
         else:
-            ops, set_ops = _ops_in(token)
+            ops, set_ops, join = _ops_in(token)
             stack[-1].item_ops += ops
             stack[-1].set_ops += set_ops
+            joins += join
             if bounded and stack[-1].item_ops + stack[-1].set_ops > MAX_TREE_DEPTH:
                 return MAX_TREE_DEPTH + 1, f"too_deep: expression deeper than {MAX_TREE_DEPTH}"
+            if bounded and joins > MAX_JOINS:
+                return len(stack), f"too_deep: more than {MAX_JOINS} JOINs"
     while len(stack) > 1:
         _close(stack)
     depth = stack[0].depth()

@@ -39,3 +39,12 @@ def test_limits_are_applied() -> None:
         json_loads_bounded("[1]" + " " * 100, max_chars=10)
     with pytest.raises(ValueError):
         json_loads_bounded(12)  # type: ignore[arg-type]
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    from extensions._util import nesting
+
+    result = doctest.testmod(nesting)
+    assert result.attempted > 0 and result.failed == 0

@@ -59,8 +59,9 @@ def test_every_shape_gets_a_defined_outcome(limit: int, mode: str) -> None:
         ("SELECT '" + "(" * 10_000 + "'", None),
         ("SELECT a FROM t WHERE a IN (" + "-1, " * 2000 + "1)", None),
         ("SELECT 1" + " " * 30_000, "too_long"),
+        ("SELECT a FROM t" + " JOIN a" * 30, "too_deep: more than 12 JOINs"),
     ],
-    ids=["parens", "plus-chain", "union-chain-with-commas", "parens-in-string", "flat-in-list", "long"],
+    ids=["parens", "plus-chain", "union-chain-with-commas", "parens-in-string", "flat-in-list", "long", "join-chain"],
 )
 def test_check_sql_reasons(sql: str, reason: str | None) -> None:
     got = check_sql(sql)

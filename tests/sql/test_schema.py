@@ -76,3 +76,12 @@ def test_errors():
     with pytest.raises(SchemaLoadError):
         Schema.coerce({"t": 5})
     assert not Schema.coerce(None)
+
+
+def test_introspect_docstring_examples():
+    import doctest
+
+    from extensions.execution import introspect
+
+    result = doctest.testmod(introspect)
+    assert result.attempted > 0 and result.failed == 0
