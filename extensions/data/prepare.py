@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from extensions.data.templates import build_prompt, render_schema
+from extensions._util.nesting import json_loads_bounded
 from extensions.errors import DataError
 from extensions.execution.introspect import sample_values
 from extensions.execution.introspect import load_schema
@@ -44,10 +45,13 @@ class Example:
 def _load_json(path: str) -> list[dict]:
     if not os.path.exists(path):
         raise DataError(f"missing file: {path}")
-    with open(path) as fh:
-        if path.endswith(".jsonl"):
-            return [json.loads(line) for line in fh if line.strip()]
-        data = json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if path.endswith(".jsonl"):
+                return [json_loads_bounded(line) for line in fh if line.strip()]
+            data = json_loads_bounded(fh.read(), max_depth=256)
+    except (ValueError, UnicodeDecodeError) as exc:  # invalid, too deep or not UTF-8
+        raise DataError(f"{path}: {exc}") from None
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of examples")
     return data
