@@ -144,6 +144,8 @@ def read_prepared(path: str) -> list[dict]:
     for i, r in enumerate(read_parquet(path)):
         rm = r.get("reward_model")
         gt = _decode(rm.get("ground_truth") if isinstance(rm, Mapping) else None)
+        if isinstance(gt, str) and gt.lstrip().startswith("{"):
+            raise DataError(f"{path}: row {i}: reward_model.ground_truth is not valid JSON (or nested too deep)")
         if isinstance(gt, str):
             gt = {"sql": gt}
         if not isinstance(gt, Mapping):

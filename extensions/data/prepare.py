@@ -45,13 +45,10 @@ class Example:
 def _load_json(path: str) -> list[dict]:
     if not os.path.exists(path):
         raise DataError(f"missing file: {path}")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if path.endswith(".jsonl"):
-                return [json_loads_bounded(line) for line in fh if line.strip()]
-            data = json_loads_bounded(fh.read(), max_depth=256)
-    except (ValueError, UnicodeDecodeError) as exc:  # invalid, too deep or not UTF-8
-        raise DataError(f"{path}: {exc}") from None
+    with open(path, encoding="utf-8") as fh:  # invalid, too deep or not UTF-8: ValueError, named by the CLI
+        if path.endswith(".jsonl"):
+            return [json_loads_bounded(line) for line in fh if line.strip()]
+        data = json_loads_bounded(fh.read(), max_depth=256)
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of examples")
     return data
