@@ -112,6 +112,8 @@ def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
     base = os.path.join(opts.out_dir, "base")
     model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed,
                                    base_dir=base if opts.resume else None)
+    if tiny:
+        torch.set_num_threads(1)  # a 0.5M-parameter model gains nothing from more threads; the reward workers use the rest
     train, held = _rows(cfg, opts, tiny, engine)
     if opts.sft_warmup and not opts.resume:
         if cfg.optimization.lora.enabled and not tiny:
