@@ -151,14 +151,20 @@ def variant_report(groups: list[Group], results: list[list[Any]], f1: list[list[
         f1: per group, the row-level F1 of its completions.
 
     Returns:
-        ``zero_std_frac``, ``mixed_groups``, ``margin_min``, ``margin_mean``, ``correct_not_top_frac``,
-        ``shaping_f1_spearman`` and ``wrong_answers``.
+        ``zero_std_frac``, ``all_correct_frac``, ``no_correct_groups``, ``no_correct_zero_std_frac`` (zero-std
+        share among groups with no correct completion, where only shaping can give a signal), ``mixed_groups``,
+        ``margin_min``, ``margin_mean``, ``correct_not_top_frac``, ``shaping_f1_spearman`` and ``wrong_answers``.
     """
     zero, margins, inverted, shaping, overlap = 0, [], 0, [], []
+    none_right, none_right_zero, all_right = 0, 0, 0
     for res, fs in zip(results, f1):
         correct = [r.breakdown.get("correct", 0.0) > 0 for r in res]
         z, margin, inv = _group_stats([r.total for r in res], correct)
         zero += z
+        all_right += all(correct)
+        if not any(correct):
+            none_right += 1
+            none_right_zero += z
         if margin is not None:
             margins.append(margin)
             inverted += bool(inv)
@@ -167,7 +173,8 @@ def variant_report(groups: list[Group], results: list[list[Any]], f1: list[list[
                 shaping.append(r.breakdown.get("shaping", 0.0))
                 overlap.append(f)
     n = max(1, len(groups))
-    return {"zero_std_frac": zero / n, "mixed_groups": len(margins),
+    return {"zero_std_frac": zero / n, "all_correct_frac": all_right / n, "no_correct_groups": none_right,
+            "no_correct_zero_std_frac": none_right_zero / none_right if none_right else None, "mixed_groups": len(margins),
             "margin_min": min(margins) if margins else None, "margin_mean": sum(margins) / len(margins) if margins else None,
             "correct_not_top_frac": inverted / len(margins) if margins else None,
             "shaping_f1_spearman": spearman(shaping, overlap), "wrong_answers": len(shaping)}
@@ -212,11 +219,13 @@ def _fmt(v: Any) -> str:
 
 def table(doc: dict[str, Any]) -> str:
     """A Markdown table of an analysis document (one row per preset and variant)."""
-    head = "| preset | shaping | zero-std groups | margin min | margin mean | correct not top | Spearman(shaping, row F1) |"
-    lines = [head, "|---|---|---|---|---|---|---|"]
+    head = ("| preset | shaping | zero-std groups | zero-std among no-correct groups | margin min | margin mean "
+            "| correct not top | Spearman(shaping, row F1) |")
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
     for preset, variants in doc["results"].items():
         for variant, r in variants.items():
-            lines.append(f"| {preset} | {variant} | {_fmt(r['zero_std_frac'])} | {_fmt(r['margin_min'])} | {_fmt(r['margin_mean'])} "
+            lines.append(f"| {preset} | {variant} | {_fmt(r['zero_std_frac'])} | {_fmt(r['no_correct_zero_std_frac'])} "
+                         f"| {_fmt(r['margin_min'])} | {_fmt(r['margin_mean'])} "
                          f"| {_fmt(r['correct_not_top_frac'])} | {_fmt(r['shaping_f1_spearman'])} |")
     return "\n".join(lines)
 

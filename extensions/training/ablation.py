@@ -109,6 +109,12 @@ def run_seed(plan: Plan, seed: int, engine: Any) -> tuple[dict[str, float] | Non
     return before, out, len(policy.heldout_rows)
 
 
+def _paired_metric(seeds: list[dict[str, Any]], base: dict[int, dict[str, Any]], metric: str) -> dict[str, object]:
+    pairs = [(s[metric], base[s["seed"]][metric]) for s in seeds
+             if s["seed"] in base and s.get(metric) is not None and base[s["seed"]].get(metric) is not None]
+    return stats.paired([a for a, _ in pairs], [b for _, b in pairs])
+
+
 def summarize(plan: Plan, per_arm: dict[str, list[dict[str, Any]]], before: dict[int, Any], heldout_n: int) -> dict[str, Any]:
     """The ``ablation.json`` document from per-seed results.
 
@@ -130,9 +136,7 @@ def summarize(plan: Plan, per_arm: dict[str, list[dict[str, Any]]], before: dict
         for arm, seeds in per_arm.items():
             if arm == "baseline":
                 continue
-            both = [(s, base[s["seed"]]) for s in seeds if s["seed"] in base]
-            paired[arm] = {m: stats.paired([a[m] for a, _ in both if a.get(m) is not None and b.get(m) is not None],
-                                           [b[m] for a, b in both if a.get(m) is not None and b.get(m) is not None]) for m in METRICS}
+            paired[arm] = {m: _paired_metric(seeds, base, m) for m in METRICS}
     config = {**plan.to_dict(), "heldout_n": heldout_n, "decoding": "greedy", "before": {str(k): v for k, v in before.items()}}
     return {"arms": arms, "paired_vs_baseline": paired, "config": config}
 
@@ -170,8 +174,10 @@ def run_ablation(plan: Plan) -> dict[str, Any]:
 
 
 DEMO_CONFIG = "configs/demo_cpu.yaml"
-DEMO_STEPS = 40
-DEMO_SFT = 300
+DEMO_STEPS = 20
+DEMO_SFT = 400
+# Smaller GRPO batches than the demo's (4 prompts x 4 completions) so that 5 arms x 3 seeds fit the CPU budget.
+DEMO_OVERRIDES = ["optimization.batch_size=4", "grpo.num_generations=4"]
 
 
 def parse_args(argv: list[str] | None = None) -> Any:
@@ -202,7 +208,8 @@ def make_plan(args: Any) -> Plan:
     return Plan(arms=arms, seeds=list(range(args.seeds)), steps=args.steps or (DEMO_STEPS if args.demo else 100),
                 sft_warmup=args.sft_warmup if args.sft_warmup is not None else (DEMO_SFT if args.demo else 0),
                 config_file=args.config or (DEMO_CONFIG if args.demo else "configs/train_24gb.yaml"),
-                demo=args.demo, model=args.model, out=os.path.abspath(args.out), overrides=list(args.set))
+                demo=args.demo, model=args.model, out=os.path.abspath(args.out),
+                overrides=[*(DEMO_OVERRIDES if args.demo else []), *args.set])
 
 
 def main(argv: list[str] | None = None) -> int:

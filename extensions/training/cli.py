@@ -26,6 +26,7 @@ import sys
 
 from extensions.config import Config, dump_config, load_config
 from extensions.errors import ConfigError, DataError
+from extensions.training.runner import DEMO_GRPO_STEPS, DEMO_SFT_STEPS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,7 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", help="model name or local path (default: optimization.model_name from the config)")
     p.add_argument("--config", default="configs/train_24gb.yaml", help="YAML config (default: %(default)s)")
     p.add_argument("--output-dir", default="./outputs", help="where metrics, plots, checkpoints and the adapter go")
-    p.add_argument("--num-steps", type=int, default=10, help="GRPO optimizer steps")
+    p.add_argument("--num-steps", type=int, help=f"GRPO optimizer steps (default: {DEMO_GRPO_STEPS} with --demo, else 10)")
     p.add_argument("--batch-size", type=int, help="prompts per step (overrides optimization.batch_size)")
     p.add_argument("--demo", action="store_true", help="offline demo: tiny local model on CPU, bundled databases")
     p.add_argument("--backend", choices=["trl", "verl"], default="trl")
@@ -42,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--resume", nargs="?", const="latest", help="resume from the latest checkpoint in --output-dir, or from PATH")
     p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline mode unless WANDB_MODE says otherwise)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sft-warmup", type=int, default=0, metavar="N", help="first fine-tune N steps on gold SQL (published recipes do)")
+    p.add_argument("--sft-warmup", type=int, metavar="N",
+                   help=f"first fine-tune N steps on gold SQL, as published recipes do (default: {DEMO_SFT_STEPS} with --demo, else 0)")
     p.add_argument("--no-eval", action="store_true", help="skip the held-out check before and after GRPO")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the final adapter to this Hub repo (needs HF_TOKEN)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value")
@@ -107,7 +109,9 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
     from extensions.validation import check_config
 
     check_config(cfg, need_gpu=not args.demo)
-    opts = RunOptions(out_dir=out_dir, num_steps=args.num_steps, demo=args.demo, seed=args.seed, sft_warmup=args.sft_warmup,
+    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_SFT_STEPS if args.demo else 0)
+    opts = RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed, sft_warmup=sft,
                       data=args.data, resume=args.resume, evaluate=not args.no_eval)
     return run(cfg, opts)
 

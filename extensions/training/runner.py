@@ -24,6 +24,8 @@ from extensions.training.heldout import DECODING, evaluate_heldout, measuring_co
 from extensions.training.model import load_policy, lora_config
 
 TINY_MAX_RESPONSE = 64
+DEMO_SFT_STEPS = 400
+DEMO_GRPO_STEPS = 30
 
 
 @dataclass
@@ -221,6 +223,10 @@ def _heldout(cfg: Config, policy: Policy, model: Any, measure: Any) -> tuple[dic
     return evaluate_heldout(model, policy.tok, policy.heldout_rows, measure, cfg.optimization.max_response_length)
 
 
+def _brief(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+
+
 def write_eval(path: str, before: tuple[dict, list[float]] | None, after: tuple[dict, list[float]]) -> dict[str, Any]:
     """Write ``eval.json``; returns it.
 
@@ -264,10 +270,14 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     cfg = demo_sizes(cfg, policy.tiny)
     measure = measuring_computer(computer.engine)
     before = _heldout(cfg, policy, policy.model, measure) if opts.evaluate and not opts.resume else None
+    if before:
+        print(f"[held-out] before GRPO: {_brief(before[0])} (n={len(before[1])}, {DECODING})", file=sys.stderr)
     t0, c0 = time.perf_counter(), time.process_time()
     trainer = train_grpo(cfg, policy, opts, computer)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     after = _heldout(cfg, policy, trainer.model, measure) if opts.evaluate else None
+    if after:
+        print(f"[held-out] after GRPO:  {_brief(after[0])}", file=sys.stderr)
     final = os.path.join(opts.out_dir, "final")
     trainer.save_model(final)
     policy.tok.save_pretrained(final)
