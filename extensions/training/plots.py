@@ -18,8 +18,8 @@ from typing import Any
 from extensions.training.metrics import read_metrics, rolling_mean
 
 HEADLINE = (("rewards/sql_reward/mean", "total reward", "tab:blue"), ("rewards/acc/mean", "execution match", "tab:green"))
-HELDOUT = (("exec_match", "exec match"), ("format_ok", "format ok"), ("syntax_error_rate", "syntax errors"),
-           ("hallucination_rate", "hallucinations"))
+HELDOUT = (("exec_match", "exec\nmatch"), ("format_ok", "format\nok"), ("syntax_error_rate", "syntax\nerrors"),
+           ("hallucination_rate", "halluci-\nnations"))
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,11 @@ def _heldout_bars(ax: Any, eval_doc: dict) -> None:
         bars = ax.bar(x + off, vals, 0.4, color=color, label=f"{side} GRPO")
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     ax.set_xticks(x, [t for _, t in HELDOUT], fontsize=8)
-    ax.set_ylim(0, 1.1)
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel("share of held-out prompts")
     ax.set_title(f"held-out prompts (n={eval_doc.get('n')}, {eval_doc.get('decoding')})", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=2)
 
 
 def _small(ax: Any, rows: list[dict], panel: Panel) -> None:
