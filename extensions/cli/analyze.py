@@ -231,7 +231,8 @@ def table(doc: dict[str, Any]) -> str:
 
 
 def plot(doc: dict[str, Any], png_path: str) -> str:
-    """Grouped bars per preset: zero-std group share and the shaping/overlap correlation, per variant."""
+    """Grouped bars per preset and variant: zero-std share among groups with no correct answer, and the
+    shaping/overlap correlation among wrong answers."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -242,7 +243,7 @@ def plot(doc: dict[str, Any], png_path: str) -> str:
     variants = list(next(iter(doc["results"].values())))
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
     width = 0.8 / len(variants)
-    for ax, key, title in ((axes[0], "zero_std_frac", "groups with no GRPO signal (share)"),
+    for ax, key, title in ((axes[0], "no_correct_zero_std_frac", "groups with no correct answer AND no GRPO signal (share)"),
                            (axes[1], "shaping_f1_spearman", "Spearman(shaping, result-overlap F1) among wrong answers")):
         for j, v in enumerate(variants):
             vals = [doc["results"][p][v][key] or 0.0 for p in presets]
