@@ -17,6 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(DOCS))  # the checkout's own extensions package
 
 
 def _load(name: str) -> dict | None:
