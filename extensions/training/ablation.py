@@ -137,7 +137,9 @@ def summarize(plan: Plan, per_arm: dict[str, list[dict[str, Any]]], before: dict
             if arm == "baseline":
                 continue
             paired[arm] = {m: _paired_metric(seeds, base, m) for m in METRICS}
-    config = {**plan.to_dict(), "heldout_n": heldout_n, "decoding": "greedy", "before": {str(k): v for k, v in before.items()}}
+    resolved = load_arm_config(plan, plan.arms[0]).model_dump(mode="json") if os.path.exists(plan.config_file) else None
+    config = {**plan.to_dict(), "heldout_n": heldout_n, "decoding": "greedy", "before": {str(k): v for k, v in before.items()},
+              "resolved_first_arm": resolved}
     return {"arms": arms, "paired_vs_baseline": paired, "config": config}
 
 
