@@ -42,3 +42,24 @@ def test_metrics_logger_and_plot(tmp_path):
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     MetricsLogger(str(tmp_path), resume=True).log(4, {"loss": 1.0})
     assert len(read_metrics(str(tmp_path / "metrics.jsonl"))) == 4
+
+
+def test_rolling_mean_skips_missing_values():
+    from extensions.training.metrics import rolling_mean
+
+    assert rolling_mean([None, 1.0, 3.0, None, 5.0], 2) == [None, 1.0, 2.0, 2.0, 4.0]
+
+
+def test_run_plot_with_heldout_bars(tmp_path):
+    pytest.importorskip("matplotlib")
+    from extensions.training.plots import plot_run
+
+    log = MetricsLogger(str(tmp_path))
+    for s in range(1, 13):
+        log.log(s, {"rewards/sql_reward/mean": s / 12, "rewards/acc/mean": s / 24, "rewards/hallucinations/mean": 0.5, "kl": 0.01})
+    ev = tmp_path / "eval.json"
+    ev.write_text(json.dumps({"before": {"exec_match": 0.1, "format_ok": 0.9, "syntax_error_rate": 0.1, "hallucination_rate": 0.2},
+                              "after": {"exec_match": 0.2, "format_ok": 1.0, "syntax_error_rate": 0.0, "hallucination_rate": 0.1},
+                              "n": 60, "decoding": "greedy"}))
+    png = plot_run(str(tmp_path / "metrics.jsonl"), str(tmp_path / "run.png"), str(ev))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -433,6 +433,39 @@ def demo_examples() -> list[dict]:
     return out
 
 
+# Slot templates: one question shape, many numeric slot values. The value in the question is the value in
+# the SQL, so a model that learns to copy it answers unseen values; the training demo mixes these in.
+SLOT_TEMPLATES: tuple[tuple[str, str, str, range | list], ...] = (
+    ("hr", "How many employees earn more than {v}?", "SELECT count(*) FROM employees WHERE salary > {v}", range(30000, 180000, 5000)),
+    ("hr", "Which employees earn less than {v}?", "SELECT name FROM employees WHERE salary < {v}", range(35000, 180000, 5000)),
+    ("hr", "List the names of the {v} best-paid employees.", "SELECT name FROM employees ORDER BY salary DESC LIMIT {v}", range(1, 31)),
+    ("hr", "What is the name of the employee with id {v}?", "SELECT name FROM employees WHERE id = {v}", range(1, 61, 2)),
+    ("store", "Which products cost less than {v}?", "SELECT product_name FROM products WHERE price < {v}", range(10, 1000, 33)),
+    ("store", "What is the last name of customer {v}?", "SELECT last_name FROM customers WHERE customer_id = {v}", range(1, 41)),
+    ("store", "How many orders did customer {v} place?", "SELECT count(*) FROM orders WHERE customer_id = {v}", range(1, 36)),
+    ("school", "How many students have a GPA above {v}?", "SELECT count(*) FROM students WHERE gpa > {v}", [x / 10 for x in range(18, 40)]),
+    ("school", "What is the name of student {v}?", "SELECT name FROM students WHERE student_id = {v}", range(1, 51, 2)),
+    ("school", "How many courses does student {v} take?", "SELECT count(*) FROM enrollments WHERE student_id = {v}", range(2, 51, 2)),
+    ("flights", "How many flights last longer than {v} minutes?", "SELECT count(*) FROM flights WHERE duration_minutes > {v}", range(60, 900, 30)),
+    ("flights", "How many flights cost less than {v}?", "SELECT count(*) FROM flights WHERE price < {v}", range(50, 1500, 50)),
+    ("flights", "What is the price of flight {v}?", "SELECT price FROM flights WHERE flight_id = {v}", range(1, 201, 7)),
+    ("flights", "List the {v} cheapest flights by id.", "SELECT flight_id FROM flights ORDER BY price LIMIT {v}", range(1, 31)),
+)
+
+
+def slot_examples() -> list[dict]:
+    """Question/gold pairs of :data:`SLOT_TEMPLATES`, every slot value once (Spider-style dicts).
+
+    Returns:
+        Dicts with ``db_id``, ``question``, ``query`` and ``template`` (the template's index).
+
+    >>> slot_examples()[0]["query"]
+    'SELECT count(*) FROM employees WHERE salary > 30000'
+    """
+    return [{"db_id": db, "question": q.format(v=v), "query": sql.format(v=v), "template": i}
+            for i, (db, q, sql, values) in enumerate(SLOT_TEMPLATES) for v in values]
+
+
 def spider_tables_entry(db_id: str, db_path: str) -> dict:
     """A Spider ``tables.json`` entry read from a SQLite file."""
     from extensions.execution.introspect import load_schema

@@ -1,0 +1,6 @@
+"""``python -m extensions.analyze ROLLOUTS``: shaping signal and ordering without training (logic in :mod:`extensions.cli.analyze`)."""
+
+from extensions.cli.analyze import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

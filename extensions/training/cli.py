@@ -1,0 +1,144 @@
+"""The ``train_colab.py`` command: GRPO for text-to-SQL on one GPU with our rewards, or the offline CPU demo.
+
+    python train_colab.py --model Qwen/Qwen2.5-Coder-3B-Instruct --config configs/train_24gb.yaml \\
+        --output-dir ./outputs --num-steps 10 --batch-size 2 [--demo]
+
+Backends:
+  trl   (default) TRL's GRPOTrainer; LoRA via PEFT, optional 4-bit, gradient checkpointing,
+        bf16 on GPU; every reward component is logged as rewards/<name>/mean.
+  verl  builds and launches the single-GPU VERL command (extensions.verl_launch).
+
+--demo: without a GPU (or when the model cannot be loaded offline) a tiny Qwen2-architecture model and a
+tokenizer trained on the bundled corpus are built locally, and real GRPO steps run on the bundled demo
+databases. Held-out demo prompts (never trained on) are measured before and after GRPO.
+
+Outputs in --output-dir: metrics.jsonl (one line per logged step), reward_curves.png, eval.json (held-out
+before/after), final/ (the LoRA adapter or model), checkpoint-<step>/ (resumable), config.yaml (resolved);
+in the demo also base/ (the tiny base model the adapter applies to) and sft_metrics.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from extensions.config import Config, dump_config, load_config
+from extensions.errors import ConfigError, DataError
+from extensions.training.runner import DEMO_GRPO_STEPS, DEMO_SFT_STEPS
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of ``train_colab.py``."""
+    p = argparse.ArgumentParser(prog="train_colab.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", help="model name or local path (default: optimization.model_name from the config)")
+    p.add_argument("--config", default="configs/train_24gb.yaml", help="YAML config (default: %(default)s)")
+    p.add_argument("--output-dir", default="./outputs", help="where metrics, plots, checkpoints and the adapter go")
+    p.add_argument("--num-steps", type=int, help=f"GRPO optimizer steps (default: {DEMO_GRPO_STEPS} with --demo, else 10)")
+    p.add_argument("--batch-size", type=int, help="prompts per step (overrides optimization.batch_size)")
+    p.add_argument("--demo", action="store_true", help="offline demo: tiny local model on CPU, bundled databases")
+    p.add_argument("--backend", choices=["trl", "verl"], default="trl")
+    p.add_argument("--data", help="folder with train.parquet (and val.parquet for the held-out check) from `python -m extensions.data prepare`")
+    p.add_argument("--resume", nargs="?", const="latest", help="resume from the latest checkpoint in --output-dir, or from PATH")
+    p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline mode unless WANDB_MODE says otherwise)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sft-warmup", type=int, metavar="N",
+                   help=f"first fine-tune N steps on gold SQL, as published recipes do (default: {DEMO_SFT_STEPS} with --demo, else 0)")
+    p.add_argument("--no-eval", action="store_true", help="skip the held-out check before and after GRPO")
+    p.add_argument("--push-to-hub", metavar="REPO", help="upload the final adapter to this Hub repo (needs HF_TOKEN)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value")
+    p.add_argument("--dry-run", action="store_true", help="with --backend verl: print the command instead of running it")
+    return p.parse_args(argv)
+
+
+def resolve_config(args: argparse.Namespace) -> Config:
+    """The config file with ``--set`` and the flag overrides applied."""
+    overrides = list(args.set)
+    if args.model:
+        overrides.append(f"optimization.model_name={args.model}")
+    if args.batch_size:
+        overrides.append(f"optimization.batch_size={args.batch_size}")
+    if args.wandb:
+        overrides.append("logging.wandb.enabled=true")
+    overrides.append(f"logging.output_dir={args.output_dir}")
+    return load_config(args.config, overrides=overrides)
+
+
+def hub_token() -> str | None:
+    """A Hugging Face token from the environment or the login cache, if any."""
+    tok = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if tok:
+        return tok
+    try:
+        from huggingface_hub import get_token
+
+        return get_token()
+    except Exception:
+        return None
+
+
+def push_to_hub(folder: str, repo: str, token: str) -> str:
+    """Upload ``folder`` to a private Hub repo; returns the commit URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo, exist_ok=True, private=True)
+    info = api.upload_folder(folder_path=folder, repo_id=repo, commit_message="Upload GRPO text-to-SQL adapter")
+    return str(getattr(info, "commit_url", repo))
+
+
+def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
+    """Prepare the data (demo unless ``--data``) and launch (or print) the VERL command."""
+    from extensions import verl_launch
+    from extensions.data.prepare import prepare
+
+    data = args.data or os.path.join(out_dir, "data")
+    if not args.data:
+        prepare("demo", data, style=cfg.data.prompt_style)
+    cfg = cfg.model_copy(deep=True)
+    cfg.verl.train_files = os.path.join(data, "train.parquet")
+    cfg.verl.val_files = os.path.join(data, "val.parquet")
+    resolved = os.path.abspath(os.path.join(out_dir, "config.yaml"))
+    dump_config(cfg, resolved)
+    return verl_launch.main(["--config", resolved] + (["--print"] if args.dry_run else []))
+
+
+def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
+    from extensions.training.runner import RunOptions, run
+    from extensions.validation import check_config
+
+    check_config(cfg, need_gpu=not args.demo)
+    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_SFT_STEPS if args.demo else 0)
+    opts = RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed, sft_warmup=sft,
+                      data=args.data, resume=args.resume, evaluate=not args.no_eval)
+    return run(cfg, opts)
+
+
+def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: ANN001
+    """Run the command; returns the exit status (2 for config and data errors)."""
+    args = parse_args(argv)
+    try:
+        cfg = resolve_config(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = os.path.abspath(args.output_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    token = token_fn() if args.push_to_hub else None
+    if args.push_to_hub and not token:
+        print("error: --push-to-hub needs a Hugging Face token: set HF_TOKEN (or run `huggingface-cli login`)", file=sys.stderr)
+        return 2
+    dump_config(cfg, os.path.join(out_dir, "config.yaml"))
+    if args.backend == "verl":
+        return run_verl(cfg, args, out_dir)
+    try:
+        result = _run_trl(cfg, args, out_dir)
+    except (ConfigError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1))
+    if args.push_to_hub and token:
+        print("pushed:", push_to_hub(result["final"], args.push_to_hub, token))
+    return 0

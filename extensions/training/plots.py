@@ -1,0 +1,192 @@
+"""Training plots a person can read at a glance.
+
+:func:`plot_run` draws one figure for a run: total reward and execution match on one panel (raw points
+faint, rolling mean bold), the held-out before/after as bars, then small multiples for the reward
+components, each with its own units, and the counts (hallucinated names) apart from the scores.
+
+>>> [p.key for p in PANELS][:2]
+['rewards/format_ok/mean', 'rewards/executed/mean']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from extensions.training.metrics import read_metrics, rolling_mean
+
+HEADLINE = (("rewards/sql_reward/mean", "total reward", "tab:blue"), ("rewards/acc/mean", "execution match", "tab:green"))
+HELDOUT = (("exec_match", "exec\nmatch"), ("format_ok", "format\nok"), ("syntax_error_rate", "syntax\nerrors"),
+           ("hallucination_rate", "halluci-\nnations"))
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One small multiple: a metrics key, its title and its unit."""
+
+    key: str
+    title: str
+    unit: str
+    color: str = "tab:gray"
+
+
+PANELS = (
+    Panel("rewards/format_ok/mean", "format ok", "share of completions"),
+    Panel("rewards/executed/mean", "executes", "share of completions"),
+    Panel("rewards/structural/mean", "structural", "reward points"),
+    Panel("rewards/schema/mean", "schema penalty", "reward points (<= 0)"),
+    Panel("rewards/syntax/mean", "syntax", "reward points"),
+    Panel("frac_reward_zero_std", "groups with no signal", "share of groups"),
+    Panel("kl", "KL to reference", "nats / token"),
+    Panel("rewards/hallucinations/mean", "hallucinated names", "count per completion", "tab:red"),
+)
+
+
+def _window(n: int) -> int:
+    return max(3, n // 10)
+
+
+def _series(ax: Any, steps: list[int], values: list[Any], color: str, label: str | None = None) -> None:
+    pts = [(s, v) for s, v in zip(steps, values) if v is not None]
+    if not pts:
+        return
+    xs, ys = zip(*pts)
+    ax.plot(xs, ys, color=color, alpha=0.25, lw=0.8, marker="o", ms=2)
+    ax.plot(xs, rolling_mean(list(ys), _window(len(ys))), color=color, lw=2.2, label=label)
+
+
+def _headline(ax: Any, rows: list[dict]) -> None:
+    steps = [r["step"] for r in rows]
+    for key, label, color in HEADLINE:
+        _series(ax, steps, [r.get(key) for r in rows], color, label)
+    ax.set_title(f"training reward (faint: each step; bold: mean of last {_window(len(rows))})", fontsize=10)
+    ax.set_xlabel("GRPO step")
+    ax.set_ylabel("mean over the step's completions")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+
+
+def _heldout_bars(ax: Any, eval_doc: dict) -> None:
+    import numpy as np
+
+    x = np.arange(len(HELDOUT))
+    for off, side, color in ((-0.2, "before", "#bbbbbb"), (0.2, "after", "tab:green")):
+        vals = [(eval_doc.get(side) or {}).get(k, 0.0) for k, _ in HELDOUT]
+        bars = ax.bar(x + off, vals, 0.4, color=color, label=f"{side} GRPO")
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(x, [t for _, t in HELDOUT], fontsize=8)
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_ylabel("share of held-out prompts")
+    ax.set_title(f"held-out prompts (n={eval_doc.get('n')}, {eval_doc.get('decoding')})", fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=2)
+
+
+def _small(ax: Any, rows: list[dict], panel: Panel) -> None:
+    _series(ax, [r["step"] for r in rows], [r.get(panel.key) for r in rows], panel.color)
+    ax.set_title(panel.title, fontsize=9, color=panel.color if panel.color != "tab:gray" else "black")
+    ax.set_ylabel(panel.unit, fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+
+
+def plot_run(metrics_path: str, png_path: str, eval_path: str | None = None) -> str:
+    """Draw a run's figure from ``metrics.jsonl`` (and ``eval.json`` when given); returns ``png_path``.
+
+    Args:
+        metrics_path: the run's ``metrics.jsonl``.
+        png_path: where the PNG goes.
+        eval_path: the run's ``eval.json``, or None for no held-out panel.
+
+    Returns:
+        ``png_path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics_path)
+    panels = [p for p in PANELS if any(r.get(p.key) is not None for r in rows)]
+    ncols = 4
+    nsmall = (len(panels) + ncols - 1) // ncols
+    fig = plt.figure(figsize=(13, 4 + 2.2 * nsmall))
+    grid = fig.add_gridspec(1 + nsmall, ncols, height_ratios=[2.2] + [1] * nsmall, hspace=0.55, wspace=0.35)
+    has_eval = bool(eval_path and os.path.exists(eval_path))
+    _headline(fig.add_subplot(grid[0, : 3 if has_eval else ncols]), rows)
+    if has_eval:
+        with open(eval_path) as fh:  # type: ignore[arg-type]
+            _heldout_bars(fig.add_subplot(grid[0, 3]), json.load(fh))
+    for i, panel in enumerate(panels):
+        _small(fig.add_subplot(grid[1 + i // ncols, i % ncols]), rows, panel)
+    fig.savefig(png_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return png_path
+
+
+def plot_metrics(metrics_path: str, png_path: str) -> str:
+    """The seed's name for :func:`plot_run` without the held-out panel."""
+    return plot_run(metrics_path, png_path)
+
+
+ABLATION_BARS = (("exec_match", "exec match"), ("hallucination_rate", "hallucinations"), ("syntax_error_rate", "syntax errors"),
+                 ("zero_std_group_frac", "groups with no signal"))
+
+
+def _arm_curves(ax: Any, doc: dict, key: str, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    colors = plt.get_cmap("tab10")
+    for i, (arm, res) in enumerate(doc["arms"].items()):
+        curves = [s["curve"] for s in res["seeds"] if s.get("curve")]
+        if not curves:
+            continue
+        n = min(len(c["step"]) for c in curves)
+        mean = [sum(c[key][j] or 0.0 for c in curves) / len(curves) for j in range(n)]
+        ax.plot(curves[0]["step"][:n], rolling_mean(mean, _window(n)), color=colors(i), lw=2, label=arm)
+    ax.set_title(f"{title} (mean over seeds, rolling)", fontsize=10)
+    ax.set_xlabel("GRPO step")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+
+
+def _arm_bars(ax: Any, doc: dict, key: str, title: str) -> None:
+    arms = list(doc["arms"])
+    means = [doc["arms"][a][key]["mean"] or 0.0 for a in arms]
+    lo = [m - (doc["arms"][a][key]["ci95"][0] if doc["arms"][a][key]["ci95"][0] is not None else m) for a, m in zip(arms, means)]
+    hi = [(doc["arms"][a][key]["ci95"][1] if doc["arms"][a][key]["ci95"][1] is not None else m) - m for a, m in zip(arms, means)]
+    ax.bar(range(len(arms)), means, yerr=[lo, hi], capsize=3, color=["#999999"] + ["tab:green"] * (len(arms) - 1))
+    ax.set_xticks(range(len(arms)), arms, rotation=30, fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def plot_ablation(doc: dict, png_path: str) -> str:
+    """Per-arm learning curves and final held-out bars with 95% intervals; returns ``png_path``.
+
+    Args:
+        doc: the ``ablation.json`` document.
+        png_path: where the PNG goes.
+
+    Returns:
+        ``png_path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(13, 7.5))
+    grid = fig.add_gridspec(2, len(ABLATION_BARS), height_ratios=[1.4, 1], hspace=0.5, wspace=0.35)
+    half = len(ABLATION_BARS) // 2
+    _arm_curves(fig.add_subplot(grid[0, :half]), doc, "reward", "training reward")
+    _arm_curves(fig.add_subplot(grid[0, half:]), doc, "exec_match", "training execution match")
+    for i, (key, title) in enumerate(ABLATION_BARS):
+        _arm_bars(fig.add_subplot(grid[1, i]), doc, key, f"held-out {title}" if key != "zero_std_group_frac" else title)
+    n = len(doc["config"].get("seeds", []))
+    fig.suptitle(f"ablation: {n} seeds x {doc['config'].get('steps')} GRPO steps per arm; bars: mean with 95% CI over seeds", fontsize=11)
+    fig.savefig(png_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return png_path

@@ -1,0 +1,290 @@
+"""The TRL GRPO runner: data, optional SFT warm-up, held-out check before and after, GRPO, outputs.
+
+``train_colab.py`` and ``python -m extensions.ablation`` both call :func:`run`. Outputs in
+``out_dir``: ``metrics.jsonl``, ``reward_curves.png``, ``eval.json`` (held-out before/after),
+``final/``, ``checkpoint-<step>/``; in the tiny demo also ``base/`` and ``sft_metrics.jsonl``.
+
+>>> RunOptions(out_dir="x").num_steps
+10
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from extensions.config import Config
+from extensions.training.callbacks import MetricsCallback, quiet_console
+from extensions.training.heldout import DECODING, evaluate_heldout, measuring_computer
+from extensions.training.model import load_policy, lora_config
+
+TINY_MAX_RESPONSE = 64
+DEMO_SFT_STEPS = 400
+DEMO_GRPO_STEPS = 30
+
+
+@dataclass
+class RunOptions:
+    """What one training run does (the CLI flags of ``train_colab.py``)."""
+
+    out_dir: str
+    num_steps: int = 10
+    demo: bool = False
+    seed: int = 0
+    sft_warmup: int = 0
+    data: str | None = None
+    resume: str | None = None
+    evaluate: bool = True
+    progress: str = "grpo"
+    extra_callbacks: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Policy:
+    """A model ready for GRPO: weights, tokenizer, whether it is the tiny demo model, the rows it uses."""
+
+    model: Any
+    tok: Any
+    tiny: bool
+    train_rows: list[dict]
+    heldout_rows: list[dict]
+
+
+def set_seed(seed: int) -> None:
+    """Seed ``random``, numpy and torch."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def demo_sizes(cfg: Config, tiny: bool) -> Config:
+    """The config with the tiny model's completion budget when ``tiny``."""
+    if not tiny:
+        return cfg
+    cfg = cfg.model_copy(deep=True)
+    cfg.optimization.max_response_length = min(cfg.optimization.max_response_length, TINY_MAX_RESPONSE)
+    return cfg
+
+
+def _rows(cfg: Config, opts: RunOptions, tiny: bool, engine: Any) -> tuple[list[dict], list[dict]]:
+    from extensions.training.data import demo_rows, parquet_rows
+    from extensions.validation import check_training_rows
+
+    style = "compact" if tiny else cfg.data.prompt_style
+    if opts.data:
+        train, held = parquet_rows(opts.data), []
+        val = os.path.join(opts.data, "val.parquet")
+        if os.path.isdir(opts.data) and os.path.exists(val):
+            held = parquet_rows(val)
+    else:
+        train, held = demo_rows(style, cfg.data.sample_values)
+    train, report = check_training_rows(train, engine=engine)
+    if held:
+        held, _ = check_training_rows(held, engine=engine)
+    print(f"[data] {len(train)} training rows ({report.total - len(train)} dropped: {len(report.gold_errors)} gold errors, "
+          f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
+          f"{len(held)} held-out rows", file=sys.stderr)
+    return train, held
+
+
+def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
+    """Load the model, read the rows, run the SFT warm-up; the tiny base is saved to ``out_dir/base``.
+
+    Args:
+        cfg: the run configuration.
+        opts: the run options.
+        engine: the execution engine used to check the gold queries.
+
+    Returns:
+        The :class:`Policy` (a PEFT model when LoRA is on and the model is not tiny).
+    """
+    import torch
+
+    from extensions.training.sft import sft_warmup
+
+    set_seed(opts.seed)
+    base = os.path.join(opts.out_dir, "base")
+    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed,
+                                   base_dir=base if opts.resume else None)
+    if tiny:
+        torch.set_num_threads(1)  # a 0.5M-parameter model gains nothing from more threads; the reward workers use the rest
+    train, held = _rows(cfg, opts, tiny, engine)
+    if opts.sft_warmup and not opts.resume:
+        if cfg.optimization.lora.enabled and not tiny:
+            from peft import get_peft_model
+
+            model = get_peft_model(model, lora_config(cfg))
+        lr = 3e-3 if tiny else cfg.optimization.learning_rate * 10
+        losses = sft_warmup(model, tok, train, opts.sft_warmup, lr=lr, batch=8, out_dir=opts.out_dir, seed=opts.seed)
+        print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps", file=sys.stderr)
+    if tiny and not opts.resume:
+        # The tiny model's own weights are the base the LoRA adapter applies to: keep them for reloads and --resume.
+        model.save_pretrained(base)
+        tok.save_pretrained(base)
+    return Policy(model, tok, tiny, train, held)
+
+
+def clone(policy: Policy) -> Policy:
+    """An independent copy of the policy's weights (same rows and tokenizer), for arms that start equal."""
+    return Policy(copy.deepcopy(policy.model), policy.tok, policy.tiny, policy.train_rows, policy.heldout_rows)
+
+
+def _report_to(cfg: Config) -> list[str]:
+    w = cfg.logging.wandb
+    if not w.enabled:
+        return []
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        print("warning: wandb is not installed; continuing without W&B logging", file=sys.stderr)
+        return []
+    os.environ.setdefault("WANDB_MODE", w.mode)
+    os.environ.setdefault("WANDB_PROJECT", w.project)
+    if w.entity:
+        os.environ.setdefault("WANDB_ENTITY", w.entity)
+    return ["wandb"]
+
+
+def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -> Any:
+    """TRL ``GRPOConfig`` from our config and the run options.
+
+    Args:
+        cfg: the run configuration.
+        opts: the run options (steps, seed, output folder).
+        weights: the reward weights of :func:`extensions.integrations.trl.make_reward_funcs`.
+        tiny: the tiny CPU model (no accumulation, no warm-up).
+
+    Returns:
+        ``trl.GRPOConfig``.
+    """
+    import torch
+    from trl import GRPOConfig
+
+    o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
+    return GRPOConfig(
+        output_dir=opts.out_dir, max_steps=opts.num_steps, seed=opts.seed,
+        per_device_train_batch_size=o.batch_size * g.num_generations, num_generations=g.num_generations,
+        gradient_accumulation_steps=1 if tiny else o.gradient_accumulation_steps,
+        max_completion_length=o.max_response_length, temperature=g.temperature, top_p=g.top_p,
+        beta=g.beta, epsilon=g.epsilon, learning_rate=o.learning_rate, weight_decay=o.weight_decay,
+        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)), max_grad_norm=o.max_grad_norm,
+        gradient_checkpointing=o.gradient_checkpointing and gpu, bf16=gpu and o.mixed_precision == "bf16",
+        fp16=gpu and o.mixed_precision == "fp16", use_cpu=not gpu, use_vllm=g.use_vllm and gpu, vllm_mode="colocate",
+        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization, reward_weights=weights,
+        logging_steps=cfg.logging.log_every, save_strategy="steps", save_steps=min(cfg.logging.save_every, max(1, opts.num_steps)),
+        report_to=_report_to(cfg), remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+    )
+
+
+def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> Any:
+    """Run GRPO on ``policy`` with ``computer``'s reward; returns the trainer (its model is the trained policy).
+
+    Args:
+        cfg: the run configuration.
+        policy: the prepared policy.
+        opts: the run options.
+        computer: the training reward (``EnhancedRewardComputer``).
+
+    Returns:
+        The ``GRPOTrainer`` after ``train()``.
+    """
+    from datasets import Dataset
+    from trl import GRPOTrainer
+
+    from extensions.integrations.trl import make_reward_funcs
+
+    funcs, weights = make_reward_funcs(computer)
+    peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(policy.model, "peft_config") else None
+    trainer = GRPOTrainer(
+        model=policy.model, reward_funcs=funcs, args=grpo_args(cfg, opts, weights, policy.tiny),
+        train_dataset=Dataset.from_list(policy.train_rows).shuffle(seed=opts.seed), processing_class=policy.tok,
+        peft_config=peft_cfg,
+        callbacks=[MetricsCallback(opts.out_dir, cfg.logging.keep_best_k, bool(opts.resume)), *opts.extra_callbacks],
+    )
+    quiet_console(trainer, opts.progress)
+    resume: bool | str | None = None
+    if opts.resume:
+        resume = True if opts.resume == "latest" else opts.resume
+    trainer.train(resume_from_checkpoint=resume)
+    return trainer
+
+
+def _heldout(cfg: Config, policy: Policy, model: Any, measure: Any) -> tuple[dict[str, float], list[float]] | None:
+    if not policy.heldout_rows:
+        return None
+    return evaluate_heldout(model, policy.tok, policy.heldout_rows, measure, cfg.optimization.max_response_length)
+
+
+def _brief(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
+
+
+def write_eval(path: str, before: tuple[dict, list[float]] | None, after: tuple[dict, list[float]]) -> dict[str, Any]:
+    """Write ``eval.json``; returns it.
+
+    Args:
+        path: the file to write.
+        before: held-out ``(metrics, per-prompt exec match)`` before GRPO, or None (resumed runs).
+        after: the same after GRPO.
+
+    Returns:
+        ``{"before", "after", "n", "decoding", "exec_match_gain"}``; the gain carries a paired bootstrap
+        95% interval over the prompts (the noise of the held-out measurement).
+    """
+    from extensions.training.stats import bootstrap_diff
+
+    doc: dict[str, Any] = {"before": before[0] if before else None, "after": after[0], "n": len(after[1]), "decoding": DECODING}
+    if before:
+        doc["exec_match_gain"] = {**bootstrap_diff(after[1], before[1]), "method": "paired bootstrap over held-out prompts"}
+    doc["per_prompt_exec_match"] = {"before": before[1] if before else None, "after": after[1]}
+    with open(path, "w") as fh:
+        json.dump(doc, fh, indent=1)
+    return doc
+
+
+def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
+    """The whole run: prepare, held-out before, GRPO, held-out after, save, plot.
+
+    Args:
+        cfg: the run configuration.
+        opts: the run options.
+
+    Returns:
+        Paths of the outputs, the held-out metrics and CPU/wall seconds of the GRPO part.
+    """
+    import time
+
+    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.training.plots import plot_run
+
+    computer = EnhancedRewardComputer.from_config(cfg)
+    policy = prepare_policy(cfg, opts, computer.engine)
+    cfg = demo_sizes(cfg, policy.tiny)
+    measure = measuring_computer(computer.engine)
+    before = _heldout(cfg, policy, policy.model, measure) if opts.evaluate and not opts.resume else None
+    if before:
+        print(f"[held-out] before GRPO: {_brief(before[0])} (n={len(before[1])}, {DECODING})", file=sys.stderr)
+    t0, c0 = time.perf_counter(), time.process_time()
+    trainer = train_grpo(cfg, policy, opts, computer)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    after = _heldout(cfg, policy, trainer.model, measure) if opts.evaluate else None
+    if after:
+        print(f"[held-out] after GRPO:  {_brief(after[0])}", file=sys.stderr)
+    final = os.path.join(opts.out_dir, "final")
+    trainer.save_model(final)
+    policy.tok.save_pretrained(final)
+    eval_path = os.path.join(opts.out_dir, "eval.json")
+    if after is not None:
+        write_eval(eval_path, before, after)
+    metrics = os.path.join(opts.out_dir, "metrics.jsonl")
+    plot = plot_run(metrics, os.path.join(opts.out_dir, "reward_curves.png"), eval_path if after else None) if os.path.exists(metrics) else None
+    return {"final": final, "metrics": metrics, "plot": plot, "eval": eval_path if after else None,
+            "before": before[0] if before else None, "after": after[0] if after else None, "grpo_seconds": round(seconds, 1), "grpo_cpu_seconds": round(cpu, 1), "tiny_model": policy.tiny}
