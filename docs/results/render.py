@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Render the result tables of docs/training.md, docs/ablation.md and docs/analysis.md from the JSON here.
+"""Render the result tables of README.md, docs/training.md, docs/ablation.md and docs/analysis.md from the JSON here.
 
     python docs/results/render.py          # rewrite the marked sections in place
     python docs/results/render.py --check  # exit 1 when a page is out of date
@@ -78,7 +78,31 @@ def analysis_table(doc: dict) -> str:
     return table(doc) + f"\n\n{doc['n_groups']} groups, {doc['n_completions']} completions."
 
 
+def readme_demo_table(doc: dict) -> str:
+    runs = doc["runs"]
+    lines = ["| seed | held-out exec match, before → after GRPO | gain [95% CI over prompts] |", "|---|---|---|"]
+    for r in runs:
+        e, g = r["eval"], r["eval"]["exec_match_gain"]
+        lines.append(f"| {r['seed']} | {_f(e['before']['exec_match'])} → {_f(e['after']['exec_match'])} "
+                     f"| {_f(g['diff'])} [{_f(g['ci95'][0])}, {_f(g['ci95'][1])}] |")
+    gains = [r["eval"]["exec_match_gain"]["diff"] for r in runs]
+    lines.append(f"\nMean gain over {len(gains)} seeds: {_f(sum(gains) / len(gains))}; n = {runs[0]['eval']['n']} held-out prompts.")
+    return "\n".join(lines)
+
+
+def readme_ablation_table(doc: dict) -> str:
+    metrics = ("exec_match", "hallucination_rate", "zero_std_group_frac")
+    lines = ["| arm | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    for arm, res in doc["arms"].items():
+        lines.append(f"| {arm} | " + " | ".join(_f(res[m]["mean"]) for m in metrics) + " |")
+    lines.append(f"\nMeans over {len(doc['config']['seeds'])} seeds; `zero_std_group_frac` is the share of GRPO groups "
+                 "whose rewards are all equal (no gradient).")
+    return "\n".join(lines)
+
+
 SECTIONS = {
+    ("../README.md", "readme-demo"): ("demo_eval.json", readme_demo_table),
+    ("../README.md", "readme-ablation"): ("ablation.json", readme_ablation_table),
     ("training.md", "demo"): ("demo_eval.json", demo_table),
     ("ablation.md", "ablation"): ("ablation.json", ablation_table),
     ("analysis.md", "spider"): ("spider_analysis.json", analysis_table),
