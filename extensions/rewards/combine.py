@@ -234,6 +234,10 @@ class RewardComputer:
         """
         return await self._coalescer((solution_str, ground_truth, schema, extra_info))
 
+    def stats(self) -> dict[str, dict[str, int]]:
+        """How :meth:`compute_reward_async` grouped its calls: ``{"async": {"batches": B, "calls": N}}``."""
+        return {"async": {"batches": self._coalescer.batches, "calls": self._coalescer.items}}
+
     def _rewards_batch(self, items: list[tuple[Any, Any, Any, Mapping[str, Any] | None]]) -> list[EnhancedRewardResult]:
         return self.compute_rewards([i[0] for i in items], [i[1] for i in items], [i[2] for i in items],
                                     extra_infos=[i[3] for i in items])

@@ -242,28 +242,27 @@ def test_compute_reward_async_gathered_equals_per_sample(engine, gt):
         return await asyncio.gather(*(c.compute_reward_async(s, g) for s, g in zip(sols, gts)))
 
     got = asyncio.run(gathered(comp))
-    assert comp._coalescer.batches == 1 and comp._coalescer.items == len(sols)
+    assert comp.stats()["async"] == {"batches": 1, "calls": len(sols)}
     single = EnhancedRewardComputer("sql_r1", engine=engine)
     for r, s, g in zip(got, sols, gts):
         want = single.compute_reward(s, g)
         assert {k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
-    # A computer stays picklable; the copy gets its own coalescer.
-    copy = pickle.loads(pickle.dumps(EnhancedRewardComputer("arctic")))
-    assert copy._coalescer is not None and copy._coalescer.batches == 0
+    # A computer stays picklable; the copy batches its own calls.
+    copy = pickle.loads(pickle.dumps(EnhancedRewardComputer("sql_r1")))
+    assert copy.stats()["async"] == {"batches": 0, "calls": 0} and copy.keys == comp.keys
 
 
 def test_compute_reward_async_batch_failure_gives_internal_error(engine, gt, caplog):
     import asyncio
 
-    comp = EnhancedRewardComputer("arctic", engine=engine)
-
     class AsyncBatchBoom(RuntimeError):  # a kind of failure no other test logs
         pass
 
-    def broken(items):
-        raise AsyncBatchBoom("boom")
+    class Broken(EnhancedRewardComputer):
+        def compute_rewards(self, *args, **kwargs):
+            raise AsyncBatchBoom("boom")
 
-    comp._coalescer.run_batch = broken
+    comp = Broken("arctic", engine=engine)
 
     async def gathered():
         return await asyncio.gather(*(comp.compute_reward_async(GOLD, gt) for _ in range(3)))
