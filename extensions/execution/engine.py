@@ -103,9 +103,14 @@ _BATCH_LANE_BUDGETS = 3.0
 _NORMALISE_MAX_CHARS = 65536
 
 
-@functools.lru_cache(maxsize=65536)
-def _abspath(path: str) -> str:
+@functools.lru_cache(maxsize=8192)
+def _abspath_cached(path: str) -> str:
     return os.path.abspath(path)
+
+
+def _abspath(path: str) -> str:
+    """``os.path.abspath``, memoised only for paths of at most PATH_MAX characters (8,192 of them at most)."""
+    return _abspath_cached(path) if len(path) <= 4096 else os.path.abspath(path)
 
 
 def _options(options: CompareOptions | None, kw: dict[str, Any]) -> CompareOptions:
@@ -193,7 +198,7 @@ class ExecutionEngine:
         self._sigs.clear()
         self._slow.clear()
         clear_memo()
-        _abspath.cache_clear()
+        _abspath_cached.cache_clear()
 
     def stats(self) -> dict[str, Any]:
         """Counters of the engine, its lane, its caches and its workers.

@@ -34,9 +34,6 @@ class SchemaAwareReward:
         self.cap = cap
         self.ambiguous_weight = float(ambiguous_weight)
 
-    @property
-    def min_score(self) -> float:
-        return self.weight * self.cap if self.cap is not None else float("-inf")
 
     def from_resolution(self, res: Resolution) -> RewardResult:
         """The penalty for an already computed :class:`Resolution`.
