@@ -1,11 +1,13 @@
-"""Reward toolkit for text-to-SQL reinforcement learning.
+"""Reward toolkit for text-to-SQL reinforcement learning (distribution ``text2sql-rewards``).
 
-The package is split into small rooms (see README, "Architecture"):
+The package is split into rooms (README, "Layout"):
 
-* ``extensions.sql``        pure text/AST work (extraction, parsing, schemas)
-* ``extensions.execution``  sandboxed SQLite execution, worker pool, comparison
-* ``extensions.rewards``    reward components, baseline presets, the combiner
-* adapters                  ``verl_hook``, ``integrations.trl``, ``integrations.verifiers``
+* ``extensions.sql``           pure text/AST work: extraction, the nesting guard, parsing, schemas
+* ``extensions.execution``     sandboxed SQLite execution, worker pool, comparison
+* ``extensions.rewards``       presets, shaping components, the combiner (``RewardComputer``)
+* ``extensions.integrations``  adapters: verl, TRL, verifiers, OpenRLHF
+* ``extensions.training``      the TRL runner, the CPU demo, the ablation
+* ``extensions.cli``           evaluate, validate, bench, analyze
 
 Importing the package is cheap: nothing heavy is imported here.
 """
