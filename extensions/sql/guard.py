@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import re
 
+from extensions.sql.memo import memoize
+
 MAX_SQL_CHARS = 20_000
 MAX_PAREN_DEPTH = 32
 MAX_TREE_DEPTH = 160
@@ -112,6 +114,12 @@ def check_sql(sql: str, *, max_chars: int = MAX_SQL_CHARS) -> str | None:
     """
     if len(sql) > max_chars:
         return "too_long"
+    return _verdict(sql)
+
+
+@memoize(max_entries=65536, max_bytes=32 * 1024 * 1024)
+def _verdict(sql: str) -> str | None:
+    """The scan's verdict, remembered: a GRPO group repeats its gold and many of its predictions."""
     return _scan(sql, bounded=True)[1]
 
 
