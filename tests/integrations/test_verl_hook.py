@@ -69,10 +69,11 @@ def test_missing_database_is_a_status_and_the_warning_names_the_host(caplog):
     import socket
 
     gt = {"sql": "SELECT 1", "db_path": "/nonexistent/eco_missing.sqlite"}
-    with caplog.at_level("WARNING", logger="extensions.verl_hook"):
+    with caplog.at_level("WARNING"):
         out = verl_hook.compute_score("demo", "SELECT 1", gt, None, overrides=["execution.workers=1"])
-    assert out["status_db_missing"] == 1.0
-    assert any(socket.gethostname() in r.getMessage() and "database missing" in r.getMessage() for r in caplog.records)
+    assert out["status_db_missing"] == 1.0 and out["broken"] == 1.0 and out["score"] == 0.0
+    assert any(socket.gethostname() in r.getMessage() and "eco_missing.sqlite" in r.getMessage() and "db_missing" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_verl_keyword_arguments_are_accepted():

@@ -24,8 +24,6 @@ thin file ``extensions/verl_hook.py``, which re-exports these functions.
 from __future__ import annotations
 
 import logging
-import math
-import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -68,23 +66,13 @@ def _default_keys() -> tuple[str, ...]:
     return ("score", "acc") + tuple(f"status_{s}" for s in ALL_STATUSES)
 
 
-def _finite(out: dict[str, float]) -> dict[str, float]:
-    if all(isinstance(v, float) and math.isfinite(v) for v in out.values()):
-        return out
-    return {k: (v if isinstance(v, float) and math.isfinite(v) else 0.0) for k, v in out.items()}
-
-
-def _warn_db_missing(result: EnhancedRewardResult) -> None:
-    """Name this host in a once-per-database warning: on several nodes, one may lack the files."""
-    if result.breakdown.get("status_db_missing") == 1.0:
-        detail = str(result.details.get("exec_detail") or result.details.get("error") or "")[:200]
-        log_once(log, f"db_missing:{detail}", "extensions.verl_hook on host %s: database missing (%s); "
-                 "check data.db_root / the db_path of every node (python -m extensions.validation)", socket.gethostname(), detail)
-
-
 def _breakdown(result: EnhancedRewardResult) -> dict[str, float]:
-    _warn_db_missing(result)
-    return _finite(result.breakdown)
+    """The breakdown verl records: fixed keys, finite floats (the combiner guarantees both).
+
+    A sample nothing can verify (on several nodes, one may lack the database files) is logged by
+    the combiner, rate-limited, naming the host and the database path.
+    """
+    return result.breakdown
 
 
 def _scoring_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
