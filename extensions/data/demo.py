@@ -33,6 +33,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from extensions.data._atomic import atomic_sqlite
+from extensions.data.layout import db_file
 
 DEMO_VERSION = 1
 DB_IDS = ("hr", "store", "school", "flights")
@@ -230,7 +231,7 @@ def build_demo_databases(out_dir: str | None = None) -> dict[str, str]:
     out_dir = out_dir or default_demo_dir()
     paths = {}
     for db_id in DB_IDS:
-        p = os.path.join(out_dir, "database", db_id, f"{db_id}.sqlite")
+        p = db_file(os.path.join(out_dir, "database"), db_id)
         if not os.path.exists(p):
             build_database(p, db_id)
         paths[db_id] = p

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from extensions.data.templates import build_prompt, render_schema
 from extensions._util.nesting import json_loads_bounded
+from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
-from extensions.execution.introspect import sample_values
-from extensions.execution.introspect import load_schema
+from extensions.data.layout import db_file
+from extensions.execution.introspect import load_schema, sample_values
 
 SOURCES = ("spider", "bird", "synsql", "sql_create_context", "demo")
 
@@ -55,7 +55,7 @@ def _load_json(path: str) -> list[dict]:
 
 
 def _db_path(db_dir: str, db_id: str) -> str:
-    for cand in (os.path.join(db_dir, db_id, f"{db_id}.sqlite"), os.path.join(db_dir, f"{db_id}.sqlite")):
+    for cand in (db_file(db_dir, db_id), os.path.join(db_dir, f"{db_id}.sqlite")):
         if os.path.exists(cand):
             return os.path.abspath(cand)
     raise DataError(f"database for db_id {db_id!r} not found under {db_dir} (expected {db_id}/{db_id}.sqlite)")
