@@ -34,6 +34,7 @@ __all__ = ["EPISODE_KEYS", "EpisodeStats", "final_answer", "score_episode"]
 
 log = logging.getLogger(__name__)
 
+TOOL_RESPONSE_END = "</tool_response>"  # how hermes-style chat templates close a tool's answer
 EPISODE_KEYS = ("tool_calls", "tool_errors", "tool_budget_spent", "multi_turn_penalty")
 
 
@@ -54,7 +55,7 @@ class EpisodeStats:
     budget_spent: bool = False
 
     @classmethod
-    def from_mapping(cls, m: Any) -> "EpisodeStats":
+    def from_mapping(cls, m: Any) -> EpisodeStats:
         """Read ``tool_calls``, ``tool_errors``, ``tool_budget_spent`` (verl's ``extra_info``); junk reads as 0.
 
         Args:
@@ -72,19 +73,22 @@ class EpisodeStats:
 
 
 def final_answer(completion: Any) -> str:
-    """The text to score: the last assistant message's content, or the completion itself when it is text.
+    """The text to score: the last assistant message's content, or the text after the last tool response.
 
     Args:
-        completion: a string, or chat messages (assistant, tool, assistant, ...).
+        completion: chat messages (assistant, tool, assistant, ...), or one decoded string (verl's), whose
+            tool answers are ``<tool_response>...</tool_response>`` blocks.
 
     Returns:
         The final answer text (``""`` when there is none).
 
     >>> final_answer([{"role": "assistant", "content": "a"}, {"role": "tool", "content": "t"}])
     'a'
+    >>> final_answer("<tool_call>{}</tool_call><tool_response>\\nrows\\n</tool_response> final")
+    ' final'
     """
     if isinstance(completion, str):
-        return completion
+        return completion.rpartition(TOOL_RESPONSE_END)[2]
     if isinstance(completion, (list, tuple)):
         for m in reversed(completion):
             if isinstance(m, Mapping) and m.get("role") == "assistant":
@@ -119,7 +123,7 @@ def score_episode(computer: RewardComputer, completion: Any, ground_truth: Any, 
         result = computer.compute_reward(final_answer(completion), ground_truth, extra_info=extra_info)
         out = dict(result.breakdown)
         penalty = _terms(stats, result.details.get("sql") is not None, cfg)
-    except Exception as exc:  # compute_reward never raises; this is belt and braces
+    except Exception as exc:  # noqa: BLE001 - compute_reward never raises; this is belt and braces
         log_once(log, f"episode:{type(exc).__name__}", "internal error scoring an episode: %r", exc, exc_info=True)
         out, penalty = dict.fromkeys(computer.keys, 0.0), 0.0
         out["status_internal_error"] = 1.0

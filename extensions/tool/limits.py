@@ -32,7 +32,7 @@ class ToolLimits:
     timeout_s: float = 5.0
     max_query_chars: int = 4000
 
-    def replace(self, **kw: object) -> "ToolLimits":
+    def replace(self, **kw: object) -> ToolLimits:
         """A copy with the given fields changed.
 
         Args:

@@ -96,3 +96,27 @@ def openai_tool_schema() -> dict[str, Any]:
             },
         },
     }
+
+
+AGENT_NAME = "tool_agent"  # verl's tool agent loop
+
+
+def multi_turn_row(row: dict[str, Any], db_path: str | None, db_id: str | None, max_calls: int) -> dict[str, Any]:
+    """A prepared row made multi-turn: the tool in the system prompt, verl's ``tools_kwargs`` and ``agent_name``.
+
+    Args:
+        row: a prepared row (``prompt``, ``extra_info``, ...).
+        db_path: the sample's database file.
+        db_id: its database id.
+        max_calls: the call budget named in the prompt.
+
+    Returns:
+        A new row.
+
+    >>> r = multi_turn_row({"prompt": [], "extra_info": {"index": 0}}, "/d/hr.sqlite", "hr", 5)
+    >>> r["agent_name"], sorted(r["extra_info"])
+    ('tool_agent', ['index', 'need_tools_kwargs', 'tools_kwargs'])
+    """
+    extra = {**row.get("extra_info", {}), "need_tools_kwargs": True, "tools_kwargs": tools_kwargs(db_path, db_id)}
+    return {**row, "prompt": multi_turn_prompt(row["prompt"], max_calls=max_calls), "extra_info": extra,
+            "agent_name": AGENT_NAME}

@@ -120,7 +120,7 @@ def run_query(db_path: str | None, query: object, limits: ToolLimits = DEFAULT_L
             return _error("db_missing", _HINTS[Status.DB_MISSING])
         eng = engine if engine is not None else shared_engine()
         return _answer(eng.execute(db_path, query, timeout_s=limits.timeout_s), limits)  # type: ignore[arg-type]
-    except Exception as exc:  # a bug: a defined answer, logged once
+    except Exception as exc:  # noqa: BLE001 - a bug: a defined answer, logged once
         log_once(log, f"tool:{type(exc).__name__}", "internal error in the SQL tool: %r", exc, exc_info=True)
         return _error("internal_error", _HINTS[Status.INTERNAL_ERROR])
 

@@ -11,11 +11,11 @@ import pytest
 
 pytest.importorskip("verl")
 
-from verl.tools.tool_registry import initialize_tools_from_config  # noqa: E402
+from verl.tools.tool_registry import initialize_tools_from_config
 
-from extensions.integrations.verl.episode import compute_score  # noqa: E402
-from extensions.integrations.verl.tool import SQLTool  # noqa: E402
-from extensions.tool.prompt import tools_kwargs  # noqa: E402
+from extensions.integrations.verl.episode import compute_score
+from extensions.integrations.verl.tool import SQLTool
+from extensions.tool.prompt import tools_kwargs
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL_YAML = ROOT / "configs" / "verl_sql_tool.yaml"
@@ -37,7 +37,7 @@ def test_create_execute_release_answers_a_real_query_and_a_hostile_one(tool, dem
         gone = await tool.execute(iid, {"query": "SELECT 1"})
         return good, bad, gone
 
-    (good, r1, m1), (bad, r2, m2), (gone, _, _) = asyncio.run(episode())
+    (good, r1, m1), (bad, _, m2), (gone, _, _) = asyncio.run(episode())
     assert good.text == "n\n60\n(1 row)" and r1 == 0.0 and m1["tool_calls"] == 1.0
     assert bad.text.startswith("error: forbidden") and m2 == {"tool_calls": 2.0, "tool_errors": 1.0, "tool_budget_spent": 0.0}
     assert gone.text.startswith("error: unknown tool instance")

@@ -78,8 +78,9 @@ def _list(values: list[str]) -> str:
     return "[" + ",".join(values) + "]"
 
 
-def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION) -> list[str]:
-    """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name)."""
+def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, *,
+                    multi_turn: bool = False) -> list[str]:
+    """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name); ``multi_turn``: with the SQL tool."""
     o, v, g = cfg.optimization, cfg.verl, cfg.grpo
     a = "actor_rollout_ref"
     out = [
@@ -134,14 +135,21 @@ def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DE
         ]
     if version >= (0, 9) and not v.use_v1:
         out.append("trainer.use_v1=False")
-    out += reward_overrides(config_path, version, hook_name=v.reward_hook if version >= (0, 9) else "compute_score")
+    hook = v.reward_hook if version >= (0, 9) else "compute_score"
+    if multi_turn:
+        from extensions.integrations.verl.multiturn import multi_turn_overrides
+
+        out += multi_turn_overrides(cfg, config_path, hook_name=hook)
+    else:
+        out += reward_overrides(config_path, version, hook_name=hook)
     out += list(v.extra_overrides)
     return [x for x in out if x is not None]
 
 
-def build_command(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, python: str = sys.executable) -> list[str]:
+def build_command(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, python: str = sys.executable,
+                  *, multi_turn: bool = False) -> list[str]:
     """``[python, "-m", "verl.trainer.main_ppo", *overrides]`` for ``cfg``, the hook reading ``config_path``."""
-    return [python, "-m", "verl.trainer.main_ppo", *build_overrides(cfg, config_path, version)]
+    return [python, "-m", "verl.trainer.main_ppo", *build_overrides(cfg, config_path, version, multi_turn=multi_turn)]
 
 
 def _gpus() -> int:
@@ -195,6 +203,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--print", action="store_true", help="print the command instead of running it (writes nothing unless --write-config)")
     p.add_argument("--write-config", metavar="PATH", help="write the resolved reward config the hook reads to PATH "
                    "(default when running: <logging.output_dir>/reward_config.yaml)")
+    p.add_argument("--multi-turn", action="store_true", help="rollouts call the SQL tool (execute_sql) before answering; "
+                   "needs data from `python -m extensions.data prepare --multi-turn`")
     p.add_argument("--verl-version", help="assume this verl version instead of the installed one (e.g. 0.7.0)")
     return p
 
@@ -230,6 +240,14 @@ def _print_command(cmd: list[str]) -> None:
     print(" \\\n    ".join([head] + [shlex.quote(c) for c in cmd[3:]]))
 
 
+def _write_tool_config(a: argparse.Namespace, config_path: str) -> None:
+    """With ``--multi-turn``, write the SQL tool's YAML next to the reward config when that one is written."""
+    if a.multi_turn and (a.write_config or not a.print):
+        from extensions.integrations.verl.multiturn import write_tool_config
+
+        print(f"# wrote the SQL tool config: {write_tool_config(config_path)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m extensions.verl_launch``: exit 0 after ``--print``, 2 when this machine cannot run verl, else verl's code."""
     a = _parser().parse_args(argv)
@@ -245,14 +263,16 @@ def main(argv: list[str] | None = None) -> int:
         path = _write(cfg, a.write_config) if a.write_config else os.path.abspath(default)
         if not a.write_config:
             print(f"# not written: {path} (the command reads it; add --write-config {default})", file=sys.stderr)
-        _print_command(build_command(cfg, path, _version(a.verl_version)))
+        _write_tool_config(a, path)
+        _print_command(build_command(cfg, path, _version(a.verl_version), multi_turn=a.multi_turn))
         return 0
     missing = missing_requirements(cfg)
     if missing:
         print(f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.", file=sys.stderr)
         return 2
     path = _write(cfg, a.write_config or default)
-    return subprocess.call(build_command(cfg, path, _version(a.verl_version)))
+    _write_tool_config(a, path)
+    return subprocess.call(build_command(cfg, path, _version(a.verl_version), multi_turn=a.multi_turn))
 
 
 if __name__ == "__main__":
