@@ -188,7 +188,10 @@ def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     from datasets import Dataset
     from trl import GRPOTrainer
 
-    from extensions.integrations.trl_env import environment_factory, make_episode_reward_funcs
+    from extensions.integrations.trl_env import (
+        environment_factory,
+        make_episode_reward_funcs,
+    )
     from extensions.rewards.combine import EnhancedRewardComputer
     from extensions.training.callbacks import MetricsCallback, quiet_console
     from extensions.training.model import lora_config

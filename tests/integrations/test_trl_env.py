@@ -8,7 +8,11 @@ import json
 import pytest
 
 from extensions.config import MultiTurnConfig
-from extensions.integrations.trl_env import SqlEnvironment, environment_factory, make_episode_reward_funcs
+from extensions.integrations.trl_env import (
+    SqlEnvironment,
+    environment_factory,
+    make_episode_reward_funcs,
+)
 from extensions.rewards.combine import EnhancedRewardComputer
 from extensions.tool.limits import ToolLimits
 from tests.conftest import FIXTURES
