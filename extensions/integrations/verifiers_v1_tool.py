@@ -21,7 +21,12 @@ import verifiers.v1 as vf
 from extensions.config import load_config
 from extensions.data.layout import parse_ground_truth
 from extensions.integrations.rows import sql_rows
-from extensions.integrations.verifiers_v1 import SqlTaskConfig, SqlTaskData, SqlTasksetConfig, breakdown_cache
+from extensions.integrations.verifiers_v1 import (
+    SqlTaskConfig,
+    SqlTaskData,
+    SqlTasksetConfig,
+    breakdown_cache,
+)
 from extensions.tool.episode import EPISODE_KEYS, EpisodeStats, score_episode
 from extensions.tool.prompt import multi_turn_prompt
 from extensions.tool.sql_tool import SqlSession
@@ -55,7 +60,7 @@ class SqlToolset(vf.Toolset[SqlToolsetConfig, SqlToolState]):
         self._limits, self._db_root = cfg.multi_turn.tool_limits(), cfg.data.db_root
         self._session = SqlSession(None, self._limits)
 
-    async def setup_task(self, task: "SqlToolTask") -> None:
+    async def setup_task(self, task: SqlToolTask) -> None:
         """Open the episode on the task's database (the gold query is not kept)."""
         self._session = SqlSession(parse_ground_truth(task.data.answer, db_root=self._db_root).db_path, self._limits)
 

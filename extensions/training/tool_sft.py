@@ -100,7 +100,8 @@ def encode(tok: Any, messages: list[dict], tools: list[Callable]) -> tuple[list[
     spans = [(len(render(messages[:k], True)), len(render(messages[: k + 1])))
              for k, m in enumerate(messages) if m["role"] == "assistant"]
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
-    labels = [t if any(a <= s < b for a, b in spans) else -100 for t, (s, _) in zip(enc["input_ids"], enc["offset_mapping"])]
+    pairs = zip(enc["input_ids"], enc["offset_mapping"])
+    labels = [t if any(a <= s < b for a, b in spans) else -100 for t, (s, _) in pairs]
     return enc["input_ids"], labels
 
 

@@ -21,7 +21,8 @@ def test_multi_turn_rows_name_the_tool_and_carry_tools_kwargs(tmp_path, capsys):
 
 
 def test_omnisql_prompts_get_a_system_message_and_single_turn_rows_are_unchanged(tmp_path):
-    assert main(["prepare", "--source", "demo", "--out", str(tmp_path / "mt"), "--multi-turn", "--prompt-style", "omnisql",
+    assert main(["prepare", "--source", "demo", "--out", str(tmp_path / "mt"), "--multi-turn",
+                 "--prompt-style", "omnisql",
                  "--max-examples", "2"]) == 0
     assert main(["prepare", "--source", "demo", "--out", str(tmp_path / "st"), "--prompt-style", "omnisql",
                  "--max-examples", "2"]) == 0

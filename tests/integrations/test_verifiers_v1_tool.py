@@ -9,7 +9,14 @@ import subprocess
 
 import pytest
 
-from tests.venvs import LIGHT_DEPS, check, new_venv, pip, skip_if_registry_unreachable, source_copy
+from tests.venvs import (
+    LIGHT_DEPS,
+    check,
+    new_venv,
+    pip,
+    skip_if_registry_unreachable,
+    source_copy,
+)
 
 SCRIPT = pathlib.Path(__file__).parent / "scripts" / "verifiers_v1_tool_check.py"
 

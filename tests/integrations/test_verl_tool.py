@@ -39,7 +39,8 @@ def test_create_execute_release_answers_a_real_query_and_a_hostile_one(tool, dem
 
     (good, r1, m1), (bad, _, m2), (gone, _, _) = asyncio.run(episode())
     assert good.text == "n\n60\n(1 row)" and r1 == 0.0 and m1["tool_calls"] == 1.0
-    assert bad.text.startswith("error: forbidden") and m2 == {"tool_calls": 2.0, "tool_errors": 1.0, "tool_budget_spent": 0.0}
+    assert bad.text.startswith("error: forbidden")
+    assert m2 == {"tool_calls": 2.0, "tool_errors": 1.0, "tool_budget_spent": 0.0}
     assert gone.text.startswith("error: unknown tool instance")
 
 
@@ -63,8 +64,8 @@ def _agent_loop():
 
 
 def _agent_data(kwargs: dict):
-    return _agent_loop().AgentData(messages=[], image_data=None, video_data=None, audio_data=None, mm_processor_kwargs=None,
-                     metrics={}, request_id="r0", tools_kwargs=kwargs)
+    return _agent_loop().AgentData(messages=[], image_data=None, video_data=None, audio_data=None,
+                                   mm_processor_kwargs=None, metrics={}, request_id="r0", tools_kwargs=kwargs)
 
 
 class _Text:
@@ -102,8 +103,8 @@ def test_agent_loop_tool_call_path_counts_the_episode_budget(tool, demo_paths):
     assert texts[5].startswith("error: call budget spent (5 of 5 calls)")
     assert {k: data.extra_fields[k] for k in ("tool_calls", "tool_errors", "tool_budget_spent")} == {
         "tool_calls": 5, "tool_errors": 1, "tool_budget_spent": 1}
-    b = compute_score("demo", "<answer>```sql\nSELECT 1\n```</answer>", {"sql": "SELECT 1", "db_path": demo_paths["hr"]},
-                      dict(data.extra_fields))
+    gt = {"sql": "SELECT 1", "db_path": demo_paths["hr"]}
+    b = compute_score("demo", "<answer>```sql\nSELECT 1\n```</answer>", gt, dict(data.extra_fields))
     assert (b["tool_calls"], b["tool_errors"], b["tool_budget_spent"], b["acc"]) == (5.0, 1.0, 1.0, 1.0)
 
 

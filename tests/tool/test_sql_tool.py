@@ -30,7 +30,8 @@ def db(tmp_path, demo_paths):
 
 
 def _snapshot(folder: str) -> dict[str, str]:
-    return {n: hashlib.sha256(open(os.path.join(folder, n), "rb").read()).hexdigest() for n in sorted(os.listdir(folder))}
+    names = sorted(os.listdir(folder))
+    return {n: hashlib.sha256(open(os.path.join(folder, n), "rb").read()).hexdigest() for n in names}
 
 
 def test_a_query_answers_with_columns_and_rows(db, engine):
@@ -73,7 +74,8 @@ def test_safety_holds_for_the_tool(case, db, engine, tmp_path, monkeypatch):
 
 
 def test_an_error_tells_what_went_wrong(db, engine):
-    assert run_query(db, "SELECT nme FROM employees", LIMITS, engine).text == "error: schema error (no such column: nme)"
+    text = run_query(db, "SELECT nme FROM employees", LIMITS, engine).text
+    assert text == "error: schema error (no such column: nme)"
     slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
     assert run_query(db, slow, LIMITS, engine).text.startswith("error: timed out after 0.5 s")
 

@@ -102,7 +102,8 @@ class SQLTool(BaseTool):
         self._sessions[iid] = SqlSession(_db_path(ck, self.db_root), self.limits, self.engine)
         return iid, ToolResponse()
 
-    async def execute(self, instance_id: str, parameters: dict[str, Any], **kwargs: Any) -> tuple[ToolResponse, float, dict]:
+    async def execute(self, instance_id: str, parameters: dict[str, Any],
+                      **kwargs: Any) -> tuple[ToolResponse, float, dict]:
         """Run ``parameters["query"]``; never raises.
 
         Args:
@@ -123,7 +124,8 @@ class SQLTool(BaseTool):
             return ToolResponse(text=text), 0.0, session.metrics()
         return await self._execute_in_episode(session, query, fields)
 
-    async def _execute_in_episode(self, session: SqlSession, query: Any, fields: dict) -> tuple[ToolResponse, float, dict]:
+    async def _execute_in_episode(self, session: SqlSession, query: Any,
+                                  fields: dict) -> tuple[ToolResponse, float, dict]:
         """One call counted in the rollout's ``extra_fields`` (checked and counted before any await)."""
         stats = EpisodeStats.from_mapping(fields)
         n = self.limits.max_calls

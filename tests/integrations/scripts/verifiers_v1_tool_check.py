@@ -10,7 +10,10 @@ import verifiers.v1 as vf
 from verifiers.v1.graph import MessageNode
 from verifiers.v1.trace import AgentInfo, TraceTask
 
-from extensions.integrations.verifiers_v1_tool import SqlToolset, SqlToolState, load_tool_taskset
+from extensions.integrations.verifiers_v1_tool import (
+    SqlToolState,
+    load_tool_taskset,
+)
 
 
 def score(task, text, state):
@@ -26,7 +29,7 @@ def score(task, text, state):
 
 def main():
     taskset = load_tool_taskset(overrides=["execution.workers=1", "multi_turn.max_calls=2"], max_examples=3)
-    task = list(taskset)[0]
+    task = next(iter(taskset))
     (toolset,) = type(task).toolsets(task.config)
     out = {"toolset": type(toolset).__name__, "system": task.data.prompt[0]["content"]}
 
