@@ -60,9 +60,14 @@ class SqlToolset(vf.Toolset[SqlToolsetConfig, SqlToolState]):
         self._limits, self._db_root = cfg.multi_turn.tool_limits(), cfg.data.db_root
         self._session = SqlSession(None, self._limits)
 
-    async def setup_task(self, task: SqlToolTask) -> None:
-        """Open the episode on the task's database (the gold query is not kept)."""
-        self._session = SqlSession(parse_ground_truth(task.data.answer, db_root=self._db_root).db_path, self._limits)
+    async def setup_task(self, task: SqlTaskData | SqlToolTask) -> None:
+        """Open the episode on the task's database (the gold query is not kept).
+
+        verifiers hands a launched tool server the rollout's task data; a task works too.
+        """
+        data = getattr(task, "data", task)
+        gt = parse_ground_truth(getattr(data, "answer", None), db_root=self._db_root)
+        self._session = SqlSession(gt.db_path, self._limits)
 
     @vf.tool
     async def execute_sql(self, query: str) -> str:

@@ -31,10 +31,10 @@ def main():
     taskset = load_tool_taskset(overrides=["execution.workers=1", "multi_turn.max_calls=2"], max_examples=3)
     task = next(iter(taskset))
     (toolset,) = type(task).toolsets(task.config)
-    out = {"toolset": type(toolset).__name__, "system": task.data.prompt[0]["content"]}
+    out = {"toolset": type(toolset).__name__, "system": task.data.prompt[0].content}
 
     async def episode():
-        await toolset.setup_task(task)
+        await toolset.setup_task(task.data)  # what a launched tool server receives
         answers = [await toolset.execute_sql(q) for q in ("SELECT count(*) FROM employees", "DROP TABLE employees",
                                                           "SELECT 1")]
         return answers, toolset.state
