@@ -143,6 +143,10 @@ def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: 
         print("error: --push-to-hub needs a Hugging Face token: set HF_TOKEN (or run `huggingface-cli login`)", file=sys.stderr)
         return 2
     dump_config(cfg, os.path.join(out_dir, "config.yaml"))
+    if args.backend == "verl" and args.multi_turn:
+        print("error: --multi-turn runs TRL here; for verl use `python -m extensions.data prepare --multi-turn` "
+              "and `python -m extensions.verl_launch --multi-turn`", file=sys.stderr)
+        return 2
     if args.backend == "verl":
         return run_verl(cfg, args, out_dir)
     try:
