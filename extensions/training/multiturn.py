@@ -25,7 +25,7 @@ from extensions.training.runner import RunOptions
 
 MT_TINY_RESPONSE = 384  # two tool calls, their answers and the final answer
 TINY_TOOL_ROWS, TINY_TOOL_CHARS = 3, 300  # the tiny model's tool answers stay short
-TINY_SFT_LR = 5e-3
+TINY_SFT_LR, TINY_SFT_BATCH = 5e-3, 4
 TOKENIZER_TRANSCRIPTS = 128  # rendered transcripts added to the tiny tokenizer's corpus
 EPISODES_PER_BATCH = 2
 DEMO_MT_SFT_STEPS = 200  # tool-transcript warm-up steps with --demo
@@ -155,7 +155,9 @@ def _policy(cfg: Config, opts: RunOptions, engine: Any) -> tuple[Any, Any, bool,
         limits, tools = cfg.multi_turn.tool_limits(), [SqlEnvironment().execute_sql]
         encoded = [encode(tok, t, tools) for t in transcripts(rows, limits, engine)]
         lr = TINY_SFT_LR if tiny else cfg.optimization.learning_rate * 10
-        losses = tool_sft(model, tok, encoded, opts.sft_warmup, lr=lr, batch=8, out_dir=opts.out_dir, seed=opts.seed)
+        batch = TINY_SFT_BATCH if tiny else 8
+        losses = tool_sft(model, tok, encoded, opts.sft_warmup, lr=lr, batch=batch, out_dir=opts.out_dir,
+                          seed=opts.seed)
         print(f"[sft] tool transcripts: loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps",
               file=sys.stderr)
     return model, tok, tiny, rows, cfg
