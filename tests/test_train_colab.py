@@ -68,7 +68,7 @@ def test_checkpoint_reloads(demo_run):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from extensions.tiny import build_tokenizer
+    from extensions.training.tiny import build_tokenizer
 
     base = AutoModelForCausalLM.from_pretrained(os.path.join(demo_run, "base"))
     model = PeftModel.from_pretrained(base, os.path.join(demo_run, "checkpoint-3"))

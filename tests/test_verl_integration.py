@@ -16,8 +16,9 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 
 from extensions import verl_hook  # noqa: E402
 from extensions.config import dump_config, load_config  # noqa: E402
-from extensions.data.prepare import prepare, read_parquet  # noqa: E402
-from extensions.tiny import build_tokenizer  # noqa: E402
+from extensions.data.layout import read_parquet  # noqa: E402
+from extensions.data.prepare import prepare  # noqa: E402
+from extensions.training.tiny import build_tokenizer  # noqa: E402
 from extensions.integrations.verl.hook import coalescer  # noqa: E402
 from extensions.integrations.verl.launch import build_overrides, installed_verl_version, reward_overrides  # noqa: E402
 

@@ -193,7 +193,7 @@ def analyze(groups: list[Group], presets: Sequence[str] = PRESETS, variants: Seq
     """
     from extensions.config import load_config
     from extensions.execution import ExecutionEngine
-    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
 
     engine = ExecutionEngine(load_config(overrides=["execution.workers=1", "execution.timeout_s=5"]).execution.engine_settings())
     try:

@@ -121,6 +121,34 @@ def parse_ground_truth(
     return GroundTruth(sql, [], ground_truth.get("schema"))
 
 
+def read_parquet(path: str) -> list[dict]:
+    """All rows of a parquet file, as dicts.
+
+    Args:
+        path: the ``.parquet`` file.
+
+    Returns:
+        One dict per row, columns as keys.
+
+    Raises:
+        extensions.errors.DataError: the file is missing or pyarrow is not installed.
+
+    >>> read_parquet("no/such/file.parquet")
+    Traceback (most recent call last):
+    ...
+    extensions.errors.DataError: missing file: no/such/file.parquet
+    """
+    from extensions.errors import DataError
+
+    if not os.path.exists(path):
+        raise DataError(f"missing file: {path}")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise DataError(f"reading {path} needs pyarrow (pip install pyarrow): {exc}") from exc
+    return pq.read_table(path).to_pylist()
+
+
 def read_prepared(path: str) -> list[dict]:
     """Rows of a prepared parquet file (``python -m extensions.data prepare``), or of ``<path>/train.parquet``.
 
@@ -135,7 +163,6 @@ def read_prepared(path: str) -> list[dict]:
         extensions.errors.DataError: the file is missing, pyarrow is not installed, or a row's
             ``reward_model.ground_truth`` is neither a mapping nor (JSON of) a mapping or SQL string.
     """
-    from extensions.data.prepare import read_parquet
     from extensions.errors import DataError
 
     if os.path.isdir(path):

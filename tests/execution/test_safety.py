@@ -14,7 +14,7 @@ import pytest
 
 from extensions.data.demo import build_database
 from extensions.execution.engine import ExecutionEngine
-from extensions.execution.lane_bench import HOSTILE
+from extensions.cli.bench.lane import HOSTILE
 from extensions.execution.status import ExecResult, Status
 from extensions.execution.wire import WireError, decode_result, encode_result, read_frame, write_frame
 

@@ -1,6 +1,6 @@
 """How long the inline lane holds the calling thread: with the watchdog and without it.
 
-Run ``python -m extensions.execution.lane_bench`` (JSON on stdout), or call
+Run ``python -m extensions.cli.bench.lane`` (JSON on stdout), or call
 :func:`inline_hold_benchmark` from a benchmark CLI.
 
 >>> r = inline_hold_benchmark(repeats=1, normal_limit=20)
@@ -106,6 +106,6 @@ def refusal_share(spider_dir: str) -> dict[str, float]:
 
 if __name__ == "__main__":
     report = inline_hold_benchmark()
-    if len(sys.argv) > 1:  # python -m extensions.execution.lane_bench ../shared/spider_dev
+    if len(sys.argv) > 1:  # python -m extensions.cli.bench.lane ../shared/spider_dev
         report["refusal_share"] = refusal_share(sys.argv[1])
     print(json.dumps(report, indent=2))
