@@ -106,7 +106,7 @@ def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
 
 def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
     from extensions.training.runner import RunOptions, run
-    from extensions.cli.validate import check_config
+    from extensions.training.preflight import check_config
 
     check_config(cfg, need_gpu=not args.demo)
     steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
