@@ -1,4 +1,8 @@
-"""``python -m extensions.validation``: checks of a config and a dataset before training (see :mod:`extensions.cli.validate`)."""
+"""``python -m extensions.validation``: checks of a config and a dataset before training.
+
+The command is :mod:`extensions.cli.validate`; the checks are in :mod:`extensions.data.checks` and
+:mod:`extensions.training.preflight`.
+"""
 
 from extensions.cli.validate import load_rows, main, write_filtered
 from extensions.data.checks import Report, Row, check_training_rows, database_problem, validate_rows

@@ -112,7 +112,8 @@ def database_problem(path: str) -> tuple[Status, str] | None:
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         return Status.DB_CORRUPT, "not a SQLite database file"
     if _wal_pending(path, header):
-        return Status.DB_CORRUPT, f"WAL mode with pending -wal content; fold it in first: sqlite3 {path} 'PRAGMA journal_mode=DELETE'"
+        fold = f"sqlite3 {path} 'PRAGMA journal_mode=DELETE'"
+        return Status.DB_CORRUPT, f"WAL mode with pending -wal content; fold it in first: {fold}"
     try:
         schema = load_schema(path)
     except SchemaLoadError as exc:
@@ -131,7 +132,8 @@ def _gold_status(res: Any) -> tuple[str, str]:
 def _row_checks(rows: list[Row], engine: ExecutionEngine, threads: int) -> list[tuple[str, str, Any]]:
     """``(status, detail, ExecResult or None)`` per row: database preflight, nesting guard, then the gold run."""
     distinct = list(dict.fromkeys(r.db_path for r in rows))
-    dbs = {p: database_problem(p) for p in tqdm(distinct, desc="checking databases", file=sys.stderr, leave=False, disable=None)}
+    bar = tqdm(distinct, desc="checking databases", file=sys.stderr, leave=False, disable=None)
+    dbs = {p: database_problem(p) for p in bar}
     pre: list[tuple[str, str] | None] = []
     for r in rows:
         db, guard = dbs[r.db_path], check_sql(r.sql)
@@ -164,7 +166,9 @@ def _note_duplicates(rows: list[Row], rep: Report) -> None:
             rep.duplicate_questions.append({"index": r.index, "question": r.question})
 
 
-def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5.0, drop_empty: bool = True, threads: int = 8) -> Report:
+def validate_rows(
+    rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5.0, drop_empty: bool = True, threads: int = 8
+) -> Report:
     """Check every row as the reward will meet it; see the module docstring.
 
     Args:
@@ -197,7 +201,9 @@ def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5
     return rep
 
 
-def check_training_rows(rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5) -> tuple[list[dict], Report]:
+def check_training_rows(
+    rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5
+) -> tuple[list[dict], Report]:
     """Execute every gold of ``{"prompt", "ground_truth": {"sql", "db_path"}}`` rows before training.
 
     Rows that are broken (missing or corrupt database, failing gold) or whose gold returns nothing are
@@ -217,7 +223,8 @@ def check_training_rows(rows: list[dict], *, engine: ExecutionEngine, max_bad_fr
     if not rows:
         raise DataError("no training rows")
     gts = [r.get("ground_truth") if isinstance(r.get("ground_truth"), dict) else {} for r in rows]
-    as_rows = [Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r) for i, (gt, r) in enumerate(zip(gts, rows))]
+    as_rows = [Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r)
+               for i, (gt, r) in enumerate(zip(gts, rows))]
     rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"))
     bad = len(rows) - len(rep.keep)
     if bad > max_bad_fraction * len(rows):

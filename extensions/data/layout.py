@@ -101,7 +101,8 @@ def parse_ground_truth(
         if isinstance(ground_truth, str):
             ground_truth = {"sql": ground_truth}
         if isinstance(ground_truth, Mapping):
-            ground_truth = {**{k: extra[k] for k in _DB_KEYS if extra.get(k)}, **{k: v for k, v in ground_truth.items() if v}}
+            from_extra = {k: extra[k] for k in _DB_KEYS if extra.get(k)}
+            ground_truth = {**from_extra, **{k: v for k, v in ground_truth.items() if v}}
     if isinstance(ground_truth, str):
         return GroundTruth(ground_truth, [db_path] if db_path else [])
     if not isinstance(ground_truth, Mapping):
@@ -176,7 +177,8 @@ def read_prepared(path: str) -> list[dict]:
         if isinstance(gt, str):
             gt = {"sql": gt}
         if not isinstance(gt, Mapping):
-            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, got {type(gt).__name__}")
+            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, "
+                            f"got {type(gt).__name__}")
         prompt = r.get("prompt")
         if not isinstance(prompt, (list, tuple)) or not all(isinstance(m, Mapping) for m in prompt):
             raise DataError(f"{path}: row {i}: prompt must be a list of chat messages")

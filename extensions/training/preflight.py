@@ -23,7 +23,8 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
     """
     problems = []
     o, g = cfg.optimization, cfg.grpo
-    if (o.batch_size * o.gradient_accumulation_steps) % g.num_generations != 0 and o.batch_size % g.num_generations != 0:
+    effective = o.batch_size * o.gradient_accumulation_steps
+    if effective % g.num_generations != 0 and o.batch_size % g.num_generations != 0:
         problems.append(
             f"grpo.num_generations={g.num_generations} must divide the effective batch "
             f"(optimization.batch_size x gradient_accumulation_steps = {o.batch_size * o.gradient_accumulation_steps})"
@@ -31,7 +32,8 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
     if o.lora.enabled and not o.lora.target_modules:
         problems.append("optimization.lora.target_modules is empty while LoRA is enabled")
     if o.load_in_4bit and not o.lora.enabled:
-        problems.append("optimization.load_in_4bit needs LoRA (optimization.lora.enabled=true): 4-bit weights cannot be trained directly")
+        problems.append("optimization.load_in_4bit needs LoRA (optimization.lora.enabled=true): "
+                        "4-bit weights cannot be trained directly")
     if need_gpu:
         try:
             import torch
@@ -40,8 +42,10 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
         except ImportError:
             has_cuda = False
         if not has_cuda and (o.load_in_4bit or o.mixed_precision == "bf16" or g.use_vllm):
-            problems.append("a GPU is required for load_in_4bit / bf16 / vLLM, and none is available (use --demo or set them off)")
-    if cfg.reward.enable_enhanced and cfg.reward.syntax_weight == 0 and cfg.reward.schema_weight == 0 and cfg.reward.structural_select_weight == 0:
+            problems.append("a GPU is required for load_in_4bit / bf16 / vLLM, and none is available "
+                            "(use --demo or set them off)")
+    r = cfg.reward
+    if r.enable_enhanced and r.syntax_weight == 0 and r.schema_weight == 0 and r.structural_select_weight == 0:
         problems.append("reward.enable_enhanced is true but every shaping weight is 0")
     return problems
 

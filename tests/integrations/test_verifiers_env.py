@@ -16,7 +16,8 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     env = sqlenv.load_environment(**{"execution.workers": 1})
     assert type(env).__name__ == "SingleTurnEnv" and len(env.dataset) >= 300
     # SingleTurnEnv wraps our rubric in a RubricGroup with its own turn monitor.
-    ours = next(r for r in getattr(env.rubric, "rubrics", [env.rubric]) if any(f.__name__ == "baseline" for f in r.funcs))
+    rubrics = getattr(env.rubric, "rubrics", [env.rubric])
+    ours = next(r for r in rubrics if any(f.__name__ == "baseline" for f in r.funcs))
     assert [f.__name__ for f in ours.funcs] == ["baseline", "schema", "structural", "syntax", "invariant"]
     assert ours.weights == [1.0, -0.5, pytest.approx(0.8), 0.2, 1.0]
     row = env.dataset[0]
@@ -36,7 +37,8 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     assert m_wrong["schema"] >= 1.0 and wrong < right
     # The weighted sum of the rubric equals our computer's total.
     computer = sqlenv.EnhancedRewardComputer.from_config(sqlenv.load_config(overrides=["execution.workers=1"]))
-    total = computer.compute_reward("<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", row["answer"]).total
+    wrong_text = "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>"
+    total = computer.compute_reward(wrong_text, row["answer"]).total
     assert wrong == pytest.approx(total)
 
 
