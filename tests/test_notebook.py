@@ -9,6 +9,8 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("trl")
 
+pytestmark = pytest.mark.slow  # trains or runs a real framework end to end
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -11,6 +11,8 @@ import pytest
 verl = pytest.importorskip("verl")
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.slow  # trains or runs a real framework end to end
+
 import numpy as np  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
