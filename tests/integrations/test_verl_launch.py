@@ -40,4 +40,5 @@ def test_present_data_files_are_not_warned(tmp_path):
 
 def test_config_mistake_is_one_error_line(tmp_path):
     p = _launch(tmp_path, "--print", "--set", "verl.nnode=2")
-    assert p.returncode == 2 and p.stderr.strip().splitlines() == ["error: verl.nnode: unknown key (got 2)"]
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == ["error: verl.nnode: unknown key (got 2); did you mean verl.nnodes?"]
