@@ -271,20 +271,39 @@ def test_rlhf_dataset_roundtrip(prepared, tokenizer):
 
 
 def test_launcher_print_writes_only_when_asked(tmp_path, capsys, monkeypatch):
-    from extensions.verl_launch import main as launch
+    from extensions.integrations.verl.launch import main as launch
 
     monkeypatch.chdir(tmp_path)
-    args = ["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", "--set", f"logging.output_dir={tmp_path / 'out'}"]
+    args = ["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print",
+            "--set", f"logging.output_dir={tmp_path / 'out'}"]
     assert launch(args) == 0
     assert not (tmp_path / "out").exists()
     out, err = capsys.readouterr()
-    assert "-m verl.trainer.main_ppo \\\n" in out and "not written" in err
+    assert "-m verl.trainer.main_ppo \\\n" in out and "reward_kwargs.config=" + os.path.join(ROOT, "configs") in out
     target = tmp_path / "cfg" / "reward.yaml"
     assert launch(args + ["--write-config", str(target)]) == 0
     out, err = capsys.readouterr()
-    resolved = load_config(str(target), env=False)
-    assert resolved.execution.workers == max(1, (os.cpu_count() or 1) // resolved.verl.reward_num_workers)
+    assert load_config(str(target), env=False).execution.workers == 0  # sized on the node, by the hook
     assert f"reward_kwargs.config={target}" in out and f"wrote the reward config the hook reads: {target}" in err
+
+
+def test_printed_command_composes_and_its_hook_kwargs_build_the_same_reward(tmp_path, capsys, monkeypatch, demo_dir):
+    """Without --write-config, verl's hydra accepts the printed command and the hook gets the --set values."""
+    import shlex
+
+    from extensions.integrations.verl.launch import main as launch
+
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    monkeypatch.setenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT", "0.15")
+    assert launch(["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print",
+                   "--set", "reward.schema_weight=-0.3", "--set", "optimization.lora.target_modules=[q_proj,v_proj]"]) == 0
+    argv = shlex.split(capsys.readouterr().out.replace("\\\n", " "))
+    c = compose_ppo(argv[3:])
+    kwargs = dict(c.reward.custom_reward_function.reward_kwargs)
+    monkeypatch.delenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT")  # the node does not see the launching shell's environment
+    computer = verl_hook.get_computer(**kwargs)
+    assert computer.schema_reward.weight == -0.3 and computer.syntax_weight == 0.15
+    assert list(kwargs["overrides"])[-1] == "optimization.lora.target_modules=[q_proj,v_proj]"
 
 
 def _engine_children(actor_title: str) -> dict[int, set[int]]:
