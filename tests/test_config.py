@@ -2,7 +2,7 @@ import pathlib
 
 import pytest
 
-from extensions.config import Config, dump_config, load_config
+from extensions.config import dump_config, load_config
 from extensions.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -4,10 +4,10 @@ import shutil
 
 import pytest
 
-from extensions.data.demo import build_database
 from extensions.cli.evaluate import report_figure, run_names
-from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
+from extensions.data.demo import build_database
 from extensions.errors import DataError
+from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
 
 # A hand-made set on the demo databases; the expected summary below is computed by hand.
 GOLD = [

@@ -20,9 +20,9 @@ from extensions import verl_hook  # noqa: E402
 from extensions.config import dump_config, load_config  # noqa: E402
 from extensions.data.layout import read_parquet  # noqa: E402
 from extensions.data.prepare import prepare  # noqa: E402
-from extensions.training.tiny import build_tokenizer  # noqa: E402
 from extensions.integrations.verl.hook import coalescer  # noqa: E402
 from extensions.integrations.verl.launch import build_overrides, installed_verl_version, reward_overrides  # noqa: E402
+from extensions.training.tiny import build_tokenizer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
@@ -66,10 +66,10 @@ def test_launcher_overrides_compose_without_unknown_keys(reward_config, prepared
     assert c.reward.custom_reward_function.path.endswith("verl_hook.py")
     assert c.reward.custom_reward_function.reward_kwargs.config == path
     assert c.trainer.use_v1 is False
-    from verl.trainer.ppo.reward import get_custom_reward_fn
-
     import asyncio
     import inspect
+
+    from verl.trainer.ppo.reward import get_custom_reward_fn
 
     assert c.reward.custom_reward_function.name == "compute_score_async"
     fn = get_custom_reward_fn(c)

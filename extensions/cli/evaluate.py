@@ -45,13 +45,13 @@ from extensions.cli.inputs import InputError, check_output, parse_json, read_tex
 from extensions.data.layout import db_file, resolve_db_paths
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
+from extensions.execution.introspect import load_schema
 from extensions.execution.status import Status
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
 from extensions.sql.hardness import spider_hardness
 from extensions.sql.resolve import resolve_names
-from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from extensions._util.nesting import json_loads_bounded
+from extensions.data.layout import db_file
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
-from extensions.data.layout import db_file
 from extensions.execution.introspect import load_schema, sample_values
 
 SOURCES = ("spider", "bird", "synsql", "sql_create_context", "demo")

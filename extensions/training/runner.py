@@ -75,8 +75,8 @@ def demo_sizes(cfg: Config, tiny: bool) -> Config:
 
 
 def _rows(cfg: Config, opts: RunOptions, tiny: bool, engine: Any) -> tuple[list[dict], list[dict]]:
-    from extensions.training.data import demo_rows, parquet_rows
     from extensions.data.checks import check_training_rows
+    from extensions.training.data import demo_rows, parquet_rows
 
     style = "compact" if tiny else cfg.data.prompt_style
     if opts.data:

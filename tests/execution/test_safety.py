@@ -12,12 +12,11 @@ import textwrap
 
 import pytest
 
+from extensions.cli.bench.lane import HOSTILE
 from extensions.data.demo import build_database
 from extensions.execution.engine import ExecutionEngine
-from extensions.cli.bench.lane import HOSTILE
 from extensions.execution.status import ExecResult, Status
 from extensions.execution.wire import WireError, decode_result, encode_result, read_frame, write_frame
-
 from tests.conftest import FIXTURES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
