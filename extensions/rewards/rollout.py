@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from extensions.execution.status import Status
 from extensions.rewards.base import RewardResult
+from extensions.rewards.result import soft_f1
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import Extraction
@@ -106,6 +107,14 @@ class Rollout:
         """Weighted clause F1 with the gold, in [0, 1]."""
         r = self.structural_result
         return r.score if r is not None else 0.0
+
+    @cached_property
+    def result_f1(self) -> float:
+        """Soft F1 of the predicted result table against the gold one (0.0 unless both ran)."""
+        m = self.match
+        if m is None or not self.executed or m.gold is None or m.gold.rows is None or m.pred is None:
+            return 0.0
+        return soft_f1(m.pred.rows, m.gold.rows)
 
 
 Evaluation = Rollout  # the name used before the redesign
