@@ -7,7 +7,7 @@ comparison run only when a preset or a component asks for them, and then only on
 >>> from extensions.sql.extract import extract_sql
 >>> r = Rollout(extract_sql("```sql\\nSELECT a FROM t\\n```"), "SELECT a FROM t WHERE b = 1", None)
 >>> r.format_ok, r.executed, r.syntax_valid, round(r.structural, 3)
-(True, False, True, 0.5)
+(True, False, True, 0.667)
 """
 
 from __future__ import annotations
