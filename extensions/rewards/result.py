@@ -29,6 +29,8 @@ Row = Sequence[Any]
 def _row_counts(pred: Row, gold: Row) -> tuple[float, float, float]:
     """(true positive, false positive, false negative) of one row pair, as fractions of the gold row."""
     n = len(gold)
+    if pred == gold:
+        return (1.0, 0.0, 0.0) if n else (0.0, 0.0, 0.0)
     if n == 0:
         return 0.0, float(len(pred) > 0), 0.0
     matched = sum(1 for v in pred if v in gold)
