@@ -83,7 +83,8 @@ class ExecutionConfig(_Strict):
 
 # The keys of single clause weights that ``reward.structural_weights`` replaced, and their clause.
 LEGACY_STRUCTURAL_KEYS: dict[str, str] = {
-    "structural_select_weight": "select", "structural_where_weight": "where", "structural_join_weight": "join_conditions",
+    "structural_select_weight": "select", "structural_where_weight": "where",
+    "structural_join_weight": "join_conditions",
     **{f"structural_{c}_weight": c for c in ("group_by", "having", "order_by", "limit", "set_ops")},
 }
 _LEGACY_MULTIPLIER = {"structural_select_weight": 0.3, "structural_where_weight": 0.3, "structural_join_weight": 0.2}
@@ -116,8 +117,10 @@ def legacy_reward_keys(data: Mapping[str, Any]) -> dict[str, Any]:
         return out
     weights = dict(out.get("structural_weights") or {})
     out["structural_weights"] = {**{LEGACY_STRUCTURAL_KEYS[k]: v for k, v in old.items()}, **weights}
-    if "structural_weight" not in out and any(k in old for k in _LEGACY_MULTIPLIER):
-        out["structural_weight"] = round(sum(float(old.get(k, d)) for k, d in _LEGACY_MULTIPLIER.items()), 12)
+    parts = [old.get(k, d) for k, d in _LEGACY_MULTIPLIER.items()]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parts)
+    if "structural_weight" not in out and any(k in old for k in _LEGACY_MULTIPLIER) and numeric:
+        out["structural_weight"] = round(sum(parts), 12)  # a bad value is reported by structural_weights
     return out
 
 
