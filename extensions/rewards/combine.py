@@ -39,7 +39,6 @@ from extensions._util.log import log_every, log_once
 from extensions.config import Config, RewardConfig
 from extensions.data.layout import GroundTruth, parse_ground_truth
 from extensions.execution.engine import EngineSettings, ExecutionEngine, MatchResult, shared_engine
-from extensions.execution.introspect import load_schema
 from extensions.execution.status import Status
 from extensions.rewards.band import Band
 from extensions.rewards.base import RewardResult, finite
@@ -52,6 +51,7 @@ from extensions.sql.extract import Extraction, extract_sql
 from extensions.sql.guard import check_sql
 from extensions.sql.resolve import Resolution, resolve_names
 from extensions.sql.schema import Schema
+from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 
