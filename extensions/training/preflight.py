@@ -45,7 +45,7 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
             problems.append("a GPU is required for load_in_4bit / bf16 / vLLM, and none is available "
                             "(use --demo or set them off)")
     r = cfg.reward
-    if r.enable_enhanced and r.syntax_weight == 0 and r.schema_weight == 0 and r.structural_select_weight == 0:
+    if r.enable_enhanced and r.syntax_weight == r.schema_weight == r.structural_weight == r.result_weight == 0:
         problems.append("reward.enable_enhanced is true but every shaping weight is 0")
     return problems
 
