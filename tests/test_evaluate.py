@@ -198,6 +198,7 @@ def test_compare_and_mcnemar(files):
     assert mcnemar([True], [True])["p_value"] == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.parametrize("keep_distinct,column", [(False, "official_exec"), (True, "official_exec_keep_distinct")])
 def test_agreement_with_official_verdicts(spider_dev, tmp_path, keep_distinct, column):

@@ -157,6 +157,7 @@ def test_copy_of_database_is_byte_identical_after_writes(tmp_path, small_engine)
     assert open(path, "rb").read() == open(ref, "rb").read()
 
 
+@pytest.mark.slow
 def test_inline_lane_and_workers_agree_exactly(hr_copy):
     """Every hostile statement and every demo query: same status, rows, columns and detail either way."""
     from extensions.data.demo import build_demo_databases, demo_examples

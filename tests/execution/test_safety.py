@@ -93,6 +93,7 @@ _FLOOD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
 def test_a_flood_of_distinct_big_results_keeps_memory_bounded(demo_paths):
     """300 distinct results of about 0.9 MB each would keep about 270 MB alive without byte budgets."""
@@ -134,6 +135,7 @@ def test_temporary_b_trees_stay_in_memory(tmp_path):
     assert out.stdout.split() == ["error", "ok", "((300000,),)"]
 
 
+@pytest.mark.slow
 def test_kib_sized_steps_are_interrupted_inline_and_finished_in_a_worker(demo_paths):
     hr = demo_paths["hr"]
     with ExecutionEngine(workers=1, timeout_s=30, adaptive_timeout=False) as inline, \

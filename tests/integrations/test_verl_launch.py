@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -18,6 +20,7 @@ def _launch(tmp_path, *args):
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_without_gpus_exits_2_with_one_line_and_writes_nothing(tmp_path):
     p = _launch(tmp_path, "--set", "verl.n_gpus_per_node=1000")
     assert p.returncode == 2 and p.stdout == ""
