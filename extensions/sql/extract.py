@@ -135,10 +135,11 @@ class _Block:
 _FENCE = "```"
 _WORD = re.compile(r"[ \t]*([^\s`]*)")  # linear: no nested quantifiers
 _LETTERS = re.compile(r"[A-Za-z]+")
-_STATEMENT_WORDS = frozenset(
-    "select with insert update delete replace create drop alter pragma explain values attach detach "
-    "begin commit end rollback savepoint release vacuum analyze reindex".split()
-)
+_STATEMENT_WORDS = frozenset({
+    "select", "with", "insert", "update", "delete", "replace", "create", "drop", "alter", "pragma", "explain",
+    "values", "attach", "detach", "begin", "commit", "end", "rollback", "savepoint", "release", "vacuum",
+    "analyze", "reindex",
+})
 
 
 def _blocks(text: str) -> Iterator[_Block]:
