@@ -68,6 +68,42 @@ def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
     return [flat] if os.path.exists(flat) else [main]
 
 
+def row_ground_truth(ground_truth: Mapping[str, Any], *, db_root: str | None = None) -> dict[str, str]:
+    """The ground truth a training or adapter row carries: the SQL and where its database is.
+
+    A ``db_path`` is kept as is. A ``db_id`` is resolved under ``db_root`` (:func:`resolve_db_paths`:
+    the main file); without ``db_root`` it stays a ``db_id``, which the reward resolves under
+    ``data.db_root`` (:func:`parse_ground_truth`).
+
+    Args:
+        ground_truth: a prepared row's ground truth (``sql``/``query``/``SQL``, ``db_path`` or ``db_id``).
+        db_root: the folder of ``<db_id>/<db_id>.sqlite``.
+
+    Returns:
+        ``{"sql", "db_path"}``, or ``{"sql", "db_id"}`` when no path can be named.
+
+    Raises:
+        extensions.errors.DataError: no SQL, or neither ``db_path`` nor ``db_id``.
+
+    >>> row_ground_truth({"sql": "SELECT 1", "db_id": "hr"}, db_root="data/database")
+    {'sql': 'SELECT 1', 'db_path': 'data/database/hr/hr.sqlite'}
+    >>> row_ground_truth({"sql": "SELECT 1", "db_id": "hr"})
+    {'sql': 'SELECT 1', 'db_id': 'hr'}
+    """
+    from extensions.errors import DataError
+
+    sql = ground_truth.get("sql", ground_truth.get("query", ground_truth.get("SQL")))
+    if not isinstance(sql, str) or not sql.strip():
+        raise DataError("ground truth has no 'sql'")
+    path, db_id = ground_truth.get("db_path"), ground_truth.get("db_id")
+    if isinstance(path, str) and path:
+        return {"sql": sql, "db_path": path}
+    if not isinstance(db_id, str) or not db_id:
+        raise DataError(f"ground truth names no database (db_path or db_id): {sorted(ground_truth)}")
+    paths = resolve_db_paths(db_id, db_root)
+    return {"sql": sql, "db_path": paths[0]} if paths else {"sql": sql, "db_id": db_id}
+
+
 def _decode(ground_truth: Any) -> Any:
     if isinstance(ground_truth, (bytes, bytearray)):
         ground_truth = bytes(ground_truth).decode("utf-8", errors="replace")
