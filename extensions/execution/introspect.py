@@ -21,7 +21,6 @@ from extensions.execution.status import ExecResult, Status
 from extensions.sql.memo import memoize, text_bytes
 from extensions.sql.schema import Column, Schema, Table
 
-
 TableInfo = tuple[str, list[tuple[str, str, bool]], list[tuple[str, str, str]]]
 
 
