@@ -35,7 +35,6 @@ megabytes of text or thousands of repeated tags cost milliseconds.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -94,11 +93,14 @@ def last_fenced_block(text: str, *, lang: str = "sql") -> str | None:
 def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
     """The last fenced block, as :func:`last_fenced_block` chooses it, and whether its fence is closed.
 
-    Fences pair up from the left; a last fence that is never closed runs to the end of the text.
-    After the opening fence comes an optional info string: its first word is the language, unless
-    that word starts an SQL statement (``SELECT``, ``WITH``, ...) or a ``(``, in which case there is
-    no info string. The rest of the fence's line is more info (``sql title=x``) unless it starts an
-    SQL statement (the one-line form ``sql SELECT 1``).
+    After an opening fence comes an optional info string: its first word is the language, unless that
+    word starts an SQL statement (``SELECT``, ``WITH``, ...) or a ``(``, in which case there is no info
+    string. The rest of the fence's line is more info (``sql title=x``) unless it starts an SQL statement
+    (the one-line form ``sql SELECT 1``).
+
+    The last fence whose info word contains ``lang`` opens the block, which ends at the next fence (a
+    stray fence earlier in the prose cannot shift it). Without such a fence, fences pair up from the left
+    and the last block is taken. A block that is never closed runs to the end of the text.
 
     Args:
         text: the completion.
@@ -109,20 +111,19 @@ def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
 
     >>> fenced_block("```sql\\nSELECT 1")
     ('SELECT 1', False)
-    >>> fenced_block("```sqlite title=q.sql\\nSELECT 2\\n```")
+    >>> fenced_block("Wrap code in ``` fences:\\n```sqlite title=q.sql\\nSELECT 2\\n```")
     ('SELECT 2', True)
     """
-    lang = lang.lower()
-    best: _Block | None = None
-    last: _Block | None = None
-    for block in _blocks(text):
-        last = block
-        if lang in block.info:
-            best = block
-    chosen = best or last
-    if chosen is None:
+    fences = _fence_positions(text)
+    if not fences:
         return None, False
-    return _clean(chosen.body), chosen.closed
+    lang = lang.lower()
+    for i in range(len(fences) - 1, -1, -1):
+        block = _block_at(text, fences, i)
+        if lang in block.info:
+            return _clean(block.body), block.closed
+    last = _block_at(text, fences, len(fences) - 1 - (len(fences) - 1) % 2)  # fences paired from the left
+    return _clean(last.body), last.closed
 
 
 @dataclass(frozen=True)
@@ -142,16 +143,23 @@ _STATEMENT_WORDS = frozenset({
 })
 
 
-def _blocks(text: str) -> Iterator[_Block]:
-    """Every fenced block, left to right: fences pair up, and a last unpaired one runs to the end."""
+def _fence_positions(text: str) -> list[int]:
+    """Where every ``` starts, left to right, without overlaps."""
+    out = []
     pos = text.find(_FENCE)
     while pos >= 0:
-        start = pos + len(_FENCE)
-        close = text.find(_FENCE, start)
-        end = close if close >= 0 else len(text)
-        info, body_start = _info_string(text, start, end)
-        yield _Block(info, text[body_start:end], close >= 0)
-        pos = text.find(_FENCE, close + len(_FENCE)) if close >= 0 else -1
+        out.append(pos)
+        pos = text.find(_FENCE, pos + len(_FENCE))
+    return out
+
+
+def _block_at(text: str, fences: list[int], i: int) -> _Block:
+    """The block that fence ``i`` opens: up to fence ``i + 1``, or to the end of the text (unclosed)."""
+    start = fences[i] + len(_FENCE)
+    closed = i + 1 < len(fences)
+    end = fences[i + 1] if closed else len(text)
+    info, body_start = _info_string(text, start, end)
+    return _Block(info, text[body_start:end], closed)
 
 
 def _starts_statement(word: str) -> bool:

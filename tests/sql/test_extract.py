@@ -102,6 +102,9 @@ def test_any_info_string_inside_an_answer_tag(info):
     ("```(SELECT 3)```", "(SELECT 3)"),
     ("```sql\nSELECT 4\n```\n```text\n| 4 |\n```", "SELECT 4"),  # the SQL block wins over a later output block
     ("```python\nx = 1\n```\n```\nSELECT 5\n```", "SELECT 5"),  # no SQL-tagged block: the last block
+    ("Fence code with ```, like this:\n```sqlite\nSELECT 6\n```", "SELECT 6"),  # a stray fence in the prose
+    ("```\n```sql\nSELECT 7\n```", "SELECT 7"),
+    ("```sql\nSELECT 8\n```\n```", "SELECT 8"),
 ])
 def test_one_line_fences_and_block_preference(text, sql):
     assert extract_sql(text).sql == sql
