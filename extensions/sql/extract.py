@@ -118,19 +118,14 @@ def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
     if not fences:
         return None, False
     lang = lang.lower()
-    for i in range(len(fences) - 1, -1, -1):
-        block = _block_at(text, fences, i)
-        if lang in block.info:
-            return _clean(block.body), block.closed
-    last = _block_at(text, fences, len(fences) - 1 - (len(fences) - 1) % 2)  # fences paired from the left
-    return _clean(last.body), last.closed
-
-
-@dataclass(frozen=True)
-class _Block:
-    info: str  # the info string's first word, lower-cased; "" when there is none
-    body: str
-    closed: bool
+    if lang in text.lower():
+        for i in range(len(fences) - 1, -1, -1):
+            info, body_start, end = _block_at(text, fences, i)
+            if lang in info:
+                return _clean(text[body_start:end]), i + 1 < len(fences)
+    i = len(fences) - 1 - (len(fences) - 1) % 2  # fences paired from the left: the last opener
+    _, body_start, end = _block_at(text, fences, i)
+    return _clean(text[body_start:end]), i + 1 < len(fences)
 
 
 _FENCE = "```"
@@ -153,13 +148,12 @@ def _fence_positions(text: str) -> list[int]:
     return out
 
 
-def _block_at(text: str, fences: list[int], i: int) -> _Block:
-    """The block that fence ``i`` opens: up to fence ``i + 1``, or to the end of the text (unclosed)."""
+def _block_at(text: str, fences: list[int], i: int) -> tuple[str, int, int]:
+    """``(info word, body start, body end)`` of the block fence ``i`` opens; it ends at fence ``i + 1`` or the end."""
     start = fences[i] + len(_FENCE)
-    closed = i + 1 < len(fences)
-    end = fences[i + 1] if closed else len(text)
+    end = fences[i + 1] if i + 1 < len(fences) else len(text)
     info, body_start = _info_string(text, start, end)
-    return _Block(info, text[body_start:end], closed)
+    return info, body_start, end
 
 
 def _starts_statement(word: str) -> bool:
