@@ -5,7 +5,7 @@ logged component; this cache scores each (completion text, ground truth) once an
 breakdown to all of them. Memory is bounded in bytes: each entry costs its key's text plus a
 fixed estimate for the breakdown dict.
 
->>> from extensions.rewards.combine import EnhancedRewardComputer
+>>> from extensions.rewards.enhanced import EnhancedRewardComputer
 >>> cache = BreakdownCache(EnhancedRewardComputer("arctic"), max_entries=8, max_bytes=1 << 20)
 >>> [b["status_gold_error"] for b in cache.breakdowns(["SELECT 1", "SELECT 1"], [None, None])]
 [1.0, 1.0]
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from extensions._util.cache import ResultCache
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024

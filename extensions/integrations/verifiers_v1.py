@@ -25,7 +25,7 @@ import verifiers.v1 as vf
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 __all__ = ["SqlTaskset", "load_taskset"]
 
