@@ -93,9 +93,9 @@ def last_fenced_block(text: str, *, lang: str = "sql") -> str | None:
 def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
     """The last fenced block, as :func:`last_fenced_block` chooses it, and whether its fence is closed.
 
-    After an opening fence comes an optional info string: its first word is the language, unless that
-    word starts an SQL statement (``SELECT``, ``WITH``, ...) or a ``(``, in which case there is no info
-    string. The rest of the fence's line is more info (``sql title=x``) unless it starts an SQL statement
+    After an opening fence comes an optional info string: its first word is the language when it
+    starts with a letter (or ``{``) and is not an SQL statement's first word (``SELECT``, ``WITH``, ...);
+    otherwise there is no info string. The rest of the fence's line is more info (``sql title=x``) unless it starts an SQL statement
     (the one-line form ``sql SELECT 1``).
 
     The last fence whose info word contains ``lang`` opens the block, which ends at the next fence (a
@@ -170,8 +170,8 @@ def _word_at(text: str, pos: int, end: int) -> tuple[str, int]:
 def _info_string(text: str, start: int, end: int) -> tuple[str, int]:
     """The info word of the fence whose text starts at ``start``, and where the body starts."""
     word, after = _word_at(text, start, end)
-    if not word or _starts_statement(word):
-        return "", start
+    if not (word[:1].isalpha() or word[:1] == "{") or _starts_statement(word):
+        return "", start  # no language: the body starts at once (``-- note``, ``/* q */``, ``(SELECT``)
     rest, _ = _word_at(text, after, end)
     newline = text.find("\n", after, end)
     if newline < 0 or _starts_statement(rest):

@@ -100,6 +100,8 @@ def test_any_info_string_inside_an_answer_tag(info):
     ("```SELECT 2```", "SELECT 2"),
     ("```select 2\nFROM t```", "select 2\nFROM t"),
     ("```(SELECT 3)```", "(SELECT 3)"),
+    ("```/* count */ SELECT 3```", "/* count */ SELECT 3"),
+    ("```-- count\nSELECT 3\n```", "-- count\nSELECT 3"),
     ("```sql\nSELECT 4\n```\n```text\n| 4 |\n```", "SELECT 4"),  # the SQL block wins over a later output block
     ("```python\nx = 1\n```\n```\nSELECT 5\n```", "SELECT 5"),  # no SQL-tagged block: the last block
     ("Fence code with ```, like this:\n```sqlite\nSELECT 6\n```", "SELECT 6"),  # a stray fence in the prose
