@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 
 from extensions.cli.bench.engine import cmd_engine
+from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
@@ -18,6 +19,7 @@ from extensions.execution.engine import EngineSettings
 DEFAULT_SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "spider_dev"))
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "engine": cmd_engine, "memory": cmd_memory, "schema": cmd_schema, "extract": cmd_extract, "evaluate": cmd_evaluate,
+    "guard": cmd_guard,
 }
 
 
