@@ -41,6 +41,7 @@ import threading
 import time
 from collections import OrderedDict
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 
@@ -70,7 +71,7 @@ class Watchdog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = threading.Condition(ForkSafeLock())  # type: ignore[arg-type]
         self._heap: list[tuple[float, int]] = []
         self._armed: dict[int, object] = {}
         self._ids = itertools.count()
@@ -155,8 +156,8 @@ class InlineLane:
         self.immutable = immutable
         self.cache_kib = cache_kib
         self.watchdog = Watchdog() if watchdog else None
-        self._lock = threading.Lock()
-        self._files: "OrderedDict[str, _FileConns]" = OrderedDict()
+        self._lock = ForkSafeLock()
+        self._files: OrderedDict[str, _FileConns] = OrderedDict()
         self.settled = 0  # statements answered inline
         self.handed_over = 0  # inline attempts that went on to a worker
         self.busy = 0  # statements sent straight to a worker: every connection to the file was in use
