@@ -16,7 +16,7 @@ from dataclasses import dataclass
 MIB = 1024 * 1024
 # The default work budget: above every official Spider dev gold and every bundled gold
 # (measured with ``python -m extensions.execution.steps``; docs/engine.md has the figures).
-MAX_VM_STEPS = 500_000_000
+MAX_VM_STEPS = 1_000_000_000
 
 
 @dataclass(frozen=True)
