@@ -207,7 +207,8 @@ def spider_result_eq(gold: Rows, pred: Rows, *, order_matters: bool, max_steps: 
     if (s1 != s2) if order_matters else (set(s1) != set(s2)):
         return False
     if order_matters:  # the permuted rows equal gold's list iff each column equals its gold column
-        return Counter(tuple(r[j] for r in pred) for j in range(n)) == Counter(tuple(r[i] for r in gold) for i in range(n))
+        columns = [Counter(tuple(r[j] for r in rows) for j in range(n)) for rows in (gold, pred)]
+        return columns[0] == columns[1]
     cands = _column_candidates(gold, pred)
     if cands is None:
         return False

@@ -30,7 +30,12 @@ from extensions._util.cache import ResultCache, approx_bytes
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
-from extensions.execution.compare import CompareLimit, CompareOptions, Semantics, clear_memo
+from extensions.execution.compare import (
+    CompareLimit,
+    CompareOptions,
+    Semantics,
+    clear_memo,
+)
 from extensions.execution.lane import InlineLane
 from extensions.execution.pool import WorkerPool
 from extensions.execution.sandbox import Limits, Signature, db_signature
@@ -245,7 +250,8 @@ class ExecutionEngine:
         return {
             "workers": self.pool.size, "executions": c["executions"], "worker_executions": c["worker_executions"],
             "inline": inline, "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
-            "worker_restarts": self.pool.restarts, "worker_pids": self.pool.pids(), "gold_cache": self.gold_cache.stats(),
+            "worker_restarts": self.pool.restarts, "worker_pids": self.pool.pids(),
+            "gold_cache": self.gold_cache.stats(),
             "result_cache": self.result_cache.stats(), "verdict_cache": verdicts,
         }
 
@@ -297,7 +303,8 @@ class ExecutionEngine:
                 self._note_speed(db_path, r.elapsed_s)
         return r
 
-    def _in_worker(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool) -> ExecResult:
+    def _in_worker(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int,
+                   gold: bool) -> ExecResult:
         self._counts["executions"] += 1
         self._counts["worker_executions"] += 1
         r = self.pool.execute(db_path, sql, timeout_s, sig, steps)
@@ -491,7 +498,8 @@ class ExecutionEngine:
             return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s, steps)
         assert gold.rows is not None and pred.rows is not None
         if opts.empty_result_is_wrong and not gold.rows and not pred.rows:
-            return MatchResult(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold, timeout_s, steps)
+            return MatchResult(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold,
+                               timeout_s, steps)
         try:
             ok = opts.matches(gold.rows, pred.rows, gold_sql=gold_prepared)
         except CompareLimit as exc:
@@ -531,7 +539,7 @@ class ExecutionEngine:
 
     def _prediction_jobs(self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult],
                          opts: CompareOptions) -> list[tuple[str, str, float, int, bool]]:
-        """``(path, sql, timeout_s, max_vm_steps, inline)`` per distinct prediction: its gold's budget and lane choice."""
+        """``(path, sql, timeout_s, max_vm_steps, inline)`` per distinct prediction (its gold's budget, lane choice)."""
         jobs: dict[tuple[str, str], tuple[int, bool]] = {}
         for path, pred, gold_sql in work:
             g = golds[(path, gold_sql)]
@@ -549,7 +557,7 @@ class ExecutionEngine:
         return [(p, sql, t, steps, inline) for (p, sql), (steps, inline) in jobs.items()]
 
     def _settle(self, jobs: list[tuple[str, str, float, int, bool]], *, gold: bool) -> list[ExecResult]:
-        """Results of ``(db_path, sql, timeout_s, max_vm_steps, inline)`` jobs: the lane here first, then the workers."""
+        """Results of ``(db_path, sql, timeout_s, max_vm_steps, inline)`` jobs: the lane first, then the workers."""
         cache = self.gold_cache if gold else self.result_cache
         results = self._settle_in_lane(jobs, cache, gold)
         rest = [i for i, r in enumerate(results) if r is None]

@@ -300,7 +300,8 @@ class WorkerPool:
             if self._closed:
                 raise EngineClosedError("worker pool closed during the call") from exc
             log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
-            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)", timeout_s=timeout_s)
+            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)",
+                              timeout_s=timeout_s)
         except MemoryError:
             return ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
         finally:

@@ -51,17 +51,18 @@ class StepReport:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def measure(items: Iterable[tuple[str, str]], limits: Limits = Limits()) -> StepReport:
+def measure(items: Iterable[tuple[str, str]], limits: Limits | None = None) -> StepReport:
     """Run each ``(db_path, sql)`` with no step budget and keep the largest step count.
 
     Args:
         items: database files and statements.
-        limits: the sandbox limits (the progress handler's period among them).
+        limits: the sandbox limits, the progress handler's period among them (default: ``Limits()``).
 
     Returns:
         A :class:`StepReport`.
     """
     report = StepReport()
+    limits = limits or Limits()
     conns: dict[str, SandboxConnection | ExecResult] = {}
     try:
         for path, sql in items:

@@ -234,7 +234,7 @@ def encode_request(kind: bytes, path: str = "", sql: str = "", timeout_s: float 
 
 
 def decode_request(body: bytes) -> tuple[bytes, str, str, float, tuple[int, ...] | None, int]:
-    """``(kind, path, sql, timeout_s, sig, max_vm_steps)`` of a request frame body (written by this process's parent)."""
+    """``(kind, path, sql, timeout_s, sig, max_vm_steps)`` of a request frame body (written by the parent)."""
     kind, timeout_s, max_vm_steps, n_sig, n_path = _REQ.unpack_from(body)
     pos = _REQ.size + 8 * n_sig
     sig = struct.unpack_from(f"!{n_sig}q", body, _REQ.size) if n_sig else None

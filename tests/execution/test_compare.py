@@ -87,7 +87,8 @@ def test_the_pruned_search_gives_the_official_verdict_on_random_tables():
             i = rng.randrange(rows)
             pred[i] = tuple(rng.choice(values) for _ in range(n))
         for om in (False, True):
-            assert spider_result_eq(gold, pred, order_matters=om) == _official_result_eq(gold, pred, om), (gold, pred, om)
+            expected = _official_result_eq(gold, pred, om)
+            assert spider_result_eq(gold, pred, order_matters=om) == expected, (gold, pred, om)
 
 
 def _incidence(edges, n=12):

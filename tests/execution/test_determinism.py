@@ -43,7 +43,7 @@ def _batch(hr: str) -> tuple[list[str], list[dict]]:
         (GOLD, GOLD), ("SELECT count(id) FROM employees", GOLD), ("SELECT count(*) FROM departments", GOLD),
         ("SELEC 1", GOLD), ("SELECT nope FROM employees", GOLD), (RUNAWAY, GOLD), (RUNAWAY, heavy_gold),
         (counting(150_000), heavy_gold), (counting(2_500_000), heavy_gold), (counting(3_500_000), heavy_gold),
-        ("SELECT name FROM employees ORDER BY salary DESC LIMIT 3", "SELECT name FROM employees ORDER BY salary DESC LIMIT 3"),
+        ("SELECT name FROM employees ORDER BY salary DESC LIMIT 3",) * 2,
     ]
     return [_completion(p) for p, _ in cases], [{"sql": g, "db_path": hr} for _, g in cases]
 

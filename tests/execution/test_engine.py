@@ -78,7 +78,7 @@ def test_in_flight_duplicates_join(demo_paths, tmp_path):
 
 
 def test_adaptive_step_budget_clamp(demo_paths):
-    settings = dict(workers=1, timeout_s=30.0, max_vm_steps=8_000_000, adaptive_k=10, adaptive_min_steps=500_000)
+    settings = {"workers": 1, "timeout_s": 30.0, "max_vm_steps": 8_000_000, "adaptive_k": 10, "adaptive_min_steps": 500_000}
     with ExecutionEngine(**settings) as eng:
         from extensions.execution.status import ExecResult
 
