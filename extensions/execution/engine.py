@@ -313,7 +313,7 @@ class ExecutionEngine:
         elif r.status is Status.TIMEOUT_WALL:
             log_once(log, "timeout_wall", "a statement passed the wall-clock backstop (timeout_s=%s) twice: %s; "
                      "not cached, the machine may be overloaded or a worker stopped", timeout_s, r.detail)
-        if gold:
+        if gold and r.status is not Status.INTERNAL_ERROR:
             self._note_speed(db_path, timeout_s if r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL) else r.elapsed_s)
         return r
 
