@@ -256,7 +256,7 @@ def test_hung_worker_is_killed_and_replaced(demo_paths):
     statement is tried once more on a fresh worker, so the stall costs time, never the verdict."""
     hr = demo_paths["hr"]
     with ExecutionEngine(
-        workers=1, timeout_s=0.3, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0, inline_budget_ms=0
+        workers=1, timeout_s=3.0, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0, inline_budget_ms=0
     ) as eng:
         assert eng.execute(hr, "SELECT 1").status is Status.OK
         (pid,) = eng.stats()["worker_pids"]
