@@ -16,6 +16,7 @@ Thread-safe: any number of threads may call :meth:`WorkerPool.execute`.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import os
 import queue
@@ -246,10 +247,10 @@ class WorkerPool:
                 max_vm_steps: int = 0) -> ExecResult:
         """Run one statement on some worker. Never raises except after :meth:`close`.
 
-        A wall-clock outcome (the worker passed ``timeout_s`` or did not answer by
-        ``timeout_s + grace_s`` and was killed: load, swapping, a stopped process) is no
-        verdict: the statement is tried once more on a fresh or idle worker, and a second one
-        comes back as ``timeout_wall``.
+        A kill or a death is not a verdict: a worker that passed ``timeout_s`` or did not
+        answer by ``timeout_s + grace_s`` and was killed (load, swapping, a stopped process),
+        or that died during the query (killed from outside), is replaced and the statement is
+        tried once more. A second wall-clock outcome comes back as ``timeout_wall``.
 
         Args:
             path: the database file.
@@ -262,48 +263,47 @@ class WorkerPool:
             The :class:`ExecResult`.
         """
         msg = encode_request(b"E", path, sql, float(timeout_s), sig, max_vm_steps)
-        result = self._call(msg, timeout_s)
-        if result is None:  # died while idle: nothing reached it
-            result = None if self._closed else self._call(msg, timeout_s)
-            if result is None:
-                return ExecResult(Status.INTERNAL_ERROR, detail="worker process died before the query", timeout_s=timeout_s)
-        if result.status is Status.TIMEOUT_WALL and not self._closed:
-            again = self._call(msg, timeout_s)
-            if again is not None:
-                result = again
-            if result.status is Status.TIMEOUT_WALL:
-                result = ExecResult(Status.TIMEOUT_WALL, detail=f"{result.detail} (twice)", timeout_s=timeout_s,
-                                    vm_steps=result.vm_steps, max_vm_steps=max_vm_steps)
+        result, retry = self._call(msg, timeout_s)
+        if retry and not self._closed:
+            second, _ = self._call(msg, timeout_s)
+            result = second or result
+            if result is not None and result.status is Status.TIMEOUT_WALL:
+                result = dataclasses.replace(result, detail=f"{result.detail} (twice)")
+        if result is None:  # died while idle, twice: nothing reached a worker
+            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died before the query", timeout_s=timeout_s)
         return result
 
-    def _call(self, msg: bytes, timeout_s: float) -> ExecResult | None:
-        """One try on one worker; None when the worker was already dead (BrokenPipeError)."""
+    def _call(self, msg: bytes, timeout_s: float) -> tuple[ExecResult | None, bool]:
+        """One try on one worker: its result (None: the worker was dead before the query) and
+        whether the outcome is no verdict and worth one more try."""
         w = self._acquire()
         alive = False
         try:
             result = decode_result(w.call(msg, timeout_s + self.grace_s, self._max_frame))
             alive = True
-            return result
+            return result, result.status is Status.TIMEOUT_WALL
         except WireError as exc:  # a worker that does not follow the format is replaced
             self.restarts += 1
             log_once(log, f"wire:{exc}", "sandbox worker %s sent a malformed frame (%s); replacing it", w.pid, exc)
-            return ExecResult(Status.INTERNAL_ERROR, detail=f"malformed worker reply: {exc}", timeout_s=timeout_s)
+            malformed = ExecResult(Status.INTERNAL_ERROR, detail=f"malformed worker reply: {exc}", timeout_s=timeout_s)
+            return malformed, False
         except BrokenPipeError:
             self.restarts += 1
-            return None
+            return None, True
         except _WorkerTimeout:
             self.restarts += 1
-            return ExecResult(Status.TIMEOUT_WALL, detail=f"worker killed after {timeout_s + self.grace_s:.2f} s",
-                              timeout_s=timeout_s)
+            detail = f"worker killed after {timeout_s + self.grace_s:.2f} s"
+            return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=timeout_s), True
         except (EOFError, OSError) as exc:
             self.restarts += 1
             if self._closed:
                 raise EngineClosedError("worker pool closed during the call") from exc
             log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
-            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)",
-                              timeout_s=timeout_s)
+            detail = "worker process died (killed or out of memory)"
+            return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=timeout_s), True
         except MemoryError:
-            return ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
+            big = ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
+            return big, False
         finally:
             self._release(w, alive)
 

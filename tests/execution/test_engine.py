@@ -272,7 +272,8 @@ def test_hung_worker_is_killed_and_replaced(demo_paths):
 def test_killing_a_worker_mid_query_recovers(demo_paths):
     hr = demo_paths["hr"]
     slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
-    with ExecutionEngine(workers=2, timeout_s=20, adaptive_timeout=False, result_cache_entries=0) as eng:
+    settings = {"workers": 2, "timeout_s": 20, "max_vm_steps": 50_000_000, "adaptive_timeout": False}
+    with ExecutionEngine(**settings, result_cache_entries=0) as eng:
         eng.execute(hr, "SELECT 1")
         out = {}
         th = threading.Thread(target=lambda: out.setdefault("r", eng.execute(hr, slow)))
@@ -280,9 +281,9 @@ def test_killing_a_worker_mid_query_recovers(demo_paths):
         _wait_until_busy(eng)
         for pid in eng.pool.pids():
             os.kill(pid, signal.SIGKILL)
-        th.join(10)
+        th.join(60)
         assert not th.is_alive()
-        assert out["r"].status in (Status.INTERNAL_ERROR, Status.TIMEOUT)
+        assert out["r"].status is Status.TIMEOUT  # a death is no verdict: tried once more, to its step budget
         examples = [e for e in demo_examples() if e["db_id"] == "hr"][:20]
         for e in examples:
             assert eng.match(hr, e["query"], e["query"]).match
