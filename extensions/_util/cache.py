@@ -127,7 +127,7 @@ class _Flight:
     __slots__ = ("lock", "value", "error")
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # a forked child forgets every flight (_forget_flights_in_child)
         self.lock.acquire()
         self.value: object = None
         self.error: BaseException | None = None
