@@ -39,7 +39,7 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                    help="datasets that also get the runaway and adaptive-timeout runs (on heavy, the reference's leaked threads "
                         "slow every later query, so that run takes minutes; add it explicitly)")
     p.add_argument("--adaptive-k", type=float, default=20.0)
-    p.add_argument("--adaptive-min", type=float, default=1.0)
+    p.add_argument("--adaptive-min", type=int, default=1_000_000, help="smallest adaptive step budget (VM steps)")
 
 
 def build_parser() -> argparse.ArgumentParser:
