@@ -42,10 +42,11 @@ class ExecutionConfig(_Strict):
     """Sandboxed execution engine; defaults come from :class:`extensions.execution.settings.EngineSettings`."""
 
     workers: int = Field(_ENGINE.workers, ge=0, description="worker processes; 0 = all cores")
-    timeout_s: float = Field(_ENGINE.timeout_s, gt=0)
-    adaptive_timeout: bool = _ENGINE.adaptive_timeout
-    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0)
-    adaptive_min_s: float = Field(_ENGINE.adaptive_min_s, gt=0)
+    timeout_s: float = Field(_ENGINE.timeout_s, gt=0, description="wall-clock backstop per statement (past it: timeout_wall, never cached)")
+    max_vm_steps: int = Field(_ENGINE.max_vm_steps, ge=0, description="work budget per statement in SQLite VM instructions (past it: timeout); 0 = none")
+    adaptive_timeout: bool = Field(_ENGINE.adaptive_timeout, description="a prediction's step budget follows its gold's steps")
+    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps")
+    adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)
@@ -68,6 +69,9 @@ class ExecutionConfig(_Strict):
     def _renamed_keys(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and "cache_max_cells" in data:
             raise ValueError("execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)")
+        if isinstance(data, Mapping) and "adaptive_min_s" in data:
+            raise ValueError("execution.adaptive_min_s was replaced by execution.adaptive_min_steps (the adaptive "
+                             "budget counts the gold's VM steps, not seconds)")
         return data
 
     def engine_settings(self) -> EngineSettings:

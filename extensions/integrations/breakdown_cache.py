@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from extensions._util.cache import ResultCache
+from extensions._util.forksafe import ForkSafeLock
 from extensions.rewards.enhanced import EnhancedRewardComputer
 
 DEFAULT_MAX_ENTRIES = 4096
@@ -77,7 +77,7 @@ class BreakdownCache:
         self._entry_bytes = sys.getsizeof(dict.fromkeys(computer.keys, 0.0)) + 24 * len(computer.keys)
         self.hits = 0
         self.misses = 0
-        self._counts = threading.Lock()
+        self._counts = ForkSafeLock()
 
     def _cost(self, key: tuple[str, str]) -> int:
         return self._entry_bytes + sys.getsizeof(key[0]) + sys.getsizeof(key[1])

@@ -155,10 +155,16 @@ class RewardComputer:
     def _new_coalescer(self) -> Coalescer[tuple[Any, Any, Any, Mapping[str, Any] | None], EnhancedRewardResult]:
         return Coalescer(self._rewards_batch, lambda item, exc: self._internal_error(exc), name="compute_reward_async")
 
-    # A computer stays picklable (the coalescer holds a lock and event-loop state).
+    # A computer stays picklable and deep-copyable, used or not: the coalescer (a lock, event-loop state)
+    # and the engine (processes, pipes, queues) are dropped; the copy rebuilds them lazily, with the
+    # engine's settings, so it scores identically.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_coalescer", None)
+        engine = state.pop("_engine", None)
+        state["_engine"] = None
+        if state.get("_engine_settings") is None and engine is not None:
+            state["_engine_settings"] = engine.settings
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

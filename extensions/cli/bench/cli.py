@@ -36,6 +36,7 @@ import tempfile
 from collections.abc import Callable
 
 from extensions.cli.bench.engine import cmd_engine
+from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
@@ -45,6 +46,7 @@ from extensions.execution.engine import EngineSettings
 DEFAULT_SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "spider_dev"))
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "engine": cmd_engine, "memory": cmd_memory, "schema": cmd_schema, "extract": cmd_extract, "evaluate": cmd_evaluate,
+    "guard": cmd_guard,
 }
 
 
@@ -64,7 +66,7 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                    help="datasets that also get the runaway and adaptive-timeout runs (on heavy, the reference's leaked threads "
                         "slow every later query, so that run takes minutes; add it explicitly)")
     p.add_argument("--adaptive-k", type=float, default=20.0)
-    p.add_argument("--adaptive-min", type=float, default=1.0)
+    p.add_argument("--adaptive-min", type=int, default=1_000_000, help="smallest adaptive step budget (VM steps)")
 
 
 def build_parser() -> argparse.ArgumentParser:
