@@ -13,7 +13,6 @@ import pytest
 from extensions.data.demo import build_database
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import ALL_STATUSES, Status
-
 from tests.conftest import FIXTURES
 
 
@@ -83,6 +82,7 @@ def small_engine(request):
     eng.close()
 
 
+@pytest.mark.slow
 def test_hostile_corpus(hr_copy, small_engine):
     folder = os.path.dirname(hr_copy)
     before = _snapshot(folder)
