@@ -295,8 +295,8 @@ def test_printed_command_composes_and_its_hook_kwargs_build_the_same_reward(tmp_
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     monkeypatch.setenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT", "0.15")
-    assert launch(["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print",
-                   "--set", "reward.schema_weight=-0.3", "--set", "optimization.lora.target_modules=[q_proj,v_proj]"]) == 0
+    overrides = ["--set", "reward.schema_weight=-0.3", "--set", "optimization.lora.target_modules=[q_proj,v_proj]"]
+    assert launch(["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", *overrides]) == 0
     argv = shlex.split(capsys.readouterr().out.replace("\\\n", " "))
     c = compose_ppo(argv[3:])
     kwargs = dict(c.reward.custom_reward_function.reward_kwargs)

@@ -203,7 +203,8 @@ def missing_requirements(cfg: Config) -> list[str]:
     Returns:
         One short phrase per missing piece; empty when the command can run here.
 
-    >>> any("1000 CUDA GPU" in m for m in missing_requirements(load_config(overrides=["verl.n_gpus_per_node=1000"], env=False)))
+    >>> cfg = load_config(overrides=["verl.n_gpus_per_node=1000"], env=False)
+    >>> any("1000 CUDA GPU" in m for m in missing_requirements(cfg))
     True
     """
     missing = []
@@ -224,15 +225,18 @@ def missing_data(cfg: Config) -> list[str]:
     >>> missing_data(load_config(overrides=["verl.train_files=/nope.parquet"], env=False))[0]
     'verl.train_files=/nope.parquet'
     """
-    return [f"verl.{k}={p}" for k, p in (("train_files", cfg.verl.train_files), ("val_files", cfg.verl.val_files)) if not os.path.exists(p)]
+    files = (("train_files", cfg.verl.train_files), ("val_files", cfg.verl.val_files))
+    return [f"verl.{k}={p}" for k, p in files if not os.path.exists(p)]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m extensions.verl_launch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m extensions.verl_launch", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="our YAML config (see configs/)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. verl.nnodes=2")
-    p.add_argument("--print", action="store_true", help="print the command instead of running it; the hook reads --config "
-                   "with the --set overrides (writes nothing unless --write-config)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. verl.nnodes=2")
+    p.add_argument("--print", action="store_true", help="print the command instead of running it; the hook reads "
+                   "--config with the --set overrides (writes nothing unless --write-config)")
     p.add_argument("--write-config", metavar="PATH", help="write the resolved reward config the hook reads to PATH "
                    "(default when running: <logging.output_dir>/reward_config.yaml)")
     p.add_argument("--verl-version", help="assume this verl version instead of the installed one (e.g. 0.7.0)")
@@ -276,7 +280,7 @@ def _print_command(cmd: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m extensions.verl_launch``: exit 0 after ``--print``, 2 when this machine cannot run verl, else verl's code."""
+    """``python -m extensions.verl_launch``: 0 after ``--print``, 2 when verl cannot run here, else verl's code."""
     a = _parser().parse_args(argv)
     try:
         cfg = load_config(a.config, overrides=a.set)
@@ -296,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     missing = missing_requirements(cfg)
     if missing:
-        print(f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.", file=sys.stderr)
+        print(f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.",
+              file=sys.stderr)
         return 2
     path = _write(cfg, a.write_config or os.path.join(cfg.logging.output_dir, "reward_config.yaml"))
     return subprocess.call(build_command(cfg, path, version))
