@@ -26,8 +26,9 @@ LAYERS = {
     "config": 3, "rewards": 3, "data": 3,
     "integrations": 4,
     "training": 5,
-    "cli": 6,
+    "cli": 5,
 }
+APPS = {"training", "cli"}  # the two applications on top: neither imports the other
 CORE = {"sql", "execution", "rewards", "config"}
 ABOVE_CORE = {"integrations", "training", "cli"}
 
@@ -139,6 +140,12 @@ def test_no_arrow_runs_back_up():
 
 def test_the_core_never_imports_an_adapter_training_or_a_cli():
     bad = [f"{m} -> {t}" for m, ts in GRAPH.items() if _layer(m) in CORE for t in ts if _layer(t) in ABOVE_CORE]
+    assert bad == []
+
+
+def test_the_applications_do_not_import_each_other():
+    bad = [f"{m} -> {t}" for m, ts in GRAPH.items() for t in ts
+           if _layer(m) in APPS and _layer(t) in APPS and _layer(m) != _layer(t)]
     assert bad == []
 
 
