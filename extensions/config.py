@@ -15,6 +15,7 @@ Values in overrides are parsed as YAML scalars (``true``, ``3``, ``[a, b]``).
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -307,6 +308,35 @@ def _parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
+def _fields_at(loc: tuple) -> list[str]:
+    """The keys the model at ``loc`` (a path of section names from :class:`Config`) accepts."""
+    model: Any = Config
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def did_you_mean(loc: tuple) -> str:
+    """`` did you mean <key>?`` for the closest known key to the unknown one at ``loc``, or ``""``.
+
+    Args:
+        loc: the unknown key's path, e.g. ``("reward", "schema_wieght")``.
+
+    Returns:
+        The hint, with a leading ``;``, or an empty string when nothing is close.
+
+    >>> did_you_mean(("reward", "schema_wieght"))
+    '; did you mean reward.schema_weight?'
+    >>> did_you_mean(("reward", "zzz"))
+    ''
+    """
+    close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
+    return f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])}?" if close else ""
+
+
 def _format_error(err: ValidationError, data: Mapping) -> str:
     lines = []
     for e in err.errors():
@@ -314,10 +344,10 @@ def _format_error(err: ValidationError, data: Mapping) -> str:
         got = data
         for part in e["loc"]:
             got = got.get(part) if isinstance(got, Mapping) else None
-        msg = e["msg"]
+        msg, hint = e["msg"], ""
         if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{loc}: {msg} (got {got!r})")
+            msg, hint = "unknown key", did_you_mean(tuple(e["loc"]))
+        lines.append(f"{loc}: {msg} (got {got!r}){hint}")
     return "; ".join(lines)
 
 

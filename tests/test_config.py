@@ -2,7 +2,7 @@ import pathlib
 
 import pytest
 
-from extensions.config import Config, dump_config, load_config
+from extensions.config import dump_config, load_config
 from extensions.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -83,6 +83,29 @@ def test_errors_name_the_key(override, needle):
     with pytest.raises(ConfigError) as err:
         load_config(overrides=[override], env=False)
     assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "override,hint",
+    [
+        ("reward.schema_wieght=0.1", "; did you mean reward.schema_weight?"),
+        ("verl.nnode=2", "; did you mean verl.nnodes?"),
+        ("optimization.lora.rr=3", "; did you mean optimization.lora.r?"),
+        ("rewrd.baseline=arctic", "; did you mean reward?"),
+        ("reward.zzz=1", ""),
+    ],
+)
+def test_a_misspelt_key_gets_the_closest_known_key(override, hint):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[override], env=False)
+    message = str(err.value)
+    assert "unknown key (got " in message and message.endswith(")" + hint)
+
+
+def test_a_misspelt_environment_variable_gets_a_hint_too(monkeypatch):
+    monkeypatch.setenv("EXTENSIONS__REWARD__SCHEMA_WIEGHT", "-0.3")
+    with pytest.raises(ConfigError, match=r"reward.schema_wieght: unknown key .*did you mean reward.schema_weight\?"):
+        load_config()
 
 
 def test_missing_and_invalid_files(tmp_path):

@@ -207,7 +207,8 @@ def parse_ground_truth(
         if isinstance(ground_truth, str):
             ground_truth = {"sql": ground_truth}
         if isinstance(ground_truth, Mapping):
-            ground_truth = {**{k: extra[k] for k in _DB_KEYS if extra.get(k)}, **{k: v for k, v in ground_truth.items() if v}}
+            from_extra = {k: extra[k] for k in _DB_KEYS if extra.get(k)}
+            ground_truth = {**from_extra, **{k: v for k, v in ground_truth.items() if v}}
     if isinstance(ground_truth, str):
         return GroundTruth(ground_truth, [db_path] if db_path else [])
     if not isinstance(ground_truth, Mapping):
@@ -227,6 +228,34 @@ def parse_ground_truth(
     return GroundTruth(sql, [], ground_truth.get("schema"))
 
 
+def read_parquet(path: str) -> list[dict]:
+    """All rows of a parquet file, as dicts.
+
+    Args:
+        path: the ``.parquet`` file.
+
+    Returns:
+        One dict per row, columns as keys.
+
+    Raises:
+        extensions.errors.DataError: the file is missing or pyarrow is not installed.
+
+    >>> read_parquet("no/such/file.parquet")
+    Traceback (most recent call last):
+    ...
+    extensions.errors.DataError: missing file: no/such/file.parquet
+    """
+    from extensions.errors import DataError
+
+    if not os.path.exists(path):
+        raise DataError(f"missing file: {path}")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise DataError(f"reading {path} needs pyarrow (pip install pyarrow): {exc}") from exc
+    return pq.read_table(path).to_pylist()
+
+
 def read_prepared(path: str) -> list[dict]:
     """Rows of a prepared parquet file (``python -m extensions.data prepare``), or of ``<path>/train.parquet``.
 
@@ -241,7 +270,6 @@ def read_prepared(path: str) -> list[dict]:
         extensions.errors.DataError: the file is missing, pyarrow is not installed, or a row's
             ``reward_model.ground_truth`` is neither a mapping nor (JSON of) a mapping or SQL string.
     """
-    from extensions.data.prepare import read_parquet
     from extensions.errors import DataError
 
     if os.path.isdir(path):
@@ -255,7 +283,8 @@ def read_prepared(path: str) -> list[dict]:
         if isinstance(gt, str):
             gt = {"sql": gt}
         if not isinstance(gt, Mapping):
-            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, got {type(gt).__name__}")
+            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, "
+                            f"got {type(gt).__name__}")
         prompt = r.get("prompt")
         if not isinstance(prompt, (list, tuple)) or not all(isinstance(m, Mapping) for m in prompt):
             raise DataError(f"{path}: row {i}: prompt must be a list of chat messages")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 MIB = 1024 * 1024
 # The default work budget: above every official Spider dev gold and every bundled gold
-# (measured with ``python -m extensions.execution.steps``; docs/engine.md has the figures).
+# (measured with ``python -m extensions.cli.bench.steps``; docs/engine.md has the figures).
 MAX_VM_STEPS = 1_000_000_000
 
 

@@ -56,7 +56,7 @@ def make_reward_funcs(
     >>> make_reward_funcs(overrides=["reward.baselin=arctic"])
     Traceback (most recent call last):
     ...
-    extensions.errors.ConfigError: reward.baselin: unknown key (got 'arctic')
+    extensions.errors.ConfigError: reward.baselin: unknown key (got 'arctic'); did you mean reward.baseline?
     """
     computer = computer if computer is not None else get_computer(config=config, overrides=overrides)
     unknown = [c for c in components if c not in computer.keys]

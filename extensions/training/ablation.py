@@ -79,7 +79,7 @@ def run_seed(plan: Plan, seed: int, engine: Any) -> tuple[dict[str, float] | Non
     Returns:
         ``(held-out metrics before GRPO, {arm: per-seed result}, number of held-out prompts)``.
     """
-    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
     from extensions.training.heldout import evaluate_heldout, measuring_computer
     from extensions.training.runner import RunOptions, clone, demo_sizes, prepare_policy, set_seed, train_grpo
 

@@ -31,6 +31,7 @@ def test_row_f1_on_known_multisets():
     assert analyze.row_f1([(0.1 + 0.2,)], [(0.3,)]) == 1.0
 
 
+@pytest.mark.slow
 def test_report_on_synthetic_groups(rollouts, tmp_path):
     rc = analyze.main([str(rollouts), "--presets", "arctic,sql_r1", "--out", str(tmp_path / "out")])
     assert rc == 0

@@ -56,6 +56,7 @@ def _score(hr: str, **settings) -> list[dict]:
     return [{k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} for r in results]
 
 
+@pytest.mark.slow
 def test_the_same_batch_gives_identical_breakdowns_with_and_without_load(demo_paths):
     hr = demo_paths["hr"]
     quiet = _score(hr)
@@ -84,6 +85,7 @@ def test_20_runs_at_99_percent_of_the_budget_pass_and_20_at_101_percent_time_out
             assert (r.status, r.detail) == (Status.TIMEOUT, f"more than max_vm_steps={over} VM steps")
 
 
+@pytest.mark.slow
 def test_a_stopped_worker_costs_time_never_the_verdict(demo_paths):
     """A worker stopped mid-run (SIGSTOP: swapping, a checkpoint's IO) is killed and the statement retried."""
     hr = demo_paths["hr"]

@@ -13,7 +13,6 @@ import pytest
 from extensions.data.demo import build_database
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import ALL_STATUSES, Status
-
 from tests.conftest import FIXTURES
 
 
@@ -83,6 +82,7 @@ def small_engine(request):
     eng.close()
 
 
+@pytest.mark.slow
 def test_hostile_corpus(hr_copy, small_engine):
     folder = os.path.dirname(hr_copy)
     before = _snapshot(folder)
@@ -159,6 +159,7 @@ def test_copy_of_database_is_byte_identical_after_writes(tmp_path, small_engine)
     assert open(path, "rb").read() == open(ref, "rb").read()
 
 
+@pytest.mark.slow
 def test_inline_lane_and_workers_agree_exactly(hr_copy):
     """Every hostile statement and every demo query: same status, rows, columns and detail either way."""
     from extensions.data.demo import build_demo_databases, demo_examples

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from extensions.cli.validate import database_problem
 from extensions.config import RewardConfig
+from extensions.data.checks import database_problem
 from extensions.execution.introspect import declared_columns, load_schema, sample_values
 from extensions.rewards.combine import RewardComputer
 from extensions.sql.resolve import resolve_names

@@ -1,7 +1,7 @@
-"""The default work budget is above every gold the project knows (``python -m extensions.execution.steps``)."""
+"""The default work budget is above every gold the project knows (``python -m extensions.cli.bench.steps``)."""
 
+from extensions.cli.bench.steps import bundled_items, measure, spider_items
 from extensions.execution.settings import DEFAULTS
-from extensions.execution.steps import bundled_items, measure, spider_items
 
 
 def test_no_bundled_demo_gold_passes_the_default_budget(tmp_path):

@@ -33,6 +33,7 @@ def test_bad_arguments_exit_2(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tiny_end_to_end(tmp_path, demo_dir, monkeypatch):
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     out = tmp_path / "abl"

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from extensions.cli.validate import check_training_rows
+from extensions.data.checks import check_training_rows
 from extensions.data.prepare import write_parquet
 from extensions.errors import DataError
 from extensions.training.data import parquet_rows

@@ -1,6 +1,6 @@
 """Measure the VM steps of gold queries: the evidence behind the default ``max_vm_steps``.
 
-``python -m extensions.execution.steps --spider ../shared/spider_dev`` runs every gold query of
+``python -m extensions.cli.bench.steps --spider ../shared/spider_dev`` runs every gold query of
 the official Spider dev set on every database file of its ``db_id`` (test-suite variants
 included), the bundled demo golds and the heavy database's golds, each with no step budget, and
 prints per source the number of statements, the largest step count and its query, and how the
