@@ -4,9 +4,10 @@ import shutil
 
 import pytest
 
+from extensions.cli.evaluate import report_figure, run_names
 from extensions.data.demo import build_database
-from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
 from extensions.errors import DataError
+from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
 
 # A hand-made set on the demo databases; the expected summary below is computed by hand.
 GOLD = [
@@ -197,6 +198,7 @@ def test_compare_and_mcnemar(files):
     assert mcnemar([True], [True])["p_value"] == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.parametrize("keep_distinct,column", [(False, "official_exec"), (True, "official_exec_keep_distinct")])
 def test_agreement_with_official_verdicts(spider_dev, tmp_path, keep_distinct, column):
@@ -211,3 +213,27 @@ def test_agreement_with_official_verdicts(spider_dev, tmp_path, keep_distinct, c
     items = json.loads(out.read_text())["items"]
     agree = sum(int(i["exec_match"]) == r[column] for i, r in zip(items, rows)) / len(rows)
     assert agree == 1.0
+
+
+def test_the_plot_names_runs_after_their_files_and_labels_the_database_panel(files):
+    tmp, db, gold_json, _ = files
+    (tmp / "base").mkdir()
+    (tmp / "grpo").mkdir()
+    a, b = tmp / "base" / "pred.json", tmp / "grpo" / "pred.json"
+    a.write_text(json.dumps(PRED))
+    b.write_text(json.dumps([q for _, q in GOLD]))
+    names = run_names(str(a), str(b))
+    assert names == ("base/pred.json", "grpo/pred.json")
+    gold = load_gold(str(gold_json))
+    ev = Evaluator(str(db), workers=1)
+    try:
+        rep_a = ev.evaluate(gold, [[p] for p in load_predictions(str(a))])
+        rep_b = ev.evaluate(gold, [[p] for p in load_predictions(str(b))])
+    finally:
+        ev.close()
+    metrics, per_db = report_figure(rep_a, rep_b, names).axes
+    for ax in (metrics, per_db):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == list(names)
+    assert per_db.get_xlabel() == "execution accuracy" and per_db.get_ylabel() == "database"
+    n = rep_a.summary["per_database"]
+    assert [t.get_text() for t in per_db.get_yticklabels()] == [f"{d} (n={n[d]['count']})" for d in n]

@@ -55,6 +55,7 @@ def _run_on_tty(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["evaluate", "validation", "data_prepare", "bench"])
 def test_progress_bar_on_a_terminal_only(name, tmp_path, demo_dir):
     argv = _commands(tmp_path, demo_dir)[name]

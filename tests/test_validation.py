@@ -76,8 +76,8 @@ def test_parquet_input(tmp_path, demo_dir, monkeypatch):
 
 def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys):
     pytest.importorskip("pyarrow")
-    from extensions.data.layout import read_prepared
-    from extensions.data.prepare import prepare, read_parquet, write_parquet
+    from extensions.data.layout import read_parquet, read_prepared
+    from extensions.data.prepare import prepare, write_parquet
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     rows = read_parquet(prepare("demo", str(tmp_path / "prep"), max_examples=4)["train"])

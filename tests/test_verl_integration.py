@@ -11,15 +11,18 @@ import pytest
 verl = pytest.importorskip("verl")
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.slow  # trains or runs a real framework end to end
+
 import numpy as np  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from extensions import verl_hook  # noqa: E402
 from extensions.config import dump_config, load_config  # noqa: E402
-from extensions.data.prepare import prepare, read_parquet  # noqa: E402
-from extensions.tiny import build_tokenizer  # noqa: E402
+from extensions.data.layout import read_parquet  # noqa: E402
+from extensions.data.prepare import prepare  # noqa: E402
 from extensions.integrations.verl.hook import coalescer  # noqa: E402
 from extensions.integrations.verl.launch import build_overrides, installed_verl_version, reward_overrides  # noqa: E402
+from extensions.training.tiny import build_tokenizer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
@@ -63,10 +66,10 @@ def test_launcher_overrides_compose_without_unknown_keys(reward_config, prepared
     assert c.reward.custom_reward_function.path.endswith("verl_hook.py")
     assert c.reward.custom_reward_function.reward_kwargs.config == path
     assert c.trainer.use_v1 is False
-    from verl.trainer.ppo.reward import get_custom_reward_fn
-
     import asyncio
     import inspect
+
+    from verl.trainer.ppo.reward import get_custom_reward_fn
 
     assert c.reward.custom_reward_function.name == "compute_score_async"
     fn = get_custom_reward_fn(c)
@@ -268,20 +271,39 @@ def test_rlhf_dataset_roundtrip(prepared, tokenizer):
 
 
 def test_launcher_print_writes_only_when_asked(tmp_path, capsys, monkeypatch):
-    from extensions.verl_launch import main as launch
+    from extensions.integrations.verl.launch import main as launch
 
     monkeypatch.chdir(tmp_path)
-    args = ["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", "--set", f"logging.output_dir={tmp_path / 'out'}"]
+    args = ["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print",
+            "--set", f"logging.output_dir={tmp_path / 'out'}"]
     assert launch(args) == 0
     assert not (tmp_path / "out").exists()
     out, err = capsys.readouterr()
-    assert "-m verl.trainer.main_ppo \\\n" in out and "not written" in err
+    assert "-m verl.trainer.main_ppo \\\n" in out and "reward_kwargs.config=" + os.path.join(ROOT, "configs") in out
     target = tmp_path / "cfg" / "reward.yaml"
     assert launch(args + ["--write-config", str(target)]) == 0
     out, err = capsys.readouterr()
-    resolved = load_config(str(target), env=False)
-    assert resolved.execution.workers == max(1, (os.cpu_count() or 1) // resolved.verl.reward_num_workers)
+    assert load_config(str(target), env=False).execution.workers == 0  # sized on the node, by the hook
     assert f"reward_kwargs.config={target}" in out and f"wrote the reward config the hook reads: {target}" in err
+
+
+def test_printed_command_composes_and_its_hook_kwargs_build_the_same_reward(tmp_path, capsys, monkeypatch, demo_dir):
+    """Without --write-config, verl's hydra accepts the printed command and the hook gets the --set values."""
+    import shlex
+
+    from extensions.integrations.verl.launch import main as launch
+
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    monkeypatch.setenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT", "0.15")
+    overrides = ["--set", "reward.schema_weight=-0.3", "--set", "optimization.lora.target_modules=[q_proj,v_proj]"]
+    assert launch(["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", *overrides]) == 0
+    argv = shlex.split(capsys.readouterr().out.replace("\\\n", " "))
+    c = compose_ppo(argv[3:])
+    kwargs = dict(c.reward.custom_reward_function.reward_kwargs)
+    monkeypatch.delenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT")  # the node does not see the launching shell's environment
+    computer = verl_hook.get_computer(**kwargs)
+    assert computer.schema_reward.weight == -0.3 and computer.syntax_weight == 0.15
+    assert list(kwargs["overrides"])[-1] == "optimization.lora.target_modules=[q_proj,v_proj]"
 
 
 def _engine_children(actor_title: str) -> dict[int, set[int]]:

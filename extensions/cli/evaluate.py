@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import pathlib
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -44,13 +45,13 @@ from extensions.cli.inputs import InputError, check_output, parse_json, read_tex
 from extensions.data.layout import db_file, resolve_db_paths
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
+from extensions.execution.introspect import load_schema
 from extensions.execution.status import Status
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
 from extensions.sql.hardness import spider_hardness
 from extensions.sql.resolve import resolve_names
-from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +373,10 @@ def compare(a: Report, b: Report) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- output
 
 
-def print_summary(report: Report, comparison: dict | None = None, file: Any = None) -> None:
+def print_summary(
+    report: Report, comparison: dict | None = None, file: Any = None, names: tuple[str, str] = ("A", "B")
+) -> None:
+    """The summary table on ``file`` (stdout): one run, or runs A and B (named ``names``) side by side."""
     file = file or sys.stdout
     s = report.summary
     try:
@@ -381,7 +385,8 @@ def print_summary(report: Report, comparison: dict | None = None, file: Any = No
         from rich.table import Table
 
         console = Console(file=file, width=100)
-        t = Table(title=f"Evaluation ({report.semantics} semantics, {s['count']} examples)")
+        t = Table(title=f"Evaluation ({report.semantics} semantics, {s['count']} examples)",
+                  caption=escape(f"A = {names[0]}, B = {names[1]}") if comparison else None)
         if comparison:
             t.add_column("metric")
             t.add_column("A", justify="right")
@@ -405,34 +410,79 @@ def print_summary(report: Report, comparison: dict | None = None, file: Any = No
         for m in METRICS[1:]:
             print(f"{m}: {s[m]:.4g}", file=file)
         if comparison:
+            print(f"A = {names[0]}, B = {names[1]}", file=file)
             print(json.dumps(comparison, indent=1), file=file)
 
 
-def plot_report(report: Report, path: str, other: Report | None = None) -> str:
+def run_names(path_a: str, path_b: str | None = None) -> tuple[str, str]:
+    """Names for runs A and B after their predictions files: the file names, or more of the paths when equal.
+
+    Args:
+        path_a: the predictions file of run A.
+        path_b: the one of run B, if any.
+
+    Returns:
+        ``(name_a, name_b)``; ``name_b`` is ``"B"`` without a second file.
+
+    >>> run_names("runs/base/pred.txt", "runs/grpo/pred.txt")
+    ('base/pred.txt', 'grpo/pred.txt')
+    >>> run_names("base.txt", "grpo.txt")
+    ('base.txt', 'grpo.txt')
+    """
+    if path_b is None:
+        return os.path.basename(path_a), "B"
+    a, b = pathlib.PurePath(path_a).parts, pathlib.PurePath(path_b).parts
+    for k in range(1, max(len(a), len(b)) + 1):
+        name_a, name_b = "/".join(a[-k:]), "/".join(b[-k:])
+        if name_a != name_b:
+            return name_a, name_b
+    return f"A: {path_a}", f"B: {path_b}"
+
+
+def report_figure(report: Report, other: Report | None = None, names: tuple[str, str] = ("A", "B")) -> Any:
+    """The evaluation plot: metric bars and execution accuracy per database, for one run or two.
+
+    Args:
+        report: run A.
+        other: run B, shown next to A.
+        names: what to call A and B in the legends (:func:`run_names`).
+
+    Returns:
+        The matplotlib figure (two axes: metrics, per database).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = report.summary
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    names = ["exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural"]
-    x = range(len(names))
-    w = 0.4 if other else 0.7
-    ax1.bar([i - (w / 2 if other else 0) for i in x], [s[n] for n in names], width=w, label="A")
-    if other:
-        ax1.bar([i + w / 2 for i in x], [other.summary[n] for n in names], width=w, label="B")
-        ax1.legend()
-    ax1.set_xticks(list(x))
-    ax1.set_xticklabels(names, rotation=20, fontsize=8)
-    ax1.set_ylim(0, 1)
-    ax1.set_title("metrics")
-    dbs = list(s["per_database"])
-    ax2.barh(dbs, [s["per_database"][d]["exec_accuracy"] for d in dbs])
-    ax2.set_xlim(0, 1)
-    ax2.set_title("exec accuracy per database")
-    ax2.tick_params(axis="y", labelsize=7)
+    runs = [(names[0], report.summary)] + ([(names[1], other.summary)] if other else [])
+    w = 0.8 / len(runs)
+    offsets = [(k - (len(runs) - 1) / 2) * w for k in range(len(runs))]
+    metric_names = ["exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural"]
+    dbs = list(report.summary["per_database"])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4.5, 0.25 * len(dbs) * len(runs) + 1)))
+    for (name, s), off in zip(runs, offsets):
+        ax1.bar([i + off for i in range(len(metric_names))], [s[n] for n in metric_names], width=w, label=name)
+        per_db = s["per_database"]
+        ax2.barh([i + off for i in range(len(dbs))], [per_db.get(d, {}).get("exec_accuracy", 0.0) for d in dbs],
+                 height=w, label=name)
+    ax1.set_xticks(range(len(metric_names)))
+    ax1.set_xticklabels(metric_names, rotation=20, fontsize=8)
+    ax1.set(ylim=(0, 1), ylabel="rate / score", title=f"metrics ({report.semantics} semantics)")
+    ax2.set_yticks(range(len(dbs)))
+    ax2.set_yticklabels([f"{d} (n={report.summary['per_database'][d]['count']})" for d in dbs], fontsize=7)
+    ax2.set(xlim=(0, 1), xlabel="execution accuracy", ylabel="database", title="execution accuracy per database")
+    for ax in (ax1, ax2):
+        ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_report(report: Report, path: str, other: Report | None = None, names: tuple[str, str] = ("A", "B")) -> str:
+    """Write :func:`report_figure` to ``path`` (PNG); returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = report_figure(report, other, names)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -499,7 +549,7 @@ def _write_outputs(a: argparse.Namespace, report: Report, report_b: Report | Non
         with open(a.output, "w") as fh:
             json.dump(out, fh, indent=1)
     if a.plot:
-        plot_report(report, a.plot, report_b)
+        plot_report(report, a.plot, report_b, run_names(a.predictions, a.compare))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -517,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ev.close()
     comparison = compare(report, report_b) if report_b else None
-    print_summary(report, comparison)
+    print_summary(report, comparison, names=run_names(a.predictions, a.compare))
     _write_outputs(a, report, report_b, comparison)
     return 0
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from extensions._util.nesting import json_loads_bounded
+from extensions.data.layout import db_file
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
-from extensions.data.layout import db_file
 from extensions.execution.introspect import load_schema, sample_values
 from extensions.tool.prompt import multi_turn_row
 
@@ -214,14 +214,6 @@ def _write_split(rows: list[dict], out_dir: str, split: str, fmt: str) -> str:
     path = os.path.join(out_dir, f"{split}.parquet")
     write_parquet(rows, path)
     return path
-
-
-def read_parquet(path: str) -> list[dict]:
-    import pyarrow.parquet as pq
-
-    if not os.path.exists(path):
-        raise DataError(f"missing file: {path}")
-    return pq.read_table(path).to_pylist()
 
 
 def prepare(

@@ -92,8 +92,8 @@ def push_to_hub(folder: str, repo: str, token: str) -> str:
 
 def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
     """Prepare the data (demo unless ``--data``) and launch (or print) the VERL command."""
-    from extensions import verl_launch
     from extensions.data.prepare import prepare
+    from extensions.integrations.verl import launch as verl_launch
 
     data = args.data or os.path.join(out_dir, "data")
     if not args.data:
@@ -107,8 +107,8 @@ def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
 
 
 def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
+    from extensions.training.preflight import check_config
     from extensions.training.runner import RunOptions, run
-    from extensions.validation import check_config
 
     check_config(cfg, need_gpu=not args.demo)
     steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)

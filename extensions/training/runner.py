@@ -75,15 +75,15 @@ def demo_sizes(cfg: Config, tiny: bool) -> Config:
 
 
 def _rows(cfg: Config, opts: RunOptions, tiny: bool, engine: Any) -> tuple[list[dict], list[dict]]:
+    from extensions.data.checks import check_training_rows
     from extensions.training.data import demo_rows, parquet_rows
-    from extensions.validation import check_training_rows
 
     style = "compact" if tiny else cfg.data.prompt_style
     if opts.data:
-        train, held = parquet_rows(opts.data), []
+        train, held = parquet_rows(opts.data, db_root=cfg.data.db_root), []
         val = os.path.join(opts.data, "val.parquet")
         if os.path.isdir(opts.data) and os.path.exists(val):
-            held = parquet_rows(val)
+            held = parquet_rows(val, db_root=cfg.data.db_root)
     else:
         train, held = demo_rows(style, cfg.data.sample_values)
     train, report = check_training_rows(train, engine=engine)
@@ -262,7 +262,7 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     """
     import time
 
-    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
     from extensions.training.plots import plot_run
 
     computer = EnhancedRewardComputer.from_config(cfg)

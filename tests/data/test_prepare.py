@@ -6,7 +6,8 @@ import sqlite3
 import pytest
 
 from extensions.data.__main__ import main as data_main
-from extensions.data.prepare import prepare, read_parquet
+from extensions.data.layout import read_parquet
+from extensions.data.prepare import prepare
 from extensions.data.synth import synthesize_database
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extensions.data.__main__ import main
-from extensions.data.prepare import read_parquet
+from extensions.data.layout import read_parquet
 
 
 def test_multi_turn_rows_name_the_tool_and_carry_tools_kwargs(tmp_path, capsys):

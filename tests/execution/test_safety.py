@@ -12,12 +12,11 @@ import textwrap
 
 import pytest
 
+from extensions.cli.bench.lane import HOSTILE
 from extensions.data.demo import build_database
 from extensions.execution.engine import ExecutionEngine
-from extensions.execution.lane_bench import HOSTILE
 from extensions.execution.status import ExecResult, Status
 from extensions.execution.wire import WireError, decode_result, encode_result, read_frame, write_frame
-
 from tests.conftest import FIXTURES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -94,6 +93,7 @@ _FLOOD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
 def test_a_flood_of_distinct_big_results_keeps_memory_bounded(demo_paths):
     """300 distinct results of about 0.9 MB each would keep about 270 MB alive without byte budgets."""
@@ -135,6 +135,7 @@ def test_temporary_b_trees_stay_in_memory(tmp_path):
     assert out.stdout.split() == ["error", "ok", "((300000,),)"]
 
 
+@pytest.mark.slow
 def test_kib_sized_steps_are_interrupted_inline_and_finished_in_a_worker(demo_paths):
     hr = demo_paths["hr"]
     with ExecutionEngine(workers=1, timeout_s=30, adaptive_timeout=False) as inline, \
@@ -150,7 +151,7 @@ def test_a_batch_stops_trying_the_lane_after_a_few_budgets(demo_paths):
     gold = "SELECT count(*) FROM employees"
     runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + {i} FROM r) SELECT count(*) FROM r"
     items = [(hr, runaway.format(i=i), gold) for i in range(1, 9)]
-    with ExecutionEngine(workers=2, timeout_s=0.5, adaptive_timeout=False) as eng:
+    with ExecutionEngine(workers=2, timeout_s=30, max_vm_steps=20_000_000, adaptive_timeout=False) as eng:
         got = eng.match_many(items)
         assert [m.status for m in got] == [Status.TIMEOUT] * 8
         lane = eng.stats()["inline"]

@@ -66,6 +66,7 @@ def test_config_mistake_raises():
         reward_func(["x"], ["x"], ["SELECT 1"], overrides=["reward.margn=0.1"])
 
 
+@pytest.mark.slow
 def test_config_mistake_stops_loading_by_path(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("reward: {baseline: nope}\n")

@@ -34,6 +34,6 @@ def test_v1_taskset_scores_like_our_computer(tmp_path, demo_dir):
     assert wrong == pytest.approx(out["wrong_total"]) and wrong_metrics["hallucinations"] >= 1.0
     assert set(right_metrics) == set(out["keys"]) - {"score"}
     assert out["empty"][0] == 0.0
-    assert out["config_error"] == "reward.baselin: unknown key (got 'arctic')"
+    assert out["config_error"] == "reward.baselin: unknown key (got 'arctic'); did you mean reward.baseline?"
     if args:
         assert out["spider"] == [1.0, 1.0]

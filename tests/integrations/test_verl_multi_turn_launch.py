@@ -15,7 +15,8 @@ def _keys(overrides: list[str]) -> dict[str, str]:
 
 def test_multi_turn_overrides_replace_the_reward_hook_and_enable_the_tool_loop():
     cfg = load_config(overrides=["multi_turn.max_calls=3"], env=False)
-    single, multi = build_overrides(cfg, "/run/r.yaml"), build_overrides(cfg, "/run/r.yaml", multi_turn=True)
+    single = build_overrides(cfg, "/run/r.yaml")
+    multi = build_overrides(cfg, "/run/r.yaml", tool_config="/run/verl_sql_tool.yaml")
     k = _keys(multi)
     assert len(k) == len(multi)  # no key given twice (hydra refuses that)
     assert k["actor_rollout_ref.rollout.multi_turn.enable"] == "True"
@@ -40,3 +41,12 @@ def test_print_with_write_config_writes_a_tool_yaml_verl_loads(tmp_path, capsys)
     registry = pytest.importorskip("verl.tools.tool_registry")
     (tool,) = registry.initialize_tools_from_config(str(tool_yaml))
     assert tool.limits.max_rows == 4
+
+
+def test_print_without_write_config_names_the_tool_yaml_and_writes_nothing(tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    assert main(["--config", "configs/train_24gb.yaml", "--multi-turn", "--print",
+                 "--set", f"logging.output_dir={out_dir}"]) == 0
+    captured = capsys.readouterr()
+    assert f"tool_config_path={out_dir / 'verl_sql_tool.yaml'}" in captured.out
+    assert "not written" in captured.err and not out_dir.exists()

@@ -12,7 +12,7 @@ from openrlhf.datasets.prompts_dataset import preprocess_data
 from openrlhf.utils.agent import SingleTurnAgentExecutor
 
 import extensions.integrations.openrlhf as ours
-from extensions.tiny import build_tokenizer
+from extensions.training.tiny import build_tokenizer
 
 
 def main():

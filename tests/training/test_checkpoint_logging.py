@@ -3,8 +3,9 @@ import os
 
 import pytest
 
-from extensions.checkpoint import CheckpointManager
-from extensions.logging_enhanced import MetricsLogger, plot_metrics, read_metrics
+from extensions.training.checkpoint import CheckpointManager
+from extensions.training.metrics import MetricsLogger, read_metrics
+from extensions.training.plots import plot_metrics
 
 
 def test_keep_best_k_and_latest(tmp_path):
