@@ -131,7 +131,7 @@ def make_episode_reward_funcs(
     Returns:
         The functions (``sql_reward`` first) and their weights (1 for the total, 0 for the rest).
 
-    >>> from extensions.rewards.combine import EnhancedRewardComputer
+    >>> from extensions.rewards.enhanced import EnhancedRewardComputer
     >>> funcs, weights = make_episode_reward_funcs(EnhancedRewardComputer(), MultiTurnConfig())
     >>> [f.__name__ for f in funcs][:3], weights[:2]
     (['sql_reward', 'acc', 'format_ok'], [1.0, 0.0])

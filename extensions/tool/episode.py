@@ -11,7 +11,7 @@ The breakdown gets fixed extra keys, logged as metrics by every adapter: ``tool_
 ``tool_budget_spent`` and ``multi_turn_penalty``.
 
 >>> from extensions.config import MultiTurnConfig
->>> from extensions.rewards.combine import EnhancedRewardComputer
+>>> from extensions.rewards.enhanced import EnhancedRewardComputer
 >>> b = score_episode(EnhancedRewardComputer(), "", "SELECT 1", EpisodeStats(5, 2, True),
 ...                   MultiTurnConfig(no_answer_penalty=-0.5))
 >>> b["score"], b["tool_calls"], b["tool_errors"], b["multi_turn_penalty"]

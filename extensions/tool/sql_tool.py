@@ -78,8 +78,8 @@ def _answer(r: ExecResult, limits: ToolLimits) -> ToolAnswer:
         text = render_table(r.columns, r.rows or (), max_rows=limits.max_rows,
                             max_cell_chars=limits.max_cell_chars, max_chars=limits.max_chars)
         return ToolAnswer(text, True, "ok")
-    if r.status is Status.TIMEOUT:
-        return _error("timeout", f"timed out after {limits.timeout_s:g} s; simplify the query or add a LIMIT")
+    if r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL):
+        return _error(r.status.value, f"timed out after {limits.timeout_s:g} s; simplify the query or add a LIMIT")
     message = _HINTS.get(r.status, r.status.value)
     return _error(r.status.value, message, "" if r.status in _NO_DETAIL else r.detail)
 

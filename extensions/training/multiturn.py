@@ -194,7 +194,7 @@ def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
         environment_factory,
         make_episode_reward_funcs,
     )
-    from extensions.rewards.combine import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
     from extensions.training.callbacks import MetricsCallback, quiet_console
     from extensions.training.model import lora_config
 

@@ -13,7 +13,7 @@ from extensions.integrations.trl_env import (
     environment_factory,
     make_episode_reward_funcs,
 )
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 from extensions.tool.limits import ToolLimits
 from tests.conftest import FIXTURES
 

@@ -65,8 +65,8 @@ def test_safety_holds_for_the_tool(case, db, engine, tmp_path, monkeypatch):
     a = run_query(db, case["query"], LIMITS, engine)
     assert isinstance(a.text, str) and len(a.text) <= max(LIMITS.max_chars, 400)
     assert all(ch.isprintable() or ch == "\n" for ch in a.text)
-    if case["expect"] != "any":
-        assert a.status == case["expect"], a.text
+    if case["expect"] != "any":  # a timeout may be the step budget's (timeout) or the wall backstop's (timeout_wall)
+        assert a.status == case["expect"] or (case["expect"] == "timeout" and a.status == "timeout_wall"), a.text
     if not a.ok:
         assert a.text.startswith("error: ") and "\n" not in a.text
     assert _snapshot(os.path.dirname(db)) == before
