@@ -27,8 +27,10 @@ from extensions.errors import ConfigError
 from extensions.execution.settings import EngineSettings
 from extensions.rewards.presets import PRESET_ALIASES, PRESET_NAMES
 from extensions.rewards.structural import DEFAULT_WEIGHTS, clause_weights
+from extensions.tool.limits import ToolLimits
 
 _ENGINE = EngineSettings()
+_TOOL = ToolLimits()
 
 ENV_PREFIX = "EXTENSIONS__"
 CONFIG_ENV = "EXTENSIONS_CONFIG"  # path of a YAML file used when none is given
@@ -274,8 +276,27 @@ class LoggingConfig(_Strict):
     wandb: WandbConfig = WandbConfig()
 
 
+class MultiTurnConfig(_Strict):
+    """The ``execute_sql`` tool of multi-turn rollouts and the extra terms of an episode's reward (off by default)."""
+
+    max_calls: int = Field(_TOOL.max_calls, ge=1, description="tool calls per episode; later calls are refused")
+    max_rows: int = Field(_TOOL.max_rows, ge=1, description="rows shown per answer")
+    max_cell_chars: int = Field(_TOOL.max_cell_chars, ge=4, description="characters per cell")
+    max_chars: int = Field(_TOOL.max_chars, ge=64, description="characters per answer")
+    timeout_s: float = Field(_TOOL.timeout_s, gt=0, description="seconds per query")
+    max_query_chars: int = Field(_TOOL.max_query_chars, ge=16, description="longest query run")
+    no_answer_penalty: float = Field(0.0, le=0, description="added when the budget was spent and no final SQL given")
+    error_penalty: float = Field(0.0, le=0, description="added per failed tool call")
+
+    def tool_limits(self) -> ToolLimits:
+        """The tool's :class:`~extensions.tool.limits.ToolLimits`."""
+        return ToolLimits(self.max_calls, self.max_rows, self.max_cell_chars, self.max_chars, self.timeout_s,
+                          self.max_query_chars)
+
+
 class Config(_Strict):
     reward: RewardConfig = RewardConfig()
+    multi_turn: MultiTurnConfig = MultiTurnConfig()
     execution: ExecutionConfig = ExecutionConfig()
     optimization: OptimizationConfig = OptimizationConfig()
     grpo: GRPOConfig = GRPOConfig()

@@ -28,6 +28,7 @@ from extensions.data.layout import db_file
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
 from extensions.execution.introspect import load_schema, sample_values
+from extensions.tool.prompt import multi_turn_row
 
 SOURCES = ("spider", "bird", "synsql", "sql_create_context", "demo")
 
@@ -151,7 +152,9 @@ def split_examples(ex: list[Example], split: str, val_fraction: float, seed: int
     return [e for i, e in enumerate(ex) if (i in val) == (split == "val")]
 
 
-def to_rows(examples: list[Example], *, source: str, split: str, style: str, sample_k: int) -> Iterator[dict]:
+def to_rows(examples: list[Example], *, source: str, split: str, style: str, sample_k: int,
+            max_tool_calls: int | None = None) -> Iterator[dict]:
+    """Prepared rows; with ``max_tool_calls`` (multi-turn) each goes through :func:`~extensions.tool.prompt.multi_turn_row`."""
     schema_cache: dict[str, str] = {}
     for i, e in enumerate(tqdm(examples, desc=f"{source} {split}", file=sys.stderr, leave=False, disable=None)):
         text = e.schema_text
@@ -160,13 +163,14 @@ def to_rows(examples: list[Example], *, source: str, split: str, style: str, sam
             if text is None:
                 text = render_schema(load_schema(e.db_path), sample_values(e.db_path, sample_k))
                 schema_cache[e.db_path] = text
-        yield {
+        row = {
             "data_source": source,
             "prompt": build_prompt(style, text, e.question, e.evidence or None),
             "ability": "text2sql",
             "reward_model": {"style": "rule", "ground_truth": {"sql": e.sql, "db_path": e.db_path, "db_id": e.db_id}},
             "extra_info": {"index": i, "split": split, "db_id": e.db_id, "question": e.question, "evidence": e.evidence},
         }
+        yield multi_turn_row(row, e.db_path, e.db_id, max_tool_calls) if max_tool_calls else row
 
 
 def write_parquet(rows: list[dict], path: str) -> None:
@@ -223,8 +227,13 @@ def prepare(
     max_examples: int | None = None,
     seed: int = 0,
     fmt: str = "parquet",
+    max_tool_calls: int | None = None,
 ) -> dict[str, str]:
-    """Write ``train`` and ``val`` files under ``out_dir`` (``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``); returns their paths."""
+    """Write ``train`` and ``val`` files under ``out_dir`` (``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``); returns their paths.
+
+    ``max_tool_calls`` (``--multi-turn``): prompts name the ``execute_sql`` tool and its budget, and rows carry
+    verl's ``extra_info.tools_kwargs`` and ``agent_name``.
+    """
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; allowed: {', '.join(SOURCES)}")
     if fmt not in FORMATS:
@@ -253,6 +262,6 @@ def prepare(
     for split, ex in splits.items():
         if max_examples:
             ex = ex[:max_examples]
-        rows = list(to_rows(ex, source=source, split=split, style=style, sample_k=sample_k))
+        rows = list(to_rows(ex, source=source, split=split, style=style, sample_k=sample_k, max_tool_calls=max_tool_calls))
         out[split] = _write_split(rows, out_dir, split, fmt)
     return out

@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-eval", action="store_true", help="skip the held-out check before and after GRPO")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the final adapter to this Hub repo (needs HF_TOKEN)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value")
+    p.add_argument("--multi-turn", action="store_true", help="rollouts call the execute_sql tool before answering "
+                   "(TRL environment_factory; --sft-warmup then trains on tool-using transcripts)")
     p.add_argument("--dry-run", action="store_true", help="with --backend verl: print the command instead of running it")
     return p.parse_args(argv)
 
@@ -116,6 +118,16 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
     return run(cfg, opts)
 
 
+def _run_multi_turn(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
+    from extensions.training.multiturn import DEMO_MT_SFT_STEPS, run_multi_turn
+    from extensions.training.runner import RunOptions
+
+    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_MT_SFT_STEPS if args.demo else 0)
+    return run_multi_turn(cfg, RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed,
+                                          sft_warmup=sft, data=args.data))
+
+
 def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: ANN001
     """Run the command; returns the exit status (2 for config and data errors)."""
     args = parse_args(argv)
@@ -131,10 +143,14 @@ def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: 
         print("error: --push-to-hub needs a Hugging Face token: set HF_TOKEN (or run `huggingface-cli login`)", file=sys.stderr)
         return 2
     dump_config(cfg, os.path.join(out_dir, "config.yaml"))
+    if args.backend == "verl" and args.multi_turn:
+        print("error: --multi-turn runs TRL here; for verl use `python -m extensions.data prepare --multi-turn` "
+              "and `python -m extensions.verl_launch --multi-turn`", file=sys.stderr)
+        return 2
     if args.backend == "verl":
         return run_verl(cfg, args, out_dir)
     try:
-        result = _run_trl(cfg, args, out_dir)
+        result = _run_multi_turn(cfg, args, out_dir) if args.multi_turn else _run_trl(cfg, args, out_dir)
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -99,7 +99,8 @@ def _list(values: list[str]) -> str:
 
 
 def build_overrides(
-    cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, hook_overrides: Sequence[str] = ()
+    cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, hook_overrides: Sequence[str] = (),
+    tool_config: str | None = None,
 ) -> list[str]:
     """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name).
 
@@ -108,6 +109,7 @@ def build_overrides(
         config_path: the YAML config the hook reads.
         version: the verl version whose keys to use.
         hook_overrides: ``section.key=value`` items the hook applies on top of ``config_path``.
+        tool_config: the SQL tool's YAML for a multi-turn run (``--multi-turn``); None: single-turn.
 
     Returns:
         The overrides, verl's keys first, the hook's last, then ``verl.extra_overrides``.
@@ -167,7 +169,13 @@ def build_overrides(
     if version >= (0, 9) and not v.use_v1:
         out.append("trainer.use_v1=False")
     hook = v.reward_hook if version >= (0, 9) else "compute_score"
-    out += reward_overrides(config_path, version, hook_name=hook, overrides=hook_overrides)
+    hook_keys = reward_overrides(config_path, version, hook_name=hook, overrides=hook_overrides)
+    if tool_config is not None:
+        from extensions.integrations.verl.multiturn import episode_hook, multi_turn_overrides
+
+        out += multi_turn_overrides(cfg, tool_config)
+        hook_keys = episode_hook(hook_keys)
+    out += hook_keys
     out += list(v.extra_overrides)
     return [x for x in out if x is not None]
 
@@ -178,9 +186,11 @@ def build_command(
     version: tuple[int, ...] = DEFAULT_VERSION,
     python: str = sys.executable,
     hook_overrides: Sequence[str] = (),
+    tool_config: str | None = None,
 ) -> list[str]:
     """``[python, "-m", "verl.trainer.main_ppo", *overrides]`` for ``cfg``, the hook reading ``config_path``."""
-    return [python, "-m", "verl.trainer.main_ppo", *build_overrides(cfg, config_path, version, hook_overrides)]
+    overrides = build_overrides(cfg, config_path, version, hook_overrides, tool_config)
+    return [python, "-m", "verl.trainer.main_ppo", *overrides]
 
 
 def _gpus() -> int:
@@ -239,6 +249,8 @@ def _parser() -> argparse.ArgumentParser:
                    "--config with the --set overrides (writes nothing unless --write-config)")
     p.add_argument("--write-config", metavar="PATH", help="write the resolved reward config the hook reads to PATH "
                    "(default when running: <logging.output_dir>/reward_config.yaml)")
+    p.add_argument("--multi-turn", action="store_true", help="rollouts call the SQL tool (execute_sql) before "
+                   "answering; needs data from `python -m extensions.data prepare --multi-turn`")
     p.add_argument("--verl-version", help="assume this verl version instead of the installed one (e.g. 0.7.0)")
     return p
 
@@ -279,6 +291,21 @@ def _print_command(cmd: list[str]) -> None:
     print(" \\\n    ".join([head] + [shlex.quote(c) for c in cmd[3:]]))
 
 
+def _tool_config(a: argparse.Namespace, cfg: Config, written: str | None) -> str | None:
+    """With ``--multi-turn``: the SQL tool's YAML, written next to the written reward config (else only named)."""
+    if not a.multi_turn:
+        return None
+    from extensions.integrations.verl.multiturn import tool_config_for, write_tool_config
+
+    if written is not None:
+        path = write_tool_config(written)
+        print(f"# wrote the SQL tool config: {path}", file=sys.stderr)
+        return path
+    path = tool_config_for(os.path.join(os.path.abspath(cfg.logging.output_dir), "reward_config.yaml"))
+    print(f"# not written: {path} (the command reads it; add --write-config to write it)", file=sys.stderr)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m extensions.verl_launch``: 0 after ``--print``, 2 when verl cannot run here, else verl's code."""
     a = _parser().parse_args(argv)
@@ -292,10 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     version = _version(a.verl_version)
     if a.print:
         if a.write_config:
-            cmd = build_command(cfg, _write(cfg, a.write_config), version)
+            path = _write(cfg, a.write_config)
+            cmd = build_command(cfg, path, version, tool_config=_tool_config(a, cfg, path))
         else:  # the hook reads the same file with the same overrides: nothing to write, nothing to add
             source = os.path.abspath(config_path(a.config))
-            cmd = build_command(cfg, source, version, hook_overrides=launch_overrides(a.set))
+            hook = launch_overrides(a.set)
+            cmd = build_command(cfg, source, version, hook_overrides=hook, tool_config=_tool_config(a, cfg, None))
         _print_command(cmd)
         return 0
     missing = missing_requirements(cfg)
@@ -304,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     path = _write(cfg, a.write_config or os.path.join(cfg.logging.output_dir, "reward_config.yaml"))
-    return subprocess.call(build_command(cfg, path, version))
+    return subprocess.call(build_command(cfg, path, version, tool_config=_tool_config(a, cfg, path)))
 
 
 if __name__ == "__main__":
