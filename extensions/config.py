@@ -44,36 +44,76 @@ class ExecutionConfig(_Strict):
     """Sandboxed execution engine; defaults come from :class:`extensions.execution.settings.EngineSettings`."""
 
     workers: int = Field(_ENGINE.workers, ge=0, description="worker processes; 0 = all cores")
-    timeout_s: float = Field(_ENGINE.timeout_s, gt=0, description="wall-clock backstop per statement (past it: timeout_wall, never cached)")
-    max_vm_steps: int = Field(_ENGINE.max_vm_steps, ge=0, description="work budget per statement in SQLite VM instructions (past it: timeout); 0 = none")
-    adaptive_timeout: bool = Field(_ENGINE.adaptive_timeout, description="a prediction's step budget follows its gold's steps")
-    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps")
+    timeout_s: float = Field(
+        _ENGINE.timeout_s, gt=0, description="wall-clock backstop per statement (past it: timeout_wall, never cached)"
+    )
+    max_vm_steps: int = Field(
+        _ENGINE.max_vm_steps,
+        ge=0,
+        description="work budget per statement in SQLite VM instructions (past it: timeout); 0 = none",
+    )
+    adaptive_timeout: bool = Field(
+        _ENGINE.adaptive_timeout, description="a prediction's step budget follows its gold's steps"
+    )
+    adaptive_k: float = Field(
+        _ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps"
+    )
     adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)
     max_sql_bytes: int = Field(_ENGINE.max_sql_bytes, ge=1000)
-    max_result_bytes: int = Field(_ENGINE.max_result_bytes, ge=1000, description="largest whole result a worker sends back; past it: too_large")
+    max_result_bytes: int = Field(
+        _ENGINE.max_result_bytes, ge=1000, description="largest whole result a worker sends back; past it: too_large"
+    )
     memory_mb: int = Field(_ENGINE.memory_mb, ge=0)
-    max_open_connections: int = Field(_ENGINE.max_open_connections, ge=1, description="database files with open read-only connections, per worker and in the inline lane (2 each there)")
+    max_open_connections: int = Field(
+        _ENGINE.max_open_connections,
+        ge=1,
+        description="database files with open read-only connections, per worker and in the inline lane (2 each there)",
+    )
     gold_cache_entries: int = Field(_ENGINE.gold_cache_entries, ge=0)
     result_cache_entries: int = Field(_ENGINE.result_cache_entries, ge=0)
-    verdict_cache_entries: int = Field(_ENGINE.verdict_cache_entries, ge=0, description="recent match verdicts kept by exact (file, prediction, gold, options)")
-    cache_max_bytes: int = Field(_ENGINE.cache_max_bytes, ge=0, description="byte budget of each of the gold, result and verdict caches")
+    verdict_cache_entries: int = Field(
+        _ENGINE.verdict_cache_entries,
+        ge=0,
+        description="recent match verdicts kept by exact (file, prediction, gold, options)",
+    )
+    cache_max_bytes: int = Field(
+        _ENGINE.cache_max_bytes, ge=0, description="byte budget of each of the gold, result and verdict caches"
+    )
     immutable: bool = _ENGINE.immutable
-    inline_budget_ms: float = Field(_ENGINE.inline_budget_ms, ge=0, description="try each new statement in the calling thread with this deadline first; 0 = always use a worker")
-    inline_max_value_bytes: int = Field(_ENGINE.inline_max_value_bytes, ge=1000, description="largest value the inline attempt may produce before handing over to a worker")
-    inline_max_rows: int = Field(_ENGINE.inline_max_rows, ge=1, description="most rows the inline attempt may return before handing over to a worker")
-    stat_ttl_s: float = Field(_ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often")
+    inline_budget_ms: float = Field(
+        _ENGINE.inline_budget_ms,
+        ge=0,
+        description="try each new statement in the calling thread with this deadline first; 0 = always use a worker",
+    )
+    inline_max_value_bytes: int = Field(
+        _ENGINE.inline_max_value_bytes,
+        ge=1000,
+        description="largest value the inline attempt may produce before handing over to a worker",
+    )
+    inline_max_rows: int = Field(
+        _ENGINE.inline_max_rows,
+        ge=1,
+        description="most rows the inline attempt may return before handing over to a worker",
+    )
+    stat_ttl_s: float = Field(
+        _ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _renamed_keys(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and "cache_max_cells" in data:
-            raise ValueError("execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)")
+            raise ValueError(
+                "execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)"
+            )
         if isinstance(data, Mapping) and "adaptive_min_s" in data:
-            raise ValueError("execution.adaptive_min_s was replaced by execution.adaptive_min_steps (the adaptive "
-                             "budget counts the gold's VM steps, not seconds)")
+            raise ValueError(
+                "execution.adaptive_min_s was replaced by execution.adaptive_min_steps (the adaptive "
+                "budget counts the gold's VM steps, not seconds)"
+            )
         return data
 
     def engine_settings(self) -> EngineSettings:
@@ -90,7 +130,8 @@ class ExecutionConfig(_Strict):
 
 # The keys of single clause weights that ``reward.structural_weights`` replaced, and their clause.
 LEGACY_STRUCTURAL_KEYS: dict[str, str] = {
-    "structural_select_weight": "select", "structural_where_weight": "where",
+    "structural_select_weight": "select",
+    "structural_where_weight": "where",
     "structural_join_weight": "join_conditions",
     **{f"structural_{c}_weight": c for c in ("group_by", "having", "order_by", "limit", "set_ops")},
 }
@@ -141,7 +182,9 @@ class SqlR1Config(_Strict):
 class RewardConfig(_Strict):
     """The reward: a baseline preset, the shaping components and how they combine."""
 
-    baseline: Literal[PRESET_NAMES] = Field("arctic", description="baseline preset (extensions.rewards.presets.PRESETS)")  # type: ignore[valid-type]
+    baseline: Literal[PRESET_NAMES] = Field(
+        "arctic", description="baseline preset (extensions.rewards.presets.PRESETS)"
+    )  # type: ignore[valid-type]
     enable_enhanced: bool = True
     gating: Literal["wrong_only", "always"] = "wrong_only"
     schema_weight: float = Field(-0.5, le=0, description="penalty per hallucinated name")
@@ -155,7 +198,9 @@ class RewardConfig(_Strict):
     syntax_weight: float = Field(0.2, ge=0)
     margin: float = Field(0.05, gt=0, description="gap kept between the best wrong and the worst correct total")
     wrong_ceiling: float = Field(
-        1.0, gt=0, le=1,
+        1.0,
+        gt=0,
+        le=1,
         description="the most any wrong answer can earn, as a fraction of the correct reward (the preset's correct "
         "floor); a wrong total also stays at least `margin` below the floor, so 1.0 means floor - margin",
     )
@@ -164,9 +209,12 @@ class RewardConfig(_Strict):
     )
     correct_floor: float | None = Field(None, description="smallest total of a correct answer (null: the preset's)")
     broken_score: float = Field(
-        0.0, description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)"
+        0.0,
+        description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)",
     )
-    shape_broken: bool = Field(False, description="apply shaping to broken samples too (off: every completion gets broken_score)")
+    shape_broken: bool = Field(
+        False, description="apply shaping to broken samples too (off: every completion gets broken_score)"
+    )
     max_completion_chars: int = Field(
         100_000, ge=1000, description="longer completions are refused as too_large before any preprocessing"
     )
@@ -251,7 +299,9 @@ class VerlConfig(_Strict):
     val_files: str = "data/verl/val.parquet"
     project_name: str = "text2sql-grpo"
     experiment_name: str = "qwen2.5-coder-3b-grpo"
-    use_v1: bool = Field(False, description="verl 0.9's v1 trainer (needs transfer_queue, not installed by pip install verl)")
+    use_v1: bool = Field(
+        False, description="verl 0.9's v1 trainer (needs transfer_queue, not installed by pip install verl)"
+    )
     extra_overrides: list[str] = []
 
 
@@ -290,8 +340,9 @@ class MultiTurnConfig(_Strict):
 
     def tool_limits(self) -> ToolLimits:
         """The tool's :class:`~extensions.tool.limits.ToolLimits`."""
-        return ToolLimits(self.max_calls, self.max_rows, self.max_cell_chars, self.max_chars, self.timeout_s,
-                          self.max_query_chars)
+        return ToolLimits(
+            self.max_calls, self.max_rows, self.max_cell_chars, self.max_chars, self.timeout_s, self.max_query_chars
+        )
 
 
 class Config(_Strict):

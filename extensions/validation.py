@@ -9,8 +9,16 @@ from extensions.data.checks import Report, Row, check_training_rows, database_pr
 from extensions.training.preflight import check_config, validate_config
 
 __all__ = [
-    "Report", "Row", "check_config", "check_training_rows", "database_problem", "load_rows", "main", "validate_config",
-    "validate_rows", "write_filtered",
+    "Report",
+    "Row",
+    "check_config",
+    "check_training_rows",
+    "database_problem",
+    "load_rows",
+    "main",
+    "validate_config",
+    "validate_rows",
+    "write_filtered",
 ]
 
 if __name__ == "__main__":

@@ -20,10 +20,13 @@ RETIRED = ["checkpoint.py", "logging_enhanced.py", "tiny.py"]  # moved to extens
 
 # Layers from the bottom up; a module may import its own layer or one below, never one above.
 LAYERS = {
-    "_util": 0, "errors": 0,
+    "_util": 0,
+    "errors": 0,
     "sql": 1,
     "execution": 2,
-    "config": 3, "rewards": 3, "data": 3,
+    "config": 3,
+    "rewards": 3,
+    "data": 3,
     "integrations": 4,
     "training": 5,
     "cli": 5,
@@ -100,7 +103,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(m)
         for t in sorted(graph.get(m, ())):
             if state.get(t) == 1:
-                return path[path.index(t):] + [t]
+                return path[path.index(t) :] + [t]
             if t not in state and (found := visit(t)):
                 return found
         path.pop()
@@ -133,8 +136,12 @@ def test_no_module_of_the_package_imports_a_top_level_shim():
 
 
 def test_no_arrow_runs_back_up():
-    bad = [f"{m} -> {t}" for m, ts in GRAPH.items() for t in ts
-           if _layer(m) and _layer(t) and LAYERS[_layer(t)] > LAYERS[_layer(m)]]
+    bad = [
+        f"{m} -> {t}"
+        for m, ts in GRAPH.items()
+        for t in ts
+        if _layer(m) and _layer(t) and LAYERS[_layer(t)] > LAYERS[_layer(m)]
+    ]
     assert bad == []
 
 
@@ -144,8 +151,12 @@ def test_the_core_never_imports_an_adapter_training_or_a_cli():
 
 
 def test_the_applications_do_not_import_each_other():
-    bad = [f"{m} -> {t}" for m, ts in GRAPH.items() for t in ts
-           if _layer(m) in APPS and _layer(t) in APPS and _layer(m) != _layer(t)]
+    bad = [
+        f"{m} -> {t}"
+        for m, ts in GRAPH.items()
+        for t in ts
+        if _layer(m) in APPS and _layer(t) in APPS and _layer(m) != _layer(t)
+    ]
     assert bad == []
 
 

@@ -9,7 +9,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 TOOL_CONFIGS = {"verl_sql_tool.yaml"}  # verl's tools YAML, not ours (tests/integrations/test_verl_tool.py)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name not in TOOL_CONFIGS))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name not in TOOL_CONFIGS)
+)
 def test_shipped_configs_load_round_trip_and_build_a_reward(name, tmp_path):
     from extensions.rewards import RewardComputer
 
@@ -24,13 +26,24 @@ def test_seed_values():
     r = cfg.reward
     w = r.structural_weights
     assert (r.schema_weight, w["select"], w["where"], w["tables"], r.structural_weight, r.syntax_weight) == (
-        -0.5, 0.3, 0.3, 0.3, 0.8, 0.2,
+        -0.5,
+        0.3,
+        0.3,
+        0.3,
+        0.8,
+        0.2,
     )
 
 
 def test_older_structural_keys_and_preset_name_are_accepted():
-    old = load_config(overrides=["reward.structural_select_weight=0.5", "reward.structural_join_weight=0.4",
-                                 "reward.baseline=seed_combined"], env=False).reward
+    old = load_config(
+        overrides=[
+            "reward.structural_select_weight=0.5",
+            "reward.structural_join_weight=0.4",
+            "reward.baseline=seed_combined",
+        ],
+        env=False,
+    ).reward
     assert old.baseline == "combined"
     assert old.structural_weights["select"] == 0.5 and old.structural_weights["join_conditions"] == 0.4
     assert old.structural_weights["where"] == 0.3 and old.structural_weight == pytest.approx(1.2)

@@ -59,8 +59,9 @@ def _skip_before(lines: list[str], i: int) -> str | None:
 def _indented(lines: list[str], i: int) -> tuple[list[str], int]:
     """The indented block starting at ``i`` (blank lines inside it included) and the index after it."""
     body, j = [], i
-    while j < len(lines) and (lines[j].startswith("    ") or (not lines[j].strip() and j + 1 < len(lines)
-                                                            and lines[j + 1].startswith("    "))):
+    while j < len(lines) and (
+        lines[j].startswith("    ") or (not lines[j].strip() and j + 1 < len(lines) and lines[j + 1].startswith("    "))
+    ):
         body.append(lines[j][4:])
         j += 1
     return body, j
@@ -74,7 +75,7 @@ def blocks(page: pathlib.Path) -> list[Block]:
         line = lines[i]
         if line.startswith("```"):
             end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-            out.append(Block(page, i + 1, line[3:].strip(), "\n".join(lines[i + 1:end]), _skip_before(lines, i)))
+            out.append(Block(page, i + 1, line[3:].strip(), "\n".join(lines[i + 1 : end]), _skip_before(lines, i)))
             i = end + 1
             continue
         if line.startswith("    ") and i > 0 and not lines[i - 1].strip() and not in_list:
@@ -126,8 +127,9 @@ def test_python_block_runs(block, scratch):
     if block.skip:
         pytest.skip(block.skip)
     cwd, env = scratch
-    r = subprocess.run([sys.executable, "-c", block.code], cwd=cwd, env=env, capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-c", block.code], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
     assert r.returncode == 0, f"{block.id} fails:\n{r.stderr[-3000:]}"
     promised = [m.group(1) for line in block.code.splitlines() if (m := PRINTS.search(line))]
     assert r.stdout.splitlines() == promised, f"{block.id}: the # prints comments differ from the output"

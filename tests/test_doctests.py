@@ -14,7 +14,8 @@ import pytest
 import extensions
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(extensions.__path__, "extensions.")
+    m.name
+    for m in pkgutil.walk_packages(extensions.__path__, "extensions.")
     if not m.name.endswith("__main__") and ".worker" not in m.name
 )
 
@@ -53,8 +54,15 @@ def test_docstring_examples(name, tmp_path, monkeypatch, demo_dir):
 
 def test_the_core_modules_have_examples():
     """The modules a newcomer reads first each carry at least one runnable example."""
-    core = ["extensions.config", "extensions.reward_enhanced", "extensions.rewards.combine",
-            "extensions.rewards.presets",
-            "extensions.sql.parse", "extensions.sql.guard", "extensions.execution.engine", "extensions.data.layout"]
+    core = [
+        "extensions.config",
+        "extensions.reward_enhanced",
+        "extensions.rewards.combine",
+        "extensions.rewards.presets",
+        "extensions.sql.parse",
+        "extensions.sql.guard",
+        "extensions.execution.engine",
+        "extensions.data.layout",
+    ]
     for name in core:
         assert doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS).attempted > 0, name

@@ -16,6 +16,7 @@ def test_ruff_check_passes():
         if in_ci():
             pytest.fail("CI=true: ruff is not installed", pytrace=False)
         pytest.skip("ruff is not installed: pip install -e '.[core-test]'")
-    r = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", *TARGETS], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", *TARGETS], cwd=ROOT, capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]

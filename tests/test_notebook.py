@@ -34,8 +34,9 @@ def test_notebook_runs_top_to_bottom(tmp_path, demo_dir, monkeypatch):
     monkeypatch.setenv("NOTEBOOK_DEMO_STEPS", "2")
     monkeypatch.setenv("NOTEBOOK_SFT_STEPS", "5")
     monkeypatch.setenv("PYTHONPATH", ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(work)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]

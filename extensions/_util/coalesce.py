@@ -155,7 +155,14 @@ class Coalescer(Generic[T, R]):
                 raise RuntimeError(f"{self.name}: {len(results)} results for {len(items)} items")
             return results
         except Exception as exc:
-            log_once(log, f"{self.name}:{type(exc).__name__}", "%s: batch call failed (%r); fallback results", self.name, exc, exc_info=True)
+            log_once(
+                log,
+                f"{self.name}:{type(exc).__name__}",
+                "%s: batch call failed (%r); fallback results",
+                self.name,
+                exc,
+                exc_info=True,
+            )
             return [self.fallback(item, exc) for item in items]
 
     @staticmethod

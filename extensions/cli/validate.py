@@ -62,8 +62,10 @@ def _parquet_problem(exc: Exception) -> str:
             return f"not a readable parquet file ({exc})"
     except ImportError:  # pragma: no cover - pyarrow is what read it
         pass
-    return ("malformed rows: reward_model must be an object whose ground_truth is an object with sql and db_path "
-            f"({type(exc).__name__}: {exc})")
+    return (
+        "malformed rows: reward_model must be an object whose ground_truth is an object with sql and db_path "
+        f"({type(exc).__name__}: {exc})"
+    )
 
 
 def _prepared_row(path: str, i: int, r: dict, db_dir: str | None) -> Row:
@@ -123,14 +125,18 @@ def write_filtered(src: str, rows: list[Row], keep: list[int], out: str) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m extensions.validation``."""
-    p = argparse.ArgumentParser(prog="python -m extensions.validation", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.validation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("data", help="prepared .parquet, or Spider/BIRD-style .json")
     p.add_argument("--db-dir", help="database folder (<db_id>/<db_id>.sqlite) for JSON input")
     p.add_argument("--slow-s", type=float, default=5.0, help="golds slower than this are reported (and filtered)")
     p.add_argument("--keep-empty", action="store_true", help="do not filter golds with empty results")
-    p.add_argument("--write-filtered", metavar="OUT",
-                   help="write a copy without broken rows, empty results and slow golds")
+    p.add_argument(
+        "--write-filtered", metavar="OUT", help="write a copy without broken rows, empty results and slow golds"
+    )
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     return p
@@ -150,8 +156,11 @@ def print_report(rep: Report, as_json: bool) -> None:
 
 def _broken_line(rep: Report, filtered: bool) -> str:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(rep.statuses.items()) if k != "ok")
-    action = ("left out of the filtered copy" if filtered
-              else "every completion of one gets the same neutral score; fix them or use --write-filtered")
+    action = (
+        "left out of the filtered copy"
+        if filtered
+        else "every completion of one gets the same neutral score; fix them or use --write-filtered"
+    )
     return f"broken samples: {len(rep.broken)} of {rep.total} ({counts}): {action}"
 
 

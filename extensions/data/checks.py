@@ -145,8 +145,18 @@ def _row_checks(rows: list[Row], engine: ExecutionEngine, threads: int) -> list[
             pre.append(None)
     todo = [r for r, p in zip(rows, pre) if p is None]
     with ThreadPoolExecutor(threads) as ex:
-        ran = iter(list(tqdm(ex.map(lambda r: engine.execute_gold(r.db_path, r.sql), todo), total=len(todo),
-                             desc="executing golds", file=sys.stderr, leave=False, disable=None)))
+        ran = iter(
+            list(
+                tqdm(
+                    ex.map(lambda r: engine.execute_gold(r.db_path, r.sql), todo),
+                    total=len(todo),
+                    desc="executing golds",
+                    file=sys.stderr,
+                    leave=False,
+                    disable=None,
+                )
+            )
+        )
     out = []
     for p in pre:
         if p is not None:
@@ -223,8 +233,10 @@ def check_training_rows(
     if not rows:
         raise DataError("no training rows")
     gts = [r.get("ground_truth") if isinstance(r.get("ground_truth"), dict) else {} for r in rows]
-    as_rows = [Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r)
-               for i, (gt, r) in enumerate(zip(gts, rows))]
+    as_rows = [
+        Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r)
+        for i, (gt, r) in enumerate(zip(gts, rows))
+    ]
     rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"))
     bad = len(rows) - len(rep.keep)
     if bad > max_bad_fraction * len(rows):

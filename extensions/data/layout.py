@@ -103,8 +103,13 @@ def database_variants(folder: str, db_id: str) -> list[str]:
             found = [os.path.join(folder, n) for n in names if is_database_variant(os.path.join(folder, n))]
             if len(found) < len(names):
                 stray = [n for n in names if os.path.join(folder, n) not in found]
-                log_once(log, f"variants:{folder}", "%s: not used as database variants (hidden, not a regular "
-                         "file, or not SQLite): %s", folder, ", ".join(stray[:5]))
+                log_once(
+                    log,
+                    f"variants:{folder}",
+                    "%s: not used as database variants (hidden, not a regular file, or not SQLite): %s",
+                    folder,
+                    ", ".join(stray[:5]),
+                )
             if len(_variants) >= _VARIANTS_MAX:
                 _variants.clear()
             _variants[key] = found
@@ -283,8 +288,9 @@ def read_prepared(path: str) -> list[dict]:
         if isinstance(gt, str):
             gt = {"sql": gt}
         if not isinstance(gt, Mapping):
-            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, "
-                            f"got {type(gt).__name__}")
+            raise DataError(
+                f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, got {type(gt).__name__}"
+            )
         prompt = r.get("prompt")
         if not isinstance(prompt, (list, tuple)) or not all(isinstance(m, Mapping) for m in prompt):
             raise DataError(f"{path}: row {i}: prompt must be a list of chat messages")

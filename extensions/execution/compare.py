@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from extensions.sql.normalize import has_top_level_order_by, remove_distinct, spider_postprocess
@@ -280,5 +280,11 @@ class CompareOptions:
 
     def matches(self, gold: Rows, pred: Rows, *, gold_sql: str) -> bool:
         """:func:`results_match` under these options (``gold_sql``: the prepared gold)."""
-        return results_match(gold, pred, semantics=self.semantics, gold_sql=gold_sql, order_matters=self.order_matters,
-                             max_steps=self.max_compare_steps)
+        return results_match(
+            gold,
+            pred,
+            semantics=self.semantics,
+            gold_sql=gold_sql,
+            order_matters=self.order_matters,
+            max_steps=self.max_compare_steps,
+        )

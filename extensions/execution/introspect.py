@@ -200,7 +200,9 @@ def _schema_from_sqlite(path: str, mtime_ns: int, size: int, inode: int) -> Sche
         raw = read_tables(path)
     except ValueError as exc:
         raise SchemaLoadError(f"cannot read schema of {path!r}: {exc}") from exc
-    return Schema(tuple(Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks)) for name, cols, fks in raw))
+    return Schema(
+        tuple(Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks)) for name, cols, fks in raw)
+    )
 
 
 def _q(name: str) -> str:

@@ -147,7 +147,13 @@ class InlineLane:
     """
 
     def __init__(
-        self, limits: Limits, max_open: int, immutable: bool, *, per_path: int = 2, cache_kib: int = 512,
+        self,
+        limits: Limits,
+        max_open: int,
+        immutable: bool,
+        *,
+        per_path: int = 2,
+        cache_kib: int = 512,
         watchdog: bool = True,
     ) -> None:
         self.limits = limits
@@ -177,7 +183,9 @@ class InlineLane:
         f, full = self._reserve(path, sig)
         if full:
             return False
-        opened = open_sandbox(path, self.limits, immutable=self.immutable, cache_kib=self.cache_kib, refuse_growing=True)
+        opened = open_sandbox(
+            path, self.limits, immutable=self.immutable, cache_kib=self.cache_kib, refuse_growing=True
+        )
         if isinstance(opened, ExecResult):
             with self._lock:
                 f.opened -= 1
@@ -220,8 +228,9 @@ class InlineLane:
         finally:
             self.watchdog.disarm(ticket)
 
-    def run(self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float,
-            max_vm_steps: int = 0) -> ExecResult | None:
+    def run(
+        self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float, max_vm_steps: int = 0
+    ) -> ExecResult | None:
         """The verdict if the inline attempt settles it, else None (a worker must run it).
 
         Args:
@@ -261,9 +270,14 @@ class InlineLane:
 
     def stats(self) -> dict[str, int]:
         """Counters: ``settled``, ``handed_over``, ``busy``, ``refused_files``, ``interrupts``, ``open_connections``."""
-        return {"settled": self.settled, "handed_over": self.handed_over, "busy": self.busy,
-                "refused_files": self.refused_files, "interrupts": self.watchdog.interrupts if self.watchdog else 0,
-                "open_connections": self.open_connections()}
+        return {
+            "settled": self.settled,
+            "handed_over": self.handed_over,
+            "busy": self.busy,
+            "refused_files": self.refused_files,
+            "interrupts": self.watchdog.interrupts if self.watchdog else 0,
+            "open_connections": self.open_connections(),
+        }
 
     def close(self) -> None:
         """Close every idle connection (busy ones close when given back)."""

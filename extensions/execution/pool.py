@@ -148,12 +148,18 @@ class WorkerPool:
         # A frame announcing more than this is a protocol error (the worker caps its results).
         self._max_frame = max_result_bytes + 65536
         self._args = [
-            "--max-result-bytes", str(max_result_bytes),
-            "--max-rows", str(limits.max_rows),
-            "--max-value-bytes", str(limits.max_value_bytes),
-            "--max-sql-bytes", str(limits.max_sql_bytes),
-            "--max-open", str(max_open_connections),
-            "--memory-mb", str(memory_mb),
+            "--max-result-bytes",
+            str(max_result_bytes),
+            "--max-rows",
+            str(limits.max_rows),
+            "--max-value-bytes",
+            str(limits.max_value_bytes),
+            "--max-sql-bytes",
+            str(limits.max_sql_bytes),
+            "--max-open",
+            str(max_open_connections),
+            "--memory-mb",
+            str(memory_mb),
         ] + ([] if immutable else ["--no-immutable"])
         # The queue holds idle workers and _SLOT tokens (a permission to start
         # one more worker): ``size`` tokens at first, so workers start lazily,
@@ -243,8 +249,9 @@ class WorkerPool:
         self._idle.put(_SLOT)
 
     # -- work ------------------------------------------------------------------------
-    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None,
-                max_vm_steps: int = 0) -> ExecResult:
+    def execute(
+        self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None, max_vm_steps: int = 0
+    ) -> ExecResult:
         """Run one statement on some worker. Never raises except after :meth:`close`.
 
         A kill or a death is not a verdict: a worker that passed ``timeout_s`` or did not

@@ -238,7 +238,9 @@ class SandboxConnection:
             raise
         self.conn = conn
 
-    def _refusing_authorizer(self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+    def _refusing_authorizer(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
+    ) -> int:
         if action == sqlite3.SQLITE_FUNCTION and _grows((arg2 or "").lower()):
             self.refused = True
             return sqlite3.SQLITE_DENY
@@ -280,10 +282,25 @@ class SandboxConnection:
             except sqlite3.Error:  # pragma: no cover
                 pass
 
-    def _result(self, status: Status, t0: float, timeout_s: float, detail: str = "",
-                rows: tuple | None = None, columns: tuple[str, ...] = ()) -> ExecResult:
-        return ExecResult(status, rows, columns, time.perf_counter() - t0, detail, timeout_s,
-                          vm_steps=self.vm_steps, max_vm_steps=self._budget)
+    def _result(
+        self,
+        status: Status,
+        t0: float,
+        timeout_s: float,
+        detail: str = "",
+        rows: tuple | None = None,
+        columns: tuple[str, ...] = (),
+    ) -> ExecResult:
+        return ExecResult(
+            status,
+            rows,
+            columns,
+            time.perf_counter() - t0,
+            detail,
+            timeout_s,
+            vm_steps=self.vm_steps,
+            max_vm_steps=self._budget,
+        )
 
     def _interrupted(self, t0: float, timeout_s: float) -> ExecResult:
         """The result of an interrupted statement: the step budget (a verdict) or the wall clock (never one)."""

@@ -216,16 +216,23 @@ def decode_result(data: bytes) -> ExecResult:
         rows = tuple(zip(*[iter(cells)] * width)) if width else ()
     if pos != len(data):
         raise WireError("trailing bytes")
-    return ExecResult(_STATUSES[status], rows, tuple(columns), elapsed, _utf8(detail), timeout,
-                      vm_steps=steps, max_vm_steps=max_steps)
+    return ExecResult(
+        _STATUSES[status], rows, tuple(columns), elapsed, _utf8(detail), timeout, vm_steps=steps, max_vm_steps=max_steps
+    )
 
 
 # -- requests (trainer to worker) ----------------------------------------------------------
 _REQ = struct.Struct("!cdQBI")  # kind, timeout_s, max_vm_steps, len(signature), len(path)
 
 
-def encode_request(kind: bytes, path: str = "", sql: str = "", timeout_s: float = 0.0,
-                   sig: tuple[int, ...] | None = None, max_vm_steps: int = 0) -> bytes:
+def encode_request(
+    kind: bytes,
+    path: str = "",
+    sql: str = "",
+    timeout_s: float = 0.0,
+    sig: tuple[int, ...] | None = None,
+    max_vm_steps: int = 0,
+) -> bytes:
     """A request frame body: ``kind`` is ``b"E"`` (execute), ``b"S"`` (stats) or ``b"C"`` (close)."""
     p = path.encode("utf-8", "surrogatepass")
     sig = tuple(sig or ())

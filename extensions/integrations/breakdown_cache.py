@@ -71,7 +71,13 @@ class BreakdownCache:
         max_bytes: most bytes kept (keys' text plus a fixed estimate per breakdown).
     """
 
-    def __init__(self, computer: EnhancedRewardComputer, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        computer: EnhancedRewardComputer,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.computer = computer
         self._cache: ResultCache[dict[str, float]] = ResultCache(max_entries, max_bytes)
         self._entry_bytes = sys.getsizeof(dict.fromkeys(computer.keys, 0.0)) + 24 * len(computer.keys)
@@ -116,4 +122,3 @@ class BreakdownCache:
     def stats(self) -> dict[str, int]:
         """``entries`` held, and the ``hits`` and ``misses`` of the completions asked for."""
         return {"entries": len(self._cache), "hits": self.hits, "misses": self.misses}
-

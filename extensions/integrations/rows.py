@@ -48,7 +48,11 @@ def _examples(source: str, path: str | None, split: str) -> list:
 
 
 def sql_rows(
-    dataset: str | None, *, split: str = "train", style: str = "sql_r1", max_examples: int | None = None,
+    dataset: str | None,
+    *,
+    split: str = "train",
+    style: str = "sql_r1",
+    max_examples: int | None = None,
     db_root: str | None = None,
 ) -> list[dict]:
     """The rows of ``dataset``.

@@ -50,16 +50,18 @@ class SqlEnvironment:
         db_root: the folder for ground truths that name a ``db_id``.
     """
 
-    def __init__(self, limits: ToolLimits = DEFAULT_LIMITS, engine: ExecutionEngine | None = None,
-                 db_root: str | None = None) -> None:
+    def __init__(
+        self, limits: ToolLimits = DEFAULT_LIMITS, engine: ExecutionEngine | None = None, db_root: str | None = None
+    ) -> None:
         self._limits, self._engine, self._db_root = limits, engine, db_root
         self._session = SqlSession(None, limits, engine)
 
     def reset(self, **example: Any) -> None:
         """Start an episode on the example's database (from its ``ground_truth`` and ``extra_info``)."""
         extra = example.get("extra_info")
-        gt = parse_ground_truth(example.get("ground_truth"), db_root=self._db_root,
-                                extra=extra if isinstance(extra, dict) else None)
+        gt = parse_ground_truth(
+            example.get("ground_truth"), db_root=self._db_root, extra=extra if isinstance(extra, dict) else None
+        )
         self._session = SqlSession(gt.db_path, self._limits, self._engine)
 
     def execute_sql(self, query: str) -> str:
@@ -80,8 +82,9 @@ class SqlEnvironment:
         return EpisodeStats(s.calls, s.errors, s.budget_spent)
 
 
-def environment_factory(limits: ToolLimits = DEFAULT_LIMITS, engine: ExecutionEngine | None = None,
-                        db_root: str | None = None) -> Callable[[], SqlEnvironment]:
+def environment_factory(
+    limits: ToolLimits = DEFAULT_LIMITS, engine: ExecutionEngine | None = None, db_root: str | None = None
+) -> Callable[[], SqlEnvironment]:
     """A zero-argument factory of :class:`SqlEnvironment` with these bounds (what TRL calls).
 
     Args:
@@ -116,8 +119,12 @@ class _EpisodeScores:
 
 
 def make_episode_reward_funcs(
-    computer: RewardComputer, cfg: MultiTurnConfig, *, components: Sequence[str] = EPISODE_COMPONENTS,
-    ground_truth_key_name: str = "ground_truth", on_batch: Callable[..., None] | None = None,
+    computer: RewardComputer,
+    cfg: MultiTurnConfig,
+    *,
+    components: Sequence[str] = EPISODE_COMPONENTS,
+    ground_truth_key_name: str = "ground_truth",
+    on_batch: Callable[..., None] | None = None,
 ) -> tuple[list[Callable[..., list[float]]], list[float]]:
     """``(reward_funcs, reward_weights)`` for a multi-turn ``GRPOTrainer``.
 

@@ -91,10 +91,14 @@ class SqlToolTask(vf.Task[SqlTaskData, SqlToolState, SqlTaskConfig]):
         cache = breakdown_cache(self.config)
         cfg = load_config(self.config.reward_config, overrides=list(self.config.overrides)).multi_turn
         state = trace.state
-        stats = EpisodeStats(getattr(state, "tool_calls", 0), getattr(state, "tool_errors", 0),
-                             bool(getattr(state, "tool_budget_spent", False)))
-        return await asyncio.to_thread(score_episode, cache.computer, trace.last_reply or "", self.data.answer,
-                                       stats, cfg)
+        stats = EpisodeStats(
+            getattr(state, "tool_calls", 0),
+            getattr(state, "tool_errors", 0),
+            bool(getattr(state, "tool_budget_spent", False)),
+        )
+        return await asyncio.to_thread(
+            score_episode, cache.computer, trace.last_reply or "", self.data.answer, stats, cfg
+        )
 
     @vf.reward(weight=1.0)
     async def sql_reward(self, trace: vf.Trace) -> float:
@@ -114,16 +118,23 @@ class SqlToolTaskset(vf.Taskset[SqlToolTask, SqlTasksetConfig]):
     def load(self) -> Iterator[SqlToolTask]:
         breakdown_cache(self.config.task)  # a config mistake raises before any row is read
         cfg = load_config(self.config.task.reward_config, overrides=list(self.config.task.overrides))
-        rows = sql_rows(self.config.dataset, split=self.config.split, style=cfg.data.prompt_style,
-                        max_examples=self.config.max_examples)
+        rows = sql_rows(
+            self.config.dataset,
+            split=self.config.split,
+            style=cfg.data.prompt_style,
+            max_examples=self.config.max_examples,
+        )
         for i, r in enumerate(rows):
             prompt = multi_turn_prompt(r["prompt"], max_calls=cfg.multi_turn.max_calls)
-            yield SqlToolTask(SqlTaskData(id=f"{r['db_id']}-{i}", prompt=prompt, answer=r["answer"], db_id=r["db_id"]),
-                              self.config.task)
+            yield SqlToolTask(
+                SqlTaskData(id=f"{r['db_id']}-{i}", prompt=prompt, answer=r["answer"], db_id=r["db_id"]),
+                self.config.task,
+            )
 
 
-def load_tool_taskset(config: str | None = None, dataset: str | None = None, overrides: Sequence[str] = (),
-                      **fields: object) -> SqlToolTaskset:
+def load_tool_taskset(
+    config: str | None = None, dataset: str | None = None, overrides: Sequence[str] = (), **fields: object
+) -> SqlToolTaskset:
     """An :class:`SqlToolTaskset` over ``dataset``; the config is checked at once.
 
     Args:

@@ -41,8 +41,7 @@ class Band:
     pos_max: float
 
     @classmethod
-    def of(cls, *, floor: float, wrong_ceiling: float, margin: float, wrong_max: float | None,
-           pos_max: float) -> Band:
+    def of(cls, *, floor: float, wrong_ceiling: float, margin: float, wrong_max: float | None, pos_max: float) -> Band:
         """The band of a preset and config.
 
         Args:

@@ -18,9 +18,24 @@ from extensions.execution.status import ALL_STATUSES
 from extensions.rewards.base import RewardResult, finite
 
 _FIXED_KEYS = (
-    "score", "acc", "correct", "baseline", "format_ok", "executed",
-    "schema", "structural", "structural_f1", "syntax", "result", "result_f1", "shaping",
-    "hallucinations", "ambiguous", "pred_time_ms", "timeout_s", "broken",
+    "score",
+    "acc",
+    "correct",
+    "baseline",
+    "format_ok",
+    "executed",
+    "schema",
+    "structural",
+    "structural_f1",
+    "syntax",
+    "result",
+    "result_f1",
+    "shaping",
+    "hallucinations",
+    "ambiguous",
+    "pred_time_ms",
+    "timeout_s",
+    "broken",
 )
 
 
@@ -112,6 +127,13 @@ class Breakdown:
         details = details if details is not None else {}
         details["status"] = status
         return EnhancedRewardResult(
-            total=b["score"], baseline_total=b["baseline"], schema=b["schema"], structural=b["structural"],
-            syntax=b["syntax"], correct=b["correct"] == 1.0, acc=b["acc"], breakdown=b, details=details,
+            total=b["score"],
+            baseline_total=b["baseline"],
+            schema=b["schema"],
+            structural=b["structural"],
+            syntax=b["syntax"],
+            correct=b["correct"] == 1.0,
+            acc=b["acc"],
+            breakdown=b,
+            details=details,
         )

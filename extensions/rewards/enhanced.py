@@ -67,10 +67,14 @@ class EnhancedRewardComputer(RewardComputer):
         extra_components: Sequence[Any] = (),
         **fields: Any,
     ) -> None:
-        named = {"enable_enhanced": enable_enhanced, "schema_weight": schema_weight,
-                 "structural_select_weight": structural_select_weight,
-                 "structural_where_weight": structural_where_weight,
-                 "structural_join_weight": structural_join_weight, "syntax_weight": syntax_weight}
+        named = {
+            "enable_enhanced": enable_enhanced,
+            "schema_weight": schema_weight,
+            "structural_select_weight": structural_select_weight,
+            "structural_where_weight": structural_where_weight,
+            "structural_join_weight": structural_join_weight,
+            "syntax_weight": syntax_weight,
+        }
         fields.update({k: v for k, v in named.items() if v is not None})
         if isinstance(config, Config):
             db_root = db_root if db_root is not None else config.data.db_root
@@ -80,8 +84,14 @@ class EnhancedRewardComputer(RewardComputer):
         if preset is not None:
             fields["baseline"] = preset
         cfg = keyword_config(config or RewardConfig(), fields)
-        super().__init__(cfg, engine=engine, engine_settings=engine_settings, baseline=baseline,
-                         extra_components=extra_components, db_root=db_root)
+        super().__init__(
+            cfg,
+            engine=engine,
+            engine_settings=engine_settings,
+            baseline=baseline,
+            extra_components=extra_components,
+            db_root=db_root,
+        )
 
     @classmethod
     def from_kwargs(cls, **kw: Any) -> EnhancedRewardComputer:
@@ -96,8 +106,9 @@ class EnhancedRewardComputer(RewardComputer):
         return cls(**kw)
 
     @classmethod
-    def from_config(cls, cfg: Config | RewardConfig, *, baseline_reward_fn: str | BaselineFn | None = None,
-                    **kw: Any) -> EnhancedRewardComputer:
+    def from_config(
+        cls, cfg: Config | RewardConfig, *, baseline_reward_fn: str | BaselineFn | None = None, **kw: Any
+    ) -> EnhancedRewardComputer:
         """Build from a :class:`~extensions.config.Config` (or its ``reward`` section).
 
         Args:

@@ -26,17 +26,19 @@ from extensions._util.cache import ResultCache
 from extensions.rewards.base import RewardResult
 from extensions.sql.clauses import CLAUSES, clause_components, f1
 
-DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType({
-    "select": 0.3,
-    "where": 0.3,
-    "tables": 0.3,
-    "join_conditions": 0.1,
-    "group_by": 0.1,
-    "having": 0.05,
-    "order_by": 0.1,
-    "limit": 0.05,
-    "set_ops": 0.05,
-})
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "select": 0.3,
+        "where": 0.3,
+        "tables": 0.3,
+        "join_conditions": 0.1,
+        "group_by": 0.1,
+        "having": 0.05,
+        "order_by": 0.1,
+        "limit": 0.05,
+        "set_ops": 0.05,
+    }
+)
 assert tuple(DEFAULT_WEIGHTS) == CLAUSES
 
 
@@ -95,9 +97,17 @@ class StructuralReward:
         limit_weight: float | None = None,
         set_ops_weight: float | None = None,
     ) -> None:
-        named = {"select": select_weight, "where": where_weight, "join_conditions": join_weight,
-                 "tables": tables_weight, "group_by": group_by_weight, "having": having_weight,
-                 "order_by": order_by_weight, "limit": limit_weight, "set_ops": set_ops_weight}
+        named = {
+            "select": select_weight,
+            "where": where_weight,
+            "join_conditions": join_weight,
+            "tables": tables_weight,
+            "group_by": group_by_weight,
+            "having": having_weight,
+            "order_by": order_by_weight,
+            "limit": limit_weight,
+            "set_ops": set_ops_weight,
+        }
         self.weights = clause_weights({**(weights or {}), **{k: v for k, v in named.items() if v is not None}})
 
     def compute(self, generated_sql: str, ground_truth_sql: str) -> RewardResult:

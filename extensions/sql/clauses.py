@@ -137,7 +137,9 @@ def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
     out["group_by"] = [_canon(x) for x in (group.expressions if group else [])]
     order = sel.args.get("order") or (root.args.get("order") if root is not sel else None)
     if order is not None:
-        out["order_by"] = [f"{i}:{_canon(o.this)}:{'desc' if o.args.get('desc') else 'asc'}" for i, o in enumerate(order.expressions)]
+        out["order_by"] = [
+            f"{i}:{_canon(o.this)}:{'desc' if o.args.get('desc') else 'asc'}" for i, o in enumerate(order.expressions)
+        ]
     limit = sel.args.get("limit") or (root.args.get("limit") if root is not sel else None)
     if limit is not None:
         out["limit"] = [_canon(limit.expression if limit.expression is not None else limit)]
@@ -161,7 +163,9 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
     except RecursionError:
         return None
     except Exception as exc:  # sqlglot corner cases: no structural credit, logged once
-        log_once(log, f"clauses:{type(exc).__name__}", "clause analysis failed (%r); no structural credit for this SQL", exc)
+        log_once(
+            log, f"clauses:{type(exc).__name__}", "clause analysis failed (%r); no structural credit for this SQL", exc
+        )
         return None
 
 

@@ -131,11 +131,33 @@ def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
 _FENCE = "```"
 _WORD = re.compile(r"[ \t]*([^\s`]*)")  # linear: no nested quantifiers
 _LETTERS = re.compile(r"[A-Za-z]+")
-_STATEMENT_WORDS = frozenset({
-    "select", "with", "insert", "update", "delete", "replace", "create", "drop", "alter", "pragma", "explain",
-    "values", "attach", "detach", "begin", "commit", "end", "rollback", "savepoint", "release", "vacuum",
-    "analyze", "reindex",
-})
+_STATEMENT_WORDS = frozenset(
+    {
+        "select",
+        "with",
+        "insert",
+        "update",
+        "delete",
+        "replace",
+        "create",
+        "drop",
+        "alter",
+        "pragma",
+        "explain",
+        "values",
+        "attach",
+        "detach",
+        "begin",
+        "commit",
+        "end",
+        "rollback",
+        "savepoint",
+        "release",
+        "vacuum",
+        "analyze",
+        "reindex",
+    }
+)
 
 
 def _fence_positions(text: str) -> list[int]:

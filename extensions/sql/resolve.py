@@ -95,7 +95,10 @@ def _source_columns(source: object, schema: Schema) -> frozenset[str] | None:
             e = e.left
         if not isinstance(e, exp.Select):
             return None
-        if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star)) for s in e.expressions):
+        if any(
+            isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
+            for s in e.expressions
+        ):
             return None
         return frozenset(n.lower() for n in e.named_selects)
     return None
@@ -184,8 +187,15 @@ def _check_qualified(col: exp.Column, levels: list[dict[str, object]], schema: S
         found.columns.append(f"{col.table}.{col.name}")
 
 
-def _check_unqualified(col: exp.Column, levels: list[dict[str, object]], schema: Schema, unknowable: bool,
-                       aliases: frozenset[str], found: _Findings, sql: str) -> None:
+def _check_unqualified(
+    col: exp.Column,
+    levels: list[dict[str, object]],
+    schema: Schema,
+    unknowable: bool,
+    aliases: frozenset[str],
+    found: _Findings,
+    sql: str,
+) -> None:
     """``c``: the innermost scope that has it wins; several sources of the own scope make it ambiguous."""
     cname = col.name.lower()
     for depth, level in enumerate(levels):
@@ -247,7 +257,12 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
     except RecursionError:
         return Resolution(error="too_deep: recursion limit")
     except Exception as exc:  # sqlglot cannot scope it (odd syntax)
-        log_once(log, f"scope:{type(exc).__name__}", "sqlglot could not build scopes (%r); no schema penalty for this SQL", exc)
+        log_once(
+            log,
+            f"scope:{type(exc).__name__}",
+            "sqlglot could not build scopes (%r); no schema penalty for this SQL",
+            exc,
+        )
         return Resolution(error=f"scope_error: {type(exc).__name__}")
     cte_names = {c.alias_or_name.lower() for c in expression.find_all(exp.CTE)}
     found = _Findings()
@@ -276,5 +291,7 @@ def resolve_names(sql: str, schema: Schema) -> Resolution:
     except RecursionError:
         return Resolution(error="too_deep: recursion limit")
     except Exception as exc:  # a sqlglot corner case: no penalty, reason reported, logged once
-        log_once(log, f"resolve:{type(exc).__name__}", "name resolution failed (%r); no schema penalty for this SQL", exc)
+        log_once(
+            log, f"resolve:{type(exc).__name__}", "name resolution failed (%r); no schema penalty for this SQL", exc
+        )
         return Resolution(error=f"resolve_error: {type(exc).__name__}")

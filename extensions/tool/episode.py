@@ -104,8 +104,15 @@ def _terms(stats: EpisodeStats, answered: bool, cfg: MultiTurnConfig) -> float:
     return penalty
 
 
-def score_episode(computer: RewardComputer, completion: Any, ground_truth: Any, stats: EpisodeStats,
-                  cfg: MultiTurnConfig, *, extra_info: Mapping[str, Any] | None = None) -> dict[str, float]:
+def score_episode(
+    computer: RewardComputer,
+    completion: Any,
+    ground_truth: Any,
+    stats: EpisodeStats,
+    cfg: MultiTurnConfig,
+    *,
+    extra_info: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
     """The breakdown of one episode: the computer's keys (``score`` with the terms added) and :data:`EPISODE_KEYS`.
 
     Args:
@@ -128,6 +135,10 @@ def score_episode(computer: RewardComputer, completion: Any, ground_truth: Any, 
         out, penalty = dict.fromkeys(computer.keys, 0.0), 0.0
         out["status_internal_error"] = 1.0
     out["score"] = float(out.get("score", 0.0)) + penalty
-    out.update(tool_calls=float(stats.calls), tool_errors=float(stats.errors),
-               tool_budget_spent=float(stats.budget_spent), multi_turn_penalty=float(penalty))
+    out.update(
+        tool_calls=float(stats.calls),
+        tool_errors=float(stats.errors),
+        tool_budget_spent=float(stats.budget_spent),
+        multi_turn_penalty=float(penalty),
+    )
     return out

@@ -15,8 +15,7 @@ from typing import Any
 
 TOOL_NAME = "execute_sql"
 TOOL_DESCRIPTION = (
-    "Run one read-only SQL query (SQLite) on the question's database and see its columns and first rows, "
-    "or the error."
+    "Run one read-only SQL query (SQLite) on the question's database and see its columns and first rows, or the error."
 )
 QUERY_DESCRIPTION = "One SELECT statement."
 TOOL_SYSTEM = (
@@ -118,5 +117,9 @@ def multi_turn_row(row: dict[str, Any], db_path: str | None, db_id: str | None, 
     ('tool_agent', ['index', 'need_tools_kwargs', 'tools_kwargs'])
     """
     extra = {**row.get("extra_info", {}), "need_tools_kwargs": True, "tools_kwargs": tools_kwargs(db_path, db_id)}
-    return {**row, "prompt": multi_turn_prompt(row["prompt"], max_calls=max_calls), "extra_info": extra,
-            "agent_name": AGENT_NAME}
+    return {
+        **row,
+        "prompt": multi_turn_prompt(row["prompt"], max_calls=max_calls),
+        "extra_info": extra,
+        "agent_name": AGENT_NAME,
+    }

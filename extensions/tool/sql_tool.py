@@ -75,8 +75,13 @@ def _error(status: str, message: str, detail: str = "") -> ToolAnswer:
 
 def _answer(r: ExecResult, limits: ToolLimits) -> ToolAnswer:
     if r.status is Status.OK:
-        text = render_table(r.columns, r.rows or (), max_rows=limits.max_rows,
-                            max_cell_chars=limits.max_cell_chars, max_chars=limits.max_chars)
+        text = render_table(
+            r.columns,
+            r.rows or (),
+            max_rows=limits.max_rows,
+            max_cell_chars=limits.max_cell_chars,
+            max_chars=limits.max_chars,
+        )
         return ToolAnswer(text, True, "ok")
     if r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL):
         return _error(r.status.value, f"timed out after {limits.timeout_s:g} s; simplify the query or add a LIMIT")
@@ -96,8 +101,9 @@ def _refusal(query: object, limits: ToolLimits) -> ToolAnswer | None:
     return None
 
 
-def run_query(db_path: str | None, query: object, limits: ToolLimits = DEFAULT_LIMITS,
-              engine: ExecutionEngine | None = None) -> ToolAnswer:
+def run_query(
+    db_path: str | None, query: object, limits: ToolLimits = DEFAULT_LIMITS, engine: ExecutionEngine | None = None
+) -> ToolAnswer:
     """Run one query for the model (no budget); never raises.
 
     Args:
@@ -134,8 +140,9 @@ class SqlSession:
         engine: the execution engine (default: the shared one).
     """
 
-    def __init__(self, db_path: str | None, limits: ToolLimits = DEFAULT_LIMITS,
-                 engine: ExecutionEngine | None = None) -> None:
+    def __init__(
+        self, db_path: str | None, limits: ToolLimits = DEFAULT_LIMITS, engine: ExecutionEngine | None = None
+    ) -> None:
         self.db_path = db_path
         self.limits = limits
         self.engine = engine
@@ -200,5 +207,8 @@ class SqlSession:
         >>> SqlSession(None).metrics()
         {'tool_calls': 0.0, 'tool_errors': 0.0, 'tool_budget_spent': 0.0}
         """
-        return {"tool_calls": float(self.calls), "tool_errors": float(self.errors),
-                "tool_budget_spent": float(self.budget_spent)}
+        return {
+            "tool_calls": float(self.calls),
+            "tool_errors": float(self.errors),
+            "tool_budget_spent": float(self.budget_spent),
+        }

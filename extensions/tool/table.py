@@ -72,8 +72,12 @@ def _footer(total: int, shown: int) -> str:
 
 
 def render_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
-    max_rows: int = 10, max_cell_chars: int = 40, max_chars: int = 1200,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    max_rows: int = 10,
+    max_cell_chars: int = 40,
+    max_chars: int = 1200,
 ) -> str:
     """The table text: header, at most ``max_rows`` rows, a footer; at most ``max_chars`` characters.
 

@@ -69,8 +69,10 @@ class EpisodeLog:
         with open(self.path, "a") as fh:
             for p, c, b in list(zip(prompts or [], completions, breakdowns))[:EPISODES_PER_BATCH]:
                 keep = {k: b[k] for k in ("score", "acc", "tool_calls", "tool_errors") if k in b}
-                fh.write(json.dumps({"batch": self.batch, "prompt": p, "completion": c, "breakdown": keep},
-                                    default=str) + "\n")
+                fh.write(
+                    json.dumps({"batch": self.batch, "prompt": p, "completion": c, "breakdown": keep}, default=str)
+                    + "\n"
+                )
 
 
 def grpo_config(cfg: Config, opts: RunOptions, weights: list[float], max_completion: int) -> Any:
@@ -90,12 +92,27 @@ def grpo_config(cfg: Config, opts: RunOptions, weights: list[float], max_complet
 
     o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
     return GRPOConfig(
-        output_dir=opts.out_dir, max_steps=opts.num_steps, seed=opts.seed, learning_rate=o.learning_rate,
-        per_device_train_batch_size=o.batch_size * g.num_generations, num_generations=g.num_generations,
-        max_completion_length=max_completion, temperature=g.temperature, top_p=g.top_p, beta=g.beta,
-        epsilon=g.epsilon, max_tool_calling_iterations=cfg.multi_turn.max_calls, reward_weights=weights,
-        use_cpu=not gpu, bf16=gpu and o.mixed_precision == "bf16", logging_steps=1, save_strategy="no",
-        report_to=[], remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+        output_dir=opts.out_dir,
+        max_steps=opts.num_steps,
+        seed=opts.seed,
+        learning_rate=o.learning_rate,
+        per_device_train_batch_size=o.batch_size * g.num_generations,
+        num_generations=g.num_generations,
+        max_completion_length=max_completion,
+        temperature=g.temperature,
+        top_p=g.top_p,
+        beta=g.beta,
+        epsilon=g.epsilon,
+        max_tool_calling_iterations=cfg.multi_turn.max_calls,
+        reward_weights=weights,
+        use_cpu=not gpu,
+        bf16=gpu and o.mixed_precision == "bf16",
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
     )
 
 
@@ -125,8 +142,10 @@ def tiny_tool_policy(rows: list[dict], cfg: Config, engine: Any, seed: int) -> t
 
     render = use_tool_template(build_tokenizer())
     tools = [SqlEnvironment().execute_sql]
-    texts = tuple(render.apply_chat_template(t, tools=tools, tokenize=False)
-                  for t in transcripts(rows[:TOKENIZER_TRANSCRIPTS], cfg.multi_turn.tool_limits(), engine))
+    texts = tuple(
+        render.apply_chat_template(t, tools=tools, tokenize=False)
+        for t in transcripts(rows[:TOKENIZER_TRANSCRIPTS], cfg.multi_turn.tool_limits(), engine)
+    )
     tok = use_tool_template(build_tokenizer(extra=texts))
     return build_tiny_model(tok, seed=seed), tok
 
@@ -143,8 +162,11 @@ def _policy(cfg: Config, opts: RunOptions, engine: Any) -> tuple[Any, Any, bool,
 
     set_seed(opts.seed)
     model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed)
-    rows = parquet_rows(opts.data) if opts.data else demo_rows("compact" if tiny else cfg.data.prompt_style,
-                                                                 cfg.data.sample_values)[0]
+    rows = (
+        parquet_rows(opts.data)
+        if opts.data
+        else demo_rows("compact" if tiny else cfg.data.prompt_style, cfg.data.sample_values)[0]
+    )
     rows = mt_rows(rows, cfg.multi_turn.max_calls)
     if tiny:
         torch.set_num_threads(1)
@@ -156,10 +178,13 @@ def _policy(cfg: Config, opts: RunOptions, engine: Any) -> tuple[Any, Any, bool,
         encoded = [encode(tok, t, tools) for t in transcripts(rows, limits, engine)]
         lr = TINY_SFT_LR if tiny else cfg.optimization.learning_rate * 10
         batch = TINY_SFT_BATCH if tiny else 8
-        losses = tool_sft(model, tok, encoded, opts.sft_warmup, lr=lr, batch=batch, out_dir=opts.out_dir,
-                          seed=opts.seed)
-        print(f"[sft] tool transcripts: loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps",
-              file=sys.stderr)
+        losses = tool_sft(
+            model, tok, encoded, opts.sft_warmup, lr=lr, batch=batch, out_dir=opts.out_dir, seed=opts.seed
+        )
+        print(
+            f"[sft] tool transcripts: loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps",
+            file=sys.stderr,
+        )
     return model, tok, tiny, rows, cfg
 
 
@@ -173,8 +198,12 @@ def _summary(out_dir: str) -> dict[str, Any]:
     keys = ("rewards/sql_reward/mean", "rewards/tool_calls/mean", "rewards/tool_errors/mean", "tools/call_frequency")
     per_step = [{k: s.get(k) for k in ("step", *keys)} for s in steps]
     calls = [s["rewards/tool_calls/mean"] for s in steps if s.get("rewards/tool_calls/mean") is not None]
-    return {"steps": len(steps), "tool_calls_per_episode": sum(calls) / len(calls) if calls else 0.0,
-            "per_step": per_step, "episodes": os.path.join(out_dir, "episodes.jsonl")}
+    return {
+        "steps": len(steps),
+        "tool_calls_per_episode": sum(calls) / len(calls) if calls else 0.0,
+        "per_step": per_step,
+        "episodes": os.path.join(out_dir, "episodes.jsonl"),
+    }
 
 
 def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
@@ -200,13 +229,18 @@ def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
 
     computer = EnhancedRewardComputer.from_config(cfg)
     model, tok, tiny, rows, cfg = _policy(cfg, opts, computer.engine)
-    funcs, weights = make_episode_reward_funcs(computer, cfg.multi_turn,
-                                               on_batch=EpisodeLog(os.path.join(opts.out_dir, "episodes.jsonl")))
+    funcs, weights = make_episode_reward_funcs(
+        computer, cfg.multi_turn, on_batch=EpisodeLog(os.path.join(opts.out_dir, "episodes.jsonl"))
+    )
     max_completion = MT_TINY_RESPONSE if tiny else cfg.optimization.max_response_length
     peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(model, "peft_config") else None
     trainer = GRPOTrainer(
-        model=model, reward_funcs=funcs, args=grpo_config(cfg, opts, weights, max_completion),
-        train_dataset=Dataset.from_list(rows).shuffle(seed=opts.seed), processing_class=tok, peft_config=peft_cfg,
+        model=model,
+        reward_funcs=funcs,
+        args=grpo_config(cfg, opts, weights, max_completion),
+        train_dataset=Dataset.from_list(rows).shuffle(seed=opts.seed),
+        processing_class=tok,
+        peft_config=peft_cfg,
         environment_factory=environment_factory(cfg.multi_turn.tool_limits(), computer.engine, cfg.data.db_root),
         callbacks=[MetricsCallback(opts.out_dir, cfg.logging.keep_best_k, False), *opts.extra_callbacks],
     )

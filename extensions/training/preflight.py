@@ -32,8 +32,10 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
     if o.lora.enabled and not o.lora.target_modules:
         problems.append("optimization.lora.target_modules is empty while LoRA is enabled")
     if o.load_in_4bit and not o.lora.enabled:
-        problems.append("optimization.load_in_4bit needs LoRA (optimization.lora.enabled=true): "
-                        "4-bit weights cannot be trained directly")
+        problems.append(
+            "optimization.load_in_4bit needs LoRA (optimization.lora.enabled=true): "
+            "4-bit weights cannot be trained directly"
+        )
     if need_gpu:
         try:
             import torch
@@ -42,8 +44,9 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
         except ImportError:
             has_cuda = False
         if not has_cuda and (o.load_in_4bit or o.mixed_precision == "bf16" or g.use_vllm):
-            problems.append("a GPU is required for load_in_4bit / bf16 / vLLM, and none is available "
-                            "(use --demo or set them off)")
+            problems.append(
+                "a GPU is required for load_in_4bit / bf16 / vLLM, and none is available (use --demo or set them off)"
+            )
     r = cfg.reward
     if r.enable_enhanced and r.syntax_weight == r.schema_weight == r.structural_weight == r.result_weight == 0:
         problems.append("reward.enable_enhanced is true but every shaping weight is 0")

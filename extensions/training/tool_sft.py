@@ -58,8 +58,10 @@ def transcript(row: dict, calls: list[tuple[str, str]]) -> list[dict[str, Any]]:
     out = list(row["prompt"])
     for query, answer in calls:
         call = {"type": "function", "function": {"name": TOOL_NAME, "arguments": {"query": query}}}
-        out += [{"role": "assistant", "content": "", "tool_calls": [call]},
-                {"role": "tool", "name": TOOL_NAME, "content": answer}]
+        out += [
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "name": TOOL_NAME, "content": answer},
+        ]
     return out + [{"role": "assistant", "content": gold_completion(row["ground_truth"]["sql"])}]
 
 
@@ -93,12 +95,16 @@ def encode(tok: Any, messages: list[dict], tools: list[Callable]) -> tuple[list[
     Returns:
         ``(input_ids, labels)``.
     """
+
     def render(msgs: list[dict], gen: bool = False) -> str:
         return tok.apply_chat_template(msgs, tools=tools, tokenize=False, add_generation_prompt=gen)
 
     text = render(messages)
-    spans = [(len(render(messages[:k], True)), len(render(messages[: k + 1])))
-             for k, m in enumerate(messages) if m["role"] == "assistant"]
+    spans = [
+        (len(render(messages[:k], True)), len(render(messages[: k + 1])))
+        for k, m in enumerate(messages)
+        if m["role"] == "assistant"
+    ]
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
     pairs = zip(enc["input_ids"], enc["offset_mapping"])
     labels = [t if any(a <= s < b for a, b in spans) else -100 for t, (s, _) in pairs]
@@ -115,8 +121,17 @@ def _batch(tok: Any, items: list[tuple[list[int], list[int]]], device: Any) -> t
     return ids, att, lab
 
 
-def tool_sft(model: Any, tok: Any, encoded: list[tuple[list[int], list[int]]], steps: int, *, lr: float,
-             batch: int, out_dir: str, seed: int) -> list[float]:
+def tool_sft(
+    model: Any,
+    tok: Any,
+    encoded: list[tuple[list[int], list[int]]],
+    steps: int,
+    *,
+    lr: float,
+    batch: int,
+    out_dir: str,
+    seed: int,
+) -> list[float]:
     """Fine-tune on encoded transcripts for ``steps`` AdamW steps; writes ``sft_metrics.jsonl``.
 
     Args:

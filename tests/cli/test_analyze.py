@@ -20,7 +20,16 @@ def rollouts(tmp_path, demo_paths):
         for line in open(FIXTURES / "analyze_groups.jsonl"):
             d = json.loads(line)
             gt = {"sql": d["sql"], "db_path": demo_paths[d["db_id"]]}
-            fh.write(json.dumps({"prompt_id": d["prompt_id"], "ground_truth": gt, "completions": [analyze.answer(c) for c in d["completions"]]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "prompt_id": d["prompt_id"],
+                        "ground_truth": gt,
+                        "completions": [analyze.answer(c) for c in d["completions"]],
+                    }
+                )
+                + "\n"
+            )
     return out
 
 
@@ -61,8 +70,18 @@ def test_unreadable_input_is_an_error(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.shared
 def test_spider_predictions_keep_the_ordering(spider_dev, tmp_path):
-    rc = analyze.main([str(spider_dev / "official_exec_verdicts.jsonl"), "--spider-verdicts", "--limit", "60",
-                       "--presets", "arctic", "--out", str(tmp_path)])
+    rc = analyze.main(
+        [
+            str(spider_dev / "official_exec_verdicts.jsonl"),
+            "--spider-verdicts",
+            "--limit",
+            "60",
+            "--presets",
+            "arctic",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     doc = json.loads((tmp_path / "analysis.json").read_text())
     assert doc["n_groups"] == 60 and doc["n_completions"] == 360

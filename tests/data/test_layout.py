@@ -48,7 +48,8 @@ def test_stray_files_are_not_variants_and_the_sample_scores_normally(root, engin
         assert not is_database_variant(os.path.join(folder, name)), name
     assert resolve_db_paths("hr", root) == [os.path.join(folder, "hr.sqlite")]
     r = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, db_root=root).compute_reward(
-        PRED, {"sql": GOLD, "db_id": "hr"})
+        PRED, {"sql": GOLD, "db_id": "hr"}
+    )
     assert r.details["status"] == "ok" and r.breakdown["correct"] == 1.0
 
 
@@ -61,10 +62,14 @@ def test_real_variants_are_used_whatever_their_name_and_through_links(root, engi
         conn.execute("UPDATE employees SET salary = NULL WHERE id = (SELECT min(id) FROM employees)")
     conn.close()
     os.symlink(variant, os.path.join(folder, "linked.sqlite"))
-    assert database_variants(folder, "hr") == [os.path.join(folder, "hr_2.sqlite"), os.path.join(folder, "linked.sqlite")]
+    assert database_variants(folder, "hr") == [
+        os.path.join(folder, "hr_2.sqlite"),
+        os.path.join(folder, "linked.sqlite"),
+    ]
     assert resolve_db_paths("hr", root)[0] == os.path.join(folder, "hr.sqlite")
     r = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, db_root=root).compute_reward(
-        PRED, {"sql": GOLD, "db_id": "hr"})
+        PRED, {"sql": GOLD, "db_id": "hr"}
+    )
     assert r.details["status"] == "ok" and r.breakdown["correct"] == 0.0  # the variant tells them apart
 
 
@@ -74,5 +79,6 @@ def test_a_missing_main_file_is_named_so_the_sample_is_db_missing(root, engine):
     os.remove(os.path.join(folder, "hr.sqlite"))
     assert resolve_db_paths("hr", root) == [os.path.join(folder, "hr.sqlite")]
     r = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, db_root=root).compute_reward(
-        PRED, {"sql": GOLD, "db_id": "hr"})
+        PRED, {"sql": GOLD, "db_id": "hr"}
+    )
     assert r.details["status"] == "db_missing"

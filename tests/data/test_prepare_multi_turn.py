@@ -7,8 +7,23 @@ from extensions.data.layout import read_parquet
 
 
 def test_multi_turn_rows_name_the_tool_and_carry_tools_kwargs(tmp_path, capsys):
-    assert main(["prepare", "--source", "demo", "--out", str(tmp_path), "--multi-turn", "--max-tool-calls", "3",
-                 "--max-examples", "4"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "--source",
+                "demo",
+                "--out",
+                str(tmp_path),
+                "--multi-turn",
+                "--max-tool-calls",
+                "3",
+                "--max-examples",
+                "4",
+            ]
+        )
+        == 0
+    )
     rows = read_parquet(str(tmp_path / "train.parquet"))
     assert len(rows) == 4
     for r in rows:
@@ -21,11 +36,39 @@ def test_multi_turn_rows_name_the_tool_and_carry_tools_kwargs(tmp_path, capsys):
 
 
 def test_omnisql_prompts_get_a_system_message_and_single_turn_rows_are_unchanged(tmp_path):
-    assert main(["prepare", "--source", "demo", "--out", str(tmp_path / "mt"), "--multi-turn",
-                 "--prompt-style", "omnisql",
-                 "--max-examples", "2"]) == 0
-    assert main(["prepare", "--source", "demo", "--out", str(tmp_path / "st"), "--prompt-style", "omnisql",
-                 "--max-examples", "2"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "--source",
+                "demo",
+                "--out",
+                str(tmp_path / "mt"),
+                "--multi-turn",
+                "--prompt-style",
+                "omnisql",
+                "--max-examples",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prepare",
+                "--source",
+                "demo",
+                "--out",
+                str(tmp_path / "st"),
+                "--prompt-style",
+                "omnisql",
+                "--max-examples",
+                "2",
+            ]
+        )
+        == 0
+    )
     mt = read_parquet(str(tmp_path / "mt" / "train.parquet"))[0]
     st = read_parquet(str(tmp_path / "st" / "train.parquet"))[0]
     assert [m["role"] for m in mt["prompt"]] == ["system", "user"] and "up to 5 times" in mt["prompt"][0]["content"]

@@ -97,8 +97,9 @@ def _incidence(edges, n=12):
 
 
 THREE_K4 = _incidence([(a + o, b + o) for o in (0, 4, 8) for a in range(4) for b in range(a + 1, 4)])
-PRISM = _incidence([(i, (i + 1) % 6) for i in range(6)] + [(6 + i, 6 + (i + 1) % 6) for i in range(6)]
-                   + [(i, i + 6) for i in range(6)])
+PRISM = _incidence(
+    [(i, (i + 1) % 6) for i in range(6)] + [(6 + i, 6 + (i + 1) % 6) for i in range(6)] + [(i, i + 6) for i in range(6)]
+)
 
 
 def test_12_columns_paired_differently_are_rejected_without_trying_12_factorial_assignments():

@@ -40,9 +40,16 @@ def _completion(sql: str) -> str:
 def _batch(hr: str) -> tuple[list[str], list[dict]]:
     heavy_gold = counting(150_000)  # a gold of a few million steps: its predictions get 20x that
     cases = [
-        (GOLD, GOLD), ("SELECT count(id) FROM employees", GOLD), ("SELECT count(*) FROM departments", GOLD),
-        ("SELEC 1", GOLD), ("SELECT nope FROM employees", GOLD), (RUNAWAY, GOLD), (RUNAWAY, heavy_gold),
-        (counting(150_000), heavy_gold), (counting(2_500_000), heavy_gold), (counting(3_500_000), heavy_gold),
+        (GOLD, GOLD),
+        ("SELECT count(id) FROM employees", GOLD),
+        ("SELECT count(*) FROM departments", GOLD),
+        ("SELEC 1", GOLD),
+        ("SELECT nope FROM employees", GOLD),
+        (RUNAWAY, GOLD),
+        (RUNAWAY, heavy_gold),
+        (counting(150_000), heavy_gold),
+        (counting(2_500_000), heavy_gold),
+        (counting(3_500_000), heavy_gold),
         ("SELECT name FROM employees ORDER BY salary DESC LIMIT 3",) * 2,
     ]
     return [_completion(p) for p, _ in cases], [{"sql": g, "db_path": hr} for _, g in cases]

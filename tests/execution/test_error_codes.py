@@ -45,16 +45,19 @@ def test_without_result_codes_anchored_prefixes_give_the_same_status(case, demo_
         conn.close()
 
 
-@pytest.mark.parametrize("message, status", [
-    ("interrupted", Status.TIMEOUT),
-    ("attempt to write a readonly database", Status.FORBIDDEN),
-    ("not authorized to use function: random", Status.FORBIDDEN),
-    ("file is not a database", Status.DB_CORRUPT),
-    ("database disk image is malformed", Status.DB_CORRUPT),
-    ("string or blob too big", Status.TOO_LARGE),
-    ("Expression tree is too large (maximum depth 1000)", Status.TOO_LARGE),
-    ("no such column: interrupted", Status.SCHEMA_ERROR),
-    ('near "interrupted": syntax error', Status.SYNTAX_ERROR),
-])
+@pytest.mark.parametrize(
+    "message, status",
+    [
+        ("interrupted", Status.TIMEOUT),
+        ("attempt to write a readonly database", Status.FORBIDDEN),
+        ("not authorized to use function: random", Status.FORBIDDEN),
+        ("file is not a database", Status.DB_CORRUPT),
+        ("database disk image is malformed", Status.DB_CORRUPT),
+        ("string or blob too big", Status.TOO_LARGE),
+        ("Expression tree is too large (maximum depth 1000)", Status.TOO_LARGE),
+        ("no such column: interrupted", Status.SCHEMA_ERROR),
+        ('near "interrupted": syntax error', Status.SYNTAX_ERROR),
+    ],
+)
 def test_the_prefix_fallback_reads_sqlites_own_messages(message, status):
     assert classify_error(sqlite3.OperationalError(message))[0] is status

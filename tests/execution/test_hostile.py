@@ -74,7 +74,12 @@ def small_engine(request):
     # what it cannot settle) and once with every statement in a worker process.
     inline_ms = 10.0 if request.param == "inline_lane" else 0.0
     eng = ExecutionEngine(
-        workers=1, timeout_s=2, max_vm_steps=2_000_000, adaptive_timeout=False, grace_s=1.0, result_cache_entries=0,
+        workers=1,
+        timeout_s=2,
+        max_vm_steps=2_000_000,
+        adaptive_timeout=False,
+        grace_s=1.0,
+        result_cache_entries=0,
         inline_budget_ms=inline_ms,
         max_result_bytes=8 * 2**20,
     )
@@ -169,12 +174,22 @@ def test_inline_lane_and_workers_agree_exactly(hr_copy):
     items = [(hr_copy, sql) for sql, _, _ in CORPUS]
     for e in demo_examples()[:150]:
         q = e["query"]
-        items += [(paths[e["db_id"]], q), (paths[e["db_id"]], q.replace("SELECT", "SELEC", 1)), (paths[e["db_id"]], q + " LIMIT 1")]
+        items += [
+            (paths[e["db_id"]], q),
+            (paths[e["db_id"]], q.replace("SELECT", "SELEC", 1)),
+            (paths[e["db_id"]], q + " LIMIT 1"),
+        ]
     # The step budget decides every runaway; the 2 s backstop only ends the one statement whose single
     # VM step runs for seconds (printf's 2e9-wide padding), the same way on both paths.
-    kw = dict(workers=1, timeout_s=2, max_vm_steps=2_000_000, adaptive_timeout=False, result_cache_entries=0,
-              gold_cache_entries=0,
-              max_result_bytes=8 * 2**20)
+    kw = dict(
+        workers=1,
+        timeout_s=2,
+        max_vm_steps=2_000_000,
+        adaptive_timeout=False,
+        result_cache_entries=0,
+        gold_cache_entries=0,
+        max_result_bytes=8 * 2**20,
+    )
     with ExecutionEngine(**kw) as inline, ExecutionEngine(**kw, inline_budget_ms=0) as workers:
         for path, sql in items:
             a, b = inline.execute(path, sql), workers.execute(path, sql)

@@ -21,8 +21,9 @@ def _has_module(module: str, args: str) -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not (_has_module("fts5", "a") and _has_module("rtree", "id, x0, x1")),
-                                reason="this sqlite3 lacks FTS5 or R*Tree")
+pytestmark = pytest.mark.skipif(
+    not (_has_module("fts5", "a") and _has_module("rtree", "id, x0, x1")), reason="this sqlite3 lacks FTS5 or R*Tree"
+)
 
 
 @pytest.fixture()
@@ -70,16 +71,21 @@ def test_sql_against_virtual_tables_gets_a_defined_status(db, engine):
     assert wrong.details["schema"]["unknown_columns"] == ["nme"] and wrong.breakdown["schema"] == pytest.approx(-0.1)
     for sql in ("SELECT * FROM docs WHERE docs MATCH 'sql'", "SELECT label FROM boxes", "SELECT * FROM docs_content"):
         r = rc.compute_reward(f"```sql\n{sql}\n```", gold)
-        assert r.details["status"] in ("ok", "syntax_error", "schema_error", "forbidden") and r.breakdown["correct"] == 0.0
+        assert (
+            r.details["status"] in ("ok", "syntax_error", "schema_error", "forbidden") and r.breakdown["correct"] == 0.0
+        )
     on_virtual = rc.compute_reward("```sql\nSELECT 1\n```", {"sql": "SELECT title FROM docs", "db_path": db})
     assert on_virtual.details["status"] == "gold_error"  # the gold cannot be run: a neutral sample
 
 
-@pytest.mark.parametrize("sql,columns", [
-    ("CREATE VIRTUAL TABLE t USING fts4(a TEXT, b, notindexed=b)", ["a", "b"]),
-    ("CREATE VIRTUAL TABLE t USING fts5(\"x, y\", [z], `w`, content='', prefix='2 3')", ["x, y", "z", "w"]),
-    ("CREATE VIRTUAL TABLE t USING rtree_i32(id, a, b)", ["id", "a", "b"]),
-    ("CREATE VIRTUAL TABLE t USING dbstat", []),
-])
+@pytest.mark.parametrize(
+    "sql,columns",
+    [
+        ("CREATE VIRTUAL TABLE t USING fts4(a TEXT, b, notindexed=b)", ["a", "b"]),
+        ("CREATE VIRTUAL TABLE t USING fts5(\"x, y\", [z], `w`, content='', prefix='2 3')", ["x, y", "z", "w"]),
+        ("CREATE VIRTUAL TABLE t USING rtree_i32(id, a, b)", ["id", "a", "b"]),
+        ("CREATE VIRTUAL TABLE t USING dbstat", []),
+    ],
+)
 def test_declared_columns(sql, columns):
     assert declared_columns(sql) == columns

@@ -97,8 +97,9 @@ _FLOOD = textwrap.dedent(
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
 def test_a_flood_of_distinct_big_results_keeps_memory_bounded(demo_paths):
     """300 distinct results of about 0.9 MB each would keep about 270 MB alive without byte budgets."""
-    out = subprocess.run([sys.executable, "-c", _FLOOD, demo_paths["hr"], "300"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", _FLOOD, demo_paths["hr"], "300"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout)
     assert all(b <= 16 * 2**20 for b in got["bytes"]), got
@@ -138,8 +139,10 @@ def test_temporary_b_trees_stay_in_memory(tmp_path):
 @pytest.mark.slow
 def test_kib_sized_steps_are_interrupted_inline_and_finished_in_a_worker(demo_paths):
     hr = demo_paths["hr"]
-    with ExecutionEngine(workers=1, timeout_s=30, adaptive_timeout=False) as inline, \
-            ExecutionEngine(workers=1, timeout_s=30, adaptive_timeout=False, inline_budget_ms=0) as worker:
+    with (
+        ExecutionEngine(workers=1, timeout_s=30, adaptive_timeout=False) as inline,
+        ExecutionEngine(workers=1, timeout_s=30, adaptive_timeout=False, inline_budget_ms=0) as worker,
+    ):
         a, b = inline.execute(hr, HOSTILE[0]), worker.execute(hr, HOSTILE[0])
         assert a.status is Status.OK and (a.rows, a.columns) == (b.rows, b.columns)
         s = inline.stats()
@@ -177,9 +180,11 @@ def _growing_schema_db(path: str) -> str:
 
 @pytest.mark.parametrize(
     "sql, rows",
-    [("SELECT id, length(s) FROM v ORDER BY id", ((1, 5000), (2, 5000))),
-     ("SELECT id, length(wide) FROM t ORDER BY id", ((1, 6000), (2, 6000))),
-     ("SELECT count(*) FROM plain", ((1,),))],
+    [
+        ("SELECT id, length(s) FROM v ORDER BY id", ((1, 5000), (2, 5000))),
+        ("SELECT id, length(wide) FROM t ORDER BY id", ((1, 6000), (2, 6000))),
+        ("SELECT count(*) FROM plain", ((1,),)),
+    ],
 )
 def test_views_and_generated_columns_get_the_same_verdict_on_every_path(tmp_path, sql, rows):
     path = _growing_schema_db(str(tmp_path / "g.sqlite"))
@@ -221,7 +226,10 @@ def test_a_file_rewritten_in_place_with_the_same_size_and_mtime_is_noticed(tmp_p
     q = "SELECT sum(salary) FROM employees"
     st = os.stat(path)
     assert os.path.getsize(other) == st.st_size
-    with ExecutionEngine(workers=1, stat_ttl_s=0) as eng, ExecutionEngine(workers=1, stat_ttl_s=0, inline_budget_ms=0) as wk:
+    with (
+        ExecutionEngine(workers=1, stat_ttl_s=0) as eng,
+        ExecutionEngine(workers=1, stat_ttl_s=0, inline_budget_ms=0) as wk,
+    ):
         before = eng.execute(path, q).rows
         assert wk.execute(path, q).rows == before
         with open(other, "rb") as fh, open(path, "r+b") as out:  # same inode, same size

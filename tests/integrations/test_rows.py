@@ -48,7 +48,10 @@ GOLD = "SELECT count(*) FROM employees"
 def _db_id_parquet(path, ground_truths):
     from extensions.data.prepare import write_parquet
 
-    rows = [{"prompt": PROMPT, "data_source": "x", "reward_model": {"style": "rule", "ground_truth": gt}} for gt in ground_truths]
+    rows = [
+        {"prompt": PROMPT, "data_source": "x", "reward_model": {"style": "rule", "ground_truth": gt}}
+        for gt in ground_truths
+    ]
     write_parquet(rows, str(path))
     return str(path)
 

@@ -23,8 +23,16 @@ GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
 def _episode(final: str, calls: int = 1) -> list[dict]:
     msgs = []
     for _ in range(calls):
-        msgs += [{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
-            "name": "execute_sql", "arguments": {"query": "SELECT 1"}}}]}, {"role": "tool", "content": "1\n1\n(1 row)"}]
+        msgs += [
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {"type": "function", "function": {"name": "execute_sql", "arguments": {"query": "SELECT 1"}}}
+                ],
+            },
+            {"role": "tool", "content": "1\n1\n(1 row)"},
+        ]
     return msgs + [{"role": "assistant", "content": final}]
 
 
@@ -68,8 +76,10 @@ def test_reward_functions_score_the_final_answer_and_log_tool_use(demo_paths):
     envs[2].execute_sql("SELECT 2")
     right = f"<think>t</think><answer>```sql\n{GOLD}\n```</answer>"
     completions = [_episode(right), _episode("<think>t</think><answer>```sql\nSELECT 1\n```</answer>"), _episode("", 2)]
-    cols = {n: f(prompts=[[]] * 3, completions=completions, ground_truth=[gt] * 3, environments=envs)
-            for n, f in zip(names, funcs)}
+    cols = {
+        n: f(prompts=[[]] * 3, completions=completions, ground_truth=[gt] * 3, environments=envs)
+        for n, f in zip(names, funcs)
+    }
     single = computer.compute_reward(right, gt).breakdown["score"]
     assert cols["sql_reward"][0] == pytest.approx(single) and cols["acc"] == [1.0, 0.0, 0.0]
     assert cols["tool_calls"] == [1.0, 1.0, 2.0] and cols["tool_errors"] == [0.0, 1.0, 0.0]

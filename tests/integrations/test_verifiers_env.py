@@ -7,8 +7,10 @@ import extensions.integrations.verifiers as sqlenv  # ours: an ImportError here 
 
 vf = pytest.importorskip("verifiers")
 pytest.importorskip("datasets")
-pytestmark = pytest.mark.skipif(sqlenv.verifiers_api() != "legacy",
-                                reason="verifiers 0.4 is installed: tests/integrations/test_verifiers_v1.py covers it")
+pytestmark = pytest.mark.skipif(
+    sqlenv.verifiers_api() != "legacy",
+    reason="verifiers 0.4 is installed: tests/integrations/test_verifiers_v1.py covers it",
+)
 
 
 def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
@@ -24,10 +26,13 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     gold = json.loads(row["answer"])["sql"]
 
     def score(text):
-        state = vf.State({
-            "input": {"prompt": row["prompt"], "answer": row["answer"], "info": row["info"], "example_id": 0},
-            "completion": [{"role": "assistant", "content": text}], "trajectory": [],
-        })
+        state = vf.State(
+            {
+                "input": {"prompt": row["prompt"], "answer": row["answer"], "info": row["info"], "example_id": 0},
+                "completion": [{"role": "assistant", "content": text}],
+                "trajectory": [],
+            }
+        )
         asyncio.run(env.rubric.score_rollout(state))
         return state["reward"], state["metrics"]
 

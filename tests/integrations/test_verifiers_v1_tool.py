@@ -29,8 +29,9 @@ def test_v1_toolset_answers_and_the_task_records_tool_use(tmp_path, demo_dir):
     check(pip(python, "install", "-q", "--no-deps", str(source_copy(tmp_path / "src"))))
     env = {**os.environ, "EXTENSIONS_DEMO_DIR": demo_dir}
     env.pop("PYTHONPATH", None)
-    p = check(subprocess.run([str(python), str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=600))
+    p = check(
+        subprocess.run([str(python), str(SCRIPT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    )
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["toolset"] == "SqlToolset" and "`execute_sql(query)` up to 2 times" in out["system"]
     ok, forbidden, spent = out["answers"]

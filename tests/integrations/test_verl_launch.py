@@ -15,8 +15,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def _launch(tmp_path, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "extensions.verl_launch", "--config", str(ROOT / "configs" / "train_24gb.yaml"),
-           "--set", f"logging.output_dir={tmp_path / 'out'}", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "extensions.verl_launch",
+        "--config",
+        str(ROOT / "configs" / "train_24gb.yaml"),
+        "--set",
+        f"logging.output_dir={tmp_path / 'out'}",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 

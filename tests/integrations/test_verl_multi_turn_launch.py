@@ -31,8 +31,21 @@ def test_multi_turn_overrides_replace_the_reward_hook_and_enable_the_tool_loop()
 
 def test_print_with_write_config_writes_a_tool_yaml_verl_loads(tmp_path, capsys):
     reward = tmp_path / "reward_config.yaml"
-    assert main(["--config", "configs/train_24gb.yaml", "--multi-turn", "--print", "--write-config", str(reward),
-                 "--set", "multi_turn.max_rows=4"]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                "configs/train_24gb.yaml",
+                "--multi-turn",
+                "--print",
+                "--write-config",
+                str(reward),
+                "--set",
+                "multi_turn.max_rows=4",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     tool_yaml = tmp_path / "verl_sql_tool.yaml"
     assert f"tool_config_path={tool_yaml}" in out
@@ -45,8 +58,12 @@ def test_print_with_write_config_writes_a_tool_yaml_verl_loads(tmp_path, capsys)
 
 def test_print_without_write_config_names_the_tool_yaml_and_writes_nothing(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    assert main(["--config", "configs/train_24gb.yaml", "--multi-turn", "--print",
-                 "--set", f"logging.output_dir={out_dir}"]) == 0
+    assert (
+        main(
+            ["--config", "configs/train_24gb.yaml", "--multi-turn", "--print", "--set", f"logging.output_dir={out_dir}"]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert f"tool_config_path={out_dir / 'verl_sql_tool.yaml'}" in captured.out
     assert "not written" in captured.err and not out_dir.exists()

@@ -64,8 +64,16 @@ def _agent_loop():
 
 
 def _agent_data(kwargs: dict):
-    return _agent_loop().AgentData(messages=[], image_data=None, video_data=None, audio_data=None,
-                                   mm_processor_kwargs=None, metrics={}, request_id="r0", tools_kwargs=kwargs)
+    return _agent_loop().AgentData(
+        messages=[],
+        image_data=None,
+        video_data=None,
+        audio_data=None,
+        mm_processor_kwargs=None,
+        metrics={},
+        request_id="r0",
+        tools_kwargs=kwargs,
+    )
 
 
 class _Text:
@@ -102,7 +110,10 @@ def test_agent_loop_tool_call_path_counts_the_episode_budget(tool, demo_paths):
     assert len(out) == 6 and texts[0].splitlines()[0] == "name" and texts[1].startswith("error: syntax error")
     assert texts[5].startswith("error: call budget spent (5 of 5 calls)")
     assert {k: data.extra_fields[k] for k in ("tool_calls", "tool_errors", "tool_budget_spent")} == {
-        "tool_calls": 5, "tool_errors": 1, "tool_budget_spent": 1}
+        "tool_calls": 5,
+        "tool_errors": 1,
+        "tool_budget_spent": 1,
+    }
     gt = {"sql": "SELECT 1", "db_path": demo_paths["hr"]}
     b = compute_score("demo", "<answer>```sql\nSELECT 1\n```</answer>", gt, dict(data.extra_fields))
     assert (b["tool_calls"], b["tool_errors"], b["tool_budget_spent"], b["acc"]) == (5.0, 1.0, 1.0, 1.0)
@@ -112,8 +123,9 @@ def test_episode_penalties_are_off_by_default_and_configurable(demo_paths):
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
     stats = {"tool_calls": 5, "tool_errors": 2, "tool_budget_spent": 1}
     plain = compute_score("demo", "", gt, stats)
-    penalised = compute_score("demo", "", gt, stats,
-                              overrides=["multi_turn.no_answer_penalty=-1", "multi_turn.error_penalty=-0.1"])
+    penalised = compute_score(
+        "demo", "", gt, stats, overrides=["multi_turn.no_answer_penalty=-1", "multi_turn.error_penalty=-0.1"]
+    )
     assert plain["multi_turn_penalty"] == 0.0
     assert penalised["multi_turn_penalty"] == pytest.approx(-1.2)
     assert penalised["score"] == pytest.approx(plain["score"] - 1.2)

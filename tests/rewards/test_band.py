@@ -49,8 +49,13 @@ def test_the_wrong_table_no_longer_outscores_the_right_one(engine, concerts):
 def test_wrong_answers_stay_under_the_band(engine, concerts, wrong_ceiling):
     rc = RewardComputer(RewardConfig(baseline="arctic", wrong_ceiling=wrong_ceiling, result_weight=1.0), engine=engine)
     gold = {"sql": "SELECT name FROM singer WHERE age > 30", "db_path": concerts}
-    wrong = ["SELECT name FROM singer WHERE age > 45", "SELECT name FROM singer", "SELECT name FROM stadium",
-             "SELECT nme FROM singer WHERE age > 30", "SELECT name FROM singer WHERE age > 30 LIMIT 1"]
+    wrong = [
+        "SELECT name FROM singer WHERE age > 45",
+        "SELECT name FROM singer",
+        "SELECT name FROM stadium",
+        "SELECT nme FROM singer WHERE age > 30",
+        "SELECT name FROM singer WHERE age > 30 LIMIT 1",
+    ]
     totals = [rc.compute_reward(answer(s), gold).total for s in wrong]
     right = rc.compute_reward(answer("SELECT s.name FROM singer AS s WHERE s.age > 30"), gold)
     assert right.correct and right.total == 1.0
@@ -72,8 +77,14 @@ def test_a_timed_out_query_stays_below_an_executed_wrong_one(quick_engine, conce
     assert executed.total - runaway.total == pytest.approx(0.1)  # arctic's execution signal, kept whole
 
 
-@given(b1=st.floats(0.0, 0.1), b2=st.floats(0.0, 0.1), pos=st.floats(0.0, 5.0), neg=st.floats(-2.0, 0.0),
-       wrong_ceiling=st.sampled_from([1.0, 0.5, 0.3]), pos_max=st.floats(0.01, 5.0))
+@given(
+    b1=st.floats(0.0, 0.1),
+    b2=st.floats(0.0, 0.1),
+    pos=st.floats(0.0, 5.0),
+    neg=st.floats(-2.0, 0.0),
+    wrong_ceiling=st.sampled_from([1.0, 0.5, 0.3]),
+    pos_max=st.floats(0.01, 5.0),
+)
 def test_same_shaping_keeps_the_baseline_difference(b1, b2, pos, neg, wrong_ceiling, pos_max):
     band = Band.of(floor=1.0, wrong_ceiling=wrong_ceiling, margin=0.05, wrong_max=0.1, pos_max=pos_max)
     pos = min(pos, pos_max)
@@ -82,8 +93,14 @@ def test_same_shaping_keeps_the_baseline_difference(b1, b2, pos, neg, wrong_ceil
     assert t1 - t2 == pytest.approx(b1 - b2, abs=1e-9)
 
 
-@given(b1=st.floats(-5.0, 5.0), b2=st.floats(-5.0, 5.0), pos=st.floats(0.0, 5.0), neg=st.floats(-2.0, 0.0),
-       wrong_max=st.one_of(st.none(), st.floats(-1.0, 3.0)), floor=st.floats(0.5, 6.0))
+@given(
+    b1=st.floats(-5.0, 5.0),
+    b2=st.floats(-5.0, 5.0),
+    pos=st.floats(0.0, 5.0),
+    neg=st.floats(-2.0, 0.0),
+    wrong_max=st.one_of(st.none(), st.floats(-1.0, 3.0)),
+    floor=st.floats(0.5, 6.0),
+)
 def test_a_higher_baseline_never_totals_less(b1, b2, pos, neg, wrong_max, floor):
     band = Band.of(floor=floor, wrong_ceiling=0.3, margin=0.05, wrong_max=wrong_max, pos_max=1.0)
     lo, hi = sorted((b1, b2))

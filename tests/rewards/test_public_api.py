@@ -41,7 +41,9 @@ def test_readme_snippet(demo_paths):
         assert isinstance(v, float) and math.isfinite(v)
     assert result.baseline_total == 1.0
     # A gold query that fails on its database makes the sample neutral: every completion scores 0.
-    broken = computer.compute_reward(model_output, {"sql": "SELECT department FROM employees", "db_path": demo_paths["hr"]})
+    broken = computer.compute_reward(
+        model_output, {"sql": "SELECT department FROM employees", "db_path": demo_paths["hr"]}
+    )
     assert broken.total == 0.0 and broken.breakdown["status_gold_error"] == 1.0 and broken.breakdown["broken"] == 1.0
 
     config = load_config("configs/train_24gb.yaml")

@@ -7,17 +7,20 @@ from extensions.rewards import RewardComputer
 from extensions.rewards.result import soft_f1
 
 
-@pytest.mark.parametrize("pred, gold, expected", [
-    ([], [], 1.0),
-    ([(1,)], [], 0.0),
-    ([], [(1,)], 0.0),
-    ([(1, "a")], [(1, "a")], 1.0),
-    ([(1, "a"), (1, "a")], [(1, "a")], 1.0),  # duplicates dropped
-    ([(1, "b")], [(1, "a")], 0.5),  # half of the row: P = R = 1/2
-    ([(1,)], [(1,), (2,)], 2 / 3),  # one gold row missing: P = 1, R = 1/2
-    ([(1,), (2,)], [(1,)], 2 / 3),  # one extra row: P = 1/2, R = 1
-    ([("a", 1)], [(1, "a")], 1.0),  # cells compared within the row, order free
-])
+@pytest.mark.parametrize(
+    "pred, gold, expected",
+    [
+        ([], [], 1.0),
+        ([(1,)], [], 0.0),
+        ([], [(1,)], 0.0),
+        ([(1, "a")], [(1, "a")], 1.0),
+        ([(1, "a"), (1, "a")], [(1, "a")], 1.0),  # duplicates dropped
+        ([(1, "b")], [(1, "a")], 0.5),  # half of the row: P = R = 1/2
+        ([(1,)], [(1,), (2,)], 2 / 3),  # one gold row missing: P = 1, R = 1/2
+        ([(1,), (2,)], [(1,)], 2 / 3),  # one extra row: P = 1/2, R = 1
+        ([("a", 1)], [(1, "a")], 1.0),  # cells compared within the row, order free
+    ],
+)
 def test_soft_f1_by_hand(pred, gold, expected):
     assert soft_f1(pred, gold) == pytest.approx(expected)
 
@@ -29,8 +32,12 @@ def test_every_row_does_not_game_it():
 
 
 def _computer(engine, weight=1.0):
-    return RewardComputer(RewardConfig(baseline="arctic", schema_weight=0.0, structural_weight=0.0, syntax_weight=0.0,
-                                       result_weight=weight), engine=engine)
+    return RewardComputer(
+        RewardConfig(
+            baseline="arctic", schema_weight=0.0, structural_weight=0.0, syntax_weight=0.0, result_weight=weight
+        ),
+        engine=engine,
+    )
 
 
 def test_select_star_against_one_row_scores_low(engine, demo_paths):

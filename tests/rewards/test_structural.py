@@ -13,7 +13,9 @@ def test_identical_is_one_and_order_independent():
 
 
 def test_aliases_and_qualifiers_do_not_matter():
-    assert R.compute("SELECT T1.name FROM emp AS T1 WHERE T1.age > 3", "SELECT e.name FROM emp e WHERE e.age > 3") == 1.0
+    assert (
+        R.compute("SELECT T1.name FROM emp AS T1 WHERE T1.age > 3", "SELECT e.name FROM emp e WHERE e.age > 3") == 1.0
+    )
 
 
 def test_between_is_one_predicate():

@@ -26,8 +26,13 @@ CASES = [
     ("WITH c(x) AS (SELECT 1 UNION SELECT 2) SELECT x FROM c", []),
     ("WITH c(a, b) AS (SELECT * FROM departments) SELECT a, b FROM c", []),
     ("WITH c(a) AS (SELECT id FROM employees) SELECT id FROM c", ["id"]),  # the list renames: id is gone
-    (("WITH RECURSIVE chain(id, boss) AS (SELECT id, department_id FROM employees UNION ALL "
-      "SELECT e.id, chain.boss FROM employees AS e JOIN chain ON e.department_id = chain.id) SELECT boss FROM chain"), []),
+    (
+        (
+            "WITH RECURSIVE chain(id, boss) AS (SELECT id, department_id FROM employees UNION ALL "
+            "SELECT e.id, chain.boss FROM employees AS e JOIN chain ON e.department_id = chain.id) SELECT boss FROM chain"
+        ),
+        [],
+    ),
     ("SELECT [nme] FROM employees", ["nme"]),
     ("SELECT `nme` FROM employees", ["nme"]),
     ('SELECT "nme" FROM employees', []),  # SQLite reads an unresolvable "nme" as a string
@@ -38,8 +43,10 @@ CASES = [
     ("SELECT T1.`School Name` FROM frpm AS T1 WHERE T1.`Charter School (Y/N)` = 1", []),
     ("SELECT `School Name`, `Free Meal Count (K-12)` / 2 FROM frpm WHERE `Charter School (Y/N)` = 1", []),
     ("SELECT `School Nme` FROM frpm WHERE `Charter School (Y/N)` = 1", ["School Nme"]),
-    ("SELECT `School Name` FROM frpm WHERE `Charter School` = 1 ORDER BY `Free Meal Count` DESC",
-     ["Charter School", "Free Meal Count"]),
+    (
+        "SELECT `School Name` FROM frpm WHERE `Charter School` = 1 ORDER BY `Free Meal Count` DESC",
+        ["Charter School", "Free Meal Count"],
+    ),
     ("SELECT T1.`School Nme` FROM frpm AS T1", ["T1.School Nme"]),
 ]
 

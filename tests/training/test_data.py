@@ -23,7 +23,9 @@ def _parquet(path, ground_truths) -> str:
 
 def test_db_id_rows_resolve_under_db_root_and_pass_the_gold_check(demo_dir, tmp_path, engine):
     root = os.path.join(demo_dir, "database")
-    path = _parquet(tmp_path / "train.parquet", [{"sql": GOLD, "db_id": "hr"}, {"sql": GOLD, "db_id": "hr", "db_path": ""}])
+    path = _parquet(
+        tmp_path / "train.parquet", [{"sql": GOLD, "db_id": "hr"}, {"sql": GOLD, "db_id": "hr", "db_path": ""}]
+    )
     rows = parquet_rows(str(tmp_path), db_root=root)
     assert [r["ground_truth"] for r in rows] == [{"sql": GOLD, "db_path": os.path.join(root, "hr", "hr.sqlite")}] * 2
     kept, report = check_training_rows(rows, engine=engine)

@@ -56,7 +56,8 @@ def cmd_guard(args: argparse.Namespace) -> dict:
         timed = [(_parse_ms(s), s) for s in distinct]
         refused = [(ms, s) for ms, s in timed if check_sql(s) is not None]
         report[source] = {
-            "queries": len(distinct), "refused": len(refused),
+            "queries": len(distinct),
+            "refused": len(refused),
             "refused_fast": sum(ms < FAST_MS for ms, _ in refused),
             "max_depth_estimate": max(tree_depth_estimate(s) for s in distinct),
             "max_parse_ms": round(max(ms for ms, _ in timed), 2),

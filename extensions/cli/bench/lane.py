@@ -42,8 +42,10 @@ def _held_ms(lane: InlineLane, path: str, sql: str, budget_s: float) -> float:
 
 def _lanes() -> dict[str, InlineLane]:
     limits = Limits(max_rows=10_000, max_value_bytes=4096)
-    return {"watchdog": InlineLane(limits, 8, True),
-            "progress_handler_only": InlineLane(limits, 8, True, watchdog=False)}
+    return {
+        "watchdog": InlineLane(limits, 8, True),
+        "progress_handler_only": InlineLane(limits, 8, True, watchdog=False),
+    }
 
 
 def _normal_workload(folder: str, limit: int) -> list[tuple[str, str]]:

@@ -113,8 +113,10 @@ def bundled_items(cache_dir: str, heavy: bool = True) -> list[tuple[str, str]]:
 
 
 def _print(name: str, r: StepReport) -> None:
-    print(f"{name}: {r.statements} statements, max {r.max_steps:,} VM steps "
-          f"({r.max_steps / max(1, DEFAULTS.max_vm_steps):.1%} of max_vm_steps={DEFAULTS.max_vm_steps:,})")
+    print(
+        f"{name}: {r.statements} statements, max {r.max_steps:,} VM steps "
+        f"({r.max_steps / max(1, DEFAULTS.max_vm_steps):.1%} of max_vm_steps={DEFAULTS.max_vm_steps:,})"
+    )
     print(f"  largest: {os.path.basename(r.max_sql[0])}: {r.max_sql[1][:160]}")
     if r.failed:
         print(f"  {len(r.failed)} did not run ok, e.g. {r.failed[:3]}")
@@ -124,8 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     """Print the step counts of the golds; exit status 1 when one passes the default budget."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--spider", help="a Spider folder with dev.json and database/ (e.g. ../shared/spider_dev)")
-    p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "extensions_steps"),
-                   help="where the demo and heavy databases are built")
+    p.add_argument(
+        "--cache-dir",
+        default=os.path.join(tempfile.gettempdir(), "extensions_steps"),
+        help="where the demo and heavy databases are built",
+    )
     p.add_argument("--no-heavy", action="store_true", help="skip the heavy database (1.2M rows to build)")
     a = p.parse_args(argv)
     reports = {"bundled": measure(bundled_items(a.cache_dir, heavy=not a.no_heavy))}

@@ -51,8 +51,9 @@ def multi_turn_config(**kwargs: Any) -> MultiTurnConfig:
     return _multi_turn(computers.config_key(kwargs, VERL_KWARGS))
 
 
-def compute_score(data_source: Any = None, solution_str: Any = None, ground_truth: Any = None,
-                  extra_info: Any = None, **kwargs: Any) -> dict[str, float]:
+def compute_score(
+    data_source: Any = None, solution_str: Any = None, ground_truth: Any = None, extra_info: Any = None, **kwargs: Any
+) -> dict[str, float]:
     """Score one multi-turn episode for verl.
 
     Args:
@@ -70,12 +71,19 @@ def compute_score(data_source: Any = None, solution_str: Any = None, ground_trut
     """
     computer = get_computer(**kwargs)
     extra = extra_info if isinstance(extra_info, Mapping) else None
-    return score_episode(computer, solution_str if isinstance(solution_str, str) else "", ground_truth,
-                         EpisodeStats.from_mapping(extra), multi_turn_config(**kwargs), extra_info=extra)
+    return score_episode(
+        computer,
+        solution_str if isinstance(solution_str, str) else "",
+        ground_truth,
+        EpisodeStats.from_mapping(extra),
+        multi_turn_config(**kwargs),
+        extra_info=extra,
+    )
 
 
-async def compute_score_async(data_source: Any = None, solution_str: Any = None, ground_truth: Any = None,
-                              extra_info: Any = None, **kwargs: Any) -> dict[str, float]:
+async def compute_score_async(
+    data_source: Any = None, solution_str: Any = None, ground_truth: Any = None, extra_info: Any = None, **kwargs: Any
+) -> dict[str, float]:
     """:func:`compute_score` in a thread (verl's reward loop awaits it; the event loop never blocks).
 
     Args:

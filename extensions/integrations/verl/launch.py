@@ -99,7 +99,10 @@ def _list(values: list[str]) -> str:
 
 
 def build_overrides(
-    cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, hook_overrides: Sequence[str] = (),
+    cfg: Config,
+    config_path: str,
+    version: tuple[int, ...] = DEFAULT_VERSION,
+    hook_overrides: Sequence[str] = (),
     tool_config: str | None = None,
 ) -> list[str]:
     """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name).
@@ -240,17 +243,33 @@ def missing_data(cfg: Config) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m extensions.verl_launch", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.verl_launch",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", required=True, help="our YAML config (see configs/)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. verl.nnodes=2")
-    p.add_argument("--print", action="store_true", help="print the command instead of running it; the hook reads "
-                   "--config with the --set overrides (writes nothing unless --write-config)")
-    p.add_argument("--write-config", metavar="PATH", help="write the resolved reward config the hook reads to PATH "
-                   "(default when running: <logging.output_dir>/reward_config.yaml)")
-    p.add_argument("--multi-turn", action="store_true", help="rollouts call the SQL tool (execute_sql) before "
-                   "answering; needs data from `python -m extensions.data prepare --multi-turn`")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. verl.nnodes=2"
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the command instead of running it; the hook reads "
+        "--config with the --set overrides (writes nothing unless --write-config)",
+    )
+    p.add_argument(
+        "--write-config",
+        metavar="PATH",
+        help="write the resolved reward config the hook reads to PATH "
+        "(default when running: <logging.output_dir>/reward_config.yaml)",
+    )
+    p.add_argument(
+        "--multi-turn",
+        action="store_true",
+        help="rollouts call the SQL tool (execute_sql) before "
+        "answering; needs data from `python -m extensions.data prepare --multi-turn`",
+    )
     p.add_argument("--verl-version", help="assume this verl version instead of the installed one (e.g. 0.7.0)")
     return p
 
@@ -265,8 +284,11 @@ def launch_overrides(items: Sequence[str], environ: Mapping[str, str] | None = N
     ['reward.schema_weight=-0.3', 'verl.nnodes=2']
     """
     env = os.environ if environ is None else environ
-    from_env = [f"{k[len(ENV_PREFIX):].lower().replace('__', '.')}={v}" for k, v in sorted(env.items())
-                if k.startswith(ENV_PREFIX)]
+    from_env = [
+        f"{k[len(ENV_PREFIX) :].lower().replace('__', '.')}={v}"
+        for k, v in sorted(env.items())
+        if k.startswith(ENV_PREFIX)
+    ]
     return from_env + list(items)
 
 
@@ -329,8 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     missing = missing_requirements(cfg)
     if missing:
-        print(f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.",
-              file=sys.stderr)
+        print(
+            f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.",
+            file=sys.stderr,
+        )
         return 2
     path = _write(cfg, a.write_config or os.path.join(cfg.logging.output_dir, "reward_config.yaml"))
     return subprocess.call(build_command(cfg, path, version, tool_config=_tool_config(a, cfg, path)))

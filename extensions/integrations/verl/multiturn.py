@@ -103,5 +103,9 @@ def episode_hook(hook_overrides: list[str]) -> list[str]:
     >>> episode_hook(["reward.custom_reward_function.path=/x/verl_hook.py"])[0].endswith("verl/episode.py")
     True
     """
-    return [o.split("=", 1)[0] + "=" + EPISODE_HOOK_PATH if o.split("=", 1)[0].endswith("custom_reward_function.path")
-            else o for o in hook_overrides]
+    return [
+        o.split("=", 1)[0] + "=" + EPISODE_HOOK_PATH
+        if o.split("=", 1)[0].endswith("custom_reward_function.path")
+        else o
+        for o in hook_overrides
+    ]

@@ -102,8 +102,9 @@ class SQLTool(BaseTool):
         self._sessions[iid] = SqlSession(_db_path(ck, self.db_root), self.limits, self.engine)
         return iid, ToolResponse()
 
-    async def execute(self, instance_id: str, parameters: dict[str, Any],
-                      **kwargs: Any) -> tuple[ToolResponse, float, dict]:
+    async def execute(
+        self, instance_id: str, parameters: dict[str, Any], **kwargs: Any
+    ) -> tuple[ToolResponse, float, dict]:
         """Run ``parameters["query"]``; never raises.
 
         Args:
@@ -124,8 +125,9 @@ class SQLTool(BaseTool):
             return ToolResponse(text=text), 0.0, session.metrics()
         return await self._execute_in_episode(session, query, fields)
 
-    async def _execute_in_episode(self, session: SqlSession, query: Any,
-                                  fields: dict) -> tuple[ToolResponse, float, dict]:
+    async def _execute_in_episode(
+        self, session: SqlSession, query: Any, fields: dict
+    ) -> tuple[ToolResponse, float, dict]:
         """One call counted in the rollout's ``extra_fields`` (checked and counted before any await)."""
         stats = EpisodeStats.from_mapping(fields)
         n = self.limits.max_calls
@@ -141,8 +143,11 @@ class SQLTool(BaseTool):
                 fields["tool_errors"] = EpisodeStats.from_mapping(fields).errors + 1
             text = answer.text
         now = EpisodeStats.from_mapping(fields)
-        return ToolResponse(text=text), 0.0, {"tool_calls": now.calls, "tool_errors": now.errors,
-                                              "tool_budget_spent": int(now.budget_spent)}
+        return (
+            ToolResponse(text=text),
+            0.0,
+            {"tool_calls": now.calls, "tool_errors": now.errors, "tool_budget_spent": int(now.budget_spent)},
+        )
 
     async def calc_reward(self, instance_id: str, **kwargs: Any) -> float:
         """No per-step reward: the episode is scored at its end."""

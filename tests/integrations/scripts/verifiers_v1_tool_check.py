@@ -35,8 +35,9 @@ def main():
 
     async def episode():
         await toolset.setup_task(task.data)  # what a launched tool server receives
-        answers = [await toolset.execute_sql(q) for q in ("SELECT count(*) FROM employees", "DROP TABLE employees",
-                                                          "SELECT 1")]
+        answers = [
+            await toolset.execute_sql(q) for q in ("SELECT count(*) FROM employees", "DROP TABLE employees", "SELECT 1")
+        ]
         return answers, toolset.state
 
     answers, _ = asyncio.run(episode())
