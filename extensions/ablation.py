@@ -1,4 +1,7 @@
-"""``python -m extensions.ablation``: what each shaping component does (logic in :mod:`extensions.training.ablation`)."""
+"""``python -m extensions.ablation``: what each shaping component does.
+
+The logic lives in :mod:`extensions.training.ablation`.
+"""
 
 from extensions.training.ablation import main
 

@@ -1,4 +1,7 @@
-"""``python -m extensions.analyze ROLLOUTS``: shaping signal and ordering without training (logic in :mod:`extensions.cli.analyze`)."""
+"""``python -m extensions.analyze ROLLOUTS``: shaping signal and ordering without training.
+
+The logic lives in :mod:`extensions.cli.analyze`.
+"""
 
 from extensions.cli.analyze import main
 

@@ -3,10 +3,11 @@
 >>> cfg = load_config(overrides=["reward.schema_weight=-0.25", "optimization.lora.r=8"])
 >>> cfg.reward.schema_weight, cfg.optimization.lora.r
 (-0.25, 8)
->>> load_config(overrides=["reward.baseline=bogus"])
+>>> load_config(overrides=["reward.baseline=bogus"])  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'combined' (got 'bogus')
+extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'combined'
+(got 'bogus')
 
 Override precedence: YAML file < environment (``EXTENSIONS__SECTION__KEY=value``,
 double underscores between levels) < explicit ``overrides`` (``section.key=value``).
@@ -210,7 +211,8 @@ class RewardConfig(_Strict):
     correct_floor: float | None = Field(None, description="smallest total of a correct answer (null: the preset's)")
     broken_score: float = Field(
         0.0,
-        description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)",
+        description="score of every completion of a sample nothing can verify "
+        "(db_missing, db_corrupt, gold_error, internal_error)",
     )
     shape_broken: bool = Field(
         False, description="apply shaping to broken samples too (off: every completion gets broken_score)"

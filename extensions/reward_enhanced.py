@@ -2,8 +2,9 @@
 
 >>> from extensions.reward_enhanced import SchemaAwareReward
 >>> schema = {'tables': {'employees': {'columns': ['id', 'name', 'salary', 'department']}}}
->>> SchemaAwareReward(weight=-0.5).compute("SELECT name FROM customers", schema)
-RewardResult(score=-0.5, details={'unknown_tables': ['customers'], 'unknown_columns': [], 'ambiguous_columns': [], 'hallucinations': 1, 'penalised': 1, 'error': None})
+>>> SchemaAwareReward(weight=-0.5).compute("SELECT name FROM customers", schema)  # doctest: +NORMALIZE_WHITESPACE
+RewardResult(score=-0.5, details={'unknown_tables': ['customers'], 'unknown_columns': [], 'ambiguous_columns': [],
+'hallucinations': 1, 'penalised': 1, 'error': None})
 """
 
 from extensions.rewards import (

@@ -1,7 +1,8 @@
-"""Every bad input file of the evaluation, validation and data-preparation CLIs gives one ``error: <file>: <problem>`` line and exit 2.
+"""Every bad input file of the evaluation, validation and data-preparation CLIs gives one
+``error: <file>: <problem>`` line and exit 2.
 
-The cases live in tests/fixtures/bad_cli_inputs.jsonl: which CLI, which file is bad (an output path too), its content (text,
-base64 bytes, a depth for a JSON bomb, parquet rows, or a kind: missing, directory, oversize) and the
+The cases live in tests/fixtures/bad_cli_inputs.jsonl: which CLI, which file is bad (an output path too), its content
+(text, base64 bytes, a depth for a JSON bomb, parquet rows, or a kind: missing, directory, oversize) and the
 problem the message must state.
 """
 

@@ -24,7 +24,8 @@ PRED = [
     "SELECT category, avg(price) FROM products GROUP BY category",  # right
     "SELECT name FROM studentz WHERE gpa > 3",  # hallucinated table -> schema_error
     "SELEC count(*) FROM flights",  # syntax error
-    "<think>cheap</think><answer>```sql\nSELECT product_name FROM products WHERE price < 20;\n```</answer>",  # right (completion)
+    # right (completion)
+    "<think>cheap</think><answer>```sql\nSELECT product_name FROM products WHERE price < 20;\n```</answer>",
 ]
 
 

@@ -345,7 +345,10 @@ def test_printed_command_composes_and_its_hook_kwargs_build_the_same_reward(tmp_
 
 
 def _engine_children(actor_title: str) -> dict[int, set[int]]:
-    """``{actor pid: pids of its descendant processes}`` for the Ray actors whose process title starts with ``actor_title``."""
+    """``{actor pid: pids of its descendant processes}`` for the Ray actors.
+
+    Only actors whose process title starts with ``actor_title`` are included.
+    """
     import psutil
 
     out = {}
@@ -358,7 +361,10 @@ def _engine_children(actor_title: str) -> dict[int, set[int]]:
 
 @pytest.mark.slow
 def test_ray_reward_loop_manager_two_workers(prepared, tokenizer, tmp_path):
-    """verl 0.9's real Ray path: RewardLoopManager starts 2 RewardLoopWorker actors, each scores its chunk with our hook."""
+    """verl 0.9's real Ray path: RewardLoopManager starts 2 RewardLoopWorker actors.
+
+    Each actor scores its chunk with our hook.
+    """
     ray = pytest.importorskip("ray")
     psutil = pytest.importorskip("psutil")
     from verl.experimental.reward_loop import RewardLoopManager

@@ -196,7 +196,9 @@ def variant_report(groups: list[Group], results: list[list[Any]], f1: list[list[
 def analyze(
     groups: list[Group], presets: Sequence[str] = PRESETS, variants: Sequence[str] = tuple(ARMS)
 ) -> dict[str, Any]:
-    """Score every group under every preset and variant; returns ``{"n_groups", "results": {preset: {variant: report}}}``.
+    """Score every group under every preset and variant.
+
+    Returns ``{"n_groups", "results": {preset: {variant: report}}}``.
 
     Args:
         groups: the groups.

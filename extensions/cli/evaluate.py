@@ -449,7 +449,8 @@ def print_summary(
         if comparison:
             mc = comparison["mcnemar_exec_match"]
             console.print(
-                f"McNemar (exec match): A-only {mc['a_only_correct']}, B-only {mc['b_only_correct']}, p = {mc['p_value']:.4g}"
+                f"McNemar (exec match): A-only {mc['a_only_correct']}, B-only {mc['b_only_correct']}, "
+                f"p = {mc['p_value']:.4g}"
             )
     except ImportError:
         print(f"exec_accuracy: {s['exec_accuracy']:.4f} ({s['count']} examples, {report.semantics})", file=file)

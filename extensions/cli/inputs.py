@@ -60,7 +60,9 @@ def check_file(path: str, max_bytes: int = MAX_INPUT_BYTES) -> None:
 
 
 def check_output(path: str | None) -> None:
-    """Raise :class:`InputError` when ``path`` (an output file, or None) could not be written: no such folder, or a folder.
+    """Raise :class:`InputError` when ``path`` (an output file, or None) could not be written.
+
+    That is: its folder does not exist, or ``path`` is itself a folder.
 
     Args:
         path: where a report will be written.

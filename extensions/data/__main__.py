@@ -1,4 +1,8 @@
-"""``python -m extensions.data prepare --source {spider,bird,synsql,sql_create_context,demo} [--path DIR] --out DIR [--format openrlhf]``."""
+"""Prepare a data set for training.
+
+``python -m extensions.data prepare --source {spider,bird,synsql,sql_create_context,demo} [--path DIR] --out DIR
+[--format openrlhf]``.
+"""
 
 from __future__ import annotations
 

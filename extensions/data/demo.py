@@ -355,19 +355,23 @@ def _hr_examples() -> list[tuple[str, str]]:
         ),
         (
             "How many employees does each department have? Show department name and count.",
-            "SELECT d.name, count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id GROUP BY d.name",
+            "SELECT d.name, count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+            "GROUP BY d.name",
         ),
         (
             "Which department has the most employees?",
-            "SELECT d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id GROUP BY d.id ORDER BY count(*) DESC LIMIT 1",
+            "SELECT d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+            "GROUP BY d.id ORDER BY count(*) DESC LIMIT 1",
         ),
         (
             "What is the average salary per department name, highest first?",
-            "SELECT d.name, avg(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id GROUP BY d.name ORDER BY avg(e.salary) DESC",
+            "SELECT d.name, avg(e.salary) FROM employees AS e JOIN departments AS d "
+            "ON e.department_id = d.id GROUP BY d.name ORDER BY avg(e.salary) DESC",
         ),
         (
             "Which departments have more than 10 employees?",
-            "SELECT d.name FROM departments AS d JOIN employees AS e ON e.department_id = d.id GROUP BY d.id HAVING count(*) > 10",
+            "SELECT d.name FROM departments AS d JOIN employees AS e ON e.department_id = d.id GROUP BY d.id "
+            "HAVING count(*) > 10",
         ),
         (
             "List each employee together with the name of their manager.",
@@ -380,7 +384,8 @@ def _hr_examples() -> list[tuple[str, str]]:
         ("Who was hired most recently?", "SELECT name FROM employees ORDER BY hire_date DESC LIMIT 1"),
         (
             "How many employees were hired in each year? Order by year.",
-            "SELECT strftime('%Y', hire_date), count(*) FROM employees GROUP BY strftime('%Y', hire_date) ORDER BY strftime('%Y', hire_date)",
+            "SELECT strftime('%Y', hire_date), count(*) FROM employees GROUP BY strftime('%Y', hire_date) "
+            "ORDER BY strftime('%Y', hire_date)",
         ),
         (
             "Which employees manage at least one other employee?",
@@ -392,7 +397,8 @@ def _hr_examples() -> list[tuple[str, str]]:
         ),
         (
             "Which departments have no employees?",
-            "SELECT name FROM departments WHERE id NOT IN (SELECT department_id FROM employees WHERE department_id IS NOT NULL)",
+            "SELECT name FROM departments WHERE id NOT IN (SELECT department_id FROM employees "
+            "WHERE department_id IS NOT NULL)",
         ),
         ("List the distinct job titles.", "SELECT DISTINCT title FROM employees"),
         ("How many different job titles are there?", "SELECT count(DISTINCT title) FROM employees"),
@@ -411,7 +417,8 @@ def _hr_examples() -> list[tuple[str, str]]:
         ),
         (
             "What is the salary total of employees in the Engineering department?",
-            "SELECT sum(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id WHERE d.name = 'Engineering'",
+            "SELECT sum(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+            "WHERE d.name = 'Engineering'",
         ),
         (
             "Which department names are located in 'new york'?",
@@ -437,13 +444,15 @@ def _hr_examples() -> list[tuple[str, str]]:
         ex.append(
             (
                 f"List the names of employees in the {name} department.",
-                f"SELECT e.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id WHERE d.name = '{name}'",
+                "SELECT e.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+                f"WHERE d.name = '{name}'",
             )
         )
         ex.append(
             (
                 f"What is the highest salary in the {name} department?",
-                f"SELECT max(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id WHERE d.name = '{name}'",
+                "SELECT max(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+                f"WHERE d.name = '{name}'",
             )
         )
     for k in (3, 5, 10):
@@ -471,13 +480,15 @@ def _hr_examples() -> list[tuple[str, str]]:
         ex.append(
             (
                 f"How many employees work in {name}?",
-                f"SELECT count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id WHERE d.name = '{name}'",
+                "SELECT count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+                f"WHERE d.name = '{name}'",
             )
         )
         ex.append(
             (
                 f"Who is the most recently hired employee in {name}?",
-                f"SELECT e.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id WHERE d.name = '{name}' ORDER BY e.hire_date DESC LIMIT 1",
+                "SELECT e.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+                f"WHERE d.name = '{name}' ORDER BY e.hire_date DESC LIMIT 1",
             )
         )
     for y in range(2013, 2024, 2):
@@ -507,20 +518,25 @@ def _store_examples() -> list[tuple[str, str]]:
         ),
         (
             "What is the total quantity sold per product name, best-selling first?",
-            "SELECT p.product_name, sum(oi.quantity) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id GROUP BY p.product_name ORDER BY sum(oi.quantity) DESC",
+            "SELECT p.product_name, sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
+            "ON oi.product_id = p.product_id GROUP BY p.product_name ORDER BY sum(oi.quantity) DESC",
         ),
         (
             "What is the total revenue of all order items?",
-            "SELECT sum(oi.quantity * p.price) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id",
+            "SELECT sum(oi.quantity * p.price) FROM order_items AS oi JOIN products AS p "
+            "ON oi.product_id = p.product_id",
         ),
         (
             "Which customer placed the most orders? Give the first and last name.",
-            "SELECT c.first_name, c.last_name FROM customers AS c JOIN orders AS o ON c.customer_id = o.customer_id GROUP BY c.customer_id ORDER BY count(*) DESC LIMIT 1",
+            "SELECT c.first_name, c.last_name FROM customers AS c JOIN orders AS o "
+            "ON c.customer_id = o.customer_id GROUP BY c.customer_id ORDER BY count(*) DESC LIMIT 1",
         ),
         ("How many orders were placed in 2023?", "SELECT count(*) FROM orders WHERE order_date LIKE '2023%'"),
         (
             "How many orders were placed per month of 2022? Order by month.",
-            "SELECT strftime('%m', order_date), count(*) FROM orders WHERE strftime('%Y', order_date) = '2022' GROUP BY strftime('%m', order_date) ORDER BY strftime('%m', order_date)",
+            "SELECT strftime('%m', order_date), count(*) FROM orders "
+            "WHERE strftime('%Y', order_date) = '2022' GROUP BY strftime('%m', order_date) "
+            "ORDER BY strftime('%m', order_date)",
         ),
         (
             "Which products were never ordered?",
@@ -546,11 +562,13 @@ def _store_examples() -> list[tuple[str, str]]:
         ),
         (
             "List the cancelled orders with the customer's last name.",
-            "SELECT o.order_id, c.last_name FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id WHERE o.status = 'cancelled'",
+            "SELECT o.order_id, c.last_name FROM orders AS o JOIN customers AS c "
+            "ON o.customer_id = c.customer_id WHERE o.status = 'cancelled'",
         ),
         (
             "What is the most popular category by total quantity?",
-            "SELECT p.category FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id GROUP BY p.category ORDER BY sum(oi.quantity) DESC LIMIT 1",
+            "SELECT p.category FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id "
+            "GROUP BY p.category ORDER BY sum(oi.quantity) DESC LIMIT 1",
         ),
         (
             "Which customers signed up in 2021?",
@@ -578,7 +596,8 @@ def _store_examples() -> list[tuple[str, str]]:
         ex.append(
             (
                 f"What total quantity of {cat} products was ordered?",
-                f"SELECT sum(oi.quantity) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id WHERE p.category = '{cat}'",
+                "SELECT sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
+                f"ON oi.product_id = p.product_id WHERE p.category = '{cat}'",
             )
         )
     for city in CITIES:
@@ -586,7 +605,8 @@ def _store_examples() -> list[tuple[str, str]]:
         ex.append(
             (
                 f"How many orders were placed by customers from {city}?",
-                f"SELECT count(*) FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id WHERE c.city = '{city}'",
+                "SELECT count(*) FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id "
+                f"WHERE c.city = '{city}'",
             )
         )
     for st in STATUSES:
@@ -608,13 +628,15 @@ def _store_examples() -> list[tuple[str, str]]:
         ex.append(
             (
                 f"How many units of '{name}' were ordered in total?",
-                f"SELECT sum(oi.quantity) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id WHERE p.product_name = '{name}'",
+                "SELECT sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
+                f"ON oi.product_id = p.product_id WHERE p.product_name = '{name}'",
             )
         )
         ex.append(
             (
                 f"How many different orders include '{name}'?",
-                f"SELECT count(DISTINCT oi.order_id) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id WHERE p.product_name = '{name}'",
+                "SELECT count(DISTINCT oi.order_id) FROM order_items AS oi JOIN products AS p "
+                f"ON oi.product_id = p.product_id WHERE p.product_name = '{name}'",
             )
         )
     for p in (20, 50, 100):
@@ -633,23 +655,28 @@ def _school_examples() -> list[tuple[str, str]]:
         ("How many enrollments have no grade yet?", "SELECT count(*) FROM enrollments WHERE grade IS NULL"),
         (
             "What is the average grade per course title?",
-            "SELECT c.title, avg(e.grade) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id GROUP BY c.title",
+            "SELECT c.title, avg(e.grade) FROM enrollments AS e JOIN courses AS c "
+            "ON e.course_id = c.course_id GROUP BY c.title",
         ),
         (
             "Which course has the most enrollments?",
-            "SELECT c.title FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id GROUP BY c.course_id ORDER BY count(*) DESC LIMIT 1",
+            "SELECT c.title FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
+            "GROUP BY c.course_id ORDER BY count(*) DESC LIMIT 1",
         ),
         (
             "List the names of students enrolled in Machine Learning.",
-            "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = 'Machine Learning'",
+            "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
+            "JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = 'Machine Learning'",
         ),
         (
             "How many credits is each student taking in total? Show the name.",
-            "SELECT s.name, sum(c.credits) FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id JOIN courses AS c ON e.course_id = c.course_id GROUP BY s.student_id",
+            "SELECT s.name, sum(c.credits) FROM students AS s JOIN enrollments AS e "
+            "ON s.student_id = e.student_id JOIN courses AS c ON e.course_id = c.course_id GROUP BY s.student_id",
         ),
         (
             "Which students are enrolled in more than 3 courses?",
-            "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id GROUP BY s.student_id HAVING count(*) > 3",
+            "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
+            "GROUP BY s.student_id HAVING count(*) > 3",
         ),
         (
             "Which courses have no enrollments?",
@@ -678,20 +705,23 @@ def _school_examples() -> list[tuple[str, str]]:
         ),
         (
             "Which students got a grade above 95 in any course?",
-            "SELECT DISTINCT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id WHERE e.grade > 95",
+            "SELECT DISTINCT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
+            "WHERE e.grade > 95",
         ),
     ]
     for t, _dep, _ in COURSES:
         ex.append(
             (
                 f"How many students are enrolled in {t}?",
-                f"SELECT count(*) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = '{t}'",
+                "SELECT count(*) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
+                f"WHERE c.title = '{t}'",
             )
         )
         ex.append(
             (
                 f"What is the average grade in {t}?",
-                f"SELECT avg(e.grade) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = '{t}'",
+                "SELECT avg(e.grade) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
+                f"WHERE c.title = '{t}'",
             )
         )
     for m in [m for m in MAJORS if m]:
@@ -732,7 +762,8 @@ def _flights_examples() -> list[tuple[str, str]]:
         ("What is the longest flight duration in minutes?", "SELECT max(duration_minutes) FROM flights"),
         (
             "How many flights does each airline operate? Show the airline name.",
-            "SELECT a.name, count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id GROUP BY a.name",
+            "SELECT a.name, count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
+            "GROUP BY a.name",
         ),
         (
             "Which airline has no flights?",
@@ -744,15 +775,18 @@ def _flights_examples() -> list[tuple[str, str]]:
         ),
         (
             "How many flights depart in each month? Order by month.",
-            "SELECT strftime('%m', departure_date), count(*) FROM flights GROUP BY strftime('%m', departure_date) ORDER BY strftime('%m', departure_date)",
+            "SELECT strftime('%m', departure_date), count(*) FROM flights "
+            "GROUP BY strftime('%m', departure_date) ORDER BY strftime('%m', departure_date)",
         ),
         (
             "Which cities have flights to Tokyo?",
-            "SELECT DISTINCT a.city FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE f.destination = 'HND'",
+            "SELECT DISTINCT a.city FROM flights AS f JOIN airports AS a ON f.origin = a.code "
+            "WHERE f.destination = 'HND'",
         ),
         (
             "Which airline has the highest average price?",
-            "SELECT a.name FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id GROUP BY a.airline_id ORDER BY avg(f.price) DESC LIMIT 1",
+            "SELECT a.name FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
+            "GROUP BY a.airline_id ORDER BY avg(f.price) DESC LIMIT 1",
         ),
         ("How many flights are longer than 10 hours?", "SELECT count(*) FROM flights WHERE duration_minutes > 600"),
         (
@@ -761,7 +795,8 @@ def _flights_examples() -> list[tuple[str, str]]:
         ),
         (
             "What is the average duration of flights from the USA?",
-            "SELECT avg(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE a.country = 'USA'",
+            "SELECT avg(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
+            "WHERE a.country = 'USA'",
         ),
         (
             "Which airlines are based in the United Kingdom?",
@@ -774,7 +809,8 @@ def _flights_examples() -> list[tuple[str, str]]:
         ("What is the date of the last flight in the schedule?", "SELECT max(departure_date) FROM flights"),
         (
             "List airport cities with the number of departing flights, busiest first.",
-            "SELECT a.city, count(*) FROM flights AS f JOIN airports AS a ON f.origin = a.code GROUP BY a.city ORDER BY count(*) DESC",
+            "SELECT a.city, count(*) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
+            "GROUP BY a.city ORDER BY count(*) DESC",
         ),
         (
             "Which flights cost more than 1000 and last under 3 hours?",
@@ -799,20 +835,23 @@ def _flights_examples() -> list[tuple[str, str]]:
         ex.append(
             (
                 f"How many flights does {name} operate?",
-                f"SELECT count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id WHERE a.name = '{name}'",
+                "SELECT count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
+                f"WHERE a.name = '{name}'",
             )
         )
         ex.append(
             (
                 f"What is the cheapest {name} flight price?",
-                f"SELECT min(f.price) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id WHERE a.name = '{name}'",
+                "SELECT min(f.price) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
+                f"WHERE a.name = '{name}'",
             )
         )
     for _code, city, _ in AIRPORTS[:5]:
         ex.append(
             (
                 f"What is the shortest flight duration out of {city}?",
-                f"SELECT min(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE a.city = '{city}'",
+                "SELECT min(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
+                f"WHERE a.city = '{city}'",
             )
         )
     for m in range(1, 13):

@@ -102,7 +102,8 @@ def heavy_examples() -> list[dict]:
         ex.append(
             {
                 "question": f"Top 5 districts by transactions on {t} accounts",
-                "query": "SELECT a.district_id, count(*) FROM transactions AS t JOIN accounts AS a ON t.account_id = a.account_id "
+                "query": "SELECT a.district_id, count(*) FROM transactions AS t "
+                "JOIN accounts AS a ON t.account_id = a.account_id "
                 f"WHERE a.account_type = '{t}' GROUP BY a.district_id ORDER BY count(*) DESC, a.district_id LIMIT 5",
             }
         )

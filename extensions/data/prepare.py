@@ -100,7 +100,8 @@ def bird_examples(root: str, split: str) -> list[Example]:
 
 
 def synsql_examples(root: str, split: str) -> list[Example]:
-    """SynSQL-2.5M layout: ``data.json`` (``db_id``, ``question``, ``sql``, ``external_knowledge``) and ``databases/``."""
+    """SynSQL-2.5M layout: ``data.json`` (``db_id``, ``question``, ``sql``, ``external_knowledge``) and
+    ``databases/``."""
     names = [f"{split}.json"] + (["data.json"] if split == "train" else [])
     f = _first_existing(root, names)
     if f is None:
@@ -162,7 +163,10 @@ def split_examples(ex: list[Example], split: str, val_fraction: float, seed: int
 def to_rows(
     examples: list[Example], *, source: str, split: str, style: str, sample_k: int, max_tool_calls: int | None = None
 ) -> Iterator[dict]:
-    """Prepared rows; with ``max_tool_calls`` (multi-turn) each goes through :func:`~extensions.tool.prompt.multi_turn_row`."""
+    """Prepared rows.
+
+    With ``max_tool_calls`` (multi-turn) each goes through :func:`~extensions.tool.prompt.multi_turn_row`.
+    """
     schema_cache: dict[str, str] = {}
     for i, e in enumerate(tqdm(examples, desc=f"{source} {split}", file=sys.stderr, leave=False, disable=None)):
         text = e.schema_text
@@ -201,12 +205,15 @@ FORMATS = ("parquet", "openrlhf")
 
 
 def openrlhf_record(row: dict) -> dict:
-    """One OpenRLHF JSONL record of a prepared row: ``prompt`` (chat messages), ``label`` (the JSON ground truth), ``datasource``.
+    """One OpenRLHF JSONL record of a prepared row.
+
+    Its keys: ``prompt`` (chat messages), ``label`` (the JSON ground truth), ``datasource``.
 
     OpenRLHF reads them with ``--data.input_key prompt --data.label_key label --data.apply_chat_template``;
     :func:`extensions.integrations.openrlhf.reward_func` receives the label as it is.
 
-    >>> openrlhf_record({"prompt": [], "data_source": "demo", "reward_model": {"ground_truth": {"sql": "SELECT 1"}}})["label"]
+    >>> row = {"prompt": [], "data_source": "demo", "reward_model": {"ground_truth": {"sql": "SELECT 1"}}}
+    >>> openrlhf_record(row)["label"]
     '{"sql": "SELECT 1"}'
     """
     return {
@@ -247,7 +254,9 @@ def prepare(
     fmt: str = "parquet",
     max_tool_calls: int | None = None,
 ) -> dict[str, str]:
-    """Write ``train`` and ``val`` files under ``out_dir`` (``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``); returns their paths.
+    """Write ``train`` and ``val`` files under ``out_dir``; returns their paths.
+
+    The files are ``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``.
 
     ``max_tool_calls`` (``--multi-turn``): prompts name the ``execute_sql`` tool and its budget, and rows carry
     verl's ``extra_info.tools_kwargs`` and ``agent_name``.

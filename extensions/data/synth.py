@@ -130,7 +130,8 @@ def schema_hash(create_sql: str, golds: Iterable[str] = ()) -> str:
     Returns:
         20 hex digits.
 
-    >>> schema_hash("CREATE TABLE t (a INT)", ["SELECT 1", "SELECT 1"]) == schema_hash("CREATE TABLE t (a INT)", ["SELECT 1"])
+    >>> ddl = "CREATE TABLE t (a INT)"
+    >>> schema_hash(ddl, ["SELECT 1", "SELECT 1"]) == schema_hash(ddl, ["SELECT 1"])
     True
     """
     h = hashlib.sha1(create_sql.strip().encode())

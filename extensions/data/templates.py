@@ -35,21 +35,25 @@ Respond in the format:
 </answer>"""
 
 OMNISQL_USER = """Task Overview:
-You are a data science expert. Below, you are provided with a database schema and a natural language question. Your task is to understand the schema and generate a valid SQL query to answer the question.
+You are a data science expert. Below, you are provided with a database schema and a natural language question. Your \
+task is to understand the schema and generate a valid SQL query to answer the question.
 
 Database Engine:
 SQLite
 
 Database Schema:
 {schema}
-This schema describes the database's structure, including tables, columns, primary keys, foreign keys, and any relevant relationships or constraints.
+This schema describes the database's structure, including tables, columns, primary keys, foreign keys, and any \
+relevant relationships or constraints.
 
 Question:
 {question}{evidence}
 
 Instructions:
-- Make sure you only output the information that is asked in the question. If the question asks for a specific column, make sure to only include that column in the SELECT clause, nothing more.
-- The generated query should return all of the information asked in the question without any missing or extra information.
+- Make sure you only output the information that is asked in the question. If the question asks for a specific column, \
+make sure to only include that column in the SELECT clause, nothing more.
+- The generated query should return all of the information asked in the question without any missing or extra \
+information.
 - Before generating the final SQL query, please think through the steps of how to write the query.
 
 Output Format:

@@ -47,7 +47,8 @@ def read_tables(path: str) -> list[TableInfo]:
         raise ValueError(conn.detail or conn.status.value)
     try:
         names = conn.run(
-            "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
             10.0,
         )
         if names.status is not Status.OK:

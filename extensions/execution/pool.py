@@ -35,6 +35,8 @@ from extensions.execution.wire import WireError, decode_result, encode_request, 
 
 log = logging.getLogger(__name__)
 
+_DEFAULT_LIMITS = Limits()
+
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(extensions.__file__)))
 # The worker imports the package this process imported, never an ``extensions`` folder in its
 # working directory (``python -m`` would put the working directory first on sys.path).
@@ -83,7 +85,10 @@ class _Worker:
         return self.proc.pid
 
     def call(self, msg: bytes, wait_s: float, max_bytes: int) -> bytes:
-        """Send the request ``msg`` and wait for the answer's frame body; BrokenPipeError: the worker was already dead."""
+        """Send the request ``msg`` and wait for the answer's frame body.
+
+        Raises BrokenPipeError when the worker was already dead.
+        """
         write_frame(self.wfd, msg)
         if not self._poll.poll(max(0, int(wait_s * 1000))):
             raise _WorkerTimeout()
@@ -133,7 +138,7 @@ class WorkerPool:
         self,
         workers: int | None = None,
         *,
-        limits: Limits = Limits(),
+        limits: Limits = _DEFAULT_LIMITS,
         max_open_connections: int = 32,
         memory_mb: int = 2048,
         grace_s: float = 1.0,

@@ -67,7 +67,8 @@ class Scored:
         result / result_f1: the result-table credit and the raw Soft F1 (wrong answers, ``result_weight > 0``).
         shaping: what shaping changed in the total.
         extras: user components by name.
-        facts: booleans and measurements of the rollout (acc, correct, format_ok, executed, broken, pred_time_ms, timeout_s).
+        facts: booleans and measurements of the rollout (acc, correct, format_ok, executed, broken, pred_time_ms,
+            timeout_s).
     """
 
     total: float

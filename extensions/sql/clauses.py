@@ -6,7 +6,10 @@ output aliases dropped, operands of symmetric comparisons (``=``, ``<>``)
 sorted, and ``AND`` split into separate predicates. ``BETWEEN a AND b`` is
 one predicate.
 
->>> c = clause_components("SELECT T1.Name, count(*) FROM emp AS T1 JOIN dept AS T2 ON T2.id = T1.dept_id WHERE T1.age > 30 AND T1.city = 'Paris' GROUP BY T1.name")
+>>> c = clause_components(
+...     "SELECT T1.Name, count(*) FROM emp AS T1 JOIN dept AS T2 ON T2.id = T1.dept_id "
+...     "WHERE T1.age > 30 AND T1.city = 'Paris' GROUP BY T1.name"
+... )
 >>> sorted(c["select"])
 ['count(this=*,big_int=true)', 'name']
 >>> sorted(c["where"])

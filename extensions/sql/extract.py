@@ -95,8 +95,8 @@ def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
 
     After an opening fence comes an optional info string: its first word is the language when it
     starts with a letter (or ``{``) and is not an SQL statement's first word (``SELECT``, ``WITH``, ...);
-    otherwise there is no info string. The rest of the fence's line is more info (``sql title=x``) unless it starts an SQL statement
-    (the one-line form ``sql SELECT 1``).
+    otherwise there is no info string. The rest of the fence's line is more info (``sql title=x``) unless it
+    starts an SQL statement (the one-line form ``sql SELECT 1``).
 
     The last fence whose info word contains ``lang`` opens the block, which ends at the next fence (a
     stray fence earlier in the prose cannot shift it). Without such a fence, fences pair up from the left

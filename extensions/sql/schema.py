@@ -162,7 +162,8 @@ class Schema:
         Returns:
             The schema.
 
-        >>> Schema.from_spider_entry({"table_names_original": ["t"], "column_names_original": [[-1, "*"], [0, "a"]]}).columns("t")
+        >>> entry = {"table_names_original": ["t"], "column_names_original": [[-1, "*"], [0, "a"]]}
+        >>> Schema.from_spider_entry(entry).columns("t")
         ('a',)
         """
         names = entry.get("table_names_original") or entry.get("table_names") or []

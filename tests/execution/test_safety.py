@@ -88,7 +88,8 @@ _FLOOD = textwrap.dedent(
             q = f"SELECT zeroblob({500_000 + i})"
             eng.match(path, f"SELECT zeroblob({400_000 + i})", q)
         s = eng.stats()
-        print(json.dumps({"growth": rss() - before, "bytes": [s[c]["bytes"] for c in ("gold_cache", "result_cache", "verdict_cache")]}))
+        caches = ("gold_cache", "result_cache", "verdict_cache")
+        print(json.dumps({"growth": rss() - before, "bytes": [s[c]["bytes"] for c in caches]}))
     """
 )
 
@@ -113,7 +114,10 @@ _TEMP = textwrap.dedent(
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-    q = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 300000) SELECT count(DISTINCT x) FROM r"
+    q = (
+        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 300000) "
+        "SELECT count(DISTINCT x) FROM r"
+    )
     raw = sqlite3.connect(sys.argv[1])
     raw.execute("PRAGMA cache_size=-64")
     raw.execute("PRAGMA temp_store=FILE")

@@ -19,7 +19,8 @@ from extensions.sql.hardness import spider_hardness
         ("SELECT name FROM singer WHERE age > (SELECT avg(age) FROM singer)", "hard"),
         ("SELECT name FROM a UNION SELECT name FROM b", "hard"),
         (
-            "SELECT a, count(*) FROM t JOIN u ON t.x = u.y WHERE b LIKE '%x%' OR c = 1 GROUP BY a ORDER BY count(*) DESC LIMIT 1",
+            "SELECT a, count(*) FROM t JOIN u ON t.x = u.y WHERE b LIKE '%x%' OR c = 1 "
+            "GROUP BY a ORDER BY count(*) DESC LIMIT 1",
             "extra",
         ),
         ("SELEC nonsense", "unknown"),

@@ -29,7 +29,8 @@ CASES = [
     (
         (
             "WITH RECURSIVE chain(id, boss) AS (SELECT id, department_id FROM employees UNION ALL "
-            "SELECT e.id, chain.boss FROM employees AS e JOIN chain ON e.department_id = chain.id) SELECT boss FROM chain"
+            "SELECT e.id, chain.boss FROM employees AS e JOIN chain ON e.department_id = chain.id) "
+            "SELECT boss FROM chain"
         ),
         [],
     ),
