@@ -40,7 +40,10 @@ def test_engine_bench_tiny(engine_report):
     inline = r["callers"]["engine"]["stats"]["inline"]
     assert inline["settled"] > 0 and inline["budget_ms"] == 10.0
     assert r["callers"]["engine_workers_only"]["stats"]["inline"]["settled"] == 0
-    assert r["overhead_beyond_sqlite"]["one_thread_caller_cpu_s"] > 0
+    assert r["per_call_overhead_one_thread"]["one_thread_caller_cpu_s"] > 0
+    assert r["sqlite_reference"]["statements"] > 0 and r["sqlite_reference"]["total_s"] > 0
+    for name, c in r["callers"].items():  # every caller takes longer than SQLite alone on the same statements
+        assert c["overhead_beyond_sqlite"] > 1.0 and len(c["overhead_per_round"]) == 2, name
     assert r["runaways"]["verdict_agreement_engine_vs_reference"] == 1.0
     assert r["runaways"]["batch_verdict_agreement_vs_reference"] == 1.0
     assert r["runaways"]["reference_leaked_threads"] == 1
