@@ -23,6 +23,8 @@ from extensions.cli.bench.workload import ReferenceScorer, Sample, as_completion
 from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.reward_enhanced import EnhancedRewardComputer
 
+# Called with True when a timed window of the async callers opens and False when it closes (``bench profile``).
+CLOCK_OBSERVERS: list[Callable[[bool], None]] = []
 WARM_UP = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT {n}) SELECT count(*) FROM r"
 
 
@@ -158,9 +160,14 @@ async def _gather(one: Callable[[Sample], Any], samples: list[Sample]) -> tuple[
         t = time.perf_counter()
         return await one(s), time.perf_counter() - t
 
+    for observe in CLOCK_OBSERVERS:
+        observe(True)
     t0 = time.perf_counter()
     out = await asyncio.gather(*(timed(s) for s in samples))
-    return list(out), time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    for observe in CLOCK_OBSERVERS:
+        observe(False)
+    return list(out), wall
 
 
 def run_async(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -> dict:
