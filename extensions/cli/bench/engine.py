@@ -110,6 +110,8 @@ def summarize_caller(runs: list[dict], ref_runs: list[dict], sqlite_runs: list[d
     }
     if med.get("lat"):
         out.update(p50_ms=1000 * _pct(med["lat"], 0.5), p99_ms=1000 * _pct(med["lat"], 0.99))
+    if "caller_cpu_s" in med:  # CPU seconds of the calling process in the timed window (less sensitive to load)
+        out["caller_cpu_s"] = statistics.median(r["caller_cpu_s"] for r in runs)
     for k in ("stats", "breakdown_keys", "leaked_threads"):
         if k in med:
             out[k] = med[k]

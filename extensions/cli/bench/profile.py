@@ -95,7 +95,7 @@ def profiled(caller: str, samples: list[Sample], opts: RunOptions) -> dict:
         opts: the engine settings and semantics.
 
     Returns:
-        ``wall_s``, ``stages`` (cumulative seconds), ``calls`` (per stage) and ``sqlite`` (the reference).
+        ``wall_s``, ``cpu_s`` (the calling process's), ``stages`` (cumulative seconds), ``calls`` (per stage) and ``sqlite`` (the reference).
     """
     profiles: list[cProfile.Profile] = []
     marks: list[tuple[dict[str, float], dict[str, int]]] = []
@@ -117,13 +117,14 @@ def profiled(caller: str, samples: list[Sample], opts: RunOptions) -> dict:
         threading.setprofile(None)  # type: ignore[arg-type]
         CLOCK_OBSERVERS.clear()
     (s0, c0), (s1, c1) = marks[0], marks[-1]
-    return {"wall_s": out["wall_s"], "stages": {k: s1[k] - s0[k] for k in STAGES}, "calls": {k: c1[k] - c0[k] for k in STAGES},
+    return {"wall_s": out["wall_s"], "cpu_s": out["caller_cpu_s"], "stages": {k: s1[k] - s0[k] for k in STAGES}, "calls": {k: c1[k] - c0[k] for k in STAGES},
             "sqlite": sqlite_reference(samples)}
 
 
 def _summary(runs: list[dict]) -> dict:
     """Median wall time, and each stage's median fraction of the wall time over the rounds."""
     out: dict[str, Any] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
+                           "cpu_s": statistics.median(r["cpu_s"] for r in runs),
                            "sqlite_s": statistics.median(r["sqlite"]["total_s"] for r in runs),
                            "calls": runs[0]["calls"]}
     out["overhead_beyond_sqlite"] = statistics.median(r["wall_s"] / r["sqlite"]["total_s"] for r in runs)
