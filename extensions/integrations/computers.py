@@ -77,7 +77,24 @@ def get_computer(ignored: Iterable[str] = (), **kwargs: Any) -> EnhancedRewardCo
     Raises:
         ConfigError: the configuration cannot be built; the message names the key. Raised again on every call.
     """
-    key = config_key(kwargs, ignored)
+    return computer_for(config_key(kwargs, ignored))
+
+
+def computer_for(key: tuple[str, tuple[str, ...], str]) -> EnhancedRewardComputer:
+    """The process-wide computer for a :func:`config_key` (built once, thread-safe).
+
+    Args:
+        key: what :func:`config_key` returned.
+
+    Returns:
+        The computer.
+
+    Raises:
+        ConfigError: the configuration cannot be built; raised again on every call.
+
+    >>> computer_for(config_key({})) is get_computer()
+    True
+    """
     comp = _computers.get(key)
     if comp is None:
         with _lock:
