@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from extensions._util.coalesce import Coalescer
@@ -66,6 +66,7 @@ class Prepared:
     gt: GroundTruth
     extraction: Extraction
     schema: Any = None
+    key: tuple | None = None  # within a batch: equal keys, equal inputs (see _BatchMemo)
 
 
 def _value_key(obj: Any) -> Any:
@@ -93,20 +94,30 @@ class _BatchMemo:
         self._gts: dict[tuple, GroundTruth] = {}
         self._extractions: dict[str, Extraction] = {}
         self._matches: dict[tuple, tuple[MatchResult | None, Status, str]] = {}
+        self._scores: dict[tuple, EnhancedRewardResult] = {}
 
     def ground_truth(self, ground_truth: Any, db_path: str | None, extra: Mapping[str, Any] | None,
-                     parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth]) -> GroundTruth:
+                     parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth]) -> tuple[GroundTruth, tuple]:
+        """The parsed ground truth and its key."""
         key = (_value_key(ground_truth), db_path, id(extra) if extra is not None else None)
         gt = self._gts.get(key)
         if gt is None:
             gt = self._gts[key] = parse(ground_truth, db_path, extra)
-        return gt
+        return gt, key
 
     def extraction(self, solution: str, extract: Callable[[Any], Extraction]) -> Extraction:
         found = self._extractions.get(solution)
         if found is None:
             found = self._extractions[solution] = extract(solution)
         return found
+
+    def score(self, key: tuple, run: Callable[[], EnhancedRewardResult]) -> EnhancedRewardResult:
+        """A sample equal to an earlier one of the batch gets a copy of its result (its own dicts)."""
+        found = self._scores.get(key)
+        if found is None:
+            found = self._scores[key] = run()
+            return found
+        return replace(found, breakdown=found.breakdown.copy(), details=found.details.copy())
 
     def match(self, key: tuple, run: Callable[[], tuple[MatchResult | None, Status, str]]) -> tuple[MatchResult | None, Status, str]:
         found = self._matches.get(key)
@@ -294,6 +305,9 @@ class RewardComputer:
         if p is None:
             return self._internal_error(RuntimeError("the sample could not be prepared"))
         try:
+            # Equal samples score equally unless user code (a callable baseline, extra components) runs per sample.
+            if memo is not None and p.key is not None and self.baseline_fn is None and not self.extra_components:
+                return memo.score(p.key, lambda: self._score(p, memo))
             return self._score(p, memo)
         except Exception as exc:
             log_once(log, f"compute:{type(exc).__name__}", "internal error in compute_reward: %r", exc, exc_info=True)
@@ -307,16 +321,18 @@ class RewardComputer:
         With ``memo`` (one per batch), a ground truth or a completion seen earlier in the batch is not
         parsed again: a GRPO group shares its ground truth and often repeats a completion.
         """
-        gt = memo.ground_truth(ground_truth, db_path, extra_info, self._ground_truth) if memo is not None else None
-        if gt is None:
-            gt = self._ground_truth(ground_truth, db_path, extra_info)
+        if memo is None:
+            gt, key = self._ground_truth(ground_truth, db_path, extra_info), None
+        else:
+            gt, gt_key = memo.ground_truth(ground_truth, db_path, extra_info, self._ground_truth)
+            key = (solution, gt_key, id(schema) if schema is not None else None) if isinstance(solution, str) else None
         if _too_large(solution, self.cfg.max_completion_chars):
             extraction = Extraction(None, False, "too_large", self.cfg.extraction_style)
-        elif memo is not None and isinstance(solution, str):
-            extraction = memo.extraction(solution, self._extract)
+        elif key is not None:
+            extraction = memo.extraction(solution, self._extract)  # type: ignore[union-attr]
         else:
             extraction = self._extract(solution)
-        return Prepared(solution, ground_truth, gt, extraction, schema)
+        return Prepared(solution, ground_truth, gt, extraction, schema, key)
 
     def _ground_truth(self, ground_truth: Any, db_path: str | None, extra_info: Mapping[str, Any] | None) -> GroundTruth:
         """The parsed ground truth; a gold too deeply nested to analyse is a ``gold_error``."""
