@@ -32,7 +32,7 @@ from extensions.execution.engine import EngineSettings
 # stage -> (file suffix, function name) whose cumulative time is the stage's
 STAGES: dict[str, tuple[str, str]] = {
     "scoring in the coalescer thread": ("_util/coalesce.py", "_run"),
-    "config lookup per call": ("integrations/computers.py", "get_computer"),
+    "config lookup per call": ("integrations/computers.py", "config_key"),
     "ground truth parsing": ("data/layout.py", "parse_ground_truth"),
     "extraction": ("sql/extract.py", "extract_sql"),
     "nesting guard": ("sql/guard.py", "check_sql"),
