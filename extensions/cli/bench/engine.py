@@ -43,11 +43,12 @@ def _median_run(runs: list[dict]) -> dict:
     return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
 
 
-def callers(clean: list[Sample], opts: RunOptions, timeout_s: float, vm_steps: int = 0) -> dict[str, Caller]:
+def callers(clean: list[Sample], opts: RunOptions, timeout_s: float, vm_steps: int = -1) -> dict[str, Caller]:
     """The measured callers by name: what each runs, with which arguments.
 
-    With ``vm_steps`` > 0, the engine-only hook and the engine's async caller also run under that
-    VM-instruction budget (``execution.max_vm_steps``), so its cost is measured in the same rounds.
+    With ``vm_steps`` >= 0, the engine-only hook and the engine's async caller also run with that
+    VM-instruction budget (``execution.max_vm_steps``, 0 = none) beside the build's default, so the
+    budget's cost is measured in the same rounds.
     """
     workers_only = RunOptions(opts.settings.replace(inline_budget_ms=0.0), opts.semantics, opts.threads)
     plan: dict[str, Caller] = {
@@ -62,7 +63,7 @@ def callers(clean: list[Sample], opts: RunOptions, timeout_s: float, vm_steps: i
         "enhanced_async": (run_async, (clean, opts, True)),
         "enhanced_batch": (run_batch, (clean, opts, True)),
     }
-    if vm_steps > 0:
+    if vm_steps >= 0:
         budget = RunOptions(opts.settings.replace(max_vm_steps=vm_steps), opts.semantics, opts.threads)
         plan["hook_async_engine_only_vm_steps"] = (run_hook_async, (clean, budget, False))
         plan["engine_async_vm_steps"] = (run_async, (clean, budget))
@@ -164,6 +165,8 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
         "samples": len(clean), "repeats": repeats, "inline_budget_ms": opts.settings.inline_budget_ms,
         "kinds": {k: sum(s.kind == k for s in clean) for k in dict.fromkeys(s.kind for s in clean)},
         "sqlite_reference": _median_run([{**r, "wall_s": r["total_s"]} for r in sqlite_runs]),
+        "max_vm_steps": {"default": getattr(opts.settings, "max_vm_steps", None),
+                         "vm_steps_callers": args.max_vm_steps if args.max_vm_steps >= 0 else None},
         "callers": {k: summarize_caller(v, runs["reference"], sqlite_runs) for k, v in runs.items()},
         "per_call_overhead_one_thread": overhead_single_thread(clean, opts),
     }
@@ -179,9 +182,9 @@ def check_vm_steps(vm_steps: int) -> None:
     """Refuse ``--max-vm-steps`` on a build whose engine has no VM-step budget yet.
 
     Raises:
-        SystemExit: ``vm_steps`` > 0 and :class:`EngineSettings` has no ``max_vm_steps``.
+        SystemExit: ``vm_steps`` >= 0 and :class:`EngineSettings` has no ``max_vm_steps``.
     """
-    if vm_steps > 0 and "max_vm_steps" not in EngineSettings.__dataclass_fields__:
+    if vm_steps >= 0 and "max_vm_steps" not in EngineSettings.__dataclass_fields__:
         raise SystemExit("error: --max-vm-steps: this build's engine has no execution.max_vm_steps setting")
 
 

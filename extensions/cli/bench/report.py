@@ -16,8 +16,8 @@ COLUMNS = [
     ("hook_async_engine_only", "hook async, engine-only"), ("hook_async_shaping", "hook async, all shaping"),
     ("engine", "engine, 6 threads"), ("engine_async", "engine, async"), ("engine_batch", "engine, batch"),
     ("enhanced", "enhanced, 6 threads"), ("enhanced_async", "enhanced, async"), ("enhanced_batch", "enhanced, batch"),
-    ("hook_async_engine_only_vm_steps", "hook async, engine-only, VM-step budget"),
-    ("engine_async_vm_steps", "engine, async, VM-step budget"),
+    ("hook_async_engine_only_vm_steps", "hook async, engine-only, --max-vm-steps"),
+    ("engine_async_vm_steps", "engine, async, --max-vm-steps"),
 ]
 
 
@@ -73,6 +73,17 @@ def agreement_line(runs: list[tuple[str, dict]]) -> str:
     return f"Lowest verdict agreement with the reference, over every caller, database and round: {min(values):.4f}." if values else ""
 
 
+def vm_lines(runs: list[tuple[str, dict]]) -> list[str]:
+    """Which VM-step budget (``execution.max_vm_steps``) the callers ran with, where the run says."""
+    lines = []
+    for title, name, r in _results(runs):
+        vm = r.get("max_vm_steps") or {}
+        if vm.get("vm_steps_callers") is not None:
+            lines.append(f"* {title}, {name}: the callers ran with max_vm_steps={vm['default']} (the default), the "
+                         f"`--max-vm-steps` columns with {vm['vm_steps_callers']} (0 = no budget).")
+    return lines
+
+
 def runaway_table(runs: list[tuple[str, dict]]) -> list[str]:
     """Runaway statements: wall times, the bound, and the adaptive timeout."""
     lines = ["| database, run | reference | engine, 6 threads | engine, batch | bound | within | adaptive timeout | verdicts changed by adaptive |",
@@ -120,8 +131,8 @@ def other_lines(runs: list[tuple[str, dict]]) -> list[str]:
 def render(paths: list[str]) -> str:
     """Markdown for the JSON files at ``paths`` (each from ``python -m extensions.bench ... --out FILE``)."""
     runs: list[tuple[str, Any]] = [(os.path.splitext(os.path.basename(p))[0], parse_json(p, read_text(p))) for p in paths]
-    parts = [speedup_table(runs), [agreement_line(runs)], overhead_table(runs), runaway_table(runs), memory_table(runs),
-             other_lines(runs)]
+    parts = [speedup_table(runs), [agreement_line(runs)], overhead_table(runs), vm_lines(runs), runaway_table(runs),
+             memory_table(runs), other_lines(runs)]
     return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
 
 
