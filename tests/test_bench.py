@@ -84,3 +84,23 @@ def test_docs_tables_come_from_the_committed_json(capsys):
         pytest.skip("no committed benchmark JSON")
     assert bench.main(["report", *files]) == 0
     assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()
+
+
+def test_docs_profile_tables_come_from_the_committed_profile_json(capsys):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    files = sorted(str(p) for p in (root / "docs" / "bench" / "profile").glob("*.json"))
+    if not files:
+        pytest.skip("no committed profile JSON")
+    assert bench.main(["report", *files]) == 0
+    assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()
+
+
+def test_profile_tiny(capsys, tmp_path):
+    out = _run(capsys, tmp_path, "profile", "--datasets", "bundled", "--prompts", "4", "--rollouts", "8", "--repeats", "1",
+               "--callers", "hook_async_engine_only,engine_async")
+    r = out["profile"]["bundled"]
+    hook, eng = r["hook_async_engine_only"], r["engine_async"]
+    assert r["samples"] == 32 and hook["overhead_beyond_sqlite"] > 1.0
+    assert hook["calls"]["extraction"] > 0 and eng["calls"]["extraction"] == 0  # only the hook extracts
+    assert hook["calls"]["engine: per-sample verdicts (match)"] <= 32  # once per distinct sample of the batch
+    assert 0.0 < hook["fractions"]["scoring in the coalescer thread"] <= 1.5

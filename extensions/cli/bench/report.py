@@ -128,11 +128,34 @@ def other_lines(runs: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+PROFILED = [("hook_async_engine_only", "hook, engine-only"), ("hook_async_shaping", "hook, all shaping"),
+            ("engine_async", "engine, async")]
+
+
+def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """``bench profile`` runs side by side: each stage's share of the profiled wall time (calls in brackets)."""
+    docs = [(name, doc["profile"]) for name, doc in runs if "profile" in doc]
+    lines: list[str] = []
+    for key, title in DATASETS.items():
+        cols = [(c, h, name, p[key][c]) for c, h in PROFILED for name, p in docs if c in p.get(key, {})]
+        if not cols:
+            continue
+        stages = list(dict.fromkeys(s for *_, c in cols for s in c["fractions"]))
+        lines += ["", f"{title}:", "", "| stage | " + " | ".join(f"{h}, {name}" for _, h, name, _ in cols) + " |",
+                  "|---" * (len(cols) + 1) + "|"]
+        for st in stages:
+            cells = [f"{100 * c['fractions'].get(st, 0.0):.1f}% ({c['calls'].get(st, 0):,})" for *_, c in cols]
+            lines.append(f"| {st} | " + " | ".join(cells) + " |")
+        lines.append("| wall time, profiled | " + " | ".join(f"{1000 * c['wall_s']:.0f} ms" for *_, c in cols) + " |")
+        lines.append("| ÷ SQLite's own time, same process | " + " | ".join(f"{c['overhead_beyond_sqlite']:.1f}×" for *_, c in cols) + " |")
+    return lines[1:]
+
+
 def render(paths: list[str]) -> str:
     """Markdown for the JSON files at ``paths`` (each from ``python -m extensions.bench ... --out FILE``)."""
     runs: list[tuple[str, Any]] = [(os.path.splitext(os.path.basename(p))[0], parse_json(p, read_text(p))) for p in paths]
     parts = [speedup_table(runs), [agreement_line(runs)], overhead_table(runs), vm_lines(runs), runaway_table(runs),
-             memory_table(runs), other_lines(runs)]
+             memory_table(runs), other_lines(runs), profile_table(runs)]
     return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
 
 
