@@ -96,8 +96,8 @@ def test_docs_profile_tables_come_from_the_committed_profile_json(capsys):
 
 
 def test_profile_tiny(capsys, tmp_path):
-    out = _run(capsys, tmp_path, "profile", "--datasets", "bundled", "--prompts", "4", "--rollouts", "8", "--repeats", "1",
-               "--callers", "hook_async_engine_only,engine_async")
+    out = _run(capsys, tmp_path, "profile", "--datasets", "bundled", "--prompts", "4", "--rollouts", "8",
+               "--repeats", "1", "--callers", "hook_async_engine_only,engine_async")
     r = out["profile"]["bundled"]
     hook, eng = r["hook_async_engine_only"], r["engine_async"]
     assert r["samples"] == 32 and hook["overhead_beyond_sqlite"] > 1.0

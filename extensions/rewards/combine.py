@@ -54,6 +54,7 @@ from extensions.execution.introspect import load_schema
 log = logging.getLogger(__name__)
 
 BaselineFn = Callable[..., Any]
+_Executed = tuple[MatchResult | None, Status, str]  # (match, status, detail) of one sample
 _RESOLVED = Resolution()  # every name resolved
 
 
@@ -93,11 +94,12 @@ class _BatchMemo:
     def __init__(self) -> None:
         self._gts: dict[tuple, GroundTruth] = {}
         self._extractions: dict[str, Extraction] = {}
-        self._matches: dict[tuple, tuple[MatchResult | None, Status, str]] = {}
+        self._matches: dict[tuple, _Executed] = {}
         self._scores: dict[tuple, EnhancedRewardResult] = {}
 
     def ground_truth(self, ground_truth: Any, db_path: str | None, extra: Mapping[str, Any] | None,
-                     parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth]) -> tuple[GroundTruth, tuple]:
+                     parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth],
+                     ) -> tuple[GroundTruth, tuple]:
         """The parsed ground truth and its key."""
         key = (_value_key(ground_truth), db_path, id(extra) if extra is not None else None)
         gt = self._gts.get(key)
@@ -119,7 +121,7 @@ class _BatchMemo:
             return found
         return replace(found, breakdown=found.breakdown.copy(), details=found.details.copy())
 
-    def match(self, key: tuple, run: Callable[[], tuple[MatchResult | None, Status, str]]) -> tuple[MatchResult | None, Status, str]:
+    def match(self, key: tuple, run: Callable[[], _Executed]) -> _Executed:
         found = self._matches.get(key)
         if found is None:
             found = self._matches[key] = run()
@@ -334,7 +336,8 @@ class RewardComputer:
             extraction = self._extract(solution)
         return Prepared(solution, ground_truth, gt, extraction, schema, key)
 
-    def _ground_truth(self, ground_truth: Any, db_path: str | None, extra_info: Mapping[str, Any] | None) -> GroundTruth:
+    def _ground_truth(self, ground_truth: Any, db_path: str | None,
+                      extra_info: Mapping[str, Any] | None) -> GroundTruth:
         """The parsed ground truth; a gold too deeply nested to analyse is a ``gold_error``."""
         gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
         if gt.sql is not None and not gt.error:

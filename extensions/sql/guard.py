@@ -157,6 +157,21 @@ def surely_shallow(sql: str) -> bool:
 @memoize(max_entries=65536, max_bytes=32 * 1024 * 1024)
 def _verdict(sql: str) -> str | None:
     """The scan's verdict, remembered: a GRPO group repeats its gold and many of its predictions."""
+    return scan_sql(sql)
+
+
+def scan_sql(sql: str) -> str | None:
+    """The token scan's verdict: what :func:`check_sql` returns when whole-text counts cannot settle ``sql``.
+
+    Args:
+        sql: the SQL text (length unchecked).
+
+    Returns:
+        ``None`` or a reason starting with ``"too_deep"``.
+
+    >>> scan_sql("SELECT " + "(" * 40 + "1" + ")" * 40)
+    'too_deep: parentheses nested deeper than 32'
+    """
     return _scan(sql, bounded=True)[1]
 
 

@@ -156,7 +156,7 @@ def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
 
 
 async def _gather(one: Callable[[Sample], Any], samples: list[Sample]) -> tuple[list[tuple[bool, float]], float, float]:
-    """``one`` over every sample at once: the results with their latencies, the wall time and this process's CPU time."""
+    """``one`` over every sample at once: the results with their latencies, the wall time and the process's CPU time."""
     async def timed(s: Sample) -> tuple[bool, float]:
         t = time.perf_counter()
         return await one(s), time.perf_counter() - t

@@ -39,11 +39,12 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                         "slow every later query, so that run takes minutes; add it explicitly)")
     p.add_argument("--adaptive-k", type=float, default=20.0)
     p.add_argument("--adaptive-min", type=float, default=1.0)
-    p.add_argument("--callers", default="", help="comma list of the callers to run (default: all; the reference always runs)")
+    p.add_argument("--callers", default="",
+                   help="comma list of the callers to run (default: all; the reference always runs)")
     p.add_argument("--max-vm-steps", type=int, default=-1,
-                   help="also run the engine-only hook and the engine's async caller with this SQLite VM-instruction "
-                        "budget (execution.max_vm_steps; 0 = none), side by side with the same callers under the build's "
-                        "default; -1 = not (needs a build with the setting)")
+                   help="also run the engine-only hook and the engine's async caller with this SQLite "
+                        "VM-instruction budget (execution.max_vm_steps; 0 = none), side by side with the same "
+                        "callers under the build's default; -1 = not (needs a build with the setting)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -95,7 +95,8 @@ def profiled(caller: str, samples: list[Sample], opts: RunOptions) -> dict:
         opts: the engine settings and semantics.
 
     Returns:
-        ``wall_s``, ``cpu_s`` (the calling process's), ``stages`` (cumulative seconds), ``calls`` (per stage) and ``sqlite`` (the reference).
+        ``wall_s``, ``cpu_s`` (the calling process's), ``stages`` (cumulative seconds), ``calls`` (per
+        stage) and ``sqlite`` (the reference).
     """
     profiles: list[cProfile.Profile] = []
     marks: list[tuple[dict[str, float], dict[str, int]]] = []
@@ -117,8 +118,8 @@ def profiled(caller: str, samples: list[Sample], opts: RunOptions) -> dict:
         threading.setprofile(None)  # type: ignore[arg-type]
         CLOCK_OBSERVERS.clear()
     (s0, c0), (s1, c1) = marks[0], marks[-1]
-    return {"wall_s": out["wall_s"], "cpu_s": out["caller_cpu_s"], "stages": {k: s1[k] - s0[k] for k in STAGES}, "calls": {k: c1[k] - c0[k] for k in STAGES},
-            "sqlite": sqlite_reference(samples)}
+    return {"wall_s": out["wall_s"], "cpu_s": out["caller_cpu_s"], "stages": {k: s1[k] - s0[k] for k in STAGES},
+            "calls": {k: c1[k] - c0[k] for k in STAGES}, "sqlite": sqlite_reference(samples)}
 
 
 def _summary(runs: list[dict]) -> dict:

@@ -60,7 +60,8 @@ def overhead_table(runs: list[tuple[str, dict]]) -> list[str]:
              "|---" * (len(cols) + 3) + "|"]
     for title, name, r in results:
         ref = r["sqlite_reference"]
-        cells = [f"{1000 * ref['total_s']:.1f} ms ({ref['statements']} statements)", f"{1000 * ref['sandbox_s']:.1f} ms"]
+        cells = [f"{1000 * ref['total_s']:.1f} ms ({ref['statements']} statements)",
+                 f"{1000 * ref['sandbox_s']:.1f} ms"]
         cells += [f"{r['callers'][k]['overhead_beyond_sqlite']:.1f}×" if k in r["callers"] else "–" for k, _ in cols]
         lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
     return lines
@@ -147,7 +148,8 @@ def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
             cells = [f"{100 * c['fractions'].get(st, 0.0):.1f}% ({c['calls'].get(st, 0):,})" for *_, c in cols]
             lines.append(f"| {st} | " + " | ".join(cells) + " |")
         lines.append("| wall time, profiled | " + " | ".join(f"{1000 * c['wall_s']:.0f} ms" for *_, c in cols) + " |")
-        lines.append("| ÷ SQLite's own time, same process | " + " | ".join(f"{c['overhead_beyond_sqlite']:.1f}×" for *_, c in cols) + " |")
+        ratios = [f"{c['overhead_beyond_sqlite']:.1f}×" for *_, c in cols]
+        lines.append("| ÷ SQLite's own time, same process | " + " | ".join(ratios) + " |")
     return lines[1:]
 
 
