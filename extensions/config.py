@@ -6,7 +6,7 @@
 >>> load_config(overrides=["reward.baseline=bogus"])
 Traceback (most recent call last):
 ...
-extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'seed_combined' (got 'bogus')
+extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'combined' (got 'bogus')
 
 Override precedence: YAML file < environment (``EXTENSIONS__SECTION__KEY=value``,
 double underscores between levels) < explicit ``overrides`` (``section.key=value``).
@@ -20,11 +20,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from extensions.errors import ConfigError
 from extensions.execution.settings import EngineSettings
-from extensions.rewards.presets import PRESET_NAMES
+from extensions.rewards.presets import PRESET_ALIASES, PRESET_NAMES
+from extensions.rewards.structural import DEFAULT_WEIGHTS, clause_weights
 
 _ENGINE = EngineSettings()
 
@@ -40,10 +41,11 @@ class ExecutionConfig(_Strict):
     """Sandboxed execution engine; defaults come from :class:`extensions.execution.settings.EngineSettings`."""
 
     workers: int = Field(_ENGINE.workers, ge=0, description="worker processes; 0 = all cores")
-    timeout_s: float = Field(_ENGINE.timeout_s, gt=0)
-    adaptive_timeout: bool = _ENGINE.adaptive_timeout
-    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0)
-    adaptive_min_s: float = Field(_ENGINE.adaptive_min_s, gt=0)
+    timeout_s: float = Field(_ENGINE.timeout_s, gt=0, description="wall-clock backstop per statement (past it: timeout_wall, never cached)")
+    max_vm_steps: int = Field(_ENGINE.max_vm_steps, ge=0, description="work budget per statement in SQLite VM instructions (past it: timeout); 0 = none")
+    adaptive_timeout: bool = Field(_ENGINE.adaptive_timeout, description="a prediction's step budget follows its gold's steps")
+    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps")
+    adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)
@@ -66,6 +68,9 @@ class ExecutionConfig(_Strict):
     def _renamed_keys(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and "cache_max_cells" in data:
             raise ValueError("execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)")
+        if isinstance(data, Mapping) and "adaptive_min_s" in data:
+            raise ValueError("execution.adaptive_min_s was replaced by execution.adaptive_min_steps (the adaptive "
+                             "budget counts the gold's VM steps, not seconds)")
         return data
 
     def engine_settings(self) -> EngineSettings:
@@ -78,6 +83,49 @@ class ExecutionConfig(_Strict):
         2
         """
         return EngineSettings(**self.model_dump())
+
+
+# The keys of single clause weights that ``reward.structural_weights`` replaced, and their clause.
+LEGACY_STRUCTURAL_KEYS: dict[str, str] = {
+    "structural_select_weight": "select", "structural_where_weight": "where",
+    "structural_join_weight": "join_conditions",
+    **{f"structural_{c}_weight": c for c in ("group_by", "having", "order_by", "limit", "set_ops")},
+}
+_LEGACY_MULTIPLIER = {"structural_select_weight": 0.3, "structural_where_weight": 0.3, "structural_join_weight": 0.2}
+
+
+def legacy_reward_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``reward`` section with its older spellings rewritten.
+
+    ``structural_<clause>_weight`` keys move into ``structural_weights`` (``structural_join_weight`` is the
+    JOIN conditions' weight); when any of the select, where and join keys is given without
+    ``structural_weight``, the multiplier is their sum (the older rule, with 0.3, 0.3 and 0.2 for the
+    missing ones). A preset alias (``seed_combined``) becomes its name.
+
+    Args:
+        data: the ``reward`` section as given.
+
+    Returns:
+        A new mapping with the current keys only.
+
+    >>> legacy_reward_keys({"structural_select_weight": 0.4, "baseline": "seed_combined"})
+    {'baseline': 'combined', 'structural_weights': {'select': 0.4}, 'structural_weight': 0.9}
+    """
+    out = {k: v for k, v in data.items() if k not in LEGACY_STRUCTURAL_KEYS}
+    if "structural_weight" in out and out["structural_weight"] is None:  # the older "null: the sum" default
+        del out["structural_weight"]
+    old = {k: v for k, v in data.items() if k in LEGACY_STRUCTURAL_KEYS}
+    if isinstance(out.get("baseline"), str):
+        out["baseline"] = PRESET_ALIASES.get(out["baseline"], out["baseline"])
+    if not old:
+        return out
+    weights = dict(out.get("structural_weights") or {})
+    out["structural_weights"] = {**{LEGACY_STRUCTURAL_KEYS[k]: v for k, v in old.items()}, **weights}
+    parts = [old.get(k, d) for k, d in _LEGACY_MULTIPLIER.items()]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parts)
+    if "structural_weight" not in out and any(k in old for k in _LEGACY_MULTIPLIER) and numeric:
+        out["structural_weight"] = round(sum(parts), 12)  # a bad value is reported by structural_weights
+    return out
 
 
 class SqlR1Config(_Strict):
@@ -95,19 +143,22 @@ class RewardConfig(_Strict):
     gating: Literal["wrong_only", "always"] = "wrong_only"
     schema_weight: float = Field(-0.5, le=0, description="penalty per hallucinated name")
     schema_penalty_cap: int | None = Field(2, ge=0, description="at most this many names are penalised (null: no cap)")
-    structural_select_weight: float = Field(0.3, ge=0)
-    structural_where_weight: float = Field(0.3, ge=0)
-    structural_join_weight: float = Field(0.2, ge=0)
-    structural_group_by_weight: float = Field(0.1, ge=0)
-    structural_having_weight: float = Field(0.05, ge=0)
-    structural_order_by_weight: float = Field(0.1, ge=0)
-    structural_limit_weight: float = Field(0.05, ge=0)
-    structural_set_ops_weight: float = Field(0.05, ge=0)
-    structural_weight: float | None = Field(
-        None, ge=0, description="multiplier of the [0, 1] structural score (null: select + where + join weights)"
+    structural_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="clause weights of the structural credit, keyed by extensions.sql.clauses.CLAUSES; "
+        "clauses not given keep their default (extensions.rewards.structural.DEFAULT_WEIGHTS)",
     )
+    structural_weight: float = Field(0.8, ge=0, description="multiplier of the [0, 1] structural score")
     syntax_weight: float = Field(0.2, ge=0)
     margin: float = Field(0.05, gt=0, description="gap kept between the best wrong and the worst correct total")
+    wrong_ceiling: float = Field(
+        1.0, gt=0, le=1,
+        description="the most any wrong answer can earn, as a fraction of the correct reward (the preset's correct "
+        "floor); a wrong total also stays at least `margin` below the floor, so 1.0 means floor - margin",
+    )
+    result_weight: float = Field(
+        0.0, ge=0, description="weight of the Soft F1 between the predicted and gold result tables (wrong answers only)"
+    )
     correct_floor: float | None = Field(None, description="smallest total of a correct answer (null: the preset's)")
     broken_score: float = Field(
         0.0, description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)"
@@ -122,6 +173,17 @@ class RewardConfig(_Strict):
     extraction_style: Literal["auto", "sql_r1", "omnisql", "plain"] = "auto"
     require_sql_block: bool = True
     sql_r1: SqlR1Config = SqlR1Config()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keys(cls, data: Any) -> Any:
+        """``structural_<clause>_weight`` keys and the preset name ``seed_combined`` are still accepted."""
+        return legacy_reward_keys(data) if isinstance(data, Mapping) else data
+
+    @field_validator("structural_weights")
+    @classmethod
+    def _full_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        return clause_weights(v)
 
 
 class LoraConfig(_Strict):

@@ -27,7 +27,8 @@ def demo_paths(demo_dir: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def engine():
-    eng = ExecutionEngine(workers=2, timeout_s=5.0, adaptive_timeout=False)
+    # Runaways end at a small step budget (a verdict); the wall clock is only a generous backstop.
+    eng = ExecutionEngine(workers=2, timeout_s=30.0, max_vm_steps=50_000_000, adaptive_timeout=False)
     yield eng
     eng.close()
 

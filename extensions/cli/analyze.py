@@ -4,7 +4,8 @@ Input: a JSONL file of groups ``{"prompt_id", "ground_truth": {"sql", "db_path"}
 (as a training run or any sampler writes them), or, with ``--spider-verdicts``, a file of Spider predictions
 ``{"index", "db_id", "gold", "pred", "system"}`` grouped by ``index`` (the SQL is wrapped in the answer format).
 
-For every preset, with shaping off (``baseline``), with each shaping component alone and with all of it:
+For every preset, under every arm of :data:`extensions.rewards.arms.ARMS` (shaping off, each component alone,
+all of it, all of it in the narrow band, the result-table Soft F1 alone and with all of it):
 
 * ``zero_std_frac``: share of groups whose totals are all equal (no GRPO gradient);
 * ``margin_min`` / ``margin_mean``: lowest correct total minus highest wrong total, over mixed groups;
@@ -29,9 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from extensions.training.ablation import ARMS
+from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 
-PRESETS = ("sql_r1", "arctic", "reasoning_sql", "seed_combined")
+PRESETS = ("sql_r1", "arctic", "reasoning_sql", "combined")
 
 
 @dataclass
@@ -98,13 +99,6 @@ def row_f1(pred: Sequence[Sequence[Any]] | None, gold: Sequence[Sequence[Any]] |
     return 2 * common / (len(pred) + len(gold))
 
 
-def extract_sql(text: str) -> str:
-    """The SQL inside a completion's last fenced block (the whole text when there is none)."""
-    if "```sql" in text:
-        return text.rsplit("```sql", 1)[1].split("```", 1)[0].strip()
-    return text.strip()
-
-
 def result_f1(groups: list[Group], engine: Any) -> list[list[float]]:
     """Row-level F1 of every completion's result against its group's gold result.
 
@@ -115,11 +109,19 @@ def result_f1(groups: list[Group], engine: Any) -> list[list[float]]:
     Returns:
         One list of F1 values per group, in completion order.
     """
+    from extensions.config import RewardConfig
+    from extensions.sql.extract import extract_sql
+
+    rc = RewardConfig()
     out = []
     for g in groups:
         path = g.ground_truth.get("db_path", "")
         gold = engine.execute(path, g.ground_truth.get("sql", ""))
-        out.append([row_f1(engine.execute(path, extract_sql(c)).rows, gold.rows) for c in g.completions])
+        row = []
+        for c in g.completions:  # the reward's own extraction, so closeness is measured on the SQL it scores
+            sql = extract_sql(c, style=rc.extraction_style, require_sql_block=rc.require_sql_block).sql
+            row.append(row_f1(engine.execute(path, sql).rows if sql else None, gold.rows))
+        out.append(row)
     return out
 
 
@@ -186,14 +188,14 @@ def analyze(groups: list[Group], presets: Sequence[str] = PRESETS, variants: Seq
     Args:
         groups: the groups.
         presets: baseline presets to compare.
-        variants: shaping variants (the ablation arms: ``baseline``, ``schema``, ``structural``, ``syntax``, ``all``).
+        variants: shaping variants (names of :data:`extensions.rewards.arms.ARMS`).
 
     Returns:
         The report document.
     """
     from extensions.config import load_config
     from extensions.execution import ExecutionEngine
-    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
 
     engine = ExecutionEngine(load_config(overrides=["execution.workers=1", "execution.timeout_s=5"]).execution.engine_settings())
     try:
@@ -241,7 +243,7 @@ def plot(doc: dict[str, Any], png_path: str) -> str:
 
     presets = list(doc["results"])
     variants = list(next(iter(doc["results"].values())))
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.6))
     width = 0.8 / len(variants)
     for ax, key, title in ((axes[0], "no_correct_zero_std_frac", "groups with no correct answer AND no GRPO signal (share)"),
                            (axes[1], "shaping_f1_spearman", "Spearman(shaping, result-overlap F1) among wrong answers")):
@@ -251,7 +253,9 @@ def plot(doc: dict[str, Any], png_path: str) -> str:
         ax.set_xticks(range(len(presets)), presets)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, axis="y")
-    axes[0].legend(title="shaping", fontsize=8, frameon=False)
+    handles, labels = axes[0].get_legend_handles_labels()  # below the panels, never over a bar
+    fig.legend(handles, labels, title="shaping", fontsize=8, frameon=False, loc="upper center",
+               bbox_to_anchor=(0.5, 0.0), ncol=len(variants))
     fig.suptitle(f"{doc['n_groups']} groups, {doc['n_completions']} completions", fontsize=10)
     fig.savefig(png_path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -71,7 +71,8 @@ def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
             has_cuda = False
         if not has_cuda and (o.load_in_4bit or o.mixed_precision == "bf16" or g.use_vllm):
             problems.append("a GPU is required for load_in_4bit / bf16 / vLLM, and none is available (use --demo or set them off)")
-    if cfg.reward.enable_enhanced and cfg.reward.syntax_weight == 0 and cfg.reward.schema_weight == 0 and cfg.reward.structural_select_weight == 0:
+    r = cfg.reward
+    if r.enable_enhanced and r.syntax_weight == r.schema_weight == r.structural_weight == r.result_weight == 0:
         problems.append("reward.enable_enhanced is true but every shaping weight is 0")
     return problems
 

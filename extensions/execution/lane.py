@@ -8,7 +8,10 @@ a worker gives, because both run the same code on the same SQLite library.
 Anything else returns None and a worker process runs the statement with the
 full timeout and limits.
 
-The deadline does not depend on the cost of one VM step: a :class:`Watchdog`
+The lane's own deadline is wall clock, and only decides where a statement runs,
+never its verdict: a statement the lane stops at its deadline goes to a worker,
+while one that passes its VM-step budget inline is a ``timeout`` exactly as in a
+worker. The deadline does not depend on the cost of one VM step: a :class:`Watchdog`
 thread calls ``Connection.interrupt()`` when a statement passes its budget,
 and SQLite checks for an interrupt at every jump of its VM program, so a
 statement holds the caller at most one loop iteration past its budget.
@@ -31,18 +34,21 @@ value.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import threading
 import time
 from collections import OrderedDict
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 
-# Outcomes of an inline run that stand as the verdict. Everything else (the
-# inline deadline, the inline size caps, any runtime surprise) goes to a worker.
-_INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN})
+# Outcomes of an inline run that stand as the verdict: the VM-step budget (``timeout``) counts the
+# same instructions in both places. Everything else (the inline wall deadline, the inline size caps,
+# any runtime surprise) goes to a worker.
+_INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN, Status.TIMEOUT})
 
 
 class Watchdog:
@@ -65,7 +71,7 @@ class Watchdog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = threading.Condition(ForkSafeLock())  # type: ignore[arg-type]
         self._heap: list[tuple[float, int]] = []
         self._armed: dict[int, object] = {}
         self._ids = itertools.count()
@@ -150,8 +156,8 @@ class InlineLane:
         self.immutable = immutable
         self.cache_kib = cache_kib
         self.watchdog = Watchdog() if watchdog else None
-        self._lock = threading.Lock()
-        self._files: "OrderedDict[str, _FileConns]" = OrderedDict()
+        self._lock = ForkSafeLock()
+        self._files: OrderedDict[str, _FileConns] = OrderedDict()
         self.settled = 0  # statements answered inline
         self.handed_over = 0  # inline attempts that went on to a worker
         self.busy = 0  # statements sent straight to a worker: every connection to the file was in use
@@ -205,16 +211,17 @@ class InlineLane:
         else:  # the file changed or was evicted meanwhile
             conn.close()
 
-    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float) -> ExecResult:
+    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, max_vm_steps: int) -> ExecResult:
         if self.watchdog is None:
-            return conn.run(sql, budget_s)
+            return conn.run(sql, budget_s, max_vm_steps)
         ticket = self.watchdog.arm(conn.conn, time.monotonic() + budget_s)
         try:
-            return conn.run(sql, budget_s)
+            return conn.run(sql, budget_s, max_vm_steps)
         finally:
             self.watchdog.disarm(ticket)
 
-    def run(self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float) -> ExecResult | None:
+    def run(self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float,
+            max_vm_steps: int = 0) -> ExecResult | None:
         """The verdict if the inline attempt settles it, else None (a worker must run it).
 
         Args:
@@ -223,6 +230,7 @@ class InlineLane:
             sql: one statement.
             budget_s: the lane's deadline for this attempt.
             timeout_s: the statement's full timeout (reported in the result).
+            max_vm_steps: the statement's work budget in VM instructions (0: none).
 
         Returns:
             The result, or None when a worker must run the statement.
@@ -236,7 +244,7 @@ class InlineLane:
             return None
         conn, f = taken
         try:
-            r = self._attempt(conn, sql, budget_s)
+            r = self._attempt(conn, sql, budget_s, max_vm_steps)
             refused = conn.refused
         finally:
             self._give_back(path, conn, f)
@@ -244,7 +252,7 @@ class InlineLane:
             self.handed_over += 1
             return None
         self.settled += 1
-        return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, timeout_s)
+        return dataclasses.replace(r, timeout_s=timeout_s)
 
     def open_connections(self) -> int:
         """Connections open now (idle or in use)."""

@@ -36,7 +36,9 @@ def to_wire(r: ExecResult, max_bytes: int) -> bytes:
     try:
         return encode_result(r, max_bytes)
     except ResultTooLarge as exc:
-        return encode_result(ExecResult(Status.TOO_LARGE, detail=str(exc), elapsed_s=r.elapsed_s, timeout_s=r.timeout_s), _SMALL)
+        big = ExecResult(Status.TOO_LARGE, detail=str(exc), elapsed_s=r.elapsed_s, timeout_s=r.timeout_s,
+                         vm_steps=r.vm_steps, max_vm_steps=r.max_vm_steps)
+        return encode_result(big, _SMALL)
     except WireError as exc:
         return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), _SMALL)
 
@@ -91,12 +93,13 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _execute(cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: Signature | None) -> ExecResult:
+def _execute(cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: Signature | None,
+             max_vm_steps: int = 0) -> ExecResult:
     try:
         conn = cache.get(path, sig)
         if isinstance(conn, ExecResult):
             return conn
-        result = conn.run(sql, timeout_s)
+        result = conn.run(sql, timeout_s, max_vm_steps)
         if result.status is Status.DB_CORRUPT:
             cache.drop(path)
         return result
@@ -111,11 +114,11 @@ def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: boo
     cache = ConnectionCache(limits, max_open, immutable)
     while True:
         try:
-            kind, path, sql, timeout_s, sig = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
+            kind, path, sql, timeout_s, sig, max_vm_steps = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
         except EOFError:
             return
         if kind == b"E":
-            result = _execute(cache, path, sql, timeout_s, sig)
+            result = _execute(cache, path, sql, timeout_s, sig, max_vm_steps)
             try:
                 body = to_wire(result, max_result_bytes)
             except MemoryError:

@@ -5,7 +5,7 @@ logged component; this cache scores each (completion text, ground truth) once an
 breakdown to all of them. Memory is bounded in bytes: each entry costs its key's text plus a
 fixed estimate for the breakdown dict.
 
->>> from extensions.rewards.combine import EnhancedRewardComputer
+>>> from extensions.rewards.enhanced import EnhancedRewardComputer
 >>> cache = BreakdownCache(EnhancedRewardComputer("arctic"), max_entries=8, max_bytes=1 << 20)
 >>> [b["status_gold_error"] for b in cache.breakdowns(["SELECT 1", "SELECT 1"], [None, None])]
 [1.0, 1.0]
@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from extensions._util.cache import ResultCache
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions._util.forksafe import ForkSafeLock
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -77,7 +77,7 @@ class BreakdownCache:
         self._entry_bytes = sys.getsizeof(dict.fromkeys(computer.keys, 0.0)) + 24 * len(computer.keys)
         self.hits = 0
         self.misses = 0
-        self._counts = threading.Lock()
+        self._counts = ForkSafeLock()
 
     def _cost(self, key: tuple[str, str]) -> int:
         return self._entry_bytes + sys.getsizeof(key[0]) + sys.getsizeof(key[1])

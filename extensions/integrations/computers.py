@@ -13,7 +13,7 @@ from typing import Any
 from extensions._util.forksafe import ForkSafeLock
 from extensions.config import CONFIG_ENV, load_config
 from extensions.errors import ConfigError
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 CONFIG_KWARGS = ("config", "overrides", "db_root")
 

@@ -23,7 +23,7 @@ from typing import Any
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 
 def verifiers_api() -> str:

@@ -17,19 +17,19 @@ verifiers loads tasksets by the id of a top-level module whose ``__all__`` names
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator, Sequence
 
 import verifiers.v1 as vf
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 __all__ = ["SqlTaskset", "load_taskset"]
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _caches: dict[tuple[str | None, tuple[str, ...]], BreakdownCache] = {}
 
 

@@ -11,8 +11,10 @@ one predicate.
 ['count(this=*,big_int=true)', 'name']
 >>> sorted(c["where"])
 ["'Paris' = city", 'gt(this=age,expression=30)']
->>> c["join_tables"], c["join_conditions"]
+>>> c["tables"], c["join_conditions"]
 (('dept', 'emp'), ('dept_id = id',))
+>>> clause_components("SELECT count(*) FROM singer")["tables"]
+('singer',)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 CLAUSES: tuple[str, ...] = (
     "select",
     "where",
-    "join_tables",
+    "tables",
     "join_conditions",
     "group_by",
     "having",
@@ -127,9 +129,9 @@ def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
         conds.extend(_canon(c) for c in _conjuncts(j.args.get("on")))
         for u in j.args.get("using") or []:
             conds.append(f"using {u.name.lower()}")
-    # Implicit joins (FROM a, b WHERE a.x = b.y) list both tables; their
-    # condition stays a WHERE predicate.
-    out["join_tables"] = sorted(tables) if len(tables) > 1 else []
+    # Every table the FROM clause and its joins read, a single one too (the wrong table is a wrong
+    # query). Implicit joins (FROM a, b WHERE a.x = b.y) list both; their condition stays in WHERE.
+    out["tables"] = sorted(tables)
     out["join_conditions"] = sorted(conds)
     group = sel.args.get("group")
     out["group_by"] = [_canon(x) for x in (group.expressions if group else [])]

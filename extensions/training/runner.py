@@ -80,10 +80,10 @@ def _rows(cfg: Config, opts: RunOptions, tiny: bool, engine: Any) -> tuple[list[
 
     style = "compact" if tiny else cfg.data.prompt_style
     if opts.data:
-        train, held = parquet_rows(opts.data), []
+        train, held = parquet_rows(opts.data, db_root=cfg.data.db_root), []
         val = os.path.join(opts.data, "val.parquet")
         if os.path.isdir(opts.data) and os.path.exists(val):
-            held = parquet_rows(val)
+            held = parquet_rows(val, db_root=cfg.data.db_root)
     else:
         train, held = demo_rows(style, cfg.data.sample_values)
     train, report = check_training_rows(train, engine=engine)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from extensions.cli import analyze
+from extensions.rewards.arms import ARMS
 from tests.conftest import FIXTURES
 
 pytest.importorskip("scipy")
@@ -37,7 +38,7 @@ def test_report_on_synthetic_groups(rollouts, tmp_path):
     assert doc["n_groups"] == 4 and doc["n_completions"] == 14
     assert set(doc["results"]) == {"arctic", "sql_r1"}
     arctic = doc["results"]["arctic"]
-    assert set(arctic) == {"baseline", "schema", "structural", "syntax", "all"}
+    assert set(arctic) == set(ARMS)
     for variant in arctic.values():
         assert variant["correct_not_top_frac"] == 0.0
         assert variant["mixed_groups"] == 2
@@ -45,6 +46,7 @@ def test_report_on_synthetic_groups(rollouts, tmp_path):
     assert arctic["baseline"]["zero_std_frac"] == 0.5
     assert arctic["all"]["zero_std_frac"] == 0.25
     assert arctic["baseline"]["shaping_f1_spearman"] is None
+    assert arctic["result"]["wrong_answers"] == arctic["all"]["wrong_answers"] > 0
     assert (tmp_path / "out" / "analysis.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -150,7 +150,7 @@ def test_a_batch_stops_trying_the_lane_after_a_few_budgets(demo_paths):
     gold = "SELECT count(*) FROM employees"
     runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + {i} FROM r) SELECT count(*) FROM r"
     items = [(hr, runaway.format(i=i), gold) for i in range(1, 9)]
-    with ExecutionEngine(workers=2, timeout_s=0.5, adaptive_timeout=False) as eng:
+    with ExecutionEngine(workers=2, timeout_s=30, max_vm_steps=20_000_000, adaptive_timeout=False) as eng:
         got = eng.match_many(items)
         assert [m.status for m in got] == [Status.TIMEOUT] * 8
         lane = eng.stats()["inline"]

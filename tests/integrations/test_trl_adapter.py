@@ -1,7 +1,7 @@
 import pytest
 
 from extensions.integrations.trl import DEFAULT_COMPONENTS, completion_text, make_reward_funcs
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 
 def test_batch_shapes_and_metric_names(engine, demo_paths):

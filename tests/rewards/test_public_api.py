@@ -46,5 +46,5 @@ def test_readme_snippet(demo_paths):
 
     config = load_config("configs/train_24gb.yaml")
     assert config.reward.schema_weight == -0.5
-    assert config.reward.structural_select_weight == 0.3
+    assert config.reward.structural_weights["select"] == 0.3
     assert config.reward.syntax_weight == 0.2

@@ -194,8 +194,7 @@ def hook_overrides(opts: RunOptions, *, shaping: bool) -> list[str]:
     s = opts.settings
     out = [f"execution.workers={s.workers}", f"execution.timeout_s={s.timeout_s}", f"execution.inline_budget_ms={s.inline_budget_ms}",
            f"execution.adaptive_timeout={str(s.adaptive_timeout).lower()}", f"reward.semantics={opts.semantics}", "reward.baseline=arctic"]
-    if hasattr(s, "max_vm_steps"):  # the VM-step budget, on builds that have it
-        out.append(f"execution.max_vm_steps={s.max_vm_steps}")
+    out.append(f"execution.max_vm_steps={s.max_vm_steps}")
     return out + ([] if shaping else ["reward.enable_enhanced=false"])
 
 

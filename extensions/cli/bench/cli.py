@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 
 from extensions.cli.bench.engine import cmd_engine
+from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.profile import cmd_profile
 from extensions.cli.bench.report import main_report
@@ -19,6 +20,7 @@ from extensions.execution.engine import EngineSettings
 DEFAULT_SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "spider_dev"))
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "engine": cmd_engine, "memory": cmd_memory, "schema": cmd_schema, "extract": cmd_extract, "evaluate": cmd_evaluate,
+    "guard": cmd_guard,
 }
 
 
@@ -38,13 +40,13 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                    help="datasets that also get the runaway and adaptive-timeout runs (on heavy, the reference's leaked threads "
                         "slow every later query, so that run takes minutes; add it explicitly)")
     p.add_argument("--adaptive-k", type=float, default=20.0)
-    p.add_argument("--adaptive-min", type=float, default=1.0)
+    p.add_argument("--adaptive-min", type=int, default=1_000_000, help="smallest adaptive step budget (VM steps)")
     p.add_argument("--callers", default="",
                    help="comma list of the callers to run (default: all; the reference always runs)")
     p.add_argument("--max-vm-steps", type=int, default=-1,
                    help="also run the engine-only hook and the engine's async caller with this SQLite "
                         "VM-instruction budget (execution.max_vm_steps; 0 = none), side by side with the same "
-                        "callers under the build's default; -1 = not (needs a build with the setting)")
+                        "callers under the build's default; -1 = not")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""verl reward hook: one :class:`~extensions.rewards.combine.EnhancedRewardComputer` call per verl call.
+"""verl reward hook: one :class:`~extensions.rewards.enhanced.EnhancedRewardComputer` call per verl call.
 
 verl 0.9.x calls ``compute_score(data_source=..., solution_str=<decoded response>,
 ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>, **reward_kwargs)``
@@ -31,7 +31,8 @@ from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.log import log_once
 from extensions.execution.status import ALL_STATUSES
 from extensions.integrations import computers
-from extensions.rewards.combine import EnhancedRewardComputer, EnhancedRewardResult
+from extensions.rewards.breakdown import EnhancedRewardResult
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 log = logging.getLogger("extensions.verl_hook")
 

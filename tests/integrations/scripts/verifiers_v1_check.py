@@ -47,7 +47,7 @@ def main():
     out["right"] = score(task, f"<think>x</think><answer>```sql\n{gold}\n```</answer>")
     out["wrong"] = score(task, "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>")
     out["empty"] = score(task, "")
-    from extensions.rewards.combine import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
     from extensions.config import load_config
 
     computer = EnhancedRewardComputer.from_config(load_config(overrides=["execution.workers=1"]))
