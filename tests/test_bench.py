@@ -104,3 +104,11 @@ def test_profile_tiny(capsys, tmp_path):
     assert hook["calls"]["extraction"] > 0 and eng["calls"]["extraction"] == 0  # only the hook extracts
     assert hook["calls"]["engine: per-sample verdicts (match)"] <= 32  # once per distinct sample of the batch
     assert 0.0 < hook["fractions"]["scoring in the coalescer thread"] <= 1.5
+
+
+def test_instructions_child_scores_every_sample(tmp_path):
+    from extensions.cli.bench.instructions import run_child
+
+    for caller in ("hook_async_engine_only", "engine_async"):
+        assert run_child("bundled", caller, str(tmp_path / "absent"), str(tmp_path), 4, 8) == 32
+    assert run_child("bundled", "setup", str(tmp_path / "absent"), str(tmp_path), 4, 8) == 0

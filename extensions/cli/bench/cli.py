@@ -11,6 +11,7 @@ from collections.abc import Callable
 from extensions.cli.bench.engine import cmd_engine
 from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.memory import cmd_memory
+from extensions.cli.bench.instructions import cmd_instructions
 from extensions.cli.bench.profile import cmd_profile
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     from extensions.cli import bench
 
     p = argparse.ArgumentParser(prog="python -m extensions.bench", description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report", "profile"])
+    p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report", "profile", "instructions"])
     p.add_argument("files", nargs="*", help="report: the JSON files to render as markdown")
     p.add_argument("--shared", default=DEFAULT_SHARED, help="Spider dev folder (optional)")
     p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "extensions-bench"), help="where generated databases are kept")
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return main_report(args.files)
     os.makedirs(args.cache_dir, exist_ok=True)
     todo = list(COMMANDS) if args.what == "all" else [args.what]
-    report = {name: {**COMMANDS, "profile": cmd_profile}[name](args) for name in todo}
+    report = {name: {**COMMANDS, "profile": cmd_profile, "instructions": cmd_instructions}[name](args) for name in todo}
     text = json.dumps(report, indent=2, default=float)
     print(text)
     if args.out:

@@ -133,15 +133,28 @@ def _summary(runs: list[dict]) -> dict:
     return out
 
 
-def _workload(name: str, args: argparse.Namespace) -> list[Sample]:
+def workload(name: str, shared: str, cache_dir: str, prompts: int, rollouts: int, seed: int = 0) -> list[Sample]:
+    """The GRPO-shaped workload on ``bundled`` (built under ``cache_dir``) or ``spider`` (from ``shared``).
+
+    Args:
+        name: ``bundled`` or ``spider``.
+        shared, cache_dir: Spider dev's folder; where the demo databases are kept.
+        prompts, rollouts, seed: as for :func:`~extensions.cli.bench.workload.build_workload`.
+
+    Returns:
+        The samples.
+
+    Raises:
+        SystemExit: ``spider`` without Spider dev at ``shared``.
+    """
     if name == "bundled":
-        examples, paths = demo_examples(), build_demo_databases(os.path.join(args.cache_dir, "demo"))
+        examples, paths = demo_examples(), build_demo_databases(os.path.join(cache_dir, "demo"))
     else:
-        sp = spider_examples(args.shared)
+        sp = spider_examples(shared)
         if sp is None:
-            raise SystemExit(f"error: --shared: no Spider dev at {args.shared}")
+            raise SystemExit(f"error: --shared: no Spider dev at {shared}")
         examples, paths = sp
-    return build_workload(examples, paths, prompts=args.prompts, rollouts=args.rollouts, seed=args.seed)
+    return build_workload(examples, paths, prompts=prompts, rollouts=rollouts, seed=seed)
 
 
 def cmd_profile(args: argparse.Namespace) -> dict:
@@ -161,7 +174,7 @@ def cmd_profile(args: argparse.Namespace) -> dict:
                                      inline_budget_ms=args.inline_budget_ms))
     out: dict[str, Any] = {}
     for ds in [d for d in args.datasets.split(",") if d in ("bundled", "spider")]:
-        samples = _workload(ds, args)
+        samples = workload(ds, args.shared, args.cache_dir, args.prompts, args.rollouts, args.seed)
         runs: dict[str, list[dict]] = {n: [] for n in names}
         for rnd in range(max(1, args.repeats)):
             for n in names:
