@@ -41,7 +41,10 @@ def test_engine_bench_tiny(engine_report):
     inline = r["callers"]["engine"]["stats"]["inline"]
     assert inline["settled"] > 0 and inline["budget_ms"] == 10.0
     assert r["callers"]["engine_workers_only"]["stats"]["inline"]["settled"] == 0
-    assert r["overhead_beyond_sqlite"]["one_thread_caller_cpu_s"] > 0
+    assert r["per_call_overhead_one_thread"]["one_thread_caller_cpu_s"] > 0
+    assert r["sqlite_reference"]["statements"] > 0 and r["sqlite_reference"]["total_s"] > 0
+    for name, c in r["callers"].items():  # every caller takes longer than SQLite alone on the same statements
+        assert c["overhead_beyond_sqlite"] > 1.0 and len(c["overhead_per_round"]) == 2, name
     assert r["runaways"]["verdict_agreement_engine_vs_reference"] == 1.0
     assert r["runaways"]["batch_verdict_agreement_vs_reference"] == 1.0
     assert r["runaways"]["reference_leaked_threads"] == 1
@@ -83,3 +86,31 @@ def test_docs_tables_come_from_the_committed_json(capsys):
         pytest.skip("no committed benchmark JSON")
     assert bench.main(["report", *files]) == 0
     assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()
+
+
+def test_docs_profile_tables_come_from_the_committed_profile_json(capsys):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    files = sorted(str(p) for p in (root / "docs" / "bench" / "profile").glob("*.json"))
+    if not files:
+        pytest.skip("no committed profile JSON")
+    assert bench.main(["report", *files]) == 0
+    assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()
+
+
+def test_profile_tiny(capsys, tmp_path):
+    out = _run(capsys, tmp_path, "profile", "--datasets", "bundled", "--prompts", "4", "--rollouts", "8",
+               "--repeats", "1", "--callers", "hook_async_engine_only,engine_async")
+    r = out["profile"]["bundled"]
+    hook, eng = r["hook_async_engine_only"], r["engine_async"]
+    assert r["samples"] == 32 and hook["overhead_beyond_sqlite"] > 1.0
+    assert hook["calls"]["extraction"] > 0 and eng["calls"]["extraction"] == 0  # only the hook extracts
+    assert hook["calls"]["engine: per-sample verdicts (match)"] <= 32  # once per distinct sample of the batch
+    assert 0.0 < hook["fractions"]["scoring in the coalescer thread"] <= 1.5
+
+
+def test_instructions_child_scores_every_sample(tmp_path):
+    from extensions.cli.bench.instructions import run_child
+
+    for caller in ("hook_async_engine_only", "engine_async"):
+        assert run_child("bundled", caller, str(tmp_path / "absent"), str(tmp_path), 4, 8) == 32
+    assert run_child("bundled", "setup", str(tmp_path / "absent"), str(tmp_path), 4, 8) == 0

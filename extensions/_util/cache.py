@@ -44,8 +44,9 @@ _MAX_WALK = 100_000  # deeper or wider structures are charged for what was walke
 def approx_bytes(obj: object) -> int:
     """A cheap estimate of the memory ``obj`` keeps alive, in bytes.
 
-    Rows of a result (a tuple of tuples) are sized from their ``marshal`` form
-    plus CPython's overhead per row and cell. Anything else is walked: tuples,
+    Rows of a result (a tuple of tuples, however few) are sized from their
+    ``marshal`` form plus CPython's overhead per row and cell, without a Python
+    loop over them. Anything else is walked: tuples,
     lists and dicts, with str, bytes, int, float and None at their CPython
     sizes; other objects count as their ``__dict__``/``__slots__`` values, or a
     fixed small size.
@@ -61,7 +62,7 @@ def approx_bytes(obj: object) -> int:
     >>> approx_bytes(((1, "x"),) * 10) > approx_bytes(((1, "x"),))
     True
     """
-    if isinstance(obj, tuple) and len(obj) > 8 and isinstance(obj[0], tuple):
+    if isinstance(obj, tuple) and obj and isinstance(obj[0], tuple):
         rows = _rows_bytes(obj)
         if rows is not None:
             return rows
@@ -78,7 +79,7 @@ def approx_bytes(obj: object) -> int:
 
 
 def _rows_bytes(rows: tuple) -> int | None:
-    """Rows of a result: marshal's size (written in C) plus CPython's overhead per row and cell.
+    """Rows of a result: marshal's size (written in C) plus CPython's overhead for the outer tuple, each row and cell.
 
     None when marshal cannot write them (objects other than plain values).
     """
@@ -86,7 +87,7 @@ def _rows_bytes(rows: tuple) -> int | None:
         payload = len(marshal.dumps(rows))
     except ValueError:
         return None
-    return payload + len(rows) * (_TUPLE + (_PTR + _SCALAR) * len(rows[0]))
+    return payload + _TUPLE + len(rows) * (_PTR + _TUPLE + (_PTR + _SCALAR) * len(rows[0]))
 
 
 def _size_of(o: object, stack: list) -> int:

@@ -595,12 +595,25 @@ class ExecutionEngine:
         semantics: Semantics = "spider", keep_distinct: bool = False, empty_result_is_wrong: bool = False,
         order_matters: bool | None = None, options: CompareOptions | None = None,
     ) -> list[MatchResult]:
-        """:meth:`match` for a batch of ``(db_path, pred_sql, gold_sql)``: same verdicts, fewer hand-offs."""
+        """:meth:`match` for a batch of ``(db_path, pred_sql, gold_sql)``: same verdicts, fewer hand-offs.
+
+        An item repeated in the batch (a GRPO group repeats its gold and many predictions) is matched once.
+        """
         opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct,
                                       empty_result_is_wrong=empty_result_is_wrong, order_matters=order_matters))
         items = list(items)
         self.execute_batch(items, options=opts)
-        return [self.match(path, pred, gold, options=opts) for path, pred, gold in items]
+        seen: dict[tuple, MatchResult] = {}
+        out = []
+        for path, pred, gold in items:
+            key = _item_key(path, pred, gold)
+            m = seen.get(key) if key is not None else None
+            if m is None:
+                m = self.match(path, pred, gold, options=opts)
+                if key is not None:
+                    seen[key] = m
+            out.append(m)
+        return out
 
     async def match_async(
         self, db_path: str | Sequence[str], pred_sql: str | None, gold_sql: str, *,
@@ -631,6 +644,16 @@ class ExecutionEngine:
     def _match_batch(self, items: list[tuple]) -> list[MatchResult]:
         """``match_many`` over items that may carry different comparison options."""
         return by_group(items, lambda it: it[3], lambda group: self.match_many([it[:3] for it in group], options=group[0][3]))
+
+
+def _item_key(path: Any, pred: Any, gold: Any) -> tuple | None:
+    """A batch item as a dict key (paths as a tuple), or None when it holds anything but strings."""
+    paths = (path,) if isinstance(path, str) else tuple(path) if isinstance(path, (list, tuple)) else None
+    if paths is None or not all(isinstance(p, str) for p in paths):
+        return None
+    if not isinstance(gold, str) or not (pred is None or isinstance(pred, str)):
+        return None
+    return paths, pred, gold
 
 
 def _batch_work(items: Iterable[tuple[Any, Any, Any]], opts: CompareOptions) -> list[tuple[str, Any, str]]:

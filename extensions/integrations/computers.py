@@ -83,7 +83,25 @@ def get_computer(ignored: Iterable[str] = (), adapt: Adapt | None = None, **kwar
     Raises:
         ConfigError: the configuration cannot be built; the message names the key. Raised again on every call.
     """
-    key = config_key(kwargs, ignored)
+    return computer_for(config_key(kwargs, ignored), adapt)
+
+
+def computer_for(key: tuple[str, tuple[str, ...], str], adapt: Adapt | None = None) -> EnhancedRewardComputer:
+    """The process-wide computer for a :func:`config_key` (built once, thread-safe).
+
+    Args:
+        key: what :func:`config_key` returned.
+        adapt: as in :func:`get_computer`.
+
+    Returns:
+        The computer.
+
+    Raises:
+        ConfigError: the configuration cannot be built; raised again on every call.
+
+    >>> computer_for(config_key({})) is get_computer()
+    True
+    """
     cache_key = (*key, getattr(adapt, "__qualname__", ""))
     comp = _computers.get(cache_key)
     if comp is None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from extensions._util.coalesce import Coalescer
@@ -56,6 +56,7 @@ from extensions.execution.introspect import load_schema
 log = logging.getLogger(__name__)
 
 BaselineFn = Callable[..., Any]
+_Executed = tuple[MatchResult | None, Status, str]  # (match, status, detail) of one sample
 _RESOLVED = Resolution()  # every name resolved
 
 
@@ -68,6 +69,65 @@ class Prepared:
     gt: GroundTruth
     extraction: Extraction
     schema: Any = None
+    key: tuple | None = None  # within a batch: equal keys, equal inputs (see _BatchMemo)
+
+
+def _value_key(obj: Any) -> Any:
+    """``obj`` itself (a string, bytes or None), its items (a dict of strings), else its identity.
+
+    Only strings count as plain values: ``1 == True == 1.0`` would make different ground truths one key.
+    """
+    if obj is None or isinstance(obj, (str, bytes)):
+        return obj
+    if type(obj) is dict and all(type(v) is str or v is None for v in obj.values()):
+        return ("items", tuple(obj.items()))
+    return ("id", id(obj))
+
+
+class _BatchMemo:
+    """What one batch already parsed: ground truths and extractions, kept only for the batch.
+
+    A ground truth is keyed by its value when it is a string or a dict of strings, else by
+    the identity of the object (verl repeats a prompt's row for its rollouts, so a group shares one
+    object); ``extra_info`` by identity. The batch's lists keep every keyed object alive, so an
+    identity is never reused.
+    """
+
+    def __init__(self) -> None:
+        self._gts: dict[tuple, GroundTruth] = {}
+        self._extractions: dict[str, Extraction] = {}
+        self._matches: dict[tuple, _Executed] = {}
+        self._scores: dict[tuple, EnhancedRewardResult] = {}
+
+    def ground_truth(self, ground_truth: Any, db_path: str | None, extra: Mapping[str, Any] | None,
+                     parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth],
+                     ) -> tuple[GroundTruth, tuple]:
+        """The parsed ground truth and its key."""
+        key = (_value_key(ground_truth), db_path, id(extra) if extra is not None else None)
+        gt = self._gts.get(key)
+        if gt is None:
+            gt = self._gts[key] = parse(ground_truth, db_path, extra)
+        return gt, key
+
+    def extraction(self, solution: str, extract: Callable[[Any], Extraction]) -> Extraction:
+        found = self._extractions.get(solution)
+        if found is None:
+            found = self._extractions[solution] = extract(solution)
+        return found
+
+    def score(self, key: tuple, run: Callable[[], EnhancedRewardResult]) -> EnhancedRewardResult:
+        """A sample equal to an earlier one of the batch gets a copy of its result (its own dicts)."""
+        found = self._scores.get(key)
+        if found is None:
+            found = self._scores[key] = run()
+            return found
+        return replace(found, breakdown=found.breakdown.copy(), details=found.details.copy())
+
+    def match(self, key: tuple, run: Callable[[], _Executed]) -> _Executed:
+        found = self._matches.get(key)
+        if found is None:
+            found = self._matches[key] = run()
+        return found
 
 
 def _at(seq: Sequence[Any] | None, i: int) -> Any:
@@ -214,19 +274,20 @@ class RewardComputer:
         scored from cache.
         """
         n = len(solution_strs)
+        memo = _BatchMemo()
         prepared: list[Prepared | None] = []
         for i in range(n):
             extra = _at(extra_infos, i)
             try:
                 prepared.append(self._prepare(solution_strs[i], _at(ground_truths, i), _at(schemas, i), None,
-                                              extra if isinstance(extra, Mapping) else None))
+                                              extra if isinstance(extra, Mapping) else None, memo))
             except Exception as exc:
                 log_once(log, f"batch:{type(exc).__name__}", "internal error preparing a batch sample: %r", exc, exc_info=True)
                 prepared.append(None)
         items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in prepared if p is not None and self._runnable(p)]
         if items:
             self.engine.prefetch(items, semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct)  # type: ignore[arg-type]
-        return [self._score_safely(p) for p in prepared]
+        return [self._score_safely(p, memo) for p in prepared]
 
     async def compute_reward_async(
         self, solution_str: Any, ground_truth: Any, schema: Any = None, *, extra_info: Mapping[str, Any] | None = None
@@ -247,36 +308,58 @@ class RewardComputer:
         return self.compute_rewards([i[0] for i in items], [i[1] for i in items], [i[2] for i in items],
                                     extra_infos=[i[3] for i in items])
 
-    def _score_safely(self, p: Prepared | None) -> EnhancedRewardResult:
+    def _score_safely(self, p: Prepared | None, memo: _BatchMemo | None = None) -> EnhancedRewardResult:
         if p is None:
             return self._internal_error(RuntimeError("the sample could not be prepared"))
         try:
-            return self._score(p)
+            # Equal samples score equally unless user code (a callable baseline, extra components) runs per sample.
+            if memo is not None and p.key is not None and self.baseline_fn is None and not self.extra_components:
+                return memo.score(p.key, lambda: self._score(p, memo))
+            return self._score(p, memo)
         except Exception as exc:
             log_once(log, f"compute:{type(exc).__name__}", "internal error in compute_reward: %r", exc, exc_info=True)
             return self._internal_error(exc)
 
     # -- stages -----------------------------------------------------------------------------------
     def _prepare(self, solution: Any, ground_truth: Any, schema: Any, db_path: str | None,
-                 extra_info: Mapping[str, Any] | None) -> Prepared:
-        """Stage 1: the ground truth and the extracted SQL (refused in O(1) when the completion is too long)."""
+                 extra_info: Mapping[str, Any] | None, memo: _BatchMemo | None = None) -> Prepared:
+        """Stage 1: the ground truth and the extracted SQL (refused in O(1) when the completion is too long).
+
+        With ``memo`` (one per batch), a ground truth or a completion seen earlier in the batch is not
+        parsed again: a GRPO group shares its ground truth and often repeats a completion.
+        """
+        if memo is None:
+            gt, key = self._ground_truth(ground_truth, db_path, extra_info), None
+        else:
+            gt, gt_key = memo.ground_truth(ground_truth, db_path, extra_info, self._ground_truth)
+            key = (solution, gt_key, id(schema) if schema is not None else None) if isinstance(solution, str) else None
+        if _too_large(solution, self.cfg.max_completion_chars):
+            extraction = Extraction(None, False, "too_large", self.cfg.extraction_style)
+        elif key is not None:
+            extraction = memo.extraction(solution, self._extract)  # type: ignore[union-attr]
+        else:
+            extraction = self._extract(solution)
+        return Prepared(solution, ground_truth, gt, extraction, schema, key)
+
+    def _ground_truth(self, ground_truth: Any, db_path: str | None,
+                      extra_info: Mapping[str, Any] | None) -> GroundTruth:
+        """The parsed ground truth; a gold too deeply nested to analyse is a ``gold_error``."""
         gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
         if gt.sql is not None and not gt.error:
             reason = check_sql(gt.sql)
             if reason is not None and reason.startswith("too_deep"):
                 gt = GroundTruth(None, gt.db_paths, gt.schema, error=f"gold SQL {reason}")
-        if _too_large(solution, self.cfg.max_completion_chars):
-            extraction = Extraction(None, False, "too_large", self.cfg.extraction_style)
-        else:
-            extraction = extract_sql(solution, style=self.cfg.extraction_style,  # type: ignore[arg-type]
-                                     require_sql_block=self.cfg.require_sql_block)
-        return Prepared(solution, ground_truth, gt, extraction, schema)
+        return gt
+
+    def _extract(self, solution: Any) -> Extraction:
+        return extract_sql(solution, style=self.cfg.extraction_style,  # type: ignore[arg-type]
+                           require_sql_block=self.cfg.require_sql_block)
 
     def _runnable(self, p: Prepared) -> bool:
         return not p.gt.error and bool(p.gt.db_paths) and p.extraction.format_reason != "too_large"
 
-    def _execute(self, p: Prepared) -> tuple[MatchResult | None, Status, str]:
-        """(match, status, detail) of one prepared sample."""
+    def _execute(self, p: Prepared, memo: _BatchMemo | None = None) -> tuple[MatchResult | None, Status, str]:
+        """(match, status, detail) of one prepared sample; once per distinct (databases, SQL, gold) with ``memo``."""
         gt, sql = p.gt, p.extraction.sql
         if gt.error:
             return None, (Status.GOLD_ERROR if gt.sql is None else Status.DB_MISSING), gt.error
@@ -284,6 +367,12 @@ class RewardComputer:
             return None, Status.DB_MISSING, "no database given: execution not checked"
         if p.extraction.format_reason == "too_large":
             return None, Status.TOO_LARGE, f"completion longer than max_completion_chars={self.cfg.max_completion_chars}"
+        if memo is not None and (sql is None or isinstance(sql, str)) and isinstance(gt.sql, str):
+            return memo.match((tuple(gt.db_paths), sql, gt.sql), lambda: self._run_match(gt, sql))
+        return self._run_match(gt, sql)
+
+    def _run_match(self, gt: GroundTruth, sql: Any) -> tuple[MatchResult | None, Status, str]:
+        """The engine's verdict for ``sql`` against the gold (a prediction too deeply nested is refused unparsed)."""
         deep = check_sql(sql) if isinstance(sql, str) else None
         deep = deep if deep is not None and deep.startswith("too_deep") else None
         match = self.engine.match(
@@ -295,9 +384,9 @@ class RewardComputer:
             return MatchResult(False, Status.TOO_DEEP, deep, None, match.gold), Status.TOO_DEEP, deep
         return match, match.status, match.detail
 
-    def _score(self, p: Prepared) -> EnhancedRewardResult:
-        """Stages 2-5 for one prepared sample."""
-        match, status, detail = self._execute(p)
+    def _score(self, p: Prepared, memo: _BatchMemo | None = None) -> EnhancedRewardResult:
+        """Stages 2-5 for one prepared sample (``memo``: what its batch already decided)."""
+        match, status, detail = self._execute(p, memo)
         ro = Rollout(p.extraction, p.gt.sql or "", match, status, self.structural_reward)
         details: dict[str, Any] = {"sql": ro.sql, "format_reason": p.extraction.format_reason}
         if p.gt.error:

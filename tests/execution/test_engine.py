@@ -397,6 +397,9 @@ def test_match_many_gives_the_per_sample_verdicts(demo_paths):
     items.append(([demo_paths["hr"], demo_paths["hr"]], "SELECT count(*) FROM employees", "SELECT count(*) FROM employees"))
     items.append(("/missing.sqlite", "SELECT 1", "SELECT 1"))
     items.append((demo_paths["hr"], "SELECT 1", ""))
+    items += items[:12] + items[-3:]  # a GRPO group repeats items: each distinct one is matched once, same verdicts
+    count = "SELECT count(*) FROM employees"
+    items.append(([demo_paths["hr"], demo_paths["store"]], count, count))
     with ExecutionEngine(workers=2) as batch, ExecutionEngine(workers=2) as single:
         got = batch.match_many(items, semantics="spider")
         want = [single.match(p, q, g, semantics="spider") for p, q, g in items]

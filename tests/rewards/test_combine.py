@@ -1,4 +1,5 @@
 import math
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -232,6 +233,38 @@ def test_compute_rewards_batch_equals_per_sample(engine, gt, demo_paths):
     for got, sol, g in zip(batch, sols, gts):
         want = single.compute_reward(sol, g)
         assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+
+
+def test_a_batch_parses_each_ground_truth_once_with_the_same_results(engine, demo_dir, demo_paths):
+    """Repeated ground truths (one object, equal dicts, one JSON string, a db_id) and repeated completions."""
+    count = "SELECT count(*) FROM employees"
+    shared = {"sql": count, "db_path": demo_paths["hr"]}
+    deep_gold = {"sql": "SELECT " + "(" * 40 + "1" + ")" * 40, "db_path": demo_paths["hr"]}
+    rows = [
+        (shared, None), (shared, None), ({"sql": count, "db_path": demo_paths["hr"]}, None),
+        ('{"sql": "SELECT count(*) FROM employees", "db_id": "hr"}', None),
+        ('{"sql": "SELECT count(*) FROM employees", "db_id": "hr"}', None),
+        (count, {"db_id": "hr"}), (count, {"db_id": "store"}),  # one gold string, different databases
+        ({"sql": count, "db_path": demo_paths["hr"], "schema": {"employees": ["id"]}}, None), (deep_gold, None),
+    ]
+    preds = [count, "SELECT count(id) FROM employees", "SELECT 1", "SELECT " + "(" * 40 + "1" + ")" * 40]
+    sols, gts, extras = [], [], []
+    for g, extra in rows:
+        for p in preds + preds[:2]:
+            sols.append(completion(p, "good"))
+            gts.append(g)
+            extras.append(extra)
+    cfg = {"db_root": os.path.join(demo_dir, "database")}
+    batch = EnhancedRewardComputer("arctic", engine=engine, **cfg).compute_rewards(sols, gts, extra_infos=extras)
+    single = EnhancedRewardComputer("arctic", engine=engine, **cfg)
+    statuses = set()
+    for got, sol, g, extra in zip(batch, sols, gts, extras):
+        want = single.compute_reward(sol, g, extra_info=extra)
+        statuses.add(got.details["status"])
+        assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {
+            k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+        assert got.details.get("error") == want.details.get("error")
+    assert {"ok", "too_deep", "gold_error", "schema_error"} >= statuses >= {"ok", "too_deep", "gold_error"}
 
 
 def test_compute_reward_async_gathered_equals_per_sample(engine, gt):

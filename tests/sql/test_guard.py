@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extensions.sql import guard, memo
 from extensions.sql.guard import MAX_PAREN_DEPTH, check_sql
@@ -128,3 +130,38 @@ def test_every_spider_query_passes_the_guard(spider_dev: pathlib.Path) -> None:
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
+
+
+def _boundary_cases() -> list[str]:
+    """Every deep shape of the fixture one level below, at and past each bound, and the hostile statements."""
+    cases = []
+    for line in FIXTURE.read_text(encoding="utf-8").splitlines():
+        s = json.loads(line)
+        for n in (guard.MAX_PAREN_DEPTH - 1, guard.MAX_PAREN_DEPTH, guard.MAX_PAREN_DEPTH + 1, 79, 80, 81, 159, 160,
+                  161):
+            cases.append(s["head"] + s["open"] * n + s["core"] + s.get("close", "") * n)
+    hostile = ROOT / "tests" / "fixtures" / "hostile_sql.jsonl"
+    cases += [row["sql"] for row in map(json.loads, hostile.read_text(encoding="utf-8").splitlines()) if "sql" in row]
+    return cases
+
+
+def test_the_fast_path_never_accepts_what_the_scan_refuses() -> None:
+    cases = _boundary_cases()
+    for n in range(1, 80):  # nested and chained CASE levels without branches weigh more than their words
+        cases += ["SELECT " + "CASE " * n + "1" + " END" * n, "SELECT " + "CASE 1 END + " * n + "1"]
+    settled = [sql for sql in cases if guard.surely_shallow(sql)]
+    assert settled and len(settled) < len(cases)  # it settles some and leaves the deep ones to the scan
+    for sql in settled:
+        assert guard.scan_sql(sql) is None, sql[:80]
+
+
+_SOUP = ["(", ")", "{", "}", ",", " ", "1", "a", "+", "-", "'", "--", "\n", "/*", "*/", "AND", "not", "UNION", "join",
+         "x$and", "CASE", "case", "END", "WHEN", "then", "ELSE", "ON", "using", ".", "[", "]", "`", '"']
+
+
+@given(st.lists(st.sampled_from(_SOUP), max_size=400))
+@settings(max_examples=500, deadline=None)
+def test_the_fast_path_agrees_with_the_scan_on_token_soup(tokens: list[str]) -> None:
+    sql = " ".join(tokens) if len(tokens) % 2 else "".join(tokens)
+    if guard.surely_shallow(sql):
+        assert guard.scan_sql(sql) is None

@@ -23,6 +23,8 @@ from extensions.cli.bench.workload import ReferenceScorer, Sample, as_completion
 from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.rewards.enhanced import EnhancedRewardComputer
 
+# Called with True when a timed window of the async callers opens and False when it closes (``bench profile``).
+CLOCK_OBSERVERS: list[Callable[[bool], None]] = []
 WARM_UP = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT {n}) SELECT count(*) FROM r"
 
 
@@ -153,14 +155,20 @@ def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
     return {"verdicts": verdicts, "wall_s": wall}
 
 
-async def _gather(one: Callable[[Sample], Any], samples: list[Sample]) -> tuple[list[tuple[bool, float]], float]:
+async def _gather(one: Callable[[Sample], Any], samples: list[Sample]) -> tuple[list[tuple[bool, float]], float, float]:
+    """``one`` over every sample at once: the results with their latencies, the wall time and the process's CPU time."""
     async def timed(s: Sample) -> tuple[bool, float]:
         t = time.perf_counter()
         return await one(s), time.perf_counter() - t
 
-    t0 = time.perf_counter()
+    for observe in CLOCK_OBSERVERS:
+        observe(True)
+    cpu0, t0 = _usage()["cpu_s"], time.perf_counter()
     out = await asyncio.gather(*(timed(s) for s in samples))
-    return list(out), time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _usage()["cpu_s"] - cpu0
+    for observe in CLOCK_OBSERVERS:
+        observe(False)
+    return list(out), wall, cpu
 
 
 def run_async(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -> dict:
@@ -175,10 +183,10 @@ def run_async(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
                 return r.acc == 1.0
             return (await eng.match_async(s.db_path, s.pred, s.gold, semantics=opts.semantics)).match  # type: ignore[arg-type]
 
-        out, wall = asyncio.run(_gather(one, samples))
+        out, wall, cpu = asyncio.run(_gather(one, samples))
     finally:
         eng.close()
-    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out]}
+    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "caller_cpu_s": cpu}
 
 
 def hook_overrides(opts: RunOptions, *, shaping: bool) -> list[str]:
@@ -186,6 +194,7 @@ def hook_overrides(opts: RunOptions, *, shaping: bool) -> list[str]:
     s = opts.settings
     out = [f"execution.workers={s.workers}", f"execution.timeout_s={s.timeout_s}", f"execution.inline_budget_ms={s.inline_budget_ms}",
            f"execution.adaptive_timeout={str(s.adaptive_timeout).lower()}", f"reward.semantics={opts.semantics}", "reward.baseline=arctic"]
+    out.append(f"execution.max_vm_steps={s.max_vm_steps}")
     return out + ([] if shaping else ["reward.enable_enhanced=false"])
 
 
@@ -204,13 +213,14 @@ def run_hook_async(samples: list[Sample], opts: RunOptions, shaping: bool) -> di
         keys.update(out)
         return out["acc"] == 1.0
 
-    async def warm_then_measure() -> tuple[list[tuple[bool, float]], float]:
+    async def warm_then_measure() -> tuple[list[tuple[bool, float]], float, float]:
         n = 2 * max(1, opts.settings.workers or multiprocessing.cpu_count())
         await asyncio.gather(*(score(WARM_UP.format(n=200_000 + i), WARM_UP.format(n=200_000 + i), samples[0].db_path) for i in range(n)))
         return await _gather(one, samples)
 
-    out, wall = asyncio.run(warm_then_measure())
-    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "breakdown_keys": len(keys)}
+    out, wall, cpu = asyncio.run(warm_then_measure())
+    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "breakdown_keys": len(keys),
+            "caller_cpu_s": cpu}
 
 
 def noop_floor(samples: list[Sample], threads: int = 6) -> dict:

@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m extensions.bench [engine|memory|schema|extract|evaluate|all] [--out FILE]``,
+"""Benchmarks: ``python -m extensions.bench [engine|memory|schema|extract|evaluate|guard|all] [--out FILE]``,
 and ``python -m extensions.bench report FILE...`` for the markdown tables of docs/benchmarks.md.
 
 Prints one JSON document on stdout (progress on stderr, on a terminal only).
@@ -25,6 +25,12 @@ Prints one JSON document on stdout (progress on stderr, on a terminal only).
 ``evaluate``
     Wall time of the evaluation CLI's core on Spider dev's real predictions (with its agreement with
     the official verdicts), or on the demo set.
+``guard``
+    Refusals, depth estimates and parse times of the nesting pre-scan over the bundled and Spider queries.
+``profile`` (not part of ``all``)
+    Where each async caller's time goes, per stage (cProfile in every thread), beside SQLite's own time.
+``instructions`` (not part of ``all``)
+    CPU instructions per async caller under callgrind (needs valgrind), a figure load cannot move.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from collections.abc import Callable
 from extensions.cli.bench.engine import cmd_engine
 from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.memory import cmd_memory
+from extensions.cli.bench.instructions import cmd_instructions
+from extensions.cli.bench.profile import cmd_profile
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
 from extensions.cli.bench.throughput import cmd_evaluate, cmd_extract
@@ -67,12 +75,20 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                         "slow every later query, so that run takes minutes; add it explicitly)")
     p.add_argument("--adaptive-k", type=float, default=20.0)
     p.add_argument("--adaptive-min", type=int, default=1_000_000, help="smallest adaptive step budget (VM steps)")
+    p.add_argument("--callers", default="",
+                   help="comma list of the callers to run (default: all; the reference always runs)")
+    p.add_argument("--max-vm-steps", type=int, default=-1,
+                   help="also run the engine-only hook and the engine's async caller with this SQLite "
+                        "VM-instruction budget (execution.max_vm_steps; 0 = none), side by side with the same "
+                        "callers under the build's default; -1 = not")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m extensions.bench``."""
-    p = argparse.ArgumentParser(prog="python -m extensions.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report"])
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report", "profile", "instructions"])
     p.add_argument("files", nargs="*", help="report: the JSON files to render as markdown")
     p.add_argument("--shared", default=DEFAULT_SHARED, help="Spider dev folder (optional)")
     p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "extensions-bench"), help="where generated databases are kept")
@@ -95,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return main_report(args.files)
     os.makedirs(args.cache_dir, exist_ok=True)
     todo = list(COMMANDS) if args.what == "all" else [args.what]
-    report = {name: COMMANDS[name](args) for name in todo}
+    report = {name: {**COMMANDS, "profile": cmd_profile, "instructions": cmd_instructions}[name](args) for name in todo}
     text = json.dumps(report, indent=2, default=float)
     print(text)
     if args.out:

@@ -17,6 +17,7 @@ from typing import Any
 from extensions.cli.bench.callers import (
     RunOptions, noop_floor, parse_floor, run_async, run_batch, run_cold, run_hook_async, run_reference, run_threads,
 )
+from extensions.cli.bench.sqlite_ref import sqlite_reference
 from extensions.cli.bench.workload import Sample, build_workload, spider_examples
 from extensions.data.demo import build_demo_databases, demo_examples
 from extensions.data.heavy import build_heavy_database, heavy_examples
@@ -42,10 +43,15 @@ def _median_run(runs: list[dict]) -> dict:
     return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
 
 
-def callers(clean: list[Sample], opts: RunOptions, timeout_s: float) -> dict[str, Caller]:
-    """The measured callers by name: what each runs, with which arguments."""
+def callers(clean: list[Sample], opts: RunOptions, timeout_s: float, vm_steps: int = -1) -> dict[str, Caller]:
+    """The measured callers by name: what each runs, with which arguments.
+
+    With ``vm_steps`` >= 0, the engine-only hook and the engine's async caller also run with that
+    VM-instruction budget (``execution.max_vm_steps``, 0 = none) beside the build's default, so the
+    budget's cost is measured in the same rounds.
+    """
     workers_only = RunOptions(opts.settings.replace(inline_budget_ms=0.0), opts.semantics, opts.threads)
-    return {
+    plan: dict[str, Caller] = {
         "reference": (run_reference, (clean, timeout_s)),
         "hook_async_engine_only": (run_hook_async, (clean, opts, False)),
         "hook_async_shaping": (run_hook_async, (clean, opts, True)),
@@ -57,6 +63,24 @@ def callers(clean: list[Sample], opts: RunOptions, timeout_s: float) -> dict[str
         "enhanced_async": (run_async, (clean, opts, True)),
         "enhanced_batch": (run_batch, (clean, opts, True)),
     }
+    if vm_steps >= 0:
+        budget = RunOptions(opts.settings.replace(max_vm_steps=vm_steps), opts.semantics, opts.threads)
+        plan["hook_async_engine_only_vm_steps"] = (run_hook_async, (clean, budget, False))
+        plan["engine_async_vm_steps"] = (run_async, (clean, budget))
+    return plan
+
+
+def select_callers(plan: dict[str, Caller], names: str) -> dict[str, Caller]:
+    """The callers named in the comma list ``names`` (all when empty), the reference always first.
+
+    Raises:
+        SystemExit: a name that is not a caller.
+    """
+    wanted = [n for n in names.split(",") if n]
+    unknown = [n for n in wanted if n not in plan]
+    if unknown:
+        raise SystemExit(f"error: --callers: unknown caller {unknown[0]!r} (one of {', '.join(plan)})")
+    return {k: v for k, v in plan.items() if not wanted or k == "reference" or k in wanted}
 
 
 def run_rounds(plan: dict[str, Caller], repeats: int, label: str) -> dict[str, list[dict]]:
@@ -69,17 +93,26 @@ def run_rounds(plan: dict[str, Caller], repeats: int, label: str) -> dict[str, l
     return runs
 
 
-def summarize_caller(runs: list[dict], ref_runs: list[dict]) -> dict[str, Any]:
-    """Throughput, speed-up and agreement of one caller's median run against the reference's."""
+def summarize_caller(runs: list[dict], ref_runs: list[dict], sqlite_runs: list[dict]) -> dict[str, Any]:
+    """Throughput, speed-up and agreement of one caller's median run against the reference's.
+
+    ``overhead_beyond_sqlite``: the median run's wall time over SQLite's own time on the distinct
+    statements (the median of ``sqlite_runs``, one per round); per round in ``overhead_per_round``.
+    """
     med, ref = _median_run(runs), _median_run(ref_runs)
+    floor = statistics.median(s["total_s"] for s in sqlite_runs)
     n = len(med["verdicts"])
     out: dict[str, Any] = {
         "throughput_per_s": n / med["wall_s"], "wall_s": med["wall_s"], "speedup": ref["wall_s"] / med["wall_s"],
         "speedup_per_round": sorted(a["wall_s"] / b["wall_s"] for a, b in zip(ref_runs, runs)),
         "verdict_agreement_vs_reference": min(_agreement(r["verdicts"], x["verdicts"]) for r, x in zip(runs, ref_runs)),
+        "overhead_beyond_sqlite": med["wall_s"] / floor,
+        "overhead_per_round": sorted(a["wall_s"] / b["total_s"] for a, b in zip(runs, sqlite_runs)),
     }
     if med.get("lat"):
         out.update(p50_ms=1000 * _pct(med["lat"], 0.5), p99_ms=1000 * _pct(med["lat"], 0.99))
+    if "caller_cpu_s" in med:  # CPU seconds of the calling process in the timed window (less sensitive to load)
+        out["caller_cpu_s"] = statistics.median(r["caller_cpu_s"] for r in runs)
     for k in ("stats", "breakdown_keys", "leaked_threads"):
         if k in med:
             out[k] = med[k]
@@ -125,17 +158,22 @@ def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: 
     opts = RunOptions(EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, inline_budget_ms=args.inline_budget_ms))
     clean = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, seed=args.seed)
     repeats = args.heavy_repeats if name == "heavy" else args.repeats
-    runs = run_rounds(callers(clean, opts, args.timeout), repeats, name)
+    plan = select_callers(callers(clean, opts, args.timeout, args.max_vm_steps), args.callers)
+    runs = run_rounds({"sqlite": (sqlite_reference, (clean,)), **plan}, repeats, name)
+    sqlite_runs = runs.pop("sqlite")
     result: dict[str, Any] = {
         "samples": len(clean), "repeats": repeats, "inline_budget_ms": opts.settings.inline_budget_ms,
         "kinds": {k: sum(s.kind == k for s in clean) for k in dict.fromkeys(s.kind for s in clean)},
-        "callers": {k: summarize_caller(v, runs["reference"]) for k, v in runs.items()},
-        "overhead_beyond_sqlite": overhead_single_thread(clean, opts),
+        "sqlite_reference": _median_run([{**r, "wall_s": r["total_s"]} for r in sqlite_runs]),
+        "max_vm_steps": {"default": opts.settings.max_vm_steps,
+                         "vm_steps_callers": args.max_vm_steps if args.max_vm_steps >= 0 else None},
+        "callers": {k: summarize_caller(v, runs["reference"], sqlite_runs) for k, v in runs.items()},
+        "per_call_overhead_one_thread": overhead_single_thread(clean, opts),
     }
     floor = statistics.median(noop_floor(clean)["wall_s"] for _ in range(max(1, repeats)))
     ref_wall = result["callers"]["reference"]["wall_s"]
     result["ceiling"] = {"noop_6_threads_wall_s": floor, "max_speedup": ref_wall / floor, "sqlglot": run_cold(parse_floor, clean)}
-    if args.runaways and name in args.runaway_datasets.split(","):
+    if args.runaways and name in args.runaway_datasets.split(",") and "engine" in result["callers"]:
         result["runaways"] = runaway_runs(examples, paths, opts, args, prompts, result["callers"]["engine"]["wall_s"])
     return result
 

@@ -16,6 +16,8 @@ COLUMNS = [
     ("hook_async_engine_only", "hook async, engine-only"), ("hook_async_shaping", "hook async, all shaping"),
     ("engine", "engine, 6 threads"), ("engine_async", "engine, async"), ("engine_batch", "engine, batch"),
     ("enhanced", "enhanced, 6 threads"), ("enhanced_async", "enhanced, async"), ("enhanced_batch", "enhanced, batch"),
+    ("hook_async_engine_only_vm_steps", "hook async, engine-only, --max-vm-steps"),
+    ("engine_async_vm_steps", "engine, async, --max-vm-steps"),
 ]
 
 
@@ -26,21 +28,42 @@ def speedup_cell(c: dict) -> str:
     return f"{c['speedup']:.1f}×{spread}"
 
 
-def _row(label: str, r: dict) -> str:
-    cells = [f"{r['callers']['reference']['throughput_per_s']:,.0f}/s"]
-    cells += [speedup_cell(r["callers"][k]) if k in r["callers"] else "–" for k, _ in COLUMNS]
-    return f"| {label} | " + " | ".join(cells) + " |"
+def _results(runs: list[tuple[str, dict]]) -> list[tuple[str, str, dict]]:
+    """``(dataset title, run name, result)`` for every dataset of every run that has callers."""
+    return [(title, name, doc["engine"][key]) for key, title in DATASETS.items() for name, doc in runs
+            if "callers" in doc.get("engine", {}).get(key, {})]
+
+
+def _columns(results: list[tuple[str, str, dict]]) -> list[tuple[str, str]]:
+    """The caller columns some result has (callers such as the VM-step budget ones are optional)."""
+    return [(k, h) for k, h in COLUMNS if any(k in r["callers"] for _, _, r in results)]
 
 
 def speedup_table(runs: list[tuple[str, dict]]) -> list[str]:
     """Speed-up over the reference per dataset and run file, every caller a column."""
-    lines = ["| database, run | reference | " + " | ".join(h for _, h in COLUMNS) + " |", "|---" * (len(COLUMNS) + 2) + "|"]
-    for key, title in DATASETS.items():
-        for name, doc in runs:
-            r = doc.get("engine", {}).get(key)
-            if r and "callers" in r:
-                rounds = f"{r['repeats']} round" + ("s" if r["repeats"] != 1 else "")
-                lines.append(_row(f"{title}, {name} ({r['samples']} rollouts, {rounds})", r))
+    results = _results(runs)
+    cols = _columns(results)
+    lines = ["| database, run | reference | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    for title, name, r in results:
+        rounds = f"{r['repeats']} round" + ("s" if r["repeats"] != 1 else "")
+        cells = [f"{r['callers']['reference']['throughput_per_s']:,.0f}/s"]
+        cells += [speedup_cell(r["callers"][k]) if k in r["callers"] else "–" for k, _ in cols]
+        lines.append(f"| {title}, {name} ({r['samples']} rollouts, {rounds}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def overhead_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """Each caller's wall time over SQLite's own time on the distinct statements (``overhead_beyond_sqlite``)."""
+    results = [x for x in _results(runs) if "sqlite_reference" in x[2]]
+    cols = _columns(results)
+    lines = ["| database, run | SQLite's own time | in the lane's sandbox | " + " | ".join(h for _, h in cols) + " |",
+             "|---" * (len(cols) + 3) + "|"]
+    for title, name, r in results:
+        ref = r["sqlite_reference"]
+        cells = [f"{1000 * ref['total_s']:.1f} ms ({ref['statements']} statements)",
+                 f"{1000 * ref['sandbox_s']:.1f} ms"]
+        cells += [f"{r['callers'][k]['overhead_beyond_sqlite']:.1f}×" if k in r["callers"] else "–" for k, _ in cols]
+        lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -49,6 +72,17 @@ def agreement_line(runs: list[tuple[str, dict]]) -> str:
     values = [c["verdict_agreement_vs_reference"] for _, doc in runs for k in DATASETS if "callers" in doc.get("engine", {}).get(k, {})
               for c in doc["engine"][k]["callers"].values()]
     return f"Lowest verdict agreement with the reference, over every caller, database and round: {min(values):.4f}." if values else ""
+
+
+def vm_lines(runs: list[tuple[str, dict]]) -> list[str]:
+    """Which VM-step budget (``execution.max_vm_steps``) the callers ran with, where the run says."""
+    lines = []
+    for title, name, r in _results(runs):
+        vm = r.get("max_vm_steps") or {}
+        if vm.get("vm_steps_callers") is not None:
+            lines.append(f"* {title}, {name}: the callers ran with max_vm_steps={vm['default']} (the default), the "
+                         f"`--max-vm-steps` columns with {vm['vm_steps_callers']} (0 = no budget).")
+    return lines
 
 
 def runaway_table(runs: list[tuple[str, dict]]) -> list[str]:
@@ -95,10 +129,35 @@ def other_lines(runs: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+PROFILED = [("hook_async_engine_only", "hook, engine-only"), ("hook_async_shaping", "hook, all shaping"),
+            ("engine_async", "engine, async")]
+
+
+def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """``bench profile`` runs side by side: each stage's share of the profiled wall time (calls in brackets)."""
+    docs = [(name, doc["profile"]) for name, doc in runs if "profile" in doc]
+    lines: list[str] = []
+    for key, title in DATASETS.items():
+        cols = [(c, h, name, p[key][c]) for c, h in PROFILED for name, p in docs if c in p.get(key, {})]
+        if not cols:
+            continue
+        stages = list(dict.fromkeys(s for *_, c in cols for s in c["fractions"]))
+        lines += ["", f"{title}:", "", "| stage | " + " | ".join(f"{h}, {name}" for _, h, name, _ in cols) + " |",
+                  "|---" * (len(cols) + 1) + "|"]
+        for st in stages:
+            cells = [f"{100 * c['fractions'].get(st, 0.0):.1f}% ({c['calls'].get(st, 0):,})" for *_, c in cols]
+            lines.append(f"| {st} | " + " | ".join(cells) + " |")
+        lines.append("| wall time, profiled | " + " | ".join(f"{1000 * c['wall_s']:.0f} ms" for *_, c in cols) + " |")
+        ratios = [f"{c['overhead_beyond_sqlite']:.1f}×" for *_, c in cols]
+        lines.append("| ÷ SQLite's own time, same process | " + " | ".join(ratios) + " |")
+    return lines[1:]
+
+
 def render(paths: list[str]) -> str:
     """Markdown for the JSON files at ``paths`` (each from ``python -m extensions.bench ... --out FILE``)."""
     runs: list[tuple[str, Any]] = [(os.path.splitext(os.path.basename(p))[0], parse_json(p, read_text(p))) for p in paths]
-    parts = [speedup_table(runs), [agreement_line(runs)], runaway_table(runs), memory_table(runs), other_lines(runs)]
+    parts = [speedup_table(runs), [agreement_line(runs)], overhead_table(runs), vm_lines(runs), runaway_table(runs),
+             memory_table(runs), other_lines(runs), profile_table(runs)]
     return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
 
 

@@ -178,21 +178,25 @@ async def compute_score_async(
     >>> asyncio.run(compute_score_async("demo", None, None))["status_gold_error"]
     1.0
     """
-    get_computer(**kwargs)  # a config mistake raises here, in the caller
-    return await coalescer((data_source, solution_str, ground_truth, extra_info, kwargs))
+    key = computers.config_key(kwargs, VERL_KWARGS)
+    computers.computer_for(key, share_node_cores)  # a config mistake raises here, in the caller
+    return await coalescer((data_source, solution_str, ground_truth, extra_info, kwargs, key))
 
 
-def _score_coalesced(items: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
-    """:func:`compute_score_batch` over calls that may carry different ``reward_kwargs``."""
+_Call = tuple[Any, Any, Any, Any, dict[str, Any], tuple]  # verl's four arguments, reward_kwargs, their config key
 
-    def run(group: list[tuple[Any, Any, Any, Any, dict[str, Any]]]) -> list[dict[str, float]]:
-        sources, sols, gts, extras, kwargs = zip(*group)
+
+def _score_coalesced(items: list[_Call]) -> list[dict[str, float]]:
+    """:func:`compute_score_batch` over calls that may carry different ``reward_kwargs`` (grouped by config key)."""
+
+    def run(group: list[_Call]) -> list[dict[str, float]]:
+        sources, sols, gts, extras, kwargs, _ = zip(*group)
         return compute_score_batch(list(sources), list(sols), list(gts), list(extras), **_scoring_kwargs(kwargs[0]))
 
-    return by_group(items, lambda it: computers.config_key(it[4], VERL_KWARGS), run)
+    return by_group(items, lambda it: it[5], run)
 
 
-def _coalesced_fallback(item: tuple[Any, Any, Any, Any, dict[str, Any]], exc: BaseException) -> dict[str, float]:
+def _coalesced_fallback(item: _Call, exc: BaseException) -> dict[str, float]:
     """A failed batch: ``internal_error`` with the computer's usual keys."""
     try:
         keys = get_computer(**item[4]).keys
