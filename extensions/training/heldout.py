@@ -55,7 +55,8 @@ def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16) -> list[str]:
+def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16,
+             desc: str = "held-out") -> list[str]:
     """Greedy completions for chat prompts, in order.
 
     Args:
@@ -64,11 +65,13 @@ def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: in
         prompts: chat message lists.
         max_new_tokens: the completion budget (the training one).
         batch: prompts per ``generate`` call.
+        desc: the progress bar's label.
 
     Returns:
         The decoded completions (special tokens removed).
     """
     import torch
+    from tqdm import tqdm
 
     side, tok.padding_side = tok.padding_side, "left"
     was_training = model.training
@@ -76,7 +79,7 @@ def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: in
     texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
     out: list[str] = []
     try:
-        for i in range(0, len(texts), batch):
+        for i in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", dynamic_ncols=True):
             enc = tok(texts[i:i + batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
             with torch.no_grad():
                 ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
@@ -87,7 +90,8 @@ def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: in
     return out
 
 
-def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any, max_new_tokens: int) -> tuple[dict[str, float], list[float]]:
+def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any,
+                     max_new_tokens: int, desc: str = "held-out") -> tuple[dict[str, float], dict[str, list[int]]]:
     """Generate for every held-out row and measure the completions.
 
     Args:
@@ -96,11 +100,15 @@ def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any, max_
         rows: held-out rows ``{"prompt", "ground_truth"}``.
         computer: the measuring reward (:func:`measuring_computer`).
         max_new_tokens: the completion budget.
+        desc: the progress bar's label.
 
     Returns:
-        ``(metrics, per-prompt execution match)``: :func:`summarize` of the breakdowns, and each prompt's ``acc``.
+        ``(metrics, per_prompt)``: :func:`summarize` of the breakdowns, and per prompt (in row order) 0/1
+        ``exec_match`` and ``hallucinated`` (at least one hallucinated name).
     """
-    completions = generate(model, tok, [r["prompt"] for r in rows], max_new_tokens)
+    completions = generate(model, tok, [r["prompt"] for r in rows], max_new_tokens, desc=desc)
     results = computer.compute_rewards(completions, [r["ground_truth"] for r in rows])
     breakdowns = [r.breakdown for r in results]
-    return summarize(breakdowns), [b.get("acc", 0.0) for b in breakdowns]
+    per_prompt = {"exec_match": [int(b.get("acc", 0.0) > 0) for b in breakdowns],
+                  "hallucinated": [int(b.get("hallucinations", 0.0) > 0) for b in breakdowns]}
+    return summarize(breakdowns), per_prompt

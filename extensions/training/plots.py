@@ -72,16 +72,20 @@ def _heldout_bars(ax: Any, eval_doc: dict) -> None:
     import numpy as np
 
     x = np.arange(len(HELDOUT))
-    for off, side, color in ((-0.2, "before", "#bbbbbb"), (0.2, "after", "tab:green")):
+    phases = (("before", "#bbbbbb", "before training"), ("after_sft", "tab:blue", "after SFT"),
+              ("after", "tab:green", "after GRPO"))
+    shown = [p for p in phases if eval_doc.get(p[0])]
+    width = 0.8 / max(1, len(shown))
+    for i, (side, color, label) in enumerate(shown):
         vals = [(eval_doc.get(side) or {}).get(k, 0.0) for k, _ in HELDOUT]
-        bars = ax.bar(x + off, vals, 0.4, color=color, label=f"{side} GRPO")
+        bars = ax.bar(x + (i - (len(shown) - 1) / 2) * width, vals, width, color=color, label=label)
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     ax.set_xticks(x, [t for _, t in HELDOUT], fontsize=8)
     ax.set_ylim(0, 1.3)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel("share of held-out prompts")
     ax.set_title(f"held-out prompts (n={eval_doc.get('n')}, {eval_doc.get('decoding')})", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=2)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=3)
 
 
 def _small(ax: Any, rows: list[dict], panel: Panel) -> None:

@@ -6,6 +6,8 @@
   ``2**n`` sign assignments are enumerated (Monte Carlo beyond ``max_exact``).
 * :func:`paired` — difference, its t interval and the sign-flip p-value, for arm vs baseline on the same seeds.
 * :func:`bootstrap_diff` — a paired bootstrap interval over prompts (after minus before on the same prompts).
+* :func:`hierarchical_mean`, :func:`hierarchical_diff` — over prompts x seeds: resample seeds, then prompts
+  (the ablation's intervals; per-prompt outcomes are what they resample, so they stay in every results JSON).
 
 >>> mean_ci([1.0, 2.0, 3.0])["mean"]
 2.0
@@ -19,6 +21,7 @@ import itertools
 import math
 import random
 from collections.abc import Sequence
+from typing import Any
 
 METHOD = "exact paired sign-flip permutation test (two-sided) on per-seed differences; 95% CI: Student t"
 
@@ -97,6 +100,12 @@ def paired(arm: Sequence[float], baseline: Sequence[float]) -> dict[str, object]
     return {"diff": None if ci["mean"] is None else round(float(ci["mean"]), 10), "ci95": ci["ci95"], "p": sign_flip_test(diffs)}
 
 
+BOOTSTRAP_PROMPTS = "paired bootstrap over held-out prompts (percentile 95% CI, 5000 resamples)"
+HIERARCHICAL = ("hierarchical bootstrap: resample seeds, then held-out prompts within each seed (paired: the same "
+                "resampled prompts for both arms); percentile 95% CI, two-sided p = 2 x min(share <= 0, share >= 0), "
+                "5000 resamples")
+
+
 def bootstrap_diff(after: Sequence[float], before: Sequence[float], *, draws: int = 5000, seed: int = 0) -> dict[str, object]:
     """Paired bootstrap over prompts of ``mean(after) - mean(before)`` (same prompts, same order).
 
@@ -107,15 +116,85 @@ def bootstrap_diff(after: Sequence[float], before: Sequence[float], *, draws: in
         seed: resampling seed.
 
     Returns:
-        ``{"diff", "ci95": [lo, hi]}`` (2.5% and 97.5% percentiles).
+        ``{"diff", "ci95": [lo, hi], "p"}`` (percentile interval; ``p`` as in :func:`hierarchical_diff`).
 
     >>> bootstrap_diff([1, 1], [0, 0])
-    {'diff': 1.0, 'ci95': [1.0, 1.0]}
+    {'diff': 1.0, 'ci95': [1.0, 1.0], 'p': 0.0}
     """
-    n = len(after)
-    if n == 0 or n != len(before):
+    if not after or len(after) != len(before):
         raise ValueError("need paired, non-empty samples")
-    diffs = [a - b for a, b in zip(after, before)]
-    rng = random.Random(seed)
-    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(draws))
-    return {"diff": sum(diffs) / n, "ci95": [means[int(0.025 * draws)], means[int(0.975 * draws) - 1]]}
+    return hierarchical_diff([list(after)], [list(before)], draws=draws, seed=seed)
+
+
+def _resample(per_seed: list[Any], draws: int, seed: int) -> Any:
+    """``draws`` hierarchical-bootstrap means of a ``(seeds, prompts)`` array: seeds, then prompts per seed."""
+    import numpy as np
+
+    values = np.asarray(per_seed, dtype=float)
+    n_seeds, n_prompts = values.shape
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, n_seeds, size=(draws, n_seeds))
+    prompts = rng.integers(0, n_prompts, size=(draws, n_seeds, n_prompts))
+    return values[seeds[:, :, None], prompts].mean(axis=(1, 2))
+
+
+def _check(per_seed: Sequence[Sequence[float]]) -> None:
+    if not per_seed or not per_seed[0] or len({len(v) for v in per_seed}) != 1:
+        raise ValueError("need one non-empty list per seed, all of the same length (the same prompts)")
+
+
+def hierarchical_mean(per_seed: Sequence[Sequence[float]], *, draws: int = 5000, seed: int = 0) -> dict[str, object]:
+    """Mean over seeds and prompts with a hierarchical bootstrap 95% interval (seeds, then prompts).
+
+    Percentile intervals of means of 0/1 values stay inside [0, 1].
+
+    Args:
+        per_seed: per seed, one value per held-out prompt (same prompts in the same order).
+        draws: bootstrap resamples.
+        seed: resampling seed.
+
+    Returns:
+        ``{"mean", "ci95": [lo, hi]}``.
+
+    >>> hierarchical_mean([[1, 0, 1, 0], [1, 1, 0, 0]])["mean"]
+    0.5
+    >>> hierarchical_mean([[1, 1], [1, 1]])
+    {'mean': 1.0, 'ci95': [1.0, 1.0]}
+    """
+    import numpy as np
+
+    _check(per_seed)
+    means = _resample([list(v) for v in per_seed], draws, seed)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"mean": float(np.mean(per_seed)), "ci95": [float(lo), float(hi)]}
+
+
+def hierarchical_diff(arm: Sequence[Sequence[float]], base: Sequence[Sequence[float]], *, draws: int = 5000,
+                      seed: int = 0) -> dict[str, object]:
+    """Paired difference ``arm - base`` over seeds and prompts, by a hierarchical bootstrap of the per-prompt differences.
+
+    Args:
+        arm: per seed, one value per held-out prompt.
+        base: the baseline on the same seeds and prompts, in the same order.
+        draws: bootstrap resamples.
+        seed: resampling seed.
+
+    Returns:
+        ``{"diff", "ci95": [lo, hi], "p"}``: the mean difference, its percentile interval and the two-sided
+        bootstrap p-value ``2 x min(share of resampled means <= 0, share >= 0)``, capped at 1.
+
+    >>> hierarchical_diff([[1, 1, 0]], [[0, 1, 0]])["diff"]
+    0.333333
+    >>> hierarchical_diff([[0, 1]], [[0, 1]])
+    {'diff': 0.0, 'ci95': [0.0, 0.0], 'p': 1.0}
+    """
+    import numpy as np
+
+    _check(arm)
+    if np.shape(arm) != np.shape(base):
+        raise ValueError("arm and baseline need the same seeds and prompts")
+    diffs = (np.asarray(arm, dtype=float) - np.asarray(base, dtype=float)).tolist()
+    means = _resample(diffs, draws, seed)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    p = min(1.0, 2 * min(float(np.mean(means <= 0)), float(np.mean(means >= 0))))
+    return {"diff": round(float(np.mean(diffs)), 6), "ci95": [round(float(lo), 6), round(float(hi), 6)], "p": p}
