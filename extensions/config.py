@@ -108,6 +108,14 @@ class RewardConfig(_Strict):
     )
     syntax_weight: float = Field(0.2, ge=0)
     margin: float = Field(0.05, gt=0, description="gap kept between the best wrong and the worst correct total")
+    wrong_ceiling: float = Field(
+        1.0, gt=0, le=1,
+        description="the most any wrong answer can earn, as a fraction of the correct reward (the preset's correct "
+        "floor); a wrong total also stays at least `margin` below the floor, so 1.0 means floor - margin",
+    )
+    result_weight: float = Field(
+        0.0, ge=0, description="weight of the Soft F1 between the predicted and gold result tables (wrong answers only)"
+    )
     correct_floor: float | None = Field(None, description="smallest total of a correct answer (null: the preset's)")
     broken_score: float = Field(
         0.0, description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)"

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from extensions.training.ablation import ARMS
+from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 
 PRESETS = ("sql_r1", "arctic", "reasoning_sql", "seed_combined")
 

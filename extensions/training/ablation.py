@@ -6,7 +6,7 @@ prompts with the same fixed measuring reward. Each arm is compared with the base
 seed (paired differences; see :mod:`extensions.training.stats` for the test).
 
 >>> sorted(ARMS)
-['all', 'baseline', 'schema', 'structural', 'syntax']
+['all', 'all_narrow', 'all_result', 'baseline', 'result', 'schema', 'structural', 'syntax']
 """
 
 from __future__ import annotations
@@ -18,16 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extensions.config import Config, load_config
+from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 from extensions.training import stats
 
-_NO_STRUCTURAL = [f"reward.structural_{c}_weight=0" for c in ("select", "where", "join", "group_by", "having", "order_by", "limit", "set_ops")]
-ARMS: dict[str, list[str]] = {
-    "baseline": ["reward.enable_enhanced=false"],
-    "schema": ["reward.enable_enhanced=true", "reward.syntax_weight=0", *_NO_STRUCTURAL],
-    "structural": ["reward.enable_enhanced=true", "reward.schema_weight=0", "reward.syntax_weight=0"],
-    "syntax": ["reward.enable_enhanced=true", "reward.schema_weight=0", *_NO_STRUCTURAL],
-    "all": ["reward.enable_enhanced=true"],
-}
 METRICS = ("exec_match", "hallucination_rate", "syntax_error_rate", "structural_f1", "zero_std_group_frac")
 
 
