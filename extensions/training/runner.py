@@ -41,6 +41,8 @@ class RunOptions:
     resume: str | None = None
     evaluate: bool = True
     progress: str = "grpo"
+    threads: int | None = None
+    heldout_limit: int | None = None
     extra_callbacks: list[Any] = field(default_factory=list)
 
 
@@ -110,13 +112,14 @@ def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[
     return train, held
 
 
-def load(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
+def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None) -> Policy:
     """Load the model and read the rows (no training yet).
 
     Args:
         cfg: the run configuration.
         opts: the run options.
         engine: the execution engine used to check the gold queries.
+        base_dir: saved tiny-model weights to load (default: ``out_dir/base`` when resuming).
 
     Returns:
         The untrained :class:`Policy`.
@@ -124,14 +127,32 @@ def load(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
     import torch
 
     set_seed(opts.seed)
-    base = os.path.join(opts.out_dir, "base")
-    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed,
-                                   base_dir=base if opts.resume else None)
+    if base_dir is None and opts.resume:
+        base_dir = os.path.join(opts.out_dir, "base")
+    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed, base_dir=base_dir)
     # A 0.5M-parameter model gains nothing from more threads (the reward workers use the rest); a real one uses all.
-    torch.set_num_threads(1 if tiny else max(1, os.cpu_count() or 1))
+    torch.set_num_threads(1 if tiny else opts.threads or max(1, os.cpu_count() or 1))
     style = prompt_style(cfg, tiny)
     train, held = _rows(cfg, opts, style, engine)
-    return Policy(model, tok, tiny, train, held, style)
+    return Policy(model, tok, tiny, train, spread(held, opts.heldout_limit), style)
+
+
+def spread(rows: list[dict], limit: int | None) -> list[dict]:
+    """At most ``limit`` rows, evenly spaced over ``rows`` (all of them when ``limit`` is None or larger).
+
+    Args:
+        rows: the held-out rows, in their fixed order.
+        limit: how many to keep.
+
+    Returns:
+        The kept rows, in order.
+
+    >>> spread(list(range(10)), 3)
+    [0, 3, 6]
+    """
+    if not limit or limit >= len(rows):
+        return rows
+    return [rows[i * len(rows) // limit] for i in range(limit)]
 
 
 def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:

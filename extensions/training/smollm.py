@@ -78,6 +78,7 @@ def _convert(target: str) -> None:
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_FILE)
     # The GGUF metadata names <|im_start|> as EOS; the model's config (and its chat turns) end with <|im_end|>.
     tok.eos_token = tok.pad_token = END
+    tok.clean_up_tokenization_spaces = False  # a BPE tokenizer: the WordPiece clean-up would strip spaces
     tmp = target + ".part"
     model.save_pretrained(tmp)
     tok.save_pretrained(tmp)
@@ -119,6 +120,6 @@ def load_smollm2() -> tuple[Any, Any]:
         if not os.path.exists(os.path.join(target, "config.json")):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             _convert(target)
-        tok = AutoTokenizer.from_pretrained(target)
+        tok = AutoTokenizer.from_pretrained(target, clean_up_tokenization_spaces=False)
         model = AutoModelForCausalLM.from_pretrained(target)
     return model, tok
