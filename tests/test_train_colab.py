@@ -28,7 +28,7 @@ SMALL = ["--set", "execution.workers=1", "--set", "optimization.batch_size=2", "
 def demo_run(tmp_path_factory, demo_dir):
     os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
     out = str(tmp_path_factory.mktemp("demo"))
-    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", out,
+    rc = train_colab.main(["--demo", "--model", "tiny", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", out,
                            "--num-steps", "3", "--sft-warmup", "10", "--set", "logging.save_every=3", *SMALL])
     assert rc == 0
     return out
@@ -47,18 +47,23 @@ def test_outputs_and_metric_keys(demo_run):
         assert os.path.exists(os.path.join(demo_run, name)), name
 
 
-def test_eval_json_measures_heldout_before_and_after(demo_run):
+def test_eval_json_measures_heldout_before_after_sft_and_after(demo_run):
     from extensions.training.data import demo_rows
+    from extensions.training.stats import bootstrap_diff
 
     doc = json.load(open(os.path.join(demo_run, "eval.json")))
-    assert doc["decoding"] == "greedy" and doc["n"] >= 50
-    for side in ("before", "after"):
+    assert doc["decoding"] == "greedy" and doc["n"] >= 50 and doc["model"] == "tiny"
+    per = doc["per_prompt_exec_match"]
+    for side in ("before", "after_sft", "after"):
         assert {"exec_match", "hallucination_rate", "syntax_error_rate", "format_ok"} <= set(doc[side])
         assert all(0.0 <= v <= 1.0 for v in doc[side].values())
-        assert len(doc["per_prompt_exec_match"][side]) == doc["n"]
-    gain = doc["exec_match_gain"]
-    assert gain["diff"] == pytest.approx(doc["after"]["exec_match"] - doc["before"]["exec_match"])
-    assert gain["ci95"][0] <= gain["diff"] <= gain["ci95"][1]
+        assert len(per[side]) == doc["n"] and set(per[side]) <= {0, 1}
+        assert doc[side]["exec_match"] == pytest.approx(sum(per[side]) / doc["n"])
+    for key, start in (("exec_match_gain", "before"), ("grpo_gain", "after_sft")):
+        gain = doc[key]
+        assert gain["diff"] == pytest.approx(doc["after"]["exec_match"] - doc[start]["exec_match"])
+        assert gain["ci95"][0] <= gain["diff"] <= gain["ci95"][1] and "bootstrap" in gain["method"]
+        assert {k: gain[k] for k in ("diff", "ci95", "p")} == bootstrap_diff(per["after"], per[start])
     train, held = demo_rows("compact")
     assert not {r["prompt"][-1]["content"] for r in train} & {r["prompt"][-1]["content"] for r in held}
 
@@ -68,7 +73,7 @@ def test_checkpoint_reloads(demo_run):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from extensions.tiny import build_tokenizer
+    from extensions.training.tiny import build_tokenizer
 
     base = AutoModelForCausalLM.from_pretrained(os.path.join(demo_run, "base"))
     model = PeftModel.from_pretrained(base, os.path.join(demo_run, "checkpoint-3"))
@@ -82,8 +87,8 @@ def test_checkpoint_reloads(demo_run):
 
 
 def test_resume_continues(demo_run):
-    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", demo_run,
-                           "--num-steps", "5", "--resume", "--set", "logging.save_every=5", *SMALL])
+    rc = train_colab.main(["--demo", "--model", "tiny", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+                           "--output-dir", demo_run, "--num-steps", "5", "--resume", "--set", "logging.save_every=5", *SMALL])
     assert rc == 0
     steps = [r["step"] for r in _rows(demo_run)]
     assert steps == [1, 2, 3, 4, 5]
@@ -149,7 +154,8 @@ def test_wandb_offline_does_not_crash(tmp_path, demo_dir, monkeypatch):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     (tmp_path / "wandb").mkdir()
-    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", str(tmp_path / "out"),
+    rc = train_colab.main(["--demo", "--model", "tiny", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+                           "--output-dir", str(tmp_path / "out"),
                            "--num-steps", "1", "--wandb", "--no-eval", *SMALL, "--set", "logging.save_every=1000"])
     assert rc == 0
     assert os.path.exists(tmp_path / "out" / "metrics.jsonl")

@@ -24,6 +24,7 @@ from typing import Any
 from extensions.config import Config, load_config
 from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 from extensions.training import ablation_report
+from extensions.training.smollm import quiet_transformers
 
 DEFAULT_ARMS = ("baseline", "all", "all_narrow", "result")
 
@@ -131,7 +132,8 @@ def seed_policy(plan: Plan, seed: int, engine: Any) -> Any:
         before = {"metrics": before[0], **before[1]}
     policy = warm_up(cfg, policy, opts)
     after = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} sft")
-    policy.model.save_pretrained(sft_dir)
+    with quiet_transformers():
+        policy.model.save_pretrained(sft_dir)
     _dump(sft_json, {"seed": seed, "before": before, "sft_only": {"metrics": after[0], **after[1]},
                      "prompt_ids": ablation_report.prompt_ids(policy.heldout_rows),
                      "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)})

@@ -23,7 +23,7 @@ from extensions.config import Config
 from extensions.training.callbacks import MetricsCallback, quiet_console
 from extensions.training.heldout import DECODING, evaluate_heldout, measuring_computer
 from extensions.training.model import load_policy, lora_config
-from extensions.training.smollm import is_smollm2
+from extensions.training.smollm import is_smollm2, quiet_transformers
 
 TINY_MAX_RESPONSE = 64
 
@@ -182,8 +182,9 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
     if policy.tiny and not opts.resume:
         # The tiny model's own weights are the base the LoRA adapter applies to: keep them for reloads and --resume.
         base = os.path.join(opts.out_dir, "base")
-        model.save_pretrained(base)
-        policy.tok.save_pretrained(base)
+        with quiet_transformers():
+            model.save_pretrained(base)
+            policy.tok.save_pretrained(base)
     return dataclasses.replace(policy, model=model)
 
 
@@ -363,8 +364,9 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     phases["after"] = _heldout(cfg, policy, trainer.model, measure, "after") if opts.evaluate else None
     final = os.path.join(opts.out_dir, "final")
-    trainer.save_model(final)
-    policy.tok.save_pretrained(final)
+    with quiet_transformers():
+        trainer.save_model(final)
+        policy.tok.save_pretrained(final)
     eval_path = os.path.join(opts.out_dir, "eval.json") if phases["after"] else None
     if eval_path:
         write_eval(eval_path, cfg.optimization.model_name, phases)

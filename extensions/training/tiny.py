@@ -96,6 +96,6 @@ def build_tiny_model(tokenizer: Any, *, hidden_size: int = 128, layers: int = 2,
         tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,  # None: the chat template adds no BOS, and TRL finds nothing to realign
     )
     return Qwen2ForCausalLM(cfg)
