@@ -51,8 +51,8 @@ def _exec(e: dict, phase: str) -> str:
 
 
 def demo_table(doc: dict) -> str:
-    lines = ["| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
-             "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after | CPU s | wall s | load avg |",
+    lines = [("| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
+              "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after | CPU s | wall s | load avg |"),
              "|---|---|---|---|---|---|---|---|"]
     for r in doc["runs"]:
         e = r["eval"]
@@ -70,8 +70,8 @@ def demo_table(doc: dict) -> str:
 
 
 def readme_demo_table(doc: dict) -> str:
-    lines = ["| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
-             "| after SFT → after GRPO [95% CI] | wall s (shared machine) |", "|---|---|---|---|---|"]
+    lines = [("| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
+              "| after SFT → after GRPO [95% CI] | wall s (shared machine) |"), "|---|---|---|---|---|"]
     for r in doc["runs"]:
         e = r["eval"]
         lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
@@ -83,8 +83,8 @@ def readme_demo_table(doc: dict) -> str:
 
 
 def ablation_table(doc: dict) -> str:
-    lines = ["| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] | groups with no signal (per seed) "
-             "| CPU s |", "|---|---|---|---|---|---|"]
+    lines = [("| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
+              "| groups with no signal (per seed) | CPU s |"), "|---|---|---|---|---|---|"]
     for arm, res in doc["arms"].items():
         zs = ", ".join(_f(v) for v in res["per_seed"]["zero_std_group_frac"])
         lines.append(f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
@@ -120,28 +120,6 @@ def analysis_table(doc: dict) -> str:
     return table(doc) + f"\n\n{doc['n_groups']} groups, {doc['n_completions']} completions."
 
 
-def readme_demo_table(doc: dict) -> str:
-    runs = doc["runs"]
-    lines = ["| seed | held-out exec match, before → after GRPO | gain [95% CI over prompts] |", "|---|---|---|"]
-    for r in runs:
-        e, g = r["eval"], r["eval"]["exec_match_gain"]
-        lines.append(f"| {r['seed']} | {_f(e['before']['exec_match'])} → {_f(e['after']['exec_match'])} "
-                     f"| {_f(g['diff'])} [{_f(g['ci95'][0])}, {_f(g['ci95'][1])}] |")
-    gains = [r["eval"]["exec_match_gain"]["diff"] for r in runs]
-    lines.append(f"\nMean gain over {len(gains)} seeds: {_f(sum(gains) / len(gains))}; n = {runs[0]['eval']['n']} held-out prompts.")
-    return "\n".join(lines)
-
-
-def readme_ablation_table(doc: dict) -> str:
-    metrics = ("exec_match", "hallucination_rate", "zero_std_group_frac")
-    lines = ["| arm | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    for arm, res in doc["arms"].items():
-        lines.append(f"| {arm} | " + " | ".join(_f(res[m]["mean"]) for m in metrics) + " |")
-    lines.append(f"\nMeans over {len(doc['config']['seeds'])} seeds; `zero_std_group_frac` is the share of GRPO groups "
-                 "whose rewards are all equal (no gradient).")
-    return "\n".join(lines)
-
-
 SECTIONS = {
     ("../README.md", "readme-demo"): ("demo_eval.json", readme_demo_table),
     ("../README.md", "readme-ablation"): ("ablation_smollm2.json", readme_ablation_table),
@@ -157,7 +135,7 @@ def render_page(text: str, name: str, table: str) -> str:
     Raises:
         RenderError: the page has no such section.
     """
-    pattern = re.compile(rf"(<!-- BEGIN {re.escape(name)} -->\n).*?(<!-- END {re.escape(name)} -->)", re.S)
+    pattern = re.compile(rf"(<!-- BEGIN {re.escape(name)} -->\n).*?(<!-- END {re.escape(name)} -->)", re.DOTALL)
     if not pattern.search(text):
         raise RenderError(f"missing marked section <!-- BEGIN {name} --> ... <!-- END {name} -->")
     return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
@@ -171,7 +149,8 @@ def render(check: bool) -> int:
             path = os.path.join(DOCS, page)
             if not os.path.exists(path):
                 raise RenderError(f"missing page {os.path.relpath(path, os.path.dirname(DOCS))}")
-            text = open(path).read()
+            with open(path) as fh:
+                text = fh.read()
             try:
                 new = render_page(text, name, fn(_load(src)))
             except RenderError as exc:
@@ -179,7 +158,8 @@ def render(check: bool) -> int:
             if new != text:
                 stale += 1
                 if not check:
-                    open(path, "w").write(new)
+                    with open(path, "w") as fh:
+                        fh.write(new)
                     print(f"updated {page} [{name}]")
                 else:
                     print(f"out of date: {page} [{name}]")

@@ -12,8 +12,8 @@ The document (``docs/results/ablation_smollm2.json`` for the real model) holds:
 Means and intervals are over prompts x seeds, by the hierarchical bootstrap of :mod:`extensions.training.stats`,
 computed only on the seeds every compared arm has finished; anyone can recompute them from ``per_prompt``.
 
->>> prompt_ids([{"prompt": [{"role": "user", "content": "q"}], "ground_truth": {"sql": "SELECT 1", "db_path": "/x/hr.sqlite"}}])
-['hr:8d8f1ba5']
+>>> prompt_ids([{"prompt": [{"role": "user", "content": "q"}], "ground_truth": {"sql": "SELECT 1", "db_path": "/d/hr.sqlite"}}])
+['hr:c9f03569']
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def load_runs(out: str) -> tuple[dict[str, dict[int, dict]], list[str], dict[str
         runs.setdefault(REFERENCE, {})[doc["seed"]] = {"metrics": doc["sft_only"]["metrics"], **doc["sft_only"],
                                                        "cpu_s": doc.get("cpu_s")}
         for path in sorted(glob.glob(os.path.join(os.path.dirname(sft), "*.json"))):
-            if os.path.basename(path) != "sft.json":
+            if os.path.basename(path) not in ("sft.json", "base.json"):
                 res = _read(path)
                 runs.setdefault(res["arm"], {})[res["seed"]] = res
     if not ids:

@@ -49,7 +49,7 @@ def fenced_sql(sql: str) -> str:
         The completion text.
 
     >>> fenced_sql("SELECT 1")
-    '```sql\nSELECT 1\n```'
+    '```sql\\nSELECT 1\\n```'
     """
     return f"```sql\n{sql}\n```"
 

@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("trl")
 pytest.importorskip("peft")
 
-from extensions.training import ablation  # noqa: E402
-from extensions.training.stats import hierarchical_diff  # noqa: E402
+from extensions.training import ablation
+from extensions.training.stats import hierarchical_diff
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = ["--config", os.path.join(ROOT, "configs", "demo_cpu.yaml")]

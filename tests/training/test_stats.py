@@ -5,7 +5,12 @@ import os
 
 import pytest
 
-from extensions.training.stats import HIERARCHICAL, bootstrap_diff, hierarchical_diff, hierarchical_mean
+from extensions.training.stats import (
+    HIERARCHICAL,
+    bootstrap_diff,
+    hierarchical_diff,
+    hierarchical_mean,
+)
 
 FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "training", "per_prompt_two_arms.json")
 
@@ -40,7 +45,8 @@ def test_seed_spread_widens_the_interval():
 
 
 def test_paired_difference_recomputes_from_a_results_file():
-    doc = json.load(open(FIXTURE))
+    with open(FIXTURE) as fh:
+        doc = json.load(fh)
     arm, base = doc["per_prompt"]["all"], doc["per_prompt"]["baseline"]
     r = hierarchical_diff([arm[s] for s in sorted(arm)], [base[s] for s in sorted(base)])
     diffs = [a - b for s in sorted(arm) for a, b in zip(arm[s], base[s])]
