@@ -55,10 +55,12 @@ def main() -> int:
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(lambda s: run_seed(s, args.out, args.extra), args.seeds))
     command = COMMAND.format(out="outputs/demo", seed="N").replace(" --seed N", "")
-    doc = {"command": command, "measured_with": (command + " " + args.extra).strip(), "cpu_count": os.cpu_count(), "runs": runs}
+    doc = {"command": command, "measured_with": (command + " " + args.extra).strip(), "cpu_count": os.cpu_count(),
+           "runs": runs}
     with open(os.path.join(HERE, "demo_eval.json"), "w") as fh:
         json.dump(doc, fh, indent=1)
-    print(json.dumps([{"seed": r["seed"], "gain": r["eval"].get("exec_match_gain"), "cpu_s": r["cpu_s"], "wall_s": r["wall_s"]} for r in runs]))
+    print(json.dumps([{"seed": r["seed"], "gain": r["eval"].get("exec_match_gain"), "cpu_s": r["cpu_s"],
+                       "wall_s": r["wall_s"]} for r in runs]))
     return 0
 
 

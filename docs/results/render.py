@@ -52,20 +52,22 @@ def _exec(e: dict, phase: str) -> str:
 
 def demo_table(doc: dict) -> str:
     lines = [("| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
-              "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after | CPU s | wall s | load avg |"),
+              "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
+              "| CPU s | wall s | load avg |"),
              "|---|---|---|---|---|---|---|---|"]
     for r in doc["runs"]:
         e = r["eval"]
         hall = f"{_f((e.get('before') or {}).get('hallucination_rate'))} → {_f(e['after']['hallucination_rate'])}"
         lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
                      f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
-                     f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} | {' → '.join(map(str, r.get('load_avg', [])))} |")
+                     f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
+                     f"| {' → '.join(map(str, r.get('load_avg', [])))} |")
     e = doc["runs"][0]["eval"]
     lines.append("")
     lines.append(f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
                  f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
-                 f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores shared with "
-                 "other jobs (load average at start → end of the run in the table).")
+                 f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
+                 "shared with other jobs (load average at start → end of the run in the table).")
     return "\n".join(lines)
 
 
@@ -98,8 +100,9 @@ def ablation_table(doc: dict) -> str:
     c = doc["config"]
     method = next(iter(doc["paired_vs_baseline"].values()), {}).get("method", "–")
     lines.append("")
-    lines.append(f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps per seed; "
-                 f"n = {c['heldout_n']} held-out prompts ({c['decoding']}); {_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
+    lines.append(f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
+                 f"per seed; n = {c['heldout_n']} held-out prompts ({c['decoding']}); "
+                 f"{_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
                  f"`sft_only` is each seed's SFT checkpoint without GRPO. Intervals: {method}.")
     return "\n".join(lines)
 

@@ -58,7 +58,8 @@ class Plan:
 
         return {"arms": {a: ARMS[a] for a in self.arms}, "seeds": self.seeds, "steps": self.steps,
                 "sft_warmup": self.sft_warmup, "config_file": self.config_file, "model": self.model,
-                "overrides": self.overrides, "threads": self.threads, "heldout_limit": self.heldout_limit, "test": HIERARCHICAL}
+                "overrides": self.overrides, "threads": self.threads, "heldout_limit": self.heldout_limit,
+                "test": HIERARCHICAL}
 
 
 def load_arm_config(plan: Plan, arm: str) -> Config:
@@ -127,7 +128,8 @@ def seed_policy(plan: Plan, seed: int, engine: Any) -> Any:
     if os.path.exists(base_json):
         before = _read(base_json)
     else:
-        before = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} base")
+        before = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new,
+                                  desc=f"seed {seed} base")
         _dump(base_json, {"metrics": before[0], **before[1]})
         before = {"metrics": before[0], **before[1]}
     policy = warm_up(cfg, policy, opts)
@@ -240,11 +242,13 @@ def parse_args(argv: list[str] | None = None) -> Any:
     p.add_argument("--steps", type=int, help=f"GRPO steps per arm (default: {SMOLLM2_STEPS}; tiny {TINY_STEPS})")
     p.add_argument("--sft-warmup", type=int, help=f"SFT steps once per seed (default: {SMOLLM2_SFT}; tiny {TINY_SFT})")
     p.add_argument("--config", default="configs/demo_cpu.yaml", help="YAML config (default: %(default)s)")
-    p.add_argument("--out", default="outputs/ablation", help="output folder; rerun with it to resume (default: %(default)s)")
+    p.add_argument("--out", default="outputs/ablation",
+                   help="output folder; rerun with it to resume (default: %(default)s)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for every arm")
     p.add_argument("--heldout", type=int, metavar="N", help="measure N evenly spaced held-out prompts (default: all)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores; 1 for the tiny model)")
-    p.add_argument("--collect", metavar="JSON", help="only collect the finished runs in --out into JSON (and a PNG next to it)")
+    p.add_argument("--collect", metavar="JSON",
+                   help="only collect the finished runs in --out into JSON (and a PNG next to it)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     return p.parse_args(argv)
 
@@ -262,7 +266,8 @@ def make_plan(args: Any) -> Plan:
     return Plan(arms=arms, seeds=list(range(args.seeds)), steps=args.steps or (TINY_STEPS if tiny else SMOLLM2_STEPS),
                 sft_warmup=args.sft_warmup if args.sft_warmup is not None else (TINY_SFT if tiny else SMOLLM2_SFT),
                 config_file=args.config, model=model, out=os.path.abspath(args.out),
-                overrides=[*(TINY_OVERRIDES if tiny else []), "logging.save_every=100000", *args.set], threads=args.threads,
+                overrides=[*(TINY_OVERRIDES if tiny else []), "logging.save_every=100000", *args.set],
+                threads=args.threads,
                 heldout_limit=args.heldout)
 
 

@@ -12,7 +12,8 @@ The document (``docs/results/ablation_smollm2.json`` for the real model) holds:
 Means and intervals are over prompts x seeds, by the hierarchical bootstrap of :mod:`extensions.training.stats`,
 computed only on the seeds every compared arm has finished; anyone can recompute them from ``per_prompt``.
 
->>> prompt_ids([{"prompt": [{"role": "user", "content": "q"}], "ground_truth": {"sql": "SELECT 1", "db_path": "/d/hr.sqlite"}}])
+>>> prompt_ids([{"prompt": [{"role": "user", "content": "q"}],
+...              "ground_truth": {"sql": "SELECT 1", "db_path": "/d/hr.sqlite"}}])
 ['hr:c9f03569']
 """
 

@@ -35,7 +35,8 @@ DEMO_STEPS = {"tiny": (400, 30), "smollm2-135m": (40, 8)}
 # Held-out prompts the SmolLM2 demo measures (evenly spaced over the 151; greedy decoding costs most of its time).
 DEMO_HELDOUT = 64
 # What the tiny toy model needs on top of configs/demo_cpu.yaml (applied before --set).
-TINY_SETTINGS = ["optimization.learning_rate=3e-3", "optimization.batch_size=8", "grpo.num_generations=8", "grpo.beta=0.02"]
+TINY_SETTINGS = ["optimization.learning_rate=3e-3", "optimization.batch_size=8", "grpo.num_generations=8",
+                 "grpo.beta=0.02"]
 
 
 def _demo_help(i: int) -> str:
@@ -49,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "(default: optimization.model_name from the config)")
     p.add_argument("--config", default="configs/train_24gb.yaml", help="YAML config (default: %(default)s)")
     p.add_argument("--output-dir", default="./outputs", help="where metrics, plots, checkpoints and the adapter go")
-    p.add_argument("--num-steps", type=int, help=f"GRPO optimizer steps (default with --demo: {_demo_help(1)}; else 10)")
+    p.add_argument("--num-steps", type=int,
+                   help=f"GRPO optimizer steps (default with --demo: {_demo_help(1)}; else 10)")
     p.add_argument("--batch-size", type=int, help="prompts per step (overrides optimization.batch_size)")
     p.add_argument("--demo", action="store_true", help="offline CPU demo on the bundled databases (see above)")
     p.add_argument("--backend", choices=["trl", "verl"], default="trl")
@@ -58,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline mode unless WANDB_MODE says otherwise)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sft-warmup", type=int, metavar="N",
-                   help=f"first fine-tune N steps on gold SQL, as published recipes do (default with --demo: {_demo_help(0)}; else 0)")
+                   help="first fine-tune N steps on gold SQL, as published recipes do "
+                   f"(default with --demo: {_demo_help(0)}; else 0)")
     p.add_argument("--no-eval", action="store_true", help="skip the held-out checks")
     p.add_argument("--heldout", type=int, metavar="N", help=f"measure N held-out prompts, evenly spaced "
                    f"(default: {DEMO_HELDOUT} in the SmolLM2 demo, else all)")

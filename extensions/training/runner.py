@@ -129,7 +129,8 @@ def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None
     set_seed(opts.seed)
     if base_dir is None and opts.resume:
         base_dir = os.path.join(opts.out_dir, "base")
-    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed, base_dir=base_dir)
+    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed,
+                                   base_dir=base_dir)
     # A 0.5M-parameter model gains nothing from more threads (the reward workers use the rest); a real one uses all.
     torch.set_num_threads(1 if tiny else opts.threads or max(1, os.cpu_count() or 1))
     style = prompt_style(cfg, tiny)
@@ -323,11 +324,12 @@ def write_eval(path: str, model: str, phases: dict[str, Phase | None]) -> dict[s
     after = phases["after"]
     assert after is not None
     per = {k: (v[1]["exec_match"] if v else None) for k, v in ((p, phases.get(p)) for p in PHASES)}
-    doc: dict[str, Any] = {"model": model, **{k: (v[0] if v else None) for k, v in ((p, phases.get(p)) for p in PHASES)},
-                           "n": len(after[1]["exec_match"]), "decoding": DECODING}
+    metrics = {p: (phases[p][0] if phases.get(p) else None) for p in PHASES}
+    doc: dict[str, Any] = {"model": model, **metrics, "n": len(after[1]["exec_match"]), "decoding": DECODING}
     for key, start in (("exec_match_gain", "before"), ("grpo_gain", "after_sft")):
         if per[start] is not None:
-            doc[key] = {"from": start, "to": "after", **bootstrap_diff(per["after"], per[start]), "method": BOOTSTRAP_PROMPTS}
+            gain = bootstrap_diff(per["after"], per[start])
+            doc[key] = {"from": start, "to": "after", **gain, "method": BOOTSTRAP_PROMPTS}
     doc["per_prompt_exec_match"] = per
     with open(path, "w") as fh:
         json.dump(doc, fh, indent=1)
@@ -355,7 +357,8 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     cfg = demo_sizes(cfg, policy.tiny)
     measure = measuring_computer(computer.engine)
     evaluate = opts.evaluate and not opts.resume
-    phases: dict[str, Phase | None] = {"before": _heldout(cfg, policy, policy.model, measure, "before") if evaluate else None}
+    phases: dict[str, Phase | None] = {"before": _heldout(cfg, policy, policy.model, measure, "before")
+                                       if evaluate else None}
     policy = warm_up(cfg, policy, opts)
     if evaluate and opts.sft_warmup:
         phases["after_sft"] = _heldout(cfg, policy, policy.model, measure, "after_sft")
@@ -371,8 +374,10 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     if eval_path:
         write_eval(eval_path, cfg.optimization.model_name, phases)
     metrics = os.path.join(opts.out_dir, "metrics.jsonl")
-    plot = plot_run(metrics, os.path.join(opts.out_dir, "reward_curves.png"), eval_path) if os.path.exists(metrics) else None
+    png = os.path.join(opts.out_dir, "reward_curves.png")
+    plot = plot_run(metrics, png, eval_path) if os.path.exists(metrics) else None
     brief = {k: (v[0] if v else None) for k, v in phases.items()}
     return {"final": final, "metrics": metrics, "plot": plot, "eval": eval_path, **brief, "tiny_model": policy.tiny,
             "grpo_seconds": round(seconds, 1), "grpo_cpu_seconds": round(cpu, 1),
-            "total_seconds": round(time.perf_counter() - t_start, 1), "total_cpu_seconds": round(time.process_time() - c_start, 1)}
+            "total_seconds": round(time.perf_counter() - t_start, 1),
+            "total_cpu_seconds": round(time.process_time() - c_start, 1)}

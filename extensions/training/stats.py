@@ -25,7 +25,8 @@ HIERARCHICAL = ("hierarchical bootstrap: resample seeds, then held-out prompts w
                 "5000 resamples")
 
 
-def bootstrap_diff(after: Sequence[float], before: Sequence[float], *, draws: int = 5000, seed: int = 0) -> dict[str, object]:
+def bootstrap_diff(after: Sequence[float], before: Sequence[float], *, draws: int = 5000,
+                   seed: int = 0) -> dict[str, object]:
     """Paired bootstrap over prompts of ``mean(after) - mean(before)`` (same prompts, same order).
 
     Args:
@@ -90,7 +91,7 @@ def hierarchical_mean(per_seed: Sequence[Sequence[float]], *, draws: int = 5000,
 
 def hierarchical_diff(arm: Sequence[Sequence[float]], base: Sequence[Sequence[float]], *, draws: int = 5000,
                       seed: int = 0) -> dict[str, object]:
-    """Paired difference ``arm - base`` over seeds and prompts, by a hierarchical bootstrap of the per-prompt differences.
+    """Paired difference ``arm - base`` over seeds and prompts: a hierarchical bootstrap of per-prompt differences.
 
     Args:
         arm: per seed, one value per held-out prompt.
