@@ -26,6 +26,21 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 COMMAND = "python train_colab.py --demo --config configs/demo_cpu.yaml --output-dir {out} --seed {seed}"
 
 
+GRPO_KEYS = {"sampled_exec_match": "rewards/acc/mean", "frac_reward_zero_std": "frac_reward_zero_std",
+             "reward_std": "rewards/sql_reward/std"}
+
+
+def grpo_summary(run_dir: str) -> dict:
+    """Means over the GRPO steps of a run's metrics.jsonl: sampled exec match, zero-std groups, reward spread."""
+    with open(os.path.join(run_dir, "metrics.jsonl")) as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    out: dict = {"steps": len(rows)}
+    for name, key in GRPO_KEYS.items():
+        vals = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+        out[name] = round(sum(vals) / len(vals), 4) if vals else None
+    return out
+
+
 def run_seed(seed: int, out: str, extra: str = "") -> dict:
     cmd = COMMAND.format(out=os.path.join(out, f"seed-{seed}"), seed=seed) + (" " + extra if extra else "")
     load0 = os.getloadavg()[0]
@@ -40,7 +55,8 @@ def run_seed(seed: int, out: str, extra: str = "") -> dict:
     cpu = usage.ru_utime + usage.ru_stime
     with open(os.path.join(out, f"seed-{seed}", "eval.json")) as fh:
         ev = json.load(fh)
-    return {"seed": seed, "eval": ev, "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
+    return {"seed": seed, "eval": ev, "grpo": grpo_summary(os.path.join(out, f"seed-{seed}")),
+            "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
             "load_avg": [round(load0, 1), round(os.getloadavg()[0], 1)]}
 
 

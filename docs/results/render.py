@@ -62,6 +62,12 @@ def demo_table(doc: dict) -> str:
                      f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
                      f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
                      f"| {' → '.join(map(str, r.get('load_avg', [])))} |")
+    for r in doc["runs"]:
+        g = r.get("grpo")
+        if g:
+            lines.append(f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): sampled exec match "
+                         f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
+                         f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}.")
     e = doc["runs"][0]["eval"]
     lines.append("")
     lines.append(f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
@@ -91,6 +97,10 @@ def ablation_table(doc: dict) -> str:
         zs = ", ".join(_f(v) for v in res["per_seed"]["zero_std_group_frac"])
         lines.append(f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
                      f"| {_ci(res['hallucination_rate'])} | {zs} | {_f(res.get('cpu_s'), 0)} |")
+    base = doc.get("base_model")
+    if base:
+        m = base["metrics"]
+        lines.append(f"| base model, no training | – | {_f(m['exec_match'])} | {_f(m['hallucination_rate'])} | – | – |")
     lines += ["", "Paired against the baseline arm on the seeds both finished (difference [95% CI], p):", "",
               "| arm | exec match | hallucination rate |", "|---|---|---|"]
     hall = doc.get("paired_vs_baseline_hallucinated", {})
@@ -145,32 +155,37 @@ def render_page(text: str, name: str, table: str) -> str:
 
 
 def render(check: bool) -> int:
-    """Rewrite (or, with ``check``, compare) every marked section; 1 when ``check`` finds one stale, 2 on an error."""
-    stale = 0
+    """Rewrite (or, with ``check``, compare) every marked section; 1 when ``check`` finds one stale, 2 on an error.
+
+    Every section is rendered before any page is written, so an error leaves all pages as they were.
+    """
+    pages: dict[str, str] = {}
     try:
         for (page, name), (src, fn) in SECTIONS.items():
             path = os.path.join(DOCS, page)
-            if not os.path.exists(path):
-                raise RenderError(f"missing page {os.path.relpath(path, os.path.dirname(DOCS))}")
-            with open(path) as fh:
-                text = fh.read()
+            if path not in pages:
+                if not os.path.exists(path):
+                    raise RenderError(f"missing page {os.path.relpath(path, os.path.dirname(DOCS))}")
+                with open(path) as fh:
+                    pages[path] = fh.read()
             try:
-                new = render_page(text, name, fn(_load(src)))
+                pages[path] = render_page(pages[path], name, fn(_load(src)))
             except RenderError as exc:
                 raise RenderError(f"{page}: {exc}") from exc
-            if new != text:
-                stale += 1
-                if not check:
-                    with open(path, "w") as fh:
-                        fh.write(new)
-                    print(f"updated {page} [{name}]")
-                else:
-                    print(f"out of date: {page} [{name}]")
     except RenderError as exc:
         print(f"render.py: error: {exc}", file=sys.stderr)
         return 2
+    stale = 0
+    for path, new in pages.items():
+        with open(path) as fh:
+            if fh.read() == new:
+                continue
+        stale += 1
+        print(f"{'out of date' if check else 'updated'}: {os.path.relpath(path, os.path.dirname(DOCS))}")
+        if not check:
+            with open(path, "w") as fh:
+                fh.write(new)
     return 1 if check and stale else 0
-
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

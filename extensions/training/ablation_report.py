@@ -3,6 +3,7 @@
 The document (``docs/results/ablation_smollm2.json`` for the real model) holds:
 
 * ``model``, ``prompt_ids`` (the held-out prompts, in order), ``config`` (the plan);
+* ``base_model``: the pretrained model's held-out ``metrics`` and per-prompt outcomes before any training;
 * ``arms``: ``{arm: {"seeds": [...], "exec_match": {"mean", "ci95"}, "hallucination_rate": {...},
   "per_seed": {metric: [...]}, "cpu_s"}}``; ``sft_only`` is the seeds' SFT checkpoints without GRPO;
 * ``per_prompt``: ``{arm: {seed: {"exec_match": [0/1 ...], "hallucinated": [0/1 ...]}}}`` in ``prompt_ids`` order;
@@ -122,7 +123,10 @@ def collect(out: str) -> dict[str, Any]:
                 raise ValueError(f"{arm} seed {seed}: per-prompt outcomes do not match the {len(ids)} prompt ids")
     sft_cpu = sum(s.get("cpu_s") or 0.0 for s in runs.get(REFERENCE, {}).values())
     cpu = sft_cpu + sum(s.get("cpu_s") or 0.0 for a, seeds in runs.items() if a != REFERENCE for s in seeds.values())
-    return {"model": plan.get("model"), "prompt_ids": ids, "arms": {a: _arm_summary(s) for a, s in runs.items()},
+    base_path = os.path.join(out, "base.json")  # the pretrained model before any training (not the tiny toy's)
+    base = _read(base_path) if os.path.exists(base_path) else None
+    return {"model": plan.get("model"), "prompt_ids": ids, "base_model": base,
+            "arms": {a: _arm_summary(s) for a, s in runs.items()},
             "per_prompt": per_prompt, "paired_vs_baseline": _paired(runs, "exec_match"),
             "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated"),
             "cpu_hours": round(cpu / 3600, 2), "config": {**plan, "heldout_n": len(ids), "decoding": "greedy"}}
