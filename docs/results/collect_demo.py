@@ -66,6 +66,8 @@ def main() -> int:
     p.add_argument("--out", default="/tmp/demo_runs")
     p.add_argument("--jobs", type=int, default=1, help="seeds run at once")
     p.add_argument("--extra", default="", help="flags added to the command (recorded in the JSON)")
+    p.add_argument("--json", default=os.path.join(HERE, "demo_eval.json"),
+                   help="where the results go (default: %(default)s)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -73,7 +75,7 @@ def main() -> int:
     command = COMMAND.format(out="outputs/demo", seed="N").replace(" --seed N", "")
     doc = {"command": command, "measured_with": (command + " " + args.extra).strip(), "cpu_count": os.cpu_count(),
            "runs": runs}
-    with open(os.path.join(HERE, "demo_eval.json"), "w") as fh:
+    with open(args.json, "w") as fh:
         json.dump(doc, fh, indent=1)
     print(json.dumps([{"seed": r["seed"], "gain": r["eval"].get("exec_match_gain"), "cpu_s": r["cpu_s"],
                        "wall_s": r["wall_s"]} for r in runs]))
