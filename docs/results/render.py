@@ -65,7 +65,8 @@ def demo_table(doc: dict) -> str:
     for r in doc["runs"]:
         g = r.get("grpo")
         if g:
-            lines.append(f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): sampled exec match "
+            lines.append(f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): "
+                         f"sampled exec match "
                          f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
                          f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}.")
     e = doc["runs"][0]["eval"]
@@ -122,8 +123,15 @@ def readme_ablation_table(doc: dict) -> str:
     for arm, res in doc["arms"].items():
         cell = doc["paired_vs_baseline"].get(arm)
         lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) if cell else '–'} |")
-    lines.append(f"\n{doc['model']}, n = {doc['config']['heldout_n']} held-out prompts; hierarchical bootstrap over "
-                 "seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. Details: docs/ablation.md.")
+    base = doc.get("base_model")
+    if base:
+        lines.append(f"| base model, no training | – | {_f(base['metrics']['exec_match'])} | – |")
+    c = doc["config"]
+    done = sum(len(r["seeds"]) for a, r in doc["arms"].items() if a != "sft_only")
+    lines.append(f"\n{doc['model']}, n = {c['heldout_n']} held-out prompts; {done} of "
+                 f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; hierarchical "
+                 "bootstrap over seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. "
+                 "Details: docs/ablation.md.")
     return "\n".join(lines)
 
 
