@@ -1,6 +1,6 @@
 """Reward toolkit for text-to-SQL reinforcement learning (distribution ``text2sql-rewards``).
 
-The package is split into rooms (README, "Layout"):
+The package is split into subpackages, each one concern (README, "Layout"):
 
 * ``extensions.sql``           pure text/AST work: extraction, the nesting guard, parsing, schemas
 * ``extensions.execution``     sandboxed SQLite execution, worker pool, comparison

@@ -6,7 +6,7 @@
 >>> load_config(overrides=["reward.baseline=bogus"])
 Traceback (most recent call last):
 ...
-extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'seed_combined' (got 'bogus')
+extensions.errors.ConfigError: reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'combined' (got 'bogus')
 
 Override precedence: YAML file < environment (``EXTENSIONS__SECTION__KEY=value``,
 double underscores between levels) < explicit ``overrides`` (``section.key=value``).
@@ -15,18 +15,22 @@ Values in overrides are parsed as YAML scalars (``true``, ``3``, ``[a, b]``).
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from extensions.errors import ConfigError
 from extensions.execution.settings import EngineSettings
-from extensions.rewards.presets import PRESET_NAMES
+from extensions.rewards.presets import PRESET_ALIASES, PRESET_NAMES
+from extensions.rewards.structural import DEFAULT_WEIGHTS, clause_weights
+from extensions.tool.limits import ToolLimits
 
 _ENGINE = EngineSettings()
+_TOOL = ToolLimits()
 
 ENV_PREFIX = "EXTENSIONS__"
 CONFIG_ENV = "EXTENSIONS_CONFIG"  # path of a YAML file used when none is given
@@ -40,32 +44,76 @@ class ExecutionConfig(_Strict):
     """Sandboxed execution engine; defaults come from :class:`extensions.execution.settings.EngineSettings`."""
 
     workers: int = Field(_ENGINE.workers, ge=0, description="worker processes; 0 = all cores")
-    timeout_s: float = Field(_ENGINE.timeout_s, gt=0)
-    adaptive_timeout: bool = _ENGINE.adaptive_timeout
-    adaptive_k: float = Field(_ENGINE.adaptive_k, gt=0)
-    adaptive_min_s: float = Field(_ENGINE.adaptive_min_s, gt=0)
+    timeout_s: float = Field(
+        _ENGINE.timeout_s, gt=0, description="wall-clock backstop per statement (past it: timeout_wall, never cached)"
+    )
+    max_vm_steps: int = Field(
+        _ENGINE.max_vm_steps,
+        ge=0,
+        description="work budget per statement in SQLite VM instructions (past it: timeout); 0 = none",
+    )
+    adaptive_timeout: bool = Field(
+        _ENGINE.adaptive_timeout, description="a prediction's step budget follows its gold's steps"
+    )
+    adaptive_k: float = Field(
+        _ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps"
+    )
+    adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)
     max_sql_bytes: int = Field(_ENGINE.max_sql_bytes, ge=1000)
-    max_result_bytes: int = Field(_ENGINE.max_result_bytes, ge=1000, description="largest whole result a worker sends back; past it: too_large")
+    max_result_bytes: int = Field(
+        _ENGINE.max_result_bytes, ge=1000, description="largest whole result a worker sends back; past it: too_large"
+    )
     memory_mb: int = Field(_ENGINE.memory_mb, ge=0)
-    max_open_connections: int = Field(_ENGINE.max_open_connections, ge=1, description="database files with open read-only connections, per worker and in the inline lane (2 each there)")
+    max_open_connections: int = Field(
+        _ENGINE.max_open_connections,
+        ge=1,
+        description="database files with open read-only connections, per worker and in the inline lane (2 each there)",
+    )
     gold_cache_entries: int = Field(_ENGINE.gold_cache_entries, ge=0)
     result_cache_entries: int = Field(_ENGINE.result_cache_entries, ge=0)
-    verdict_cache_entries: int = Field(_ENGINE.verdict_cache_entries, ge=0, description="recent match verdicts kept by exact (file, prediction, gold, options)")
-    cache_max_bytes: int = Field(_ENGINE.cache_max_bytes, ge=0, description="byte budget of each of the gold, result and verdict caches")
+    verdict_cache_entries: int = Field(
+        _ENGINE.verdict_cache_entries,
+        ge=0,
+        description="recent match verdicts kept by exact (file, prediction, gold, options)",
+    )
+    cache_max_bytes: int = Field(
+        _ENGINE.cache_max_bytes, ge=0, description="byte budget of each of the gold, result and verdict caches"
+    )
     immutable: bool = _ENGINE.immutable
-    inline_budget_ms: float = Field(_ENGINE.inline_budget_ms, ge=0, description="try each new statement in the calling thread with this deadline first; 0 = always use a worker")
-    inline_max_value_bytes: int = Field(_ENGINE.inline_max_value_bytes, ge=1000, description="largest value the inline attempt may produce before handing over to a worker")
-    inline_max_rows: int = Field(_ENGINE.inline_max_rows, ge=1, description="most rows the inline attempt may return before handing over to a worker")
-    stat_ttl_s: float = Field(_ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often")
+    inline_budget_ms: float = Field(
+        _ENGINE.inline_budget_ms,
+        ge=0,
+        description="try each new statement in the calling thread with this deadline first; 0 = always use a worker",
+    )
+    inline_max_value_bytes: int = Field(
+        _ENGINE.inline_max_value_bytes,
+        ge=1000,
+        description="largest value the inline attempt may produce before handing over to a worker",
+    )
+    inline_max_rows: int = Field(
+        _ENGINE.inline_max_rows,
+        ge=1,
+        description="most rows the inline attempt may return before handing over to a worker",
+    )
+    stat_ttl_s: float = Field(
+        _ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _renamed_keys(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and "cache_max_cells" in data:
-            raise ValueError("execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)")
+            raise ValueError(
+                "execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)"
+            )
+        if isinstance(data, Mapping) and "adaptive_min_s" in data:
+            raise ValueError(
+                "execution.adaptive_min_s was replaced by execution.adaptive_min_steps (the adaptive "
+                "budget counts the gold's VM steps, not seconds)"
+            )
         return data
 
     def engine_settings(self) -> EngineSettings:
@@ -80,6 +128,50 @@ class ExecutionConfig(_Strict):
         return EngineSettings(**self.model_dump())
 
 
+# The keys of single clause weights that ``reward.structural_weights`` replaced, and their clause.
+LEGACY_STRUCTURAL_KEYS: dict[str, str] = {
+    "structural_select_weight": "select",
+    "structural_where_weight": "where",
+    "structural_join_weight": "join_conditions",
+    **{f"structural_{c}_weight": c for c in ("group_by", "having", "order_by", "limit", "set_ops")},
+}
+_LEGACY_MULTIPLIER = {"structural_select_weight": 0.3, "structural_where_weight": 0.3, "structural_join_weight": 0.2}
+
+
+def legacy_reward_keys(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``reward`` section with its older spellings rewritten.
+
+    ``structural_<clause>_weight`` keys move into ``structural_weights`` (``structural_join_weight`` is the
+    JOIN conditions' weight); when any of the select, where and join keys is given without
+    ``structural_weight``, the multiplier is their sum (the older rule, with 0.3, 0.3 and 0.2 for the
+    missing ones). A preset alias (``seed_combined``) becomes its name.
+
+    Args:
+        data: the ``reward`` section as given.
+
+    Returns:
+        A new mapping with the current keys only.
+
+    >>> legacy_reward_keys({"structural_select_weight": 0.4, "baseline": "seed_combined"})
+    {'baseline': 'combined', 'structural_weights': {'select': 0.4}, 'structural_weight': 0.9}
+    """
+    out = {k: v for k, v in data.items() if k not in LEGACY_STRUCTURAL_KEYS}
+    if "structural_weight" in out and out["structural_weight"] is None:  # the older "null: the sum" default
+        del out["structural_weight"]
+    old = {k: v for k, v in data.items() if k in LEGACY_STRUCTURAL_KEYS}
+    if isinstance(out.get("baseline"), str):
+        out["baseline"] = PRESET_ALIASES.get(out["baseline"], out["baseline"])
+    if not old:
+        return out
+    weights = dict(out.get("structural_weights") or {})
+    out["structural_weights"] = {**{LEGACY_STRUCTURAL_KEYS[k]: v for k, v in old.items()}, **weights}
+    parts = [old.get(k, d) for k, d in _LEGACY_MULTIPLIER.items()]
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parts)
+    if "structural_weight" not in out and any(k in old for k in _LEGACY_MULTIPLIER) and numeric:
+        out["structural_weight"] = round(sum(parts), 12)  # a bad value is reported by structural_weights
+    return out
+
+
 class SqlR1Config(_Strict):
     """SQL-R1 length-reward knobs."""
 
@@ -90,26 +182,25 @@ class SqlR1Config(_Strict):
 class RewardConfig(_Strict):
     """The reward: a baseline preset, the shaping components and how they combine."""
 
-    baseline: Literal[PRESET_NAMES] = Field("arctic", description="baseline preset (extensions.rewards.presets.PRESETS)")  # type: ignore[valid-type]
+    baseline: Literal[PRESET_NAMES] = Field(
+        "arctic", description="baseline preset (extensions.rewards.presets.PRESETS)"
+    )  # type: ignore[valid-type]
     enable_enhanced: bool = True
     gating: Literal["wrong_only", "always"] = "wrong_only"
     schema_weight: float = Field(-0.5, le=0, description="penalty per hallucinated name")
     schema_penalty_cap: int | None = Field(2, ge=0, description="at most this many names are penalised (null: no cap)")
-    structural_select_weight: float = Field(0.3, ge=0)
-    structural_where_weight: float = Field(0.3, ge=0)
-    structural_join_weight: float = Field(0.2, ge=0)
-    structural_group_by_weight: float = Field(0.1, ge=0)
-    structural_having_weight: float = Field(0.05, ge=0)
-    structural_order_by_weight: float = Field(0.1, ge=0)
-    structural_limit_weight: float = Field(0.05, ge=0)
-    structural_set_ops_weight: float = Field(0.05, ge=0)
-    structural_weight: float | None = Field(
-        None, ge=0, description="multiplier of the [0, 1] structural score (null: select + where + join weights)"
+    structural_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="clause weights of the structural credit, keyed by extensions.sql.clauses.CLAUSES; "
+        "clauses not given keep their default (extensions.rewards.structural.DEFAULT_WEIGHTS)",
     )
+    structural_weight: float = Field(0.8, ge=0, description="multiplier of the [0, 1] structural score")
     syntax_weight: float = Field(0.2, ge=0)
     margin: float = Field(0.05, gt=0, description="gap kept between the best wrong and the worst correct total")
     wrong_ceiling: float = Field(
-        1.0, gt=0, le=1,
+        1.0,
+        gt=0,
+        le=1,
         description="the most any wrong answer can earn, as a fraction of the correct reward (the preset's correct "
         "floor); a wrong total also stays at least `margin` below the floor, so 1.0 means floor - margin",
     )
@@ -118,9 +209,12 @@ class RewardConfig(_Strict):
     )
     correct_floor: float | None = Field(None, description="smallest total of a correct answer (null: the preset's)")
     broken_score: float = Field(
-        0.0, description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)"
+        0.0,
+        description="score of every completion of a sample nothing can verify (db_missing, db_corrupt, gold_error, internal_error)",
     )
-    shape_broken: bool = Field(False, description="apply shaping to broken samples too (off: every completion gets broken_score)")
+    shape_broken: bool = Field(
+        False, description="apply shaping to broken samples too (off: every completion gets broken_score)"
+    )
     max_completion_chars: int = Field(
         100_000, ge=1000, description="longer completions are refused as too_large before any preprocessing"
     )
@@ -130,6 +224,17 @@ class RewardConfig(_Strict):
     extraction_style: Literal["auto", "sql_r1", "omnisql", "plain"] = "auto"
     require_sql_block: bool = True
     sql_r1: SqlR1Config = SqlR1Config()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keys(cls, data: Any) -> Any:
+        """``structural_<clause>_weight`` keys and the preset name ``seed_combined`` are still accepted."""
+        return legacy_reward_keys(data) if isinstance(data, Mapping) else data
+
+    @field_validator("structural_weights")
+    @classmethod
+    def _full_weights(cls, v: dict[str, float]) -> dict[str, float]:
+        return clause_weights(v)
 
 
 class LoraConfig(_Strict):
@@ -194,7 +299,9 @@ class VerlConfig(_Strict):
     val_files: str = "data/verl/val.parquet"
     project_name: str = "text2sql-grpo"
     experiment_name: str = "qwen2.5-coder-3b-grpo"
-    use_v1: bool = Field(False, description="verl 0.9's v1 trainer (needs transfer_queue, not installed by pip install verl)")
+    use_v1: bool = Field(
+        False, description="verl 0.9's v1 trainer (needs transfer_queue, not installed by pip install verl)"
+    )
     extra_overrides: list[str] = []
 
 
@@ -219,8 +326,28 @@ class LoggingConfig(_Strict):
     wandb: WandbConfig = WandbConfig()
 
 
+class MultiTurnConfig(_Strict):
+    """The ``execute_sql`` tool of multi-turn rollouts and the extra terms of an episode's reward (off by default)."""
+
+    max_calls: int = Field(_TOOL.max_calls, ge=1, description="tool calls per episode; later calls are refused")
+    max_rows: int = Field(_TOOL.max_rows, ge=1, description="rows shown per answer")
+    max_cell_chars: int = Field(_TOOL.max_cell_chars, ge=4, description="characters per cell")
+    max_chars: int = Field(_TOOL.max_chars, ge=64, description="characters per answer")
+    timeout_s: float = Field(_TOOL.timeout_s, gt=0, description="seconds per query")
+    max_query_chars: int = Field(_TOOL.max_query_chars, ge=16, description="longest query run")
+    no_answer_penalty: float = Field(0.0, le=0, description="added when the budget was spent and no final SQL given")
+    error_penalty: float = Field(0.0, le=0, description="added per failed tool call")
+
+    def tool_limits(self) -> ToolLimits:
+        """The tool's :class:`~extensions.tool.limits.ToolLimits`."""
+        return ToolLimits(
+            self.max_calls, self.max_rows, self.max_cell_chars, self.max_chars, self.timeout_s, self.max_query_chars
+        )
+
+
 class Config(_Strict):
     reward: RewardConfig = RewardConfig()
+    multi_turn: MultiTurnConfig = MultiTurnConfig()
     execution: ExecutionConfig = ExecutionConfig()
     optimization: OptimizationConfig = OptimizationConfig()
     grpo: GRPOConfig = GRPOConfig()
@@ -253,6 +380,35 @@ def _parse_override(item: str) -> tuple[str, Any]:
     return key, value
 
 
+def _fields_at(loc: tuple) -> list[str]:
+    """The keys the model at ``loc`` (a path of section names from :class:`Config`) accepts."""
+    model: Any = Config
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def did_you_mean(loc: tuple) -> str:
+    """`` did you mean <key>?`` for the closest known key to the unknown one at ``loc``, or ``""``.
+
+    Args:
+        loc: the unknown key's path, e.g. ``("reward", "schema_wieght")``.
+
+    Returns:
+        The hint, with a leading ``;``, or an empty string when nothing is close.
+
+    >>> did_you_mean(("reward", "schema_wieght"))
+    '; did you mean reward.schema_weight?'
+    >>> did_you_mean(("reward", "zzz"))
+    ''
+    """
+    close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1]), n=1, cutoff=0.6)
+    return f"; did you mean {'.'.join([*map(str, loc[:-1]), close[0]])}?" if close else ""
+
+
 def _format_error(err: ValidationError, data: Mapping) -> str:
     lines = []
     for e in err.errors():
@@ -260,10 +416,10 @@ def _format_error(err: ValidationError, data: Mapping) -> str:
         got = data
         for part in e["loc"]:
             got = got.get(part) if isinstance(got, Mapping) else None
-        msg = e["msg"]
+        msg, hint = e["msg"], ""
         if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{loc}: {msg} (got {got!r})")
+            msg, hint = "unknown key", did_you_mean(tuple(e["loc"]))
+        lines.append(f"{loc}: {msg} (got {got!r}){hint}")
     return "; ".join(lines)
 
 

@@ -29,6 +29,7 @@ def engine_report(tmp_path_factory) -> dict:
     return {"path": out, "json": json.loads(out.read_text())}
 
 
+@pytest.mark.slow
 def test_engine_bench_tiny(engine_report):
     r = engine_report["json"]["engine"]["bundled"]
     assert r["samples"] == 48 and set(r["callers"]) == CALLERS
@@ -46,6 +47,7 @@ def test_engine_bench_tiny(engine_report):
     assert r["runaways"]["reference_leaked_threads"] == 1
 
 
+@pytest.mark.slow
 def test_report_renders_the_json(engine_report, capsys):
     assert bench.main(["report", str(engine_report["path"])]) == 0
     md = capsys.readouterr().out

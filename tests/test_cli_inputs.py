@@ -20,7 +20,10 @@ from extensions.data.__main__ import main as data_main
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 CASES = [json.loads(line) for line in (FIXTURES / "bad_cli_inputs.jsonl").read_text().splitlines() if line.strip()]
-GOLD = [{"db_id": "hr", "query": "SELECT count(*) FROM employees"}, {"db_id": "store", "query": "SELECT count(*) FROM products"}]
+GOLD = [
+    {"db_id": "hr", "query": "SELECT count(*) FROM employees"},
+    {"db_id": "store", "query": "SELECT count(*) FROM products"},
+]
 
 
 def _place(case: dict, path: pathlib.Path) -> None:
@@ -46,8 +49,14 @@ def _place(case: dict, path: pathlib.Path) -> None:
 
 
 def _evaluate_argv(case: dict, tmp: pathlib.Path, demo_dir: str) -> tuple[list[str], pathlib.Path]:
-    paths = {"gold": tmp / "gold.json", "predictions": tmp / "pred.txt", "compare": tmp / "pred_b.txt", "db_dir": tmp / "db",
-             "output": tmp / "absent" / "report.json", "plot": tmp / "plot.png"}
+    paths = {
+        "gold": tmp / "gold.json",
+        "predictions": tmp / "pred.txt",
+        "compare": tmp / "pred_b.txt",
+        "db_dir": tmp / "db",
+        "output": tmp / "absent" / "report.json",
+        "plot": tmp / "plot.png",
+    }
     paths["gold"].write_text(json.dumps(GOLD))
     paths["predictions"].write_text("".join(g["query"] + "\n" for g in GOLD))
     target = paths[case["file"]]
@@ -93,5 +102,7 @@ def test_bad_input_file_gives_one_error_line(case, tmp_path, demo_dir, capsys):
         code = data_main(argv)
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith(f"error: {target}") and err.count("\n") == 1, err  # data prepare may name a file in the folder
+    assert err.startswith(f"error: {target}") and err.count("\n") == 1, (
+        err
+    )  # data prepare may name a file in the folder
     assert case["expect"] in err

@@ -89,7 +89,13 @@ def test_a_failing_batch_gives_each_caller_the_fallback_logged_once(mode, caplog
         return a + b
 
     with caplog.at_level("WARNING"):
-        assert asyncio.run(main()) == [("fallback", 0), ("fallback", 1), ("fallback", 2), ("fallback", 0), ("fallback", 1)]
+        assert asyncio.run(main()) == [
+            ("fallback", 0),
+            ("fallback", 1),
+            ("fallback", 2),
+            ("fallback", 0),
+            ("fallback", 1),
+        ]
     assert sum(f"coalesce-test-{mode}" in m for m in caplog.messages) == 1
 
 

@@ -2,13 +2,16 @@ import pathlib
 
 import pytest
 
-from extensions.config import Config, dump_config, load_config
+from extensions.config import dump_config, load_config
 from extensions.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+TOOL_CONFIGS = {"verl_sql_tool.yaml"}  # verl's tools YAML, not ours (tests/integrations/test_verl_tool.py)
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name not in TOOL_CONFIGS)
+)
 def test_shipped_configs_load_round_trip_and_build_a_reward(name, tmp_path):
     from extensions.rewards import RewardComputer
 
@@ -21,9 +24,39 @@ def test_shipped_configs_load_round_trip_and_build_a_reward(name, tmp_path):
 def test_seed_values():
     cfg = load_config(ROOT / "configs" / "train_24gb.yaml", env=False)
     r = cfg.reward
-    assert (r.schema_weight, r.structural_select_weight, r.structural_where_weight, r.structural_join_weight, r.syntax_weight) == (
-        -0.5, 0.3, 0.3, 0.2, 0.2,
+    w = r.structural_weights
+    assert (r.schema_weight, w["select"], w["where"], w["tables"], r.structural_weight, r.syntax_weight) == (
+        -0.5,
+        0.3,
+        0.3,
+        0.3,
+        0.8,
+        0.2,
     )
+
+
+def test_older_structural_keys_and_preset_name_are_accepted():
+    old = load_config(
+        overrides=[
+            "reward.structural_select_weight=0.5",
+            "reward.structural_join_weight=0.4",
+            "reward.baseline=seed_combined",
+        ],
+        env=False,
+    ).reward
+    assert old.baseline == "combined"
+    assert old.structural_weights["select"] == 0.5 and old.structural_weights["join_conditions"] == 0.4
+    assert old.structural_weights["where"] == 0.3 and old.structural_weight == pytest.approx(1.2)
+    partial = load_config(overrides=["reward.structural_weights.tables=0.0"], env=False).reward.structural_weights
+    assert partial["tables"] == 0.0 and partial["select"] == 0.3
+    with pytest.raises(ConfigError, match="reward.structural_weights"):
+        load_config(overrides=["reward.structural_weights.bogus=1"], env=False)
+
+
+@pytest.mark.parametrize("key, value", [("wrong_ceiling", 0), ("wrong_ceiling", 1.5), ("result_weight", -1)])
+def test_band_and_result_keys_are_checked(key, value):
+    with pytest.raises(ConfigError, match=f"reward.{key}"):
+        load_config(overrides=[f"reward.{key}={value}"], env=False)
 
 
 def test_presets():
@@ -50,7 +83,7 @@ def test_config_path_from_env(monkeypatch):
 @pytest.mark.parametrize(
     "override,needle",
     [
-        ("reward.baseline=bogus", "reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'seed_combined'"),
+        ("reward.baseline=bogus", "reward.baseline: Input should be 'sql_r1', 'arctic', 'reasoning_sql' or 'combined'"),
         ("reward.schema_weight=0.5", "reward.schema_weight"),
         ("reward.gating=sometimes", "'wrong_only' or 'always'"),
         ("optimization.mixed_precision=fp8", "optimization.mixed_precision"),
@@ -64,6 +97,29 @@ def test_errors_name_the_key(override, needle):
     with pytest.raises(ConfigError) as err:
         load_config(overrides=[override], env=False)
     assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "override,hint",
+    [
+        ("reward.schema_wieght=0.1", "; did you mean reward.schema_weight?"),
+        ("verl.nnode=2", "; did you mean verl.nnodes?"),
+        ("optimization.lora.rr=3", "; did you mean optimization.lora.r?"),
+        ("rewrd.baseline=arctic", "; did you mean reward?"),
+        ("reward.zzz=1", ""),
+    ],
+)
+def test_a_misspelt_key_gets_the_closest_known_key(override, hint):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[override], env=False)
+    message = str(err.value)
+    assert "unknown key (got " in message and message.endswith(")" + hint)
+
+
+def test_a_misspelt_environment_variable_gets_a_hint_too(monkeypatch):
+    monkeypatch.setenv("EXTENSIONS__REWARD__SCHEMA_WIEGHT", "-0.3")
+    with pytest.raises(ConfigError, match=r"reward.schema_wieght: unknown key .*did you mean reward.schema_weight\?"):
+        load_config()
 
 
 def test_missing_and_invalid_files(tmp_path):

@@ -4,25 +4,26 @@ import shutil
 
 import pytest
 
+from extensions.cli.evaluate import report_figure, run_names
 from extensions.data.demo import build_database
-from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
 from extensions.errors import DataError
+from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
 
 # A hand-made set on the demo databases; the expected summary below is computed by hand.
 GOLD = [
-    ("hr", "SELECT count(*) FROM employees"),                                  # easy
-    ("hr", "SELECT name FROM employees ORDER BY salary DESC LIMIT 3"),          # medium (ORDER BY + LIMIT)
-    ("store", "SELECT category, avg(price) FROM products GROUP BY category"),   # medium (GROUP BY + 2 select items)
+    ("hr", "SELECT count(*) FROM employees"),  # easy
+    ("hr", "SELECT name FROM employees ORDER BY salary DESC LIMIT 3"),  # medium (ORDER BY + LIMIT)
+    ("store", "SELECT category, avg(price) FROM products GROUP BY category"),  # medium (GROUP BY + 2 select items)
     ("school", "SELECT name FROM students WHERE gpa > (SELECT avg(gpa) FROM students)"),  # hard (nested)
-    ("flights", "SELECT count(*) FROM flights WHERE price > 1000"),             # easy (one WHERE, nothing else)
-    ("store", "SELECT product_name FROM products WHERE price < 20"),            # easy
+    ("flights", "SELECT count(*) FROM flights WHERE price > 1000"),  # easy (one WHERE, nothing else)
+    ("store", "SELECT product_name FROM products WHERE price < 20"),  # easy
 ]
 PRED = [
-    "SELECT COUNT(id) FROM employees",                                          # right
-    "SELECT name FROM employees ORDER BY salary ASC LIMIT 3",                   # wrong (order)
-    "SELECT category, avg(price) FROM products GROUP BY category",              # right
-    "SELECT name FROM studentz WHERE gpa > 3",                                  # hallucinated table -> schema_error
-    "SELEC count(*) FROM flights",                                              # syntax error
+    "SELECT COUNT(id) FROM employees",  # right
+    "SELECT name FROM employees ORDER BY salary ASC LIMIT 3",  # wrong (order)
+    "SELECT category, avg(price) FROM products GROUP BY category",  # right
+    "SELECT name FROM studentz WHERE gpa > 3",  # hallucinated table -> schema_error
+    "SELEC count(*) FROM flights",  # syntax error
     "<think>cheap</think><answer>```sql\nSELECT product_name FROM products WHERE price < 20;\n```</answer>",  # right (completion)
 ]
 
@@ -43,7 +44,23 @@ def test_hand_computed_summary(files):
     pred = tmp / "pred.json"
     pred.write_text(json.dumps(PRED))
     out = tmp / "report.json"
-    assert main(["--gold", str(gold_json), "--predictions", str(pred), "--db-dir", str(db), "--output", str(out), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "--gold",
+                str(gold_json),
+                "--predictions",
+                str(pred),
+                "--db-dir",
+                str(db),
+                "--output",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     rep = json.loads(out.read_text())
     s = rep["summary"]
     assert s["count"] == 6
@@ -94,7 +111,14 @@ def test_prediction_formats(files, fmt):
 def test_lines_split_on_newline_and_crlf_only(files):
     tmp, db, gold_json, _ = files
     pred = tmp / "pred.txt"
-    odd = ["SELECT count(*)\x0bFROM employees", "SELECT 1\u2028", "SELECT 2\x1c", "SELECT 3\x85", "x\u2029", "SELECT 4 -- \x0c"]
+    odd = [
+        "SELECT count(*)\x0bFROM employees",
+        "SELECT 1\u2028",
+        "SELECT 2\x1c",
+        "SELECT 3\x85",
+        "x\u2029",
+        "SELECT 4 -- \x0c",
+    ]
     pred.write_bytes("\r\n".join(odd[:3]).encode() + b"\n" + "\n".join(odd[3:]).encode() + b"\r\n")
     assert load_predictions(str(pred)) == odd
 
@@ -104,8 +128,25 @@ def test_limit_evaluates_the_first_golds(files):
     pred = tmp / "pred.json"
     pred.write_text(json.dumps(PRED))
     out = tmp / "report.json"
-    assert main(["--gold", str(gold_json), "--predictions", str(pred), "--db-dir", str(db), "--output", str(out),
-                 "--workers", "1", "--limit", "3"]) == 0
+    assert (
+        main(
+            [
+                "--gold",
+                str(gold_json),
+                "--predictions",
+                str(pred),
+                "--db-dir",
+                str(db),
+                "--output",
+                str(out),
+                "--workers",
+                "1",
+                "--limit",
+                "3",
+            ]
+        )
+        == 0
+    )
     rep = json.loads(out.read_text())
     assert rep["summary"]["count"] == 3
     assert [i["exec_match"] for i in rep["items"]] == [True, False, True]
@@ -128,7 +169,23 @@ def test_folder_holding_database_is_accepted(files):
     pred = tmp / "pred.json"
     pred.write_text(json.dumps(PRED))
     out = tmp / "report.json"
-    assert main(["--gold", str(gold_json), "--predictions", str(pred), "--db-dir", str(spider_like), "--output", str(out), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "--gold",
+                str(gold_json),
+                "--predictions",
+                str(pred),
+                "--db-dir",
+                str(spider_like),
+                "--output",
+                str(out),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["summary"]["exec_accuracy"] == pytest.approx(0.5)
 
 
@@ -154,7 +211,11 @@ def test_test_suite_databases_must_all_match(tmp_path):
     build_database(str(folder / "hr_variant.sqlite"), "hr", seed=3)
     import sqlite3
 
-    n = sqlite3.connect(str(folder / "hr.sqlite")).execute("SELECT count(*) FROM employees WHERE salary > 100000").fetchone()[0]
+    n = (
+        sqlite3.connect(str(folder / "hr.sqlite"))
+        .execute("SELECT count(*) FROM employees WHERE salary > 100000")
+        .fetchone()[0]
+    )
     gold = [type("G", (), {"db_id": "hr", "sql": "SELECT count(*) FROM employees WHERE salary > 100000"})()]
     ev = Evaluator(str(tmp_path / "db"), workers=1)
     try:
@@ -169,7 +230,14 @@ def test_test_suite_databases_must_all_match(tmp_path):
 def test_votes_pick_the_majority_result(files):
     tmp, db, gold_json, _ = files
     g = load_gold(str(gold_json))[:1]
-    cands = [["SELECT count(*) FROM departments", "SELECT count(*) FROM employees", "SELECT count(id) FROM employees", "SELEC x"]]
+    cands = [
+        [
+            "SELECT count(*) FROM departments",
+            "SELECT count(*) FROM employees",
+            "SELECT count(id) FROM employees",
+            "SELEC x",
+        ]
+    ]
     ev = Evaluator(str(db), workers=1)
     try:
         rep = ev.evaluate(g, cands)
@@ -187,8 +255,27 @@ def test_compare_and_mcnemar(files):
     b.write_text(json.dumps([q for _, q in GOLD]))  # all right
     out = tmp / "cmp.json"
     png = tmp / "cmp.png"
-    assert main(["--gold", str(gold_json), "--predictions", str(a), "--compare", str(b), "--db-dir", str(db),
-                 "--output", str(out), "--plot", str(png), "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "--gold",
+                str(gold_json),
+                "--predictions",
+                str(a),
+                "--compare",
+                str(b),
+                "--db-dir",
+                str(db),
+                "--output",
+                str(out),
+                "--plot",
+                str(png),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     rep = json.loads(out.read_text())
     assert rep["comparison"]["metrics"]["exec_accuracy"]["diff"] == pytest.approx(0.5)
     assert rep["comparison"]["mcnemar_exec_match"]["b_only_correct"] == 3
@@ -197,6 +284,7 @@ def test_compare_and_mcnemar(files):
     assert mcnemar([True], [True])["p_value"] == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.parametrize("keep_distinct,column", [(False, "official_exec"), (True, "official_exec_keep_distinct")])
 def test_agreement_with_official_verdicts(spider_dev, tmp_path, keep_distinct, column):
@@ -206,8 +294,41 @@ def test_agreement_with_official_verdicts(spider_dev, tmp_path, keep_distinct, c
     pred = tmp_path / "pred.jsonl"
     pred.write_text("".join(json.dumps({"pred": r["pred"]}) + "\n" for r in rows))
     out = tmp_path / "rep.json"
-    args = ["--gold", str(gold), "--predictions", str(pred), "--db-dir", str(spider_dev / "database"), "--output", str(out)]
+    args = [
+        "--gold",
+        str(gold),
+        "--predictions",
+        str(pred),
+        "--db-dir",
+        str(spider_dev / "database"),
+        "--output",
+        str(out),
+    ]
     assert main(args + (["--keep-distinct"] if keep_distinct else [])) == 0
     items = json.loads(out.read_text())["items"]
     agree = sum(int(i["exec_match"]) == r[column] for i, r in zip(items, rows)) / len(rows)
     assert agree == 1.0
+
+
+def test_the_plot_names_runs_after_their_files_and_labels_the_database_panel(files):
+    tmp, db, gold_json, _ = files
+    (tmp / "base").mkdir()
+    (tmp / "grpo").mkdir()
+    a, b = tmp / "base" / "pred.json", tmp / "grpo" / "pred.json"
+    a.write_text(json.dumps(PRED))
+    b.write_text(json.dumps([q for _, q in GOLD]))
+    names = run_names(str(a), str(b))
+    assert names == ("base/pred.json", "grpo/pred.json")
+    gold = load_gold(str(gold_json))
+    ev = Evaluator(str(db), workers=1)
+    try:
+        rep_a = ev.evaluate(gold, [[p] for p in load_predictions(str(a))])
+        rep_b = ev.evaluate(gold, [[p] for p in load_predictions(str(b))])
+    finally:
+        ev.close()
+    metrics, per_db = report_figure(rep_a, rep_b, names).axes
+    for ax in (metrics, per_db):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == list(names)
+    assert per_db.get_xlabel() == "execution accuracy" and per_db.get_ylabel() == "database"
+    n = rep_a.summary["per_database"]
+    assert [t.get_text() for t in per_db.get_yticklabels()] == [f"{d} (n={n[d]['count']})" for d in n]

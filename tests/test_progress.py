@@ -25,11 +25,47 @@ def _commands(tmp: pathlib.Path, demo_dir: str) -> dict[str, list[str]]:
     pred = tmp / "pred.txt"
     pred.write_text("SELECT count(id) FROM employees\n" * 5)
     return {
-        "evaluate": ["-m", "extensions.evaluate", "--gold", str(gold), "--predictions", str(pred), "--db-dir", db, "--workers", "1"],
+        "evaluate": [
+            "-m",
+            "extensions.evaluate",
+            "--gold",
+            str(gold),
+            "--predictions",
+            str(pred),
+            "--db-dir",
+            db,
+            "--workers",
+            "1",
+        ],
         "validation": ["-m", "extensions.validation", str(gold), "--db-dir", db, "--workers", "1"],
-        "data_prepare": ["-m", "extensions.data", "prepare", "--source", "demo", "--out", str(tmp / "prepared"), "--max-examples", "5"],
-        "bench": ["-m", "extensions.bench", "memory", "--n-databases", "3", "--rounds", "1", "--queries-per-db", "1", "--workers", "1",
-                  "--cache-dir", str(tmp / "bench"), "--shared", str(tmp / "absent")],
+        "data_prepare": [
+            "-m",
+            "extensions.data",
+            "prepare",
+            "--source",
+            "demo",
+            "--out",
+            str(tmp / "prepared"),
+            "--max-examples",
+            "5",
+        ],
+        "bench": [
+            "-m",
+            "extensions.bench",
+            "memory",
+            "--n-databases",
+            "3",
+            "--rounds",
+            "1",
+            "--queries-per-db",
+            "1",
+            "--workers",
+            "1",
+            "--cache-dir",
+            str(tmp / "bench"),
+            "--shared",
+            str(tmp / "absent"),
+        ],
     }
 
 
@@ -55,6 +91,7 @@ def _run_on_tty(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["evaluate", "validation", "data_prepare", "bench"])
 def test_progress_bar_on_a_terminal_only(name, tmp_path, demo_dir):
     argv = _commands(tmp_path, demo_dir)[name]

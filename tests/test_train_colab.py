@@ -38,6 +38,7 @@ def _rows(out):
     return [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
 
 
+@pytest.mark.slow
 def test_outputs_and_metric_keys(demo_run):
     rows = _rows(demo_run)
     assert [r["step"] for r in rows] == [1, 2, 3]
@@ -47,6 +48,7 @@ def test_outputs_and_metric_keys(demo_run):
         assert os.path.exists(os.path.join(demo_run, name)), name
 
 
+@pytest.mark.slow
 def test_eval_json_measures_heldout_before_after_sft_and_after(demo_run):
     from extensions.training.data import demo_rows
     from extensions.training.stats import bootstrap_diff
@@ -68,6 +70,7 @@ def test_eval_json_measures_heldout_before_after_sft_and_after(demo_run):
     assert not {r["prompt"][-1]["content"] for r in train} & {r["prompt"][-1]["content"] for r in held}
 
 
+@pytest.mark.slow
 def test_checkpoint_reloads(demo_run):
     import torch
     from peft import PeftModel
@@ -86,6 +89,7 @@ def test_checkpoint_reloads(demo_run):
     assert meta["step"] == 3
 
 
+@pytest.mark.slow
 def test_resume_continues(demo_run):
     rc = train_colab.main(["--demo", "--model", "tiny", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"),
                            "--output-dir", demo_run, "--num-steps", "5", "--resume", "--set", "logging.save_every=5", *SMALL])
@@ -147,6 +151,7 @@ def test_config_errors_are_clear(tmp_path, capsys, extra, needle):
     assert rc == 2 and needle in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_wandb_offline_does_not_crash(tmp_path, demo_dir, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)

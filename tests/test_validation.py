@@ -15,7 +15,11 @@ def _dataset(tmp_path, demo_dir):
     shutil.copytree(f"{demo_dir}/database", tmp_path / "database")
     rows = [
         {"db_id": "hr", "question": "How many employees?", "query": "SELECT count(*) FROM employees"},
-        {"db_id": "hr", "question": "How many employees?", "query": "SELECT count(id) FROM employees"},  # duplicate question
+        {
+            "db_id": "hr",
+            "question": "How many employees?",
+            "query": "SELECT count(id) FROM employees",
+        },  # duplicate question
         {"db_id": "hr", "question": "Broken", "query": "SELECT nope FROM employees"},  # gold error
         {"db_id": "hr", "question": "Nobody", "query": "SELECT name FROM employees WHERE salary < 0"},  # empty
         {"db_id": "ghost", "question": "Missing", "query": "SELECT 1"},  # missing database
@@ -32,8 +36,13 @@ def test_validate_rows(tmp_path, demo_dir, engine):
     rep = validate_rows(rows, engine=engine, slow_s=5.0)
     s = rep.summary()
     assert s == {
-        "total": 6, "broken": 2, "statuses": {"db_missing": 1, "gold_error": 1, "ok": 4}, "empty_results": 1, "slow": 0,
-        "duplicate_questions": 1, "kept_after_filtering": 3,
+        "total": 6,
+        "broken": 2,
+        "statuses": {"db_missing": 1, "gold_error": 1, "ok": 4},
+        "empty_results": 1,
+        "slow": 0,
+        "duplicate_questions": 1,
+        "kept_after_filtering": 3,
     }
     assert rep.keep == [0, 1, 5]
     assert [(b["index"], b["status"]) for b in rep.broken] == [(2, "gold_error"), (4, "db_missing")]
@@ -51,7 +60,11 @@ def test_cli_writes_filtered_copy(tmp_path, demo_dir, capsys):
     p = _dataset(tmp_path, demo_dir)
     out = tmp_path / "filtered.json"
     assert main([str(p), "--db-dir", str(tmp_path / "database"), "--write-filtered", str(out), "--workers", "1"]) == 0
-    assert [e["question"] for e in json.loads(out.read_text())] == ["How many employees?", "How many employees?", "Products"]
+    assert [e["question"] for e in json.loads(out.read_text())] == [
+        "How many employees?",
+        "How many employees?",
+        "Products",
+    ]
     err = capsys.readouterr().err
     assert "broken samples: 2 of 6 (db_missing 1, gold_error 1): left out of the filtered copy" in err
 
@@ -76,12 +89,14 @@ def test_parquet_input(tmp_path, demo_dir, monkeypatch):
 
 def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys):
     pytest.importorskip("pyarrow")
-    from extensions.data.layout import read_prepared
-    from extensions.data.prepare import prepare, read_parquet, write_parquet
+    from extensions.data.layout import read_parquet, read_prepared
+    from extensions.data.prepare import prepare, write_parquet
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     rows = read_parquet(prepare("demo", str(tmp_path / "prep"), max_examples=4)["train"])
-    rows[1]["reward_model"]["ground_truth"]["db_path"] = str(tmp_path / "elsewhere" / "hr.sqlite")  # another node's path
+    rows[1]["reward_model"]["ground_truth"]["db_path"] = str(
+        tmp_path / "elsewhere" / "hr.sqlite"
+    )  # another node's path
     broken = tmp_path / "broken.parquet"
     write_parquet(rows, str(broken))
     assert main([str(broken), "--workers", "1", "--write-filtered", str(tmp_path / "kept.parquet")]) == 0
@@ -93,8 +108,16 @@ def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys
 def test_config_checks():
     ok = load_config(env=False)
     assert validate_config(ok) == []
-    bad = load_config(overrides=["optimization.batch_size=3", "optimization.gradient_accumulation_steps=1", "grpo.num_generations=4",
-                                 "optimization.load_in_4bit=true", "optimization.lora.enabled=false"], env=False)
+    bad = load_config(
+        overrides=[
+            "optimization.batch_size=3",
+            "optimization.gradient_accumulation_steps=1",
+            "grpo.num_generations=4",
+            "optimization.load_in_4bit=true",
+            "optimization.lora.enabled=false",
+        ],
+        env=False,
+    )
     problems = validate_config(bad)
     assert any("num_generations" in p for p in problems) and any("load_in_4bit" in p for p in problems)
     with pytest.raises(ConfigError, match="invalid configuration"):

@@ -11,15 +11,18 @@ import pytest
 verl = pytest.importorskip("verl")
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.slow  # trains or runs a real framework end to end
+
 import numpy as np  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from extensions import verl_hook  # noqa: E402
 from extensions.config import dump_config, load_config  # noqa: E402
-from extensions.data.prepare import prepare, read_parquet  # noqa: E402
-from extensions.tiny import build_tokenizer  # noqa: E402
+from extensions.data.layout import read_parquet  # noqa: E402
+from extensions.data.prepare import prepare  # noqa: E402
 from extensions.integrations.verl.hook import coalescer  # noqa: E402
 from extensions.integrations.verl.launch import build_overrides, installed_verl_version, reward_overrides  # noqa: E402
+from extensions.training.tiny import build_tokenizer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(os.path.dirname(verl.__file__), "trainer", "config")
@@ -53,7 +56,9 @@ def compose_ppo(overrides):
 
 def test_launcher_overrides_compose_without_unknown_keys(reward_config, prepared):
     cfg, path = reward_config
-    cfg = cfg.model_copy(update={"verl": cfg.verl.model_copy(update={"train_files": prepared["train"], "val_files": prepared["val"]})})
+    cfg = cfg.model_copy(
+        update={"verl": cfg.verl.model_copy(update={"train_files": prepared["train"], "val_files": prepared["val"]})}
+    )
     ov = build_overrides(cfg, path, installed_verl_version())
     c = compose_ppo(ov)  # hydra raises on unknown keys (no "+")
     assert c.algorithm.adv_estimator == "grpo"
@@ -63,16 +68,23 @@ def test_launcher_overrides_compose_without_unknown_keys(reward_config, prepared
     assert c.reward.custom_reward_function.path.endswith("verl_hook.py")
     assert c.reward.custom_reward_function.reward_kwargs.config == path
     assert c.trainer.use_v1 is False
-    from verl.trainer.ppo.reward import get_custom_reward_fn
-
     import asyncio
     import inspect
+
+    from verl.trainer.ppo.reward import get_custom_reward_fn
 
     assert c.reward.custom_reward_function.name == "compute_score_async"
     fn = get_custom_reward_fn(c)
     assert inspect.iscoroutinefunction(fn)  # what verl's reward managers check to await it directly
     gt = read_parquet(prepared["val"])[0]["reward_model"]["ground_truth"]
-    out = asyncio.run(fn(data_source="demo", solution_str=f"<think>x</think><answer>```sql\n{gt['sql']}\n```</answer>", ground_truth=gt, extra_info={}))
+    out = asyncio.run(
+        fn(
+            data_source="demo",
+            solution_str=f"<think>x</think><answer>```sql\n{gt['sql']}\n```</answer>",
+            ground_truth=gt,
+            extra_info={},
+        )
+    )
     assert out["score"] >= 1.0 and out["acc"] == 1.0
 
 
@@ -113,28 +125,33 @@ def _data_proto(rows, responses, tokenizer):
     R = torch.full((len(rows), rl), pad)
     M = torch.zeros((len(rows), pl + rl), dtype=torch.long)
     for i, (p, r) in enumerate(zip(prompts, resps)):
-        P[i, pl - len(p):] = torch.tensor(p)
+        P[i, pl - len(p) :] = torch.tensor(p)
         R[i, : len(r)] = torch.tensor(r)
-        M[i, pl - len(p): pl] = 1
-        M[i, pl: pl + len(r)] = 1
+        M[i, pl - len(p) : pl] = 1
+        M[i, pl : pl + len(r)] = 1
     non_tensors = {
         "data_source": np.array([r["data_source"] for r in rows], dtype=object),
         "reward_model": np.array([r["reward_model"] for r in rows], dtype=object),
         "extra_info": np.array([dict(r["extra_info"]) for r in rows], dtype=object),
     }
-    return DataProto.from_dict(tensors={"prompts": P, "responses": R, "attention_mask": M, "input_ids": torch.cat([P, R], 1)}, non_tensors=non_tensors)
+    return DataProto.from_dict(
+        tensors={"prompts": P, "responses": R, "attention_mask": M, "input_ids": torch.cat([P, R], 1)},
+        non_tensors=non_tensors,
+    )
 
 
 def _responses(rows):
     out = []
     for i, r in enumerate(rows):
         gold = r["reward_model"]["ground_truth"]["sql"]
-        out.append([
-            f"<think>ok</think><answer>```sql\n{gold}\n```</answer>",
-            "<think>ok</think><answer>```sql\nSELECT 1\n```</answer>",
-            "<think>x</think><answer>```sql\nDROP TABLE employees; ATTACH 'x' AS y\n```</answer>",
-            "no sql at all \x00",
-        ][i % 4])
+        out.append(
+            [
+                f"<think>ok</think><answer>```sql\n{gold}\n```</answer>",
+                "<think>ok</think><answer>```sql\nSELECT 1\n```</answer>",
+                "<think>x</think><answer>```sql\nDROP TABLE employees; ATTACH 'x' AS y\n```</answer>",
+                "no sql at all \x00",
+            ][i % 4]
+        )
     return out
 
 
@@ -146,7 +163,9 @@ def test_reward_loop_manager_run_single(reward_config, prepared, tokenizer, hook
     cfg, path = reward_config
     from verl.trainer.ppo.reward import load_reward_manager
 
-    c = compose_ppo(reward_overrides(path, installed_verl_version(), hook_name=hook) + ["reward.reward_manager.name=naive"])
+    c = compose_ppo(
+        reward_overrides(path, installed_verl_version(), hook_name=hook) + ["reward.reward_manager.name=naive"]
+    )
     rm = load_reward_manager(c, tokenizer)
     assert rm.is_async_reward_score == (hook == "compute_score_async")
     rows = read_parquet(prepared["val"])[:4] * 2
@@ -162,7 +181,9 @@ def test_reward_loop_manager_run_single(reward_config, prepared, tokenizer, hook
     keys = None
     for i, out in enumerate(outs):
         info = out["reward_extra_info"]
-        direct = verl_hook.compute_score("demo", _responses(rows)[i], rows[i]["reward_model"]["ground_truth"], {}, config=path)
+        direct = verl_hook.compute_score(
+            "demo", _responses(rows)[i], rows[i]["reward_model"]["ground_truth"], {}, config=path
+        )
         assert out["reward_score"] == pytest.approx(direct["score"])
         keys = keys or sorted(info)
         assert sorted(info) == keys
@@ -215,7 +236,9 @@ def _no_timing(out):
 def test_mixed_batch_same_keys(reward_config, demo_paths):
     _, path = reward_config
     good, cases = _mixed_cases(demo_paths)
-    outs = verl_hook.compute_score_batch(["demo"] * len(cases), [c[0] for c in cases], [c[1] for c in cases], [{}] * len(cases), config=path)
+    outs = verl_hook.compute_score_batch(
+        ["demo"] * len(cases), [c[0] for c in cases], [c[1] for c in cases], [{}] * len(cases), config=path
+    )
     keys = sorted(outs[0])
     for o in outs:
         assert sorted(o) == keys
@@ -236,11 +259,16 @@ def test_async_variant_scores_a_gathered_batch_together(reward_config, demo_path
     _, path = reward_config
     _, cases = _mixed_cases(demo_paths)
     other = tmp_path / "sql_r1.yaml"
-    dump_config(load_config(os.path.join(ROOT, "configs", "preset_sql_r1.yaml"), overrides=["execution.workers=1"], env=False), str(other))
+    dump_config(
+        load_config(os.path.join(ROOT, "configs", "preset_sql_r1.yaml"), overrides=["execution.workers=1"], env=False),
+        str(other),
+    )
     configs = [path if i % 3 else str(other) for i in range(len(cases))]
 
     async def gathered():
-        return await asyncio.gather(*(verl_hook.compute_score_async("demo", c[0], c[1], {}, config=cfg) for c, cfg in zip(cases, configs)))
+        return await asyncio.gather(
+            *(verl_hook.compute_score_async("demo", c[0], c[1], {}, config=cfg) for c, cfg in zip(cases, configs))
+        )
 
     before = coalescer.batches
     outs = asyncio.run(gathered())
@@ -257,7 +285,15 @@ def test_rlhf_dataset_roundtrip(prepared, tokenizer):
         from verl.utils.dataset.rl_dataset import RLHFDataset
     except ImportError as exc:  # pragma: no cover - depends on verl internals
         pytest.skip(f"RLHFDataset not importable on CPU: {exc}")
-    cfg = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 4096, "filter_overlong_prompts": False, "truncation": "right", "return_raw_chat": True})
+    cfg = OmegaConf.create(
+        {
+            "prompt_key": "prompt",
+            "max_prompt_length": 4096,
+            "filter_overlong_prompts": False,
+            "truncation": "right",
+            "return_raw_chat": True,
+        }
+    )
     ds = RLHFDataset(data_files=[prepared["val"]], tokenizer=tokenizer, config=cfg)
     item = ds[0]
     assert item["reward_model"]["ground_truth"]["sql"] and item["data_source"] == "demo"
@@ -268,20 +304,44 @@ def test_rlhf_dataset_roundtrip(prepared, tokenizer):
 
 
 def test_launcher_print_writes_only_when_asked(tmp_path, capsys, monkeypatch):
-    from extensions.verl_launch import main as launch
+    from extensions.integrations.verl.launch import main as launch
 
     monkeypatch.chdir(tmp_path)
-    args = ["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", "--set", f"logging.output_dir={tmp_path / 'out'}"]
+    args = [
+        "--config",
+        os.path.join(ROOT, "configs", "train_24gb.yaml"),
+        "--print",
+        "--set",
+        f"logging.output_dir={tmp_path / 'out'}",
+    ]
     assert launch(args) == 0
     assert not (tmp_path / "out").exists()
     out, err = capsys.readouterr()
-    assert "-m verl.trainer.main_ppo \\\n" in out and "not written" in err
+    assert "-m verl.trainer.main_ppo \\\n" in out and "reward_kwargs.config=" + os.path.join(ROOT, "configs") in out
     target = tmp_path / "cfg" / "reward.yaml"
     assert launch(args + ["--write-config", str(target)]) == 0
     out, err = capsys.readouterr()
-    resolved = load_config(str(target), env=False)
-    assert resolved.execution.workers == max(1, (os.cpu_count() or 1) // resolved.verl.reward_num_workers)
+    assert load_config(str(target), env=False).execution.workers == 0  # sized on the node, by the hook
     assert f"reward_kwargs.config={target}" in out and f"wrote the reward config the hook reads: {target}" in err
+
+
+def test_printed_command_composes_and_its_hook_kwargs_build_the_same_reward(tmp_path, capsys, monkeypatch, demo_dir):
+    """Without --write-config, verl's hydra accepts the printed command and the hook gets the --set values."""
+    import shlex
+
+    from extensions.integrations.verl.launch import main as launch
+
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    monkeypatch.setenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT", "0.15")
+    overrides = ["--set", "reward.schema_weight=-0.3", "--set", "optimization.lora.target_modules=[q_proj,v_proj]"]
+    assert launch(["--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--print", *overrides]) == 0
+    argv = shlex.split(capsys.readouterr().out.replace("\\\n", " "))
+    c = compose_ppo(argv[3:])
+    kwargs = dict(c.reward.custom_reward_function.reward_kwargs)
+    monkeypatch.delenv("EXTENSIONS__REWARD__SYNTAX_WEIGHT")  # the node does not see the launching shell's environment
+    computer = verl_hook.get_computer(**kwargs)
+    assert computer.schema_reward.weight == -0.3 and computer.syntax_weight == 0.15
+    assert list(kwargs["overrides"])[-1] == "optimization.lora.target_modules=[q_proj,v_proj]"
 
 
 def _engine_children(actor_title: str) -> dict[int, set[int]]:
@@ -304,14 +364,24 @@ def test_ray_reward_loop_manager_two_workers(prepared, tokenizer, tmp_path):
     from verl.experimental.reward_loop import RewardLoopManager
     from verl.experimental.reward_loop.reward_loop import migrate_legacy_reward_impl
 
-    cfg = load_config(os.path.join(ROOT, "configs", "train_24gb.yaml"), env=False,
-                      overrides=["execution.workers=1", "execution.inline_budget_ms=0", "verl.reward_num_workers=2",
-                                 f"verl.train_files={prepared['train']}", f"verl.val_files={prepared['val']}"])
+    cfg = load_config(
+        os.path.join(ROOT, "configs", "train_24gb.yaml"),
+        env=False,
+        overrides=[
+            "execution.workers=1",
+            "execution.inline_budget_ms=0",
+            "verl.reward_num_workers=2",
+            f"verl.train_files={prepared['train']}",
+            f"verl.val_files={prepared['val']}",
+        ],
+    )
     path = str(tmp_path / "reward.yaml")
     dump_config(cfg, path)
     tok_dir = str(tmp_path / "tokenizer")
     tokenizer.save_pretrained(tok_dir)
-    c = migrate_legacy_reward_impl(compose_ppo(build_overrides(cfg, path, installed_verl_version()) + [f"actor_rollout_ref.model.path={tok_dir}"]))
+    c = migrate_legacy_reward_impl(
+        compose_ppo(build_overrides(cfg, path, installed_verl_version()) + [f"actor_rollout_ref.model.path={tok_dir}"])
+    )
     rows = read_parquet(prepared["val"])[:4] * 2
     data = _data_proto(rows, _responses(rows), tokenizer)
     env_vars = {"PYTHONPATH": ROOT, "EXTENSIONS_DEMO_DIR": os.environ.get("EXTENSIONS_DEMO_DIR", "")}
@@ -322,7 +392,10 @@ def test_ray_reward_loop_manager_two_workers(prepared, tokenizer, tmp_path):
         pools = _engine_children("ray::RewardLoopWorker")
     finally:
         ray.shutdown()
-    direct = [verl_hook.compute_score("demo", text, r["reward_model"]["ground_truth"], {}, config=path) for r, text in zip(rows, _responses(rows))]
+    direct = [
+        verl_hook.compute_score("demo", text, r["reward_model"]["ground_truth"], {}, config=path)
+        for r, text in zip(rows, _responses(rows))
+    ]
     assert out.batch["rm_scores"].sum(-1).tolist() == pytest.approx([d["score"] for d in direct])
     assert set(out.meta_info["reward_extra_keys"]) == set(direct[0])
     assert list(out.non_tensor_batch["acc"]) == [d["acc"] for d in direct] == [1.0, 0.0, 0.0, 0.0] * 2

@@ -15,13 +15,19 @@ LIGHT_DEPS = ["sqlglot>=25,<31", "pydantic>=2.5,<3", "pyyaml>=6", "tqdm>=4.60"]
 
 def pip(python: pathlib.Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run ``python -m pip ARGS`` quietly; the result carries stdout/stderr."""
-    return subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(python), "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def skip_if_registry_unreachable(requirement: str, tmp: pathlib.Path) -> None:
     """Skip the test when ``pip download REQUIREMENT --no-deps`` cannot reach a package index."""
-    p = pip(pathlib.Path(sys.executable), "download", "--no-deps", "-q", "-d", str(tmp / "probe"), requirement, timeout=300)
+    p = pip(
+        pathlib.Path(sys.executable), "download", "--no-deps", "-q", "-d", str(tmp / "probe"), requirement, timeout=300
+    )
     if p.returncode != 0:
         pytest.skip(f"package registry unreachable ({requirement}): {p.stderr.strip().splitlines()[-1:]}")
 
@@ -40,6 +46,20 @@ def check(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 
 def source_copy(where: pathlib.Path) -> pathlib.Path:
     """A copy of the repository's sources (no build outputs), so that building never writes into the checkout."""
-    shutil.copytree(ROOT, where, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", "outputs", ".pytest_cache", ".hypothesis", ".benchmarks"))
+    shutil.copytree(
+        ROOT,
+        where,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            "outputs",
+            ".pytest_cache",
+            ".hypothesis",
+            ".benchmarks",
+        ),
+    )
     return where

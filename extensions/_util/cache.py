@@ -4,6 +4,8 @@ Two bounds keep memory flat over a long run: the number of entries and the
 total cost in bytes of the values held (the caller passes each value's cost,
 usually :func:`approx_bytes`). While one thread computes a key, other threads
 asking for the same key wait for that result instead of computing it again.
+Fork-safe: a child forked while other threads use a cache finds it unlocked
+and with no computation in flight (those threads do not exist there).
 
 >>> c = ResultCache(max_entries=2, max_bytes=1000)
 >>> c.get_or_compute("a", lambda: "x", cost=approx_bytes)
@@ -17,10 +19,14 @@ asking for the same key wait for that result instead of computing it again.
 from __future__ import annotations
 
 import marshal
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+from extensions._util.forksafe import ForkSafeLock
 
 V = TypeVar("V")
 
@@ -121,7 +127,7 @@ class _Flight:
     __slots__ = ("lock", "value", "error")
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # a forked child forgets every flight (_forget_flights_in_child)
         self.lock.acquire()
         self.value: object = None
         self.error: BaseException | None = None
@@ -149,7 +155,8 @@ class ResultCache(Generic[V]):
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._inflight: dict[Hashable, _Flight] = {}
         self._bytes = 0
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()  # a child forked while another thread holds it gets it unlocked
+        _caches.add(self)
         self.hits = 0
         self.misses = 0
         self.joined = 0  # requests that waited on an identical in-flight one
@@ -258,3 +265,16 @@ class ResultCache(Generic[V]):
         with self._lock:
             self._data.clear()
             self._bytes = 0
+
+
+_caches: weakref.WeakSet[ResultCache] = weakref.WeakSet()
+
+
+def _forget_flights_in_child() -> None:
+    """In a forked child: the threads computing in-flight values are gone, so nobody may wait on them."""
+    for cache in list(_caches):
+        cache._inflight = {}
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_flights_in_child)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
 
 log = logging.getLogger("extensions.coalesce")
@@ -96,8 +96,8 @@ class Coalescer(Generic[T, R]):
         self.max_batch = max(1, int(max_batch))
         self.batches = 0
         self.items = 0
-        self._loops: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending[T, R]]" = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending[T, R]] = weakref.WeakKeyDictionary()
+        self._lock = ForkSafeLock()
 
     def _pending(self, loop: asyncio.AbstractEventLoop) -> _Pending[T, R]:
         with self._lock:
@@ -140,7 +140,7 @@ class Coalescer(Generic[T, R]):
                     f.set_result(self.fallback(item, exc))
             return
 
-        def delivered(d: "asyncio.Future[list[R]]") -> None:
+        def delivered(d: asyncio.Future[list[R]]) -> None:
             p.running = False
             self._deliver(d, futures)
             if p.items:
@@ -155,11 +155,18 @@ class Coalescer(Generic[T, R]):
                 raise RuntimeError(f"{self.name}: {len(results)} results for {len(items)} items")
             return results
         except Exception as exc:
-            log_once(log, f"{self.name}:{type(exc).__name__}", "%s: batch call failed (%r); fallback results", self.name, exc, exc_info=True)
+            log_once(
+                log,
+                f"{self.name}:{type(exc).__name__}",
+                "%s: batch call failed (%r); fallback results",
+                self.name,
+                exc,
+                exc_info=True,
+            )
             return [self.fallback(item, exc) for item in items]
 
     @staticmethod
-    def _deliver(done: "asyncio.Future[list[R]]", futures: list[asyncio.Future[R]]) -> None:
+    def _deliver(done: asyncio.Future[list[R]], futures: list[asyncio.Future[R]]) -> None:
         if done.cancelled():  # the loop is shutting down
             for f in futures:
                 f.cancel()

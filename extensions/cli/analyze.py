@@ -4,7 +4,8 @@ Input: a JSONL file of groups ``{"prompt_id", "ground_truth": {"sql", "db_path"}
 (as a training run or any sampler writes them), or, with ``--spider-verdicts``, a file of Spider predictions
 ``{"index", "db_id", "gold", "pred", "system"}`` grouped by ``index`` (the SQL is wrapped in the answer format).
 
-For every preset, with shaping off (``baseline``), with each shaping component alone and with all of it:
+For every preset, under every arm of :data:`extensions.rewards.arms.ARMS` (shaping off, each component alone,
+all of it, all of it in the narrow band, the result-table Soft F1 alone and with all of it):
 
 * ``zero_std_frac``: share of groups whose totals are all equal (no GRPO gradient);
 * ``margin_min`` / ``margin_mean``: lowest correct total minus highest wrong total, over mixed groups;
@@ -24,14 +25,14 @@ import json
 import math
 import os
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 
-PRESETS = ("sql_r1", "arctic", "reasoning_sql", "seed_combined")
+PRESETS = ("sql_r1", "arctic", "reasoning_sql", "combined")
 
 
 @dataclass
@@ -57,7 +58,9 @@ def read_groups(path: str) -> list[Group]:
         for i, line in enumerate(fh):
             if line.strip():
                 d = json_loads_bounded(line)
-                out.append(Group(str(d.get("prompt_id", i)), dict(d["ground_truth"]), [str(c) for c in d["completions"]]))
+                out.append(
+                    Group(str(d.get("prompt_id", i)), dict(d["ground_truth"]), [str(c) for c in d["completions"]])
+                )
     return out
 
 
@@ -71,7 +74,9 @@ def read_spider_verdicts(path: str, db_root: str) -> list[Group]:
         for line in fh:
             if line.strip():
                 d = json_loads_bounded(line)
-                g = by_q.setdefault(int(d["index"]), {"gt": {"sql": d["gold"], "db_path": db_file(db_root, d["db_id"])}, "c": []})
+                g = by_q.setdefault(
+                    int(d["index"]), {"gt": {"sql": d["gold"], "db_path": db_file(db_root, d["db_id"])}, "c": []}
+                )
                 g["c"].append(answer(str(d["pred"])))
     return [Group(str(k), v["gt"], v["c"]) for k, v in sorted(by_q.items())]
 
@@ -98,13 +103,6 @@ def row_f1(pred: Sequence[Sequence[Any]] | None, gold: Sequence[Sequence[Any]] |
     return 2 * common / (len(pred) + len(gold))
 
 
-def extract_sql(text: str) -> str:
-    """The SQL inside a completion's last fenced block (the whole text when there is none)."""
-    if "```sql" in text:
-        return text.rsplit("```sql", 1)[1].split("```", 1)[0].strip()
-    return text.strip()
-
-
 def result_f1(groups: list[Group], engine: Any) -> list[list[float]]:
     """Row-level F1 of every completion's result against its group's gold result.
 
@@ -115,11 +113,19 @@ def result_f1(groups: list[Group], engine: Any) -> list[list[float]]:
     Returns:
         One list of F1 values per group, in completion order.
     """
+    from extensions.config import RewardConfig
+    from extensions.sql.extract import extract_sql
+
+    rc = RewardConfig()
     out = []
     for g in groups:
         path = g.ground_truth.get("db_path", "")
         gold = engine.execute(path, g.ground_truth.get("sql", ""))
-        out.append([row_f1(engine.execute(path, extract_sql(c)).rows, gold.rows) for c in g.completions])
+        row = []
+        for c in g.completions:  # the reward's own extraction, so closeness is measured on the SQL it scores
+            sql = extract_sql(c, style=rc.extraction_style, require_sql_block=rc.require_sql_block).sql
+            row.append(row_f1(engine.execute(path, sql).rows if sql else None, gold.rows))
+        out.append(row)
     return out
 
 
@@ -173,29 +179,40 @@ def variant_report(groups: list[Group], results: list[list[Any]], f1: list[list[
                 shaping.append(r.breakdown.get("shaping", 0.0))
                 overlap.append(f)
     n = max(1, len(groups))
-    return {"zero_std_frac": zero / n, "all_correct_frac": all_right / n, "no_correct_groups": none_right,
-            "no_correct_zero_std_frac": none_right_zero / none_right if none_right else None, "mixed_groups": len(margins),
-            "margin_min": min(margins) if margins else None, "margin_mean": sum(margins) / len(margins) if margins else None,
-            "correct_not_top_frac": inverted / len(margins) if margins else None,
-            "shaping_f1_spearman": spearman(shaping, overlap), "wrong_answers": len(shaping)}
+    return {
+        "zero_std_frac": zero / n,
+        "all_correct_frac": all_right / n,
+        "no_correct_groups": none_right,
+        "no_correct_zero_std_frac": none_right_zero / none_right if none_right else None,
+        "mixed_groups": len(margins),
+        "margin_min": min(margins) if margins else None,
+        "margin_mean": sum(margins) / len(margins) if margins else None,
+        "correct_not_top_frac": inverted / len(margins) if margins else None,
+        "shaping_f1_spearman": spearman(shaping, overlap),
+        "wrong_answers": len(shaping),
+    }
 
 
-def analyze(groups: list[Group], presets: Sequence[str] = PRESETS, variants: Sequence[str] = tuple(ARMS)) -> dict[str, Any]:
+def analyze(
+    groups: list[Group], presets: Sequence[str] = PRESETS, variants: Sequence[str] = tuple(ARMS)
+) -> dict[str, Any]:
     """Score every group under every preset and variant; returns ``{"n_groups", "results": {preset: {variant: report}}}``.
 
     Args:
         groups: the groups.
         presets: baseline presets to compare.
-        variants: shaping variants (the ablation arms: ``baseline``, ``schema``, ``structural``, ``syntax``, ``all``).
+        variants: shaping variants (names of :data:`extensions.rewards.arms.ARMS`).
 
     Returns:
         The report document.
     """
     from extensions.config import load_config
     from extensions.execution import ExecutionEngine
-    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
 
-    engine = ExecutionEngine(load_config(overrides=["execution.workers=1", "execution.timeout_s=5"]).execution.engine_settings())
+    engine = ExecutionEngine(
+        load_config(overrides=["execution.workers=1", "execution.timeout_s=5"]).execution.engine_settings()
+    )
     try:
         f1 = result_f1(groups, engine)
         flat = [c for g in groups for c in g.completions]
@@ -219,14 +236,18 @@ def _fmt(v: Any) -> str:
 
 def table(doc: dict[str, Any]) -> str:
     """A Markdown table of an analysis document (one row per preset and variant)."""
-    head = ("| preset | shaping | zero-std groups | zero-std among no-correct groups | margin min | margin mean "
-            "| correct not top | Spearman(shaping, row F1) |")
+    head = (
+        "| preset | shaping | zero-std groups | zero-std among no-correct groups | margin min | margin mean "
+        "| correct not top | Spearman(shaping, row F1) |"
+    )
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for preset, variants in doc["results"].items():
         for variant, r in variants.items():
-            lines.append(f"| {preset} | {variant} | {_fmt(r['zero_std_frac'])} | {_fmt(r['no_correct_zero_std_frac'])} "
-                         f"| {_fmt(r['margin_min'])} | {_fmt(r['margin_mean'])} "
-                         f"| {_fmt(r['correct_not_top_frac'])} | {_fmt(r['shaping_f1_spearman'])} |")
+            lines.append(
+                f"| {preset} | {variant} | {_fmt(r['zero_std_frac'])} | {_fmt(r['no_correct_zero_std_frac'])} "
+                f"| {_fmt(r['margin_min'])} | {_fmt(r['margin_mean'])} "
+                f"| {_fmt(r['correct_not_top_frac'])} | {_fmt(r['shaping_f1_spearman'])} |"
+            )
     return "\n".join(lines)
 
 
@@ -241,17 +262,29 @@ def plot(doc: dict[str, Any], png_path: str) -> str:
 
     presets = list(doc["results"])
     variants = list(next(iter(doc["results"].values())))
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.6))
     width = 0.8 / len(variants)
-    for ax, key, title in ((axes[0], "no_correct_zero_std_frac", "groups with no correct answer AND no GRPO signal (share)"),
-                           (axes[1], "shaping_f1_spearman", "Spearman(shaping, result-overlap F1) among wrong answers")):
+    for ax, key, title in (
+        (axes[0], "no_correct_zero_std_frac", "groups with no correct answer AND no GRPO signal (share)"),
+        (axes[1], "shaping_f1_spearman", "Spearman(shaping, result-overlap F1) among wrong answers"),
+    ):
         for j, v in enumerate(variants):
             vals = [doc["results"][p][v][key] or 0.0 for p in presets]
             ax.bar(np.arange(len(presets)) + (j - (len(variants) - 1) / 2) * width, vals, width, label=v)
         ax.set_xticks(range(len(presets)), presets)
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, axis="y")
-    axes[0].legend(title="shaping", fontsize=8, frameon=False)
+    handles, labels = axes[0].get_legend_handles_labels()  # below the panels, never over a bar
+    fig.legend(
+        handles,
+        labels,
+        title="shaping",
+        fontsize=8,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=len(variants),
+    )
     fig.suptitle(f"{doc['n_groups']} groups, {doc['n_completions']} completions", fontsize=10)
     fig.savefig(png_path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -260,13 +293,19 @@ def plot(doc: dict[str, Any], png_path: str) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line of ``python -m extensions.analyze``."""
-    p = argparse.ArgumentParser(prog="python -m extensions.analyze", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.analyze", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("rollouts", help="JSONL of groups, or of Spider predictions with --spider-verdicts")
-    p.add_argument("--spider-verdicts", action="store_true", help="ROLLOUTS holds Spider predictions; group them by question")
+    p.add_argument(
+        "--spider-verdicts", action="store_true", help="ROLLOUTS holds Spider predictions; group them by question"
+    )
     p.add_argument("--db-root", help="database folder for --spider-verdicts (<root>/<db_id>/<db_id>.sqlite)")
     p.add_argument("--presets", default=",".join(PRESETS), help="comma-separated presets (default: %(default)s)")
     p.add_argument("--limit", type=int, help="only the first N groups")
-    p.add_argument("--out", default="outputs/analysis", help="folder for analysis.json and analysis.png (default: %(default)s)")
+    p.add_argument(
+        "--out", default="outputs/analysis", help="folder for analysis.json and analysis.png (default: %(default)s)"
+    )
     return p.parse_args(argv)
 
 
@@ -275,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         if args.spider_verdicts:
-            groups = read_spider_verdicts(args.rollouts, args.db_root or os.path.join(os.path.dirname(args.rollouts), "database"))
+            groups = read_spider_verdicts(
+                args.rollouts, args.db_root or os.path.join(os.path.dirname(args.rollouts), "database")
+            )
         else:
             groups = read_groups(args.rollouts)
     except (OSError, ValueError, KeyError, TypeError) as exc:

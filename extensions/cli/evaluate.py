@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import os
+import pathlib
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -44,13 +45,13 @@ from extensions.cli.inputs import InputError, check_output, parse_json, read_tex
 from extensions.data.layout import db_file, resolve_db_paths
 from extensions.errors import DataError
 from extensions.execution.engine import EngineSettings, ExecutionEngine
+from extensions.execution.introspect import load_schema
 from extensions.execution.status import Status
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
 from extensions.sql.hardness import spider_hardness
 from extensions.sql.resolve import resolve_names
-from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,11 @@ def load_predictions(path: str) -> list[Any]:
     lines = split_lines(text)
     if not stripped.startswith("{"):
         return lines
-    return [_pred_entry(path, f"line {n}: ", parse_json(path, line, f"line {n}: "))
-            for n, line in enumerate(lines, 1) if line.strip()]
+    return [
+        _pred_entry(path, f"line {n}: ", parse_json(path, line, f"line {n}: "))
+        for n, line in enumerate(lines, 1)
+        if line.strip()
+    ]
 
 
 _PRED_KEYS = ("pred", "sql", "prediction", "completion", "preds", "samples")
@@ -139,7 +143,9 @@ def _pred_entry(path: str, where: str, e: Any, depth: int = 0) -> Any:
         for k in _PRED_KEYS:
             if k in e:
                 return _pred_entry(path, where, e[k], 0 if k in ("preds", "samples") else 1)
-    raise InputError(path, f"{where}expected a string, a list of strings or an object with 'pred'/'sql', got {type_name(e)}")
+    raise InputError(
+        path, f"{where}expected a string, a list of strings or an object with 'pred'/'sql', got {type_name(e)}"
+    )
 
 
 def group_candidates(preds: list[Any], n_gold: int, votes: int) -> list[list[str]]:
@@ -194,8 +200,11 @@ def find_db_root(db_dir: str, db_ids: list[str]) -> str:
     found = set(_found(best, wanted))
     if wanted and len(found) * 2 <= len(wanted):
         missing = [d for d in wanted if d not in found]
-        raise InputError(db_dir, f"{len(missing)} of {len(wanted)} databases are missing (first: {missing[0]!r}); expected "
-                                 f"<db-dir>/<db_id>/<db_id>.sqlite, e.g. {db_file(db_dir, missing[0])}")
+        raise InputError(
+            db_dir,
+            f"{len(missing)} of {len(wanted)} databases are missing (first: {missing[0]!r}); expected "
+            f"<db-dir>/<db_id>/<db_id>.sqlite, e.g. {db_file(db_dir, missing[0])}",
+        )
     return best
 
 
@@ -226,8 +235,12 @@ class Report:
     items: list[Item] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"semantics": self.semantics, "keep_distinct": self.keep_distinct, "summary": self.summary,
-                "items": [asdict(i) for i in self.items]}
+        return {
+            "semantics": self.semantics,
+            "keep_distinct": self.keep_distinct,
+            "summary": self.summary,
+            "items": [asdict(i) for i in self.items],
+        }
 
 
 def _result_key(rows: Sequence[tuple] | None) -> Any:
@@ -252,15 +265,26 @@ class Evaluator:
         threads: items evaluated at once.
     """
 
-    def __init__(self, db_dir: str, *, semantics: str = "spider", keep_distinct: bool = False, engine: ExecutionEngine | None = None,
-                 workers: int = 0, timeout_s: float = 30.0, threads: int = 8) -> None:
+    def __init__(
+        self,
+        db_dir: str,
+        *,
+        semantics: str = "spider",
+        keep_distinct: bool = False,
+        engine: ExecutionEngine | None = None,
+        workers: int = 0,
+        timeout_s: float = 30.0,
+        threads: int = 8,
+    ) -> None:
         if not os.path.isdir(db_dir):
             raise InputError(db_dir, "no such database folder")
         self.db_dir = db_dir
         self.semantics = semantics
         self.keep_distinct = keep_distinct
         self._own = engine is None
-        self.engine = engine or ExecutionEngine(EngineSettings(workers=workers, timeout_s=timeout_s, adaptive_timeout=False))
+        self.engine = engine or ExecutionEngine(
+            EngineSettings(workers=workers, timeout_s=timeout_s, adaptive_timeout=False)
+        )
         self.threads = threads
         self.structural = StructuralReward()
         self._paths: dict[str, list[str]] = {}
@@ -298,14 +322,25 @@ class Evaluator:
             try:
                 hallucinated = list(resolve_names(pred, load_schema(paths[0])).hallucinated)
             except Exception as exc:  # an unreadable schema: reported once, no names listed
-                log_once(log, f"evaluate-schema:{type(exc).__name__}", "cannot read the schema of %s: %r", paths[0], exc)
+                log_once(
+                    log, f"evaluate-schema:{type(exc).__name__}", "cannot read the schema of %s: %r", paths[0], exc
+                )
                 hallucinated = []
         pred_status = m.pred.status if m.pred is not None else None
         valid, _ = syntax_verdict(pred, pred_status)
         return Item(
-            index=index, db_id=gold.db_id, exec_match=m.match, status=m.status.value, hallucinated=hallucinated,
-            hardness=spider_hardness(gold.sql), syntax_valid=valid, structural=float(self.structural.compute(pred, gold.sql)),
-            pred=pred, gold=gold.sql, votes=len(candidates), detail=m.detail,
+            index=index,
+            db_id=gold.db_id,
+            exec_match=m.match,
+            status=m.status.value,
+            hallucinated=hallucinated,
+            hardness=spider_hardness(gold.sql),
+            syntax_valid=valid,
+            structural=float(self.structural.compute(pred, gold.sql)),
+            pred=pred,
+            gold=gold.sql,
+            votes=len(candidates),
+            detail=m.detail,
         )
 
     def evaluate(self, gold: list[GoldItem], candidates: list[list[str]], *, desc: str = "evaluating") -> Report:
@@ -358,7 +393,12 @@ def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> dict[str, Any]:
     else:
         k = min(only_a, only_b)
         p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
-    return {"a_only_correct": only_a, "b_only_correct": only_b, "p_value": p, "test": "exact McNemar (binomial), two-sided"}
+    return {
+        "a_only_correct": only_a,
+        "b_only_correct": only_b,
+        "p_value": p,
+        "test": "exact McNemar (binomial), two-sided",
+    }
 
 
 METRICS = ("exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural", "timeouts")
@@ -366,13 +406,19 @@ METRICS = ("exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_str
 
 def compare(a: Report, b: Report) -> dict[str, Any]:
     rows = {m: {"a": a.summary[m], "b": b.summary[m], "diff": b.summary[m] - a.summary[m]} for m in METRICS}
-    return {"metrics": rows, "mcnemar_exec_match": mcnemar([i.exec_match for i in a.items], [i.exec_match for i in b.items])}
+    return {
+        "metrics": rows,
+        "mcnemar_exec_match": mcnemar([i.exec_match for i in a.items], [i.exec_match for i in b.items]),
+    }
 
 
 # ----------------------------------------------------------------------------- output
 
 
-def print_summary(report: Report, comparison: dict | None = None, file: Any = None) -> None:
+def print_summary(
+    report: Report, comparison: dict | None = None, file: Any = None, names: tuple[str, str] = ("A", "B")
+) -> None:
+    """The summary table on ``file`` (stdout): one run, or runs A and B (named ``names``) side by side."""
     file = file or sys.stdout
     s = report.summary
     try:
@@ -381,7 +427,10 @@ def print_summary(report: Report, comparison: dict | None = None, file: Any = No
         from rich.table import Table
 
         console = Console(file=file, width=100)
-        t = Table(title=f"Evaluation ({report.semantics} semantics, {s['count']} examples)")
+        t = Table(
+            title=f"Evaluation ({report.semantics} semantics, {s['count']} examples)",
+            caption=escape(f"A = {names[0]}, B = {names[1]}") if comparison else None,
+        )
         if comparison:
             t.add_column("metric")
             t.add_column("A", justify="right")
@@ -399,40 +448,91 @@ def print_summary(report: Report, comparison: dict | None = None, file: Any = No
         console.print(t)
         if comparison:
             mc = comparison["mcnemar_exec_match"]
-            console.print(f"McNemar (exec match): A-only {mc['a_only_correct']}, B-only {mc['b_only_correct']}, p = {mc['p_value']:.4g}")
+            console.print(
+                f"McNemar (exec match): A-only {mc['a_only_correct']}, B-only {mc['b_only_correct']}, p = {mc['p_value']:.4g}"
+            )
     except ImportError:
         print(f"exec_accuracy: {s['exec_accuracy']:.4f} ({s['count']} examples, {report.semantics})", file=file)
         for m in METRICS[1:]:
             print(f"{m}: {s[m]:.4g}", file=file)
         if comparison:
+            print(f"A = {names[0]}, B = {names[1]}", file=file)
             print(json.dumps(comparison, indent=1), file=file)
 
 
-def plot_report(report: Report, path: str, other: Report | None = None) -> str:
+def run_names(path_a: str, path_b: str | None = None) -> tuple[str, str]:
+    """Names for runs A and B after their predictions files: the file names, or more of the paths when equal.
+
+    Args:
+        path_a: the predictions file of run A.
+        path_b: the one of run B, if any.
+
+    Returns:
+        ``(name_a, name_b)``; ``name_b`` is ``"B"`` without a second file.
+
+    >>> run_names("runs/base/pred.txt", "runs/grpo/pred.txt")
+    ('base/pred.txt', 'grpo/pred.txt')
+    >>> run_names("base.txt", "grpo.txt")
+    ('base.txt', 'grpo.txt')
+    """
+    if path_b is None:
+        return os.path.basename(path_a), "B"
+    a, b = pathlib.PurePath(path_a).parts, pathlib.PurePath(path_b).parts
+    for k in range(1, max(len(a), len(b)) + 1):
+        name_a, name_b = "/".join(a[-k:]), "/".join(b[-k:])
+        if name_a != name_b:
+            return name_a, name_b
+    return f"A: {path_a}", f"B: {path_b}"
+
+
+def report_figure(report: Report, other: Report | None = None, names: tuple[str, str] = ("A", "B")) -> Any:
+    """The evaluation plot: metric bars and execution accuracy per database, for one run or two.
+
+    Args:
+        report: run A.
+        other: run B, shown next to A.
+        names: what to call A and B in the legends (:func:`run_names`).
+
+    Returns:
+        The matplotlib figure (two axes: metrics, per database).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    s = report.summary
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    names = ["exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural"]
-    x = range(len(names))
-    w = 0.4 if other else 0.7
-    ax1.bar([i - (w / 2 if other else 0) for i in x], [s[n] for n in names], width=w, label="A")
-    if other:
-        ax1.bar([i + w / 2 for i in x], [other.summary[n] for n in names], width=w, label="B")
-        ax1.legend()
-    ax1.set_xticks(list(x))
-    ax1.set_xticklabels(names, rotation=20, fontsize=8)
-    ax1.set_ylim(0, 1)
-    ax1.set_title("metrics")
-    dbs = list(s["per_database"])
-    ax2.barh(dbs, [s["per_database"][d]["exec_accuracy"] for d in dbs])
-    ax2.set_xlim(0, 1)
-    ax2.set_title("exec accuracy per database")
-    ax2.tick_params(axis="y", labelsize=7)
+    runs = [(names[0], report.summary)] + ([(names[1], other.summary)] if other else [])
+    w = 0.8 / len(runs)
+    offsets = [(k - (len(runs) - 1) / 2) * w for k in range(len(runs))]
+    metric_names = ["exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural"]
+    dbs = list(report.summary["per_database"])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4.5, 0.25 * len(dbs) * len(runs) + 1)))
+    for (name, s), off in zip(runs, offsets):
+        ax1.bar([i + off for i in range(len(metric_names))], [s[n] for n in metric_names], width=w, label=name)
+        per_db = s["per_database"]
+        ax2.barh(
+            [i + off for i in range(len(dbs))],
+            [per_db.get(d, {}).get("exec_accuracy", 0.0) for d in dbs],
+            height=w,
+            label=name,
+        )
+    ax1.set_xticks(range(len(metric_names)))
+    ax1.set_xticklabels(metric_names, rotation=20, fontsize=8)
+    ax1.set(ylim=(0, 1), ylabel="rate / score", title=f"metrics ({report.semantics} semantics)")
+    ax2.set_yticks(range(len(dbs)))
+    ax2.set_yticklabels([f"{d} (n={report.summary['per_database'][d]['count']})" for d in dbs], fontsize=7)
+    ax2.set(xlim=(0, 1), xlabel="execution accuracy", ylabel="database", title="execution accuracy per database")
+    for ax in (ax1, ax2):
+        ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_report(report: Report, path: str, other: Report | None = None, names: tuple[str, str] = ("A", "B")) -> str:
+    """Write :func:`report_figure` to ``path`` (PNG); returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = report_figure(report, other, names)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -447,16 +547,22 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m extensions.evaluate``."""
-    p = argparse.ArgumentParser(prog="python -m extensions.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--gold", required=True)
     p.add_argument("--predictions", required=True)
-    p.add_argument("--db-dir", required=True, help="folder of <db_id>/<db_id>.sqlite, or a folder holding database/ (Spider)")
+    p.add_argument(
+        "--db-dir", required=True, help="folder of <db_id>/<db_id>.sqlite, or a folder holding database/ (Spider)"
+    )
     p.add_argument("--semantics", choices=["spider", "bird", "strict"], default="spider")
     p.add_argument("--keep-distinct", action="store_true", help="spider: do not remove DISTINCT before executing")
     p.add_argument("--output", help="write the JSON report here")
     p.add_argument("--plot", help="write a PNG with metric bars and per-database accuracy")
     p.add_argument("--compare", metavar="PRED_B", help="a second predictions file to compare with (paired)")
-    p.add_argument("--votes", type=_positive_int, default=1, help="K candidates per example; majority by execution result")
+    p.add_argument(
+        "--votes", type=_positive_int, default=1, help="K candidates per example; majority by execution result"
+    )
     p.add_argument("--limit", type=_positive_int, metavar="N", help="evaluate the first N gold queries only")
     p.add_argument("--workers", type=int, default=0, help="execution worker processes (0 = all cores)")
     p.add_argument("--timeout", type=float, default=30.0, help="per-statement timeout in seconds")
@@ -499,7 +605,7 @@ def _write_outputs(a: argparse.Namespace, report: Report, report_b: Report | Non
         with open(a.output, "w") as fh:
             json.dump(out, fh, indent=1)
     if a.plot:
-        plot_report(report, a.plot, report_b)
+        plot_report(report, a.plot, report_b, run_names(a.predictions, a.compare))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -507,7 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     try:
         inp = _load_inputs(a)
-        ev = Evaluator(inp.db_root, semantics=a.semantics, keep_distinct=a.keep_distinct, workers=a.workers, timeout_s=a.timeout)
+        ev = Evaluator(
+            inp.db_root, semantics=a.semantics, keep_distinct=a.keep_distinct, workers=a.workers, timeout_s=a.timeout
+        )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -517,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ev.close()
     comparison = compare(report, report_b) if report_b else None
-    print_summary(report, comparison)
+    print_summary(report, comparison, names=run_names(a.predictions, a.compare))
     _write_outputs(a, report, report_b, comparison)
     return 0
 

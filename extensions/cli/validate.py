@@ -21,119 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm import tqdm
-
-from extensions._util.nesting import bracket_depth
 from extensions.cli.inputs import InputError, check_file, check_output, parse_json, read_text, type_name
-from extensions.config import Config
+from extensions.data.checks import Report, Row, validate_rows
 from extensions.data.layout import read_prepared, resolve_db_paths
-from extensions.errors import ConfigError, DataError, SchemaLoadError
+from extensions.errors import DataError
 from extensions.execution.engine import ExecutionEngine
-from extensions.execution.status import Status
-from extensions.execution.introspect import load_schema
-
-try:
-    from extensions.sql.guard import check_sql
-except ImportError:  # until engineer "sql"'s guard is merged: the same contract, brackets only
-
-    def check_sql(sql: str) -> str | None:
-        """None when ``sql`` is safe to parse, else a reason (``too_deep: ...``)."""
-        return "too_deep: brackets nested deeper than 100" if bracket_depth(sql) > 100 else None
-
-
-# ----------------------------------------------------------------------------- config
-def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
-    """Problems that would make a training run fail or waste time; empty when fine."""
-    problems = []
-    o, g = cfg.optimization, cfg.grpo
-    if (o.batch_size * o.gradient_accumulation_steps) % g.num_generations != 0 and o.batch_size % g.num_generations != 0:
-        problems.append(
-            f"grpo.num_generations={g.num_generations} must divide the effective batch "
-            f"(optimization.batch_size x gradient_accumulation_steps = {o.batch_size * o.gradient_accumulation_steps})"
-        )
-    if o.lora.enabled and not o.lora.target_modules:
-        problems.append("optimization.lora.target_modules is empty while LoRA is enabled")
-    if o.load_in_4bit and not o.lora.enabled:
-        problems.append("optimization.load_in_4bit needs LoRA (optimization.lora.enabled=true): 4-bit weights cannot be trained directly")
-    if need_gpu:
-        try:
-            import torch
-
-            has_cuda = torch.cuda.is_available()
-        except ImportError:
-            has_cuda = False
-        if not has_cuda and (o.load_in_4bit or o.mixed_precision == "bf16" or g.use_vllm):
-            problems.append("a GPU is required for load_in_4bit / bf16 / vLLM, and none is available (use --demo or set them off)")
-    if cfg.reward.enable_enhanced and cfg.reward.syntax_weight == 0 and cfg.reward.schema_weight == 0 and cfg.reward.structural_select_weight == 0:
-        problems.append("reward.enable_enhanced is true but every shaping weight is 0")
-    return problems
-
-
-def check_config(cfg: Config, *, need_gpu: bool = False) -> None:
-    """Raise :class:`ConfigError` listing every problem found by :func:`validate_config`."""
-    problems = validate_config(cfg, need_gpu=need_gpu)
-    if problems:
-        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
-
-
-# ----------------------------------------------------------------------------- data
-SQLITE_MAGIC = b"SQLite format 3\x00"
-BROKEN_STATUSES = ("db_missing", "db_corrupt", "too_deep", "too_large", "gold_error", "internal_error")
-
-
-@dataclass
-class Row:
-    index: int
-    db_path: str
-    sql: str
-    question: str
-    raw: dict
-
-
-@dataclass
-class Report:
-    """What :func:`validate_rows` found: per-row statuses, broken samples and the rows worth keeping."""
-
-    total: int = 0
-    statuses: Counter = field(default_factory=Counter)
-    broken: list[dict] = field(default_factory=list)
-    empty_results: list[dict] = field(default_factory=list)
-    slow: list[dict] = field(default_factory=list)
-    duplicate_questions: list[dict] = field(default_factory=list)
-    keep: list[int] = field(default_factory=list)
-
-    def _with(self, status: str) -> list[dict]:
-        return [b for b in self.broken if b["status"] == status]
-
-    @property
-    def gold_errors(self) -> list[dict]:
-        return self._with("gold_error")
-
-    @property
-    def missing_databases(self) -> list[dict]:
-        return self._with("db_missing")
-
-    @property
-    def corrupt_databases(self) -> list[dict]:
-        return self._with("db_corrupt")
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "broken": len(self.broken),
-            "statuses": dict(sorted(self.statuses.items())),
-            "empty_results": len(self.empty_results),
-            "slow": len(self.slow),
-            "duplicate_questions": len(self.duplicate_questions),
-            "kept_after_filtering": len(self.keep),
-        }
 
 
 def _need_str(path: str, what: str, value: Any, *, empty_ok: bool = False) -> str:
@@ -167,7 +62,10 @@ def _parquet_problem(exc: Exception) -> str:
             return f"not a readable parquet file ({exc})"
     except ImportError:  # pragma: no cover - pyarrow is what read it
         pass
-    return f"malformed rows: reward_model must be an object whose ground_truth is an object with sql and db_path ({type(exc).__name__}: {exc})"
+    return (
+        "malformed rows: reward_model must be an object whose ground_truth is an object with sql and db_path "
+        f"({type(exc).__name__}: {exc})"
+    )
 
 
 def _prepared_row(path: str, i: int, r: dict, db_dir: str | None) -> Row:
@@ -212,157 +110,6 @@ def load_rows(path: str, db_dir: str | None = None) -> list[Row]:
     return [_json_row(path, i, e, db_dir) for i, e in enumerate(data)]
 
 
-def _wal_pending(path: str, header: bytes) -> bool:
-    try:
-        return header[18] == 2 and os.path.getsize(path + "-wal") > 0
-    except OSError:
-        return False
-
-
-def database_problem(path: str) -> tuple[Status, str] | None:
-    """Why the reward could not use this database file, or None when it can.
-
-    Args:
-        path: the database file of a sample.
-
-    Returns:
-        ``(status, detail)`` with status ``db_missing`` or ``db_corrupt``, or None.
-
-    >>> database_problem("/nonexistent.sqlite")
-    (<Status.DB_MISSING: 'db_missing'>, 'no such file')
-    """
-    if not path:
-        return Status.DB_MISSING, "no database given (db_path, or db_id with --db-dir)"
-    if not os.path.exists(path):
-        return Status.DB_MISSING, "no such file"
-    if not os.path.isfile(path):
-        return Status.DB_MISSING, "not a file"
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(100)
-    except OSError as exc:
-        return Status.DB_CORRUPT, f"cannot be read ({exc.strerror or exc})"
-    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
-        return Status.DB_CORRUPT, "not a SQLite database file"
-    if _wal_pending(path, header):
-        return Status.DB_CORRUPT, f"WAL mode with pending -wal content; fold it in first: sqlite3 {path} 'PRAGMA journal_mode=DELETE'"
-    try:
-        schema = load_schema(path)
-    except SchemaLoadError as exc:
-        return Status.DB_CORRUPT, str(exc)
-    return None if schema.tables else (Status.DB_CORRUPT, "no tables")
-
-
-def _gold_status(res: Any) -> tuple[str, str]:
-    if res.status is Status.OK:
-        return "ok", ""
-    if res.status.value in ("db_missing", "db_corrupt", "too_deep"):
-        return res.status.value, res.detail
-    return "gold_error", f"{res.status.value}: {res.detail}"[:300]
-
-
-def _row_checks(rows: list[Row], engine: ExecutionEngine, threads: int) -> list[tuple[str, str, Any]]:
-    """``(status, detail, ExecResult or None)`` per row: database preflight, nesting guard, then the gold run."""
-    distinct = list(dict.fromkeys(r.db_path for r in rows))
-    dbs = {p: database_problem(p) for p in tqdm(distinct, desc="checking databases", file=sys.stderr, leave=False, disable=None)}
-    pre: list[tuple[str, str] | None] = []
-    for r in rows:
-        db, guard = dbs[r.db_path], check_sql(r.sql)
-        if db is not None:
-            pre.append((db[0].value, db[1]))
-        elif guard is not None:
-            pre.append(("too_deep" if guard.startswith("too_deep") else "too_large", guard))
-        else:
-            pre.append(None)
-    todo = [r for r, p in zip(rows, pre) if p is None]
-    with ThreadPoolExecutor(threads) as ex:
-        ran = iter(list(tqdm(ex.map(lambda r: engine.execute_gold(r.db_path, r.sql), todo), total=len(todo),
-                             desc="executing golds", file=sys.stderr, leave=False, disable=None)))
-    out = []
-    for p in pre:
-        if p is not None:
-            out.append((p[0], p[1], None))
-        else:
-            res = next(ran)
-            out.append((*_gold_status(res), res))
-    return out
-
-
-def _note_duplicates(rows: list[Row], rep: Report) -> None:
-    seen: Counter = Counter()
-    for r in rows:
-        key = (r.db_path, r.question.strip().lower())
-        seen[key] += 1
-        if r.question and seen[key] == 2:
-            rep.duplicate_questions.append({"index": r.index, "question": r.question})
-
-
-def validate_rows(rows: list[Row], *, engine: ExecutionEngine, slow_s: float = 5.0, drop_empty: bool = True, threads: int = 8) -> Report:
-    """Check every row as the reward will meet it; see the module docstring.
-
-    Args:
-        rows: from :func:`load_rows`.
-        engine: the sandbox that runs the golds.
-        slow_s: golds slower than this are reported (and not kept).
-        drop_empty: golds with empty results are not kept.
-        threads: golds executed at once.
-
-    Returns:
-        A :class:`Report`; ``keep`` holds the indices of the rows worth training on.
-    """
-    rep = Report(total=len(rows))
-    _note_duplicates(rows, rep)
-    for r, (status, detail, res) in zip(rows, _row_checks(rows, engine, threads)):
-        rep.statuses[status] += 1
-        item = {"index": r.index, "db_path": r.db_path, "sql": r.sql[:300]}
-        if status != "ok":
-            rep.broken.append(dict(item, status=status, detail=detail))
-            continue
-        bad = False
-        if not res.rows:
-            rep.empty_results.append(item)
-            bad = drop_empty
-        if res.elapsed_s > slow_s:
-            rep.slow.append(dict(item, seconds=round(res.elapsed_s, 3)))
-            bad = True
-        if not bad:
-            rep.keep.append(r.index)
-    return rep
-
-
-def check_training_rows(rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5) -> tuple[list[dict], Report]:
-    """Execute every gold of ``{"prompt", "ground_truth": {"sql", "db_path"}}`` rows before training.
-
-    Rows that are broken (missing or corrupt database, failing gold) or whose gold returns nothing are
-    dropped: they would only ever give a constant reward.
-
-    Args:
-        rows: training rows.
-        engine: the sandbox that runs the golds.
-        max_bad_fraction: above this fraction of dropped rows, the data is wrong and training would be wasted.
-
-    Returns:
-        The kept rows and the :class:`Report`.
-
-    Raises:
-        DataError: no rows, or too many unusable rows.
-    """
-    if not rows:
-        raise DataError("no training rows")
-    gts = [r.get("ground_truth") if isinstance(r.get("ground_truth"), dict) else {} for r in rows]
-    as_rows = [Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r) for i, (gt, r) in enumerate(zip(gts, rows))]
-    rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"))
-    bad = len(rows) - len(rep.keep)
-    if bad > max_bad_fraction * len(rows):
-        broken = ", ".join(f"{k}: {v}" for k, v in sorted(rep.statuses.items()) if k != "ok")
-        raise DataError(
-            f"{bad} of {len(rows)} training rows are unusable ({broken or 'no broken samples'}; "
-            f"empty results: {len(rep.empty_results)}); check the data folder (python -m extensions.validation DATA)"
-        )
-    keep = set(rep.keep)
-    return [r for i, r in enumerate(rows) if i in keep], rep
-
-
 def write_filtered(src: str, rows: list[Row], keep: list[int], out: str) -> None:
     """Write the kept rows of ``src`` to ``out`` in the same format (parquet or JSON)."""
     keep_set = set(keep)
@@ -376,15 +123,20 @@ def write_filtered(src: str, rows: list[Row], keep: list[int], out: str) -> None
             json.dump(kept, fh, indent=1, ensure_ascii=False)
 
 
-# ----------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m extensions.validation``."""
-    p = argparse.ArgumentParser(prog="python -m extensions.validation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.validation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("data", help="prepared .parquet, or Spider/BIRD-style .json")
     p.add_argument("--db-dir", help="database folder (<db_id>/<db_id>.sqlite) for JSON input")
     p.add_argument("--slow-s", type=float, default=5.0, help="golds slower than this are reported (and filtered)")
     p.add_argument("--keep-empty", action="store_true", help="do not filter golds with empty results")
-    p.add_argument("--write-filtered", metavar="OUT", help="write a copy without broken rows, empty results and slow golds")
+    p.add_argument(
+        "--write-filtered", metavar="OUT", help="write a copy without broken rows, empty results and slow golds"
+    )
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     return p
@@ -404,12 +156,16 @@ def print_report(rep: Report, as_json: bool) -> None:
 
 def _broken_line(rep: Report, filtered: bool) -> str:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(rep.statuses.items()) if k != "ok")
-    action = "left out of the filtered copy" if filtered else "every completion of one gets the same neutral score; fix them or use --write-filtered"
+    action = (
+        "left out of the filtered copy"
+        if filtered
+        else "every completion of one gets the same neutral score; fix them or use --write-filtered"
+    )
     return f"broken samples: {len(rep.broken)} of {rep.total} ({counts}): {action}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the validation CLI: exit 0 when every sample is usable, 1 when some are broken, 2 when DATA cannot be read."""
+    """Run the validation CLI: exit 0 when every sample is usable, 1 when some are broken, 2 when DATA is unreadable."""
     a = build_parser().parse_args(argv)
     try:
         check_output(a.write_filtered)

@@ -9,8 +9,19 @@ from extensions.data.prepare import FORMATS, SOURCES, prepare
 from extensions.errors import DataError
 
 
+def _max_tool_calls(a: argparse.Namespace) -> int | None:
+    """The call budget of a multi-turn preparation, None for single-turn."""
+    if not a.multi_turn:
+        return None
+    from extensions.tool.limits import DEFAULT_LIMITS
+
+    return a.max_tool_calls or DEFAULT_LIMITS.max_calls
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m extensions.data", description="Prepare VERL parquet files from local text-to-SQL datasets.")
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.data", description="Prepare VERL parquet files from local text-to-SQL datasets."
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     pr = sub.add_parser("prepare", help="write train.parquet and val.parquet")
     pr.add_argument("--source", required=True, choices=SOURCES)
@@ -21,18 +32,46 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--val-fraction", type=float, default=0.1, help="used when the source has a single split")
     pr.add_argument("--max-examples", type=int, help="cap per split (quick experiments)")
     pr.add_argument("--seed", type=int, default=0)
-    pr.add_argument("--format", default="parquet", choices=FORMATS,
-                    help="parquet: verl's train/val.parquet; openrlhf: train/val.jsonl with prompt, label, datasource")
+    pr.add_argument(
+        "--format",
+        default="parquet",
+        choices=FORMATS,
+        help="parquet: verl's train/val.parquet; openrlhf: train/val.jsonl with prompt, label, datasource",
+    )
+    pr.add_argument(
+        "--multi-turn",
+        action="store_true",
+        help="prompts name the execute_sql tool; rows carry verl's extra_info.tools_kwargs (verl_launch --multi-turn)",
+    )
+    pr.add_argument(
+        "--max-tool-calls",
+        type=int,
+        default=None,
+        help="the call budget named in multi-turn prompts (default: multi_turn.max_calls of the default config)",
+    )
     a = p.parse_args(argv)
     try:
         out = prepare(
-            a.source, a.out, path=a.path, style=a.prompt_style, sample_k=a.sample_values,
-            val_fraction=a.val_fraction, max_examples=a.max_examples, seed=a.seed, fmt=a.format,
+            a.source,
+            a.out,
+            path=a.path,
+            style=a.prompt_style,
+            sample_k=a.sample_values,
+            val_fraction=a.val_fraction,
+            max_examples=a.max_examples,
+            seed=a.seed,
+            fmt=a.format,
+            max_tool_calls=_max_tool_calls(a),
         )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # a dataset file whose entries lack a field or have the wrong type
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        ValueError,
+    ) as exc:  # a dataset file whose entries lack a field or have the wrong type
         print(f"error: {a.path}: cannot read the dataset ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
     for split, path in out.items():

@@ -40,7 +40,12 @@ def build_heavy_database(path: str, *, n_transactions: int = 1_200_000, n_accoun
         c.executemany(
             "INSERT INTO accounts VALUES (?,?,?,?)",
             (
-                (i, rng.randrange(1, 78), f"{rng.randrange(1993, 1998)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}", rng.choice(TYPES))
+                (
+                    i,
+                    rng.randrange(1, 78),
+                    f"{rng.randrange(1993, 1998)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
+                    rng.choice(TYPES),
+                )
                 for i in range(1, n_accounts + 1)
             ),
         )
@@ -66,8 +71,18 @@ def heavy_examples() -> list[dict]:
     """Question/gold pairs for the heavy database (BIRD-style aggregates and joins)."""
     ex = []
     for cat in CATEGORIES:
-        ex.append({"question": f"Total amount spent on {cat}?", "query": f"SELECT sum(amount) FROM transactions WHERE category = '{cat}'"})
-        ex.append({"question": f"Average {cat} transaction amount in 1997?", "query": f"SELECT avg(amount) FROM transactions WHERE category = '{cat}' AND trans_date LIKE '1997%'"})
+        ex.append(
+            {
+                "question": f"Total amount spent on {cat}?",
+                "query": f"SELECT sum(amount) FROM transactions WHERE category = '{cat}'",
+            }
+        )
+        ex.append(
+            {
+                "question": f"Average {cat} transaction amount in 1997?",
+                "query": f"SELECT avg(amount) FROM transactions WHERE category = '{cat}' AND trans_date LIKE '1997%'",
+            }
+        )
     for region in REGIONS:
         ex.append(
             {
@@ -77,7 +92,12 @@ def heavy_examples() -> list[dict]:
             }
         )
     for y in range(1993, 1999):
-        ex.append({"question": f"Number of transactions per category in {y}?", "query": f"SELECT category, count(*) FROM transactions WHERE trans_date LIKE '{y}%' GROUP BY category"})
+        ex.append(
+            {
+                "question": f"Number of transactions per category in {y}?",
+                "query": f"SELECT category, count(*) FROM transactions WHERE trans_date LIKE '{y}%' GROUP BY category",
+            }
+        )
     for t in TYPES:
         ex.append(
             {
@@ -87,7 +107,17 @@ def heavy_examples() -> list[dict]:
             }
         )
     ex.append({"question": "Largest single transaction amount?", "query": "SELECT max(amount) FROM transactions"})
-    ex.append({"question": "Accounts with more than 50 transactions", "query": "SELECT account_id FROM transactions GROUP BY account_id HAVING count(*) > 50"})
+    ex.append(
+        {
+            "question": "Accounts with more than 50 transactions",
+            "query": "SELECT account_id FROM transactions GROUP BY account_id HAVING count(*) > 50",
+        }
+    )
     for k in (10, 100):
-        ex.append({"question": f"The {k} largest balances", "query": f"SELECT trans_id, balance FROM transactions ORDER BY balance DESC LIMIT {k}"})
+        ex.append(
+            {
+                "question": f"The {k} largest balances",
+                "query": f"SELECT trans_id, balance FROM transactions ORDER BY balance DESC LIMIT {k}",
+            }
+        )
     return [dict(e, db_id="heavy") for e in ex]

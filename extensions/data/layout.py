@@ -1,7 +1,8 @@
 """Where databases live and what a ground truth is: one home for paths and prepared rows.
 
 A database for ``db_id`` lives at ``<root>/<db_id>/<db_id>.sqlite`` (Spider and BIRD; test-suite
-databases add more ``.sqlite`` files in that folder) or at ``<root>/<db_id>.sqlite``.
+databases add more ``.sqlite`` files in that folder, see :func:`database_variants`) or at
+``<root>/<db_id>.sqlite``.
 A ground truth is ``"SQL"``, ``{"sql"|"query"|"SQL": ..., "db_path"|"db_id": ..., "schema"?}``
 or a JSON string of that.
 
@@ -13,14 +14,22 @@ or a JSON string of that.
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from extensions._util.log import log_once
 from extensions._util.nesting import json_loads_bounded
 
+log = logging.getLogger(__name__)
+
 _DB_KEYS = ("db_path", "db_id", "db_root")
+SQLITE_HEADER = b"SQLite format 3\x00"
+_VARIANTS_MAX = 4096
+_variants: dict[tuple[str, str, int, int], list[str]] = {}  # (folder, db_id, mtime_ns, inode) -> variants
 
 
 @dataclass
@@ -42,15 +51,83 @@ def db_file(root: str, db_id: str) -> str:
     return os.path.join(root, db_id, f"{db_id}.sqlite")
 
 
+def is_database_variant(path: str) -> bool:
+    """Whether a file counts as a test-suite variant of the database in its folder.
+
+    A variant is a visible ``*.sqlite`` name (not starting with ``.``: macOS ``._x.sqlite`` resource forks,
+    editor and backup files), a regular file (a link is followed; a dangling one or a folder is not a
+    variant), and it starts with SQLite's 16-byte header (an empty or foreign file is not).
+
+    Args:
+        path: the file.
+
+    Returns:
+        True when the reward should run on it too.
+
+    >>> is_database_variant("/no/such/x.sqlite")
+    False
+    """
+    name = os.path.basename(path)
+    if name.startswith(".") or not name.endswith(".sqlite"):
+        return False
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:
+            return fh.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def database_variants(folder: str, db_id: str) -> list[str]:
+    """The test-suite variants in ``folder`` besides ``<db_id>.sqlite``, sorted (see :func:`is_database_variant`).
+
+    Remembered per folder until the folder's entries change; stray ``*.sqlite`` names that are not
+    variants are logged once per folder.
+
+    Args:
+        folder: ``<root>/<db_id>``.
+        db_id: the database name.
+
+    Returns:
+        Paths of the variants (often none).
+
+    >>> database_variants("/no/such/folder", "x")
+    []
+    """
+    try:
+        st = os.stat(folder)
+        key = (folder, db_id, st.st_mtime_ns, st.st_ino)
+        if key not in _variants:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".sqlite") and n != f"{db_id}.sqlite")
+            found = [os.path.join(folder, n) for n in names if is_database_variant(os.path.join(folder, n))]
+            if len(found) < len(names):
+                stray = [n for n in names if os.path.join(folder, n) not in found]
+                log_once(
+                    log,
+                    f"variants:{folder}",
+                    "%s: not used as database variants (hidden, not a regular file, or not SQLite): %s",
+                    folder,
+                    ", ".join(stray[:5]),
+                )
+            if len(_variants) >= _VARIANTS_MAX:
+                _variants.clear()
+            _variants[key] = found
+        return list(_variants[key])
+    except OSError:
+        return []
+
+
 def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
-    """``db_root/db_id/*.sqlite`` (main file first), or ``db_root/db_id.sqlite``.
+    """``db_root/db_id/db_id.sqlite`` and its test-suite variants, or ``db_root/db_id.sqlite``.
 
     Args:
         db_id: the database name; names with ``/`` or ``..`` resolve to nothing.
         db_root: the folder holding the databases.
 
     Returns:
-        The files to run on (empty when ``db_id`` or ``db_root`` is unusable).
+        The files to run on, main file first (empty when ``db_id`` or ``db_root`` is unusable). The main
+        file is named even when it is missing, unless variants exist, so the reward reports ``db_missing``.
 
     >>> resolve_db_paths("../etc", "/data")
     []
@@ -60,12 +137,46 @@ def resolve_db_paths(db_id: str, db_root: str | None) -> list[str]:
     folder = os.path.join(db_root, db_id)
     main = db_file(db_root, db_id)
     if os.path.isdir(folder):
-        others = sorted(
-            os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".sqlite") and f != f"{db_id}.sqlite"
-        )
-        return ([main] if os.path.exists(main) else []) + others
+        others = database_variants(folder, db_id)
+        return ([main] if os.path.exists(main) or not others else []) + others
     flat = os.path.join(db_root, f"{db_id}.sqlite")
     return [flat] if os.path.exists(flat) else [main]
+
+
+def row_ground_truth(ground_truth: Mapping[str, Any], *, db_root: str | None = None) -> dict[str, str]:
+    """The ground truth a training or adapter row carries: the SQL and where its database is.
+
+    A ``db_path`` is kept as is. A ``db_id`` is resolved under ``db_root`` (:func:`resolve_db_paths`:
+    the main file); without ``db_root`` it stays a ``db_id``, which the reward resolves under
+    ``data.db_root`` (:func:`parse_ground_truth`).
+
+    Args:
+        ground_truth: a prepared row's ground truth (``sql``/``query``/``SQL``, ``db_path`` or ``db_id``).
+        db_root: the folder of ``<db_id>/<db_id>.sqlite``.
+
+    Returns:
+        ``{"sql", "db_path"}``, or ``{"sql", "db_id"}`` when no path can be named.
+
+    Raises:
+        extensions.errors.DataError: no SQL, or neither ``db_path`` nor ``db_id``.
+
+    >>> row_ground_truth({"sql": "SELECT 1", "db_id": "hr"}, db_root="data/database")
+    {'sql': 'SELECT 1', 'db_path': 'data/database/hr/hr.sqlite'}
+    >>> row_ground_truth({"sql": "SELECT 1", "db_id": "hr"})
+    {'sql': 'SELECT 1', 'db_id': 'hr'}
+    """
+    from extensions.errors import DataError
+
+    sql = ground_truth.get("sql", ground_truth.get("query", ground_truth.get("SQL")))
+    if not isinstance(sql, str) or not sql.strip():
+        raise DataError("ground truth has no 'sql'")
+    path, db_id = ground_truth.get("db_path"), ground_truth.get("db_id")
+    if isinstance(path, str) and path:
+        return {"sql": sql, "db_path": path}
+    if not isinstance(db_id, str) or not db_id:
+        raise DataError(f"ground truth names no database (db_path or db_id): {sorted(ground_truth)}")
+    paths = resolve_db_paths(db_id, db_root)
+    return {"sql": sql, "db_path": paths[0]} if paths else {"sql": sql, "db_id": db_id}
 
 
 def _decode(ground_truth: Any) -> Any:
@@ -101,7 +212,8 @@ def parse_ground_truth(
         if isinstance(ground_truth, str):
             ground_truth = {"sql": ground_truth}
         if isinstance(ground_truth, Mapping):
-            ground_truth = {**{k: extra[k] for k in _DB_KEYS if extra.get(k)}, **{k: v for k, v in ground_truth.items() if v}}
+            from_extra = {k: extra[k] for k in _DB_KEYS if extra.get(k)}
+            ground_truth = {**from_extra, **{k: v for k, v in ground_truth.items() if v}}
     if isinstance(ground_truth, str):
         return GroundTruth(ground_truth, [db_path] if db_path else [])
     if not isinstance(ground_truth, Mapping):
@@ -121,6 +233,34 @@ def parse_ground_truth(
     return GroundTruth(sql, [], ground_truth.get("schema"))
 
 
+def read_parquet(path: str) -> list[dict]:
+    """All rows of a parquet file, as dicts.
+
+    Args:
+        path: the ``.parquet`` file.
+
+    Returns:
+        One dict per row, columns as keys.
+
+    Raises:
+        extensions.errors.DataError: the file is missing or pyarrow is not installed.
+
+    >>> read_parquet("no/such/file.parquet")
+    Traceback (most recent call last):
+    ...
+    extensions.errors.DataError: missing file: no/such/file.parquet
+    """
+    from extensions.errors import DataError
+
+    if not os.path.exists(path):
+        raise DataError(f"missing file: {path}")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise DataError(f"reading {path} needs pyarrow (pip install pyarrow): {exc}") from exc
+    return pq.read_table(path).to_pylist()
+
+
 def read_prepared(path: str) -> list[dict]:
     """Rows of a prepared parquet file (``python -m extensions.data prepare``), or of ``<path>/train.parquet``.
 
@@ -135,7 +275,6 @@ def read_prepared(path: str) -> list[dict]:
         extensions.errors.DataError: the file is missing, pyarrow is not installed, or a row's
             ``reward_model.ground_truth`` is neither a mapping nor (JSON of) a mapping or SQL string.
     """
-    from extensions.data.prepare import read_parquet
     from extensions.errors import DataError
 
     if os.path.isdir(path):
@@ -149,7 +288,9 @@ def read_prepared(path: str) -> list[dict]:
         if isinstance(gt, str):
             gt = {"sql": gt}
         if not isinstance(gt, Mapping):
-            raise DataError(f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, got {type(gt).__name__}")
+            raise DataError(
+                f"{path}: row {i}: reward_model.ground_truth must be a mapping, JSON or SQL, got {type(gt).__name__}"
+            )
         prompt = r.get("prompt")
         if not isinstance(prompt, (list, tuple)) or not all(isinstance(m, Mapping) for m in prompt):
             raise DataError(f"{path}: row {i}: prompt must be a list of chat messages")

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from extensions._util.nesting import json_loads_bounded
+from extensions.data.layout import db_file
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
-from extensions.data.layout import db_file
 from extensions.execution.introspect import load_schema, sample_values
+from extensions.tool.prompt import multi_turn_row
 
 SOURCES = ("spider", "bird", "synsql", "sql_create_context", "demo")
 
@@ -92,7 +93,10 @@ def bird_examples(root: str, split: str) -> list[Example]:
     db_dir = _first_existing(folder, [f"{split}_databases", "databases", "database"])
     if db_dir is None:
         raise DataError(f"no {split}_databases folder in {folder}")
-    return [Example(e["db_id"], e["question"], e["SQL"], _db_path(db_dir, e["db_id"]), e.get("evidence") or "") for e in _load_json(f)]
+    return [
+        Example(e["db_id"], e["question"], e["SQL"], _db_path(db_dir, e["db_id"]), e.get("evidence") or "")
+        for e in _load_json(f)
+    ]
 
 
 def synsql_examples(root: str, split: str) -> list[Example]:
@@ -112,9 +116,13 @@ def sql_create_context_examples(path: str, cache_dir: str) -> list[Example]:
     """Rows with ``question``, ``context`` (CREATE TABLE text) and ``answer``; instances are synthesized."""
     from extensions.data.synth import synthesize_database
 
-    files = [path] if os.path.isfile(path) else [
-        os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith((".json", ".jsonl"))
-    ] if os.path.isdir(path) else []
+    files = (
+        [path]
+        if os.path.isfile(path)
+        else [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith((".json", ".jsonl"))]
+        if os.path.isdir(path)
+        else []
+    )
     if not files:
         raise DataError(f"no sql-create-context JSON/JSONL file at {path}")
     rows = [r for f in files for r in _load_json(f)]
@@ -151,7 +159,10 @@ def split_examples(ex: list[Example], split: str, val_fraction: float, seed: int
     return [e for i, e in enumerate(ex) if (i in val) == (split == "val")]
 
 
-def to_rows(examples: list[Example], *, source: str, split: str, style: str, sample_k: int) -> Iterator[dict]:
+def to_rows(
+    examples: list[Example], *, source: str, split: str, style: str, sample_k: int, max_tool_calls: int | None = None
+) -> Iterator[dict]:
+    """Prepared rows; with ``max_tool_calls`` (multi-turn) each goes through :func:`~extensions.tool.prompt.multi_turn_row`."""
     schema_cache: dict[str, str] = {}
     for i, e in enumerate(tqdm(examples, desc=f"{source} {split}", file=sys.stderr, leave=False, disable=None)):
         text = e.schema_text
@@ -160,13 +171,20 @@ def to_rows(examples: list[Example], *, source: str, split: str, style: str, sam
             if text is None:
                 text = render_schema(load_schema(e.db_path), sample_values(e.db_path, sample_k))
                 schema_cache[e.db_path] = text
-        yield {
+        row = {
             "data_source": source,
             "prompt": build_prompt(style, text, e.question, e.evidence or None),
             "ability": "text2sql",
             "reward_model": {"style": "rule", "ground_truth": {"sql": e.sql, "db_path": e.db_path, "db_id": e.db_id}},
-            "extra_info": {"index": i, "split": split, "db_id": e.db_id, "question": e.question, "evidence": e.evidence},
+            "extra_info": {
+                "index": i,
+                "split": split,
+                "db_id": e.db_id,
+                "question": e.question,
+                "evidence": e.evidence,
+            },
         }
+        yield multi_turn_row(row, e.db_path, e.db_id, max_tool_calls) if max_tool_calls else row
 
 
 def write_parquet(rows: list[dict], path: str) -> None:
@@ -191,7 +209,11 @@ def openrlhf_record(row: dict) -> dict:
     >>> openrlhf_record({"prompt": [], "data_source": "demo", "reward_model": {"ground_truth": {"sql": "SELECT 1"}}})["label"]
     '{"sql": "SELECT 1"}'
     """
-    return {"prompt": row["prompt"], "label": json.dumps(row["reward_model"]["ground_truth"]), "datasource": row["data_source"]}
+    return {
+        "prompt": row["prompt"],
+        "label": json.dumps(row["reward_model"]["ground_truth"]),
+        "datasource": row["data_source"],
+    }
 
 
 def write_jsonl(records: list[dict], path: str) -> None:
@@ -212,14 +234,6 @@ def _write_split(rows: list[dict], out_dir: str, split: str, fmt: str) -> str:
     return path
 
 
-def read_parquet(path: str) -> list[dict]:
-    import pyarrow.parquet as pq
-
-    if not os.path.exists(path):
-        raise DataError(f"missing file: {path}")
-    return pq.read_table(path).to_pylist()
-
-
 def prepare(
     source: str,
     out_dir: str,
@@ -231,8 +245,13 @@ def prepare(
     max_examples: int | None = None,
     seed: int = 0,
     fmt: str = "parquet",
+    max_tool_calls: int | None = None,
 ) -> dict[str, str]:
-    """Write ``train`` and ``val`` files under ``out_dir`` (``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``); returns their paths."""
+    """Write ``train`` and ``val`` files under ``out_dir`` (``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``); returns their paths.
+
+    ``max_tool_calls`` (``--multi-turn``): prompts name the ``execute_sql`` tool and its budget, and rows carry
+    verl's ``extra_info.tools_kwargs`` and ``agent_name``.
+    """
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; allowed: {', '.join(SOURCES)}")
     if fmt not in FORMATS:
@@ -261,6 +280,8 @@ def prepare(
     for split, ex in splits.items():
         if max_examples:
             ex = ex[:max_examples]
-        rows = list(to_rows(ex, source=source, split=split, style=style, sample_k=sample_k))
+        rows = list(
+            to_rows(ex, source=source, split=split, style=style, sample_k=sample_k, max_tool_calls=max_tool_calls)
+        )
         out[split] = _write_split(rows, out_dir, split, fmt)
     return out

@@ -15,6 +15,7 @@ thread (:mod:`extensions.execution.lane`), else run in a worker process
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -29,7 +30,12 @@ from extensions._util.cache import ResultCache, approx_bytes
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
-from extensions.execution.compare import CompareOptions, Semantics, clear_memo
+from extensions.execution.compare import (
+    CompareLimit,
+    CompareOptions,
+    Semantics,
+    clear_memo,
+)
 from extensions.execution.lane import InlineLane
 from extensions.execution.pool import WorkerPool
 from extensions.execution.sandbox import Limits, Signature, db_signature
@@ -48,6 +54,8 @@ class MatchResult:
 
     ``status`` is the prediction's execution status, or ``gold_error`` when the
     gold query failed (never a match), or ``db_missing``/``db_corrupt``.
+    ``timeout_s`` is the prediction's wall-clock backstop and ``max_vm_steps`` its
+    work budget in VM instructions.
     """
 
     match: bool
@@ -56,6 +64,7 @@ class MatchResult:
     pred: ExecResult | None = None
     gold: ExecResult | None = None
     timeout_s: float = 0.0
+    max_vm_steps: int = 0
 
     @property
     def executed(self) -> bool:
@@ -66,7 +75,7 @@ class MatchResult:
 def _as_cached(r: ExecResult | None) -> ExecResult | None:
     if r is None or r.cached:
         return r
-    return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, r.timeout_s, True)
+    return dataclasses.replace(r, cached=True)
 
 
 def _result_bytes(r: ExecResult) -> int:
@@ -86,9 +95,33 @@ def _statement_key(sql: str) -> str:
     return cache_key(sql) if len(sql) <= _NORMALISE_MAX_CHARS else sql
 
 
-def _usable(r: ExecResult, timeout_s: float) -> bool:
-    """A cached timeout under a shorter timeout than this call's is no verdict for it."""
-    return not (r.status is Status.TIMEOUT and r.timeout_s < timeout_s)
+def _usable(r: ExecResult, max_vm_steps: int) -> bool:
+    """A cached step timeout under a smaller budget than this call's is no verdict for it."""
+    if r.status is not Status.TIMEOUT:
+        return True
+    return 0 < max_vm_steps <= r.max_vm_steps or r.max_vm_steps == 0
+
+
+def _within(r: ExecResult, max_vm_steps: int) -> ExecResult:
+    """``r`` as a run under ``max_vm_steps`` gives it: the same status and detail as a fresh run."""
+    if not max_vm_steps:
+        return r
+    if r.status is Status.OK and r.vm_steps > max_vm_steps:  # ran under a larger budget earlier
+        return ExecResult(Status.TIMEOUT, detail=_steps_detail(max_vm_steps), timeout_s=r.timeout_s,
+                          vm_steps=r.vm_steps, max_vm_steps=max_vm_steps, cached=r.cached)
+    if r.status is Status.TIMEOUT and r.max_vm_steps != max_vm_steps:
+        return dataclasses.replace(r, detail=_steps_detail(max_vm_steps), max_vm_steps=max_vm_steps)
+    return r
+
+
+def _steps_detail(max_vm_steps: int) -> str:
+    """The detail of a step timeout (the sandbox's own wording)."""
+    return f"more than max_vm_steps={max_vm_steps} VM steps"
+
+
+def _cacheable(r: ExecResult) -> bool:
+    """Only verdicts are cached: never an internal error or a wall-clock outcome."""
+    return r.status not in (Status.INTERNAL_ERROR, Status.TIMEOUT_WALL)
 
 
 def _internal(exc: BaseException) -> str:
@@ -96,7 +129,7 @@ def _internal(exc: BaseException) -> str:
 
 
 # Verdicts that depend on more than the (file, SQL) pair: never memoised.
-_VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT})
+_VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT, Status.TIMEOUT_WALL})
 # A batch's predictions on one database stop trying the lane once failed attempts held the caller this many budgets.
 _BATCH_LANE_BUDGETS = 3.0
 # Longer statements are cached under their own text (normalising them would keep them in its memo).
@@ -206,7 +239,8 @@ class ExecutionEngine:
         Returns:
             ``executions`` (distinct statements run), ``worker_executions`` (of which in a
             worker), ``inline`` (lane counters, ``budget_ms``, ``slow_databases``,
-            ``batch_skipped``), ``match_async``, ``worker_restarts`` and one dict per
+            ``batch_skipped``), ``match_async``, ``worker_restarts``, ``worker_pids`` (the
+            process ids of the workers alive now) and one dict per
             cache (``entries``, ``bytes``, ``hits``, ``misses``, ``joined``).
         """
         c = self._counts
@@ -216,7 +250,8 @@ class ExecutionEngine:
         return {
             "workers": self.pool.size, "executions": c["executions"], "worker_executions": c["worker_executions"],
             "inline": inline, "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
-            "worker_restarts": self.pool.restarts, "gold_cache": self.gold_cache.stats(),
+            "worker_restarts": self.pool.restarts, "worker_pids": self.pool.pids(),
+            "gold_cache": self.gold_cache.stats(),
             "result_cache": self.result_cache.stats(), "verdict_cache": verdicts,
         }
 
@@ -248,44 +283,50 @@ class ExecutionEngine:
             return sig, ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes")
         return sig, None
 
-    def _gold_twin(self, cache: ResultCache[ExecResult], key: tuple, timeout_s: float) -> ExecResult | None:
+    def _gold_twin(self, cache: ResultCache[ExecResult], key: tuple, steps: int) -> ExecResult | None:
         """A prediction equal to a gold query reuses the gold's cached result."""
         if cache is self.gold_cache:
             return None
         r = self.gold_cache.get(key)
-        return r if r is not None and _usable(r, timeout_s) else None
+        return r if r is not None and _usable(r, steps) else None
 
     def _lane_allowed(self, db_path: str, inline: bool) -> bool:
         return inline and self._budget_s > 0 and not self._slow.get(db_path, False) and not self.pool.closed
 
-    def _try_inline(self, db_path: str, sig: Signature, sql: str, timeout_s: float, gold: bool) -> ExecResult | None:
+    def _try_inline(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int,
+                    gold: bool) -> ExecResult | None:
         """The lane's verdict, or None when a worker must run the statement."""
-        r = self._inline.run(db_path, sig, sql, min(self._budget_s, timeout_s), timeout_s)
+        r = self._inline.run(db_path, sig, sql, min(self._budget_s, timeout_s), timeout_s, steps)
         if r is not None:
             self._counts["executions"] += 1
             if gold:
                 self._note_speed(db_path, r.elapsed_s)
         return r
 
-    def _in_worker(self, db_path: str, sig: Signature, sql: str, timeout_s: float, gold: bool) -> ExecResult:
+    def _in_worker(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int,
+                   gold: bool) -> ExecResult:
         self._counts["executions"] += 1
         self._counts["worker_executions"] += 1
-        r = self.pool.execute(db_path, sql, timeout_s, sig)
+        r = self.pool.execute(db_path, sql, timeout_s, sig, steps)
         if r.status is Status.INTERNAL_ERROR:
             log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
-        elif gold:
-            self._note_speed(db_path, timeout_s if r.status is Status.TIMEOUT else r.elapsed_s)
+        elif r.status is Status.TIMEOUT_WALL:
+            log_once(log, "timeout_wall", "a statement passed the wall-clock backstop (timeout_s=%s) twice: %s; "
+                     "not cached, the machine may be overloaded or a worker stopped", timeout_s, r.detail)
+        if gold and r.status is not Status.INTERNAL_ERROR:
+            self._note_speed(db_path, timeout_s if r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL) else r.elapsed_s)
         return r
 
-    def _compute(self, db_path: str, sig: Signature, sql: str, timeout_s: float, gold: bool, inline: bool) -> ExecResult:
+    def _compute(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool,
+                 inline: bool) -> ExecResult:
         if self._lane_allowed(db_path, inline):
-            r = self._try_inline(db_path, sig, sql, timeout_s, gold)
+            r = self._try_inline(db_path, sig, sql, timeout_s, steps, gold)
             if r is not None:
                 return r
-        return self._in_worker(db_path, sig, sql, timeout_s, gold)
+        return self._in_worker(db_path, sig, sql, timeout_s, steps, gold)
 
     def _run(
-        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float,
+        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, steps: int,
         sig: Signature | None = None, inline: bool = True,
     ) -> ExecResult:
         """The statement's result: from ``cache``, else the inline lane, else a worker."""
@@ -293,74 +334,93 @@ class ExecutionEngine:
         if early is not None:
             return early
         key = (_abspath(db_path), sig, _statement_key(sql))
-        result = self._gold_twin(cache, key, timeout_s)
+        result = self._gold_twin(cache, key, steps)
         if result is None:
             gold = cache is self.gold_cache
             result, _ = cache.get_or_compute(
                 key,
-                functools.partial(self._compute, db_path, sig, sql, timeout_s, gold, inline),
+                functools.partial(self._compute, db_path, sig, sql, timeout_s, steps, gold, inline),
                 cost=functools.partial(_keyed_bytes, len(key[2])),
-                usable=functools.partial(_usable, timeout_s=timeout_s),
-                cacheable=lambda r: r.status is not Status.INTERNAL_ERROR,
+                usable=functools.partial(_usable, max_vm_steps=steps),
+                cacheable=_cacheable,
                 store=_as_cached,
             )
-        if result.status is Status.OK and result.elapsed_s > timeout_s:
-            # Ran under a longer timeout earlier; keep verdicts consistent.
-            return ExecResult(Status.TIMEOUT, detail="exceeds this call's timeout (cached run)", timeout_s=timeout_s)
-        return result
+        return _within(result, steps)
 
-    def _run_lane_only(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float) -> ExecResult | None:
+    def _run_lane_only(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float,
+                       steps: int) -> ExecResult | None:
         """Like :meth:`_run` but never a worker: None when the lane cannot settle the statement."""
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
             return early
         key = (_abspath(db_path), sig, _statement_key(sql))
-        result = self._gold_twin(cache, key, timeout_s) or cache.get(key)
-        if result is not None and not _usable(result, timeout_s):
+        result = self._gold_twin(cache, key, steps) or cache.get(key)
+        if result is not None and not _usable(result, steps):
             result = None
         if result is None and self._lane_allowed(db_path, True):
-            result = self._try_inline(db_path, sig, sql, timeout_s, cache is self.gold_cache)
+            result = self._try_inline(db_path, sig, sql, timeout_s, steps, cache is self.gold_cache)
             if result is not None:
                 cache.put(key, _as_cached(result), _keyed_bytes(len(key[2]), result))
-        return result
+        return None if result is None else _within(result, steps)
 
     def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
-        """Remember whether ``path``'s gold queries fit the inline lane (half its budget)."""
+        """Remember whether ``path``'s gold queries fit the inline lane (half its budget); routing only."""
         if len(self._slow) >= 65536:
             self._slow.clear()
         self._slow[path] = gold_elapsed_s > self._budget_s / 2
 
-    def _safe_run(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float,
+    def _safe_run(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, steps: int,
                   sig: Signature | None = None, inline: bool = True) -> ExecResult:
         try:
-            return self._run(cache, db_path, sql, timeout_s, sig, inline)
+            return self._run(cache, db_path, sql, timeout_s, steps, sig, inline)
         except Exception as exc:  # a bug: a defined status, logged once
             log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=_internal(exc))
 
-    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None) -> ExecResult:
+    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None,
+                max_vm_steps: int | None = None) -> ExecResult:
         """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused. Never raises.
 
         Args:
             db_path: the SQLite file.
             sql: one statement.
-            timeout_s: the deadline (default ``settings.timeout_s``).
+            timeout_s: the wall-clock backstop (default ``settings.timeout_s``).
+            max_vm_steps: the work budget in VM instructions (default ``settings.max_vm_steps``; 0: none).
 
         Returns:
             The :class:`ExecResult`.
         """
-        return self._safe_run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s)
+        steps = self.settings.max_vm_steps if max_vm_steps is None else max_vm_steps
+        return self._safe_run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, steps)
 
     def execute_gold(self, db_path: str, sql: str) -> ExecResult:
-        """Execute a gold query with the full timeout; cached per (database, SQL). Never raises."""
-        return self._safe_run(self.gold_cache, db_path, sql, self.settings.timeout_s)
+        """Execute a gold query with the full budget; cached per (database, SQL). Never raises."""
+        return self._safe_run(self.gold_cache, db_path, sql, self.settings.timeout_s, self.settings.max_vm_steps)
 
     def timeout_for(self, gold: ExecResult) -> float:
-        """A prediction's timeout given its gold's result (see ``adaptive_timeout``)."""
+        """A prediction's wall-clock backstop: ``settings.timeout_s`` whatever the gold (never adaptive)."""
+        return self.settings.timeout_s
+
+    def steps_for(self, gold: ExecResult) -> int:
+        """A prediction's work budget in VM steps given its gold's result.
+
+        Args:
+            gold: the gold query's result.
+
+        Returns:
+            ``clamp(adaptive_k × gold.vm_steps, adaptive_min_steps, max_vm_steps)`` with
+            ``adaptive_timeout``, else ``max_vm_steps`` (0: no budget).
+
+        >>> eng = ExecutionEngine(workers=1, max_vm_steps=10**9, adaptive_k=20, adaptive_min_steps=10**6)
+        >>> eng.steps_for(ExecResult(Status.OK, vm_steps=5 * 10**6)), eng.steps_for(ExecResult(Status.OK))
+        (100000000, 1000000)
+        >>> eng.close()
+        """
         s = self.settings
         if not s.adaptive_timeout:
-            return s.timeout_s
-        return min(s.timeout_s, max(s.adaptive_min_s, s.adaptive_k * gold.elapsed_s))
+            return s.max_vm_steps
+        adaptive = max(s.adaptive_min_steps, int(s.adaptive_k * gold.vm_steps))
+        return min(s.max_vm_steps, adaptive) if s.max_vm_steps else adaptive
 
     # -- comparison -------------------------------------------------------------------
     def match(
@@ -408,15 +468,16 @@ class ExecutionEngine:
             self._counts["verdict_hits"] += 1
             return memo
         m = self._compare(db_path, sig, pred_sql, gold_sql, opts)
-        if m.status not in _VOLATILE and (m.gold is None or m.gold.status not in _VOLATILE):
-            kept = MatchResult(m.match, m.status, m.detail, _as_cached(m.pred), _as_cached(m.gold), m.timeout_s)
+        if m.status not in _VOLATILE and all(r is None or r.status not in _VOLATILE for r in (m.gold, m.pred)):
+            kept = dataclasses.replace(m, pred=_as_cached(m.pred), gold=_as_cached(m.gold))
             self.verdict_cache.put(key, kept, _verdict_bytes(kept) + len(gold_sql) + len(pred_sql or ""))
         return m
 
     def _compare(self, db_path: str, sig: Signature | None, pred_sql: str | None, gold_sql: str,
                  opts: CompareOptions) -> MatchResult:
+        s = self.settings
         gold_prepared = opts.prepare(gold_sql)
-        gold = self._safe_run(self.gold_cache, db_path, gold_prepared, self.settings.timeout_s, sig)
+        gold = self._safe_run(self.gold_cache, db_path, gold_prepared, s.timeout_s, s.max_vm_steps, sig)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
         if not isinstance(pred_sql, str) or not pred_sql.strip():
@@ -426,20 +487,24 @@ class ExecutionEngine:
         pred_prepared = pred_sql if len(pred_sql) > self.settings.max_sql_bytes else opts.prepare(pred_sql)
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
-            pred = self._safe_run(self.result_cache, db_path, pred_prepared, self.settings.timeout_s, sig)
+            pred = self._safe_run(self.result_cache, db_path, pred_prepared, s.timeout_s, s.max_vm_steps, sig)
             return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", pred, gold,
-                               self.settings.timeout_s)
-        timeout_s = self.timeout_for(gold)
+                               s.timeout_s, s.max_vm_steps)
+        timeout_s, steps = self.timeout_for(gold), self.steps_for(gold)
         # A gold that needs more than half the inline budget: its predictions go straight to a worker.
         inline = gold.elapsed_s <= self._budget_s / 2
-        pred = self._safe_run(self.result_cache, db_path, pred_prepared, timeout_s, sig, inline)
+        pred = self._safe_run(self.result_cache, db_path, pred_prepared, timeout_s, steps, sig, inline)
         if pred.status is not Status.OK:
-            return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s)
+            return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s, steps)
         assert gold.rows is not None and pred.rows is not None
         if opts.empty_result_is_wrong and not gold.rows and not pred.rows:
-            return MatchResult(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold, timeout_s)
-        ok = opts.matches(gold.rows, pred.rows, gold_sql=gold_prepared)
-        return MatchResult(ok, Status.OK, "" if ok else "results differ", pred, gold, timeout_s)
+            return MatchResult(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold,
+                               timeout_s, steps)
+        try:
+            ok = opts.matches(gold.rows, pred.rows, gold_sql=gold_prepared)
+        except CompareLimit as exc:
+            return MatchResult(False, Status.TOO_LARGE, str(exc), pred, gold, timeout_s, steps)
+        return MatchResult(ok, Status.OK, "" if ok else "results differ", pred, gold, timeout_s, steps)
 
     # -- batches ------------------------------------------------------------------------
     def execute_batch(
@@ -464,7 +529,8 @@ class ExecutionEngine:
             opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct))
             work = _batch_work(items, opts)
             golds = list(dict.fromkeys((p, g) for p, _, g in work))
-            results = self._settle([(p, g, self.settings.timeout_s, True) for p, g in golds], gold=True)
+            s = self.settings
+            results = self._settle([(p, g, s.timeout_s, s.max_vm_steps, True) for p, g in golds], gold=True)
             self._settle(self._prediction_jobs(work, dict(zip(golds, results)), opts), gold=False)
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in execute_batch: %r", exc, exc_info=True)
@@ -472,34 +538,37 @@ class ExecutionEngine:
     prefetch = execute_batch  # the earlier name
 
     def _prediction_jobs(self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult],
-                         opts: CompareOptions) -> list[tuple[str, str, float, bool]]:
-        """``(path, sql, timeout_s, inline)`` per distinct prediction, with its gold's timeout and lane choice."""
-        jobs: dict[tuple[str, str], tuple[float, bool]] = {}
+                         opts: CompareOptions) -> list[tuple[str, str, float, int, bool]]:
+        """``(path, sql, timeout_s, max_vm_steps, inline)`` per distinct prediction (its gold's budget, lane choice)."""
+        jobs: dict[tuple[str, str], tuple[int, bool]] = {}
         for path, pred, gold_sql in work:
             g = golds[(path, gold_sql)]
             if not isinstance(pred, str) or not pred.strip() or g.status in (Status.DB_MISSING, Status.DB_CORRUPT):
                 continue
             ok = g.status is Status.OK
-            timeout = self.timeout_for(g) if ok else self.settings.timeout_s
+            steps = self.steps_for(g) if ok else self.settings.max_vm_steps
             inline = not ok or g.elapsed_s <= self._budget_s / 2
             key = (path, opts.prepare(pred))
-            before = jobs.get(key, (0.0, True))
-            jobs[key] = (max(before[0], timeout), before[1] and inline)
-        return [(p, sql, t, inline) for (p, sql), (t, inline) in jobs.items()]
+            before = jobs.get(key, (-1, True))
+            # The largest budget runs; a smaller one reads the same cached run (``_within``).
+            wider = 0 if 0 in (before[0], steps) else max(before[0], steps)
+            jobs[key] = (wider, before[1] and inline)
+        t = self.settings.timeout_s
+        return [(p, sql, t, steps, inline) for (p, sql), (steps, inline) in jobs.items()]
 
-    def _settle(self, jobs: list[tuple[str, str, float, bool]], *, gold: bool) -> list[ExecResult]:
-        """Results of ``(db_path, sql, timeout_s, inline)`` jobs: the lane here first, then the workers in parallel."""
+    def _settle(self, jobs: list[tuple[str, str, float, int, bool]], *, gold: bool) -> list[ExecResult]:
+        """Results of ``(db_path, sql, timeout_s, max_vm_steps, inline)`` jobs: the lane first, then the workers."""
         cache = self.gold_cache if gold else self.result_cache
         results = self._settle_in_lane(jobs, cache, gold)
         rest = [i for i, r in enumerate(results) if r is None]
         if rest:
             with ThreadPoolExecutor(max(1, min(self.pool.size, len(rest))), thread_name_prefix="execute_batch") as ex:
-                done = ex.map(lambda i: self._safe_run(cache, jobs[i][0], jobs[i][1], jobs[i][2], None, False), rest)
+                done = ex.map(lambda i: self._safe_run(cache, *jobs[i][:4], None, False), rest)
                 for i, r in zip(rest, done):
                     results[i] = r
         return [r if r is not None else ExecResult(Status.INTERNAL_ERROR, detail="not run") for r in results]
 
-    def _settle_in_lane(self, jobs: list[tuple[str, str, float, bool]], cache: ResultCache[ExecResult],
+    def _settle_in_lane(self, jobs: list[tuple[str, str, float, int, bool]], cache: ResultCache[ExecResult],
                         gold: bool) -> list[ExecResult | None]:
         """The lane's results in the calling thread (None: for a worker).
 
@@ -509,14 +578,14 @@ class ExecutionEngine:
         results: list[ExecResult | None] = [None] * len(jobs)
         held: dict[str, float] = {}
         limit = _BATCH_LANE_BUDGETS * self._budget_s
-        for i, (p, sql, t, inline) in enumerate(jobs):
+        for i, (p, sql, t, steps, inline) in enumerate(jobs):
             if not inline:
                 continue
             if not gold and held.get(p, 0.0) > limit:
                 self._counts["batch_lane_skipped"] += 1
                 continue
             t0 = time.perf_counter()
-            results[i] = self._run_lane_only(cache, p, sql, t)
+            results[i] = self._run_lane_only(cache, p, sql, t, steps)
             if results[i] is None:
                 held[p] = held.get(p, 0.0) + time.perf_counter() - t0
         return results

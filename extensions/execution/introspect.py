@@ -21,15 +21,21 @@ from extensions.execution.status import ExecResult, Status
 from extensions.sql.memo import memoize, text_bytes
 from extensions.sql.schema import Column, Schema, Table
 
+TableInfo = tuple[str, list[tuple[str, str, bool]], list[tuple[str, str, str]]]
 
-def read_tables(path: str) -> list[tuple[str, list[tuple[str, str, bool]], list[tuple[str, str, str]]]]:
+
+def read_tables(path: str) -> list[TableInfo]:
     """``[(table, [(column, type, is_pk)], [(column, ref_table, ref_column)])]`` read through the sandbox.
+
+    A virtual table (FTS5, R*Tree, ...) is not opened: its module runs statements when it connects, which
+    the sandbox refuses. Its columns are the ones its ``CREATE VIRTUAL TABLE`` declares
+    (:func:`declared_columns`); its shadow tables (``docs_data``, ``boxes_node``, ...) are left out.
 
     Args:
         path: the SQLite file.
 
     Returns:
-        Tables and views in creation order, with their columns and foreign keys.
+        Tables, virtual tables and views in creation order, with their columns and foreign keys.
 
     Raises:
         ValueError: the file is missing, not a database, or unreadable.
@@ -40,23 +46,121 @@ def read_tables(path: str) -> list[tuple[str, list[tuple[str, str, bool]], list[
     if isinstance(conn, ExecResult):
         raise ValueError(conn.detail or conn.status.value)
     try:
-        names = conn.run("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid", 10.0)
+        names = conn.run(
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+            10.0,
+        )
         if names.status is not Status.OK:
             raise ValueError(names.detail)
-        out = []
-        for (name,) in names.rows or ():
-            cols = conn.run(f"PRAGMA table_info({_q(name)})", 10.0)
-            fks = conn.run(f"PRAGMA foreign_key_list({_q(name)})", 10.0)
-            if cols.status is not Status.OK:
-                raise ValueError(cols.detail)
-            out.append((
-                name,
-                [(r[1], r[2] or "", bool(r[5])) for r in cols.rows or ()],
-                [(r[3], r[2], r[4] or "") for r in (fks.rows or ()) if fks.status is Status.OK],
-            ))
+        kinds = _table_kinds(conn)
+        out: list[TableInfo] = []
+        for name, sql in names.rows or ():
+            kind = kinds.get(name) or ("virtual" if _is_virtual(sql) else "table")
+            if kind == "virtual":
+                out.append((name, [(c, "", False) for c in declared_columns(sql or "")], []))
+            elif kind != "shadow":
+                out.append(_ordinary_table(conn, name))
         return out
     finally:
         conn.close()
+
+
+def _table_kinds(conn: Any) -> dict[str, str]:
+    """``{name: "table" | "view" | "virtual" | "shadow"}`` of the main schema (empty before SQLite 3.37)."""
+    listed = conn.run("PRAGMA table_list", 10.0)
+    if listed.status is not Status.OK:
+        return {}
+    return {row[1]: row[2] for row in listed.rows or () if row[0] == "main"}
+
+
+def _is_virtual(sql: str | None) -> bool:
+    return (sql or "").lstrip()[:20].upper().split()[:2] == ["CREATE", "VIRTUAL"]
+
+
+def _ordinary_table(conn: Any, name: str) -> TableInfo:
+    cols = conn.run(f"PRAGMA table_info({_q(name)})", 10.0)
+    fks = conn.run(f"PRAGMA foreign_key_list({_q(name)})", 10.0)
+    if cols.status is not Status.OK:
+        raise ValueError(cols.detail)
+    return (
+        name,
+        [(r[1], r[2] or "", bool(r[5])) for r in cols.rows or ()],
+        [(r[3], r[2], r[4] or "") for r in (fks.rows or ()) if fks.status is Status.OK],
+    )
+
+
+def declared_columns(create_sql: str) -> list[str]:
+    """The columns a ``CREATE VIRTUAL TABLE ... USING module(args)`` declares.
+
+    Each module argument without ``=`` names a column by its first word (quotes removed, an R*Tree
+    auxiliary column's ``+`` dropped); ``tokenize=...``, ``content=...`` and other options are skipped.
+    Hidden columns (FTS5's ``rank``, the table-named MATCH column) are not listed.
+
+    Args:
+        create_sql: the statement, as ``sqlite_master.sql`` holds it.
+
+    Returns:
+        Column names in declaration order (empty when the text has no argument list).
+
+    >>> declared_columns("CREATE VIRTUAL TABLE docs USING fts5(title, body UNINDEXED, tokenize='porter')")
+    ['title', 'body']
+    >>> declared_columns('CREATE VIRTUAL TABLE boxes USING rtree(id, "min x", maxx, +label)')
+    ['id', 'min x', 'maxx', 'label']
+    """
+    start, end = create_sql.find("("), create_sql.rfind(")")
+    if start < 0 or end <= start:
+        return []
+    out = []
+    for arg in _split_args(create_sql[start + 1 : end]):
+        if _top_level_equals(arg):
+            continue
+        word = _first_word(arg.strip().lstrip("+").strip())
+        if word:
+            out.append(word)
+    return out
+
+
+_QUOTES = {'"': '"', "'": "'", "`": "`", "[": "]"}
+
+
+def _split_args(text: str) -> list[str]:
+    """``text`` split at commas outside quotes and parentheses."""
+    args, depth, quote, current = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in _QUOTES:
+            quote = _QUOTES[ch]
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "," and depth == 0:
+            args.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    args.append("".join(current))
+    return args
+
+
+def _top_level_equals(arg: str) -> bool:
+    """Whether an argument is an option (``name=value``): an ``=`` outside quotes."""
+    quote = ""
+    for ch in arg:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in _QUOTES:
+            quote = _QUOTES[ch]
+        elif ch == "=":
+            return True
+    return False
+
+
+def _first_word(arg: str) -> str:
+    """The first word of an argument, unquoted (``"a b"`` is one word)."""
+    if arg[:1] in _QUOTES:
+        close = arg.find(_QUOTES[arg[0]], 1)
+        return arg[1:close] if close > 0 else arg[1:]
+    return arg.split()[0] if arg.split() else ""
 
 
 def load_schema(src: Any) -> Schema:
@@ -96,7 +200,9 @@ def _schema_from_sqlite(path: str, mtime_ns: int, size: int, inode: int) -> Sche
         raw = read_tables(path)
     except ValueError as exc:
         raise SchemaLoadError(f"cannot read schema of {path!r}: {exc}") from exc
-    return Schema(tuple(Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks)) for name, cols, fks in raw))
+    return Schema(
+        tuple(Table(name, tuple(Column(c, t, pk) for c, t, pk in cols), tuple(fks)) for name, cols, fks in raw)
+    )
 
 
 def _q(name: str) -> str:

@@ -8,7 +8,10 @@ a worker gives, because both run the same code on the same SQLite library.
 Anything else returns None and a worker process runs the statement with the
 full timeout and limits.
 
-The deadline does not depend on the cost of one VM step: a :class:`Watchdog`
+The lane's own deadline is wall clock, and only decides where a statement runs,
+never its verdict: a statement the lane stops at its deadline goes to a worker,
+while one that passes its VM-step budget inline is a ``timeout`` exactly as in a
+worker. The deadline does not depend on the cost of one VM step: a :class:`Watchdog`
 thread calls ``Connection.interrupt()`` when a statement passes its budget,
 and SQLite checks for an interrupt at every jump of its VM program, so a
 statement holds the caller at most one loop iteration past its budget.
@@ -31,18 +34,21 @@ value.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import threading
 import time
 from collections import OrderedDict
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 
-# Outcomes of an inline run that stand as the verdict. Everything else (the
-# inline deadline, the inline size caps, any runtime surprise) goes to a worker.
-_INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN})
+# Outcomes of an inline run that stand as the verdict: the VM-step budget (``timeout``) counts the
+# same instructions in both places. Everything else (the inline wall deadline, the inline size caps,
+# any runtime surprise) goes to a worker.
+_INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN, Status.TIMEOUT})
 
 
 class Watchdog:
@@ -65,7 +71,7 @@ class Watchdog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = threading.Condition(ForkSafeLock())  # type: ignore[arg-type]
         self._heap: list[tuple[float, int]] = []
         self._armed: dict[int, object] = {}
         self._ids = itertools.count()
@@ -141,7 +147,13 @@ class InlineLane:
     """
 
     def __init__(
-        self, limits: Limits, max_open: int, immutable: bool, *, per_path: int = 2, cache_kib: int = 512,
+        self,
+        limits: Limits,
+        max_open: int,
+        immutable: bool,
+        *,
+        per_path: int = 2,
+        cache_kib: int = 512,
         watchdog: bool = True,
     ) -> None:
         self.limits = limits
@@ -150,8 +162,8 @@ class InlineLane:
         self.immutable = immutable
         self.cache_kib = cache_kib
         self.watchdog = Watchdog() if watchdog else None
-        self._lock = threading.Lock()
-        self._files: "OrderedDict[str, _FileConns]" = OrderedDict()
+        self._lock = ForkSafeLock()
+        self._files: OrderedDict[str, _FileConns] = OrderedDict()
         self.settled = 0  # statements answered inline
         self.handed_over = 0  # inline attempts that went on to a worker
         self.busy = 0  # statements sent straight to a worker: every connection to the file was in use
@@ -171,7 +183,9 @@ class InlineLane:
         f, full = self._reserve(path, sig)
         if full:
             return False
-        opened = open_sandbox(path, self.limits, immutable=self.immutable, cache_kib=self.cache_kib, refuse_growing=True)
+        opened = open_sandbox(
+            path, self.limits, immutable=self.immutable, cache_kib=self.cache_kib, refuse_growing=True
+        )
         if isinstance(opened, ExecResult):
             with self._lock:
                 f.opened -= 1
@@ -205,16 +219,18 @@ class InlineLane:
         else:  # the file changed or was evicted meanwhile
             conn.close()
 
-    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float) -> ExecResult:
+    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, max_vm_steps: int) -> ExecResult:
         if self.watchdog is None:
-            return conn.run(sql, budget_s)
+            return conn.run(sql, budget_s, max_vm_steps)
         ticket = self.watchdog.arm(conn.conn, time.monotonic() + budget_s)
         try:
-            return conn.run(sql, budget_s)
+            return conn.run(sql, budget_s, max_vm_steps)
         finally:
             self.watchdog.disarm(ticket)
 
-    def run(self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float) -> ExecResult | None:
+    def run(
+        self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float, max_vm_steps: int = 0
+    ) -> ExecResult | None:
         """The verdict if the inline attempt settles it, else None (a worker must run it).
 
         Args:
@@ -223,6 +239,7 @@ class InlineLane:
             sql: one statement.
             budget_s: the lane's deadline for this attempt.
             timeout_s: the statement's full timeout (reported in the result).
+            max_vm_steps: the statement's work budget in VM instructions (0: none).
 
         Returns:
             The result, or None when a worker must run the statement.
@@ -236,7 +253,7 @@ class InlineLane:
             return None
         conn, f = taken
         try:
-            r = self._attempt(conn, sql, budget_s)
+            r = self._attempt(conn, sql, budget_s, max_vm_steps)
             refused = conn.refused
         finally:
             self._give_back(path, conn, f)
@@ -244,7 +261,7 @@ class InlineLane:
             self.handed_over += 1
             return None
         self.settled += 1
-        return ExecResult(r.status, r.rows, r.columns, r.elapsed_s, r.detail, timeout_s)
+        return dataclasses.replace(r, timeout_s=timeout_s)
 
     def open_connections(self) -> int:
         """Connections open now (idle or in use)."""
@@ -253,9 +270,14 @@ class InlineLane:
 
     def stats(self) -> dict[str, int]:
         """Counters: ``settled``, ``handed_over``, ``busy``, ``refused_files``, ``interrupts``, ``open_connections``."""
-        return {"settled": self.settled, "handed_over": self.handed_over, "busy": self.busy,
-                "refused_files": self.refused_files, "interrupts": self.watchdog.interrupts if self.watchdog else 0,
-                "open_connections": self.open_connections()}
+        return {
+            "settled": self.settled,
+            "handed_over": self.handed_over,
+            "busy": self.busy,
+            "refused_files": self.refused_files,
+            "interrupts": self.watchdog.interrupts if self.watchdog else 0,
+            "open_connections": self.open_connections(),
+        }
 
     def close(self) -> None:
         """Close every idle connection (busy ones close when given back)."""

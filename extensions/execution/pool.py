@@ -3,10 +3,12 @@
 Each worker is a separate Python process (``extensions.execution.worker``)
 talking over two pipes. A caller thread borrows one idle worker, sends one
 statement and waits for the answer at most ``timeout_s + grace_s``. SQLite's
-progress handler normally stops the query at ``timeout_s``; if the worker is
-stuck in C code or blew its memory limit, the parent kills it (SIGKILL) and a
-fresh worker replaces it on the next call. After a timeout no thread or
-process keeps burning CPU for that query.
+progress handler stops the query at its VM-step budget (``timeout``) or, as a
+backstop, at ``timeout_s`` of wall clock (``timeout_wall``); if the worker is
+stuck in C code, stopped, or blew its memory limit, the parent kills it
+(SIGKILL) and a fresh worker replaces it. A wall-clock outcome is tried once
+more before it is reported. After a timeout no thread or process keeps
+burning CPU for that query.
 
 Thread-safe: any number of threads may call :meth:`WorkerPool.execute`.
 """
@@ -14,6 +16,7 @@ Thread-safe: any number of threads may call :meth:`WorkerPool.execute`.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import os
 import queue
@@ -145,12 +148,18 @@ class WorkerPool:
         # A frame announcing more than this is a protocol error (the worker caps its results).
         self._max_frame = max_result_bytes + 65536
         self._args = [
-            "--max-result-bytes", str(max_result_bytes),
-            "--max-rows", str(limits.max_rows),
-            "--max-value-bytes", str(limits.max_value_bytes),
-            "--max-sql-bytes", str(limits.max_sql_bytes),
-            "--max-open", str(max_open_connections),
-            "--memory-mb", str(memory_mb),
+            "--max-result-bytes",
+            str(max_result_bytes),
+            "--max-rows",
+            str(limits.max_rows),
+            "--max-value-bytes",
+            str(limits.max_value_bytes),
+            "--max-sql-bytes",
+            str(limits.max_sql_bytes),
+            "--max-open",
+            str(max_open_connections),
+            "--memory-mb",
+            str(memory_mb),
         ] + ([] if immutable else ["--no-immutable"])
         # The queue holds idle workers and _SLOT tokens (a permission to start
         # one more worker): ``size`` tokens at first, so workers start lazily,
@@ -240,44 +249,70 @@ class WorkerPool:
         self._idle.put(_SLOT)
 
     # -- work ------------------------------------------------------------------------
-    def execute(self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None) -> ExecResult:
+    def execute(
+        self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None, max_vm_steps: int = 0
+    ) -> ExecResult:
         """Run one statement on some worker. Never raises except after :meth:`close`.
 
-        ``sig`` is the file's signature (``db_signature``) if the caller already has it.
+        A kill or a death is not a verdict: a worker that passed ``timeout_s`` or did not
+        answer by ``timeout_s + grace_s`` and was killed (load, swapping, a stopped process),
+        or that died during the query (killed from outside), is replaced and the statement is
+        tried once more. A second wall-clock outcome comes back as ``timeout_wall``.
+
+        Args:
+            path: the database file.
+            sql: one statement.
+            timeout_s: the wall-clock backstop.
+            sig: the file's signature (``db_signature``) if the caller already has it.
+            max_vm_steps: the statement's work budget in VM instructions (0: none).
+
+        Returns:
+            The :class:`ExecResult`.
         """
-        msg = encode_request(b"E", path, sql, float(timeout_s), sig)
-        for attempt in range(2):
-            w = self._acquire()
-            alive = False
-            try:
-                result = decode_result(w.call(msg, timeout_s + self.grace_s, self._max_frame))
-                alive = True
-                return result
-            except WireError as exc:  # a worker that does not follow the format is replaced
-                self.restarts += 1
-                log_once(log, f"wire:{exc}", "sandbox worker %s sent a malformed frame (%s); replacing it", w.pid, exc)
-                return ExecResult(Status.INTERNAL_ERROR, detail=f"malformed worker reply: {exc}", timeout_s=timeout_s)
-            except BrokenPipeError:
-                # The worker died while idle (killed from outside): nothing reached it,
-                # so the statement goes once to a fresh worker.
-                self.restarts += 1
-                if attempt == 0 and not self._closed:
-                    continue
-                return ExecResult(Status.INTERNAL_ERROR, detail="worker process died before the query", timeout_s=timeout_s)
-            except _WorkerTimeout:
-                self.restarts += 1
-                return ExecResult(Status.TIMEOUT, detail=f"worker killed after {timeout_s + self.grace_s:.2f}s", timeout_s=timeout_s)
-            except (EOFError, OSError) as exc:
-                self.restarts += 1
-                if self._closed:
-                    raise EngineClosedError("worker pool closed during the call") from exc
-                log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
-                return ExecResult(Status.INTERNAL_ERROR, detail="worker process died (killed or out of memory)", timeout_s=timeout_s)
-            except MemoryError:
-                return ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
-            finally:
-                self._release(w, alive)
-        raise AssertionError("unreachable")  # pragma: no cover
+        msg = encode_request(b"E", path, sql, float(timeout_s), sig, max_vm_steps)
+        result, retry = self._call(msg, timeout_s)
+        if retry and not self._closed:
+            second, _ = self._call(msg, timeout_s)
+            result = second or result
+            if result is not None and result.status is Status.TIMEOUT_WALL:
+                result = dataclasses.replace(result, detail=f"{result.detail} (twice)")
+        if result is None:  # died while idle, twice: nothing reached a worker
+            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died before the query", timeout_s=timeout_s)
+        return result
+
+    def _call(self, msg: bytes, timeout_s: float) -> tuple[ExecResult | None, bool]:
+        """One try on one worker: its result (None: the worker was dead before the query) and
+        whether the outcome is no verdict and worth one more try."""
+        w = self._acquire()
+        alive = False
+        try:
+            result = decode_result(w.call(msg, timeout_s + self.grace_s, self._max_frame))
+            alive = True
+            return result, result.status is Status.TIMEOUT_WALL
+        except WireError as exc:  # a worker that does not follow the format is replaced
+            self.restarts += 1
+            log_once(log, f"wire:{exc}", "sandbox worker %s sent a malformed frame (%s); replacing it", w.pid, exc)
+            malformed = ExecResult(Status.INTERNAL_ERROR, detail=f"malformed worker reply: {exc}", timeout_s=timeout_s)
+            return malformed, False
+        except BrokenPipeError:
+            self.restarts += 1
+            return None, True
+        except _WorkerTimeout:
+            self.restarts += 1
+            detail = f"worker killed after {timeout_s + self.grace_s:.2f} s"
+            return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=timeout_s), True
+        except (EOFError, OSError) as exc:
+            self.restarts += 1
+            if self._closed:
+                raise EngineClosedError("worker pool closed during the call") from exc
+            log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
+            detail = "worker process died (killed or out of memory)"
+            return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=timeout_s), True
+        except MemoryError:
+            big = ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
+            return big, False
+        finally:
+            self._release(w, alive)
 
     def worker_stats(self) -> list[dict]:
         """RSS and open connection count of each started, idle worker."""
@@ -304,4 +339,5 @@ class WorkerPool:
         return stats
 
     def pids(self) -> list[int]:
+        """Process ids of the workers started and alive now."""
         return [w.pid for w in list(self._all) if not w.dead]

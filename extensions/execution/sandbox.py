@@ -12,8 +12,11 @@ database and together covering the TEMP schema and the connection state:
    read-only introspection ones are denied;
 4. exactly one statement is compiled (trailing whitespace, ``;`` and comments
    are allowed);
-5. a progress-handler deadline interrupts the VM inside SQLite, and limits on
-   value length, SQL length and returned rows stop memory bombs early.
+5. a work budget SQLite counts itself: the progress handler counts VM
+   instructions and stops the statement past ``max_vm_steps`` (``timeout``, a
+   verdict that does not depend on machine load); a wall-clock deadline checked
+   by the same handler is only a backstop (``timeout_wall``, never a verdict);
+   limits on value length, SQL length and returned rows stop memory bombs early.
 
 This module imports only the standard library: it is loaded by the worker
 processes (``extensions.execution.worker``).
@@ -71,7 +74,7 @@ class Limits:
     max_rows: int = 100_000
     max_value_bytes: int = 16 * 1024 * 1024
     max_sql_bytes: int = 1_000_000
-    progress_steps: int = 1_000
+    progress_steps: int = 1_000  # the progress handler's period: VM steps are counted in multiples of it
 
 
 def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
@@ -195,6 +198,10 @@ class SandboxConnection:
         self.path = path
         self.limits = limits
         self._deadline = float("inf")
+        self._max_calls: int | None = None  # handler calls allowed (None: no step budget)
+        self._budget = 0  # the step budget as given (0: none)
+        self._calls = 0
+        self._stop = ""  # why the handler stopped the statement: "steps", "wall" or "" (an outside interrupt)
         # With ``refuse_growing``, statements calling a GROWING_FUNCTIONS member fail
         # to compile and ``refused`` says so (the caller hands them to a worker);
         # a file whose schema calls one is not opened at all (views and generated
@@ -204,9 +211,9 @@ class SandboxConnection:
         self.refused = False
         uri_path = urllib.parse.quote(os.path.abspath(path))
         uri = f"file:{uri_path}?mode=ro" + ("&immutable=1" if immutable else "")
-        conn = sqlite3.connect(
-            uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=0 if refuse_growing else 128
-        )
+        # No statement cache: a re-used statement keeps its VM step counter, which would shift
+        # the progress handler's calls and so the step count against an uncached run.
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=0)
         try:
             conn.text_factory = _decode_text
             conn.execute("PRAGMA query_only=1")
@@ -231,14 +238,28 @@ class SandboxConnection:
             raise
         self.conn = conn
 
-    def _refusing_authorizer(self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+    def _refusing_authorizer(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
+    ) -> int:
         if action == sqlite3.SQLITE_FUNCTION and _grows((arg2 or "").lower()):
             self.refused = True
             return sqlite3.SQLITE_DENY
         return _authorizer(action, arg1, arg2, db, trigger)
 
     def _progress(self) -> int:
-        return 1 if time.monotonic() > self._deadline else 0
+        self._calls += 1
+        if self._max_calls is not None and self._calls > self._max_calls:
+            self._stop = "steps"
+            return 1
+        if time.monotonic() > self._deadline:
+            self._stop = "wall"
+            return 1
+        return 0
+
+    @property
+    def vm_steps(self) -> int:
+        """VM instructions of the last statement, in multiples of ``limits.progress_steps``."""
+        return self._calls * max(1, self.limits.progress_steps)
 
     def close(self) -> None:
         try:
@@ -249,6 +270,7 @@ class SandboxConnection:
     def _finish(self, cur: sqlite3.Cursor | None) -> None:
         """After every statement: clear the deadline, close the cursor, leave no transaction open."""
         self._deadline = float("inf")
+        self._max_calls = None
         if cur is not None:
             try:
                 cur.close()
@@ -260,21 +282,62 @@ class SandboxConnection:
             except sqlite3.Error:  # pragma: no cover
                 pass
 
-    def run(self, sql: str, timeout_s: float) -> ExecResult:
-        """Execute one statement; always returns an :class:`ExecResult`."""
+    def _result(
+        self,
+        status: Status,
+        t0: float,
+        timeout_s: float,
+        detail: str = "",
+        rows: tuple | None = None,
+        columns: tuple[str, ...] = (),
+    ) -> ExecResult:
+        return ExecResult(
+            status,
+            rows,
+            columns,
+            time.perf_counter() - t0,
+            detail,
+            timeout_s,
+            vm_steps=self.vm_steps,
+            max_vm_steps=self._budget,
+        )
+
+    def _interrupted(self, t0: float, timeout_s: float) -> ExecResult:
+        """The result of an interrupted statement: the step budget (a verdict) or the wall clock (never one)."""
+        if self._stop == "steps":
+            return self._result(Status.TIMEOUT, t0, timeout_s, f"more than max_vm_steps={self._budget} VM steps")
+        why = f"wall-clock backstop of {timeout_s:g} s passed" if self._stop == "wall" else "interrupted from outside"
+        return self._result(Status.TIMEOUT_WALL, t0, timeout_s, why)
+
+    def run(self, sql: str, timeout_s: float, max_vm_steps: int = 0) -> ExecResult:
+        """Execute one statement; always returns an :class:`ExecResult`.
+
+        Args:
+            sql: one statement.
+            timeout_s: the wall-clock backstop (past it: ``timeout_wall``).
+            max_vm_steps: the work budget in VM instructions (past it: ``timeout``); 0: none.
+                Counted in multiples of ``limits.progress_steps`` (rounded down).
+
+        Returns:
+            The result, with the VM steps it took in ``vm_steps``.
+        """
         t0 = time.perf_counter()
+        period = max(1, self.limits.progress_steps)
+        self._calls, self._stop = 0, ""
+        self._budget = max(0, int(max_vm_steps))
+        self._max_calls = self._budget // period if self._budget else None
         self._deadline = time.monotonic() + timeout_s
         self.refused = False
         cur = None
         try:
             if "\x00" in sql:
-                return ExecResult(Status.SYNTAX_ERROR, detail="NUL byte in SQL", timeout_s=timeout_s)
+                return self._result(Status.SYNTAX_ERROR, t0, timeout_s, "NUL byte in SQL")
             if len(sql) > self.limits.max_sql_bytes:
-                return ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes", timeout_s=timeout_s)
+                return self._result(Status.TOO_LARGE, t0, timeout_s, "SQL longer than max_sql_bytes")
             cur = self.conn.cursor()
             cur.execute(sql)
             if cur.description is None:  # "", ";" or a comment: nothing was a query
-                return ExecResult(Status.SYNTAX_ERROR, detail="no query in SQL", timeout_s=timeout_s)
+                return self._result(Status.SYNTAX_ERROR, t0, timeout_s, "no query in SQL")
             columns = tuple(d[0] for d in cur.description)
             max_rows = self.limits.max_rows
             rows: list[tuple] = []
@@ -284,75 +347,100 @@ class SandboxConnection:
                     break
                 rows.extend(chunk)
                 if len(rows) > max_rows:
-                    return ExecResult(
-                        Status.TOO_LARGE,
-                        detail=f"more than max_rows={max_rows} rows",
-                        elapsed_s=time.perf_counter() - t0,
-                        timeout_s=timeout_s,
-                    )
-            return ExecResult(
-                Status.OK,
-                rows=tuple(rows),
-                columns=columns,
-                elapsed_s=time.perf_counter() - t0,
-                timeout_s=timeout_s,
-            )
+                    return self._result(Status.TOO_LARGE, t0, timeout_s, f"more than max_rows={max_rows} rows")
+            return self._result(Status.OK, t0, timeout_s, rows=tuple(rows), columns=columns)
         except MemoryError:
-            return ExecResult(Status.TOO_LARGE, detail="out of memory", timeout_s=timeout_s)
+            return self._result(Status.TOO_LARGE, t0, timeout_s, "out of memory")
         except (sqlite3.Error, sqlite3.Warning, ValueError, UnicodeError, OverflowError) as exc:
             status, detail = classify_error(exc)
-            return ExecResult(status, detail=detail, elapsed_s=time.perf_counter() - t0, timeout_s=timeout_s)
+            if status is Status.TIMEOUT:
+                return self._interrupted(t0, timeout_s)
+            return self._result(status, t0, timeout_s, detail)
         finally:
             self._finish(cur)
 
 
-_TOO_LARGE = ("string or blob too big", "out of memory", "too long", "too large", "too many", "maximum")
-_SCHEMA = ("no such table", "no such column", "ambiguous column", "no such index")
-_FORBIDDEN = (
-    "not authorized",
-    "authorization denied",
-    "readonly",
-    "read-only",
-    "one statement at a time",
-    "prohibited",
-    "access permission denied",
-    "cannot start a transaction",
-    "too many attached",
+# Primary result codes (``sqlite3.Error.sqlite_errorcode & 0xFF``) that decide the status alone.
+_BY_CODE = {
+    9: Status.TIMEOUT,  # SQLITE_INTERRUPT (told apart from the wall backstop by SandboxConnection.run)
+    8: Status.FORBIDDEN,  # SQLITE_READONLY
+    23: Status.FORBIDDEN,  # SQLITE_AUTH
+    3: Status.FORBIDDEN,  # SQLITE_PERM
+    11: Status.DB_CORRUPT,  # SQLITE_CORRUPT
+    26: Status.DB_CORRUPT,  # SQLITE_NOTADB
+    10: Status.DB_CORRUPT,  # SQLITE_IOERR
+    7: Status.TOO_LARGE,  # SQLITE_NOMEM
+    18: Status.TOO_LARGE,  # SQLITE_TOOBIG
+    13: Status.TOO_LARGE,  # SQLITE_FULL
+}
+# Messages of the generic codes (and of every error on Python < 3.11, which has no codes), matched
+# only at the START of the message: SQLite puts the names the query chose after these prefixes.
+_BY_PREFIX: tuple[tuple[str, Status], ...] = (
+    ("interrupted", Status.TIMEOUT),
+    ("not authorized", Status.FORBIDDEN),
+    ("authorization denied", Status.FORBIDDEN),
+    ("attempt to write a readonly database", Status.FORBIDDEN),
+    ("you can only execute one statement at a time", Status.FORBIDDEN),
+    ("cannot start a transaction within a transaction", Status.FORBIDDEN),
+    ("too many attached databases", Status.FORBIDDEN),
+    ("access permission denied", Status.FORBIDDEN),
+    ("file is not a database", Status.DB_CORRUPT),
+    ("database disk image is malformed", Status.DB_CORRUPT),
+    ("malformed database schema", Status.DB_CORRUPT),
+    ("disk i/o error", Status.DB_CORRUPT),
+    ("no such table:", Status.SCHEMA_ERROR),
+    ("no such column:", Status.SCHEMA_ERROR),
+    ("ambiguous column name:", Status.SCHEMA_ERROR),
+    ("no such index:", Status.SCHEMA_ERROR),
+    ("string or blob too big", Status.TOO_LARGE),
+    ("out of memory", Status.TOO_LARGE),
+    ("statement too long", Status.TOO_LARGE),
+    ("query string is too large", Status.TOO_LARGE),
+    ("expression tree is too large", Status.TOO_LARGE),
+    ("too many ", Status.TOO_LARGE),
+    ("at most ", Status.TOO_LARGE),
+    ("parser stack overflow", Status.TOO_LARGE),
 )
-# The file's fault, never the query's: "malformed JSON" (json('x')) is a query error.
-_CORRUPT = (
-    "file is not a database",
-    "disk image is malformed",
-    "malformed database schema",
-    "not a database",
-    "disk i/o error",
-    "no tables",
-)
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code of ``exc`` (Python >= 3.11), else None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def classify_error(exc: BaseException) -> tuple[Status, str]:
-    """Map an exception raised by ``sqlite3`` to a :class:`Status` and a short detail."""
+    """Map an exception raised by ``sqlite3`` to a :class:`Status` and a short detail.
+
+    SQLite's result code decides first; a generic ``SQLITE_ERROR`` (and any error on Python
+    3.10, which has no codes) is classified by a prefix anchored at the start of its message,
+    never by words found anywhere in it, since the message quotes names the query chose.
+
+    Args:
+        exc: what ``sqlite3`` raised.
+
+    Returns:
+        ``(status, detail)``; anything unrecognised is ``syntax_error``.
+
+    >>> classify_error(sqlite3.OperationalError("no such column: file is not a database"))[0].value
+    'schema_error'
+    """
     msg = str(exc) or type(exc).__name__
-    low = msg.lower()
-    if isinstance(exc, sqlite3.OperationalError) and "interrupted" in low:
-        return Status.TIMEOUT, "interrupted at deadline"
-    if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.Warning)) and "one statement" in low:
-        return Status.FORBIDDEN, "more than one statement"
-    if isinstance(exc, (UnicodeError,)):
+    if isinstance(exc, UnicodeError):
         return Status.SYNTAX_ERROR, f"cannot encode SQL: {type(exc).__name__}"
-    if isinstance(exc, ValueError) and "null character" in low:
+    if msg.lower().startswith("the query contains a null character"):
         return Status.SYNTAX_ERROR, "NUL byte in SQL"
     if isinstance(exc, OverflowError):
         return Status.TOO_LARGE, msg[:200]
-    if any(s in low for s in _FORBIDDEN):
-        return Status.FORBIDDEN, msg[:200]
-    if any(s in low for s in _CORRUPT):
-        return Status.DB_CORRUPT, msg[:200]
-    if any(s in low for s in _SCHEMA):
-        return Status.SCHEMA_ERROR, msg[:200]
-    if any(s in low for s in _TOO_LARGE):
-        return Status.TOO_LARGE, msg[:200]
-    return Status.SYNTAX_ERROR, msg[:200]
+    status = _BY_CODE.get(_sqlite_code(exc) or 1)
+    if status is None:
+        low = msg.lower()
+        status = next((st for prefix, st in _BY_PREFIX if low.startswith(prefix)), Status.SYNTAX_ERROR)
+    if status is Status.TIMEOUT:
+        return status, "interrupted"
+    if status is Status.FORBIDDEN and msg.lower().startswith("you can only execute one statement"):
+        return status, "more than one statement"
+    return status, msg[:200]
 
 
 def open_sandbox(

@@ -14,15 +14,24 @@ import dataclasses
 from dataclasses import dataclass
 
 MIB = 1024 * 1024
+# The default work budget: above every official Spider dev gold and every bundled gold
+# (measured with ``python -m extensions.cli.bench.steps``; docs/engine.md has the figures).
+MAX_VM_STEPS = 1_000_000_000
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     """Every knob of the engine, with defaults for a 2-to-64-core trainer node.
 
-    Time: ``timeout_s`` per statement; with ``adaptive_timeout`` a prediction
-    gets ``clamp(adaptive_k * gold_time, adaptive_min_s, timeout_s)``; a worker
-    that does not answer by ``timeout + grace_s`` is killed.
+    Work: ``max_vm_steps`` VM instructions per statement, counted by SQLite's
+    progress handler, for golds and predictions on every path (past it:
+    ``timeout``, a verdict independent of machine load; 0 = no step budget). With
+    ``adaptive_timeout`` a prediction gets ``clamp(adaptive_k * gold_steps,
+    adaptive_min_steps, max_vm_steps)`` steps.
+
+    Time: ``timeout_s`` is a wall-clock backstop per statement (past it, or when a
+    worker does not answer by ``timeout_s + grace_s`` and is killed:
+    ``timeout_wall``, tried once more, never cached).
 
     Size: ``max_rows``, ``max_value_bytes`` and ``max_sql_bytes`` per statement;
     ``max_result_bytes`` for a whole result, measured in the worker before it
@@ -44,10 +53,11 @@ class EngineSettings:
     """
 
     workers: int = 0  # 0 = os.cpu_count()
-    timeout_s: float = 10.0
+    timeout_s: float = 60.0
+    max_vm_steps: int = MAX_VM_STEPS
     adaptive_timeout: bool = True
     adaptive_k: float = 20.0
-    adaptive_min_s: float = 1.0
+    adaptive_min_steps: int = 1_000_000
     grace_s: float = 1.0
     max_rows: int = 100_000
     max_value_bytes: int = 16 * MIB

@@ -14,7 +14,8 @@ class Status(str, enum.Enum):
     SYNTAX_ERROR = "syntax_error"  # SQLite could not compile the statement
     SCHEMA_ERROR = "schema_error"  # no such table / column, ambiguous column
     FORBIDDEN = "forbidden"  # write, DDL, ATTACH, PRAGMA write, several statements ...
-    TIMEOUT = "timeout"  # deadline reached (progress handler or worker killed)
+    TIMEOUT = "timeout"  # the statement passed its VM-step budget (a verdict: deterministic, cached)
+    TIMEOUT_WALL = "timeout_wall"  # the wall-clock backstop hit (load, a stopped worker): never cached, logged
     TOO_LARGE = "too_large"  # row cap, value/blob cap, SQL length, memory limit
     TOO_DEEP = "too_deep"  # nested deeper than any parser may safely recurse; never parsed or run
     DB_MISSING = "db_missing"  # no such file
@@ -35,7 +36,13 @@ class ExecResult:
 
     ``rows`` is a tuple of row tuples when ``status`` is ``ok`` and ``None``
     otherwise. ``elapsed_s`` is SQLite's own time inside the worker
-    (prepare + step + fetch), excluding transport.
+    (prepare + step + fetch), excluding transport. ``vm_steps`` is the number of
+    VM instructions SQLite ran, counted by its progress handler (a multiple of
+    its period, see ``Limits.progress_steps``); ``max_vm_steps`` is the budget the
+    statement ran under (0: unknown).
+
+    >>> ExecResult(Status.OK, rows=((1,),), vm_steps=2000).vm_steps
+    2000
     """
 
     status: Status
@@ -45,6 +52,8 @@ class ExecResult:
     detail: str = ""
     timeout_s: float = 0.0
     cached: bool = field(default=False, compare=False)
+    vm_steps: int = 0
+    max_vm_steps: int = 0
 
     @property
     def ok(self) -> bool:

@@ -30,9 +30,10 @@ from collections.abc import Iterator
 from extensions.execution.status import ExecResult, Status
 
 FRAME = struct.Struct("!Q")
-_MAGIC = b"XR2"
-# magic, status index, elapsed_s, timeout_s, len(detail), n_columns, n_rows (NO_ROWS: rows is None)
-_HEAD = struct.Struct("!3sBddIII")
+_MAGIC = b"XR3"
+# magic, status index, elapsed_s, timeout_s, vm_steps, max_vm_steps, len(detail), n_columns,
+# n_rows (NO_ROWS: rows is None)
+_HEAD = struct.Struct("!3sBddQQIII")
 _NO_ROWS = 0xFFFFFFFF
 _LEN = struct.Struct("!I")
 _SECTIONS = struct.Struct("!6Q")  # sizes of: ints, doubles, text lengths, text, blob lengths, blobs
@@ -110,7 +111,8 @@ def encode_result(r: ExecResult, max_bytes: int) -> bytes:
     rows = r.rows
     width = len(cols)
     n_rows = _NO_ROWS if rows is None else len(rows)
-    parts = [_HEAD.pack(_MAGIC, _STATUSES.index(r.status), r.elapsed_s, r.timeout_s, len(detail), width, n_rows), detail]
+    head = (_MAGIC, _STATUSES.index(r.status), r.elapsed_s, r.timeout_s, r.vm_steps, r.max_vm_steps)
+    parts = [_HEAD.pack(*head, len(detail), width, n_rows), detail]
     parts += [_LEN.pack(len(c)) + c for c in cols]
     if rows is not None:
         if rows and set(map(len, rows)) != {width}:
@@ -197,7 +199,7 @@ def decode_result(data: bytes) -> ExecResult:
     extensions.execution.wire.WireError: truncated frame
     """
     head, pos = _take(data, 0, _HEAD.size)
-    magic, status, elapsed, timeout, n_detail, width, n_rows = _HEAD.unpack(head)
+    magic, status, elapsed, timeout, steps, max_steps, n_detail, width, n_rows = _HEAD.unpack(head)
     if magic != _MAGIC or status >= len(_STATUSES):
         raise WireError("not a result frame")
     detail, pos = _take(data, pos, n_detail)
@@ -214,30 +216,37 @@ def decode_result(data: bytes) -> ExecResult:
         rows = tuple(zip(*[iter(cells)] * width)) if width else ()
     if pos != len(data):
         raise WireError("trailing bytes")
-    return ExecResult(_STATUSES[status], rows, tuple(columns), elapsed, _utf8(detail), timeout)
-
-
-# -- requests (trainer to worker) ----------------------------------------------------------
-_REQ = struct.Struct("!cdBI")  # kind, timeout_s, len(signature), len(path)
-
-
-def encode_request(kind: bytes, path: str = "", sql: str = "", timeout_s: float = 0.0,
-                   sig: tuple[int, ...] | None = None) -> bytes:
-    """A request frame body: ``kind`` is ``b"E"`` (execute), ``b"S"`` (stats) or ``b"C"`` (close)."""
-    p = path.encode("utf-8", "surrogatepass")
-    sig = tuple(sig or ())
-    return _REQ.pack(kind, timeout_s, len(sig), len(p)) + struct.pack(f"!{len(sig)}q", *sig) + p + sql.encode(
-        "utf-8", "surrogatepass"
+    return ExecResult(
+        _STATUSES[status], rows, tuple(columns), elapsed, _utf8(detail), timeout, vm_steps=steps, max_vm_steps=max_steps
     )
 
 
-def decode_request(body: bytes) -> tuple[bytes, str, str, float, tuple[int, ...] | None]:
-    """``(kind, path, sql, timeout_s, sig)`` of a request frame body (written by this process's parent)."""
-    kind, timeout_s, n_sig, n_path = _REQ.unpack_from(body)
+# -- requests (trainer to worker) ----------------------------------------------------------
+_REQ = struct.Struct("!cdQBI")  # kind, timeout_s, max_vm_steps, len(signature), len(path)
+
+
+def encode_request(
+    kind: bytes,
+    path: str = "",
+    sql: str = "",
+    timeout_s: float = 0.0,
+    sig: tuple[int, ...] | None = None,
+    max_vm_steps: int = 0,
+) -> bytes:
+    """A request frame body: ``kind`` is ``b"E"`` (execute), ``b"S"`` (stats) or ``b"C"`` (close)."""
+    p = path.encode("utf-8", "surrogatepass")
+    sig = tuple(sig or ())
+    head = _REQ.pack(kind, timeout_s, max(0, int(max_vm_steps)), len(sig), len(p))
+    return head + struct.pack(f"!{len(sig)}q", *sig) + p + sql.encode("utf-8", "surrogatepass")
+
+
+def decode_request(body: bytes) -> tuple[bytes, str, str, float, tuple[int, ...] | None, int]:
+    """``(kind, path, sql, timeout_s, sig, max_vm_steps)`` of a request frame body (written by the parent)."""
+    kind, timeout_s, max_vm_steps, n_sig, n_path = _REQ.unpack_from(body)
     pos = _REQ.size + 8 * n_sig
     sig = struct.unpack_from(f"!{n_sig}q", body, _REQ.size) if n_sig else None
     path = body[pos : pos + n_path].decode("utf-8", "surrogatepass")
-    return kind, path, body[pos + n_path :].decode("utf-8", "surrogatepass"), timeout_s, sig
+    return kind, path, body[pos + n_path :].decode("utf-8", "surrogatepass"), timeout_s, sig, max_vm_steps
 
 
 # -- framing and JSON messages ------------------------------------------------------------

@@ -23,7 +23,15 @@ from collections import OrderedDict
 
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
-from extensions.execution.wire import ResultTooLarge, WireError, decode_request, encode_json, encode_result, read_frame, write_frame
+from extensions.execution.wire import (
+    ResultTooLarge,
+    WireError,
+    decode_request,
+    encode_json,
+    encode_result,
+    read_frame,
+    write_frame,
+)
 
 # Requests come from the trainer (trusted) and are small.
 _MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -36,7 +44,15 @@ def to_wire(r: ExecResult, max_bytes: int) -> bytes:
     try:
         return encode_result(r, max_bytes)
     except ResultTooLarge as exc:
-        return encode_result(ExecResult(Status.TOO_LARGE, detail=str(exc), elapsed_s=r.elapsed_s, timeout_s=r.timeout_s), _SMALL)
+        big = ExecResult(
+            Status.TOO_LARGE,
+            detail=str(exc),
+            elapsed_s=r.elapsed_s,
+            timeout_s=r.timeout_s,
+            vm_steps=r.vm_steps,
+            max_vm_steps=r.max_vm_steps,
+        )
+        return encode_result(big, _SMALL)
     except WireError as exc:
         return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), _SMALL)
 
@@ -91,12 +107,14 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _execute(cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: Signature | None) -> ExecResult:
+def _execute(
+    cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: Signature | None, max_vm_steps: int = 0
+) -> ExecResult:
     try:
         conn = cache.get(path, sig)
         if isinstance(conn, ExecResult):
             return conn
-        result = conn.run(sql, timeout_s)
+        result = conn.run(sql, timeout_s, max_vm_steps)
         if result.status is Status.DB_CORRUPT:
             cache.drop(path)
         return result
@@ -111,18 +129,20 @@ def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: boo
     cache = ConnectionCache(limits, max_open, immutable)
     while True:
         try:
-            kind, path, sql, timeout_s, sig = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
+            kind, path, sql, timeout_s, sig, max_vm_steps = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
         except EOFError:
             return
         if kind == b"E":
-            result = _execute(cache, path, sql, timeout_s, sig)
+            result = _execute(cache, path, sql, timeout_s, sig, max_vm_steps)
             try:
                 body = to_wire(result, max_result_bytes)
             except MemoryError:
                 body = to_wire(ExecResult(Status.TOO_LARGE, detail="result too large to send"), max_result_bytes)
             write_frame(fd_out, body)
         elif kind == b"S":
-            write_frame(fd_out, encode_json({"pid": os.getpid(), "rss_bytes": _rss_bytes(), "open_connections": len(cache)}))
+            write_frame(
+                fd_out, encode_json({"pid": os.getpid(), "rss_bytes": _rss_bytes(), "open_connections": len(cache)})
+            )
         elif kind == b"C":
             return
         else:

@@ -5,7 +5,7 @@ logged component; this cache scores each (completion text, ground truth) once an
 breakdown to all of them. Memory is bounded in bytes: each entry costs its key's text plus a
 fixed estimate for the breakdown dict.
 
->>> from extensions.rewards.combine import EnhancedRewardComputer
+>>> from extensions.rewards.enhanced import EnhancedRewardComputer
 >>> cache = BreakdownCache(EnhancedRewardComputer("arctic"), max_entries=8, max_bytes=1 << 20)
 >>> [b["status_gold_error"] for b in cache.breakdowns(["SELECT 1", "SELECT 1"], [None, None])]
 [1.0, 1.0]
@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from extensions._util.cache import ResultCache
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions._util.forksafe import ForkSafeLock
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -71,13 +71,19 @@ class BreakdownCache:
         max_bytes: most bytes kept (keys' text plus a fixed estimate per breakdown).
     """
 
-    def __init__(self, computer: EnhancedRewardComputer, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        computer: EnhancedRewardComputer,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.computer = computer
         self._cache: ResultCache[dict[str, float]] = ResultCache(max_entries, max_bytes)
         self._entry_bytes = sys.getsizeof(dict.fromkeys(computer.keys, 0.0)) + 24 * len(computer.keys)
         self.hits = 0
         self.misses = 0
-        self._counts = threading.Lock()
+        self._counts = ForkSafeLock()
 
     def _cost(self, key: tuple[str, str]) -> int:
         return self._entry_bytes + sys.getsizeof(key[0]) + sys.getsizeof(key[1])
@@ -116,4 +122,3 @@ class BreakdownCache:
     def stats(self) -> dict[str, int]:
         """``entries`` held, and the ``hits`` and ``misses`` of the completions asked for."""
         return {"entries": len(self._cache), "hits": self.hits, "misses": self.misses}
-

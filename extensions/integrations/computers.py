@@ -7,13 +7,13 @@ True
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from extensions._util.forksafe import ForkSafeLock
-from extensions.config import CONFIG_ENV, load_config
+from extensions.config import CONFIG_ENV, Config, load_config
 from extensions.errors import ConfigError
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 CONFIG_KWARGS = ("config", "overrides", "db_root")
 
@@ -53,22 +53,28 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
     return (str(path), overrides, str(kwargs.get("db_root") or ""))
 
 
-def _build(key: tuple[str, tuple[str, ...], str]) -> EnhancedRewardComputer | ConfigError:
+Adapt = Callable[[Config], Config]
+
+
+def _build(key: tuple[str, tuple[str, ...], str], adapt: Adapt | None) -> EnhancedRewardComputer | ConfigError:
     path, overrides, db_root = key
     ov = list(overrides) + ([f"data.db_root={db_root}"] if db_root else [])
     try:
-        return EnhancedRewardComputer.from_config(load_config(path or None, overrides=ov))
+        cfg = load_config(path or None, overrides=ov)
+        return EnhancedRewardComputer.from_config(adapt(cfg) if adapt else cfg)
     except ConfigError as exc:
         return exc
     except Exception as exc:  # anything else a config can trigger while building
         return ConfigError(f"cannot build the reward from config {path or '(defaults)'}: {type(exc).__name__}: {exc}")
 
 
-def get_computer(ignored: Iterable[str] = (), **kwargs: Any) -> EnhancedRewardComputer:
+def get_computer(ignored: Iterable[str] = (), adapt: Adapt | None = None, **kwargs: Any) -> EnhancedRewardComputer:
     """The process-wide computer for these keywords (built once, thread-safe).
 
     Args:
         ignored: keywords of the calling library that are not ours.
+        adapt: a change the calling adapter makes to the loaded config where it runs (the verl hook sizes the
+            worker pool from the node's cores); one computer per adapter and keywords.
         **kwargs: ``config``, ``overrides``, ``db_root``.
 
     Returns:
@@ -78,12 +84,13 @@ def get_computer(ignored: Iterable[str] = (), **kwargs: Any) -> EnhancedRewardCo
         ConfigError: the configuration cannot be built; the message names the key. Raised again on every call.
     """
     key = config_key(kwargs, ignored)
-    comp = _computers.get(key)
+    cache_key = (*key, getattr(adapt, "__qualname__", ""))
+    comp = _computers.get(cache_key)
     if comp is None:
         with _lock:
-            comp = _computers.get(key)
+            comp = _computers.get(cache_key)
             if comp is None:
-                comp = _computers[key] = _build(key)
+                comp = _computers[cache_key] = _build(key, adapt)
     if isinstance(comp, ConfigError):
         raise comp
     return comp

@@ -49,9 +49,9 @@ def response_text(query: Any, prompt: Any) -> str:
     q = query if isinstance(query, str) else ("" if query is None else str(query))
     p = prompt if isinstance(prompt, str) else ""
     if p and q.startswith(p):
-        return q[len(p):]
+        return q[len(p) :]
     at = q.find(p) if p else -1
-    return q[at + len(p):] if at >= 0 else q
+    return q[at + len(p) :] if at >= 0 else q
 
 
 def _at(seq: Sequence[Any] | None, i: int) -> Any:
@@ -66,7 +66,11 @@ def _tensors(breakdowns: list[dict[str, float]]) -> dict[str, Any]:
 
     keys = list(breakdowns[0]) if breakdowns else ["score", "acc"]
     column = {k: torch.tensor([b.get(k, 0.0) for b in breakdowns], dtype=torch.float32) for k in keys}
-    return {"rewards": column["score"], "scores": column["acc"], "extra_logs": {k: v for k, v in column.items() if k != "score"}}
+    return {
+        "rewards": column["score"],
+        "scores": column["acc"],
+        "extra_logs": {k: v for k, v in column.items() if k != "score"},
+    }
 
 
 def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence[Any], **kwargs: Any) -> dict[str, Any]:
@@ -91,7 +95,13 @@ def reward_func(queries: Sequence[Any], prompts: Sequence[Any], labels: Sequence
         results = computer.compute_rewards(responses, [_at(labels, i) for i in range(n)])
         return _tensors([r.breakdown for r in results])
     except Exception as exc:  # compute_rewards never raises; this is belt and braces
-        log_once(log, f"openrlhf:{type(exc).__name__}", "extensions.openrlhf: internal error %r; batch scored 0", exc, exc_info=True)
+        log_once(
+            log,
+            f"openrlhf:{type(exc).__name__}",
+            "extensions.openrlhf: internal error %r; batch scored 0",
+            exc,
+            exc_info=True,
+        )
         return _tensors([{**dict.fromkeys(computer.keys, 0.0), "status_internal_error": 1.0} for _ in range(n)])
 
 

@@ -1,4 +1,4 @@
-"""TRL reward functions backed by :class:`~extensions.rewards.combine.EnhancedRewardComputer`.
+"""TRL reward functions backed by :class:`~extensions.rewards.enhanced.EnhancedRewardComputer`.
 
 TRL's ``GRPOTrainer`` calls each reward function as
 ``fn(prompts=..., completions=..., completion_ids=..., **dataset_columns)`` and logs
@@ -8,7 +8,7 @@ own metric while only the total drives the advantage. The breakdown of each
 (completion, ground truth) is computed once, a batch at a time, and shared by all functions
 through one :class:`~extensions.integrations.breakdown_cache.BreakdownCache`.
 
->>> from extensions.rewards.combine import EnhancedRewardComputer
+>>> from extensions.rewards.enhanced import EnhancedRewardComputer
 >>> funcs, weights = make_reward_funcs(EnhancedRewardComputer("arctic"), components=("acc", "syntax"))
 >>> [f.__name__ for f in funcs], weights
 (['sql_reward', 'acc', 'syntax'], [1.0, 0.0, 0.0])
@@ -22,7 +22,7 @@ from typing import Any
 from extensions.errors import ConfigError
 from extensions.integrations.breakdown_cache import BreakdownCache, completion_text
 from extensions.integrations.computers import get_computer
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 DEFAULT_COMPONENTS = ("baseline", "acc", "format_ok", "executed", "schema", "structural", "syntax", "hallucinations")
 
@@ -56,7 +56,7 @@ def make_reward_funcs(
     >>> make_reward_funcs(overrides=["reward.baselin=arctic"])
     Traceback (most recent call last):
     ...
-    extensions.errors.ConfigError: reward.baselin: unknown key (got 'arctic')
+    extensions.errors.ConfigError: reward.baselin: unknown key (got 'arctic'); did you mean reward.baseline?
     """
     computer = computer if computer is not None else get_computer(config=config, overrides=overrides)
     unknown = [c for c in components if c not in computer.keys]

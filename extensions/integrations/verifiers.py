@@ -23,7 +23,7 @@ from typing import Any
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 
 def verifiers_api() -> str:
@@ -108,11 +108,15 @@ def load_environment(config: str | None = None, dataset: str | None = None, **ov
 
         return load_taskset(config=config, dataset=dataset, overrides=items)
     if api == "none":
-        raise ImportError("extensions.integrations.verifiers needs verifiers: pip install 'text2sql-rewards[verifiers]'")
+        raise ImportError(
+            "extensions.integrations.verifiers needs verifiers: pip install 'text2sql-rewards[verifiers]'"
+        )
     from datasets import Dataset
 
     cfg = load_config(config, overrides=items or None)
     computer = EnhancedRewardComputer.from_config(cfg)
-    rows = [{"prompt": r["prompt"], "answer": r["answer"], "info": {"db_id": r["db_id"]}}
-            for r in sql_rows(dataset, style=cfg.data.prompt_style)]
+    rows = [
+        {"prompt": r["prompt"], "answer": r["answer"], "info": {"db_id": r["db_id"]}}
+        for r in sql_rows(dataset, style=cfg.data.prompt_style)
+    ]
     return _vf().SingleTurnEnv(dataset=Dataset.from_list(rows), rubric=build_rubric(computer))

@@ -17,19 +17,19 @@ verifiers loads tasksets by the id of a top-level module whose ``__all__`` names
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator, Sequence
 
 import verifiers.v1 as vf
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 __all__ = ["SqlTaskset", "load_taskset"]
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _caches: dict[tuple[str | None, tuple[str, ...]], BreakdownCache] = {}
 
 
@@ -63,7 +63,9 @@ def breakdown_cache(config: SqlTaskConfig) -> BreakdownCache:
     with _lock:
         cache = _caches.get(key)
         if cache is None:
-            computer = EnhancedRewardComputer.from_config(load_config(config.reward_config, overrides=list(config.overrides)))
+            computer = EnhancedRewardComputer.from_config(
+                load_config(config.reward_config, overrides=list(config.overrides))
+            )
             cache = _caches[key] = BreakdownCache(computer)
     return cache
 
@@ -100,14 +102,20 @@ class SqlTaskset(vf.Taskset[SqlTask, SqlTasksetConfig]):
 
     def load(self) -> Iterator[SqlTask]:
         breakdown_cache(self.config.task)  # a config mistake raises before any row is read
-        style = load_config(self.config.task.reward_config, overrides=list(self.config.task.overrides)).data.prompt_style
-        rows = sql_rows(self.config.dataset, split=self.config.split, style=style, max_examples=self.config.max_examples)
+        style = load_config(
+            self.config.task.reward_config, overrides=list(self.config.task.overrides)
+        ).data.prompt_style
+        rows = sql_rows(
+            self.config.dataset, split=self.config.split, style=style, max_examples=self.config.max_examples
+        )
         for i, r in enumerate(rows):
             data = SqlTaskData(id=f"{r['db_id']}-{i}", prompt=r["prompt"], answer=r["answer"], db_id=r["db_id"])
             yield SqlTask(data, self.config.task)
 
 
-def load_taskset(config: str | None = None, dataset: str | None = None, overrides: Sequence[str] = (), **fields: object) -> SqlTaskset:
+def load_taskset(
+    config: str | None = None, dataset: str | None = None, overrides: Sequence[str] = (), **fields: object
+) -> SqlTaskset:
     """An :class:`SqlTaskset` over ``dataset``; the config is checked at once.
 
     Args:

@@ -34,8 +34,12 @@ WIDE_CEILING = 1.0  # wrong answers may reach the correct reward minus ``reward.
 NARROW_CEILING = 0.3
 RESULT_WEIGHT = 0.5
 
-_OFF = {"reward.schema_weight": 0.0, "reward.structural_weight": 0.0, "reward.syntax_weight": 0.0,
-        "reward.result_weight": 0.0}
+_OFF = {
+    "reward.schema_weight": 0.0,
+    "reward.structural_weight": 0.0,
+    "reward.syntax_weight": 0.0,
+    "reward.result_weight": 0.0,
+}
 _SHAPED = {"reward.enable_enhanced": True, "reward.wrong_ceiling": WIDE_CEILING}
 
 

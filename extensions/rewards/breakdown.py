@@ -18,9 +18,24 @@ from extensions.execution.status import ALL_STATUSES
 from extensions.rewards.base import RewardResult, finite
 
 _FIXED_KEYS = (
-    "score", "acc", "correct", "baseline", "format_ok", "executed",
-    "schema", "structural", "structural_f1", "syntax", "shaping",
-    "hallucinations", "ambiguous", "pred_time_ms", "timeout_s", "broken",
+    "score",
+    "acc",
+    "correct",
+    "baseline",
+    "format_ok",
+    "executed",
+    "schema",
+    "structural",
+    "structural_f1",
+    "syntax",
+    "result",
+    "result_f1",
+    "shaping",
+    "hallucinations",
+    "ambiguous",
+    "pred_time_ms",
+    "timeout_s",
+    "broken",
 )
 
 
@@ -49,6 +64,7 @@ class Scored:
         components: the preset's named parts.
         schema: the schema component, when computed.
         structural / structural_f1 / syntax: the shaping credit and the raw clause F1.
+        result / result_f1: the result-table credit and the raw Soft F1 (wrong answers, ``result_weight > 0``).
         shaping: what shaping changed in the total.
         extras: user components by name.
         facts: booleans and measurements of the rollout (acc, correct, format_ok, executed, broken, pred_time_ms, timeout_s).
@@ -61,6 +77,8 @@ class Scored:
     structural: float = 0.0
     structural_f1: float = 0.0
     syntax: float = 0.0
+    result: float = 0.0
+    result_f1: float = 0.0
     shaping: float = 0.0
     extras: dict[str, float] = field(default_factory=dict)
     facts: dict[str, float] = field(default_factory=dict)
@@ -94,6 +112,7 @@ class Breakdown:
         b["score"], b["baseline"] = _finite(s.total), _finite(s.baseline)
         b["structural"], b["structural_f1"] = _finite(s.structural), _finite(s.structural_f1)
         b["syntax"], b["shaping"] = _finite(s.syntax), _finite(s.shaping)
+        b["result"], b["result_f1"] = _finite(s.result), _finite(s.result_f1)
         if s.schema is not None:
             b["schema"] = s.schema.score
             b["hallucinations"] = float(s.schema.details.get("hallucinations", 0))
@@ -108,6 +127,13 @@ class Breakdown:
         details = details if details is not None else {}
         details["status"] = status
         return EnhancedRewardResult(
-            total=b["score"], baseline_total=b["baseline"], schema=b["schema"], structural=b["structural"],
-            syntax=b["syntax"], correct=b["correct"] == 1.0, acc=b["acc"], breakdown=b, details=details,
+            total=b["score"],
+            baseline_total=b["baseline"],
+            schema=b["schema"],
+            structural=b["structural"],
+            syntax=b["syntax"],
+            correct=b["correct"] == 1.0,
+            acc=b["acc"],
+            breakdown=b,
+            details=details,
         )

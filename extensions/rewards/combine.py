@@ -3,7 +3,7 @@
 One rollout goes through short stages: **prepare** (the ground truth and the extracted SQL;
 a completion over ``max_completion_chars`` is refused before any preprocessing), **rollout**
 (prediction and gold executed in the sandbox, gold cached), **baseline** (the preset),
-**shaping** (schema penalty, structural credit, syntax credit, user components) and
+**shaping** (schema penalty, structural, syntax and result credit, user components) and
 **combine** (gating and the invariant below); then the breakdown.
 
 Broken samples are neutral: when nothing can verify a sample (``db_missing``, ``db_corrupt``,
@@ -12,8 +12,9 @@ off, so a GRPO group's advantage is 0 and the model learns nothing from it.
 
 Invariant (property-tested): when the database is available, a result-correct completion (valid
 format and execution match) always totals strictly more than any incorrect one for the same
-prompt. Positive shaping of a wrong answer is scaled into the headroom below ``floor - margin``
-(``floor``: the preset's smallest correct total), and a correct answer never drops below ``floor``.
+prompt: wrong answers stay under the band's ceiling (``reward.wrong_ceiling`` of the correct
+reward, and ``reward.margin`` below it), correct ones at or above the preset's correct floor.
+Shaping keeps the baseline's execution signal between wrong answers (see :mod:`extensions.rewards.band`).
 
 >>> from extensions.config import RewardConfig
 >>> from extensions.data.demo import build_demo_databases
@@ -39,6 +40,7 @@ from extensions.config import Config, RewardConfig
 from extensions.data.layout import GroundTruth, parse_ground_truth
 from extensions.execution.engine import EngineSettings, ExecutionEngine, MatchResult, shared_engine
 from extensions.execution.status import Status
+from extensions.rewards.band import Band
 from extensions.rewards.base import RewardResult, finite
 from extensions.rewards.breakdown import Breakdown, EnhancedRewardResult, Scored
 from extensions.rewards.presets import PRESETS, Preset
@@ -123,20 +125,17 @@ class RewardComputer:
     def _setup_components(self) -> None:
         c = self.cfg
         self.schema_reward = SchemaAwareReward(c.schema_weight, c.schema_penalty_cap)
-        self.structural_reward = StructuralReward(
-            c.structural_select_weight, c.structural_where_weight, c.structural_join_weight,
-            group_by_weight=c.structural_group_by_weight, having_weight=c.structural_having_weight,
-            order_by_weight=c.structural_order_by_weight, limit_weight=c.structural_limit_weight,
-            set_ops_weight=c.structural_set_ops_weight,
-        )
-        default_structural = c.structural_select_weight + c.structural_where_weight + c.structural_join_weight
-        self.structural_weight = default_structural if c.structural_weight is None else c.structural_weight
+        self.structural_reward = StructuralReward(weights=c.structural_weights)
+        self.structural_weight = c.structural_weight
         self.syntax_weight = c.syntax_weight
-        default_floor = self.preset_spec.correct_floor if self.preset_spec else 1.0
-        self.correct_floor = default_floor if c.correct_floor is None else c.correct_floor
-        self._pos_max = self.structural_weight + self.syntax_weight + sum(
+        self.result_weight = c.result_weight
+        spec = self.preset_spec
+        self.correct_floor = (spec.correct_floor if spec else 1.0) if c.correct_floor is None else c.correct_floor
+        pos_max = self.structural_weight + self.syntax_weight + self.result_weight + sum(
             max(0.0, finite(getattr(x, "max_score", 0.0))) for x in self.extra_components
         )
+        self.band = Band.of(floor=self.correct_floor, wrong_ceiling=c.wrong_ceiling, margin=c.margin,
+                            wrong_max=spec.wrong_max if spec else None, pos_max=pos_max)
 
     @property
     def preset(self) -> str | None:
@@ -156,10 +155,16 @@ class RewardComputer:
     def _new_coalescer(self) -> Coalescer[tuple[Any, Any, Any, Mapping[str, Any] | None], EnhancedRewardResult]:
         return Coalescer(self._rewards_batch, lambda item, exc: self._internal_error(exc), name="compute_reward_async")
 
-    # A computer stays picklable (the coalescer holds a lock and event-loop state).
+    # A computer stays picklable and deep-copyable, used or not: the coalescer (a lock, event-loop state)
+    # and the engine (processes, pipes, queues) are dropped; the copy rebuilds them lazily, with the
+    # engine's settings, so it scores identically.
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_coalescer", None)
+        engine = state.pop("_engine", None)
+        state["_engine"] = None
+        if state.get("_engine_settings") is None and engine is not None:
+            state["_engine_settings"] = engine.settings
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -336,9 +341,12 @@ class RewardComputer:
         extras = self._extras(ro.sql, ro.gold_sql, sch, details)
         structural = self.structural_weight * ro.structural
         syntax = self.syntax_weight if valid else 0.0
+        result_f1 = ro.result_f1 if self.result_weight > 0 and not ro.correct else 0.0  # wrong answers only
+        result = self.result_weight * result_f1
         neg = (schema_r.score if schema_r is not None else 0.0) + sum(min(0.0, v) for v in extras.values())
-        pos = structural + syntax + sum(max(0.0, v) for v in extras.values())
-        parts = Scored(0.0, schema=schema_r, structural=structural, structural_f1=ro.structural, syntax=syntax, extras=extras)
+        pos = structural + syntax + result + sum(max(0.0, v) for v in extras.values())
+        parts = Scored(0.0, schema=schema_r, structural=structural, structural_f1=ro.structural, syntax=syntax,
+                       result=result, result_f1=result_f1, extras=extras)
         return parts, pos, neg
 
     def _schema_component(self, ro: Rollout, p: Prepared, details: dict[str, Any]) -> tuple[RewardResult | None, Schema | None]:
@@ -383,20 +391,14 @@ class RewardComputer:
         return out
 
     def _combine(self, baseline: float, pos: float, neg: float, ro: Rollout, *, known: bool) -> tuple[float, float]:
-        """Stage 5: gating and the correct-above-wrong invariant; returns (total, applied shaping)."""
+        """Stage 5: gating and the band (:mod:`extensions.rewards.band`); returns (total, applied shaping)."""
         if not known:  # no database (only with shape_broken): correctness unknown, plain sum
             return baseline + pos + neg, pos + neg
-        floor = self.correct_floor
         if ro.correct:
-            if self.cfg.gating == "wrong_only":
-                return max(baseline, floor), 0.0
-            total = max(baseline + pos + neg, floor)
-            return total, total - baseline
-        ceiling = floor - self.cfg.margin
-        headroom = max(0.0, ceiling - baseline)
-        if pos > 0 and self._pos_max > 0 and self._pos_max > headroom:
-            pos *= headroom / max(self._pos_max, pos)
-        total = min(baseline + pos + neg, ceiling)
+            shaping = 0.0 if self.cfg.gating == "wrong_only" else pos + neg
+            total = self.band.correct_total(baseline, shaping)
+        else:
+            total = self.band.wrong_total(baseline, pos, neg)
         return total, total - baseline
 
     # -- results ----------------------------------------------------------------------------------
@@ -434,10 +436,3 @@ class RewardComputer:
         facts = {"broken": 1.0}
         return self._breakdown.build(Scored(score, baseline=score, facts=facts), status=Status.INTERNAL_ERROR.value, details=details)
 
-
-def __getattr__(name: str) -> Any:
-    if name == "EnhancedRewardComputer":  # its home is extensions.rewards.enhanced; this path keeps working
-        from extensions.rewards.enhanced import EnhancedRewardComputer
-
-        return EnhancedRewardComputer
-    raise AttributeError(name)

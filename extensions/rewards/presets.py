@@ -18,8 +18,15 @@ can get; the combiner uses it to keep every correct answer above every wrong one
     execution 3.0 on a match, else 1.0 if the SQL executes; schema-linking
     recall of the gold's tables and columns; bigram Jaccard with the gold
     SQL; format 1.0.
-``seed_combined`` (the original extension)
+``combined`` (the original SQL-R1 extension's reward; ``seed_combined`` is accepted as an alias)
     0.2 x syntax + 0.6 x execution match + 0.2 x semantic (structural) similarity.
+
+``PRESETS[name].wrong_max`` is the most the preset's execution and format signal gives a wrong answer
+(0.1 under ``arctic``: executed but wrong); the combiner lifts every wrong answer by the same scale so
+that this signal survives shaping.
+
+>>> PRESETS["arctic"].correct_floor, PRESETS["arctic"].wrong_max, PRESET_ALIASES["seed_combined"]
+(1.0, 0.1, 'combined')
 """
 
 from __future__ import annotations
@@ -117,13 +124,15 @@ def reasoning_sql(ev: Rollout) -> dict[str, float]:
     }
 
 
-def seed_combined(ev: Rollout) -> dict[str, float]:
+def combined(ev: Rollout) -> dict[str, float]:
     return {
         "syntax": 0.2 * (1.0 if ev.syntax_valid else 0.0),
         "execution": 0.6 * (1.0 if ev.correct else 0.0),
         "semantic": 0.2 * ev.structural,
     }
 
+
+seed_combined = combined  # the preset's earlier name
 
 PresetFn = Callable[["Rollout", Any], dict[str, float]]
 
@@ -137,12 +146,15 @@ class Preset:
         fn: ``fn(rollout, reward_config) -> {component: value}``; the baseline is the sum.
         components: the component names ``fn`` returns, in order (breakdown keys ``b_<name>``).
         correct_floor: the smallest total a result-correct completion can get.
+        wrong_max: the largest total its execution and format signal gives a wrong answer (its dense
+            similarity parts aside); None when unknown.
     """
 
     name: str
     fn: PresetFn
     components: tuple[str, ...]
     correct_floor: float
+    wrong_max: float | None = None
 
     def __call__(self, rollout: "Rollout", cfg: Any) -> dict[str, float]:
         return self.fn(rollout, cfg)
@@ -160,20 +172,21 @@ def _reasoning_sql(ev: "Rollout", cfg: Any) -> dict[str, float]:
     return reasoning_sql(ev)
 
 
-def _seed_combined(ev: "Rollout", cfg: Any) -> dict[str, float]:
-    return seed_combined(ev)
+def _combined(ev: "Rollout", cfg: Any) -> dict[str, float]:
+    return combined(ev)
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("sql_r1", _sql_r1, ("format", "execution", "result", "length"), 6.0),
-        Preset("arctic", _arctic, ("execution",), 1.0),
-        Preset("reasoning_sql", _reasoning_sql, ("execution", "schema_linking", "ngram", "format"), 4.0),
-        Preset("seed_combined", _seed_combined, ("syntax", "execution", "semantic"), 0.6),
+        Preset("sql_r1", _sql_r1, ("format", "execution", "result", "length"), 6.0, 0.0),
+        Preset("arctic", _arctic, ("execution",), 1.0, 0.1),
+        Preset("reasoning_sql", _reasoning_sql, ("execution", "schema_linking", "ngram", "format"), 4.0, 2.0),
+        Preset("combined", _combined, ("syntax", "execution", "semantic"), 0.6, 0.2),
     )
 }
 PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
+PRESET_ALIASES: dict[str, str] = {"seed_combined": "combined"}  # earlier names still accepted
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,7 @@ comparison run only when a preset or a component asks for them, and then only on
 >>> from extensions.sql.extract import extract_sql
 >>> r = Rollout(extract_sql("```sql\\nSELECT a FROM t\\n```"), "SELECT a FROM t WHERE b = 1", None)
 >>> r.format_ok, r.executed, r.syntax_valid, round(r.structural, 3)
-(True, False, True, 0.5)
+(True, False, True, 0.667)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from extensions.execution.status import Status
 from extensions.rewards.base import RewardResult
+from extensions.rewards.result import soft_f1
 from extensions.rewards.structural import StructuralReward
 from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import Extraction
@@ -106,6 +107,14 @@ class Rollout:
         """Weighted clause F1 with the gold, in [0, 1]."""
         r = self.structural_result
         return r.score if r is not None else 0.0
+
+    @cached_property
+    def result_f1(self) -> float:
+        """Soft F1 of the predicted result table against the gold one (0.0 unless both ran)."""
+        m = self.match
+        if m is None or not self.executed or m.gold is None or m.gold.rows is None or m.pred is None:
+            return 0.0
+        return soft_f1(m.pred.rows, m.gold.rows)
 
 
 Evaluation = Rollout  # the name used before the redesign

@@ -34,7 +34,6 @@ class SchemaAwareReward:
         self.cap = cap
         self.ambiguous_weight = float(ambiguous_weight)
 
-
     def from_resolution(self, res: Resolution) -> RewardResult:
         """The penalty for an already computed :class:`Resolution`.
 
@@ -78,6 +77,15 @@ class SchemaAwareReward:
         try:
             sch = load_schema(schema)
         except SchemaLoadError as exc:
-            return RewardResult(0.0, {"error": f"schema: {exc}", "hallucinations": 0, "penalised": 0,
-                                      "unknown_tables": [], "unknown_columns": [], "ambiguous_columns": []})
+            return RewardResult(
+                0.0,
+                {
+                    "error": f"schema: {exc}",
+                    "hallucinations": 0,
+                    "penalised": 0,
+                    "unknown_tables": [],
+                    "unknown_columns": [],
+                    "ambiguous_columns": [],
+                },
+            )
         return self.from_resolution(resolve_names(sql, sch))

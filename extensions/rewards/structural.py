@@ -2,51 +2,113 @@
 
 The score is the weighted mean of per-clause F1 over the clauses present in
 *either* query, in [0, 1]. A clause both queries lack is left out entirely:
-no free credit for agreeing on absence. Unparseable SQL scores 0.
+no free credit for agreeing on absence. Unparseable SQL scores 0. The tables a
+query reads count as a clause, a single table too: reading the wrong table is
+a wrong query, whatever else matches.
 
->>> r = StructuralReward(select_weight=0.3, where_weight=0.3, join_weight=0.2)
+The clause weights live in one mapping keyed by :data:`extensions.sql.clauses.CLAUSES`;
+:data:`DEFAULT_WEIGHTS` holds their defaults (``reward.structural_weights`` overrides them).
+
+>>> r = StructuralReward()
 >>> r.compute("SELECT name FROM t WHERE a = 1 AND b = 2", "SELECT name FROM t WHERE b = 2 AND a = 1")
-RewardResult(score=1.0, details={'select': 1.0, 'where': 1.0, 'present': ['select', 'where'], 'error': None})
->>> round(r.compute("SELECT name FROM t", "SELECT name FROM t WHERE a = 1"), 3)
+RewardResult(score=1.0, details={'select': 1.0, 'where': 1.0, 'tables': 1.0, 'present': ['select', 'where', 'tables'], \
+'error': None})
+>>> round(r.compute("SELECT count(*) FROM stadium", "SELECT count(*) FROM singer"), 3)
 0.5
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from extensions._util.cache import ResultCache
 from extensions.rewards.base import RewardResult
 from extensions.sql.clauses import CLAUSES, clause_components, f1
 
+DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "select": 0.3,
+        "where": 0.3,
+        "tables": 0.3,
+        "join_conditions": 0.1,
+        "group_by": 0.1,
+        "having": 0.05,
+        "order_by": 0.1,
+        "limit": 0.05,
+        "set_ops": 0.05,
+    }
+)
+assert tuple(DEFAULT_WEIGHTS) == CLAUSES
+
+
+def clause_weights(weights: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The full clause-weight mapping: :data:`DEFAULT_WEIGHTS` updated with ``weights``.
+
+    Args:
+        weights: some clauses of :data:`~extensions.sql.clauses.CLAUSES` and their weights (>= 0).
+
+    Returns:
+        A weight for every clause, in ``CLAUSES`` order.
+
+    Raises:
+        ValueError: an unknown clause or a negative weight (the message names it).
+
+    >>> clause_weights({"tables": 0.5})["tables"], clause_weights()["select"]
+    (0.5, 0.3)
+    """
+    out = dict(DEFAULT_WEIGHTS)
+    for clause, w in (weights or {}).items():
+        if clause not in out:
+            raise ValueError(f"unknown clause {clause!r}; expected one of {', '.join(CLAUSES)}")
+        if not float(w) >= 0:
+            raise ValueError(f"structural weight of {clause!r} must be >= 0 (got {w!r})")
+        out[clause] = float(w)
+    return out
+
 
 class StructuralReward:
+    """Weighted clause F1 against the gold query, in [0, 1].
+
+    Args:
+        select_weight / where_weight / join_weight: the SELECT, WHERE and JOIN-condition weights
+            (None: the default); kept for the keyword form ``StructuralReward(select_weight=0.3, ...)``.
+        weights: weights by clause name (see :data:`DEFAULT_WEIGHTS`); the other keywords override them.
+        tables_weight / group_by_weight / having_weight / order_by_weight / limit_weight / set_ops_weight:
+            the weight of that clause (None: the default).
+
+    Raises:
+        ValueError: an unknown clause or a negative weight.
+    """
+
     name = "structural"
 
     def __init__(
         self,
-        select_weight: float = 0.3,
-        where_weight: float = 0.3,
-        join_weight: float = 0.2,
+        select_weight: float | None = None,
+        where_weight: float | None = None,
+        join_weight: float | None = None,
         *,
-        group_by_weight: float = 0.1,
-        having_weight: float = 0.05,
-        order_by_weight: float = 0.1,
-        limit_weight: float = 0.05,
-        set_ops_weight: float = 0.05,
+        weights: Mapping[str, float] | None = None,
+        tables_weight: float | None = None,
+        group_by_weight: float | None = None,
+        having_weight: float | None = None,
+        order_by_weight: float | None = None,
+        limit_weight: float | None = None,
+        set_ops_weight: float | None = None,
     ) -> None:
-        self.weights = {
+        named = {
             "select": select_weight,
             "where": where_weight,
-            "join_tables": join_weight / 2,
-            "join_conditions": join_weight / 2,
+            "join_conditions": join_weight,
+            "tables": tables_weight,
             "group_by": group_by_weight,
             "having": having_weight,
             "order_by": order_by_weight,
             "limit": limit_weight,
             "set_ops": set_ops_weight,
         }
-        if any(w < 0 for w in self.weights.values()):
-            raise ValueError("structural weights must be >= 0")
-        assert set(self.weights) == set(CLAUSES)
+        self.weights = clause_weights({**(weights or {}), **{k: v for k, v in named.items() if v is not None}})
 
     def compute(self, generated_sql: str, ground_truth_sql: str) -> RewardResult:
         """Weighted clause F1 of ``generated_sql`` against ``ground_truth_sql``, in [0, 1]."""

@@ -11,8 +11,10 @@ one predicate.
 ['count(this=*,big_int=true)', 'name']
 >>> sorted(c["where"])
 ["'Paris' = city", 'gt(this=age,expression=30)']
->>> c["join_tables"], c["join_conditions"]
+>>> c["tables"], c["join_conditions"]
 (('dept', 'emp'), ('dept_id = id',))
+>>> clause_components("SELECT count(*) FROM singer")["tables"]
+('singer',)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 CLAUSES: tuple[str, ...] = (
     "select",
     "where",
-    "join_tables",
+    "tables",
     "join_conditions",
     "group_by",
     "having",
@@ -127,15 +129,17 @@ def _components(sql: str) -> dict[str, tuple[str, ...]] | None:
         conds.extend(_canon(c) for c in _conjuncts(j.args.get("on")))
         for u in j.args.get("using") or []:
             conds.append(f"using {u.name.lower()}")
-    # Implicit joins (FROM a, b WHERE a.x = b.y) list both tables; their
-    # condition stays a WHERE predicate.
-    out["join_tables"] = sorted(tables) if len(tables) > 1 else []
+    # Every table the FROM clause and its joins read, a single one too (the wrong table is a wrong
+    # query). Implicit joins (FROM a, b WHERE a.x = b.y) list both; their condition stays in WHERE.
+    out["tables"] = sorted(tables)
     out["join_conditions"] = sorted(conds)
     group = sel.args.get("group")
     out["group_by"] = [_canon(x) for x in (group.expressions if group else [])]
     order = sel.args.get("order") or (root.args.get("order") if root is not sel else None)
     if order is not None:
-        out["order_by"] = [f"{i}:{_canon(o.this)}:{'desc' if o.args.get('desc') else 'asc'}" for i, o in enumerate(order.expressions)]
+        out["order_by"] = [
+            f"{i}:{_canon(o.this)}:{'desc' if o.args.get('desc') else 'asc'}" for i, o in enumerate(order.expressions)
+        ]
     limit = sel.args.get("limit") or (root.args.get("limit") if root is not sel else None)
     if limit is not None:
         out["limit"] = [_canon(limit.expression if limit.expression is not None else limit)]
@@ -159,7 +163,9 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
     except RecursionError:
         return None
     except Exception as exc:  # sqlglot corner cases: no structural credit, logged once
-        log_once(log, f"clauses:{type(exc).__name__}", "clause analysis failed (%r); no structural credit for this SQL", exc)
+        log_once(
+            log, f"clauses:{type(exc).__name__}", "clause analysis failed (%r); no structural credit for this SQL", exc
+        )
         return None
 
 

@@ -1,17 +1,23 @@
 """Pull the SQL out of a model completion, with a format verdict.
 
-Three styles are understood:
+Four styles are understood:
 
 * ``sql_r1``: ``<think>...</think><answer>```sql ...```</answer>``. The format is
   correct only if each of the four tags appears exactly once, in that order,
   and the answer holds a fenced ``sql`` block (``require_sql_block``).
 * ``omnisql`` (Arctic-Text2SQL-R1, OmniSQL): the last fenced ``sql`` block.
 * ``plain``: the whole text is the SQL.
-* ``auto`` (default): ``sql_r1`` if an ``<answer>`` tag is present, else
-  ``omnisql`` if a code fence is present, else ``plain``.
+* ``auto`` (default): ``sql_r1`` if an ``<answer>`` tag is present (or a ``<think>``
+  that is never closed). Otherwise the text after the last ``</think>``, if any, is read
+  as ``omnisql`` if it holds a code fence, else as ``plain``: a reasoning model that
+  thinks aloud and then writes a fenced block is judged on the block.
+
+A fence's info string (```` ```sql ````, ```` ```sqlite ````, ```` ```SQLite ````,
+```` ```sql3 ````, ```` ```postgresql title=q ````) never becomes part of the SQL; blocks
+whose info word contains ``sql`` are preferred over other languages (see :func:`fenced_block`).
 
 Every routine here is linear in the length of the text (``str.find``,
-``str.count`` and slicing only; no backtracking regular expressions), so
+``str.count``, slicing and two regular expressions without nested quantifiers), so
 megabytes of text or thousands of repeated tags cost milliseconds.
 
 >>> e = extract_sql("<think>count them</think><answer>```sql\\nSELECT count(*) FROM singer\\n```</answer>")
@@ -21,10 +27,14 @@ megabytes of text or thousands of repeated tags cost milliseconds.
 'SELECT 2'
 >>> extract_sql("<think>a</think><think>b</think><answer>```sql SELECT 1```</answer>").format_reason
 'duplicate_tag:<think>'
+>>> e = extract_sql("<think>join them</think>\\n\\n```sqlite\\nSELECT 1\\n```")
+>>> e.sql, e.format_ok, e.style
+('SELECT 1', True, 'omnisql')
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,61 +70,135 @@ def _clean(sql: str) -> str | None:
 
 
 def last_fenced_block(text: str, *, lang: str = "sql") -> str | None:
-    """Return the content of the last fenced block tagged ``lang`` (case-insensitive).
+    """Return the content of the last fenced block, preferring blocks whose info string names ``lang``.
 
-    Falls back to the last untagged fence when no tagged one exists. A tagged
-    fence that is never closed still yields its content (see :func:`fenced_block`).
+    A block whose info word contains ``lang`` (case-insensitive: ``sql``, ``sqlite``, ``SQLite``,
+    ``sql3``, ``postgresql``) wins over later blocks of other languages; without one, the last block
+    of any info string (or none) is taken. The info string never reaches the SQL (see
+    :func:`fenced_block`).
 
     Args:
         text: the completion.
-        lang: the fence's info string.
+        lang: the preferred language, matched as a substring of the info word.
 
     Returns:
         The block's SQL without trailing ``;``, or None.
 
-    >>> last_fenced_block("```sql\\nSELECT 1\\n``` text ```SQL\\nSELECT 2\\n```")
+    >>> last_fenced_block("```sql\\nSELECT 1\\n``` text ```SQLite\\nSELECT 2\\n```")
     'SELECT 2'
     """
     return fenced_block(text, lang=lang)[0]
 
 
 def fenced_block(text: str, *, lang: str = "sql") -> tuple[str | None, bool]:
-    """The last fenced block, as :func:`last_fenced_block` finds it, and whether its fence is closed.
+    """The last fenced block, as :func:`last_fenced_block` chooses it, and whether its fence is closed.
+
+    After an opening fence comes an optional info string: its first word is the language when it
+    starts with a letter (or ``{``) and is not an SQL statement's first word (``SELECT``, ``WITH``, ...);
+    otherwise there is no info string. The rest of the fence's line is more info (``sql title=x``) unless it starts an SQL statement
+    (the one-line form ``sql SELECT 1``).
+
+    The last fence whose info word contains ``lang`` opens the block, which ends at the next fence (a
+    stray fence earlier in the prose cannot shift it). Without such a fence, fences pair up from the left
+    and the last block is taken. A block that is never closed runs to the end of the text.
 
     Args:
         text: the completion.
-        lang: the fence's info string.
+        lang: the preferred language, matched as a substring of the info word.
 
     Returns:
         ``(sql, closed)``; ``(None, False)`` when there is no block.
 
     >>> fenced_block("```sql\\nSELECT 1")
     ('SELECT 1', False)
+    >>> fenced_block("Wrap code in ``` fences:\\n```sqlite title=q.sql\\nSELECT 2\\n```")
+    ('SELECT 2', True)
     """
-    low = text.lower()
-    marker = "```" + lang.lower()
-    start = low.rfind(marker)
-    if start < 0:
-        return _untagged_block(text), True
-    body_start = start + len(marker)
-    end = text.find("```", body_start)
-    body = text[body_start:] if end < 0 else text[body_start:end]
-    return _clean(body), end >= 0
+    fences = _fence_positions(text)
+    if not fences:
+        return None, False
+    lang = lang.lower()
+    if lang in text.lower():
+        for i in range(len(fences) - 1, -1, -1):
+            info, body_start, end = _block_at(text, fences, i)
+            if lang in info:
+                return _clean(text[body_start:end]), i + 1 < len(fences)
+    i = len(fences) - 1 - (len(fences) - 1) % 2  # fences paired from the left: the last opener
+    _, body_start, end = _block_at(text, fences, i)
+    return _clean(text[body_start:end]), i + 1 < len(fences)
 
 
-def _untagged_block(text: str) -> str | None:
-    """The last complete untagged ``` ... ``` pair, skipping an info string such as ```sqlite."""
-    close = text.rfind("```")
-    if close < 0:
-        return None
-    open_ = text.rfind("```", 0, close)
-    if open_ < 0:
-        return None
-    body_start = open_ + 3
-    nl = text.find("\n", body_start, close)
-    if nl >= 0 and text[body_start:nl].strip().isalnum():
-        body_start = nl + 1
-    return _clean(text[body_start:close])
+_FENCE = "```"
+_WORD = re.compile(r"[ \t]*([^\s`]*)")  # linear: no nested quantifiers
+_LETTERS = re.compile(r"[A-Za-z]+")
+_STATEMENT_WORDS = frozenset(
+    {
+        "select",
+        "with",
+        "insert",
+        "update",
+        "delete",
+        "replace",
+        "create",
+        "drop",
+        "alter",
+        "pragma",
+        "explain",
+        "values",
+        "attach",
+        "detach",
+        "begin",
+        "commit",
+        "end",
+        "rollback",
+        "savepoint",
+        "release",
+        "vacuum",
+        "analyze",
+        "reindex",
+    }
+)
+
+
+def _fence_positions(text: str) -> list[int]:
+    """Where every ``` starts, left to right, without overlaps."""
+    out = []
+    pos = text.find(_FENCE)
+    while pos >= 0:
+        out.append(pos)
+        pos = text.find(_FENCE, pos + len(_FENCE))
+    return out
+
+
+def _block_at(text: str, fences: list[int], i: int) -> tuple[str, int, int]:
+    """``(info word, body start, body end)`` of the block fence ``i`` opens; it ends at fence ``i + 1`` or the end."""
+    start = fences[i] + len(_FENCE)
+    end = fences[i + 1] if i + 1 < len(fences) else len(text)
+    info, body_start = _info_string(text, start, end)
+    return info, body_start, end
+
+
+def _starts_statement(word: str) -> bool:
+    letters = _LETTERS.match(word)
+    return word.startswith("(") or (letters is not None and letters.group(0).lower() in _STATEMENT_WORDS)
+
+
+def _word_at(text: str, pos: int, end: int) -> tuple[str, int]:
+    """The whitespace-free word after optional spaces or tabs at ``pos``, and where it ends."""
+    match = _WORD.match(text, pos, end)
+    return (match.group(1), match.end()) if match else ("", pos)
+
+
+def _info_string(text: str, start: int, end: int) -> tuple[str, int]:
+    """The info word of the fence whose text starts at ``start``, and where the body starts."""
+    word, after = _word_at(text, start, end)
+    if not (word[:1].isalpha() or word[:1] == "{") or _starts_statement(word):
+        return "", start  # no language: the body starts at once (``-- note``, ``/* q */``, ``(SELECT``)
+    rest, _ = _word_at(text, after, end)
+    newline = text.find("\n", after, end)
+    if newline < 0 or _starts_statement(rest):
+        return word.lower(), after
+    return word.lower(), newline + 1
 
 
 def _sql_r1(text: str, require_sql_block: bool) -> Extraction:
@@ -191,20 +275,42 @@ def extract_sql(
     if not text.strip():
         return Extraction(None, False, "empty", style)
     if style == "auto":
-        if ANSWER_OPEN in text or THINK_OPEN in text:
-            style = "sql_r1"
-        elif "```" in text:
-            style = "omnisql"
-        else:
-            style = "plain"
+        if ANSWER_OPEN in text or (THINK_OPEN in text and THINK_CLOSE not in text):
+            return _sql_r1(text, require_sql_block)
+        if THINK_CLOSE in text:
+            return _after_reasoning(text)
+        style = "omnisql" if _FENCE in text else "plain"
     if style == "sql_r1":
         return _sql_r1(text, require_sql_block)
     if style == "omnisql":
-        sql, closed = fenced_block(text)
-        if sql is None:
-            return Extraction(None, False, "no_sql_block", "omnisql")
-        return Extraction(sql, closed, "ok" if closed else "unclosed_fence", "omnisql")
+        return _omnisql(text)
     if style == "plain":
-        sql = _clean(text)
-        return Extraction(sql, sql is not None, "ok" if sql else "empty", "plain")
+        return _plain(text)
     raise ValueError(f"unknown extraction style {style!r}; allowed: auto, sql_r1, omnisql, plain")
+
+
+def _omnisql(text: str, think: str = "") -> Extraction:
+    sql, closed = fenced_block(text)
+    if sql is None:
+        return Extraction(None, False, "no_sql_block", "omnisql", think)
+    return Extraction(sql, closed, "ok" if closed else "unclosed_fence", "omnisql", think)
+
+
+def _plain(text: str, think: str = "") -> Extraction:
+    sql = _clean(text)
+    return Extraction(sql, sql is not None, "ok" if sql else "empty", "plain", think)
+
+
+def _after_reasoning(text: str) -> Extraction:
+    """``auto`` without ``<answer>``: the reasoning ends at the last ``</think>``; the SQL is read after it.
+
+    A reasoning model under an OmniSQL-style prompt writes ``<think>...</think>`` (or only
+    ``...</think>`` when the chat template opened the tag) and then a fenced block or plain SQL.
+    """
+    close = text.rfind(THINK_CLOSE)
+    think = text[:close]
+    opened = think.find(THINK_OPEN)
+    if opened >= 0:
+        think = think[opened + len(THINK_OPEN) :]
+    rest = text[close + len(THINK_CLOSE) :]
+    return _omnisql(rest, think) if _FENCE in rest else _plain(rest, think)

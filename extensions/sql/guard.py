@@ -19,10 +19,15 @@ the way SQLite and sqlglot tokenize them):
   contains; set operations (``UNION``...) count for the whole level because a
   comma does not end their chain. Left-deep chains such as ``1+1+1+...``,
   ``a AND b AND ...``, ``CASE WHEN ... CASE ...`` and ``UNION`` chains are
-  therefore bounded too, not only parentheses;
-* ``MAX_JOINS``: JOIN keywords in the whole text. sqlglot's parse time doubles
-  with every JOIN that lacks an ON (it tries nested-join readings), so
-  ``FROM t JOIN a JOIN a ...`` with 30 JOINs would hold the caller for hours;
+  therefore bounded too, not only parentheses. Flat siblings are not chains:
+  the ``WHEN``/``THEN``/``ELSE`` branches of one CASE, like the items of a
+  comma list, count only as deep as the deepest of them (a CASE level adds
+  ``CASE_WEIGHT``), and each JOIN starts a new item (joined tables form a list);
+* ``MAX_JOINS``: JOINs without an ``ON`` or ``USING`` before the next JOIN of
+  the same level (or its end), in the whole text. sqlglot's parse time doubles
+  with every such JOIN (it tries nested-join readings), so
+  ``FROM t JOIN a JOIN a ...`` with 30 JOINs would hold the caller for hours,
+  while a chain whose every JOIN has its ON parses in linear time;
 * ``MAX_SQL_CHARS``: the length of the text.
 
 >>> check_sql("SELECT count(*) FROM singer WHERE age > (SELECT avg(age) FROM singer)") is None
@@ -31,6 +36,10 @@ True
 'too_deep: parentheses nested deeper than 32'
 >>> check_sql("SELECT " + "1+" * 3000 + "1")
 'too_deep: expression deeper than 160'
+>>> check_sql("SELECT * FROM t0" + "".join(f" JOIN t{i} ON t{i}.a = t0.a" for i in range(1, 15))) is None
+True
+>>> check_sql("SELECT * FROM t0" + " JOIN t" * 13)
+'too_deep: more than 12 JOINs without ON or USING'
 """
 
 from __future__ import annotations
@@ -60,24 +69,29 @@ _TOKEN = re.compile(
 _OPEN = frozenset("({")
 _CLOSE = frozenset(")}")
 _SKIP = frozenset("'\"`[")
-_WORD_OPS = frozenset(
-    "and or not is in like glob match regexp between case when then else escape collate "
-    "isnull notnull exists select distinct all any some filter over".split()
-)
+_WORD_OPS = frozenset({
+    "and", "or", "not", "is", "in", "like", "glob", "match", "regexp", "between", "case", "when", "then", "else",
+    "escape", "collate", "isnull", "notnull", "exists", "select", "distinct", "all", "any", "some", "filter", "over",
+})
 _SET_OPS = frozenset({"union", "intersect", "except"})
 _JOINS = frozenset({"join", "straight_join"})
+_JOIN_CONDITIONS = frozenset({"on", "using"})
+_CASE_BRANCHES = frozenset({"when", "then", "else"})
+CASE_WEIGHT = 2  # a CASE level is a Case node over If nodes: two tree levels above its branches
 
 
 class _Level:
-    """Counters for one open parenthesis level."""
+    """Counters for one open parenthesis level, or for the branches of one open CASE."""
 
-    __slots__ = ("item_ops", "item_child", "best", "set_ops")
+    __slots__ = ("best", "case", "item_child", "item_ops", "join_open", "set_ops")
 
-    def __init__(self) -> None:
-        self.item_ops = 0  # operators in the current comma-separated item
+    def __init__(self, *, case: bool = False) -> None:
+        self.item_ops = 0  # operators in the current comma-separated item (or CASE branch)
         self.item_child = 0  # deepest nested level inside the current item
         self.best = 0  # deepest finished item of this level
         self.set_ops = 0  # UNION / INTERSECT / EXCEPT anywhere in this level
+        self.case = case  # a CASE ... END: WHEN, THEN and ELSE separate sibling branches
+        self.join_open = False  # a JOIN of this level still waits for its ON or USING
 
     def end_item(self) -> None:
         self.best = max(self.best, self.item_ops + self.item_child)
@@ -85,18 +99,79 @@ class _Level:
 
     def depth(self) -> int:
         self.end_item()
-        return self.best + self.set_ops + 1
+        return self.best + self.set_ops + (CASE_WEIGHT if self.case else 1)
 
 
-def _ops_in(token: str) -> tuple[int, int, int]:
-    """``(operators, set operations, joins)`` that one token adds."""
+class _Scan:
+    """The scan's state: the open levels and the JOINs that have no ON or USING."""
+
+    def __init__(self) -> None:
+        self.stack = [_Level()]
+        self.parens = 0
+        self.cases = 0
+        self.bare_joins = 0
+
+    def open(self, *, case: bool) -> None:
+        self.stack.append(_Level(case=case))
+        self.cases += case
+        self.parens += not case
+
+    def close(self) -> None:
+        """Pop the innermost level, charge its depth to the item that holds it, and settle its last JOIN."""
+        level = self.stack.pop()
+        self.cases -= level.case
+        self.parens -= not level.case
+        self.bare_joins += level.join_open
+        parent = self.stack[-1]
+        parent.item_child = max(parent.item_child, level.depth())
+
+    def close_paren(self) -> None:
+        """A ``)`` closes the innermost parenthesis and any CASE left open inside it."""
+        if self.parens == 0:
+            return
+        while self.stack[-1].case:
+            self.close()
+        self.close()
+
+    def word(self, low: str) -> None:
+        """Count one keyword or identifier (lower-cased)."""
+        level = self.stack[-1]
+        if level.case and low in _CASE_BRANCHES:
+            level.end_item()  # sibling branches: the deepest one counts, not their sum
+        elif level.case and low == "end":
+            self.close()
+        elif low in _JOINS:
+            self.bare_joins += level.join_open  # the previous JOIN met no ON or USING before this one
+            level.join_open = True
+            level.end_item()  # joined tables are siblings in one list, not a chain
+        elif low in _JOIN_CONDITIONS:
+            level.join_open = False
+        else:
+            level.item_ops += low in _WORD_OPS
+            level.set_ops += low in _SET_OPS
+            if low == "case":
+                self.open(case=True)
+
+    def finish(self) -> int:
+        """Close every open level; the estimated depth of the whole text."""
+        while len(self.stack) > 1:
+            self.close()
+        self.bare_joins += self.stack[0].join_open
+        self.stack[0].join_open = False
+        return self.stack[0].depth()
+
+
+def _operators(token: str) -> int:
+    """The operators that one non-word token adds: every operator character (``.``, unary runs)."""
     first = token[0]
     if first in _SKIP or token.startswith(("--", "/*")) or first.isdigit():
-        return 0, 0, 0
-    if first.isalpha() or first == "_" or first >= "\x80":
-        low = token.lower()
-        return int(low in _WORD_OPS), int(low in _SET_OPS), int(low in _JOINS)
-    return len(token), 0, 0  # operator characters, including "." and unary runs
+        return 0
+    return len(token)
+
+
+def _is_word(token: str) -> bool:
+    first = token[0]
+    return first.isalpha() or first == "_" or first >= "\x80"
 
 
 def check_sql(sql: str, *, max_chars: int = MAX_SQL_CHARS) -> str | None:
@@ -140,38 +215,38 @@ def tree_depth_estimate(sql: str) -> int:
 
 def _scan(sql: str, *, bounded: bool) -> tuple[int, str | None]:
     """One pass over the tokens: ``(depth estimate, reason)``; stops at the first bound when ``bounded``."""
-    stack = [_Level()]
-    joins = 0
+    scan = _Scan()
     for m in _TOKEN.finditer(sql):
         token = m.group()
         if token in _OPEN:
-            if bounded and len(stack) > MAX_PAREN_DEPTH:
-                return len(stack), f"too_deep: parentheses nested deeper than {MAX_PAREN_DEPTH}"
-            stack.append(_Level())
+            if bounded and scan.parens >= MAX_PAREN_DEPTH:
+                return scan.parens + 1, f"too_deep: parentheses nested deeper than {MAX_PAREN_DEPTH}"
+            scan.open(case=False)
         elif token in _CLOSE:
-            if len(stack) > 1:
-                _close(stack)
+            scan.close_paren()
         elif token == ",":
-            stack[-1].end_item()
+            scan.stack[-1].end_item()
+        elif _is_word(token):
+            scan.word(token.lower())
         else:
-            ops, set_ops, join = _ops_in(token)
-            stack[-1].item_ops += ops
-            stack[-1].set_ops += set_ops
-            joins += join
-            if bounded and stack[-1].item_ops + stack[-1].set_ops > MAX_TREE_DEPTH:
-                return MAX_TREE_DEPTH + 1, f"too_deep: expression deeper than {MAX_TREE_DEPTH}"
-            if bounded and joins > MAX_JOINS:
-                return len(stack), f"too_deep: more than {MAX_JOINS} JOINs"
-    while len(stack) > 1:
-        _close(stack)
-    depth = stack[0].depth()
+            scan.stack[-1].item_ops += _operators(token)
+        if bounded:
+            reason = _bound_hit(scan)
+            if reason:
+                return MAX_TREE_DEPTH + 1, reason
+    depth = scan.finish()
+    if bounded and scan.bare_joins > MAX_JOINS:
+        return depth, f"too_deep: more than {MAX_JOINS} JOINs without ON or USING"
     if bounded and depth > MAX_TREE_DEPTH:
         return depth, f"too_deep: expression deeper than {MAX_TREE_DEPTH}"
     return depth, None
 
 
-def _close(stack: list[_Level]) -> None:
-    """Pop the innermost level and charge its depth to the item that holds it."""
-    depth = stack.pop().depth()
-    parent = stack[-1]
-    parent.item_child = max(parent.item_child, depth)
+def _bound_hit(scan: _Scan) -> str | None:
+    """The reason to stop early: lower bounds of the final estimate that already pass a limit."""
+    level = scan.stack[-1]
+    if level.item_ops + level.set_ops > MAX_TREE_DEPTH or scan.cases * (CASE_WEIGHT + 1) > MAX_TREE_DEPTH:
+        return f"too_deep: expression deeper than {MAX_TREE_DEPTH}"
+    if scan.bare_joins > MAX_JOINS:
+        return f"too_deep: more than {MAX_JOINS} JOINs without ON or USING"
+    return None

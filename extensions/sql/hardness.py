@@ -87,7 +87,9 @@ def _hardness(sql: str) -> str:
     on_conds = [j.args.get("on") for j in joins if j.args.get("on") is not None]
 
     comp1 = sum(x is not None for x in (where, group, order, limit)) + len(joins)
-    bool_roots = [c for c in [where.this if where else None, having.this if having else None, *on_conds] if c is not None]
+    bool_roots = [
+        c for c in [where.this if where else None, having.this if having else None, *on_conds] if c is not None
+    ]
     for c in bool_roots:
         comp1 += sum(1 for o in c.find_all(exp.Or) if _own(o, sel))
         comp1 += sum(1 for lk in c.find_all(exp.Like) if _own(lk, sel))
@@ -109,6 +111,10 @@ def _hardness(sql: str) -> str:
         return "easy"
     if (others <= 2 and comp1 <= 1 and comp2 == 0) or (comp1 <= 2 and others < 2 and comp2 == 0):
         return "medium"
-    if (others > 2 and comp1 <= 2 and comp2 == 0) or (2 < comp1 <= 3 and others <= 2 and comp2 == 0) or (comp1 <= 1 and others == 0 and comp2 <= 1):
+    if (
+        (others > 2 and comp1 <= 2 and comp2 == 0)
+        or (2 < comp1 <= 3 and others <= 2 and comp2 == 0)
+        or (comp1 <= 1 and others == 0 and comp2 <= 1)
+    ):
         return "hard"
     return "extra"

@@ -192,4 +192,3 @@ def parse_script(text: str, *, max_chars: int = 1_000_000) -> tuple[list[exp.Exp
     except Exception as exc:  # ParseError, TokenError, a sqlglot bug
         first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return [], f"parse_error: {first}"
-

@@ -13,7 +13,9 @@ Finds names a query uses that the database does not have ("hallucinations"):
 Unqualified columns found in several sources of the same scope are reported
 as *ambiguous*, separately. Everything is case-insensitive, quoted or not.
 An unresolvable double-quoted identifier is a string literal to SQLite
-(``WHERE name = "France"``) and is not counted.
+(``WHERE name = "France"``) and is not counted; ``[x]`` and `` `x` `` are
+always identifiers to SQLite, so an unknown one is counted. A CTE's or derived
+table's column list (``WITH RECURSIVE c(x) AS (...)``) defines its columns.
 
 >>> from extensions.sql.schema import Schema
 >>> s = Schema.coerce({'tables': {'employees': {'columns': ['id', 'name', 'salary', 'department']}}})
@@ -23,6 +25,8 @@ An unresolvable double-quoted identifier is a string literal to SQLite
 ('e.nme',)
 >>> resolve_names("SELECT Name FROM EMPLOYEES WHERE salary > 10", s).count
 0
+>>> resolve_names('SELECT `nme`, [dept], "France" FROM employees', s).unknown_columns
+('nme', 'dept')
 """
 
 from __future__ import annotations
@@ -60,6 +64,22 @@ class Resolution:
         return self.unknown_tables + self.unknown_columns
 
 
+def _alias_columns(e: exp.Expression) -> frozenset[str] | None:
+    """The column list that names a CTE's or derived table's output (``WITH c(x, y) AS (...)``), if any.
+
+    ``e`` may be a set operation's first SELECT: a recursive CTE's own name, inside its recursive part,
+    is the scope of that SELECT.
+    """
+    parent = e.parent
+    while isinstance(parent, exp.SetOperation) and parent.this is e:
+        e, parent = parent, parent.parent
+    if isinstance(parent, (exp.CTE, exp.Subquery)):
+        alias = parent.args.get("alias")
+        if alias is not None and alias.columns:
+            return frozenset(c.name.lower() for c in alias.columns)
+    return None
+
+
 def _source_columns(source: object, schema: Schema) -> frozenset[str] | None:
     """Output column names of a source, lowercased; None when unknown (``*``, functions)."""
     if isinstance(source, exp.Table):
@@ -68,26 +88,19 @@ def _source_columns(source: object, schema: Schema) -> frozenset[str] | None:
         return schema.column_set(source.name) | _ROWID
     if isinstance(source, Scope):
         e = source.expression
-        if isinstance(e, exp.SetOperation):
-            e = e.left if isinstance(e.left, exp.Select) else None
-            while isinstance(e, exp.SetOperation):
-                e = e.left
+        listed = _alias_columns(e)  # a column list defines the names, whatever the body selects
+        if listed is not None:
+            return listed
+        while isinstance(e, exp.SetOperation):  # a set operation's names are its first SELECT's
+            e = e.left
         if not isinstance(e, exp.Select):
             return None
-        if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star)) for s in e.expressions):
+        if any(
+            isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
+            for s in e.expressions
+        ):
             return None
-        names = frozenset(n.lower() for n in e.named_selects)
-        # A CTE with an explicit column list: WITH c(x, y) AS (...)
-        parent = e.parent
-        if isinstance(parent, exp.CTE):
-            alias = parent.args.get("alias")
-            if alias is not None and alias.columns:
-                return frozenset(c.name.lower() for c in alias.columns)
-        if isinstance(parent, exp.Subquery):
-            alias = parent.args.get("alias")
-            if alias is not None and alias.columns:
-                return frozenset(c.name.lower() for c in alias.columns)
-        return names
+        return frozenset(n.lower() for n in e.named_selects)
     return None
 
 
@@ -174,8 +187,15 @@ def _check_qualified(col: exp.Column, levels: list[dict[str, object]], schema: S
         found.columns.append(f"{col.table}.{col.name}")
 
 
-def _check_unqualified(col: exp.Column, levels: list[dict[str, object]], schema: Schema, unknowable: bool,
-                       aliases: frozenset[str], found: _Findings) -> None:
+def _check_unqualified(
+    col: exp.Column,
+    levels: list[dict[str, object]],
+    schema: Schema,
+    unknowable: bool,
+    aliases: frozenset[str],
+    found: _Findings,
+    sql: str,
+) -> None:
     """``c``: the innermost scope that has it wins; several sources of the own scope make it ambiguous."""
     cname = col.name.lower()
     for depth, level in enumerate(levels):
@@ -190,12 +210,24 @@ def _check_unqualified(col: exp.Column, levels: list[dict[str, object]], schema:
             if hits > 1 and depth == 0 and cname not in _ROWID:
                 found.ambiguous.append(col.name)
             return
-    if unknowable or cname in aliases or col.this.args.get("quoted"):
+    if unknowable or cname in aliases or _double_quoted(col.this, sql):
         return  # SQLite reads an unresolvable "x" as the string 'x'
     found.columns.append(col.name)
 
 
-def _check_scope(scope: Scope, schema: Schema, cte_names: set[str], found: _Findings) -> None:
+def _double_quoted(identifier: exp.Expression, sql: str) -> bool:
+    """Whether ``identifier`` was written in double quotes, the only quoting SQLite may read as a string.
+
+    ``[x]`` and `` `x` `` are always identifiers. An identifier whose position sqlglot did not record
+    counts as double-quoted when quoted at all (no penalty rather than a false one).
+    """
+    if not identifier.args.get("quoted"):
+        return False
+    start = identifier.meta.get("start")
+    return not isinstance(start, int) or not 0 <= start < len(sql) or sql[start] == '"'
+
+
+def _check_scope(scope: Scope, schema: Schema, cte_names: set[str], found: _Findings, sql: str) -> None:
     """Check the tables and the columns that one scope owns."""
     chain = _visible_sources(scope)
     unknowable = _check_tables(chain[0] if chain else {}, schema, cte_names, found)
@@ -211,7 +243,7 @@ def _check_scope(scope: Scope, schema: Schema, cte_names: set[str], found: _Find
         if col.table:
             _check_qualified(col, levels, schema, found)
         else:
-            _check_unqualified(col, levels, schema, unknowable, aliases, found)
+            _check_unqualified(col, levels, schema, unknowable, aliases, found, sql)
 
 
 @memoize(8192, 16 * 2**20, value_bytes=lambda r: text_bytes(*r.hallucinated, *r.ambiguous_columns))
@@ -225,12 +257,17 @@ def _resolve(sql: str, schema: Schema) -> Resolution:
     except RecursionError:
         return Resolution(error="too_deep: recursion limit")
     except Exception as exc:  # sqlglot cannot scope it (odd syntax)
-        log_once(log, f"scope:{type(exc).__name__}", "sqlglot could not build scopes (%r); no schema penalty for this SQL", exc)
+        log_once(
+            log,
+            f"scope:{type(exc).__name__}",
+            "sqlglot could not build scopes (%r); no schema penalty for this SQL",
+            exc,
+        )
         return Resolution(error=f"scope_error: {type(exc).__name__}")
     cte_names = {c.alias_or_name.lower() for c in expression.find_all(exp.CTE)}
     found = _Findings()
     for scope in scopes:
-        _check_scope(scope, schema, cte_names, found)
+        _check_scope(scope, schema, cte_names, found, sql)
     return found.resolution()
 
 
@@ -254,5 +291,7 @@ def resolve_names(sql: str, schema: Schema) -> Resolution:
     except RecursionError:
         return Resolution(error="too_deep: recursion limit")
     except Exception as exc:  # a sqlglot corner case: no penalty, reason reported, logged once
-        log_once(log, f"resolve:{type(exc).__name__}", "name resolution failed (%r); no schema penalty for this SQL", exc)
+        log_once(
+            log, f"resolve:{type(exc).__name__}", "name resolution failed (%r); no schema penalty for this SQL", exc
+        )
         return Resolution(error=f"resolve_error: {type(exc).__name__}")

@@ -2,7 +2,7 @@
 
 :meth:`Schema.coerce` accepts
 
-* the seed's dict: ``{'tables': {'employees': {'columns': ['id', 'name']}}}``
+* the dict of the original SQL-R1 extension's API: ``{'tables': {'employees': {'columns': ['id', 'name']}}}``
   (also ``{'employees': ['id', 'name']}`` and ``{'employees': {'columns': ...}}``);
 * a Spider ``tables.json`` entry (``table_names_original``/``column_names_original``);
 * CREATE TABLE text (parsed with sqlglot, SQLite dialect, behind the depth guard);
@@ -118,7 +118,7 @@ class Schema:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Schema":
-        """The seed's dict forms: ``{'tables': {t: {'columns': [...]}}}``, ``{t: [...]}``, ``{t: {'columns': [...]}}``.
+        """The dict forms: ``{'tables': {t: {'columns': [...]}}}``, ``{t: [...]}``, ``{t: {'columns': [...]}}``.
 
         Args:
             d: the dict; a column is a name, ``{'name', 'type'}`` or ``[name, type]``.

@@ -68,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores; 1 for the tiny model)")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the final adapter to this Hub repo (needs HF_TOKEN)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value")
+    p.add_argument("--multi-turn", action="store_true", help="rollouts call the execute_sql tool before answering "
+                   "(TRL environment_factory; --sft-warmup then trains on tool-using transcripts)")
     p.add_argument("--dry-run", action="store_true", help="with --backend verl: print the command instead of running it")
     return p.parse_args(argv)
 
@@ -111,8 +113,8 @@ def push_to_hub(folder: str, repo: str, token: str) -> str:
 
 def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
     """Prepare the data (demo unless ``--data``) and launch (or print) the VERL command."""
-    from extensions import verl_launch
     from extensions.data.prepare import prepare
+    from extensions.integrations.verl import launch as verl_launch
 
     data = args.data or os.path.join(out_dir, "data")
     if not args.data:
@@ -126,8 +128,8 @@ def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
 
 
 def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
+    from extensions.training.preflight import check_config
     from extensions.training.runner import RunOptions, run
-    from extensions.validation import check_config
 
     check_config(cfg, need_gpu=not args.demo)
     demo_sft, demo_grpo = DEMO_STEPS["tiny" if is_tiny(cfg.optimization.model_name) else "smollm2-135m"]
@@ -138,6 +140,16 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
                       resume=args.resume, evaluate=not args.no_eval, threads=args.threads,
                       heldout_limit=args.heldout if args.heldout is not None else (DEMO_HELDOUT if smol_demo else None))
     return run(cfg, opts)
+
+
+def _run_multi_turn(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
+    from extensions.training.multiturn import DEMO_MT_SFT_STEPS, run_multi_turn
+    from extensions.training.runner import RunOptions
+
+    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_MT_SFT_STEPS if args.demo else 0)
+    return run_multi_turn(cfg, RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed,
+                                          sft_warmup=sft, data=args.data))
 
 
 def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: ANN001
@@ -155,10 +167,14 @@ def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: 
         print("error: --push-to-hub needs a Hugging Face token: set HF_TOKEN (or run `huggingface-cli login`)", file=sys.stderr)
         return 2
     dump_config(cfg, os.path.join(out_dir, "config.yaml"))
+    if args.backend == "verl" and args.multi_turn:
+        print("error: --multi-turn runs TRL here; for verl use `python -m extensions.data prepare --multi-turn` "
+              "and `python -m extensions.verl_launch --multi-turn`", file=sys.stderr)
+        return 2
     if args.backend == "verl":
         return run_verl(cfg, args, out_dir)
     try:
-        result = _run_trl(cfg, args, out_dir)
+        result = _run_multi_turn(cfg, args, out_dir) if args.multi_turn else _run_trl(cfg, args, out_dir)
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

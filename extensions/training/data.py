@@ -128,16 +128,27 @@ def demo_rows(style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
     return rows(train), rows(held)
 
 
-def parquet_rows(folder: str) -> list[dict]:
+def parquet_rows(folder: str, *, db_root: str | None = None) -> list[dict]:
     """Training rows of a prepared parquet file (or ``<folder>/train.parquet``).
 
     Args:
         folder: the output folder of ``python -m extensions.data prepare``, or a parquet file.
+        db_root: where a ground truth's ``db_id`` is resolved (``data.db_root``), for rows without ``db_path``.
 
     Returns:
-        Rows with ``prompt`` and ``ground_truth`` (``sql``, ``db_path``).
-    """
-    from extensions.data.layout import read_prepared
+        Rows with ``prompt`` and ``ground_truth`` (``sql`` and ``db_path``; ``db_id`` when no path can be named,
+        see :func:`extensions.data.layout.row_ground_truth`).
 
-    return [{"prompt": r["prompt"], "ground_truth": {"sql": r["ground_truth"].get("sql"), "db_path": r["ground_truth"].get("db_path")}}
-            for r in read_prepared(folder)]
+    Raises:
+        DataError: the file is missing or a row names no SQL or no database.
+    """
+    from extensions.data.layout import read_prepared, row_ground_truth
+    from extensions.errors import DataError
+
+    rows = []
+    for i, r in enumerate(read_prepared(folder)):
+        try:
+            rows.append({"prompt": r["prompt"], "ground_truth": row_ground_truth(r["ground_truth"], db_root=db_root)})
+        except DataError as exc:
+            raise DataError(f"{folder}: row {i}: {exc}") from None
+    return rows

@@ -25,7 +25,7 @@ def measuring_computer(engine: Any = None) -> Any:
     Returns:
         An ``EnhancedRewardComputer`` (arctic, all shaping, gating ``always``).
     """
-    from extensions.reward_enhanced import EnhancedRewardComputer
+    from extensions.rewards.enhanced import EnhancedRewardComputer
 
     return EnhancedRewardComputer("arctic", gating="always", engine=engine)
 

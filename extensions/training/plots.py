@@ -131,7 +131,7 @@ def plot_run(metrics_path: str, png_path: str, eval_path: str | None = None) -> 
 
 
 def plot_metrics(metrics_path: str, png_path: str) -> str:
-    """The seed's name for :func:`plot_run` without the held-out panel."""
+    """:func:`plot_run` without the held-out panel (the name the original SQL-R1 extension used)."""
     return plot_run(metrics_path, png_path)
 
 

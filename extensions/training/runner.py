@@ -93,14 +93,14 @@ def prompt_style(cfg: Config, tiny: bool) -> str:
 
 
 def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[dict], list[dict]]:
+    from extensions.data.checks import check_training_rows
     from extensions.training.data import demo_rows, parquet_rows
-    from extensions.validation import check_training_rows
 
     if opts.data:
-        train, held = parquet_rows(opts.data), []
+        train, held = parquet_rows(opts.data, db_root=cfg.data.db_root), []
         val = os.path.join(opts.data, "val.parquet")
         if os.path.isdir(opts.data) and os.path.exists(val):
-            held = parquet_rows(val)
+            held = parquet_rows(val, db_root=cfg.data.db_root)
     else:
         train, held = demo_rows(style, cfg.data.sample_values)
     train, report = check_training_rows(train, engine=engine)

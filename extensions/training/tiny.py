@@ -53,12 +53,15 @@ def _cache_dir() -> str:
     return os.path.join(base, "tiny")
 
 
-def build_tokenizer(out_dir: str | None = None, vocab_size: int = 2048) -> Any:
-    """Train (once, cached) and load the tiny tokenizer as a ``PreTrainedTokenizerFast``."""
+def build_tokenizer(out_dir: str | None = None, vocab_size: int = 2048, extra: tuple[str, ...] = ()) -> Any:
+    """Train (once, cached) and load the tiny tokenizer as a ``PreTrainedTokenizerFast``.
+
+    ``extra``: more training text (the multi-turn demo adds its tool prompt and call format).
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    text = corpus()
+    text = corpus() + list(extra)
     key = hashlib.sha1(("\n".join(text) + str(vocab_size)).encode()).hexdigest()[:12]
     out_dir = out_dir or os.path.join(_cache_dir(), f"tokenizer-{key}")
     if not os.path.exists(os.path.join(out_dir, "tokenizer.json")):

@@ -6,7 +6,8 @@ import sqlite3
 import pytest
 
 from extensions.data.__main__ import main as data_main
-from extensions.data.prepare import prepare, read_parquet
+from extensions.data.layout import read_parquet
+from extensions.data.prepare import prepare
 from extensions.data.synth import synthesize_database
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
@@ -56,7 +57,13 @@ def test_bird_layout_with_evidence(tmp_path, demo_dir):
     root = tmp_path / "bird" / "dev"
     shutil.copytree(os.path.join(demo_dir, "database"), root / "dev_databases")
     ex = json.load(open(os.path.join(demo_dir, "dev.json")))[:10]
-    json.dump([{"db_id": e["db_id"], "question": e["question"], "SQL": e["query"], "evidence": "salary means yearly pay"} for e in ex], open(root / "dev.json", "w"))
+    json.dump(
+        [
+            {"db_id": e["db_id"], "question": e["question"], "SQL": e["query"], "evidence": "salary means yearly pay"}
+            for e in ex
+        ],
+        open(root / "dev.json", "w"),
+    )
     out = prepare("bird", str(tmp_path / "out"), path=str(tmp_path / "bird"))
     rows = read_parquet(out["train"]) + read_parquet(out["val"])
     assert len(rows) == 10 and "Evidence: salary means yearly pay" in rows[0]["prompt"][-1]["content"]
@@ -66,13 +73,18 @@ def test_synsql_layout(tmp_path, demo_dir):
     root = tmp_path / "synsql"
     shutil.copytree(os.path.join(demo_dir, "database"), root / "databases")
     ex = json.load(open(os.path.join(demo_dir, "dev.json")))[:12]
-    json.dump([{"db_id": e["db_id"], "question": e["question"], "sql": e["query"], "external_knowledge": ""} for e in ex], open(root / "data.json", "w"))
+    json.dump(
+        [{"db_id": e["db_id"], "question": e["question"], "sql": e["query"], "external_knowledge": ""} for e in ex],
+        open(root / "data.json", "w"),
+    )
     out = prepare("synsql", str(tmp_path / "out"), path=str(root))
     assert len(read_parquet(out["train"])) + len(read_parquet(out["val"])) == 12
 
 
 def test_sql_create_context_synthesizes_nonempty_instances(tmp_path, capsys):
-    out = prepare("sql_create_context", str(tmp_path / "out"), path=str(FIXTURES / "sql_create_context.jsonl"), val_fraction=0.2)
+    out = prepare(
+        "sql_create_context", str(tmp_path / "out"), path=str(FIXTURES / "sql_create_context.jsonl"), val_fraction=0.2
+    )
     rows = read_parquet(out["train"]) + read_parquet(out["val"])
     assert len(rows) == 6  # the broken schema row is reported and skipped
     assert "cannot synthesize" in capsys.readouterr().err

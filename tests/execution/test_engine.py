@@ -77,27 +77,33 @@ def test_in_flight_duplicates_join(demo_paths, tmp_path):
         assert s["result_cache"]["joined"] + s["result_cache"]["hits"] == 7
 
 
-def test_adaptive_timeout_clamp(demo_paths):
-    with ExecutionEngine(workers=1, timeout_s=8.0, adaptive_timeout=True, adaptive_k=10, adaptive_min_s=0.5) as eng:
+def test_adaptive_step_budget_clamp(demo_paths):
+    settings = {"workers": 1, "timeout_s": 30.0, "max_vm_steps": 8_000_000, "adaptive_k": 10, "adaptive_min_steps": 500_000}
+    with ExecutionEngine(**settings) as eng:
         from extensions.execution.status import ExecResult
 
-        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=0.001)) == 0.5
-        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=0.2)) == pytest.approx(2.0)
-        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=5.0)) == 8.0
+        assert eng.steps_for(ExecResult(Status.OK, vm_steps=1000)) == 500_000
+        assert eng.steps_for(ExecResult(Status.OK, vm_steps=200_000)) == 2_000_000
+        assert eng.steps_for(ExecResult(Status.OK, vm_steps=5_000_000)) == 8_000_000
+        assert eng.timeout_for(ExecResult(Status.OK, elapsed_s=5.0)) == 30.0  # the wall backstop never adapts
         hr = demo_paths["hr"]
         runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
         r = eng.match(hr, runaway, "SELECT count(*) FROM employees")
-        assert r.status is Status.TIMEOUT and r.timeout_s == 0.5
+        assert r.status is Status.TIMEOUT and r.max_vm_steps == 500_000 and r.timeout_s == 30.0
+        assert r.detail == "more than max_vm_steps=500000 VM steps"
 
 
-def test_cached_success_respects_shorter_timeout(demo_paths):
+def test_cached_success_respects_a_smaller_step_budget(demo_paths):
+    """A result cached under a larger budget gives what a fresh run under the smaller one gives."""
     hr = demo_paths["hr"]
-    slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 2000000) SELECT count(*) FROM r"
-    with ExecutionEngine(workers=1, adaptive_timeout=False) as eng:
-        first = eng.execute(hr, slow, timeout_s=10)
-        assert first.status is Status.OK and first.elapsed_s > 0.01
-        second = eng.execute(hr, slow, timeout_s=first.elapsed_s / 10)
-        assert second.status is Status.TIMEOUT
+    slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 200000) SELECT count(*) FROM r"
+    with ExecutionEngine(workers=1, adaptive_timeout=False) as eng, ExecutionEngine(workers=1) as fresh:
+        first = eng.execute(hr, slow, max_vm_steps=10**9)
+        assert first.status is Status.OK and first.vm_steps > 100_000
+        second = eng.execute(hr, slow, max_vm_steps=first.vm_steps // 2)
+        again = fresh.execute(hr, slow, max_vm_steps=first.vm_steps // 2)
+        assert second.status is again.status is Status.TIMEOUT and second.detail == again.detail
+        assert eng.execute(hr, slow, max_vm_steps=first.vm_steps).status is Status.OK
 
 
 def test_multiple_databases_must_all_match(tmp_path):
@@ -162,7 +168,7 @@ def test_inline_lane_connections_are_bounded(tmp_path):
 @pytest.mark.parametrize(
     "sql, status",
     [
-        # runs past the inline budget: the worker runs it to the real timeout
+        # runs past the inline budget: the worker runs it to its step budget
         ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r", Status.TIMEOUT),
         # values past the inline cap, rows past the inline cap: the worker returns them
         ("SELECT length(group_concat(name, '-------------------------------')) || printf('%.9000c', 'x') FROM employees", Status.OK),
@@ -173,7 +179,7 @@ def test_inline_lane_connections_are_bounded(tmp_path):
 )
 def test_inline_lane_hands_over_what_it_cannot_settle(demo_paths, sql, status):
     hr = demo_paths["hr"]
-    settings = dict(workers=1, timeout_s=0.5, adaptive_timeout=False, max_value_bytes=1_000_000)
+    settings = dict(workers=1, timeout_s=30, max_vm_steps=20_000_000, adaptive_timeout=False, max_value_bytes=1_000_000)
     with ExecutionEngine(**settings) as inline, ExecutionEngine(**settings, inline_budget_ms=0) as worker:
         a = inline.execute(hr, sql)
         b = worker.execute(hr, sql)
@@ -225,7 +231,7 @@ def _cpu_ticks(pid: int) -> int:
 def test_timeout_leaves_nothing_burning(demo_paths):
     hr = demo_paths["hr"]
     runaway = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
-    with ExecutionEngine(workers=1, timeout_s=0.3, adaptive_timeout=False) as eng:
+    with ExecutionEngine(workers=1, timeout_s=30, max_vm_steps=20_000_000, adaptive_timeout=False) as eng:
         r = eng.execute(hr, runaway)
         assert r.status is Status.TIMEOUT
         pids = eng.pool.pids()
@@ -246,16 +252,18 @@ def _wait_until_busy(eng: ExecutionEngine, ticks: int = 5) -> None:
 
 
 def test_hung_worker_is_killed_and_replaced(demo_paths):
-    """A worker stuck outside SQLite's VM (simulated with SIGSTOP) is killed at timeout + grace."""
+    """A worker stuck outside SQLite's VM (simulated with SIGSTOP) is killed at timeout + grace; the
+    statement is tried once more on a fresh worker, so the stall costs time, never the verdict."""
     hr = demo_paths["hr"]
     with ExecutionEngine(
-        workers=1, timeout_s=0.3, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0, inline_budget_ms=0
+        workers=1, timeout_s=3.0, grace_s=0.3, adaptive_timeout=False, result_cache_entries=0, inline_budget_ms=0
     ) as eng:
         assert eng.execute(hr, "SELECT 1").status is Status.OK
-        (pid,) = eng.pool.pids()
+        (pid,) = eng.stats()["worker_pids"]
         os.kill(pid, signal.SIGSTOP)
         r = eng.execute(hr, "SELECT count(*) FROM employees")
-        assert r.status is Status.TIMEOUT and "killed" in r.detail
+        assert r.status is Status.OK and r.rows == ((60,),)
+        assert eng.stats()["worker_restarts"] == 1
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone for good
         assert eng.execute(hr, "SELECT count(*) FROM employees").rows == ((60,),)
@@ -264,7 +272,8 @@ def test_hung_worker_is_killed_and_replaced(demo_paths):
 def test_killing_a_worker_mid_query_recovers(demo_paths):
     hr = demo_paths["hr"]
     slow = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
-    with ExecutionEngine(workers=2, timeout_s=20, adaptive_timeout=False, result_cache_entries=0) as eng:
+    settings = {"workers": 2, "timeout_s": 20, "max_vm_steps": 50_000_000, "adaptive_timeout": False}
+    with ExecutionEngine(**settings, result_cache_entries=0) as eng:
         eng.execute(hr, "SELECT 1")
         out = {}
         th = threading.Thread(target=lambda: out.setdefault("r", eng.execute(hr, slow)))
@@ -272,9 +281,9 @@ def test_killing_a_worker_mid_query_recovers(demo_paths):
         _wait_until_busy(eng)
         for pid in eng.pool.pids():
             os.kill(pid, signal.SIGKILL)
-        th.join(10)
+        th.join(60)
         assert not th.is_alive()
-        assert out["r"].status in (Status.INTERNAL_ERROR, Status.TIMEOUT)
+        assert out["r"].status is Status.TIMEOUT  # a death is no verdict: tried once more, to its step budget
         examples = [e for e in demo_examples() if e["db_id"] == "hr"][:20]
         for e in examples:
             assert eng.match(hr, e["query"], e["query"]).match
@@ -405,7 +414,7 @@ def test_match_many_settles_in_the_lane_first_and_overlaps_runaways_in_workers(d
     gold = "SELECT count(*) FROM employees"
     items = [(hr, gold, gold), (hr, "SELECT name FROM departments", gold), (hr, "SELEC 1", gold)]
     items += [(hr, runaway.format(i=i), gold) for i in (1, 2)]
-    with ExecutionEngine(workers=2, timeout_s=1.0, adaptive_timeout=False) as eng:
+    with ExecutionEngine(workers=2, timeout_s=30, max_vm_steps=20_000_000, adaptive_timeout=False) as eng:
         got = eng.match_many(items)
         assert [m.status for m in got] == [Status.OK, Status.OK, Status.SYNTAX_ERROR, Status.TIMEOUT, Status.TIMEOUT]
         assert [m.match for m in got] == [True, False, False, False, False]

@@ -13,7 +13,6 @@ import pytest
 from extensions.data.demo import build_database
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import ALL_STATUSES, Status
-
 from tests.conftest import FIXTURES
 
 
@@ -69,18 +68,26 @@ def hr_copy(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=["inline_lane", "workers_only"])
 def small_engine(request):
-    # Short timeouts keep the runaway cases quick; one worker so every query reuses one connection.
+    # A small step budget keeps the runaway cases quick (the wall clock is only a backstop);
+    # one worker so every query reuses one connection.
     # Once with the inline lane (the default: connections in this process, then a worker for
     # what it cannot settle) and once with every statement in a worker process.
     inline_ms = 10.0 if request.param == "inline_lane" else 0.0
     eng = ExecutionEngine(
-        workers=1, timeout_s=0.5, adaptive_timeout=False, grace_s=1.0, result_cache_entries=0, inline_budget_ms=inline_ms,
+        workers=1,
+        timeout_s=2,
+        max_vm_steps=2_000_000,
+        adaptive_timeout=False,
+        grace_s=1.0,
+        result_cache_entries=0,
+        inline_budget_ms=inline_ms,
         max_result_bytes=8 * 2**20,
     )
     yield eng
     eng.close()
 
 
+@pytest.mark.slow
 def test_hostile_corpus(hr_copy, small_engine):
     folder = os.path.dirname(hr_copy)
     before = _snapshot(folder)
@@ -157,6 +164,7 @@ def test_copy_of_database_is_byte_identical_after_writes(tmp_path, small_engine)
     assert open(path, "rb").read() == open(ref, "rb").read()
 
 
+@pytest.mark.slow
 def test_inline_lane_and_workers_agree_exactly(hr_copy):
     """Every hostile statement and every demo query: same status, rows, columns and detail either way."""
     from extensions.data.demo import build_demo_databases, demo_examples
@@ -166,9 +174,22 @@ def test_inline_lane_and_workers_agree_exactly(hr_copy):
     items = [(hr_copy, sql) for sql, _, _ in CORPUS]
     for e in demo_examples()[:150]:
         q = e["query"]
-        items += [(paths[e["db_id"]], q), (paths[e["db_id"]], q.replace("SELECT", "SELEC", 1)), (paths[e["db_id"]], q + " LIMIT 1")]
-    kw = dict(workers=1, timeout_s=0.5, adaptive_timeout=False, result_cache_entries=0, gold_cache_entries=0,
-              max_result_bytes=8 * 2**20)
+        items += [
+            (paths[e["db_id"]], q),
+            (paths[e["db_id"]], q.replace("SELECT", "SELEC", 1)),
+            (paths[e["db_id"]], q + " LIMIT 1"),
+        ]
+    # The step budget decides every runaway; the 2 s backstop only ends the one statement whose single
+    # VM step runs for seconds (printf's 2e9-wide padding), the same way on both paths.
+    kw = dict(
+        workers=1,
+        timeout_s=2,
+        max_vm_steps=2_000_000,
+        adaptive_timeout=False,
+        result_cache_entries=0,
+        gold_cache_entries=0,
+        max_result_bytes=8 * 2**20,
+    )
     with ExecutionEngine(**kw) as inline, ExecutionEngine(**kw, inline_budget_ms=0) as workers:
         for path, sql in items:
             a, b = inline.execute(path, sql), workers.execute(path, sql)

@@ -8,6 +8,7 @@ import pytest
 from extensions.execution.engine import ExecutionEngine
 
 
+@pytest.mark.slow
 @pytest.mark.shared
 @pytest.mark.parametrize("keep_distinct,column", [(False, "official_exec"), (True, "official_exec_keep_distinct")])
 def test_official_verdict_agreement(spider_dev, keep_distinct, column):

@@ -55,8 +55,15 @@ def test_reward_func_contract(jsonl):
     assert out["extra_logs"]["status_gold_error"][3] == 1.0
 
 
-@pytest.mark.parametrize("query,prompt,response", [
-    ("PQ answer", "PQ ", "answer"), ("<bos>PQ answer", "PQ ", "answer"), ("answer only", "missing", "answer only"), (None, "p", "")])
+@pytest.mark.parametrize(
+    "query,prompt,response",
+    [
+        ("PQ answer", "PQ ", "answer"),
+        ("<bos>PQ answer", "PQ ", "answer"),
+        ("answer only", "missing", "answer only"),
+        (None, "p", ""),
+    ],
+)
 def test_response_text(query, prompt, response):
     assert response_text(query, prompt) == response
 
@@ -66,14 +73,22 @@ def test_config_mistake_raises():
         reward_func(["x"], ["x"], ["SELECT 1"], overrides=["reward.margn=0.1"])
 
 
+@pytest.mark.slow
 def test_config_mistake_stops_loading_by_path(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("reward: {baseline: nope}\n")
-    code = ("import importlib.util as u, sys; s = u.spec_from_file_location('reward_func', sys.argv[1]); "
-            "m = u.module_from_spec(s); s.loader.exec_module(m)")
+    code = (
+        "import importlib.util as u, sys; s = u.spec_from_file_location('reward_func', sys.argv[1]); "
+        "m = u.module_from_spec(s); s.loader.exec_module(m)"
+    )
     env = {**os.environ, "EXTENSIONS_CONFIG": str(bad), "PYTHONPATH": str(ROOT)}
-    p = subprocess.run([sys.executable, "-c", code, os.path.join(ROOT, "extensions", "integrations", "openrlhf.py")],
-                       env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-c", code, os.path.join(ROOT, "extensions", "integrations", "openrlhf.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 1 and "ConfigError: reward.baseline" in p.stderr
 
 
@@ -84,7 +99,9 @@ def test_through_openrlhf_loading_code(jsonl, tmp_path):
     check(pip(sys.executable, "install", "-q", "--no-deps", "--target", str(target), "openrlhf==0.11.2"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)])}
     env.pop("EXTENSIONS_CONFIG", None)
-    p = check(subprocess.run([sys.executable, SCRIPT, jsonl["train"]], env=env, capture_output=True, text=True, timeout=600))
+    p = check(
+        subprocess.run([sys.executable, SCRIPT, jsonl["train"]], env=env, capture_output=True, text=True, timeout=600)
+    )
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["loaded"] == "reward_func"
     assert [c["score"] for c in out["cases"]] == [[1.0], [0.0], [0.0], [0.0]]

@@ -1,7 +1,7 @@
 import pytest
 
 from extensions.integrations.trl import DEFAULT_COMPONENTS, completion_text, make_reward_funcs
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 
 def test_batch_shapes_and_metric_names(engine, demo_paths):
@@ -12,12 +12,27 @@ def test_batch_shapes_and_metric_names(engine, demo_paths):
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
     prompts = [[{"role": "user", "content": "How many employees?"}]] * 4
     completions = [
-        [{"role": "assistant", "content": "<think>a</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>"}],
-        [{"role": "assistant", "content": "<think>a</think><answer>```sql\nSELECT count(*) FROM departments\n```</answer>"}],
+        [
+            {
+                "role": "assistant",
+                "content": "<think>a</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>",
+            }
+        ],
+        [
+            {
+                "role": "assistant",
+                "content": "<think>a</think><answer>```sql\nSELECT count(*) FROM departments\n```</answer>",
+            }
+        ],
         [{"role": "assistant", "content": "SELECT nope FROM employes"}],
         "plain text completion",
     ]
-    out = {f.__name__: f(prompts=prompts, completions=completions, completion_ids=None, ground_truth=[gt] * 4, trainer_state=None) for f in funcs}
+    out = {
+        f.__name__: f(
+            prompts=prompts, completions=completions, completion_ids=None, ground_truth=[gt] * 4, trainer_state=None
+        )
+        for f in funcs
+    }
     assert all(len(v) == 4 and all(isinstance(x, float) for x in v) for v in out.values())
     assert out["acc"] == [1.0, 0.0, 0.0, 0.0]
     assert out["sql_reward"][0] == 1.0 and out["sql_reward"][0] > max(out["sql_reward"][1:])
@@ -34,7 +49,9 @@ def test_missing_ground_truth_gives_defined_rewards(engine):
     assert funcs[0](prompts=["p"], completions=["SELECT 1"]) == [0.0]
 
 
-@pytest.mark.parametrize("c,text", [("x", "x"), ([{"role": "assistant", "content": "y"}], "y"), ({"content": "z"}, "z"), (None, "")])
+@pytest.mark.parametrize(
+    "c,text", [("x", "x"), ([{"role": "assistant", "content": "y"}], "y"), ({"content": "z"}, "z"), (None, "")]
+)
 def test_completion_text(c, text):
     assert completion_text(c) == text
 
@@ -44,7 +61,9 @@ def test_batch_larger_than_the_cache(engine, demo_paths):
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
     cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine), max_entries=3)
-    completions = [f"SELECT count(*) FROM employees WHERE id < {i}" for i in range(10)] + ["SELECT count(*) FROM employees"]
+    completions = [f"SELECT count(*) FROM employees WHERE id < {i}" for i in range(10)] + [
+        "SELECT count(*) FROM employees"
+    ]
     out = cache.breakdowns(completions, [gt] * len(completions))
     assert [o["acc"] for o in out] == [0.0] * 10 + [1.0]
     assert cache.stats()["entries"] == 3

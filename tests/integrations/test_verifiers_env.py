@@ -3,29 +3,36 @@ import json
 
 import pytest
 
+import extensions.integrations.verifiers as sqlenv  # ours: an ImportError here is a failure, never a skip
+
 vf = pytest.importorskip("verifiers")
-sqlenv = pytest.importorskip("extensions.integrations.verifiers")
+pytest.importorskip("datasets")
+pytestmark = pytest.mark.skipif(
+    sqlenv.verifiers_api() != "legacy",
+    reason="verifiers 0.4 is installed: tests/integrations/test_verifiers_v1.py covers it",
+)
 
 
 def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
-    try:
-        env = sqlenv.load_environment(**{"execution.workers": 1})
-    except ImportError as exc:
-        pytest.skip(str(exc))
+    env = sqlenv.load_environment(**{"execution.workers": 1})
     assert type(env).__name__ == "SingleTurnEnv" and len(env.dataset) >= 300
     # SingleTurnEnv wraps our rubric in a RubricGroup with its own turn monitor.
-    ours = next(r for r in getattr(env.rubric, "rubrics", [env.rubric]) if any(f.__name__ == "baseline" for f in r.funcs))
+    rubrics = getattr(env.rubric, "rubrics", [env.rubric])
+    ours = next(r for r in rubrics if any(f.__name__ == "baseline" for f in r.funcs))
     assert [f.__name__ for f in ours.funcs] == ["baseline", "schema", "structural", "syntax", "invariant"]
     assert ours.weights == [1.0, -0.5, pytest.approx(0.8), 0.2, 1.0]
     row = env.dataset[0]
     gold = json.loads(row["answer"])["sql"]
 
     def score(text):
-        state = vf.State({
-            "input": {"prompt": row["prompt"], "answer": row["answer"], "info": row["info"], "example_id": 0},
-            "completion": [{"role": "assistant", "content": text}], "trajectory": [],
-        })
+        state = vf.State(
+            {
+                "input": {"prompt": row["prompt"], "answer": row["answer"], "info": row["info"], "example_id": 0},
+                "completion": [{"role": "assistant", "content": text}],
+                "trajectory": [],
+            }
+        )
         asyncio.run(env.rubric.score_rollout(state))
         return state["reward"], state["metrics"]
 
@@ -35,7 +42,8 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     assert m_wrong["schema"] >= 1.0 and wrong < right
     # The weighted sum of the rubric equals our computer's total.
     computer = sqlenv.EnhancedRewardComputer.from_config(sqlenv.load_config(overrides=["execution.workers=1"]))
-    total = computer.compute_reward("<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", row["answer"]).total
+    wrong_text = "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>"
+    total = computer.compute_reward(wrong_text, row["answer"]).total
     assert wrong == pytest.approx(total)
 
 

@@ -24,7 +24,11 @@ def test_v1_taskset_scores_like_our_computer(tmp_path, demo_dir):
     args = [str(SHARED)] if (SHARED / "dev.json").exists() else []
     env = {**os.environ, "EXTENSIONS_DEMO_DIR": demo_dir}
     env.pop("PYTHONPATH", None)
-    p = check(subprocess.run([str(python), str(SCRIPT), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600))
+    p = check(
+        subprocess.run(
+            [str(python), str(SCRIPT), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
+    )
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["version"] == "0.4.0" and out["api"] == "v1"
     assert out["taskset_type"] == out["by_id_type"] == "SqlTaskset" and out["n_tasks"] >= 300 and out["by_id_n"] == 3
@@ -34,6 +38,6 @@ def test_v1_taskset_scores_like_our_computer(tmp_path, demo_dir):
     assert wrong == pytest.approx(out["wrong_total"]) and wrong_metrics["hallucinations"] >= 1.0
     assert set(right_metrics) == set(out["keys"]) - {"score"}
     assert out["empty"][0] == 0.0
-    assert out["config_error"] == "reward.baselin: unknown key (got 'arctic')"
+    assert out["config_error"] == "reward.baselin: unknown key (got 'arctic'); did you mean reward.baseline?"
     if args:
         assert out["spider"] == [1.0, 1.0]

@@ -23,7 +23,9 @@ def _async(**kw):
 ENTRY_POINTS = {
     "compute_score": lambda **kw: verl_hook.compute_score("demo", "SELECT 1", "SELECT 1", None, **kw),
     "compute_score_async": _async,
-    "compute_score_batch": lambda **kw: verl_hook.compute_score_batch(["demo"], ["SELECT 1"], ["SELECT 1"], [None], **kw),
+    "compute_score_batch": lambda **kw: verl_hook.compute_score_batch(
+        ["demo"], ["SELECT 1"], ["SELECT 1"], [None], **kw
+    ),
 }
 
 
@@ -52,7 +54,9 @@ def _cases(demo_paths):
 def test_batch_accepts_any_sequence(kind, demo_paths):
     sols, gts = _cases(demo_paths)
     wrap = {"list": list, "tuple": tuple, "numpy": lambda xs: np.array(xs, dtype=object)}[kind]
-    outs = verl_hook.compute_score_batch(wrap(["demo"] * 4), wrap(sols), wrap(gts), wrap([{}] * 4), overrides=["execution.workers=1"])
+    outs = verl_hook.compute_score_batch(
+        wrap(["demo"] * 4), wrap(sols), wrap(gts), wrap([{}] * 4), overrides=["execution.workers=1"]
+    )
     assert [o["acc"] for o in outs] == [1.0, 0.0, 0.0, 0.0]
     assert outs[3]["status_db_missing"] == 1.0  # bare text is SQL without a database
     assert all(sorted(o) == sorted(outs[0]) and all(math.isfinite(v) for v in o.values()) for o in outs)
@@ -61,7 +65,9 @@ def test_batch_accepts_any_sequence(kind, demo_paths):
 def test_numpy_string_array_of_solutions(demo_paths):
     good = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
     sols = np.array(["SELECT count(*) FROM employees", "SELECT 2"])
-    outs = verl_hook.compute_score_batch(None, sols, np.array([good, good], dtype=object), None, overrides=["execution.workers=1"])
+    outs = verl_hook.compute_score_batch(
+        None, sols, np.array([good, good], dtype=object), None, overrides=["execution.workers=1"]
+    )
     assert len(outs) == 2 and outs[0]["acc"] == 1.0 and outs[1]["acc"] == 0.0
 
 
@@ -72,11 +78,17 @@ def test_missing_database_is_a_status_and_the_warning_names_the_host(caplog):
     with caplog.at_level("WARNING"):
         out = verl_hook.compute_score("demo", "SELECT 1", gt, None, overrides=["execution.workers=1"])
     assert out["status_db_missing"] == 1.0 and out["broken"] == 1.0 and out["score"] == 0.0
-    assert any(socket.gethostname() in r.getMessage() and "eco_missing.sqlite" in r.getMessage() and "db_missing" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        socket.gethostname() in r.getMessage()
+        and "eco_missing.sqlite" in r.getMessage()
+        and "db_missing" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_verl_keyword_arguments_are_accepted():
     plain = verl_hook.compute_score("demo", "SELECT 1", None, None)
-    out = verl_hook.compute_score("demo", "SELECT 1", None, None, reward_router_address="http://x", reward_model_tokenizer=None)
+    out = verl_hook.compute_score(
+        "demo", "SELECT 1", None, None, reward_router_address="http://x", reward_model_tokenizer=None
+    )
     assert out == plain and out["status_gold_error"] == 1.0

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _launch(tmp_path, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "extensions.verl_launch", "--config", str(ROOT / "configs" / "train_24gb.yaml"),
-           "--set", f"logging.output_dir={tmp_path / 'out'}", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "extensions.verl_launch",
+        "--config",
+        str(ROOT / "configs" / "train_24gb.yaml"),
+        "--set",
+        f"logging.output_dir={tmp_path / 'out'}",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_without_gpus_exits_2_with_one_line_and_writes_nothing(tmp_path):
     p = _launch(tmp_path, "--set", "verl.n_gpus_per_node=1000")
     assert p.returncode == 2 and p.stdout == ""
@@ -40,4 +52,16 @@ def test_present_data_files_are_not_warned(tmp_path):
 
 def test_config_mistake_is_one_error_line(tmp_path):
     p = _launch(tmp_path, "--print", "--set", "verl.nnode=2")
-    assert p.returncode == 2 and p.stderr.strip().splitlines() == ["error: verl.nnode: unknown key (got 2)"]
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == ["error: verl.nnode: unknown key (got 2); did you mean verl.nnodes?"]
+
+
+def test_print_gives_a_command_that_needs_nothing_written(tmp_path):
+    """The printed command names the config file itself and hands the --set values to the hook."""
+    p = _launch(tmp_path, "--print", "--set", "reward.schema_weight=-0.3")
+    assert p.returncode == 0 and not (tmp_path / "out").exists()
+    config = re.search(r"reward_kwargs\.config=(\S+)", p.stdout).group(1)
+    assert pathlib.Path(config).samefile(ROOT / "configs" / "train_24gb.yaml")
+    hook_overrides = next(line for line in p.stdout.splitlines() if "reward_kwargs.overrides=" in line)
+    assert '"reward.schema_weight=-0.3"' in hook_overrides
+    assert "write-config" not in p.stderr

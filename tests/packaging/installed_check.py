@@ -18,13 +18,22 @@ def quick_start(db_path):
     schema = {"tables": {"employees": {"columns": ["id", "name", "salary", "department"]}}}
     out = {"schema": SchemaAwareReward(weight=-0.5).compute("SELECT name FROM customers", schema)}
     out["structural"] = StructuralReward(select_weight=0.3, where_weight=0.3, join_weight=0.2).compute(
-        "SELECT name FROM employees", "SELECT name FROM employees")
+        "SELECT name FROM employees", "SELECT name FROM employees"
+    )
     out["syntax"] = EnhancedSyntaxReward(weight=0.2).compute("SELECT name FROM employees")
-    computer = EnhancedRewardComputer(baseline_reward_fn="arctic", enable_enhanced=True, schema_weight=-0.5,
-                                      structural_select_weight=0.3, structural_where_weight=0.3,
-                                      structural_join_weight=0.2, syntax_weight=0.2)
-    result = computer.compute_reward(solution_str="<think>x</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>",
-                                     ground_truth={"sql": "SELECT count(*) FROM employees", "db_path": db_path})
+    computer = EnhancedRewardComputer(
+        baseline_reward_fn="arctic",
+        enable_enhanced=True,
+        schema_weight=-0.5,
+        structural_select_weight=0.3,
+        structural_where_weight=0.3,
+        structural_join_weight=0.2,
+        syntax_weight=0.2,
+    )
+    result = computer.compute_reward(
+        solution_str="<think>x</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>",
+        ground_truth={"sql": "SELECT count(*) FROM employees", "db_path": db_path},
+    )
     out["total"] = result.total
     out["train_24gb_lora_r"] = load_config("configs/train_24gb.yaml").optimization.lora.r
     return {k: float(v) for k, v in out.items()}
@@ -36,7 +45,9 @@ def hook_by_path(db_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": db_path}
-    return module.compute_score("demo", "<think>x</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>", gt, {})
+    return module.compute_score(
+        "demo", "<think>x</think><answer>```sql\nSELECT count(*) FROM employees\n```</answer>", gt, {}
+    )
 
 
 def main():

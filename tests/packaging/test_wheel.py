@@ -7,10 +7,10 @@ import os
 import pathlib
 import subprocess
 import tarfile
-import tomllib
 import zipfile
 
 import pytest
+import tomllib
 
 from tests.venvs import ROOT, check, new_venv, pip, skip_if_registry_unreachable, source_copy
 
@@ -31,7 +31,14 @@ def installed(tmp_path_factory):
     src = source_copy(tmp / "src")
     python = new_venv(tmp / "venv")
     check(pip(python, "install", "-q", "build"))
-    check(subprocess.run([str(python), "-m", "build", "--outdir", str(tmp / "dist"), str(src)], capture_output=True, text=True, timeout=900))
+    check(
+        subprocess.run(
+            [str(python), "-m", "build", "--outdir", str(tmp / "dist"), str(src)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    )
     wheel = next((tmp / "dist").glob("text2sql_rewards-*.whl"))
     check(pip(python, "install", "-q", str(wheel)))
     run = tmp / "elsewhere"

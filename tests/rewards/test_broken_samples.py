@@ -38,7 +38,9 @@ def _broken_truths(demo_paths, corrupt_db):
 
 
 @pytest.mark.parametrize("preset", ["sql_r1", "arctic", "reasoning_sql", "seed_combined"])
-@pytest.mark.parametrize("case", ["db_missing", "db_missing_no_db", "db_corrupt", "gold_error", "gold_too_deep", "no_sql"])
+@pytest.mark.parametrize(
+    "case", ["db_missing", "db_missing_no_db", "db_corrupt", "gold_error", "gold_too_deep", "no_sql"]
+)
 def test_every_completion_of_a_broken_sample_scores_the_same(engine, demo_paths, corrupt_db, preset, case):
     gt = _broken_truths(demo_paths, corrupt_db)[case]
     rc = RewardComputer(RewardConfig(baseline=preset), engine=engine)
@@ -119,5 +121,7 @@ def test_internal_error_is_neutral(engine, demo_paths):
         def _baseline(self, *a, **k):
             raise RuntimeError("boom")
 
-    r = Boom(RewardConfig(broken_score=0.0), engine=engine).compute_reward(GROUP[0], {"sql": GOLD, "db_path": demo_paths["hr"]})
+    r = Boom(RewardConfig(broken_score=0.0), engine=engine).compute_reward(
+        GROUP[0], {"sql": GOLD, "db_path": demo_paths["hr"]}
+    )
     assert r.breakdown["status_internal_error"] == 1.0 and r.total == 0.0 and r.breakdown["broken"] == 1.0

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extensions.data.layout import parse_ground_truth
-from extensions.rewards.combine import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
 CORRECT_SQL = [
@@ -141,13 +141,15 @@ def test_invalid_arguments():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    preset=st.sampled_from(["sql_r1", "arctic", "reasoning_sql", "seed_combined", "callable"]),
+    preset=st.sampled_from(["sql_r1", "arctic", "reasoning_sql", "combined", "callable"]),
     gating=st.sampled_from(["wrong_only", "always"]),
     schema_weight=st.floats(-3.0, 0.0),
     select_w=st.floats(0.0, 3.0),
     where_w=st.floats(0.0, 3.0),
     join_w=st.floats(0.0, 3.0),
     syntax_w=st.floats(0.0, 3.0),
+    wrong_ceiling=st.sampled_from([1.0, 0.3]),
+    result_w=st.sampled_from([0.0, 2.0]),
     correct=st.lists(st.tuples(st.sampled_from(CORRECT_SQL), st.sampled_from(["good", "plain"])), min_size=1, max_size=4),
     wrong=st.lists(
         st.one_of(
@@ -158,17 +160,20 @@ def test_invalid_arguments():
         max_size=6,
     ),
 )
-def test_correct_always_beats_incorrect(engine, gt, preset, gating, schema_weight, select_w, where_w, join_w, syntax_w, correct, wrong):
+def test_correct_always_beats_incorrect(engine, gt, preset, gating, schema_weight, select_w, where_w, join_w, syntax_w,
+                                        wrong_ceiling, result_w, correct, wrong):
     baseline = (lambda s, g: 0.5 if "salary" in (s or "") else 2.0) if preset == "callable" else preset
     c = EnhancedRewardComputer(
         baseline, engine=engine, gating=gating, schema_weight=schema_weight, structural_select_weight=select_w,
         structural_where_weight=where_w, structural_join_weight=join_w, syntax_weight=syntax_w, schema_penalty_cap=None,
+        wrong_ceiling=wrong_ceiling, result_weight=result_w,
     )
     right = [c.compute_reward(completion(s, f), gt) for s, f in correct]
     bad = [c.compute_reward(completion(s, f), gt) for s, f in wrong]
     assert all(r.correct for r in right)
     assert not any(r.correct for r in bad)
     assert min(r.total for r in right) > max(r.total for r in bad)
+    assert max(r.total for r in bad) <= c.band.ceiling <= wrong_ceiling * c.correct_floor
 
 
 def test_db_fields_from_extra_info(engine, demo_paths):

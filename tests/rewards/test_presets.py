@@ -18,13 +18,19 @@ from extensions.sql.extract import extract_sql
 OK = ExecResult(Status.OK, rows=((1,),))
 
 
-def ev(text: str, *, match: bool | None, executed: bool = True, gold_error: bool = False, gold: str = "SELECT a FROM t") -> Evaluation:
+def ev(
+    text: str, *, match: bool | None, executed: bool = True, gold_error: bool = False, gold: str = "SELECT a FROM t"
+) -> Evaluation:
     if match is None:
         m = None
     elif gold_error:
         m = MatchResult(False, Status.GOLD_ERROR, pred=OK if executed else ExecResult(Status.SYNTAX_ERROR))
     else:
-        m = MatchResult(match, Status.OK if executed else Status.SYNTAX_ERROR, pred=OK if executed else ExecResult(Status.SYNTAX_ERROR))
+        m = MatchResult(
+            match,
+            Status.OK if executed else Status.SYNTAX_ERROR,
+            pred=OK if executed else ExecResult(Status.SYNTAX_ERROR),
+        )
     return Evaluation(extract_sql(text), gold, m)
 
 
@@ -48,7 +54,12 @@ def test_sql_r1_wrong_format_only_format_counts():
 
 
 def test_sql_r1_not_executable():
-    assert sql_r1(ev(GOOD, match=False, executed=False)) == {"format": 1.0, "execution": -2.0, "result": 0.0, "length": 0.0}
+    assert sql_r1(ev(GOOD, match=False, executed=False)) == {
+        "format": 1.0,
+        "execution": -2.0,
+        "result": 0.0,
+        "length": 0.0,
+    }
 
 
 def test_sql_r1_executes_but_wrong():
@@ -56,7 +67,12 @@ def test_sql_r1_executes_but_wrong():
 
 
 def test_sql_r1_gold_error_is_neutral():
-    assert sql_r1(ev(GOOD, match=False, gold_error=True)) == {"format": 1.0, "execution": 2.0, "result": 0.0, "length": 0.0}
+    assert sql_r1(ev(GOOD, match=False, gold_error=True)) == {
+        "format": 1.0,
+        "execution": 2.0,
+        "result": 0.0,
+        "length": 0.0,
+    }
 
 
 @pytest.mark.parametrize(

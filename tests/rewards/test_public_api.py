@@ -41,10 +41,12 @@ def test_readme_snippet(demo_paths):
         assert isinstance(v, float) and math.isfinite(v)
     assert result.baseline_total == 1.0
     # A gold query that fails on its database makes the sample neutral: every completion scores 0.
-    broken = computer.compute_reward(model_output, {"sql": "SELECT department FROM employees", "db_path": demo_paths["hr"]})
+    broken = computer.compute_reward(
+        model_output, {"sql": "SELECT department FROM employees", "db_path": demo_paths["hr"]}
+    )
     assert broken.total == 0.0 and broken.breakdown["status_gold_error"] == 1.0 and broken.breakdown["broken"] == 1.0
 
     config = load_config("configs/train_24gb.yaml")
     assert config.reward.schema_weight == -0.5
-    assert config.reward.structural_select_weight == 0.3
+    assert config.reward.structural_weights["select"] == 0.3
     assert config.reward.syntax_weight == 0.2

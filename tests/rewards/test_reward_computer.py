@@ -23,7 +23,9 @@ def test_config_and_keyword_constructors_agree(engine, demo_paths, preset):
     kw = dict(schema_weight=-0.3, structural_select_weight=0.4, syntax_weight=0.1, gating="always")
     by_cfg = RewardComputer(RewardConfig(baseline=preset, **kw), engine=engine)
     by_kw = EnhancedRewardComputer(preset, engine=engine, **kw)
-    by_load = EnhancedRewardComputer.from_config(load_config(overrides=[f"reward.baseline={preset}"] + [f"reward.{k}={v}" for k, v in kw.items()]), engine=engine)
+    by_load = EnhancedRewardComputer.from_config(
+        load_config(overrides=[f"reward.baseline={preset}"] + [f"reward.{k}={v}" for k, v in kw.items()]), engine=engine
+    )
     gt = {"sql": GOLD, "db_path": demo_paths["hr"]}
     for out in _outs():
         a, b, c = (x.compute_reward(out, gt).breakdown for x in (by_cfg, by_kw, by_load))
@@ -48,13 +50,18 @@ def test_config_accepts_exactly_the_registered_presets():
 def test_full_config_sets_engine_and_db_root(demo_dir):
     cfg = load_config(overrides=[f"data.db_root={demo_dir}/database", "execution.workers=1"])
     rc = RewardComputer(cfg)
-    r = rc.compute_reward("```sql\nSELECT count(*) FROM employees\n```", {"sql": "SELECT count(id) FROM employees", "db_id": "hr"})
+    r = rc.compute_reward(
+        "```sql\nSELECT count(*) FROM employees\n```", {"sql": "SELECT count(id) FROM employees", "db_id": "hr"}
+    )
     assert r.acc == 1.0 and rc.engine.settings.workers == 1
 
 
 def test_callable_baseline_and_picklable(engine, demo_paths):
     rc = RewardComputer(RewardConfig(), baseline=lambda s, g: 0.25, engine=engine)
-    assert rc.preset is None and rc.compute_reward("SELECT 1", {"sql": GOLD, "db_path": demo_paths["hr"]}).baseline_total == 0.25
+    assert (
+        rc.preset is None
+        and rc.compute_reward("SELECT 1", {"sql": GOLD, "db_path": demo_paths["hr"]}).baseline_total == 0.25
+    )
     with pytest.raises(TypeError):
         RewardComputer(RewardConfig(), baseline="arctic")  # a name belongs in cfg.baseline
     copy = pickle.loads(pickle.dumps(RewardComputer(RewardConfig(baseline="sql_r1"))))

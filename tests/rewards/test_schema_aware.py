@@ -31,13 +31,18 @@ CASES = [
     ("SELECT x.n FROM (SELECT name AS n FROM employees) AS x", [], [], []),
     ("SELECT x.name FROM (SELECT name AS n FROM employees) AS x", [], ["x.name"], []),
     ("SELECT name FROM employees WHERE department_id IN (SELECT id FROM departments WHERE budget > 0)", [], [], []),
-    ("SELECT name FROM employees e WHERE EXISTS (SELECT 1 FROM departments d WHERE d.id = e.department_id)", [], [], []),
+    (
+        "SELECT name FROM employees e WHERE EXISTS (SELECT 1 FROM departments d WHERE d.id = e.department_id)",
+        [],
+        [],
+        [],
+    ),
     ("SELECT name FROM employees e WHERE EXISTS (SELECT 1 FROM departments d WHERE d.id = e.dept)", [], ["e.dept"], []),
     ("SELECT name FROM employees JOIN departments ON department_id = departments.id", [], [], ["name"]),
     ("SELECT id FROM employees JOIN departments ON department_id = departments.id", [], [], ["id"]),
     ("SELECT title, lead_id FROM projects", [], [], []),
     ("SELECT count(*) AS n FROM employees GROUP BY department_id ORDER BY n DESC", [], [], []),
-    ("SELECT name FROM employees WHERE name = \"Alice\"", [], [], []),  # SQLite reads "Alice" as a string
+    ('SELECT name FROM employees WHERE name = "Alice"', [], [], []),  # SQLite reads "Alice" as a string
     ("SELECT bogus FROM employees", [], ["bogus"], []),
     ("SELECT name FROM employees UNION SELECT title FROM projects", [], [], []),
     ("SELECT name FROM employees UNION SELECT nope FROM projects", [], ["nope"], []),

@@ -1,7 +1,7 @@
 import pytest
 
-from extensions.rewards.structural import StructuralReward
-from extensions.sql.clauses import clause_components, f1
+from extensions.rewards.structural import DEFAULT_WEIGHTS, StructuralReward
+from extensions.sql.clauses import CLAUSES, clause_components, f1
 
 R = StructuralReward(select_weight=0.3, where_weight=0.3, join_weight=0.2)
 
@@ -13,7 +13,9 @@ def test_identical_is_one_and_order_independent():
 
 
 def test_aliases_and_qualifiers_do_not_matter():
-    assert R.compute("SELECT T1.name FROM emp AS T1 WHERE T1.age > 3", "SELECT e.name FROM emp e WHERE e.age > 3") == 1.0
+    assert (
+        R.compute("SELECT T1.name FROM emp AS T1 WHERE T1.age > 3", "SELECT e.name FROM emp e WHERE e.age > 3") == 1.0
+    )
 
 
 def test_between_is_one_predicate():
@@ -22,10 +24,29 @@ def test_between_is_one_predicate():
 
 
 def test_no_free_credit_for_shared_absence():
-    # Both lack WHERE/JOIN/GROUP BY...: only SELECT counts, and it is wrong.
-    assert R.compute("SELECT a FROM t", "SELECT b FROM t") == 0.0
+    # Both lack WHERE/JOIN/GROUP BY...: only SELECT and the table count, and SELECT is wrong.
+    r = R.compute("SELECT a FROM t", "SELECT b FROM t")
+    assert r == pytest.approx(0.5) and r.details["present"] == ["select", "tables"]
     r = R.compute("SELECT a FROM t", "SELECT a FROM t WHERE x = 1")
-    assert r == pytest.approx(0.5) and r.details["present"] == ["select", "where"]
+    assert r == pytest.approx(2 / 3) and r.details["present"] == ["select", "where", "tables"]
+
+
+def test_a_single_wrong_table_costs_credit():
+    """Issue 19: the wrong table scored 0.95 under arctic with all shaping, above the right table with a stray WHERE."""
+    gold = "SELECT count(*) FROM singer"
+    wrong_table = StructuralReward().compute("SELECT count(*) FROM stadium", gold)
+    right_table = StructuralReward().compute("SELECT count(*) FROM singer WHERE age > 30", gold)
+    assert wrong_table.details["tables"] == 0.0 and right_table.details["tables"] == 1.0
+    assert wrong_table < right_table < 1.0
+
+
+def test_one_weight_mapping_keyed_by_clauses():
+    assert tuple(DEFAULT_WEIGHTS) == CLAUSES
+    assert StructuralReward().weights == dict(DEFAULT_WEIGHTS)
+    assert StructuralReward(weights={"tables": 0.0}).compute("SELECT a FROM u", "SELECT a FROM t") == 1.0
+    assert StructuralReward(join_weight=0.4).weights["join_conditions"] == 0.4
+    with pytest.raises(ValueError, match="bogus"):
+        StructuralReward(weights={"bogus": 1.0})
 
 
 def test_order_by_is_positional():

@@ -63,6 +63,7 @@ def test_hostile_pairs(pair: dict) -> None:
     assert (cache_key(pair["a"]) == cache_key(pair["b"])) is pair["same_key"]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     gold=st.sampled_from(GOLDS),

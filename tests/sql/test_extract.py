@@ -9,11 +9,23 @@ CASES = [
     (GOOD, "auto", "SELECT 1", True, "ok"),
     (GOOD, "sql_r1", "SELECT 1", True, "ok"),
     ("<think>a</think>\n<answer>\n```SQL\nSELECT 2;\n```\n</answer>", "auto", "SELECT 2", True, "ok"),
-    ("<think>a</think><think>b</think><answer>```sql SELECT 1```</answer>", "sql_r1", "SELECT 1", False, "duplicate_tag:<think>"),
+    (
+        "<think>a</think><think>b</think><answer>```sql SELECT 1```</answer>",
+        "sql_r1",
+        "SELECT 1",
+        False,
+        "duplicate_tag:<think>",
+    ),
     ("<answer>```sql\nSELECT 1\n```</answer>", "sql_r1", "SELECT 1", False, "missing_tag:<think>"),
     ("<answer>```sql\nSELECT 1\n```</answer><think>x</think>", "sql_r1", "SELECT 1", False, "tags_out_of_order"),
     ("<think>x</think><answer>SELECT 3</answer>", "sql_r1", "SELECT 3", False, "no_sql_block_in_answer"),
-    ("<think>x</think>junk<answer>```sql\nSELECT 1\n```</answer>", "sql_r1", "SELECT 1", False, "text_between_think_and_answer"),
+    (
+        "<think>x</think>junk<answer>```sql\nSELECT 1\n```</answer>",
+        "sql_r1",
+        "SELECT 1",
+        False,
+        "text_between_think_and_answer",
+    ),
     ("<think>x</think><answer>```sql\nSELECT 1\n```</answer><answer>", "sql_r1", None, False, "duplicate_tag:<answer>"),
     ("text ```sql\nSELECT 1\n``` more ```sql\nSELECT 2\n```", "omnisql", "SELECT 2", True, "ok"),
     ("text ```sql\nSELECT 1\n``` more ```sql\nSELECT 2", "omnisql", "SELECT 2", False, "unclosed_fence"),
@@ -72,3 +84,114 @@ def test_adversarial_repeated_tags_and_megabytes():
 def test_last_fenced_block_untagged():
     assert last_fenced_block("```\nSELECT 1\n```") == "SELECT 1"
     assert last_fenced_block("nothing") is None
+
+
+BODY = "SELECT e.name, count(*)\nFROM employees AS e\nWHERE e.salary > 10\nGROUP BY e.name"
+INFO_STRINGS = [
+    "sql",
+    "SQL",
+    "sqlite",
+    "SQLite",
+    "sqlite3",
+    "sql3",
+    "postgresql",
+    "mysql",
+    "tsql",
+    "plsql",
+    "python",
+    "sql title=x",
+    'sqlite title="query.sql"',
+    " sql",
+    "sql:query.sql",
+    "{sql}",
+    "text",
+    "",
+    "  ",
+]
+
+
+@pytest.mark.parametrize("info", INFO_STRINGS)
+@pytest.mark.parametrize("style", ["auto", "omnisql"])
+def test_any_info_string_is_dropped_and_the_body_is_exact(info, style):
+    e = extract_sql(f"The query:\n```{info}\n{BODY}\n```\nDone.", style=style)
+    assert (e.sql, e.format_ok, e.format_reason) == (BODY, True, "ok")
+
+
+@pytest.mark.parametrize("info", INFO_STRINGS)
+def test_any_info_string_inside_an_answer_tag(info):
+    e = extract_sql(f"<think>t</think><answer>\n```{info}\n{BODY}\n```\n</answer>", style="sql_r1")
+    assert e.sql == BODY
+
+
+@pytest.mark.parametrize(
+    "text,sql",
+    [
+        ("```sqlite SELECT 1```", "SELECT 1"),
+        ("```SQLite WITH a AS (SELECT 1) SELECT * FROM a```", "WITH a AS (SELECT 1) SELECT * FROM a"),
+        ("```SELECT 2```", "SELECT 2"),
+        ("```select 2\nFROM t```", "select 2\nFROM t"),
+        ("```(SELECT 3)```", "(SELECT 3)"),
+        ("```/* count */ SELECT 3```", "/* count */ SELECT 3"),
+        ("```-- count\nSELECT 3\n```", "-- count\nSELECT 3"),
+        ("```sql\nSELECT 4\n```\n```text\n| 4 |\n```", "SELECT 4"),  # the SQL block wins over a later output block
+        ("```python\nx = 1\n```\n```\nSELECT 5\n```", "SELECT 5"),  # no SQL-tagged block: the last block
+        ("Fence code with ```, like this:\n```sqlite\nSELECT 6\n```", "SELECT 6"),  # a stray fence in the prose
+        ("```\n```sql\nSELECT 7\n```", "SELECT 7"),
+        ("```sql\nSELECT 8\n```\n```", "SELECT 8"),
+    ],
+)
+def test_one_line_fences_and_block_preference(text, sql):
+    assert extract_sql(text).sql == sql
+
+
+REASONING = [  # (completion, the reasoning reported as think)
+    (
+        "<think>The employees table has salaries.</think>\n\n```sql\nSELECT count(*) FROM employees\n```",
+        "The employees table has salaries.",
+    ),
+    (
+        "The employees table has salaries.\n</think>\n\n```sqlite\nSELECT count(*) FROM employees\n```",
+        "The employees table has salaries.\n",
+    ),
+    (
+        "<think>draft: ```sql\nSELECT 1\n```</think>\n```sql\nSELECT count(*) FROM employees\n```",
+        "draft: ```sql\nSELECT 1\n```",
+    ),
+    ("<think>a</think>\nSELECT count(*) FROM employees;", "a"),
+]
+
+
+@pytest.mark.parametrize("text,think", REASONING)
+def test_think_without_answer_is_read_after_the_reasoning(text, think):
+    e = extract_sql(text)
+    assert (e.sql, e.format_ok, e.format_reason, e.think) == ("SELECT count(*) FROM employees", True, "ok", think)
+    assert e.style in ("omnisql", "plain")
+
+
+def test_a_think_that_never_closes_is_still_a_broken_format():
+    e = extract_sql("<think>still thinking ```sql\nSELECT 1\n```")
+    assert (e.format_ok, e.format_reason, e.sql) == (False, "missing_tag:</think>", "SELECT 1")
+
+
+@pytest.mark.parametrize("text", [text for text, _ in REASONING])
+def test_think_without_answer_scores_correct_end_to_end(engine, demo_paths, text):
+    from extensions.config import RewardConfig
+    from extensions.rewards.combine import RewardComputer
+
+    gold = {"sql": "SELECT count(id) FROM employees", "db_path": demo_paths["hr"]}
+    for baseline in ("arctic", "reasoning_sql"):
+        r = RewardComputer(RewardConfig(baseline=baseline, extraction_style="auto"), engine=engine).compute_reward(
+            text, gold
+        )
+        assert r.breakdown["correct"] == 1.0 and r.breakdown["format_ok"] == 1.0, r.details
+
+
+def test_sqlite_fence_scores_correct_end_to_end(engine, demo_paths):
+    from extensions.config import RewardConfig
+    from extensions.rewards.combine import RewardComputer
+
+    gold = {"sql": "SELECT count(id) FROM employees", "db_path": demo_paths["hr"]}
+    rc = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    for info in ("sqlite", "SQLite", "sql3"):
+        r = rc.compute_reward(f"```{info}\nSELECT count(*) FROM employees\n```", gold)
+        assert r.breakdown["correct"] == 1.0 and r.details["sql"] == "SELECT count(*) FROM employees"

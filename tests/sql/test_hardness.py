@@ -12,10 +12,16 @@ from extensions.sql.hardness import spider_hardness
         ("SELECT count(*) FROM singer", "easy"),
         ("SELECT name FROM singer WHERE age > 20", "easy"),
         ("SELECT name, country FROM singer ORDER BY age", "medium"),
-        ("SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id", "easy"),  # one join only
+        (
+            "SELECT T2.name FROM concert AS T1 JOIN stadium AS T2 ON T1.stadium_id = T2.stadium_id",
+            "easy",
+        ),  # one join only
         ("SELECT name FROM singer WHERE age > (SELECT avg(age) FROM singer)", "hard"),
         ("SELECT name FROM a UNION SELECT name FROM b", "hard"),
-        ("SELECT a, count(*) FROM t JOIN u ON t.x = u.y WHERE b LIKE '%x%' OR c = 1 GROUP BY a ORDER BY count(*) DESC LIMIT 1", "extra"),
+        (
+            "SELECT a, count(*) FROM t JOIN u ON t.x = u.y WHERE b LIKE '%x%' OR c = 1 GROUP BY a ORDER BY count(*) DESC LIMIT 1",
+            "extra",
+        ),
         ("SELEC nonsense", "unknown"),
     ],
 )

@@ -14,6 +14,8 @@ MAX_GROWTH_MIB = 300  # the caches' byte budgets add up to about half of this
 
 @pytest.mark.slow
 def test_flood_of_distinct_long_statements_keeps_rss_bounded() -> None:
-    proc = subprocess.run([sys.executable, "-m", "tests.sql.flood_child"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.sql.flood_child"], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert float(proc.stdout.split()[-1]) < MAX_GROWTH_MIB

@@ -6,7 +6,7 @@ import logging
 
 import sqlglot
 
-from extensions.sql.parse import parse_sql, parse_script
+from extensions.sql.parse import parse_script, parse_sql
 
 SECRET = "CREATE TRIGGER secret_trg_{} AFTER INSERT ON t BEGIN SELECT 1; END"
 

@@ -13,7 +13,11 @@ SQL_PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "extensions" / "sql"
 
 
 def test_dict_forms():
-    for d in ({"tables": {"T": {"columns": ["a", "B"]}}}, {"T": ["a", "B"]}, {"T": {"columns": [{"name": "a"}, ["B", "int"]]}}):
+    for d in (
+        {"tables": {"T": {"columns": ["a", "B"]}}},
+        {"T": ["a", "B"]},
+        {"T": {"columns": [{"name": "a"}, ["B", "int"]]}},
+    ):
         s = Schema.coerce(d)
         assert s.has_table("t") and s.has_column("T", "b") and not s.has_column("t", "c")
 
@@ -54,7 +58,9 @@ def test_sql_package_never_imports_execution():
 
 
 def test_create_table_text():
-    s = Schema.coerce("CREATE TABLE a (x INT PRIMARY KEY, y TEXT); CREATE TABLE b (z REAL, FOREIGN KEY (z) REFERENCES a(x));")
+    s = Schema.coerce(
+        "CREATE TABLE a (x INT PRIMARY KEY, y TEXT); CREATE TABLE b (z REAL, FOREIGN KEY (z) REFERENCES a(x));"
+    )
     assert s.columns("a") == ("x", "y") and s.table("a").columns[0].primary_key
     assert s.table("b").foreign_keys == (("z", "a", "x"),)
 

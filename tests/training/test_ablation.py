@@ -45,6 +45,7 @@ def tiny_ablation(tmp_path_factory, demo_dir):
     return out, argv
 
 
+@pytest.mark.slow
 def test_results_json_has_the_issue_schema(tiny_ablation):
     out, _ = tiny_ablation
     doc = json.loads((out / "ablation.json").read_text())
@@ -68,6 +69,7 @@ def test_results_json_has_the_issue_schema(tiny_ablation):
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_arm_seeds(tiny_ablation):
     out, argv = tiny_ablation
     before = {p: os.path.getmtime(p) for p in (out / "seed-0" / "all.json", out / "seed-1" / "baseline.json")}

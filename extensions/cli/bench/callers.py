@@ -21,7 +21,7 @@ from typing import Any
 
 from extensions.cli.bench.workload import ReferenceScorer, Sample, as_completion
 from extensions.execution.engine import EngineSettings, ExecutionEngine
-from extensions.reward_enhanced import EnhancedRewardComputer
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 WARM_UP = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT {n}) SELECT count(*) FROM r"
 
@@ -191,7 +191,7 @@ def hook_overrides(opts: RunOptions, *, shaping: bool) -> list[str]:
 
 def run_hook_async(samples: list[Sample], opts: RunOptions, shaping: bool) -> dict:
     """What verl's reward loop does with the launcher's hook: one ``compute_score_async`` coroutine per rollout."""
-    from extensions import verl_hook
+    from extensions.integrations.verl import hook as verl_hook
 
     overrides = hook_overrides(opts, shaping=shaping)
     keys: set[str] = set()

@@ -1,4 +1,31 @@
-"""The command line of ``python -m extensions.bench``: argument parsing and dispatch."""
+"""Benchmarks: ``python -m extensions.bench [engine|memory|schema|extract|evaluate|all] [--out FILE]``,
+and ``python -m extensions.bench report FILE...`` for the markdown tables of docs/benchmarks.md.
+
+Prints one JSON document on stdout (progress on stderr, on a terminal only).
+
+``engine``
+    A GRPO-shaped workload (``--prompts`` x ``--rollouts``) with duplicates, wrong answers and syntax and
+    schema errors, on the bundled demo databases, Spider dev when present and a generated BIRD-like
+    heavy database. It measures, side by side against a reference caller written the way public recipes
+    score rollouts (:mod:`extensions.cli.bench.workload`), the throughput, speed-up, latency and verdict
+    agreement of: the path users get, ``extensions.verl_hook.compute_score_async`` with one coroutine per
+    rollout gathered on one event loop, engine-only (``reward.enable_enhanced=false``) and with all
+    shaping; the engine alone called per sample from 6 threads (with and without its inline lane), as
+    coroutines, and in one batch; and the full ``EnhancedRewardComputer`` called the same three ways.
+    Every run starts in a fresh process (no warm cache), with its worker processes started. Then the
+    same workload with runaway statements, a fixed and an adaptive timeout; the per-call overhead beyond
+    SQLite's own time; and the ceilings (a no-op reward called the same way, the parse time of the
+    distinct wrong statements).
+``memory``
+    RSS of the calling process and the workers while cycling through hundreds of generated databases.
+``schema``
+    Precision and recall of the hallucination detector against SQLite's compile errors.
+``extract``
+    Extraction time on megabytes of text and thousands of repeated tags.
+``evaluate``
+    Wall time of the evaluation CLI's core on Spider dev's real predictions (with its agreement with
+    the official verdicts), or on the demo set.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +36,7 @@ import tempfile
 from collections.abc import Callable
 
 from extensions.cli.bench.engine import cmd_engine
+from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
@@ -18,6 +46,7 @@ from extensions.execution.engine import EngineSettings
 DEFAULT_SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "spider_dev"))
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict]] = {
     "engine": cmd_engine, "memory": cmd_memory, "schema": cmd_schema, "extract": cmd_extract, "evaluate": cmd_evaluate,
+    "guard": cmd_guard,
 }
 
 
@@ -37,14 +66,12 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                    help="datasets that also get the runaway and adaptive-timeout runs (on heavy, the reference's leaked threads "
                         "slow every later query, so that run takes minutes; add it explicitly)")
     p.add_argument("--adaptive-k", type=float, default=20.0)
-    p.add_argument("--adaptive-min", type=float, default=1.0)
+    p.add_argument("--adaptive-min", type=int, default=1_000_000, help="smallest adaptive step budget (VM steps)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m extensions.bench``."""
-    from extensions.cli import bench
-
-    p = argparse.ArgumentParser(prog="python -m extensions.bench", description=bench.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="python -m extensions.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report"])
     p.add_argument("files", nargs="*", help="report: the JSON files to render as markdown")
     p.add_argument("--shared", default=DEFAULT_SHARED, help="Spider dev folder (optional)")

@@ -98,7 +98,7 @@ def runaway_runs(examples: list[dict], paths: dict[str, str], opts: RunOptions, 
     """The same workload with ``--runaways`` unbounded statements: a fixed timeout, then the adaptive one."""
     t = args.runaway_timeout
     fixed = RunOptions(opts.settings.replace(timeout_s=t), opts.semantics, opts.threads)
-    adaptive = RunOptions(fixed.settings.replace(adaptive_timeout=True, adaptive_k=args.adaptive_k, adaptive_min_s=args.adaptive_min),
+    adaptive = RunOptions(fixed.settings.replace(adaptive_timeout=True, adaptive_k=args.adaptive_k, adaptive_min_steps=args.adaptive_min),
                           opts.semantics, opts.threads)
     dirty = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, runaways=args.runaways, seed=args.seed)
     ref = run_cold(run_reference, dirty, t)
@@ -113,7 +113,7 @@ def runaway_runs(examples: list[dict], paths: dict[str, str], opts: RunOptions, 
         "batch_verdict_agreement_vs_reference": _agreement(batch["verdicts"], ref["verdicts"]),
         "speedup": ref["wall_s"] / eng["wall_s"],
         "verdict_agreement_engine_vs_reference": _agreement(eng["verdicts"], ref["verdicts"]),
-        "adaptive": {"k": args.adaptive_k, "min_s": args.adaptive_min, "max_s": t, "engine_wall_s": adapt["wall_s"],
+        "adaptive": {"k": args.adaptive_k, "min_steps": args.adaptive_min, "max_s": t, "engine_wall_s": adapt["wall_s"],
                      "speedup_vs_fixed": eng["wall_s"] / adapt["wall_s"],
                      "verdicts_changed_vs_fixed": sum(a != b for a, b in zip(adapt["verdicts"], eng["verdicts"]))},
     }

@@ -19,9 +19,9 @@ from tqdm import tqdm
 
 from extensions.cli.bench.workload import spider_examples
 from extensions.data.demo import build_demo_databases, demo_examples
+from extensions.execution.introspect import load_schema
 from extensions.sql.parse import parse_sql
 from extensions.sql.resolve import resolve_names
-from extensions.execution.introspect import load_schema
 
 
 def _explain_label(conn: sqlite3.Connection, sql: str) -> str:
@@ -59,7 +59,12 @@ def _cases(args: argparse.Namespace) -> tuple[str, dict[str, str], list[tuple[st
     """(source, database paths, cases as (kind, db_id, sql))."""
     sp = spider_examples(args.shared)
     if sp is None:
-        examples, paths, source, preds = demo_examples(), build_demo_databases(os.path.join(args.cache_dir, "demo")), "bundled", None
+        examples, paths, source, preds = (
+            demo_examples(),
+            build_demo_databases(os.path.join(args.cache_dir, "demo")),
+            "bundled",
+            None,
+        )
     else:
         (examples, paths), source, preds = sp, "spider_dev", os.path.join(args.shared, "official_exec_verdicts.jsonl")
     rng = random.Random(args.seed)
@@ -96,9 +101,22 @@ def cmd_schema(args: argparse.Namespace) -> dict:
         c = per.setdefault(kind, {"tp": 0, "fp": 0, "fn": 0, "tn": 0})
         c["tp" if truth and flagged else "fp" if flagged else "fn" if truth else "tn"] += 1
         if truth != flagged and len(misses) < 25:
-            misses.append({"kind": kind, "db_id": db_id, "sql": sql[:200], "sqlite": label, "detector": list(res.hallucinated), "error": res.error})
+            misses.append(
+                {
+                    "kind": kind,
+                    "db_id": db_id,
+                    "sql": sql[:200],
+                    "sqlite": label,
+                    "detector": list(res.hallucinated),
+                    "error": res.error,
+                }
+            )
     total = {k: sum(c[k] for c in per.values()) for k in ("tp", "fp", "fn", "tn")}
     return {
-        "source": source, "cases": sum(sum(c.values()) for c in per.values()), "seconds": time.perf_counter() - t0,
-        "by_kind": {k: _precision_recall(c) for k, c in per.items()}, "overall": _precision_recall(total), "disagreements": misses,
+        "source": source,
+        "cases": sum(sum(c.values()) for c in per.values()),
+        "seconds": time.perf_counter() - t0,
+        "by_kind": {k: _precision_recall(c) for k, c in per.items()},
+        "overall": _precision_recall(total),
+        "disagreements": misses,
     }

@@ -19,7 +19,13 @@ def _evaluate_inputs(args: argparse.Namespace) -> tuple[str, str, list[GoldItem]
         with open(verdicts, encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh]
         gold = [GoldItem(r["db_id"], r["gold"]) for r in rows]
-        return "spider_dev official predictions", os.path.join(args.shared, "database"), gold, [[r["pred"]] for r in rows], rows
+        return (
+            "spider_dev official predictions",
+            os.path.join(args.shared, "database"),
+            gold,
+            [[r["pred"]] for r in rows],
+            rows,
+        )
     paths = build_demo_databases(os.path.join(args.cache_dir, "demo"))
     ex = demo_examples() * 16
     gold = [GoldItem(e["db_id"], e["query"]) for e in ex]
@@ -37,9 +43,17 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     finally:
         ev.close()
     wall = time.perf_counter() - t0
-    out = {"source": source, "predictions": len(gold), "wall_s": wall, "per_s": len(gold) / wall, "exec_accuracy": rep.summary["exec_accuracy"]}
+    out = {
+        "source": source,
+        "predictions": len(gold),
+        "wall_s": wall,
+        "per_s": len(gold) / wall,
+        "exec_accuracy": rep.summary["exec_accuracy"],
+    }
     if rows is not None:
-        out["agreement_with_official"] = sum(int(i.exec_match) == r["official_exec"] for i, r in zip(rep.items, rows)) / len(rows)
+        out["agreement_with_official"] = sum(
+            int(i.exec_match) == r["official_exec"] for i, r in zip(rep.items, rows)
+        ) / len(rows)
     return out
 
 

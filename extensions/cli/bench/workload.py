@@ -43,13 +43,23 @@ def _variants(gold: str, others: list[str], rng: random.Random) -> dict[str, lis
     wrong += rng.sample(others, min(2, len(others)))
     syntax = [gold.replace("SELECT", "SELEC", 1), gold[: max(8, int(len(gold) * 0.6))] + " WHERE ("]
     schema = [re.sub(r"\bFROM\s+(\w+)", lambda m: f"FROM {m.group(1)}_x", gold, count=1)]
-    return {"gold": [gold], "spaced": [spaced], "keyword_case": [lower_kw], "wrong": wrong, "syntax": syntax, "schema": schema}
+    return {
+        "gold": [gold],
+        "spaced": [spaced],
+        "keyword_case": [lower_kw],
+        "wrong": wrong,
+        "syntax": syntax,
+        "schema": schema,
+    }
 
 
 def _group(e: dict, others: list[str], path: str, rollouts: int, rng: random.Random) -> list[Sample]:
     v = _variants(e["query"], others, rng)
-    group = [Sample(path, e["query"], rng.choice(v[kind]), kind)
-             for kind, n in MIX.items() for _ in range(max(1, round(n * rollouts / 16)))]
+    group = [
+        Sample(path, e["query"], rng.choice(v[kind]), kind)
+        for kind, n in MIX.items()
+        for _ in range(max(1, round(n * rollouts / 16)))
+    ]
     rng.shuffle(group)
     return group[:rollouts]
 
@@ -74,7 +84,9 @@ def build_workload(
     by_db: dict[str, list[str]] = {}
     for e in examples:
         by_db.setdefault(e["db_id"], []).append(e["query"])
-    chosen = rng.sample(examples, prompts) if len(examples) >= prompts else [rng.choice(examples) for _ in range(prompts)]
+    chosen = (
+        rng.sample(examples, prompts) if len(examples) >= prompts else [rng.choice(examples) for _ in range(prompts)]
+    )
     samples: list[Sample] = []
     for e in chosen:
         others = [q for q in by_db[e["db_id"]] if q != e["query"]] or [e["query"]]

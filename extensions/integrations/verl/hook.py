@@ -1,4 +1,4 @@
-"""verl reward hook: one :class:`~extensions.rewards.combine.EnhancedRewardComputer` call per verl call.
+"""verl reward hook: one :class:`~extensions.rewards.enhanced.EnhancedRewardComputer` call per verl call.
 
 verl 0.9.x calls ``compute_score(data_source=..., solution_str=<decoded response>,
 ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>, **reward_kwargs)``
@@ -24,18 +24,57 @@ thin file ``extensions/verl_hook.py``, which re-exports these functions.
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.log import log_once
+from extensions.config import Config
 from extensions.execution.status import ALL_STATUSES
 from extensions.integrations import computers
-from extensions.rewards.combine import EnhancedRewardComputer, EnhancedRewardResult
+from extensions.rewards.breakdown import EnhancedRewardResult
+from extensions.rewards.enhanced import EnhancedRewardComputer
 
 log = logging.getLogger("extensions.verl_hook")
 
 VERL_KWARGS = ("reward_router_address", "reward_model_tokenizer")  # passed by verl, unused here
+
+
+def node_cores() -> int:
+    """The cores this process may use on the node it runs on (its CPU affinity, else the CPU count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def share_node_cores(cfg: Config, cores: int | None = None) -> Config:
+    """``cfg`` with ``execution.workers: 0`` (auto) sized for one of the reward-loop actors on this node.
+
+    Every reward-loop worker (a Ray actor) starts its own sandbox pool; ``verl.reward_num_workers`` actors
+    spread over ``verl.nnodes`` nodes share each node's cores instead of each starting an all-cores pool.
+    This runs inside the actor, on the training node, so the launching machine's cores do not matter.
+
+    Args:
+        cfg: the configuration the hook loaded.
+        cores: the node's usable cores (default: :func:`node_cores`).
+
+    Returns:
+        ``cfg`` itself when ``execution.workers`` is set, else a copy with ``cores // actors per node`` workers.
+
+    >>> from extensions.config import load_config
+    >>> cfg = load_config(overrides=["verl.reward_num_workers=8", "verl.nnodes=2"], env=False)
+    >>> share_node_cores(cfg, cores=32).execution.workers   # 4 actors per node
+    8
+    """
+    if cfg.execution.workers != 0:
+        return cfg
+    per_node = math.ceil(cfg.verl.reward_num_workers / cfg.verl.nnodes)
+    out = cfg.model_copy(deep=True)
+    out.execution.workers = max(1, (cores or node_cores()) // per_node)
+    return out
 
 
 def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
@@ -53,7 +92,7 @@ def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
     >>> get_computer() is get_computer(reward_router_address=None)
     True
     """
-    return computers.get_computer(VERL_KWARGS, **kwargs)
+    return computers.get_computer(VERL_KWARGS, share_node_cores, **kwargs)
 
 
 def _fallback(keys: Sequence[str], status: str) -> dict[str, float]:

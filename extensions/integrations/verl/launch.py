@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 
-from extensions.config import Config, dump_config, load_config
+from extensions.config import ENV_PREFIX, Config, config_path, dump_config, load_config
 from extensions.errors import ConfigError
 
 HOOK_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "verl_hook.py")
@@ -64,22 +66,57 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
-def reward_overrides(config_path: str, version: tuple[int, ...], *, hook_name: str = "compute_score") -> list[str]:
-    """The hook keys for ``version`` of verl."""
+def reward_overrides(
+    config_path: str, version: tuple[int, ...], *, hook_name: str = "compute_score", overrides: Sequence[str] = ()
+) -> list[str]:
+    """The hook keys for ``version`` of verl.
+
+    Args:
+        config_path: the YAML config the hook reads (``reward_kwargs.config``).
+        version: the verl version.
+        hook_name: the hook function's name.
+        overrides: ``section.key=value`` items the hook applies on top of that file (``reward_kwargs.overrides``).
+
+    Returns:
+        Hydra overrides.
+
+    >>> reward_overrides("/c.yaml", (0, 9, 1), overrides=["reward.schema_weight=-0.3"])[-1]
+    '+reward.custom_reward_function.reward_kwargs.overrides=["reward.schema_weight=-0.3"]'
+    """
     prefix = "reward.custom_reward_function" if version >= (0, 8) else "custom_reward_function"
-    return [
+    out = [
         f"{prefix}.path={HOOK_PATH}",
         f"{prefix}.name={hook_name}",
         f"+{prefix}.reward_kwargs.config={config_path}",
     ]
+    if overrides:
+        out.append(f"+{prefix}.reward_kwargs.overrides=" + _list([json.dumps(o) for o in overrides]))
+    return out
 
 
 def _list(values: list[str]) -> str:
     return "[" + ",".join(values) + "]"
 
 
-def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION) -> list[str]:
-    """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name)."""
+def build_overrides(
+    cfg: Config,
+    config_path: str,
+    version: tuple[int, ...] = DEFAULT_VERSION,
+    hook_overrides: Sequence[str] = (),
+    tool_config: str | None = None,
+) -> list[str]:
+    """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name).
+
+    Args:
+        cfg: the resolved config.
+        config_path: the YAML config the hook reads.
+        version: the verl version whose keys to use.
+        hook_overrides: ``section.key=value`` items the hook applies on top of ``config_path``.
+        tool_config: the SQL tool's YAML for a multi-turn run (``--multi-turn``); None: single-turn.
+
+    Returns:
+        The overrides, verl's keys first, the hook's last, then ``verl.extra_overrides``.
+    """
     o, v, g = cfg.optimization, cfg.verl, cfg.grpo
     a = "actor_rollout_ref"
     out = [
@@ -134,14 +171,29 @@ def build_overrides(cfg: Config, config_path: str, version: tuple[int, ...] = DE
         ]
     if version >= (0, 9) and not v.use_v1:
         out.append("trainer.use_v1=False")
-    out += reward_overrides(config_path, version, hook_name=v.reward_hook if version >= (0, 9) else "compute_score")
+    hook = v.reward_hook if version >= (0, 9) else "compute_score"
+    hook_keys = reward_overrides(config_path, version, hook_name=hook, overrides=hook_overrides)
+    if tool_config is not None:
+        from extensions.integrations.verl.multiturn import episode_hook, multi_turn_overrides
+
+        out += multi_turn_overrides(cfg, tool_config)
+        hook_keys = episode_hook(hook_keys)
+    out += hook_keys
     out += list(v.extra_overrides)
     return [x for x in out if x is not None]
 
 
-def build_command(cfg: Config, config_path: str, version: tuple[int, ...] = DEFAULT_VERSION, python: str = sys.executable) -> list[str]:
+def build_command(
+    cfg: Config,
+    config_path: str,
+    version: tuple[int, ...] = DEFAULT_VERSION,
+    python: str = sys.executable,
+    hook_overrides: Sequence[str] = (),
+    tool_config: str | None = None,
+) -> list[str]:
     """``[python, "-m", "verl.trainer.main_ppo", *overrides]`` for ``cfg``, the hook reading ``config_path``."""
-    return [python, "-m", "verl.trainer.main_ppo", *build_overrides(cfg, config_path, version)]
+    overrides = build_overrides(cfg, config_path, version, hook_overrides, tool_config)
+    return [python, "-m", "verl.trainer.main_ppo", *overrides]
 
 
 def _gpus() -> int:
@@ -164,7 +216,8 @@ def missing_requirements(cfg: Config) -> list[str]:
     Returns:
         One short phrase per missing piece; empty when the command can run here.
 
-    >>> any("1000 CUDA GPU" in m for m in missing_requirements(load_config(overrides=["verl.n_gpus_per_node=1000"], env=False)))
+    >>> cfg = load_config(overrides=["verl.n_gpus_per_node=1000"], env=False)
+    >>> any("1000 CUDA GPU" in m for m in missing_requirements(cfg))
     True
     """
     missing = []
@@ -185,28 +238,58 @@ def missing_data(cfg: Config) -> list[str]:
     >>> missing_data(load_config(overrides=["verl.train_files=/nope.parquet"], env=False))[0]
     'verl.train_files=/nope.parquet'
     """
-    return [f"verl.{k}={p}" for k, p in (("train_files", cfg.verl.train_files), ("val_files", cfg.verl.val_files)) if not os.path.exists(p)]
+    files = (("train_files", cfg.verl.train_files), ("val_files", cfg.verl.val_files))
+    return [f"verl.{k}={p}" for k, p in files if not os.path.exists(p)]
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m extensions.verl_launch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.verl_launch",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", required=True, help="our YAML config (see configs/)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. verl.nnodes=2")
-    p.add_argument("--print", action="store_true", help="print the command instead of running it (writes nothing unless --write-config)")
-    p.add_argument("--write-config", metavar="PATH", help="write the resolved reward config the hook reads to PATH "
-                   "(default when running: <logging.output_dir>/reward_config.yaml)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. verl.nnodes=2"
+    )
+    p.add_argument(
+        "--print",
+        action="store_true",
+        help="print the command instead of running it; the hook reads "
+        "--config with the --set overrides (writes nothing unless --write-config)",
+    )
+    p.add_argument(
+        "--write-config",
+        metavar="PATH",
+        help="write the resolved reward config the hook reads to PATH "
+        "(default when running: <logging.output_dir>/reward_config.yaml)",
+    )
+    p.add_argument(
+        "--multi-turn",
+        action="store_true",
+        help="rollouts call the SQL tool (execute_sql) before "
+        "answering; needs data from `python -m extensions.data prepare --multi-turn`",
+    )
     p.add_argument("--verl-version", help="assume this verl version instead of the installed one (e.g. 0.7.0)")
     return p
 
 
-def _resolve(cfg: Config) -> Config:
-    if cfg.execution.workers != 0:
-        return cfg
-    # Every reward-loop worker (a Ray actor) starts its own sandbox pool: share the cores among them
-    # instead of starting all-cores pools reward.num_workers times.
-    cfg = cfg.model_copy(deep=True)
-    cfg.execution.workers = max(1, (os.cpu_count() or 1) // cfg.verl.reward_num_workers)
-    return cfg
+def launch_overrides(items: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """The launch's ``EXTENSIONS__*`` environment variables as ``section.key=value`` items, then ``items``.
+
+    The printed command hands them to the hook (``reward_kwargs.overrides``), so that it works on the training
+    nodes without a written copy of the config and without the launching shell's environment.
+
+    >>> launch_overrides(["verl.nnodes=2"], {"EXTENSIONS__REWARD__SCHEMA_WEIGHT": "-0.3", "HOME": "/root"})
+    ['reward.schema_weight=-0.3', 'verl.nnodes=2']
+    """
+    env = os.environ if environ is None else environ
+    from_env = [
+        f"{k[len(ENV_PREFIX) :].lower().replace('__', '.')}={v}"
+        for k, v in sorted(env.items())
+        if k.startswith(ENV_PREFIX)
+    ]
+    return from_env + list(items)
 
 
 def _version(arg: str | None) -> tuple[int, ...]:
@@ -230,29 +313,51 @@ def _print_command(cmd: list[str]) -> None:
     print(" \\\n    ".join([head] + [shlex.quote(c) for c in cmd[3:]]))
 
 
+def _tool_config(a: argparse.Namespace, cfg: Config, written: str | None) -> str | None:
+    """With ``--multi-turn``: the SQL tool's YAML, written next to the written reward config (else only named)."""
+    if not a.multi_turn:
+        return None
+    from extensions.integrations.verl.multiturn import tool_config_for, write_tool_config
+
+    if written is not None:
+        path = write_tool_config(written)
+        print(f"# wrote the SQL tool config: {path}", file=sys.stderr)
+        return path
+    path = tool_config_for(os.path.join(os.path.abspath(cfg.logging.output_dir), "reward_config.yaml"))
+    print(f"# not written: {path} (the command reads it; add --write-config to write it)", file=sys.stderr)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m extensions.verl_launch``: exit 0 after ``--print``, 2 when this machine cannot run verl, else verl's code."""
+    """``python -m extensions.verl_launch``: 0 after ``--print``, 2 when verl cannot run here, else verl's code."""
     a = _parser().parse_args(argv)
     try:
-        cfg = _resolve(load_config(a.config, overrides=a.set))
+        cfg = load_config(a.config, overrides=a.set)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for item in missing_data(cfg):
         print(f"warning: {item} does not exist (python -m extensions.data prepare writes it)", file=sys.stderr)
-    default = os.path.join(cfg.logging.output_dir, "reward_config.yaml")
+    version = _version(a.verl_version)
     if a.print:
-        path = _write(cfg, a.write_config) if a.write_config else os.path.abspath(default)
-        if not a.write_config:
-            print(f"# not written: {path} (the command reads it; add --write-config {default})", file=sys.stderr)
-        _print_command(build_command(cfg, path, _version(a.verl_version)))
+        if a.write_config:
+            path = _write(cfg, a.write_config)
+            cmd = build_command(cfg, path, version, tool_config=_tool_config(a, cfg, path))
+        else:  # the hook reads the same file with the same overrides: nothing to write, nothing to add
+            source = os.path.abspath(config_path(a.config))
+            hook = launch_overrides(a.set)
+            cmd = build_command(cfg, source, version, hook_overrides=hook, tool_config=_tool_config(a, cfg, None))
+        _print_command(cmd)
         return 0
     missing = missing_requirements(cfg)
     if missing:
-        print(f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.", file=sys.stderr)
+        print(
+            f"error: cannot run verl here: {'; '.join(missing)}. Use --print to get the command anyway.",
+            file=sys.stderr,
+        )
         return 2
-    path = _write(cfg, a.write_config or default)
-    return subprocess.call(build_command(cfg, path, _version(a.verl_version)))
+    path = _write(cfg, a.write_config or os.path.join(cfg.logging.output_dir, "reward_config.yaml"))
+    return subprocess.call(build_command(cfg, path, version, tool_config=_tool_config(a, cfg, path)))
 
 
 if __name__ == "__main__":

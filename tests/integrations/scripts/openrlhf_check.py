@@ -12,7 +12,7 @@ from openrlhf.datasets.prompts_dataset import preprocess_data
 from openrlhf.utils.agent import SingleTurnAgentExecutor
 
 import extensions.integrations.openrlhf as ours
-from extensions.tiny import build_tokenizer
+from extensions.training.tiny import build_tokenizer
 
 
 def main():
@@ -31,12 +31,18 @@ def main():
         ][i]
         query = prompt + response + "<|im_end|>"
         info = asyncio.run(executor._fetch_rewards_via_func([query], [prompt], [label]))[0]
-        out["cases"].append({
-            "reward": info["rewards"].tolist(), "score": info["scores"].tolist(),
-            "extra": {k: v.tolist() for k, v in info["extra_logs"].items()},
-        })
+        out["cases"].append(
+            {
+                "reward": info["rewards"].tolist(),
+                "score": info["scores"].tolist(),
+                "extra": {k: v.tolist() for k, v in info["extra_logs"].items()},
+            }
+        )
     bad = ours.reward_func(["x"], ["y"], [None])
-    out["bad_label"] = {"reward": bad["rewards"].tolist(), "gold_error": bad["extra_logs"]["status_gold_error"].tolist()}
+    out["bad_label"] = {
+        "reward": bad["rewards"].tolist(),
+        "gold_error": bad["extra_logs"]["status_gold_error"].tolist(),
+    }
     print(json.dumps(out))
 
 

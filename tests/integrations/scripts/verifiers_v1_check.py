@@ -47,11 +47,13 @@ def main():
     out["right"] = score(task, f"<think>x</think><answer>```sql\n{gold}\n```</answer>")
     out["wrong"] = score(task, "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>")
     out["empty"] = score(task, "")
-    from extensions.rewards.combine import EnhancedRewardComputer
     from extensions.config import load_config
+    from extensions.rewards.enhanced import EnhancedRewardComputer
 
     computer = EnhancedRewardComputer.from_config(load_config(overrides=["execution.workers=1"]))
-    out["wrong_total"] = computer.compute_reward("<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", task.data.answer).total
+    out["wrong_total"] = computer.compute_reward(
+        "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", task.data.answer
+    ).total
     out["keys"] = list(computer.keys)
     try:
         load_environment(**{"reward.baselin": "arctic"})

@@ -1,6 +1,6 @@
 """How long the inline lane holds the calling thread: with the watchdog and without it.
 
-Run ``python -m extensions.execution.lane_bench`` (JSON on stdout), or call
+Run ``python -m extensions.cli.bench.lane`` (JSON on stdout), or call
 :func:`inline_hold_benchmark` from a benchmark CLI.
 
 >>> r = inline_hold_benchmark(repeats=1, normal_limit=20)
@@ -42,7 +42,10 @@ def _held_ms(lane: InlineLane, path: str, sql: str, budget_s: float) -> float:
 
 def _lanes() -> dict[str, InlineLane]:
     limits = Limits(max_rows=10_000, max_value_bytes=4096)
-    return {"watchdog": InlineLane(limits, 8, True), "progress_handler_only": InlineLane(limits, 8, True, watchdog=False)}
+    return {
+        "watchdog": InlineLane(limits, 8, True),
+        "progress_handler_only": InlineLane(limits, 8, True, watchdog=False),
+    }
 
 
 def _normal_workload(folder: str, limit: int) -> list[tuple[str, str]]:
@@ -101,11 +104,12 @@ def refusal_share(spider_dir: str) -> dict[str, float]:
         golds = [e["query"] for e in json.load(fh)]
     with open(os.path.join(spider_dir, "official_exec_verdicts.jsonl")) as fh:
         preds = [json.loads(line)["pred"] for line in fh]
-    return {name: sum(bool(_COSTLY_STEP.search(q)) for q in qs) / len(qs) for name, qs in (("dev_golds", golds), ("predictions", preds))}
+    sets = (("dev_golds", golds), ("predictions", preds))
+    return {name: sum(bool(_COSTLY_STEP.search(q)) for q in qs) / len(qs) for name, qs in sets}
 
 
 if __name__ == "__main__":
     report = inline_hold_benchmark()
-    if len(sys.argv) > 1:  # python -m extensions.execution.lane_bench ../shared/spider_dev
+    if len(sys.argv) > 1:  # python -m extensions.cli.bench.lane ../shared/spider_dev
         report["refusal_share"] = refusal_share(sys.argv[1])
     print(json.dumps(report, indent=2))

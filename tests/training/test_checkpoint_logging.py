@@ -3,8 +3,9 @@ import os
 
 import pytest
 
-from extensions.checkpoint import CheckpointManager
-from extensions.logging_enhanced import MetricsLogger, plot_metrics, read_metrics
+from extensions.training.checkpoint import CheckpointManager
+from extensions.training.metrics import MetricsLogger, read_metrics
+from extensions.training.plots import plot_metrics
 
 
 def test_keep_best_k_and_latest(tmp_path):
@@ -34,7 +35,17 @@ def test_metrics_logger_and_plot(tmp_path):
     pytest.importorskip("matplotlib")
     log = MetricsLogger(str(tmp_path))
     for s in range(1, 4):
-        log.log(s, {"rewards/sql_reward/mean": s / 10, "rewards/schema/mean": -0.1, "kl": 0.01 * s, "loss": 0.5, "nan": float("nan"), "text": "x"})
+        log.log(
+            s,
+            {
+                "rewards/sql_reward/mean": s / 10,
+                "rewards/schema/mean": -0.1,
+                "kl": 0.01 * s,
+                "loss": 0.5,
+                "nan": float("nan"),
+                "text": "x",
+            },
+        )
     rows = read_metrics(str(tmp_path / "metrics.jsonl"))
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert all("step_time_s" in r and r["nan"] is None and "text" not in r for r in rows)
@@ -56,10 +67,25 @@ def test_run_plot_with_heldout_bars(tmp_path):
 
     log = MetricsLogger(str(tmp_path))
     for s in range(1, 13):
-        log.log(s, {"rewards/sql_reward/mean": s / 12, "rewards/acc/mean": s / 24, "rewards/hallucinations/mean": 0.5, "kl": 0.01})
+        log.log(
+            s,
+            {
+                "rewards/sql_reward/mean": s / 12,
+                "rewards/acc/mean": s / 24,
+                "rewards/hallucinations/mean": 0.5,
+                "kl": 0.01,
+            },
+        )
     ev = tmp_path / "eval.json"
-    ev.write_text(json.dumps({"before": {"exec_match": 0.1, "format_ok": 0.9, "syntax_error_rate": 0.1, "hallucination_rate": 0.2},
-                              "after": {"exec_match": 0.2, "format_ok": 1.0, "syntax_error_rate": 0.0, "hallucination_rate": 0.1},
-                              "n": 60, "decoding": "greedy"}))
+    ev.write_text(
+        json.dumps(
+            {
+                "before": {"exec_match": 0.1, "format_ok": 0.9, "syntax_error_rate": 0.1, "hallucination_rate": 0.2},
+                "after": {"exec_match": 0.2, "format_ok": 1.0, "syntax_error_rate": 0.0, "hallucination_rate": 0.1},
+                "n": 60,
+                "decoding": "greedy",
+            }
+        )
+    )
     png = plot_run(str(tmp_path / "metrics.jsonl"), str(tmp_path / "run.png"), str(ev))
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,50 @@
+"""The tool's knobs, defined once (standard library only).
+
+``extensions.config.MultiTurnConfig`` takes its defaults from here.
+
+>>> ToolLimits().replace(max_calls=2).max_calls
+2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ToolLimits:
+    """Bounds of the ``execute_sql`` tool.
+
+    ``max_calls`` per episode; each answer shows at most ``max_rows`` rows, each cell at most
+    ``max_cell_chars`` characters and the whole answer at most ``max_chars`` characters.
+    A query runs for at most ``timeout_s`` seconds and may hold at most ``max_query_chars``
+    characters. The engine's own bounds (rows, bytes, memory) hold as well.
+
+    >>> ToolLimits().max_rows
+    10
+    """
+
+    max_calls: int = 5
+    max_rows: int = 10
+    max_cell_chars: int = 40
+    max_chars: int = 1200
+    timeout_s: float = 5.0
+    max_query_chars: int = 4000
+
+    def replace(self, **kw: object) -> ToolLimits:
+        """A copy with the given fields changed.
+
+        Args:
+            **kw: field names and their new values.
+
+        Returns:
+            A new :class:`ToolLimits`.
+
+        >>> ToolLimits().replace(max_rows=3).max_rows
+        3
+        """
+        return dataclasses.replace(self, **kw)  # type: ignore[arg-type]
+
+
+DEFAULT_LIMITS = ToolLimits()
