@@ -77,8 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def resolve_config(args: argparse.Namespace) -> Config:
     """The config file with ``--set`` and the flag overrides applied."""
     overrides = []
-    if args.model:
-        overrides += [f"optimization.model_name={args.model}", *(TINY_SETTINGS if is_tiny(args.model) else [])]
+    # The multi-turn demo runs the tiny model (SmolLM2's own chat template has no tools section).
+    model = args.model or ("tiny" if args.demo and args.multi_turn else None)
+    if model:
+        overrides += [f"optimization.model_name={model}", *(TINY_SETTINGS if is_tiny(model) else [])]
     overrides += args.set
     if args.batch_size:
         overrides.append(f"optimization.batch_size={args.batch_size}")
@@ -146,7 +148,7 @@ def _run_multi_turn(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict
     from extensions.training.multiturn import DEMO_MT_SFT_STEPS, run_multi_turn
     from extensions.training.runner import RunOptions
 
-    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
+    steps = args.num_steps if args.num_steps is not None else (DEMO_STEPS["tiny"][1] if args.demo else 10)
     sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_MT_SFT_STEPS if args.demo else 0)
     return run_multi_turn(cfg, RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed,
                                           sft_warmup=sft, data=args.data))
