@@ -4,7 +4,8 @@ The measuring reward is the same for every run and ablation arm (the arctic pres
 component on and ``gating: always``), so ``structural_f1`` and ``hallucination_rate`` are measured the
 same way whatever reward trained the model.
 
->>> summarize([{"acc": 1.0, "format_ok": 1.0, "hallucinations": 0.0, "status_syntax_error": 0.0, "structural_f1": 1.0}])["exec_match"]
+>>> b = {"acc": 1.0, "format_ok": 1.0, "hallucinations": 0.0, "status_syntax_error": 0.0, "structural_f1": 1.0}
+>>> summarize([b])["exec_match"]
 1.0
 """
 
@@ -44,8 +45,10 @@ def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:
     0.0
     """
     n = max(1, len(breakdowns))
+
     def mean(f: Any) -> float:
         return sum(f(b) for b in breakdowns) / n
+
     return {
         "exec_match": mean(lambda b: b.get("acc", 0.0)),
         "hallucination_rate": mean(lambda b: float(b.get("hallucinations", 0.0) > 0)),
@@ -55,8 +58,9 @@ def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16,
-             desc: str = "held-out") -> list[str]:
+def generate(
+    model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16, desc: str = "held-out"
+) -> list[str]:
     """Greedy completions for chat prompts, in order.
 
     Args:
@@ -80,18 +84,23 @@ def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: in
     out: list[str] = []
     try:
         for i in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", dynamic_ncols=True):
-            enc = tok(texts[i:i + batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            enc = tok(texts[i : i + batch], return_tensors="pt", padding=True, add_special_tokens=False).to(
+                model.device
+            )
             with torch.no_grad():
-                ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-            out += tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                ids = model.generate(
+                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+                )
+            out += tok.batch_decode(ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     finally:
         tok.padding_side = side
         model.train(was_training)
     return out
 
 
-def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any,
-                     max_new_tokens: int, desc: str = "held-out") -> tuple[dict[str, float], dict[str, list[int]]]:
+def evaluate_heldout(
+    model: Any, tok: Any, rows: list[dict], computer: Any, max_new_tokens: int, desc: str = "held-out"
+) -> tuple[dict[str, float], dict[str, list[int]]]:
     """Generate for every held-out row and measure the completions.
 
     Args:
@@ -109,6 +118,8 @@ def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any,
     completions = generate(model, tok, [r["prompt"] for r in rows], max_new_tokens, desc=desc)
     results = computer.compute_rewards(completions, [r["ground_truth"] for r in rows])
     breakdowns = [r.breakdown for r in results]
-    per_prompt = {"exec_match": [int(b.get("acc", 0.0) > 0) for b in breakdowns],
-                  "hallucinated": [int(b.get("hallucinations", 0.0) > 0) for b in breakdowns]}
+    per_prompt = {
+        "exec_match": [int(b.get("acc", 0.0) > 0) for b in breakdowns],
+        "hallucinated": [int(b.get("hallucinations", 0.0) > 0) for b in breakdowns],
+    }
     return summarize(breakdowns), per_prompt

@@ -45,7 +45,13 @@ def lora_config(cfg: Config) -> Any:
     from peft import LoraConfig
 
     lo = cfg.optimization.lora
-    return LoraConfig(r=lo.r, lora_alpha=lo.alpha, lora_dropout=lo.dropout, target_modules=list(lo.target_modules), task_type="CAUSAL_LM")
+    return LoraConfig(
+        r=lo.r,
+        lora_alpha=lo.alpha,
+        lora_dropout=lo.dropout,
+        target_modules=list(lo.target_modules),
+        task_type="CAUSAL_LM",
+    )
 
 
 def _tiny(base_dir: str | None, seed: int) -> tuple[Any, Any]:
@@ -70,7 +76,9 @@ def _hub_kwargs(cfg: Config, gpu: bool) -> dict[str, Any]:
             from transformers import BitsAndBytesConfig
 
             kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
                 bnb_4bit_compute_dtype=kwargs["torch_dtype"],
             )
             kwargs["device_map"] = {"": 0}
@@ -105,7 +113,9 @@ def load_policy(cfg: Config, *, demo: bool, gpu: bool, seed: int, base_dir: str 
         model = AutoModelForCausalLM.from_pretrained(name, **_hub_kwargs(cfg, gpu))
     except Exception as exc:
         if not demo:
-            raise SystemExit(f"error: cannot load model {name!r}: {exc}\n(use --demo for the offline tiny model)") from exc
+            raise SystemExit(
+                f"error: cannot load model {name!r}: {exc}\n(use --demo for the offline tiny model)"
+            ) from exc
         print(f"[demo] cannot load {name!r} ({type(exc).__name__}); using the tiny offline model")
         return (*_tiny(None, seed), True)
     if tok.pad_token is None:
@@ -113,5 +123,7 @@ def load_policy(cfg: Config, *, demo: bool, gpu: bool, seed: int, base_dir: str 
     if cfg.optimization.load_in_4bit:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.optimization.gradient_checkpointing)
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.optimization.gradient_checkpointing
+        )
     return model, tok, False

@@ -17,9 +17,16 @@ from typing import Any
 
 from extensions.training.metrics import read_metrics, rolling_mean
 
-HEADLINE = (("rewards/sql_reward/mean", "total reward", "tab:blue"), ("rewards/acc/mean", "execution match", "tab:green"))
-HELDOUT = (("exec_match", "exec\nmatch"), ("format_ok", "format\nok"), ("syntax_error_rate", "syntax\nerrors"),
-           ("hallucination_rate", "halluci-\nnations"))
+HEADLINE = (
+    ("rewards/sql_reward/mean", "total reward", "tab:blue"),
+    ("rewards/acc/mean", "execution match", "tab:green"),
+)
+HELDOUT = (
+    ("exec_match", "exec\nmatch"),
+    ("format_ok", "format\nok"),
+    ("syntax_error_rate", "syntax\nerrors"),
+    ("hallucination_rate", "halluci-\nnations"),
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,11 @@ def _heldout_bars(ax: Any, eval_doc: dict) -> None:
     import numpy as np
 
     x = np.arange(len(HELDOUT))
-    phases = (("before", "#bbbbbb", "before training"), ("after_sft", "tab:blue", "after SFT"),
-              ("after", "tab:green", "after GRPO"))
+    phases = (
+        ("before", "#bbbbbb", "before training"),
+        ("after_sft", "tab:blue", "after SFT"),
+        ("after", "tab:green", "after GRPO"),
+    )
     shown = [p for p in phases if eval_doc.get(p[0])]
     width = 0.8 / max(1, len(shown))
     for i, (side, color, label) in enumerate(shown):
@@ -184,9 +194,11 @@ def plot_ablation(doc: dict, png_path: str) -> str:
         _arm_bars(ax, doc, key, title)
     _paired_bars(axes[-1], doc)
     c = doc.get("config", {})
-    fig.suptitle(f"{doc.get('model')}: {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps; "
-                 f"n = {c.get('heldout_n')} held-out prompts; 95% CI: hierarchical bootstrap (seeds, then prompts)",
-                 fontsize=10)
+    fig.suptitle(
+        f"{doc.get('model')}: {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps; "
+        f"n = {c.get('heldout_n')} held-out prompts; 95% CI: hierarchical bootstrap (seeds, then prompts)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(png_path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -106,9 +106,13 @@ def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[
     train, report = check_training_rows(train, engine=engine)
     if held:
         held, _ = check_training_rows(held, engine=engine)
-    print(f"[data] {len(train)} training rows ({report.total - len(train)} dropped: {len(report.gold_errors)} gold errors, "
-          f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
-          f"{len(held)} held-out rows", file=sys.stderr)
+    print(
+        f"[data] {len(train)} training rows ({report.total - len(train)} dropped: "
+        f"{len(report.gold_errors)} gold errors, "
+        f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
+        f"{len(held)} held-out rows",
+        file=sys.stderr,
+    )
     return train, held
 
 
@@ -129,8 +133,9 @@ def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None
     set_seed(opts.seed)
     if base_dir is None and opts.resume:
         base_dir = os.path.join(opts.out_dir, "base")
-    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed,
-                                   base_dir=base_dir)
+    model, tok, tiny = load_policy(
+        cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed, base_dir=base_dir
+    )
     # A 0.5M-parameter model gains nothing from more threads (the reward workers use the rest); a real one uses all.
     torch.set_num_threads(1 if tiny else opts.threads or max(1, os.cpu_count() or 1))
     style = prompt_style(cfg, tiny)
@@ -177,8 +182,17 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
 
             model = get_peft_model(model, lora_config(cfg))
         lr = 3e-3 if policy.tiny else cfg.optimization.learning_rate * 10
-        losses = sft_warmup(model, policy.tok, policy.train_rows, opts.sft_warmup, lr=lr, batch=8, out_dir=opts.out_dir,
-                            seed=opts.seed, answer=answer_for(policy.style))
+        losses = sft_warmup(
+            model,
+            policy.tok,
+            policy.train_rows,
+            opts.sft_warmup,
+            lr=lr,
+            batch=8,
+            out_dir=opts.out_dir,
+            seed=opts.seed,
+            answer=answer_for(policy.style),
+        )
         print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps", file=sys.stderr)
     if policy.tiny and not opts.resume:
         # The tiny model's own weights are the base the LoRA adapter applies to: keep them for reloads and --resume.
@@ -241,17 +255,36 @@ def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -
 
     o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
     return GRPOConfig(
-        output_dir=opts.out_dir, max_steps=opts.num_steps, seed=opts.seed,
-        per_device_train_batch_size=o.batch_size * g.num_generations, num_generations=g.num_generations,
+        output_dir=opts.out_dir,
+        max_steps=opts.num_steps,
+        seed=opts.seed,
+        per_device_train_batch_size=o.batch_size * g.num_generations,
+        num_generations=g.num_generations,
         gradient_accumulation_steps=1 if tiny else o.gradient_accumulation_steps,
-        max_completion_length=o.max_response_length, temperature=g.temperature, top_p=g.top_p,
-        beta=g.beta, epsilon=g.epsilon, learning_rate=o.learning_rate, weight_decay=o.weight_decay,
-        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)), max_grad_norm=o.max_grad_norm,
-        gradient_checkpointing=o.gradient_checkpointing and gpu, bf16=gpu and o.mixed_precision == "bf16",
-        fp16=gpu and o.mixed_precision == "fp16", use_cpu=not gpu, use_vllm=g.use_vllm and gpu, vllm_mode="colocate",
-        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization, reward_weights=weights,
-        logging_steps=cfg.logging.log_every, save_strategy="steps", save_steps=min(cfg.logging.save_every, max(1, opts.num_steps)),
-        report_to=_report_to(cfg), remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+        max_completion_length=o.max_response_length,
+        temperature=g.temperature,
+        top_p=g.top_p,
+        beta=g.beta,
+        epsilon=g.epsilon,
+        learning_rate=o.learning_rate,
+        weight_decay=o.weight_decay,
+        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)),
+        max_grad_norm=o.max_grad_norm,
+        gradient_checkpointing=o.gradient_checkpointing and gpu,
+        bf16=gpu and o.mixed_precision == "bf16",
+        fp16=gpu and o.mixed_precision == "fp16",
+        use_cpu=not gpu,
+        use_vllm=g.use_vllm and gpu,
+        vllm_mode="colocate",
+        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization,
+        reward_weights=weights,
+        logging_steps=cfg.logging.log_every,
+        save_strategy="steps",
+        save_steps=min(cfg.logging.save_every, max(1, opts.num_steps)),
+        report_to=_report_to(cfg),
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
     )
 
 
@@ -275,8 +308,11 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
     funcs, weights = make_reward_funcs(computer)
     peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(policy.model, "peft_config") else None
     trainer = GRPOTrainer(
-        model=policy.model, reward_funcs=funcs, args=grpo_args(cfg, opts, weights, policy.tiny),
-        train_dataset=Dataset.from_list(policy.train_rows).shuffle(seed=opts.seed), processing_class=policy.tok,
+        model=policy.model,
+        reward_funcs=funcs,
+        args=grpo_args(cfg, opts, weights, policy.tiny),
+        train_dataset=Dataset.from_list(policy.train_rows).shuffle(seed=opts.seed),
+        processing_class=policy.tok,
         peft_config=peft_cfg,
         callbacks=[MetricsCallback(opts.out_dir, cfg.logging.keep_best_k, bool(opts.resume)), *opts.extra_callbacks],
     )
@@ -295,8 +331,14 @@ PHASES = ("before", "after_sft", "after")
 def _heldout(cfg: Config, policy: Policy, model: Any, measure: Any, phase: str) -> Phase | None:
     if not policy.heldout_rows:
         return None
-    res = evaluate_heldout(model, policy.tok, policy.heldout_rows, measure, cfg.optimization.max_response_length,
-                           desc=f"held-out ({phase})")
+    res = evaluate_heldout(
+        model,
+        policy.tok,
+        policy.heldout_rows,
+        measure,
+        cfg.optimization.max_response_length,
+        desc=f"held-out ({phase})",
+    )
     print(f"[held-out] {phase}: {_brief(res[0])} (n={len(policy.heldout_rows)}, {DECODING})", file=sys.stderr)
     return res
 
@@ -357,8 +399,9 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     cfg = demo_sizes(cfg, policy.tiny)
     measure = measuring_computer(computer.engine)
     evaluate = opts.evaluate and not opts.resume
-    phases: dict[str, Phase | None] = {"before": _heldout(cfg, policy, policy.model, measure, "before")
-                                       if evaluate else None}
+    phases: dict[str, Phase | None] = {
+        "before": _heldout(cfg, policy, policy.model, measure, "before") if evaluate else None
+    }
     policy = warm_up(cfg, policy, opts)
     if evaluate and opts.sft_warmup:
         phases["after_sft"] = _heldout(cfg, policy, policy.model, measure, "after_sft")
@@ -377,7 +420,15 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     png = os.path.join(opts.out_dir, "reward_curves.png")
     plot = plot_run(metrics, png, eval_path) if os.path.exists(metrics) else None
     brief = {k: (v[0] if v else None) for k, v in phases.items()}
-    return {"final": final, "metrics": metrics, "plot": plot, "eval": eval_path, **brief, "tiny_model": policy.tiny,
-            "grpo_seconds": round(seconds, 1), "grpo_cpu_seconds": round(cpu, 1),
-            "total_seconds": round(time.perf_counter() - t_start, 1),
-            "total_cpu_seconds": round(time.process_time() - c_start, 1)}
+    return {
+        "final": final,
+        "metrics": metrics,
+        "plot": plot,
+        "eval": eval_path,
+        **brief,
+        "tiny_model": policy.tiny,
+        "grpo_seconds": round(seconds, 1),
+        "grpo_cpu_seconds": round(cpu, 1),
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+        "total_cpu_seconds": round(time.process_time() - c_start, 1),
+    }

@@ -20,7 +20,9 @@ def _batch(tok: Any, items: list[dict], device: Any, answer: Callable[[str], str
 
     seqs, labels = [], []
     for r in items:
-        p_ids = tok(tok.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True), add_special_tokens=False)["input_ids"]
+        p_ids = tok(
+            tok.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True), add_special_tokens=False
+        )["input_ids"]
         t_ids = tok(answer(r["ground_truth"]["sql"]) + (tok.eos_token or ""), add_special_tokens=False)["input_ids"]
         seqs.append(p_ids + t_ids)
         labels.append([-100] * len(p_ids) + t_ids)
@@ -31,8 +33,18 @@ def _batch(tok: Any, items: list[dict], device: Any, answer: Callable[[str], str
     return ids, att, lab
 
 
-def sft_warmup(model: Any, tok: Any, rows: list[dict], steps: int, *, lr: float, batch: int, out_dir: str, seed: int,
-               answer: Callable[[str], str] = gold_completion) -> list[float]:
+def sft_warmup(
+    model: Any,
+    tok: Any,
+    rows: list[dict],
+    steps: int,
+    *,
+    lr: float,
+    batch: int,
+    out_dir: str,
+    seed: int,
+    answer: Callable[[str], str] = gold_completion,
+) -> list[float]:
     """Fine-tune on gold completions for ``steps`` optimizer steps; writes ``sft_metrics.jsonl``.
 
     Args:
@@ -59,7 +71,10 @@ def sft_warmup(model: Any, tok: Any, rows: list[dict], steps: int, *, lr: float,
     model.train()
     losses: list[float] = []
     device = next(model.parameters()).device
-    with open(os.path.join(out_dir, "sft_metrics.jsonl"), "w") as log, tqdm(range(steps), desc="sft warm-up", dynamic_ncols=True) as bar:
+    with (
+        open(os.path.join(out_dir, "sft_metrics.jsonl"), "w") as log,
+        tqdm(range(steps), desc="sft warm-up", dynamic_ncols=True) as bar,
+    ):
         for step in bar:
             ids, att, lab = _batch(tok, rng.sample(rows, min(batch, len(rows))), device, answer)
             loss = model(input_ids=ids, attention_mask=att, labels=lab).loss

@@ -15,8 +15,16 @@ from extensions.training.stats import hierarchical_diff
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = ["--config", os.path.join(ROOT, "configs", "demo_cpu.yaml")]
-TINY = ["--set", "optimization.batch_size=2", "--set", "grpo.num_generations=2", "--set", "optimization.max_response_length=16",
-        "--set", "execution.workers=1"]
+TINY = [
+    "--set",
+    "optimization.batch_size=2",
+    "--set",
+    "grpo.num_generations=2",
+    "--set",
+    "optimization.max_response_length=16",
+    "--set",
+    "execution.workers=1",
+]
 
 
 def test_dry_run_prints_the_plan(capsys):
@@ -39,8 +47,21 @@ def test_bad_arguments_exit_2(argv, capsys):
 def tiny_ablation(tmp_path_factory, demo_dir):
     os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
     out = tmp_path_factory.mktemp("abl")
-    argv = ["--demo", "--seeds", "2", "--steps", "2", "--sft-warmup", "2", "--arms", "baseline,all", "--out", str(out),
-            *CONFIG, *TINY]
+    argv = [
+        "--demo",
+        "--seeds",
+        "2",
+        "--steps",
+        "2",
+        "--sft-warmup",
+        "2",
+        "--arms",
+        "baseline,all",
+        "--out",
+        str(out),
+        *CONFIG,
+        *TINY,
+    ]
     assert ablation.main(argv) == 0
     return out, argv
 
@@ -63,8 +84,9 @@ def test_results_json_has_the_issue_schema(tiny_ablation):
     cell = doc["paired_vs_baseline"]["all"]
     assert set(cell) == {"diff", "ci95", "p", "method"}
     per = doc["per_prompt"]
-    again = hierarchical_diff([per["all"][s]["exec_match"] for s in ("0", "1")],
-                              [per["baseline"][s]["exec_match"] for s in ("0", "1")])
+    again = hierarchical_diff(
+        [per["all"][s]["exec_match"] for s in ("0", "1")], [per["baseline"][s]["exec_match"] for s in ("0", "1")]
+    )
     assert {k: again[k] for k in ("diff", "ci95", "p")} == {k: cell[k] for k in ("diff", "ci95", "p")}
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
