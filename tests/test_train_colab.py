@@ -1,4 +1,4 @@
-"""train_colab.py end to end on CPU: the offline demo, held-out eval.json, checkpoints, resume, the VERL backend, errors."""
+"""train_colab.py end to end on CPU: the offline demo, held-out eval.json, checkpoints, resume, VERL backend, errors."""
 
 from __future__ import annotations
 
@@ -19,8 +19,20 @@ train_colab = importlib.util.module_from_spec(spec)
 sys.modules["train_colab"] = train_colab
 spec.loader.exec_module(train_colab)
 
-EXPECTED = {"step", "step_time_s", "loss", "kl", "rewards/sql_reward/mean", "rewards/acc/mean", "rewards/schema/mean",
-            "rewards/structural/mean", "rewards/syntax/mean", "rewards/baseline/mean", "rewards/format_ok/mean", "frac_reward_zero_std"}
+EXPECTED = {
+    "step",
+    "step_time_s",
+    "loss",
+    "kl",
+    "rewards/sql_reward/mean",
+    "rewards/acc/mean",
+    "rewards/schema/mean",
+    "rewards/structural/mean",
+    "rewards/syntax/mean",
+    "rewards/baseline/mean",
+    "rewards/format_ok/mean",
+    "frac_reward_zero_std",
+}
 SMALL = ["--set", "execution.workers=1", "--set", "optimization.batch_size=2", "--set", "grpo.num_generations=2"]
 
 
@@ -28,8 +40,24 @@ SMALL = ["--set", "execution.workers=1", "--set", "optimization.batch_size=2", "
 def demo_run(tmp_path_factory, demo_dir):
     os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
     out = str(tmp_path_factory.mktemp("demo"))
-    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", out,
-                           "--num-steps", "3", "--sft-warmup", "10", "--set", "logging.save_every=3", *SMALL])
+    rc = train_colab.main(
+        [
+            "--demo",
+            "--model",
+            "tiny",
+            "--config",
+            os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+            "--output-dir",
+            out,
+            "--num-steps",
+            "3",
+            "--sft-warmup",
+            "10",
+            "--set",
+            "logging.save_every=3",
+            *SMALL,
+        ]
+    )
     assert rc == 0
     return out
 
@@ -44,23 +72,35 @@ def test_outputs_and_metric_keys(demo_run):
     assert [r["step"] for r in rows] == [1, 2, 3]
     for r in rows:
         assert EXPECTED <= set(r), EXPECTED - set(r)
-    for name in ("reward_curves.png", "config.yaml", "final/adapter_model.safetensors", "checkpoint-3", "base/config.json", "sft_metrics.jsonl"):
+    for name in (
+        "reward_curves.png",
+        "config.yaml",
+        "final/adapter_model.safetensors",
+        "checkpoint-3",
+        "base/config.json",
+        "sft_metrics.jsonl",
+    ):
         assert os.path.exists(os.path.join(demo_run, name)), name
 
 
 @pytest.mark.slow
-def test_eval_json_measures_heldout_before_and_after(demo_run):
+def test_eval_json_measures_heldout_before_after_sft_and_after(demo_run):
     from extensions.training.data import demo_rows
+    from extensions.training.stats import bootstrap_diff
 
     doc = json.load(open(os.path.join(demo_run, "eval.json")))
-    assert doc["decoding"] == "greedy" and doc["n"] >= 50
-    for side in ("before", "after"):
+    assert doc["decoding"] == "greedy" and doc["n"] >= 50 and doc["model"] == "tiny"
+    per = doc["per_prompt_exec_match"]
+    for side in ("before", "after_sft", "after"):
         assert {"exec_match", "hallucination_rate", "syntax_error_rate", "format_ok"} <= set(doc[side])
         assert all(0.0 <= v <= 1.0 for v in doc[side].values())
-        assert len(doc["per_prompt_exec_match"][side]) == doc["n"]
-    gain = doc["exec_match_gain"]
-    assert gain["diff"] == pytest.approx(doc["after"]["exec_match"] - doc["before"]["exec_match"])
-    assert gain["ci95"][0] <= gain["diff"] <= gain["ci95"][1]
+        assert len(per[side]) == doc["n"] and set(per[side]) <= {0, 1}
+        assert doc[side]["exec_match"] == pytest.approx(sum(per[side]) / doc["n"])
+    for key, start in (("exec_match_gain", "before"), ("grpo_gain", "after_sft")):
+        gain = doc[key]
+        assert gain["diff"] == pytest.approx(doc["after"]["exec_match"] - doc[start]["exec_match"])
+        assert gain["ci95"][0] <= gain["diff"] <= gain["ci95"][1] and "bootstrap" in gain["method"]
+        assert {k: gain[k] for k in ("diff", "ci95", "p")} == bootstrap_diff(per["after"], per[start])
     train, held = demo_rows("compact")
     assert not {r["prompt"][-1]["content"] for r in train} & {r["prompt"][-1]["content"] for r in held}
 
@@ -76,7 +116,9 @@ def test_checkpoint_reloads(demo_run):
     base = AutoModelForCausalLM.from_pretrained(os.path.join(demo_run, "base"))
     model = PeftModel.from_pretrained(base, os.path.join(demo_run, "checkpoint-3"))
     tok = build_tokenizer()
-    ids = tok("<|im_start|>user\nHow many employees?<|im_end|>\n<|im_start|>assistant\n", return_tensors="pt")["input_ids"]
+    ids = tok("<|im_start|>user\nHow many employees?<|im_end|>\n<|im_start|>assistant\n", return_tensors="pt")[
+        "input_ids"
+    ]
     with torch.no_grad():
         out = model.generate(ids, max_new_tokens=5, do_sample=False)
     assert out.shape[1] > ids.shape[1]
@@ -86,8 +128,23 @@ def test_checkpoint_reloads(demo_run):
 
 @pytest.mark.slow
 def test_resume_continues(demo_run):
-    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", demo_run,
-                           "--num-steps", "5", "--resume", "--set", "logging.save_every=5", *SMALL])
+    rc = train_colab.main(
+        [
+            "--demo",
+            "--model",
+            "tiny",
+            "--config",
+            os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+            "--output-dir",
+            demo_run,
+            "--num-steps",
+            "5",
+            "--resume",
+            "--set",
+            "logging.save_every=5",
+            *SMALL,
+        ]
+    )
     assert rc == 0
     steps = [r["step"] for r in _rows(demo_run)]
     assert steps == [1, 2, 3, 4, 5]
@@ -97,7 +154,17 @@ def test_resume_continues(demo_run):
 
 def test_verl_backend_dry_run(tmp_path, demo_dir, capsys, monkeypatch):
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
-    rc = train_colab.main(["--backend", "verl", "--dry-run", "--config", os.path.join(ROOT, "configs", "train_24gb.yaml"), "--output-dir", str(tmp_path)])
+    rc = train_colab.main(
+        [
+            "--backend",
+            "verl",
+            "--dry-run",
+            "--config",
+            os.path.join(ROOT, "configs", "train_24gb.yaml"),
+            "--output-dir",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "verl.trainer.main_ppo" in out and "algorithm.adv_estimator=grpo" in out
@@ -108,7 +175,9 @@ def test_push_to_hub_without_token_fails_clearly(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    rc = train_colab.main(["--demo", "--output-dir", str(tmp_path), "--push-to-hub", "me/adapter"], token_fn=lambda: None)
+    rc = train_colab.main(
+        ["--demo", "--output-dir", str(tmp_path), "--push-to-hub", "me/adapter"], token_fn=lambda: None
+    )
     assert rc == 2 and "HF_TOKEN" in capsys.readouterr().err
 
 
@@ -154,7 +223,23 @@ def test_wandb_offline_does_not_crash(tmp_path, demo_dir, monkeypatch):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     (tmp_path / "wandb").mkdir()
-    rc = train_colab.main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", str(tmp_path / "out"),
-                           "--num-steps", "1", "--wandb", "--no-eval", *SMALL, "--set", "logging.save_every=1000"])
+    rc = train_colab.main(
+        [
+            "--demo",
+            "--model",
+            "tiny",
+            "--config",
+            os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--num-steps",
+            "1",
+            "--wandb",
+            "--no-eval",
+            *SMALL,
+            "--set",
+            "logging.save_every=1000",
+        ]
+    )
     assert rc == 0
     assert os.path.exists(tmp_path / "out" / "metrics.jsonl")

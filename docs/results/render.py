@@ -5,6 +5,7 @@
     python docs/results/render.py --check  # exit 1 when a page is out of date
 
 Each table sits between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in its page; nothing else is touched.
+A missing result JSON, page or marked section is an error (exit 2), never skipped.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ DOCS = os.path.dirname(HERE)
 sys.path.insert(0, os.path.dirname(DOCS))  # the checkout's own extensions package
 
 
-def _load(name: str) -> dict | None:
+class RenderError(Exception):
+    """A result JSON, a page or a marked section is missing."""
+
+
+def _load(name: str) -> dict:
     path = os.path.join(HERE, name)
     if not os.path.exists(path):
-        return None
+        raise RenderError(f"missing result file docs/results/{name}")
     with open(path) as fh:
         return json.load(fh)
 
@@ -37,38 +42,96 @@ def _ci(cell: dict) -> str:
     return f"{_f(cell.get('mean', cell.get('diff')))} [{_f(lo)}, {_f(hi)}]"
 
 
+def _gain(g: dict | None) -> str:
+    return "–" if not g else f"{_f(g['diff'])} [{_f(g['ci95'][0])}, {_f(g['ci95'][1])}]"
+
+
+def _exec(e: dict, phase: str) -> str:
+    return _f((e.get(phase) or {}).get("exec_match"))
+
+
 def demo_table(doc: dict) -> str:
-    runs = doc["runs"]
-    keys = ("exec_match", "format_ok", "syntax_error_rate", "hallucination_rate")
-    lines = ["| seed | " + " | ".join(f"{k} before → after" for k in keys) + " | exec gain [95% CI over prompts] | CPU s | wall s |",
-             "|---|" + "---|" * (len(keys) + 3)]
-    for r in runs:
+    lines = [("| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
+              "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
+              "| CPU s | wall s | load avg |"),
+             "|---|---|---|---|---|---|---|---|"]
+    for r in doc["runs"]:
         e = r["eval"]
-        cells = [f"{_f(e['before'][k])} → {_f(e['after'][k])}" for k in keys]
-        g = e["exec_match_gain"]
-        lines.append(f"| {r['seed']} | " + " | ".join(cells) + f" | {_f(g['diff'])} [{_f(g['ci95'][0])}, {_f(g['ci95'][1])}] "
-                     f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} |")
-    gains = [r["eval"]["exec_match_gain"]["diff"] for r in runs]
+        hall = f"{_f((e.get('before') or {}).get('hallucination_rate'))} → {_f(e['after']['hallucination_rate'])}"
+        lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
+                     f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
+                     f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
+                     f"| {' → '.join(map(str, r.get('load_avg', [])))} |")
+    for r in doc["runs"]:
+        g = r.get("grpo")
+        if g:
+            lines.append(f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): "
+                         f"sampled exec match "
+                         f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
+                         f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}.")
+    e = doc["runs"][0]["eval"]
     lines.append("")
-    lines.append(f"n = {runs[0]['eval']['n']} held-out prompts, {runs[0]['eval']['decoding']} decoding; "
-                 f"mean exec-match gain over {len(gains)} seeds: {_f(sum(gains) / len(gains))} "
-                 f"(min {_f(min(gains))}, max {_f(max(gains))}). Command: `{doc['command']}`")
+    lines.append(f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
+                 f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
+                 f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
+                 "shared with other jobs (load average at start → end of the run in the table).")
+    return "\n".join(lines)
+
+
+def readme_demo_table(doc: dict) -> str:
+    lines = [("| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
+              "| after SFT → after GRPO [95% CI] | wall s (shared machine) |"), "|---|---|---|---|---|"]
+    for r in doc["runs"]:
+        e = r["eval"]
+        lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
+                     f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {_f(r.get('wall_s'), 0)} |")
+    e = doc["runs"][0]["eval"]
+    lines.append(f"\n{e.get('model')}, n = {e['n']} held-out prompts ({e['decoding']}); paired bootstrap over prompts; "
+                 "see docs/training.md for CPU time and load.")
     return "\n".join(lines)
 
 
 def ablation_table(doc: dict) -> str:
-    metrics = ("exec_match", "hallucination_rate", "syntax_error_rate", "structural_f1", "zero_std_group_frac")
-    lines = ["| arm | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    lines = [("| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
+              "| groups with no signal (per seed) | CPU s |"), "|---|---|---|---|---|---|"]
     for arm, res in doc["arms"].items():
-        lines.append(f"| {arm} | " + " | ".join(_ci(res[m]) for m in metrics) + " |")
-    lines += ["", "Paired difference against the baseline arm on the same seed (mean [95% CI], sign-flip p):", "",
-              "| arm | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    for arm, res in doc["paired_vs_baseline"].items():
-        lines.append(f"| {arm} | " + " | ".join(f"{_ci(res[m])} p={_f(res[m]['p'], 2)}" for m in metrics) + " |")
+        zs = ", ".join(_f(v) for v in res["per_seed"]["zero_std_group_frac"])
+        lines.append(f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
+                     f"| {_ci(res['hallucination_rate'])} | {zs} | {_f(res.get('cpu_s'), 0)} |")
+    base = doc.get("base_model")
+    if base:
+        m = base["metrics"]
+        lines.append(f"| base model, no training | – | {_f(m['exec_match'])} | {_f(m['hallucination_rate'])} | – | – |")
+    lines += ["", "Paired against the baseline arm on the seeds both finished (difference [95% CI], p):", "",
+              "| arm | exec match | hallucination rate |", "|---|---|---|"]
+    hall = doc.get("paired_vs_baseline_hallucinated", {})
+    for arm, cell in doc["paired_vs_baseline"].items():
+        h = hall.get(arm)
+        lines.append(f"| {arm} | {_ci(cell)} p={_f(cell['p'], 3)} | {_ci(h) + ' p=' + _f(h['p'], 3) if h else '–'} |")
     c = doc["config"]
+    method = next(iter(doc["paired_vs_baseline"].values()), {}).get("method", "–")
     lines.append("")
-    lines.append(f"{len(c['seeds'])} seeds, {c['steps']} GRPO steps per arm after {c['sft_warmup']} SFT steps per seed, "
-                 f"n = {c['heldout_n']} held-out prompts ({c['decoding']}). Test: {c['test']}.")
+    lines.append(f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
+                 f"per seed; n = {c['heldout_n']} held-out prompts ({c['decoding']}); "
+                 f"{_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
+                 f"`sft_only` is each seed's SFT checkpoint without GRPO. Intervals: {method}.")
+    return "\n".join(lines)
+
+
+def readme_ablation_table(doc: dict) -> str:
+    lines = ["| arm | seeds | held-out exec match [95% CI] | minus baseline [95% CI] |", "|---|---|---|---|"]
+    for arm, res in doc["arms"].items():
+        cell = doc["paired_vs_baseline"].get(arm)
+        lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) if cell else '–'} |")
+    base = doc.get("base_model")
+    if base:
+        lines.append(f"| base model, no training | – | {_f(base['metrics']['exec_match'])} | – |")
+    c = doc["config"]
+    done = sum(len(r["seeds"]) for a, r in doc["arms"].items() if a != "sft_only")
+    lines.append(f"\n{doc['model']}, n = {c['heldout_n']} held-out prompts; {done} of "
+                 f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; hierarchical "
+                 "bootstrap over seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. "
+                 "Details: docs/ablation.md.")
     return "\n".join(lines)
 
 
@@ -78,53 +141,59 @@ def analysis_table(doc: dict) -> str:
     return table(doc) + f"\n\n{doc['n_groups']} groups, {doc['n_completions']} completions."
 
 
-def readme_demo_table(doc: dict) -> str:
-    runs = doc["runs"]
-    lines = ["| seed | held-out exec match, before → after GRPO | gain [95% CI over prompts] |", "|---|---|---|"]
-    for r in runs:
-        e, g = r["eval"], r["eval"]["exec_match_gain"]
-        lines.append(f"| {r['seed']} | {_f(e['before']['exec_match'])} → {_f(e['after']['exec_match'])} "
-                     f"| {_f(g['diff'])} [{_f(g['ci95'][0])}, {_f(g['ci95'][1])}] |")
-    gains = [r["eval"]["exec_match_gain"]["diff"] for r in runs]
-    lines.append(f"\nMean gain over {len(gains)} seeds: {_f(sum(gains) / len(gains))}; n = {runs[0]['eval']['n']} held-out prompts.")
-    return "\n".join(lines)
-
-
-def readme_ablation_table(doc: dict) -> str:
-    metrics = ("exec_match", "hallucination_rate", "zero_std_group_frac")
-    lines = ["| arm | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
-    for arm, res in doc["arms"].items():
-        lines.append(f"| {arm} | " + " | ".join(_f(res[m]["mean"]) for m in metrics) + " |")
-    lines.append(f"\nMeans over {len(doc['config']['seeds'])} seeds; `zero_std_group_frac` is the share of GRPO groups "
-                 "whose rewards are all equal (no gradient).")
-    return "\n".join(lines)
-
-
 SECTIONS = {
     ("../README.md", "readme-demo"): ("demo_eval.json", readme_demo_table),
-    ("../README.md", "readme-ablation"): ("ablation.json", readme_ablation_table),
+    ("../README.md", "readme-ablation"): ("ablation_smollm2.json", readme_ablation_table),
     ("training.md", "demo"): ("demo_eval.json", demo_table),
-    ("ablation.md", "ablation"): ("ablation.json", ablation_table),
+    ("ablation.md", "ablation-smollm2"): ("ablation_smollm2.json", ablation_table),
     ("analysis.md", "spider"): ("spider_analysis.json", analysis_table),
 }
 
 
-def render(check: bool) -> int:
-    stale = 0
-    for (page, name), (src, fn) in SECTIONS.items():
-        doc, path = _load(src), os.path.join(DOCS, page)
-        if doc is None or not os.path.exists(path):
-            continue
-        text = open(path).read()
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
-        new = pattern.sub(lambda m: m.group(1) + fn(doc) + "\n" + m.group(2), text)
-        if new != text:
-            stale += 1
-            if not check:
-                open(path, "w").write(new)
-                print(f"updated {page} [{name}]")
-    return 1 if check and stale else 0
+def render_page(text: str, name: str, table: str) -> str:
+    """``text`` with the section between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` replaced by ``table``.
 
+    Raises:
+        RenderError: the page has no such section.
+    """
+    pattern = re.compile(rf"(<!-- BEGIN {re.escape(name)} -->\n).*?(<!-- END {re.escape(name)} -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise RenderError(f"missing marked section <!-- BEGIN {name} --> ... <!-- END {name} -->")
+    return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
+
+
+def render(check: bool) -> int:
+    """Rewrite (or, with ``check``, compare) every marked section; 1 when ``check`` finds one stale, 2 on an error.
+
+    Every section is rendered before any page is written, so an error leaves all pages as they were.
+    """
+    pages: dict[str, str] = {}
+    try:
+        for (page, name), (src, fn) in SECTIONS.items():
+            path = os.path.join(DOCS, page)
+            if path not in pages:
+                if not os.path.exists(path):
+                    raise RenderError(f"missing page {os.path.relpath(path, os.path.dirname(DOCS))}")
+                with open(path) as fh:
+                    pages[path] = fh.read()
+            try:
+                pages[path] = render_page(pages[path], name, fn(_load(src)))
+            except RenderError as exc:
+                raise RenderError(f"{page}: {exc}") from exc
+    except RenderError as exc:
+        print(f"render.py: error: {exc}", file=sys.stderr)
+        return 2
+    stale = 0
+    for path, new in pages.items():
+        with open(path) as fh:
+            if fh.read() == new:
+                continue
+        stale += 1
+        print(f"{'out of date' if check else 'updated'}: {os.path.relpath(path, os.path.dirname(DOCS))}")
+        if not check:
+            with open(path, "w") as fh:
+                fh.write(new)
+    return 1 if check and stale else 0
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

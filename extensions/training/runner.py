@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import random
@@ -22,10 +23,9 @@ from extensions.config import Config
 from extensions.training.callbacks import MetricsCallback, quiet_console
 from extensions.training.heldout import DECODING, evaluate_heldout, measuring_computer
 from extensions.training.model import load_policy, lora_config
+from extensions.training.smollm import is_smollm2, quiet_transformers
 
 TINY_MAX_RESPONSE = 64
-DEMO_SFT_STEPS = 400
-DEMO_GRPO_STEPS = 30
 
 
 @dataclass
@@ -41,6 +41,8 @@ class RunOptions:
     resume: str | None = None
     evaluate: bool = True
     progress: str = "grpo"
+    threads: int | None = None
+    heldout_limit: int | None = None
     extra_callbacks: list[Any] = field(default_factory=list)
 
 
@@ -53,6 +55,7 @@ class Policy:
     tiny: bool
     train_rows: list[dict]
     heldout_rows: list[dict]
+    style: str = "compact"
 
 
 def set_seed(seed: int) -> None:
@@ -74,11 +77,25 @@ def demo_sizes(cfg: Config, tiny: bool) -> Config:
     return cfg
 
 
-def _rows(cfg: Config, opts: RunOptions, tiny: bool, engine: Any) -> tuple[list[dict], list[dict]]:
+def prompt_style(cfg: Config, tiny: bool) -> str:
+    """The prompt style of the run: ``compact`` for the tiny model, ``compact_sql`` for SmolLM2, else the config's.
+
+    Args:
+        cfg: the run configuration.
+        tiny: the tiny toy model.
+
+    Returns:
+        A style of :data:`extensions.training.data.STYLES`.
+    """
+    if tiny:
+        return "compact"
+    return "compact_sql" if is_smollm2(cfg.optimization.model_name) else cfg.data.prompt_style
+
+
+def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[dict], list[dict]]:
     from extensions.data.checks import check_training_rows
     from extensions.training.data import demo_rows, parquet_rows
 
-    style = "compact" if tiny else cfg.data.prompt_style
     if opts.data:
         train, held = parquet_rows(opts.data, db_root=cfg.data.db_root), []
         val = os.path.join(opts.data, "val.parquet")
@@ -89,14 +106,105 @@ def _rows(cfg: Config, opts: RunOptions, tiny: bool, engine: Any) -> tuple[list[
     train, report = check_training_rows(train, engine=engine)
     if held:
         held, _ = check_training_rows(held, engine=engine)
-    print(f"[data] {len(train)} training rows ({report.total - len(train)} dropped: {len(report.gold_errors)} gold errors, "
-          f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
-          f"{len(held)} held-out rows", file=sys.stderr)
+    print(
+        f"[data] {len(train)} training rows ({report.total - len(train)} dropped: "
+        f"{len(report.gold_errors)} gold errors, "
+        f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
+        f"{len(held)} held-out rows",
+        file=sys.stderr,
+    )
     return train, held
 
 
+def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None) -> Policy:
+    """Load the model and read the rows (no training yet).
+
+    Args:
+        cfg: the run configuration.
+        opts: the run options.
+        engine: the execution engine used to check the gold queries.
+        base_dir: saved tiny-model weights to load (default: ``out_dir/base`` when resuming).
+
+    Returns:
+        The untrained :class:`Policy`.
+    """
+    import torch
+
+    set_seed(opts.seed)
+    if base_dir is None and opts.resume:
+        base_dir = os.path.join(opts.out_dir, "base")
+    model, tok, tiny = load_policy(
+        cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed, base_dir=base_dir
+    )
+    # A 0.5M-parameter model gains nothing from more threads (the reward workers use the rest); a real one uses all.
+    torch.set_num_threads(1 if tiny else opts.threads or max(1, os.cpu_count() or 1))
+    style = prompt_style(cfg, tiny)
+    train, held = _rows(cfg, opts, style, engine)
+    return Policy(model, tok, tiny, train, spread(held, opts.heldout_limit), style)
+
+
+def spread(rows: list[dict], limit: int | None) -> list[dict]:
+    """At most ``limit`` rows, evenly spaced over ``rows`` (all of them when ``limit`` is None or larger).
+
+    Args:
+        rows: the held-out rows, in their fixed order.
+        limit: how many to keep.
+
+    Returns:
+        The kept rows, in order.
+
+    >>> spread(list(range(10)), 3)
+    [0, 3, 6]
+    """
+    if not limit or limit >= len(rows):
+        return rows
+    return [rows[i * len(rows) // limit] for i in range(limit)]
+
+
+def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
+    """The SFT warm-up (LoRA unless tiny) on the training rows; the tiny base is saved to ``out_dir/base``.
+
+    Args:
+        cfg: the run configuration (LoRA, learning rate: SFT uses 10x the GRPO rate, the tiny model 3e-3).
+        policy: the loaded policy.
+        opts: the run options (``sft_warmup`` steps, seed, output folder).
+
+    Returns:
+        The policy with the warmed-up model (a PEFT model when LoRA is on and the model is not tiny).
+    """
+    from extensions.training.data import answer_for
+    from extensions.training.sft import sft_warmup
+
+    model = policy.model
+    if opts.sft_warmup and not opts.resume:
+        if cfg.optimization.lora.enabled and not policy.tiny:
+            from peft import get_peft_model
+
+            model = get_peft_model(model, lora_config(cfg))
+        lr = 3e-3 if policy.tiny else cfg.optimization.learning_rate * 10
+        losses = sft_warmup(
+            model,
+            policy.tok,
+            policy.train_rows,
+            opts.sft_warmup,
+            lr=lr,
+            batch=8,
+            out_dir=opts.out_dir,
+            seed=opts.seed,
+            answer=answer_for(policy.style),
+        )
+        print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps", file=sys.stderr)
+    if policy.tiny and not opts.resume:
+        # The tiny model's own weights are the base the LoRA adapter applies to: keep them for reloads and --resume.
+        base = os.path.join(opts.out_dir, "base")
+        with quiet_transformers():
+            model.save_pretrained(base)
+            policy.tok.save_pretrained(base)
+    return dataclasses.replace(policy, model=model)
+
+
 def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
-    """Load the model, read the rows, run the SFT warm-up; the tiny base is saved to ``out_dir/base``.
+    """:func:`load` then :func:`warm_up`.
 
     Args:
         cfg: the run configuration.
@@ -104,37 +212,14 @@ def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
         engine: the execution engine used to check the gold queries.
 
     Returns:
-        The :class:`Policy` (a PEFT model when LoRA is on and the model is not tiny).
+        The warmed-up :class:`Policy`.
     """
-    import torch
-
-    from extensions.training.sft import sft_warmup
-
-    set_seed(opts.seed)
-    base = os.path.join(opts.out_dir, "base")
-    model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed,
-                                   base_dir=base if opts.resume else None)
-    if tiny:
-        torch.set_num_threads(1)  # a 0.5M-parameter model gains nothing from more threads; the reward workers use the rest
-    train, held = _rows(cfg, opts, tiny, engine)
-    if opts.sft_warmup and not opts.resume:
-        if cfg.optimization.lora.enabled and not tiny:
-            from peft import get_peft_model
-
-            model = get_peft_model(model, lora_config(cfg))
-        lr = 3e-3 if tiny else cfg.optimization.learning_rate * 10
-        losses = sft_warmup(model, tok, train, opts.sft_warmup, lr=lr, batch=8, out_dir=opts.out_dir, seed=opts.seed)
-        print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps", file=sys.stderr)
-    if tiny and not opts.resume:
-        # The tiny model's own weights are the base the LoRA adapter applies to: keep them for reloads and --resume.
-        model.save_pretrained(base)
-        tok.save_pretrained(base)
-    return Policy(model, tok, tiny, train, held)
+    return warm_up(cfg, load(cfg, opts, engine), opts)
 
 
 def clone(policy: Policy) -> Policy:
     """An independent copy of the policy's weights (same rows and tokenizer), for arms that start equal."""
-    return Policy(copy.deepcopy(policy.model), policy.tok, policy.tiny, policy.train_rows, policy.heldout_rows)
+    return dataclasses.replace(policy, model=copy.deepcopy(policy.model))
 
 
 def _report_to(cfg: Config) -> list[str]:
@@ -170,17 +255,36 @@ def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -
 
     o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
     return GRPOConfig(
-        output_dir=opts.out_dir, max_steps=opts.num_steps, seed=opts.seed,
-        per_device_train_batch_size=o.batch_size * g.num_generations, num_generations=g.num_generations,
+        output_dir=opts.out_dir,
+        max_steps=opts.num_steps,
+        seed=opts.seed,
+        per_device_train_batch_size=o.batch_size * g.num_generations,
+        num_generations=g.num_generations,
         gradient_accumulation_steps=1 if tiny else o.gradient_accumulation_steps,
-        max_completion_length=o.max_response_length, temperature=g.temperature, top_p=g.top_p,
-        beta=g.beta, epsilon=g.epsilon, learning_rate=o.learning_rate, weight_decay=o.weight_decay,
-        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)), max_grad_norm=o.max_grad_norm,
-        gradient_checkpointing=o.gradient_checkpointing and gpu, bf16=gpu and o.mixed_precision == "bf16",
-        fp16=gpu and o.mixed_precision == "fp16", use_cpu=not gpu, use_vllm=g.use_vllm and gpu, vllm_mode="colocate",
-        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization, reward_weights=weights,
-        logging_steps=cfg.logging.log_every, save_strategy="steps", save_steps=min(cfg.logging.save_every, max(1, opts.num_steps)),
-        report_to=_report_to(cfg), remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
+        max_completion_length=o.max_response_length,
+        temperature=g.temperature,
+        top_p=g.top_p,
+        beta=g.beta,
+        epsilon=g.epsilon,
+        learning_rate=o.learning_rate,
+        weight_decay=o.weight_decay,
+        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)),
+        max_grad_norm=o.max_grad_norm,
+        gradient_checkpointing=o.gradient_checkpointing and gpu,
+        bf16=gpu and o.mixed_precision == "bf16",
+        fp16=gpu and o.mixed_precision == "fp16",
+        use_cpu=not gpu,
+        use_vllm=g.use_vllm and gpu,
+        vllm_mode="colocate",
+        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization,
+        reward_weights=weights,
+        logging_steps=cfg.logging.log_every,
+        save_strategy="steps",
+        save_steps=min(cfg.logging.save_every, max(1, opts.num_steps)),
+        report_to=_report_to(cfg),
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
     )
 
 
@@ -204,8 +308,11 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
     funcs, weights = make_reward_funcs(computer)
     peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(policy.model, "peft_config") else None
     trainer = GRPOTrainer(
-        model=policy.model, reward_funcs=funcs, args=grpo_args(cfg, opts, weights, policy.tiny),
-        train_dataset=Dataset.from_list(policy.train_rows).shuffle(seed=opts.seed), processing_class=policy.tok,
+        model=policy.model,
+        reward_funcs=funcs,
+        args=grpo_args(cfg, opts, weights, policy.tiny),
+        train_dataset=Dataset.from_list(policy.train_rows).shuffle(seed=opts.seed),
+        processing_class=policy.tok,
         peft_config=peft_cfg,
         callbacks=[MetricsCallback(opts.out_dir, cfg.logging.keep_best_k, bool(opts.resume)), *opts.extra_callbacks],
     )
@@ -217,74 +324,111 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
     return trainer
 
 
-def _heldout(cfg: Config, policy: Policy, model: Any, measure: Any) -> tuple[dict[str, float], list[float]] | None:
+Phase = tuple[dict[str, float], dict[str, list[int]]]
+PHASES = ("before", "after_sft", "after")
+
+
+def _heldout(cfg: Config, policy: Policy, model: Any, measure: Any, phase: str) -> Phase | None:
     if not policy.heldout_rows:
         return None
-    return evaluate_heldout(model, policy.tok, policy.heldout_rows, measure, cfg.optimization.max_response_length)
+    res = evaluate_heldout(
+        model,
+        policy.tok,
+        policy.heldout_rows,
+        measure,
+        cfg.optimization.max_response_length,
+        desc=f"held-out ({phase})",
+    )
+    print(f"[held-out] {phase}: {_brief(res[0])} (n={len(policy.heldout_rows)}, {DECODING})", file=sys.stderr)
+    return res
 
 
 def _brief(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
 
 
-def write_eval(path: str, before: tuple[dict, list[float]] | None, after: tuple[dict, list[float]]) -> dict[str, Any]:
+def write_eval(path: str, model: str, phases: dict[str, Phase | None]) -> dict[str, Any]:
     """Write ``eval.json``; returns it.
 
     Args:
         path: the file to write.
-        before: held-out ``(metrics, per-prompt exec match)`` before GRPO, or None (resumed runs).
-        after: the same after GRPO.
+        model: the model's name.
+        phases: held-out ``(metrics, per_prompt)`` for ``before`` (no training), ``after_sft`` and ``after``
+            (GRPO); a phase that did not run (a resumed run, no warm-up) is None. ``after`` is required.
 
     Returns:
-        ``{"before", "after", "n", "decoding", "exec_match_gain"}``; the gain carries a paired bootstrap
-        95% interval over the prompts (the noise of the held-out measurement).
+        ``{"model", "before", "after_sft", "after", "n", "decoding", "per_prompt_exec_match", ...}`` with
+        ``exec_match_gain`` (before → after) and ``grpo_gain`` (after_sft → after): paired bootstrap 95%
+        intervals over the held-out prompts, where both phases ran.
     """
-    from extensions.training.stats import bootstrap_diff
+    from extensions.training.stats import BOOTSTRAP_PROMPTS, bootstrap_diff
 
-    doc: dict[str, Any] = {"before": before[0] if before else None, "after": after[0], "n": len(after[1]), "decoding": DECODING}
-    if before:
-        doc["exec_match_gain"] = {**bootstrap_diff(after[1], before[1]), "method": "paired bootstrap over held-out prompts"}
-    doc["per_prompt_exec_match"] = {"before": before[1] if before else None, "after": after[1]}
+    after = phases["after"]
+    assert after is not None
+    per = {k: (v[1]["exec_match"] if v else None) for k, v in ((p, phases.get(p)) for p in PHASES)}
+    metrics = {p: (phases[p][0] if phases.get(p) else None) for p in PHASES}
+    doc: dict[str, Any] = {"model": model, **metrics, "n": len(after[1]["exec_match"]), "decoding": DECODING}
+    for key, start in (("exec_match_gain", "before"), ("grpo_gain", "after_sft")):
+        if per[start] is not None:
+            gain = bootstrap_diff(per["after"], per[start])
+            doc[key] = {"from": start, "to": "after", **gain, "method": BOOTSTRAP_PROMPTS}
+    doc["per_prompt_exec_match"] = per
     with open(path, "w") as fh:
         json.dump(doc, fh, indent=1)
     return doc
 
 
 def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
-    """The whole run: prepare, held-out before, GRPO, held-out after, save, plot.
+    """The whole run: load, held-out before, SFT, held-out after SFT, GRPO, held-out after, save, plot.
 
     Args:
         cfg: the run configuration.
         opts: the run options.
 
     Returns:
-        Paths of the outputs, the held-out metrics and CPU/wall seconds of the GRPO part.
+        Paths of the outputs, the held-out metrics and CPU/wall seconds of the whole run and of GRPO.
     """
     import time
 
     from extensions.rewards.enhanced import EnhancedRewardComputer
     from extensions.training.plots import plot_run
 
+    t_start, c_start = time.perf_counter(), time.process_time()
     computer = EnhancedRewardComputer.from_config(cfg)
-    policy = prepare_policy(cfg, opts, computer.engine)
+    policy = load(cfg, opts, computer.engine)
     cfg = demo_sizes(cfg, policy.tiny)
     measure = measuring_computer(computer.engine)
-    before = _heldout(cfg, policy, policy.model, measure) if opts.evaluate and not opts.resume else None
-    if before:
-        print(f"[held-out] before GRPO: {_brief(before[0])} (n={len(before[1])}, {DECODING})", file=sys.stderr)
+    evaluate = opts.evaluate and not opts.resume
+    phases: dict[str, Phase | None] = {
+        "before": _heldout(cfg, policy, policy.model, measure, "before") if evaluate else None
+    }
+    policy = warm_up(cfg, policy, opts)
+    if evaluate and opts.sft_warmup:
+        phases["after_sft"] = _heldout(cfg, policy, policy.model, measure, "after_sft")
     t0, c0 = time.perf_counter(), time.process_time()
     trainer = train_grpo(cfg, policy, opts, computer)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    after = _heldout(cfg, policy, trainer.model, measure) if opts.evaluate else None
-    if after:
-        print(f"[held-out] after GRPO:  {_brief(after[0])}", file=sys.stderr)
+    phases["after"] = _heldout(cfg, policy, trainer.model, measure, "after") if opts.evaluate else None
     final = os.path.join(opts.out_dir, "final")
-    trainer.save_model(final)
-    policy.tok.save_pretrained(final)
-    eval_path = os.path.join(opts.out_dir, "eval.json")
-    if after is not None:
-        write_eval(eval_path, before, after)
+    with quiet_transformers():
+        trainer.save_model(final)
+        policy.tok.save_pretrained(final)
+    eval_path = os.path.join(opts.out_dir, "eval.json") if phases["after"] else None
+    if eval_path:
+        write_eval(eval_path, cfg.optimization.model_name, phases)
     metrics = os.path.join(opts.out_dir, "metrics.jsonl")
-    plot = plot_run(metrics, os.path.join(opts.out_dir, "reward_curves.png"), eval_path if after else None) if os.path.exists(metrics) else None
-    return {"final": final, "metrics": metrics, "plot": plot, "eval": eval_path if after else None,
-            "before": before[0] if before else None, "after": after[0] if after else None, "grpo_seconds": round(seconds, 1), "grpo_cpu_seconds": round(cpu, 1), "tiny_model": policy.tiny}
+    png = os.path.join(opts.out_dir, "reward_curves.png")
+    plot = plot_run(metrics, png, eval_path) if os.path.exists(metrics) else None
+    brief = {k: (v[0] if v else None) for k, v in phases.items()}
+    return {
+        "final": final,
+        "metrics": metrics,
+        "plot": plot,
+        "eval": eval_path,
+        **brief,
+        "tiny_model": policy.tiny,
+        "grpo_seconds": round(seconds, 1),
+        "grpo_cpu_seconds": round(cpu, 1),
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+        "total_cpu_seconds": round(time.process_time() - c_start, 1),
+    }

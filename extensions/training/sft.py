@@ -9,18 +9,21 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable
 from typing import Any
 
 from extensions.training.data import gold_completion
 
 
-def _batch(tok: Any, items: list[dict], device: Any) -> tuple[Any, Any, Any]:
+def _batch(tok: Any, items: list[dict], device: Any, answer: Callable[[str], str]) -> tuple[Any, Any, Any]:
     import torch
 
     seqs, labels = [], []
     for r in items:
-        p_ids = tok(tok.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True), add_special_tokens=False)["input_ids"]
-        t_ids = tok(gold_completion(r["ground_truth"]["sql"]) + (tok.eos_token or ""), add_special_tokens=False)["input_ids"]
+        p_ids = tok(
+            tok.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True), add_special_tokens=False
+        )["input_ids"]
+        t_ids = tok(answer(r["ground_truth"]["sql"]) + (tok.eos_token or ""), add_special_tokens=False)["input_ids"]
         seqs.append(p_ids + t_ids)
         labels.append([-100] * len(p_ids) + t_ids)
     n = max(map(len, seqs))
@@ -30,7 +33,18 @@ def _batch(tok: Any, items: list[dict], device: Any) -> tuple[Any, Any, Any]:
     return ids, att, lab
 
 
-def sft_warmup(model: Any, tok: Any, rows: list[dict], steps: int, *, lr: float, batch: int, out_dir: str, seed: int) -> list[float]:
+def sft_warmup(
+    model: Any,
+    tok: Any,
+    rows: list[dict],
+    steps: int,
+    *,
+    lr: float,
+    batch: int,
+    out_dir: str,
+    seed: int,
+    answer: Callable[[str], str] = gold_completion,
+) -> list[float]:
     """Fine-tune on gold completions for ``steps`` optimizer steps; writes ``sft_metrics.jsonl``.
 
     Args:
@@ -42,6 +56,7 @@ def sft_warmup(model: Any, tok: Any, rows: list[dict], steps: int, *, lr: float,
         batch: rows per step.
         out_dir: where ``sft_metrics.jsonl`` goes.
         seed: sampling seed for the batches.
+        answer: the gold completion text of a gold SQL (the loss covers it and the EOS token only).
 
     Returns:
         The loss of every step.
@@ -56,9 +71,12 @@ def sft_warmup(model: Any, tok: Any, rows: list[dict], steps: int, *, lr: float,
     model.train()
     losses: list[float] = []
     device = next(model.parameters()).device
-    with open(os.path.join(out_dir, "sft_metrics.jsonl"), "w") as log, tqdm(range(steps), desc="sft warm-up", leave=False) as bar:
+    with (
+        open(os.path.join(out_dir, "sft_metrics.jsonl"), "w") as log,
+        tqdm(range(steps), desc="sft warm-up", dynamic_ncols=True) as bar,
+    ):
         for step in bar:
-            ids, att, lab = _batch(tok, rng.sample(rows, min(batch, len(rows))), device)
+            ids, att, lab = _batch(tok, rng.sample(rows, min(batch, len(rows))), device, answer)
             loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -1,9 +1,9 @@
 """A tiny Qwen2-architecture model and a tokenizer trained on bundled text, fully offline.
 
-Used by ``train_colab.py --demo`` when no GPU (or no downloadable model) is
-available, and by the tests. Nothing is fetched from a hub: the tokenizer is
-a byte-level BPE trained on the demo corpus (questions, gold SQL, schemas and
-answer templates), and the model is built from a ``Qwen2Config``.
+Used by ``train_colab.py --demo --model tiny`` (a smoke test) and by the tests. Nothing is
+fetched from a hub: the tokenizer is a byte-level BPE with single-digit number tokens, trained on the
+demo corpus of the training split only (questions, gold SQL, schemas and answer templates), and the
+model is built from a ``Qwen2Config``.
 
 Requires the ``train`` extra (transformers, tokenizers, torch).
 """
@@ -22,16 +22,27 @@ SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
 def corpus() -> list[str]:
-    """Text the tokenizer is trained on: everything a demo prompt or answer contains."""
+    """Text the tokenizer is trained on: prompt templates, schemas, and the training split's questions and answers.
+
+    The held-out split is left out, so no held-out text shapes the vocabulary (numbers are split into single
+    digits by the pre-tokenizer, so every held-out number is still spelled with trained digit tokens).
+    """
     from extensions.data.demo import SCHEMAS, demo_examples, slot_examples
-    from extensions.data.templates import COMPACT_SYSTEM, OMNISQL_USER, SQL_R1_SYSTEM, SQL_R1_USER, compact_schema
+    from extensions.data.templates import (
+        COMPACT_SYSTEM,
+        OMNISQL_USER,
+        SQL_R1_SYSTEM,
+        SQL_R1_USER,
+        compact_schema,
+    )
     from extensions.sql.schema import Schema
-    from extensions.training.data import gold_completion
+    from extensions.training.data import gold_completion, split_demo
 
     lines = [SQL_R1_SYSTEM, SQL_R1_USER, OMNISQL_USER, COMPACT_SYSTEM]
     lines += list(SCHEMAS.values())
     lines += [f"Schema: {compact_schema(Schema.from_create_table(s))}" for s in SCHEMAS.values()]
-    for e in demo_examples() + slot_examples():
+    train, _ = split_demo(demo_examples() + slot_examples())
+    for e in train:
         lines.append(f"Question: {e['question']}")
         lines.append(gold_completion(e["query"]))
     return lines
@@ -55,13 +66,20 @@ def build_tokenizer(out_dir: str | None = None, vocab_size: int = 2048, extra: t
     out_dir = out_dir or os.path.join(_cache_dir(), f"tokenizer-{key}")
     if not os.path.exists(os.path.join(out_dir, "tokenizer.json")):
         tok = Tokenizer(models.BPE(unk_token=None))
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+        )
         tok.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+            vocab_size=vocab_size,
+            special_tokens=SPECIAL,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
         )
         tok.train_from_iterator(text, trainer=trainer)
-        fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None)
+        fast = PreTrainedTokenizerFast(
+            tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None
+        )
         fast.chat_template = CHAT_TEMPLATE
         os.makedirs(out_dir, exist_ok=True)
         fast.save_pretrained(out_dir)
@@ -99,6 +117,6 @@ def build_tiny_model(tokenizer: Any, *, hidden_size: int = 128, layers: int = 2,
         tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,  # None: the chat template adds no BOS, and TRL finds nothing to realign
     )
     return Qwen2ForCausalLM(cfg)

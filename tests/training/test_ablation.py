@@ -1,4 +1,4 @@
-"""python -m extensions.ablation: the plan, argument errors, and a tiny end-to-end run with the JSON shape."""
+"""python -m extensions.ablation: the plan, argument errors, a tiny resumable end-to-end run and the results JSON."""
 
 from __future__ import annotations
 
@@ -9,54 +9,98 @@ import pytest
 
 pytest.importorskip("trl")
 pytest.importorskip("peft")
-pytest.importorskip("scipy")
 
-from extensions.training import ablation  # noqa: E402
+from extensions.training import ablation
+from extensions.training.stats import hierarchical_diff
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = ["--set", "optimization.batch_size=2", "--set", "grpo.num_generations=2", "--set", "optimization.max_response_length=16",
-        "--set", "execution.workers=1"]
+CONFIG = ["--config", os.path.join(ROOT, "configs", "demo_cpu.yaml")]
+TINY = [
+    "--set",
+    "optimization.batch_size=2",
+    "--set",
+    "grpo.num_generations=2",
+    "--set",
+    "optimization.max_response_length=16",
+    "--set",
+    "execution.workers=1",
+]
 
 
 def test_dry_run_prints_the_plan(capsys):
-    assert ablation.main(["--demo", "--dry-run", "--seeds", "4", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml")]) == 0
+    assert ablation.main(["--dry-run", "--seeds", "4", *CONFIG]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert list(plan["arms"])[:5] == ["baseline", "schema", "structural", "syntax", "all"]
+    assert list(plan["arms"]) == ["baseline", "all", "all_narrow", "result"]
+    assert plan["model"] == "smollm2-135m" and plan["seeds"] == [0, 1, 2, 3]
     assert plan["arms"]["baseline"] == ["reward.enable_enhanced=false"]
-    assert "reward.syntax_weight=0.0" in plan["arms"]["schema"] and "reward.schema_weight=0.0" in plan["arms"]["syntax"]
-    assert plan["seeds"] == [0, 1, 2, 3] and "sign-flip" in plan["test"]
+    assert "reward.wrong_ceiling=0.3" in plan["arms"]["all_narrow"]
+    assert "resample seeds, then" in plan["test"]
 
 
 @pytest.mark.parametrize("argv", [["--arms", "baseline,bogus"], ["--set", "reward.schema_weight=1"]])
 def test_bad_arguments_exit_2(argv, capsys):
-    assert ablation.main(["--demo", "--dry-run", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), *argv]) == 2
+    assert ablation.main(["--demo", "--dry-run", *CONFIG, *argv]) == 2
     assert "error" in capsys.readouterr().err
 
 
+@pytest.fixture(scope="module")
+def tiny_ablation(tmp_path_factory, demo_dir):
+    os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
+    out = tmp_path_factory.mktemp("abl")
+    argv = [
+        "--demo",
+        "--seeds",
+        "2",
+        "--steps",
+        "2",
+        "--sft-warmup",
+        "2",
+        "--arms",
+        "baseline,all",
+        "--out",
+        str(out),
+        *CONFIG,
+        *TINY,
+    ]
+    assert ablation.main(argv) == 0
+    return out, argv
+
+
 @pytest.mark.slow
-def test_tiny_end_to_end(tmp_path, demo_dir, monkeypatch):
-    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
-    out = tmp_path / "abl"
-    rc = ablation.main(["--demo", "--seeds", "2", "--steps", "2", "--sft-warmup", "2", "--arms", "baseline,all", "--out", str(out),
-                        "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), *TINY])
-    assert rc == 0
+def test_results_json_has_the_issue_schema(tiny_ablation):
+    out, _ = tiny_ablation
     doc = json.loads((out / "ablation.json").read_text())
-    assert set(doc) == {"arms", "paired_vs_baseline", "config"}
+    assert {"model", "prompt_ids", "arms", "per_prompt", "paired_vs_baseline"} <= set(doc)
+    n = len(doc["prompt_ids"])
+    assert n >= 150 and doc["model"] == "tiny"
+    assert list(doc["arms"]) == ["sft_only", "baseline", "all"]
     for arm in ("baseline", "all"):
-        res = doc["arms"][arm]
-        assert [s["seed"] for s in res["seeds"]] == [0, 1]
-        for metric in ablation.METRICS:
-            assert set(res[metric]) == {"mean", "ci95"}
-            values = [s[metric] for s in res["seeds"]]
-            assert res[metric]["mean"] == pytest.approx(sum(values) / 2)
-            lo, hi = res[metric]["ci95"]
-            assert lo <= res[metric]["mean"] <= hi
-        assert len(res["seeds"][0]["curve"]["step"]) == 2
-    assert list(doc["paired_vs_baseline"]) == ["all"]
-    for metric in ablation.METRICS:
-        cell = doc["paired_vs_baseline"]["all"][metric]
-        assert set(cell) == {"diff", "ci95", "p"} and 0.0 < cell["p"] <= 1.0
-        diffs = [a[metric] - b[metric] for a, b in zip(doc["arms"]["all"]["seeds"], doc["arms"]["baseline"]["seeds"])]
-        assert cell["diff"] == pytest.approx(sum(diffs) / 2)
-    assert doc["config"]["heldout_n"] >= 50 and set(doc["config"]["before"]) == {"0", "1"}
+        assert doc["arms"][arm]["seeds"] == [0, 1]
+        for seed in ("0", "1"):
+            cells = doc["per_prompt"][arm][seed]
+            assert set(cells) == {"exec_match", "hallucinated"} and len(cells["exec_match"]) == n
+        lo, hi = doc["arms"][arm]["exec_match"]["ci95"]
+        assert 0.0 <= lo <= doc["arms"][arm]["exec_match"]["mean"] <= hi <= 1.0
+    cell = doc["paired_vs_baseline"]["all"]
+    assert set(cell) == {"diff", "ci95", "p", "method"}
+    per = doc["per_prompt"]
+    again = hierarchical_diff(
+        [per["all"][s]["exec_match"] for s in ("0", "1")], [per["baseline"][s]["exec_match"] for s in ("0", "1")]
+    )
+    assert {k: again[k] for k in ("diff", "ci95", "p")} == {k: cell[k] for k in ("diff", "ci95", "p")}
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_rerun_skips_finished_arm_seeds(tiny_ablation):
+    out, argv = tiny_ablation
+    before = {p: os.path.getmtime(p) for p in (out / "seed-0" / "all.json", out / "seed-1" / "baseline.json")}
+    os.remove(out / "seed-1" / "all.json")
+    assert ablation.main(argv) == 0
+    assert {p: os.path.getmtime(p) for p in before} == before
+    assert json.loads((out / "seed-1" / "all.json").read_text())["seed"] == 1
+
+
+def test_collect_without_runs_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no finished seed"):
+        ablation.main(["--out", str(tmp_path), "--collect", str(tmp_path / "x.json")])

@@ -1,47 +1,18 @@
-"""The statistics of the ablation and the demo on inputs with known answers."""
+"""The bootstrap statistics of the demo and the ablation, on inputs with known answers."""
+
+import json
+import os
 
 import pytest
 
-from extensions.training.stats import bootstrap_diff, mean_ci, paired, sign_flip_test
-
-
-def test_mean_ci_matches_the_t_interval():
-    # mean 2, sd 1, n 3: half-width = t(0.975, 2) * 1 / sqrt(3) = 4.302653 / 1.732051 = 2.484138
-    r = mean_ci([1.0, 2.0, 3.0])
-    assert r["mean"] == 2.0
-    assert r["ci95"] == pytest.approx([2.0 - 2.484138, 2.0 + 2.484138], abs=1e-5)
-
-
-def test_mean_ci_of_one_value_and_of_none():
-    assert mean_ci([0.25]) == {"mean": 0.25, "ci95": [0.25, 0.25]}
-    assert mean_ci([]) == {"mean": None, "ci95": [None, None]}
-
-
-@pytest.mark.parametrize(
-    "diffs,p",
-    [
-        ([1.0, 1.0, 1.0], 2 / 8),  # only all-plus and all-minus reach |sum| = 3
-        ([1.0, 1.0, 1.0, 1.0, 1.0], 2 / 32),
-        ([0.0, 0.0], 1.0),
-        ([2.0, -1.0, 1.0], 6 / 8),  # signed sums 2,0,4,2,-2,-4,0,-2: six reach |2|
-    ],
+from extensions.training.stats import (
+    HIERARCHICAL,
+    bootstrap_diff,
+    hierarchical_diff,
+    hierarchical_mean,
 )
-def test_sign_flip_exact_p(diffs, p):
-    assert sign_flip_test(diffs) == pytest.approx(p)
 
-
-def test_sign_flip_monte_carlo_beyond_exact_limit():
-    p = sign_flip_test([1.0] * 20, max_exact=16, draws=2000)
-    assert p < 0.01
-
-
-def test_paired_difference_and_length_check():
-    r = paired([0.6, 0.7, 0.8], [0.5, 0.5, 0.5])
-    assert r["diff"] == pytest.approx(0.2)
-    assert r["ci95"][0] < 0.2 < r["ci95"][1]
-    assert r["p"] == pytest.approx(0.25)
-    with pytest.raises(ValueError):
-        paired([1.0], [1.0, 2.0])
+FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "training", "per_prompt_two_arms.json")
 
 
 def test_bootstrap_interval_contains_the_difference_and_is_seeded():
@@ -49,6 +20,44 @@ def test_bootstrap_interval_contains_the_difference_and_is_seeded():
     r = bootstrap_diff(after, before, seed=3)
     assert r["diff"] == pytest.approx(0.375)
     assert r["ci95"][0] < 0.375 < r["ci95"][1]
+    assert r["ci95"][0] > 0 and r["p"] < 0.05
     assert bootstrap_diff(after, before, seed=3) == r
     with pytest.raises(ValueError):
         bootstrap_diff([], [])
+    with pytest.raises(ValueError):
+        bootstrap_diff([1, 0], [1])
+
+
+def test_hierarchical_interval_of_fractions_stays_in_unit_range():
+    per_seed = [[1] * 39 + [0], [1] * 40, [1] * 38 + [0, 0]]
+    r = hierarchical_mean(per_seed)
+    assert r["mean"] == pytest.approx(117 / 120)
+    assert 0.0 <= r["ci95"][0] <= r["mean"] <= r["ci95"][1] <= 1.0
+
+
+def test_seed_spread_widens_the_interval():
+    # Same prompts and overall mean; in the second case the seeds disagree with each other.
+    agree = [[1, 0] * 20, [0, 1] * 20, [1, 0] * 20]
+    disagree = [[1] * 40, [0] * 40, [1, 0] * 20]
+    a, d = hierarchical_mean(agree), hierarchical_mean(disagree)
+    assert a["mean"] == d["mean"] == 0.5
+    assert d["ci95"][1] - d["ci95"][0] > 2 * (a["ci95"][1] - a["ci95"][0])
+
+
+def test_paired_difference_recomputes_from_a_results_file():
+    with open(FIXTURE) as fh:
+        doc = json.load(fh)
+    arm, base = doc["per_prompt"]["all"], doc["per_prompt"]["baseline"]
+    r = hierarchical_diff([arm[s] for s in sorted(arm)], [base[s] for s in sorted(base)])
+    diffs = [a - b for s in sorted(arm) for a, b in zip(arm[s], base[s])]
+    assert r["diff"] == pytest.approx(sum(diffs) / len(diffs), abs=1e-6)
+    assert r["ci95"][0] <= r["diff"] <= r["ci95"][1]
+    assert r["ci95"][1] < 0 and r["p"] < 0.05  # the fixture's arm loses on every seed
+    assert hierarchical_diff([[1, 0]], [[1, 0]]) == {"diff": 0.0, "ci95": [0.0, 0.0], "p": 1.0}
+    assert "resample seeds, then" in HIERARCHICAL
+
+
+@pytest.mark.parametrize("arm,base", [([], []), ([[1, 0], [1]], [[1, 0], [1]]), ([[1, 0]], [[1, 0], [1, 0]])])
+def test_mismatched_shapes_are_refused(arm, base):
+    with pytest.raises(ValueError):
+        hierarchical_diff(arm, base)
