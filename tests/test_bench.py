@@ -10,12 +10,24 @@ import pytest
 
 from extensions import bench
 
-CALLERS = {"reference", "hook_async_engine_only", "hook_async_shaping", "engine", "engine_workers_only", "engine_async",
-           "engine_batch", "enhanced", "enhanced_async", "enhanced_batch"}
+CALLERS = {
+    "reference",
+    "hook_async_engine_only",
+    "hook_async_shaping",
+    "engine",
+    "engine_workers_only",
+    "engine_async",
+    "engine_batch",
+    "enhanced",
+    "enhanced_async",
+    "enhanced_batch",
+}
 
 
 def _run(capsys, tmp_path, *argv: str) -> dict:
-    assert bench.main([*argv, "--cache-dir", str(tmp_path), "--shared", str(tmp_path / "absent"), "--workers", "1"]) == 0
+    assert (
+        bench.main([*argv, "--cache-dir", str(tmp_path), "--shared", str(tmp_path / "absent"), "--workers", "1"]) == 0
+    )
     return json.loads(capsys.readouterr().out)
 
 
@@ -23,9 +35,34 @@ def _run(capsys, tmp_path, *argv: str) -> dict:
 def engine_report(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "tiny.json"
-    assert bench.main(["engine", "--datasets", "bundled", "--prompts", "6", "--rollouts", "8", "--repeats", "2", "--runaways", "1",
-                       "--runaway-timeout", "0.3", "--workers", "1", "--cache-dir", str(tmp), "--shared", str(tmp / "absent"),
-                       "--out", str(out)]) == 0
+    assert (
+        bench.main(
+            [
+                "engine",
+                "--datasets",
+                "bundled",
+                "--prompts",
+                "6",
+                "--rollouts",
+                "8",
+                "--repeats",
+                "2",
+                "--runaways",
+                "1",
+                "--runaway-timeout",
+                "0.3",
+                "--workers",
+                "1",
+                "--cache-dir",
+                str(tmp),
+                "--shared",
+                str(tmp / "absent"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return {"path": out, "json": json.loads(out.read_text())}
 
 
@@ -37,7 +74,9 @@ def test_engine_bench_tiny(engine_report):
         assert c["verdict_agreement_vs_reference"] == 1.0, name
         assert len(c["speedup_per_round"]) == 2
     hook = r["callers"]["hook_async_shaping"]
-    assert hook["breakdown_keys"] == r["callers"]["hook_async_engine_only"]["breakdown_keys"] > 2  # the same full breakdown
+    assert (
+        hook["breakdown_keys"] == r["callers"]["hook_async_engine_only"]["breakdown_keys"] > 2
+    )  # the same full breakdown
     inline = r["callers"]["engine"]["stats"]["inline"]
     assert inline["settled"] > 0 and inline["budget_ms"] == 10.0
     assert r["callers"]["engine_workers_only"]["stats"]["inline"]["settled"] == 0
@@ -68,8 +107,21 @@ def test_report_of_a_bad_file(tmp_path, capsys):
 
 
 def test_memory_bench_tiny(capsys, tmp_path):
-    out = _run(capsys, tmp_path, "memory", "--n-databases", "6", "--rounds", "2", "--queries-per-db", "3",
-               "--max-open", "2", "--cache-entries", "5")
+    out = _run(
+        capsys,
+        tmp_path,
+        "memory",
+        "--n-databases",
+        "6",
+        "--rounds",
+        "2",
+        "--queries-per-db",
+        "3",
+        "--max-open",
+        "2",
+        "--cache-entries",
+        "5",
+    )
     for mode in ("inline_lane", "workers_only"):
         m = out["memory"][mode]
         assert m["calls"] == 36 and len(m["samples"]) == 2
@@ -98,8 +150,21 @@ def test_docs_profile_tables_come_from_the_committed_profile_json(capsys):
 
 
 def test_profile_tiny(capsys, tmp_path):
-    out = _run(capsys, tmp_path, "profile", "--datasets", "bundled", "--prompts", "4", "--rollouts", "8",
-               "--repeats", "1", "--callers", "hook_async_engine_only,engine_async")
+    out = _run(
+        capsys,
+        tmp_path,
+        "profile",
+        "--datasets",
+        "bundled",
+        "--prompts",
+        "4",
+        "--rollouts",
+        "8",
+        "--repeats",
+        "1",
+        "--callers",
+        "hook_async_engine_only,engine_async",
+    )
     r = out["profile"]["bundled"]
     hook, eng = r["hook_async_engine_only"], r["engine_async"]
     assert r["samples"] == 32 and hook["overhead_beyond_sqlite"] > 1.0

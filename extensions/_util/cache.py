@@ -149,7 +149,9 @@ class ResultCache(Generic[V]):
     (None, 'v', 60)
     """
 
-    def __init__(self, max_entries: int, max_bytes: int = 256 * 1024 * 1024, *, max_entry_bytes: int | None = None) -> None:
+    def __init__(
+        self, max_entries: int, max_bytes: int = 256 * 1024 * 1024, *, max_entry_bytes: int | None = None
+    ) -> None:
         self.max_entries = max(0, int(max_entries))
         self.max_bytes = max(0, int(max_bytes))
         self.max_entry_bytes = self.max_bytes if max_entry_bytes is None else min(self.max_bytes, int(max_entry_bytes))
@@ -177,8 +179,13 @@ class ResultCache(Generic[V]):
             A new dict of counters.
         """
         with self._lock:
-            return {"entries": len(self._data), "bytes": self._bytes, "hits": self.hits, "misses": self.misses,
-                    "joined": self.joined}
+            return {
+                "entries": len(self._data),
+                "bytes": self._bytes,
+                "hits": self.hits,
+                "misses": self.misses,
+                "joined": self.joined,
+            }
 
     def get(self, key: Hashable) -> V | None:
         """The value kept for ``key`` (now the most recently used), or None."""

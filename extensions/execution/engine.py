@@ -107,8 +107,14 @@ def _within(r: ExecResult, max_vm_steps: int) -> ExecResult:
     if not max_vm_steps:
         return r
     if r.status is Status.OK and r.vm_steps > max_vm_steps:  # ran under a larger budget earlier
-        return ExecResult(Status.TIMEOUT, detail=_steps_detail(max_vm_steps), timeout_s=r.timeout_s,
-                          vm_steps=r.vm_steps, max_vm_steps=max_vm_steps, cached=r.cached)
+        return ExecResult(
+            Status.TIMEOUT,
+            detail=_steps_detail(max_vm_steps),
+            timeout_s=r.timeout_s,
+            vm_steps=r.vm_steps,
+            max_vm_steps=max_vm_steps,
+            cached=r.cached,
+        )
     if r.status is Status.TIMEOUT and r.max_vm_steps != max_vm_steps:
         return dataclasses.replace(r, detail=_steps_detail(max_vm_steps), max_vm_steps=max_vm_steps)
     return r
@@ -174,13 +180,22 @@ class ExecutionEngine:
         self.pool = WorkerPool(
             s.workers or None,
             limits=Limits(max_rows=s.max_rows, max_value_bytes=s.max_value_bytes, max_sql_bytes=s.max_sql_bytes),
-            max_open_connections=s.max_open_connections, memory_mb=s.memory_mb, grace_s=s.grace_s,
-            immutable=s.immutable, max_result_bytes=s.max_result_bytes,
+            max_open_connections=s.max_open_connections,
+            memory_mb=s.memory_mb,
+            grace_s=s.grace_s,
+            immutable=s.immutable,
+            max_result_bytes=s.max_result_bytes,
         )
         entry_cap = s.cache_max_bytes // 16
-        self.gold_cache: ResultCache[ExecResult] = ResultCache(s.gold_cache_entries, s.cache_max_bytes, max_entry_bytes=entry_cap)
-        self.result_cache: ResultCache[ExecResult] = ResultCache(s.result_cache_entries, s.cache_max_bytes, max_entry_bytes=entry_cap)
-        self.verdict_cache: ResultCache[MatchResult] = ResultCache(s.verdict_cache_entries, s.cache_max_bytes, max_entry_bytes=entry_cap)
+        self.gold_cache: ResultCache[ExecResult] = ResultCache(
+            s.gold_cache_entries, s.cache_max_bytes, max_entry_bytes=entry_cap
+        )
+        self.result_cache: ResultCache[ExecResult] = ResultCache(
+            s.result_cache_entries, s.cache_max_bytes, max_entry_bytes=entry_cap
+        )
+        self.verdict_cache: ResultCache[MatchResult] = ResultCache(
+            s.verdict_cache_entries, s.cache_max_bytes, max_entry_bytes=entry_cap
+        )
         self._counts = {"executions": 0, "worker_executions": 0, "verdict_hits": 0, "batch_lane_skipped": 0}
         self._sigs: dict[str, tuple[float, Signature | None]] = {}
         self._inline = InlineLane(
@@ -195,7 +210,9 @@ class ExecutionEngine:
         self._budget_s = max(0.0, s.inline_budget_ms) / 1000.0
         self._slow: dict[str, bool] = {}  # databases whose gold queries are too slow for the lane
         self._coalescer: Coalescer[tuple, MatchResult] = Coalescer(
-            self._match_batch, lambda item, exc: MatchResult(False, Status.INTERNAL_ERROR, _internal(exc)), name="match_async"
+            self._match_batch,
+            lambda item, exc: MatchResult(False, Status.INTERNAL_ERROR, _internal(exc)),
+            name="match_async",
         )
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -244,15 +261,24 @@ class ExecutionEngine:
             cache (``entries``, ``bytes``, ``hits``, ``misses``, ``joined``).
         """
         c = self._counts
-        inline = {**self._inline.stats(), "budget_ms": self.settings.inline_budget_ms,
-                  "slow_databases": sum(self._slow.values()), "batch_skipped": c["batch_lane_skipped"]}
+        inline = {
+            **self._inline.stats(),
+            "budget_ms": self.settings.inline_budget_ms,
+            "slow_databases": sum(self._slow.values()),
+            "batch_skipped": c["batch_lane_skipped"],
+        }
         verdicts = {**self.verdict_cache.stats(), "hits": c["verdict_hits"]}
         return {
-            "workers": self.pool.size, "executions": c["executions"], "worker_executions": c["worker_executions"],
-            "inline": inline, "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
-            "worker_restarts": self.pool.restarts, "worker_pids": self.pool.pids(),
+            "workers": self.pool.size,
+            "executions": c["executions"],
+            "worker_executions": c["worker_executions"],
+            "inline": inline,
+            "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
+            "worker_restarts": self.pool.restarts,
+            "worker_pids": self.pool.pids(),
             "gold_cache": self.gold_cache.stats(),
-            "result_cache": self.result_cache.stats(), "verdict_cache": verdicts,
+            "result_cache": self.result_cache.stats(),
+            "verdict_cache": verdicts,
         }
 
     # -- one statement -------------------------------------------------------------------
@@ -293,8 +319,9 @@ class ExecutionEngine:
     def _lane_allowed(self, db_path: str, inline: bool) -> bool:
         return inline and self._budget_s > 0 and not self._slow.get(db_path, False) and not self.pool.closed
 
-    def _try_inline(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int,
-                    gold: bool) -> ExecResult | None:
+    def _try_inline(
+        self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool
+    ) -> ExecResult | None:
         """The lane's verdict, or None when a worker must run the statement."""
         r = self._inline.run(db_path, sig, sql, min(self._budget_s, timeout_s), timeout_s, steps)
         if r is not None:
@@ -303,22 +330,30 @@ class ExecutionEngine:
                 self._note_speed(db_path, r.elapsed_s)
         return r
 
-    def _in_worker(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int,
-                   gold: bool) -> ExecResult:
+    def _in_worker(
+        self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool
+    ) -> ExecResult:
         self._counts["executions"] += 1
         self._counts["worker_executions"] += 1
         r = self.pool.execute(db_path, sql, timeout_s, sig, steps)
         if r.status is Status.INTERNAL_ERROR:
             log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
         elif r.status is Status.TIMEOUT_WALL:
-            log_once(log, "timeout_wall", "a statement passed the wall-clock backstop (timeout_s=%s) twice: %s; "
-                     "not cached, the machine may be overloaded or a worker stopped", timeout_s, r.detail)
+            log_once(
+                log,
+                "timeout_wall",
+                "a statement passed the wall-clock backstop (timeout_s=%s) twice: %s; "
+                "not cached, the machine may be overloaded or a worker stopped",
+                timeout_s,
+                r.detail,
+            )
         if gold and r.status is not Status.INTERNAL_ERROR:
             self._note_speed(db_path, timeout_s if r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL) else r.elapsed_s)
         return r
 
-    def _compute(self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool,
-                 inline: bool) -> ExecResult:
+    def _compute(
+        self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool, inline: bool
+    ) -> ExecResult:
         if self._lane_allowed(db_path, inline):
             r = self._try_inline(db_path, sig, sql, timeout_s, steps, gold)
             if r is not None:
@@ -326,8 +361,14 @@ class ExecutionEngine:
         return self._in_worker(db_path, sig, sql, timeout_s, steps, gold)
 
     def _run(
-        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, steps: int,
-        sig: Signature | None = None, inline: bool = True,
+        self,
+        cache: ResultCache[ExecResult],
+        db_path: str,
+        sql: str,
+        timeout_s: float,
+        steps: int,
+        sig: Signature | None = None,
+        inline: bool = True,
     ) -> ExecResult:
         """The statement's result: from ``cache``, else the inline lane, else a worker."""
         sig, early = self._precheck(db_path, sql, sig)
@@ -347,8 +388,9 @@ class ExecutionEngine:
             )
         return _within(result, steps)
 
-    def _run_lane_only(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float,
-                       steps: int) -> ExecResult | None:
+    def _run_lane_only(
+        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, steps: int
+    ) -> ExecResult | None:
         """Like :meth:`_run` but never a worker: None when the lane cannot settle the statement."""
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
@@ -369,16 +411,25 @@ class ExecutionEngine:
             self._slow.clear()
         self._slow[path] = gold_elapsed_s > self._budget_s / 2
 
-    def _safe_run(self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, steps: int,
-                  sig: Signature | None = None, inline: bool = True) -> ExecResult:
+    def _safe_run(
+        self,
+        cache: ResultCache[ExecResult],
+        db_path: str,
+        sql: str,
+        timeout_s: float,
+        steps: int,
+        sig: Signature | None = None,
+        inline: bool = True,
+    ) -> ExecResult:
         try:
             return self._run(cache, db_path, sql, timeout_s, steps, sig, inline)
         except Exception as exc:  # a bug: a defined status, logged once
             log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=_internal(exc))
 
-    def execute(self, db_path: str, sql: str, *, timeout_s: float | None = None,
-                max_vm_steps: int | None = None) -> ExecResult:
+    def execute(
+        self, db_path: str, sql: str, *, timeout_s: float | None = None, max_vm_steps: int | None = None
+    ) -> ExecResult:
         """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused. Never raises.
 
         Args:
@@ -424,9 +475,16 @@ class ExecutionEngine:
 
     # -- comparison -------------------------------------------------------------------
     def match(
-        self, db_path: str | Sequence[str], pred_sql: str | None, gold_sql: str, *,
-        semantics: Semantics = "spider", keep_distinct: bool = False, empty_result_is_wrong: bool = False,
-        order_matters: bool | None = None, options: CompareOptions | None = None,
+        self,
+        db_path: str | Sequence[str],
+        pred_sql: str | None,
+        gold_sql: str,
+        *,
+        semantics: Semantics = "spider",
+        keep_distinct: bool = False,
+        empty_result_is_wrong: bool = False,
+        order_matters: bool | None = None,
+        options: CompareOptions | None = None,
     ) -> MatchResult:
         """Execute prediction and gold and compare them; never raises (except ValueError for unknown ``semantics``).
 
@@ -440,8 +498,15 @@ class ExecutionEngine:
         Returns:
             The :class:`MatchResult`.
         """
-        opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct,
-                                      empty_result_is_wrong=empty_result_is_wrong, order_matters=order_matters))
+        opts = _options(
+            options,
+            dict(
+                semantics=semantics,
+                keep_distinct=keep_distinct,
+                empty_result_is_wrong=empty_result_is_wrong,
+                order_matters=order_matters,
+            ),
+        )
         try:
             paths = [db_path] if isinstance(db_path, str) else list(db_path or [])
             if not paths:
@@ -460,7 +525,12 @@ class ExecutionEngine:
             return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
         sig = self._signature(db_path) if isinstance(db_path, str) else None
         too_long = isinstance(pred_sql, str) and len(pred_sql) > self.settings.max_sql_bytes
-        if sig is None or self.verdict_cache.max_entries == 0 or too_long or not (pred_sql is None or isinstance(pred_sql, str)):
+        if (
+            sig is None
+            or self.verdict_cache.max_entries == 0
+            or too_long
+            or not (pred_sql is None or isinstance(pred_sql, str))
+        ):
             return self._compare(db_path, sig, pred_sql, gold_sql, opts)
         key = (_abspath(db_path), sig, pred_sql, gold_sql, opts)
         memo = self.verdict_cache.get(key)
@@ -473,8 +543,9 @@ class ExecutionEngine:
             self.verdict_cache.put(key, kept, _verdict_bytes(kept) + len(gold_sql) + len(pred_sql or ""))
         return m
 
-    def _compare(self, db_path: str, sig: Signature | None, pred_sql: str | None, gold_sql: str,
-                 opts: CompareOptions) -> MatchResult:
+    def _compare(
+        self, db_path: str, sig: Signature | None, pred_sql: str | None, gold_sql: str, opts: CompareOptions
+    ) -> MatchResult:
         s = self.settings
         gold_prepared = opts.prepare(gold_sql)
         gold = self._safe_run(self.gold_cache, db_path, gold_prepared, s.timeout_s, s.max_vm_steps, sig)
@@ -488,8 +559,15 @@ class ExecutionEngine:
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
             pred = self._safe_run(self.result_cache, db_path, pred_prepared, s.timeout_s, s.max_vm_steps, sig)
-            return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", pred, gold,
-                               s.timeout_s, s.max_vm_steps)
+            return MatchResult(
+                False,
+                Status.GOLD_ERROR,
+                f"gold {gold.status.value}: {gold.detail}",
+                pred,
+                gold,
+                s.timeout_s,
+                s.max_vm_steps,
+            )
         timeout_s, steps = self.timeout_for(gold), self.steps_for(gold)
         # A gold that needs more than half the inline budget: its predictions go straight to a worker.
         inline = gold.elapsed_s <= self._budget_s / 2
@@ -498,8 +576,9 @@ class ExecutionEngine:
             return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s, steps)
         assert gold.rows is not None and pred.rows is not None
         if opts.empty_result_is_wrong and not gold.rows and not pred.rows:
-            return MatchResult(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold,
-                               timeout_s, steps)
+            return MatchResult(
+                False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold, timeout_s, steps
+            )
         try:
             ok = opts.matches(gold.rows, pred.rows, gold_sql=gold_prepared)
         except CompareLimit as exc:
@@ -508,8 +587,12 @@ class ExecutionEngine:
 
     # -- batches ------------------------------------------------------------------------
     def execute_batch(
-        self, items: Iterable[tuple[str | Sequence[str], str | None, str]], *,
-        semantics: Semantics = "spider", keep_distinct: bool = False, options: CompareOptions | None = None,
+        self,
+        items: Iterable[tuple[str | Sequence[str], str | None, str]],
+        *,
+        semantics: Semantics = "spider",
+        keep_distinct: bool = False,
+        options: CompareOptions | None = None,
     ) -> None:
         """Run the distinct statements of a batch of ``(db_path, pred_sql, gold_sql)`` into the caches.
 
@@ -537,8 +620,9 @@ class ExecutionEngine:
 
     prefetch = execute_batch  # the earlier name
 
-    def _prediction_jobs(self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult],
-                         opts: CompareOptions) -> list[tuple[str, str, float, int, bool]]:
+    def _prediction_jobs(
+        self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult], opts: CompareOptions
+    ) -> list[tuple[str, str, float, int, bool]]:
         """``(path, sql, timeout_s, max_vm_steps, inline)`` per distinct prediction (its gold's budget, lane choice)."""
         jobs: dict[tuple[str, str], tuple[int, bool]] = {}
         for path, pred, gold_sql in work:
@@ -568,8 +652,9 @@ class ExecutionEngine:
                     results[i] = r
         return [r if r is not None else ExecResult(Status.INTERNAL_ERROR, detail="not run") for r in results]
 
-    def _settle_in_lane(self, jobs: list[tuple[str, str, float, int, bool]], cache: ResultCache[ExecResult],
-                        gold: bool) -> list[ExecResult | None]:
+    def _settle_in_lane(
+        self, jobs: list[tuple[str, str, float, int, bool]], cache: ResultCache[ExecResult], gold: bool
+    ) -> list[ExecResult | None]:
         """The lane's results in the calling thread (None: for a worker).
 
         Predictions are model text: once the failed attempts on one database have held the
@@ -591,16 +676,28 @@ class ExecutionEngine:
         return results
 
     def match_many(
-        self, items: Sequence[tuple[str | Sequence[str], str | None, str]], *,
-        semantics: Semantics = "spider", keep_distinct: bool = False, empty_result_is_wrong: bool = False,
-        order_matters: bool | None = None, options: CompareOptions | None = None,
+        self,
+        items: Sequence[tuple[str | Sequence[str], str | None, str]],
+        *,
+        semantics: Semantics = "spider",
+        keep_distinct: bool = False,
+        empty_result_is_wrong: bool = False,
+        order_matters: bool | None = None,
+        options: CompareOptions | None = None,
     ) -> list[MatchResult]:
         """:meth:`match` for a batch of ``(db_path, pred_sql, gold_sql)``: same verdicts, fewer hand-offs.
 
         An item repeated in the batch (a GRPO group repeats its gold and many predictions) is matched once.
         """
-        opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct,
-                                      empty_result_is_wrong=empty_result_is_wrong, order_matters=order_matters))
+        opts = _options(
+            options,
+            dict(
+                semantics=semantics,
+                keep_distinct=keep_distinct,
+                empty_result_is_wrong=empty_result_is_wrong,
+                order_matters=order_matters,
+            ),
+        )
         items = list(items)
         self.execute_batch(items, options=opts)
         seen: dict[tuple, MatchResult] = {}
@@ -616,9 +713,16 @@ class ExecutionEngine:
         return out
 
     async def match_async(
-        self, db_path: str | Sequence[str], pred_sql: str | None, gold_sql: str, *,
-        semantics: Semantics = "spider", keep_distinct: bool = False, empty_result_is_wrong: bool = False,
-        order_matters: bool | None = None, options: CompareOptions | None = None,
+        self,
+        db_path: str | Sequence[str],
+        pred_sql: str | None,
+        gold_sql: str,
+        *,
+        semantics: Semantics = "spider",
+        keep_distinct: bool = False,
+        empty_result_is_wrong: bool = False,
+        order_matters: bool | None = None,
+        options: CompareOptions | None = None,
     ) -> MatchResult:
         """:meth:`match` for coroutines; never raises (except ``ValueError`` for unknown ``semantics``).
 
@@ -637,13 +741,22 @@ class ExecutionEngine:
         ...     [(m.match, m.status.value) for m in asyncio.run(main(eng))]
         [(True, 'ok'), (False, 'ok'), (False, 'syntax_error')]
         """
-        opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct,
-                                      empty_result_is_wrong=empty_result_is_wrong, order_matters=order_matters))
+        opts = _options(
+            options,
+            dict(
+                semantics=semantics,
+                keep_distinct=keep_distinct,
+                empty_result_is_wrong=empty_result_is_wrong,
+                order_matters=order_matters,
+            ),
+        )
         return await self._coalescer((db_path, pred_sql, gold_sql, opts))
 
     def _match_batch(self, items: list[tuple]) -> list[MatchResult]:
         """``match_many`` over items that may carry different comparison options."""
-        return by_group(items, lambda it: it[3], lambda group: self.match_many([it[:3] for it in group], options=group[0][3]))
+        return by_group(
+            items, lambda it: it[3], lambda group: self.match_many([it[:3] for it in group], options=group[0][3])
+        )
 
 
 def _item_key(path: Any, pred: Any, gold: Any) -> tuple | None:

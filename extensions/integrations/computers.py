@@ -48,7 +48,9 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
     elif hasattr(overrides, "__iter__") and not isinstance(overrides, Mapping):
         overrides = tuple(str(o) for o in overrides)
     else:
-        raise ConfigError(f"reward_kwargs.overrides: expected a list or a comma-separated string, got {type(overrides).__name__}")
+        raise ConfigError(
+            f"reward_kwargs.overrides: expected a list or a comma-separated string, got {type(overrides).__name__}"
+        )
     path = kwargs.get("config") or os.environ.get(CONFIG_ENV) or ""
     return (str(path), overrides, str(kwargs.get("db_root") or ""))
 

@@ -39,6 +39,7 @@ from extensions._util.log import log_every, log_once
 from extensions.config import Config, RewardConfig
 from extensions.data.layout import GroundTruth, parse_ground_truth
 from extensions.execution.engine import EngineSettings, ExecutionEngine, MatchResult, shared_engine
+from extensions.execution.introspect import load_schema
 from extensions.execution.status import Status
 from extensions.rewards.band import Band
 from extensions.rewards.base import RewardResult, finite
@@ -51,7 +52,6 @@ from extensions.sql.extract import Extraction, extract_sql
 from extensions.sql.guard import check_sql
 from extensions.sql.resolve import Resolution, resolve_names
 from extensions.sql.schema import Schema
-from extensions.execution.introspect import load_schema
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +99,13 @@ class _BatchMemo:
         self._matches: dict[tuple, _Executed] = {}
         self._scores: dict[tuple, EnhancedRewardResult] = {}
 
-    def ground_truth(self, ground_truth: Any, db_path: str | None, extra: Mapping[str, Any] | None,
-                     parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth],
-                     ) -> tuple[GroundTruth, tuple]:
+    def ground_truth(
+        self,
+        ground_truth: Any,
+        db_path: str | None,
+        extra: Mapping[str, Any] | None,
+        parse: Callable[[Any, str | None, Mapping[str, Any] | None], GroundTruth],
+    ) -> tuple[GroundTruth, tuple]:
         """The parsed ground truth and its key."""
         key = (_value_key(ground_truth), db_path, id(extra) if extra is not None else None)
         gt = self._gts.get(key)
@@ -191,11 +195,19 @@ class RewardComputer:
         self.result_weight = c.result_weight
         spec = self.preset_spec
         self.correct_floor = (spec.correct_floor if spec else 1.0) if c.correct_floor is None else c.correct_floor
-        pos_max = self.structural_weight + self.syntax_weight + self.result_weight + sum(
-            max(0.0, finite(getattr(x, "max_score", 0.0))) for x in self.extra_components
+        pos_max = (
+            self.structural_weight
+            + self.syntax_weight
+            + self.result_weight
+            + sum(max(0.0, finite(getattr(x, "max_score", 0.0))) for x in self.extra_components)
         )
-        self.band = Band.of(floor=self.correct_floor, wrong_ceiling=c.wrong_ceiling, margin=c.margin,
-                            wrong_max=spec.wrong_max if spec else None, pos_max=pos_max)
+        self.band = Band.of(
+            floor=self.correct_floor,
+            wrong_ceiling=c.wrong_ceiling,
+            margin=c.margin,
+            wrong_max=spec.wrong_max if spec else None,
+            pos_max=pos_max,
+        )
 
     @property
     def preset(self) -> str | None:
@@ -279,10 +291,24 @@ class RewardComputer:
         for i in range(n):
             extra = _at(extra_infos, i)
             try:
-                prepared.append(self._prepare(solution_strs[i], _at(ground_truths, i), _at(schemas, i), None,
-                                              extra if isinstance(extra, Mapping) else None, memo))
+                prepared.append(
+                    self._prepare(
+                        solution_strs[i],
+                        _at(ground_truths, i),
+                        _at(schemas, i),
+                        None,
+                        extra if isinstance(extra, Mapping) else None,
+                        memo,
+                    )
+                )
             except Exception as exc:
-                log_once(log, f"batch:{type(exc).__name__}", "internal error preparing a batch sample: %r", exc, exc_info=True)
+                log_once(
+                    log,
+                    f"batch:{type(exc).__name__}",
+                    "internal error preparing a batch sample: %r",
+                    exc,
+                    exc_info=True,
+                )
                 prepared.append(None)
         items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in prepared if p is not None and self._runnable(p)]
         if items:
@@ -305,8 +331,9 @@ class RewardComputer:
         return {"async": {"batches": self._coalescer.batches, "calls": self._coalescer.items}}
 
     def _rewards_batch(self, items: list[tuple[Any, Any, Any, Mapping[str, Any] | None]]) -> list[EnhancedRewardResult]:
-        return self.compute_rewards([i[0] for i in items], [i[1] for i in items], [i[2] for i in items],
-                                    extra_infos=[i[3] for i in items])
+        return self.compute_rewards(
+            [i[0] for i in items], [i[1] for i in items], [i[2] for i in items], extra_infos=[i[3] for i in items]
+        )
 
     def _score_safely(self, p: Prepared | None, memo: _BatchMemo | None = None) -> EnhancedRewardResult:
         if p is None:
@@ -321,8 +348,15 @@ class RewardComputer:
             return self._internal_error(exc)
 
     # -- stages -----------------------------------------------------------------------------------
-    def _prepare(self, solution: Any, ground_truth: Any, schema: Any, db_path: str | None,
-                 extra_info: Mapping[str, Any] | None, memo: _BatchMemo | None = None) -> Prepared:
+    def _prepare(
+        self,
+        solution: Any,
+        ground_truth: Any,
+        schema: Any,
+        db_path: str | None,
+        extra_info: Mapping[str, Any] | None,
+        memo: _BatchMemo | None = None,
+    ) -> Prepared:
         """Stage 1: the ground truth and the extracted SQL (refused in O(1) when the completion is too long).
 
         With ``memo`` (one per batch), a ground truth or a completion seen earlier in the batch is not
@@ -341,8 +375,9 @@ class RewardComputer:
             extraction = self._extract(solution)
         return Prepared(solution, ground_truth, gt, extraction, schema, key)
 
-    def _ground_truth(self, ground_truth: Any, db_path: str | None,
-                      extra_info: Mapping[str, Any] | None) -> GroundTruth:
+    def _ground_truth(
+        self, ground_truth: Any, db_path: str | None, extra_info: Mapping[str, Any] | None
+    ) -> GroundTruth:
         """The parsed ground truth; a gold too deeply nested to analyse is a ``gold_error``."""
         gt = parse_ground_truth(ground_truth, db_path=db_path, db_root=self.db_root, extra=extra_info)
         if gt.sql is not None and not gt.error:
@@ -352,8 +387,11 @@ class RewardComputer:
         return gt
 
     def _extract(self, solution: Any) -> Extraction:
-        return extract_sql(solution, style=self.cfg.extraction_style,  # type: ignore[arg-type]
-                           require_sql_block=self.cfg.require_sql_block)
+        return extract_sql(
+            solution,
+            style=self.cfg.extraction_style,  # type: ignore[arg-type]
+            require_sql_block=self.cfg.require_sql_block,
+        )
 
     def _runnable(self, p: Prepared) -> bool:
         return not p.gt.error and bool(p.gt.db_paths) and p.extraction.format_reason != "too_large"
@@ -366,7 +404,11 @@ class RewardComputer:
         if not gt.db_paths:
             return None, Status.DB_MISSING, "no database given: execution not checked"
         if p.extraction.format_reason == "too_large":
-            return None, Status.TOO_LARGE, f"completion longer than max_completion_chars={self.cfg.max_completion_chars}"
+            return (
+                None,
+                Status.TOO_LARGE,
+                f"completion longer than max_completion_chars={self.cfg.max_completion_chars}",
+            )
         if memo is not None and (sql is None or isinstance(sql, str)) and isinstance(gt.sql, str):
             return memo.match((tuple(gt.db_paths), sql, gt.sql), lambda: self._run_match(gt, sql))
         return self._run_match(gt, sql)
@@ -376,8 +418,11 @@ class RewardComputer:
         deep = check_sql(sql) if isinstance(sql, str) else None
         deep = deep if deep is not None and deep.startswith("too_deep") else None
         match = self.engine.match(
-            gt.db_paths, None if deep else sql, gt.sql or "",
-            semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct,  # type: ignore[arg-type]
+            gt.db_paths,
+            None if deep else sql,
+            gt.sql or "",
+            semantics=self.cfg.semantics,
+            keep_distinct=self.cfg.keep_distinct,  # type: ignore[arg-type]
             empty_result_is_wrong=self.cfg.empty_result_is_wrong,
         )
         if deep and match.status is Status.SYNTAX_ERROR:  # the gold ran; the prediction is refused unparsed
@@ -434,16 +479,31 @@ class RewardComputer:
         result = self.result_weight * result_f1
         neg = (schema_r.score if schema_r is not None else 0.0) + sum(min(0.0, v) for v in extras.values())
         pos = structural + syntax + result + sum(max(0.0, v) for v in extras.values())
-        parts = Scored(0.0, schema=schema_r, structural=structural, structural_f1=ro.structural, syntax=syntax,
-                       result=result, result_f1=result_f1, extras=extras)
+        parts = Scored(
+            0.0,
+            schema=schema_r,
+            structural=structural,
+            structural_f1=ro.structural,
+            syntax=syntax,
+            result=result,
+            result_f1=result_f1,
+            extras=extras,
+        )
         return parts, pos, neg
 
-    def _schema_component(self, ro: Rollout, p: Prepared, details: dict[str, Any]) -> tuple[RewardResult | None, Schema | None]:
+    def _schema_component(
+        self, ro: Rollout, p: Prepared, details: dict[str, Any]
+    ) -> tuple[RewardResult | None, Schema | None]:
         """The hallucination penalty and the schema it used (None when SQLite compiled the prediction)."""
         explicit = p.schema if p.schema is not None else p.gt.schema
         # SQLite already compiled the prediction against this very database: every table and
         # column resolved, so there is nothing to penalise.
-        compiled = explicit is None and ro.match is not None and ro.match.pred is not None and ro.match.pred.status is Status.OK
+        compiled = (
+            explicit is None
+            and ro.match is not None
+            and ro.match.pred is not None
+            and ro.match.pred.status is Status.OK
+        )
         sch = None if compiled and not self.extra_components else self._load_schema(explicit, p.gt.db_path, details)
         if not ro.sql:
             return None, sch
@@ -496,8 +556,10 @@ class RewardComputer:
             return {}
         pred = ro.match.pred if ro.match is not None else None
         return {
-            "acc": 1.0 if ro.exec_match else 0.0, "correct": 1.0 if ro.correct else 0.0,
-            "format_ok": 1.0 if ro.format_ok else 0.0, "executed": 1.0 if ro.executed else 0.0,
+            "acc": 1.0 if ro.exec_match else 0.0,
+            "correct": 1.0 if ro.correct else 0.0,
+            "format_ok": 1.0 if ro.format_ok else 0.0,
+            "executed": 1.0 if ro.executed else 0.0,
             "pred_time_ms": 1000.0 * pred.elapsed_s if pred is not None else 0.0,
             "timeout_s": ro.match.timeout_s if ro.match is not None else 0.0,
             "broken": 1.0 if ro.broken else 0.0,
@@ -512,9 +574,16 @@ class RewardComputer:
         """A sample nothing can verify: the same score for every completion, shaping off."""
         assert ro.status is not None
         where = p.gt.db_path or "(no database given)"
-        log_every(log, f"broken:{ro.status.value}:{where}", 60.0,
-                  "sample cannot be verified (%s) on database %s: %s; every completion scores %s (reward.broken_score)",
-                  ro.status.value, where, details.get("error") or details.get("exec_detail", ""), self.cfg.broken_score)
+        log_every(
+            log,
+            f"broken:{ro.status.value}:{where}",
+            60.0,
+            "sample cannot be verified (%s) on database %s: %s; every completion scores %s (reward.broken_score)",
+            ro.status.value,
+            where,
+            details.get("error") or details.get("exec_detail", ""),
+            self.cfg.broken_score,
+        )
         details["shaping_computed"] = False
         score = self.cfg.broken_score
         return self._finish(Scored(score, baseline=score), ro, details)
@@ -523,5 +592,6 @@ class RewardComputer:
         details = {"error": f"{type(exc).__name__}: {exc}"[:300], "shaping_computed": False}
         score = self.cfg.broken_score
         facts = {"broken": 1.0}
-        return self._breakdown.build(Scored(score, baseline=score, facts=facts), status=Status.INTERNAL_ERROR.value, details=details)
-
+        return self._breakdown.build(
+            Scored(score, baseline=score, facts=facts), status=Status.INTERNAL_ERROR.value, details=details
+        )

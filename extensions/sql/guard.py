@@ -56,7 +56,7 @@ MAX_JOINS = 12
 # One token per match; strings, quoted identifiers and comments may be unterminated.
 _TOKEN = re.compile(
     r"""'(?:[^']|'')*'?"""
-    r'''|"(?:[^"]|"")*"?'''
+    r"""|"(?:[^"]|"")*"?"""
     r"""|`(?:[^`]|``)*`?"""
     r"""|\[[^\]]*\]?"""
     r"""|--[^\n]*"""
@@ -69,10 +69,36 @@ _TOKEN = re.compile(
 _OPEN = frozenset("({")
 _CLOSE = frozenset(")}")
 _SKIP = frozenset("'\"`[")
-_WORD_OPS = frozenset({
-    "and", "or", "not", "is", "in", "like", "glob", "match", "regexp", "between", "case", "when", "then", "else",
-    "escape", "collate", "isnull", "notnull", "exists", "select", "distinct", "all", "any", "some", "filter", "over",
-})
+_WORD_OPS = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "is",
+        "in",
+        "like",
+        "glob",
+        "match",
+        "regexp",
+        "between",
+        "case",
+        "when",
+        "then",
+        "else",
+        "escape",
+        "collate",
+        "isnull",
+        "notnull",
+        "exists",
+        "select",
+        "distinct",
+        "all",
+        "any",
+        "some",
+        "filter",
+        "over",
+    }
+)
 _SET_OPS = frozenset({"union", "intersect", "except"})
 _JOINS = frozenset({"join", "straight_join"})
 _JOIN_CONDITIONS = frozenset({"on", "using"})

@@ -49,17 +49,29 @@ class Plan:
         from extensions.training.cli import TINY_SETTINGS
         from extensions.training.model import is_tiny
 
-        return [f"optimization.model_name={self.model}", *(TINY_SETTINGS if is_tiny(self.model) else []),
-                *self.overrides, *ARMS[arm]]
+        return [
+            f"optimization.model_name={self.model}",
+            *(TINY_SETTINGS if is_tiny(self.model) else []),
+            *self.overrides,
+            *ARMS[arm],
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data, with each arm's overrides and the statistics used."""
         from extensions.training.stats import HIERARCHICAL
 
-        return {"arms": {a: ARMS[a] for a in self.arms}, "seeds": self.seeds, "steps": self.steps,
-                "sft_warmup": self.sft_warmup, "config_file": self.config_file, "model": self.model,
-                "overrides": self.overrides, "threads": self.threads, "heldout_limit": self.heldout_limit,
-                "test": HIERARCHICAL}
+        return {
+            "arms": {a: ARMS[a] for a in self.arms},
+            "seeds": self.seeds,
+            "steps": self.steps,
+            "sft_warmup": self.sft_warmup,
+            "config_file": self.config_file,
+            "model": self.model,
+            "overrides": self.overrides,
+            "threads": self.threads,
+            "heldout_limit": self.heldout_limit,
+            "test": HIERARCHICAL,
+        }
 
 
 def load_arm_config(plan: Plan, arm: str) -> Config:
@@ -92,8 +104,12 @@ def _curve(metrics_path: str) -> dict[str, list]:
     from extensions.training.metrics import read_metrics
 
     rows = read_metrics(metrics_path) if os.path.exists(metrics_path) else []
-    keys = {"reward": "rewards/sql_reward/mean", "reward_std": "reward_std", "exec_match": "rewards/acc/mean",
-            "zero_std": "frac_reward_zero_std"}
+    keys = {
+        "reward": "rewards/sql_reward/mean",
+        "reward_std": "reward_std",
+        "exec_match": "rewards/acc/mean",
+        "zero_std": "frac_reward_zero_std",
+    }
     return {"step": [r["step"] for r in rows], **{k: [r.get(v) for r in rows] for k, v in keys.items()}}
 
 
@@ -115,8 +131,14 @@ def seed_policy(plan: Plan, seed: int, engine: Any) -> Any:
     root = os.path.join(plan.out, f"seed-{seed}")
     sft_dir, sft_json = os.path.join(root, "sft"), os.path.join(root, "sft.json")
     cfg = load_arm_config(plan, plan.arms[0])
-    opts = RunOptions(out_dir=root, demo=True, seed=seed, sft_warmup=plan.sft_warmup, threads=plan.threads,
-                      heldout_limit=plan.heldout_limit)
+    opts = RunOptions(
+        out_dir=root,
+        demo=True,
+        seed=seed,
+        sft_warmup=plan.sft_warmup,
+        threads=plan.threads,
+        heldout_limit=plan.heldout_limit,
+    )
     if os.path.exists(sft_json):
         return _reload(cfg, opts, engine, sft_dir)
     os.makedirs(root, exist_ok=True)
@@ -128,17 +150,26 @@ def seed_policy(plan: Plan, seed: int, engine: Any) -> Any:
     if os.path.exists(base_json):
         before = _read(base_json)
     else:
-        before = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new,
-                                  desc=f"seed {seed} base")
+        before = evaluate_heldout(
+            policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} base"
+        )
         _dump(base_json, {"metrics": before[0], **before[1]})
         before = {"metrics": before[0], **before[1]}
     policy = warm_up(cfg, policy, opts)
     after = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} sft")
     with quiet_transformers():
         policy.model.save_pretrained(sft_dir)
-    _dump(sft_json, {"seed": seed, "before": before, "sft_only": {"metrics": after[0], **after[1]},
-                     "prompt_ids": ablation_report.prompt_ids(policy.heldout_rows),
-                     "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)})
+    _dump(
+        sft_json,
+        {
+            "seed": seed,
+            "before": before,
+            "sft_only": {"metrics": after[0], **after[1]},
+            "prompt_ids": ablation_report.prompt_ids(policy.heldout_rows),
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "cpu_s": round(time.process_time() - c0, 1),
+        },
+    )
     return policy
 
 
@@ -174,18 +205,36 @@ def run_arm(plan: Plan, arm: str, seed: int, policy: Any, engine: Any) -> dict[s
 
     cfg = load_arm_config(plan, arm)
     set_seed(seed)
-    opts = RunOptions(out_dir=os.path.join(plan.out, f"seed-{seed}", arm), num_steps=plan.steps, demo=True, seed=seed,
-                      progress=f"seed {seed} {arm}", threads=plan.threads)
+    opts = RunOptions(
+        out_dir=os.path.join(plan.out, f"seed-{seed}", arm),
+        num_steps=plan.steps,
+        demo=True,
+        seed=seed,
+        progress=f"seed {seed} {arm}",
+        threads=plan.threads,
+    )
     os.makedirs(opts.out_dir, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
     trainer = train_grpo(cfg, clone(policy), opts, EnhancedRewardComputer.from_config(cfg, engine=engine))
-    metrics, per_prompt = evaluate_heldout(trainer.model, policy.tok, policy.heldout_rows, measuring_computer(engine),
-                                           cfg.optimization.max_response_length, desc=f"seed {seed} {arm} eval")
+    metrics, per_prompt = evaluate_heldout(
+        trainer.model,
+        policy.tok,
+        policy.heldout_rows,
+        measuring_computer(engine),
+        cfg.optimization.max_response_length,
+        desc=f"seed {seed} {arm} eval",
+    )
     curve = _curve(os.path.join(opts.out_dir, "metrics.jsonl"))
     zs = [v for v in curve["zero_std"] if v is not None]
-    doc = {"arm": arm, "seed": seed, "metrics": {**metrics, "zero_std_group_frac": sum(zs) / len(zs) if zs else None},
-           **per_prompt, "curve": curve, "wall_s": round(time.perf_counter() - t0, 1),
-           "cpu_s": round(time.process_time() - c0, 1)}
+    doc = {
+        "arm": arm,
+        "seed": seed,
+        "metrics": {**metrics, "zero_std_group_frac": sum(zs) / len(zs) if zs else None},
+        **per_prompt,
+        "curve": curve,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "cpu_s": round(time.process_time() - c0, 1),
+    }
     _dump(arm_path(plan.out, seed, arm), doc)
     return doc
 
@@ -213,8 +262,11 @@ def run_ablation(plan: Plan) -> dict[str, Any]:
             policy = seed_policy(plan, seed, engine)
             for arm in todo:
                 res = run_arm(plan, arm, seed, policy, engine)
-                print(f"[ablation] seed {seed} {arm}: exec match {res['metrics']['exec_match']:.3f} "
-                      f"({res['wall_s']:.0f} s)", file=sys.stderr)
+                print(
+                    f"[ablation] seed {seed} {arm}: exec match {res['metrics']['exec_match']:.3f} "
+                    f"({res['wall_s']:.0f} s)",
+                    file=sys.stderr,
+                )
     finally:
         engine.close()
     return ablation_report.write(plan.out, os.path.join(plan.out, "ablation.json"))
@@ -230,25 +282,34 @@ def parse_args(argv: list[str] | None = None) -> Any:
     """The command line of ``python -m extensions.ablation``."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m extensions.ablation", description=(
-        "GRPO arms that differ only in the reward, on the same seeds, data and SFT weights. Each finished "
-        "(arm, seed) goes to OUT/seed-<s>/<arm>.json and is skipped when rerun; OUT/ablation.json and "
-        "OUT/ablation.png collect them."))
-    p.add_argument("--arms", default=",".join(DEFAULT_ARMS), help=f"comma-separated arms of {', '.join(ARMS)} "
-                   "(default: %(default)s)")
+    p = argparse.ArgumentParser(
+        prog="python -m extensions.ablation",
+        description=(
+            "GRPO arms that differ only in the reward, on the same seeds, data and SFT weights. Each finished "
+            "(arm, seed) goes to OUT/seed-<s>/<arm>.json and is skipped when rerun; OUT/ablation.json and "
+            "OUT/ablation.png collect them."
+        ),
+    )
+    p.add_argument(
+        "--arms",
+        default=",".join(DEFAULT_ARMS),
+        help=f"comma-separated arms of {', '.join(ARMS)} (default: %(default)s)",
+    )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1) (default: %(default)s)")
     p.add_argument("--model", default="smollm2-135m", help="smollm2-135m (default), tiny, or a hub name / path")
     p.add_argument("--demo", action="store_true", help="the tiny toy model (same as --model tiny)")
     p.add_argument("--steps", type=int, help=f"GRPO steps per arm (default: {SMOLLM2_STEPS}; tiny {TINY_STEPS})")
     p.add_argument("--sft-warmup", type=int, help=f"SFT steps once per seed (default: {SMOLLM2_SFT}; tiny {TINY_SFT})")
     p.add_argument("--config", default="configs/demo_cpu.yaml", help="YAML config (default: %(default)s)")
-    p.add_argument("--out", default="outputs/ablation",
-                   help="output folder; rerun with it to resume (default: %(default)s)")
+    p.add_argument(
+        "--out", default="outputs/ablation", help="output folder; rerun with it to resume (default: %(default)s)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for every arm")
     p.add_argument("--heldout", type=int, metavar="N", help="measure N evenly spaced held-out prompts (default: all)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores; 1 for the tiny model)")
-    p.add_argument("--collect", metavar="JSON",
-                   help="only collect the finished runs in --out into JSON (and a PNG next to it)")
+    p.add_argument(
+        "--collect", metavar="JSON", help="only collect the finished runs in --out into JSON (and a PNG next to it)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     return p.parse_args(argv)
 
@@ -263,12 +324,18 @@ def make_plan(args: Any) -> Plan:
     if unknown or not arms:
         raise ValueError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
     tiny = is_tiny(model)
-    return Plan(arms=arms, seeds=list(range(args.seeds)), steps=args.steps or (TINY_STEPS if tiny else SMOLLM2_STEPS),
-                sft_warmup=args.sft_warmup if args.sft_warmup is not None else (TINY_SFT if tiny else SMOLLM2_SFT),
-                config_file=args.config, model=model, out=os.path.abspath(args.out),
-                overrides=[*(TINY_OVERRIDES if tiny else []), "logging.save_every=100000", *args.set],
-                threads=args.threads,
-                heldout_limit=args.heldout)
+    return Plan(
+        arms=arms,
+        seeds=list(range(args.seeds)),
+        steps=args.steps or (TINY_STEPS if tiny else SMOLLM2_STEPS),
+        sft_warmup=args.sft_warmup if args.sft_warmup is not None else (TINY_SFT if tiny else SMOLLM2_SFT),
+        config_file=args.config,
+        model=model,
+        out=os.path.abspath(args.out),
+        overrides=[*(TINY_OVERRIDES if tiny else []), "logging.save_every=100000", *args.set],
+        threads=args.threads,
+        heldout_limit=args.heldout,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

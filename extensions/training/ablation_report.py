@@ -73,8 +73,11 @@ def load_runs(out: str) -> tuple[dict[str, dict[int, dict]], list[str], dict[str
     for sft in sorted(glob.glob(os.path.join(out, "seed-*", "sft.json"))):
         doc = _read(sft)
         ids = ids or doc["prompt_ids"]
-        runs.setdefault(REFERENCE, {})[doc["seed"]] = {"metrics": doc["sft_only"]["metrics"], **doc["sft_only"],
-                                                       "cpu_s": doc.get("cpu_s")}
+        runs.setdefault(REFERENCE, {})[doc["seed"]] = {
+            "metrics": doc["sft_only"]["metrics"],
+            **doc["sft_only"],
+            "cpu_s": doc.get("cpu_s"),
+        }
         for path in sorted(glob.glob(os.path.join(os.path.dirname(sft), "*.json"))):
             if os.path.basename(path) not in ("sft.json", "base.json"):
                 res = _read(path)
@@ -125,11 +128,17 @@ def collect(out: str) -> dict[str, Any]:
     cpu = sft_cpu + sum(s.get("cpu_s") or 0.0 for a, seeds in runs.items() if a != REFERENCE for s in seeds.values())
     base_path = os.path.join(out, "base.json")  # the pretrained model before any training (not the tiny toy's)
     base = _read(base_path) if os.path.exists(base_path) else None
-    return {"model": plan.get("model"), "prompt_ids": ids, "base_model": base,
-            "arms": {a: _arm_summary(s) for a, s in runs.items()},
-            "per_prompt": per_prompt, "paired_vs_baseline": _paired(runs, "exec_match"),
-            "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated"),
-            "cpu_hours": round(cpu / 3600, 2), "config": {**plan, "heldout_n": len(ids), "decoding": "greedy"}}
+    return {
+        "model": plan.get("model"),
+        "prompt_ids": ids,
+        "base_model": base,
+        "arms": {a: _arm_summary(s) for a, s in runs.items()},
+        "per_prompt": per_prompt,
+        "paired_vs_baseline": _paired(runs, "exec_match"),
+        "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated"),
+        "cpu_hours": round(cpu / 3600, 2),
+        "config": {**plan, "heldout_n": len(ids), "decoding": "greedy"},
+    }
 
 
 def write(out: str, json_path: str) -> dict[str, Any]:

@@ -123,8 +123,10 @@ def demo_rows(style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
     paths = build_demo_databases()
     cache: dict[str, str] = {}
     train, held = split_demo(demo_examples() + slot_examples())
+
     def rows(exs: list[dict]) -> list[dict]:
         return [_to_row(e, os.path.abspath(paths[e["db_id"]]), style, sample_k, cache) for e in exs]
+
     return rows(train), rows(held)
 
 

@@ -70,6 +70,7 @@ def gguf_folder() -> str:
 
 def _convert(target: str) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     folder = gguf_folder()
     if importlib.util.find_spec("gguf") is None:
         raise SystemExit(f"error: reading the SmolLM2 GGUF file needs the gguf package: {INSTALL}")

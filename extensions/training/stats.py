@@ -20,13 +20,16 @@ from collections.abc import Sequence
 from typing import Any
 
 BOOTSTRAP_PROMPTS = "paired bootstrap over held-out prompts (percentile 95% CI, 5000 resamples)"
-HIERARCHICAL = ("hierarchical bootstrap: resample seeds, then held-out prompts within each seed (paired: the same "
-                "resampled prompts for both arms); percentile 95% CI, two-sided p = 2 x min(share <= 0, share >= 0), "
-                "5000 resamples")
+HIERARCHICAL = (
+    "hierarchical bootstrap: resample seeds, then held-out prompts within each seed (paired: the same "
+    "resampled prompts for both arms); percentile 95% CI, two-sided p = 2 x min(share <= 0, share >= 0), "
+    "5000 resamples"
+)
 
 
-def bootstrap_diff(after: Sequence[float], before: Sequence[float], *, draws: int = 5000,
-                   seed: int = 0) -> dict[str, object]:
+def bootstrap_diff(
+    after: Sequence[float], before: Sequence[float], *, draws: int = 5000, seed: int = 0
+) -> dict[str, object]:
     """Paired bootstrap over prompts of ``mean(after) - mean(before)`` (same prompts, same order).
 
     Args:
@@ -89,8 +92,9 @@ def hierarchical_mean(per_seed: Sequence[Sequence[float]], *, draws: int = 5000,
     return {"mean": float(np.mean(per_seed)), "ci95": [float(lo), float(hi)]}
 
 
-def hierarchical_diff(arm: Sequence[Sequence[float]], base: Sequence[Sequence[float]], *, draws: int = 5000,
-                      seed: int = 0) -> dict[str, object]:
+def hierarchical_diff(
+    arm: Sequence[Sequence[float]], base: Sequence[Sequence[float]], *, draws: int = 5000, seed: int = 0
+) -> dict[str, object]:
     """Paired difference ``arm - base`` over seeds and prompts: a hierarchical bootstrap of per-prompt differences.
 
     Args:

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from extensions.data.demo import build_database, demo_examples
 from extensions._util.cache import ResultCache, approx_bytes
+from extensions.data.demo import build_database, demo_examples
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
 
@@ -78,7 +78,13 @@ def test_in_flight_duplicates_join(demo_paths, tmp_path):
 
 
 def test_adaptive_step_budget_clamp(demo_paths):
-    settings = {"workers": 1, "timeout_s": 30.0, "max_vm_steps": 8_000_000, "adaptive_k": 10, "adaptive_min_steps": 500_000}
+    settings = {
+        "workers": 1,
+        "timeout_s": 30.0,
+        "max_vm_steps": 8_000_000,
+        "adaptive_k": 10,
+        "adaptive_min_steps": 500_000,
+    }
     with ExecutionEngine(**settings) as eng:
         from extensions.execution.status import ExecResult
 
@@ -139,7 +145,12 @@ def test_result_cache_never_keeps_an_entry_over_its_cap():
 
 @pytest.mark.parametrize(
     "small, big",
-    [("a", "a" * 10_000), (b"x", b"x" * 10_000), (((1, "a"),), ((1, "a"),) * 1000), ({"k": 1}, {str(i): i for i in range(500)})],
+    [
+        ("a", "a" * 10_000),
+        (b"x", b"x" * 10_000),
+        (((1, "a"),), ((1, "a"),) * 1000),
+        ({"k": 1}, {str(i): i for i in range(500)}),
+    ],
 )
 def test_approx_bytes_grows_with_the_value(small, big):
     assert approx_bytes(big) >= 10 * approx_bytes(small)
@@ -171,7 +182,11 @@ def test_inline_lane_connections_are_bounded(tmp_path):
         # runs past the inline budget: the worker runs it to its step budget
         ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r", Status.TIMEOUT),
         # values past the inline cap, rows past the inline cap: the worker returns them
-        ("SELECT length(group_concat(name, '-------------------------------')) || printf('%.9000c', 'x') FROM employees", Status.OK),
+        (
+            "SELECT length(group_concat(name, '-------------------------------')) || printf('%.9000c', 'x') "
+            "FROM employees",
+            Status.OK,
+        ),
         ("WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 12000) SELECT x FROM r", Status.OK),
         # a memory bomb past the worker's own caps still ends as too_large
         ("SELECT zeroblob(100000000)", Status.TOO_LARGE),
@@ -191,7 +206,9 @@ def test_inline_lane_hands_over_what_it_cannot_settle(demo_paths, sql, status):
 
 def test_slow_database_skips_the_inline_lane(demo_paths):
     hr = demo_paths["hr"]
-    slow_gold = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 3000000) SELECT count(*) FROM r"
+    slow_gold = (
+        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 3000000) SELECT count(*) FROM r"
+    )
     with ExecutionEngine(workers=1, inline_budget_ms=2, adaptive_timeout=False) as eng:
         m = eng.match(hr, "SELECT count(*) FROM employees", slow_gold)
         assert m.status is Status.OK and not m.match
@@ -315,13 +332,19 @@ def test_many_threads_same_results_as_sequential(demo_paths):
     # file shared by 16 threads, the overflow sent to workers) or, with the lane off, in the pool.
     for inline_ms in (10.0, 0.0):
         with ExecutionEngine(
-            workers=2, adaptive_timeout=False, result_cache_entries=0, gold_cache_entries=0,
-            verdict_cache_entries=0, inline_budget_ms=inline_ms,
+            workers=2,
+            adaptive_timeout=False,
+            result_cache_entries=0,
+            gold_cache_entries=0,
+            verdict_cache_entries=0,
+            inline_budget_ms=inline_ms,
         ) as eng:
             with ThreadPoolExecutor(16) as ex:
                 got = list(ex.map(lambda it: eng.match(*it).match, items * 2))
             assert got == sequential * 2
-            assert eng.stats()["executions"] > len(items) * 2  # more than one statement run per call: nothing was cached
+            assert (
+                eng.stats()["executions"] > len(items) * 2
+            )  # more than one statement run per call: nothing was cached
             if inline_ms:
                 assert eng.stats()["inline"]["open_connections"] <= 2 * len(demo_paths)
 
@@ -394,7 +417,9 @@ def test_match_many_gives_the_per_sample_verdicts(demo_paths):
         path = demo_paths[e["db_id"]]
         pred = [e["query"], examples[(i + 1) % len(examples)]["query"], "SELEC 1", None, "SELECT nope FROM t"][i % 5]
         items.append((path, pred, e["query"]))
-    items.append(([demo_paths["hr"], demo_paths["hr"]], "SELECT count(*) FROM employees", "SELECT count(*) FROM employees"))
+    items.append(
+        ([demo_paths["hr"], demo_paths["hr"]], "SELECT count(*) FROM employees", "SELECT count(*) FROM employees")
+    )
     items.append(("/missing.sqlite", "SELECT 1", "SELECT 1"))
     items.append((demo_paths["hr"], "SELECT 1", ""))
     items += items[:12] + items[-3:]  # a GRPO group repeats items: each distinct one is matched once, same verdicts
@@ -486,7 +511,9 @@ def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_path
         assert eng.match(hr, "SELECT count(*) + 0 FROM employees", gold).match
 
 
-@pytest.mark.parametrize("gold, status", [("SELECT count(*) FROM employees", Status.TOO_LARGE), ("SELECT nope FROM t", Status.GOLD_ERROR)])
+@pytest.mark.parametrize(
+    "gold, status", [("SELECT count(*) FROM employees", Status.TOO_LARGE), ("SELECT nope FROM t", Status.GOLD_ERROR)]
+)
 def test_a_prediction_over_max_sql_bytes_is_too_large_and_never_cached(demo_paths, gold, status):
     hr = demo_paths["hr"]
     huge = "SELECT DISTINCT 1 " + "-- padding\n" * 200_000

@@ -44,15 +44,29 @@ def gt(demo_paths):
 def test_same_keys_and_finite_values(engine, gt):
     for preset in ("sql_r1", "arctic", "reasoning_sql", "seed_combined"):
         c = EnhancedRewardComputer(preset, engine=engine)
-        inputs = [completion(s, "good") for s in CORRECT_SQL + WRONG_SQL] + [None, b"\xff\x00", 3, "x" * 200_000, "\ud800"]
+        inputs = [completion(s, "good") for s in CORRECT_SQL + WRONG_SQL] + [
+            None,
+            b"\xff\x00",
+            3,
+            "x" * 200_000,
+            "\ud800",
+        ]
         keys = None
         for out in inputs:
             r = c.compute_reward(out, gt)
             assert all(isinstance(v, float) and math.isfinite(v) for v in r.breakdown.values())
             keys = keys or list(r.breakdown)
             assert list(r.breakdown) == keys
-        for bad_gt in (None, {}, {"sql": None}, {"db_id": "x"}, 42, {"sql": "SELECT nope FROM nowhere", "db_path": gt["db_path"]},
-                       {"sql": GOLD, "db_path": "/missing.sqlite"}, {"sql": GOLD, "db_id": "hr"}):
+        for bad_gt in (
+            None,
+            {},
+            {"sql": None},
+            {"db_id": "x"},
+            42,
+            {"sql": "SELECT nope FROM nowhere", "db_path": gt["db_path"]},
+            {"sql": GOLD, "db_path": "/missing.sqlite"},
+            {"sql": GOLD, "db_id": "hr"},
+        ):
             r = c.compute_reward(completion(GOLD, "good"), bad_gt)
             assert list(r.breakdown) == keys
             assert r.correct is False and r.acc == 0.0
@@ -151,7 +165,9 @@ def test_invalid_arguments():
     syntax_w=st.floats(0.0, 3.0),
     wrong_ceiling=st.sampled_from([1.0, 0.3]),
     result_w=st.sampled_from([0.0, 2.0]),
-    correct=st.lists(st.tuples(st.sampled_from(CORRECT_SQL), st.sampled_from(["good", "plain"])), min_size=1, max_size=4),
+    correct=st.lists(
+        st.tuples(st.sampled_from(CORRECT_SQL), st.sampled_from(["good", "plain"])), min_size=1, max_size=4
+    ),
     wrong=st.lists(
         st.one_of(
             st.tuples(st.sampled_from(WRONG_SQL), st.sampled_from(["good", "bad", "plain"])),
@@ -161,13 +177,34 @@ def test_invalid_arguments():
         max_size=6,
     ),
 )
-def test_correct_always_beats_incorrect(engine, gt, preset, gating, schema_weight, select_w, where_w, join_w, syntax_w,
-                                        wrong_ceiling, result_w, correct, wrong):
+def test_correct_always_beats_incorrect(
+    engine,
+    gt,
+    preset,
+    gating,
+    schema_weight,
+    select_w,
+    where_w,
+    join_w,
+    syntax_w,
+    wrong_ceiling,
+    result_w,
+    correct,
+    wrong,
+):
     baseline = (lambda s, g: 0.5 if "salary" in (s or "") else 2.0) if preset == "callable" else preset
     c = EnhancedRewardComputer(
-        baseline, engine=engine, gating=gating, schema_weight=schema_weight, structural_select_weight=select_w,
-        structural_where_weight=where_w, structural_join_weight=join_w, syntax_weight=syntax_w, schema_penalty_cap=None,
-        wrong_ceiling=wrong_ceiling, result_weight=result_w,
+        baseline,
+        engine=engine,
+        gating=gating,
+        schema_weight=schema_weight,
+        structural_select_weight=select_w,
+        structural_where_weight=where_w,
+        structural_join_weight=join_w,
+        syntax_weight=syntax_w,
+        schema_penalty_cap=None,
+        wrong_ceiling=wrong_ceiling,
+        result_weight=result_w,
     )
     right = [c.compute_reward(completion(s, f), gt) for s, f in correct]
     bad = [c.compute_reward(completion(s, f), gt) for s, f in wrong]
@@ -209,7 +246,9 @@ def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
     explicit = load_schema(demo_paths["hr"])
     fast = EnhancedRewardComputer("arctic", engine=engine)
     slow = EnhancedRewardComputer("arctic", engine=engine)
-    for sql in WRONG_SQL + ["SELECT d.name, count(*) FROM employees e JOIN departments d ON e.department_id = d.id GROUP BY d.name"]:
+    for sql in WRONG_SQL + [
+        "SELECT d.name, count(*) FROM employees e JOIN departments d ON e.department_id = d.id GROUP BY d.name"
+    ]:
         a = fast.compute_reward(completion(sql, "good"), gt)
         b = slow.compute_reward(completion(sql, "good"), gt, schema=explicit)
         assert a.breakdown == b.breakdown, sql
@@ -232,7 +271,9 @@ def test_compute_rewards_batch_equals_per_sample(engine, gt, demo_paths):
     assert len(batch) == len(sols)
     for got, sol, g in zip(batch, sols, gts):
         want = single.compute_reward(sol, g)
-        assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+        assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {
+            k: v for k, v in want.breakdown.items() if k != "pred_time_ms"
+        }
 
 
 def test_a_batch_parses_each_ground_truth_once_with_the_same_results(engine, demo_dir, demo_paths):
@@ -241,11 +282,15 @@ def test_a_batch_parses_each_ground_truth_once_with_the_same_results(engine, dem
     shared = {"sql": count, "db_path": demo_paths["hr"]}
     deep_gold = {"sql": "SELECT " + "(" * 40 + "1" + ")" * 40, "db_path": demo_paths["hr"]}
     rows = [
-        (shared, None), (shared, None), ({"sql": count, "db_path": demo_paths["hr"]}, None),
+        (shared, None),
+        (shared, None),
+        ({"sql": count, "db_path": demo_paths["hr"]}, None),
         ('{"sql": "SELECT count(*) FROM employees", "db_id": "hr"}', None),
         ('{"sql": "SELECT count(*) FROM employees", "db_id": "hr"}', None),
-        (count, {"db_id": "hr"}), (count, {"db_id": "store"}),  # one gold string, different databases
-        ({"sql": count, "db_path": demo_paths["hr"], "schema": {"employees": ["id"]}}, None), (deep_gold, None),
+        (count, {"db_id": "hr"}),
+        (count, {"db_id": "store"}),  # one gold string, different databases
+        ({"sql": count, "db_path": demo_paths["hr"], "schema": {"employees": ["id"]}}, None),
+        (deep_gold, None),
     ]
     preds = [count, "SELECT count(id) FROM employees", "SELECT 1", "SELECT " + "(" * 40 + "1" + ")" * 40]
     sols, gts, extras = [], [], []
@@ -262,7 +307,8 @@ def test_a_batch_parses_each_ground_truth_once_with_the_same_results(engine, dem
         want = single.compute_reward(sol, g, extra_info=extra)
         statuses.add(got.details["status"])
         assert {k: v for k, v in got.breakdown.items() if k != "pred_time_ms"} == {
-            k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+            k: v for k, v in want.breakdown.items() if k != "pred_time_ms"
+        }
         assert got.details.get("error") == want.details.get("error")
     assert {"ok", "too_deep", "gold_error", "schema_error"} >= statuses >= {"ok", "too_deep", "gold_error"}
 
@@ -284,7 +330,9 @@ def test_compute_reward_async_gathered_equals_per_sample(engine, gt):
     single = EnhancedRewardComputer("sql_r1", engine=engine)
     for r, s, g in zip(got, sols, gts):
         want = single.compute_reward(s, g)
-        assert {k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} == {k: v for k, v in want.breakdown.items() if k != "pred_time_ms"}
+        assert {k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} == {
+            k: v for k, v in want.breakdown.items() if k != "pred_time_ms"
+        }
     # A computer stays picklable; the copy batches its own calls.
     copy = pickle.loads(pickle.dumps(EnhancedRewardComputer("sql_r1")))
     assert copy.stats()["async"] == {"batches": 0, "calls": 0} and copy.keys == comp.keys

@@ -24,7 +24,10 @@ DEFINED = ("ok", "too_deep", "too_long", "parse_error", "token_error", "empty", 
 def _run_child(limit: int, mode: str) -> list[dict]:
     proc = subprocess.run(
         [sys.executable, "-m", "tests.sql.deep_child", str(FIXTURE), str(limit), mode],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     last = rows[-1]["shape"] if rows else "(none)"
@@ -87,14 +90,25 @@ def test_wide_but_shallow_queries_pass(case: dict) -> None:
         ("SELECT * FROM t" + " JOIN a ON 1" * 40 + " JOIN b" * 12, None),  # only the 12 without ON count
         ("SELECT * FROM t" + " JOIN a ON 1" * 40 + " JOIN b" * 13, "too_deep: more than 12 JOINs without ON or USING"),
         ("SELECT * FROM t" + " JOIN a" * 14 + " ON 1" * 14, "too_deep: more than 12 JOINs"),  # ONs after the chain
-        ("SELECT * FROM t" + " JOIN (SELECT * FROM a" * 13 + ")" * 13, "too_deep: more than 12 JOINs"),  # ON-less, nested
+        (
+            "SELECT * FROM t" + " JOIN (SELECT * FROM a" * 13 + ")" * 13,
+            "too_deep: more than 12 JOINs",
+        ),  # ON-less, nested
         ("SELECT CASE" + " WHEN a = 1 AND b = 2 THEN 1" * 500 + " END", None),
         ("SELECT " + "CASE WHEN 1 THEN " * 60 + "1" + " END" * 60, "too_deep: expression deeper than 160"),
         ("SELECT " + "CASE WHEN " * 60 + "1" + " THEN 1 END" * 60, "too_deep: expression deeper than 160"),
         ("SELECT CASE WHEN 1 THEN 1 END" + " + 1" * 200, "too_deep: expression deeper than 160"),
     ],
-    ids=["40-with-on-12-without", "40-with-on-13-without", "ons-after-chain", "nested-derived", "flat-case",
-         "case-in-then", "case-in-when", "chain-after-case"],
+    ids=[
+        "40-with-on-12-without",
+        "40-with-on-13-without",
+        "ons-after-chain",
+        "nested-derived",
+        "flat-case",
+        "case-in-then",
+        "case-in-when",
+        "chain-after-case",
+    ],
 )
 def test_only_bare_joins_and_real_nesting_count(sql: str, reason: str | None) -> None:
     got = check_sql(sql)
@@ -137,8 +151,17 @@ def _boundary_cases() -> list[str]:
     cases = []
     for line in FIXTURE.read_text(encoding="utf-8").splitlines():
         s = json.loads(line)
-        for n in (guard.MAX_PAREN_DEPTH - 1, guard.MAX_PAREN_DEPTH, guard.MAX_PAREN_DEPTH + 1, 79, 80, 81, 159, 160,
-                  161):
+        for n in (
+            guard.MAX_PAREN_DEPTH - 1,
+            guard.MAX_PAREN_DEPTH,
+            guard.MAX_PAREN_DEPTH + 1,
+            79,
+            80,
+            81,
+            159,
+            160,
+            161,
+        ):
             cases.append(s["head"] + s["open"] * n + s["core"] + s.get("close", "") * n)
     hostile = ROOT / "tests" / "fixtures" / "hostile_sql.jsonl"
     cases += [row["sql"] for row in map(json.loads, hostile.read_text(encoding="utf-8").splitlines()) if "sql" in row]
@@ -155,8 +178,41 @@ def test_the_fast_path_never_accepts_what_the_scan_refuses() -> None:
         assert guard.scan_sql(sql) is None, sql[:80]
 
 
-_SOUP = ["(", ")", "{", "}", ",", " ", "1", "a", "+", "-", "'", "--", "\n", "/*", "*/", "AND", "not", "UNION", "join",
-         "x$and", "CASE", "case", "END", "WHEN", "then", "ELSE", "ON", "using", ".", "[", "]", "`", '"']
+_SOUP = [
+    "(",
+    ")",
+    "{",
+    "}",
+    ",",
+    " ",
+    "1",
+    "a",
+    "+",
+    "-",
+    "'",
+    "--",
+    "\n",
+    "/*",
+    "*/",
+    "AND",
+    "not",
+    "UNION",
+    "join",
+    "x$and",
+    "CASE",
+    "case",
+    "END",
+    "WHEN",
+    "then",
+    "ELSE",
+    "ON",
+    "using",
+    ".",
+    "[",
+    "]",
+    "`",
+    '"',
+]
 
 
 @given(st.lists(st.sampled_from(_SOUP), max_size=400))

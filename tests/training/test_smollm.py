@@ -43,11 +43,31 @@ def test_real_model_demo_runs_every_phase(tmp_path, demo_dir, monkeypatch):
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     out = tmp_path / "out"
-    rc = main(["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", str(out),
-               "--num-steps", "1", "--sft-warmup", "1", "--heldout", "2", "--threads", "1",
-               "--set", "optimization.batch_size=2", "--set", "grpo.num_generations=2",
-               "--set", "optimization.max_response_length=8",
-               "--set", "logging.save_every=1000"])
+    rc = main(
+        [
+            "--demo",
+            "--config",
+            os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+            "--output-dir",
+            str(out),
+            "--num-steps",
+            "1",
+            "--sft-warmup",
+            "1",
+            "--heldout",
+            "2",
+            "--threads",
+            "1",
+            "--set",
+            "optimization.batch_size=2",
+            "--set",
+            "grpo.num_generations=2",
+            "--set",
+            "optimization.max_response_length=8",
+            "--set",
+            "logging.save_every=1000",
+        ]
+    )
     assert rc == 0
     doc = json.loads((out / "eval.json").read_text())
     assert doc["model"] == "smollm2-135m" and doc["n"] == 2

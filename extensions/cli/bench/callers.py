@@ -134,7 +134,13 @@ def run_threads(samples: list[Sample], opts: RunOptions, enhanced: bool = False)
         stats["caller_process"] = {k: usage1[k] - usage0[k] for k in usage0}
     finally:
         eng.close()
-    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "sqlite_s": [o[2] for o in out], "stats": stats}
+    return {
+        "verdicts": [o[0] for o in out],
+        "wall_s": wall,
+        "lat": [o[1] for o in out],
+        "sqlite_s": [o[2] for o in out],
+        "stats": stats,
+    }
 
 
 def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -> dict:
@@ -144,7 +150,9 @@ def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
         t0 = time.perf_counter()
         if enhanced:
             computer = EnhancedRewardComputer("arctic", engine=eng, semantics=opts.semantics)
-            results = computer.compute_rewards([as_completion(s.pred) for s in samples], [{"sql": s.gold, "db_path": s.db_path} for s in samples])
+            results = computer.compute_rewards(
+                [as_completion(s.pred) for s in samples], [{"sql": s.gold, "db_path": s.db_path} for s in samples]
+            )
             verdicts = [r.acc == 1.0 for r in results]
         else:
             matches = eng.match_many([(s.db_path, s.pred, s.gold) for s in samples], semantics=opts.semantics)  # type: ignore[arg-type]
@@ -157,6 +165,7 @@ def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
 
 async def _gather(one: Callable[[Sample], Any], samples: list[Sample]) -> tuple[list[tuple[bool, float]], float, float]:
     """``one`` over every sample at once: the results with their latencies, the wall time and the process's CPU time."""
+
     async def timed(s: Sample) -> tuple[bool, float]:
         t = time.perf_counter()
         return await one(s), time.perf_counter() - t
@@ -192,8 +201,14 @@ def run_async(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
 def hook_overrides(opts: RunOptions, *, shaping: bool) -> list[str]:
     """The verl hook's ``overrides`` for the same engine settings and semantics; ``shaping=False`` is engine-only."""
     s = opts.settings
-    out = [f"execution.workers={s.workers}", f"execution.timeout_s={s.timeout_s}", f"execution.inline_budget_ms={s.inline_budget_ms}",
-           f"execution.adaptive_timeout={str(s.adaptive_timeout).lower()}", f"reward.semantics={opts.semantics}", "reward.baseline=arctic"]
+    out = [
+        f"execution.workers={s.workers}",
+        f"execution.timeout_s={s.timeout_s}",
+        f"execution.inline_budget_ms={s.inline_budget_ms}",
+        f"execution.adaptive_timeout={str(s.adaptive_timeout).lower()}",
+        f"reward.semantics={opts.semantics}",
+        "reward.baseline=arctic",
+    ]
     out.append(f"execution.max_vm_steps={s.max_vm_steps}")
     return out + ([] if shaping else ["reward.enable_enhanced=false"])
 
@@ -206,7 +221,9 @@ def run_hook_async(samples: list[Sample], opts: RunOptions, shaping: bool) -> di
     keys: set[str] = set()
 
     async def score(sql: str, gold: str, db_path: str) -> dict[str, float]:
-        return await verl_hook.compute_score_async("bench", as_completion(sql), {"sql": gold, "db_path": db_path}, None, overrides=overrides)
+        return await verl_hook.compute_score_async(
+            "bench", as_completion(sql), {"sql": gold, "db_path": db_path}, None, overrides=overrides
+        )
 
     async def one(s: Sample) -> bool:
         out = await score(s.pred, s.gold, s.db_path)
@@ -215,12 +232,19 @@ def run_hook_async(samples: list[Sample], opts: RunOptions, shaping: bool) -> di
 
     async def warm_then_measure() -> tuple[list[tuple[bool, float]], float, float]:
         n = 2 * max(1, opts.settings.workers or multiprocessing.cpu_count())
-        await asyncio.gather(*(score(WARM_UP.format(n=200_000 + i), WARM_UP.format(n=200_000 + i), samples[0].db_path) for i in range(n)))
+        await asyncio.gather(
+            *(score(WARM_UP.format(n=200_000 + i), WARM_UP.format(n=200_000 + i), samples[0].db_path) for i in range(n))
+        )
         return await _gather(one, samples)
 
     out, wall, cpu = asyncio.run(warm_then_measure())
-    return {"verdicts": [o[0] for o in out], "wall_s": wall, "lat": [o[1] for o in out], "breakdown_keys": len(keys),
-            "caller_cpu_s": cpu}
+    return {
+        "verdicts": [o[0] for o in out],
+        "wall_s": wall,
+        "lat": [o[1] for o in out],
+        "breakdown_keys": len(keys),
+        "caller_cpu_s": cpu,
+    }
 
 
 def noop_floor(samples: list[Sample], threads: int = 6) -> dict:

@@ -43,17 +43,23 @@ from collections.abc import Callable
 
 from extensions.cli.bench.engine import cmd_engine
 from extensions.cli.bench.guard import cmd_guard
-from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.instructions import cmd_instructions
+from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.profile import cmd_profile
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
 from extensions.cli.bench.throughput import cmd_evaluate, cmd_extract
 from extensions.execution.engine import EngineSettings
 
-DEFAULT_SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "spider_dev"))
+DEFAULT_SHARED = os.path.normpath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "spider_dev")
+)
 COMMANDS: dict[str, Callable[[argparse.Namespace], dict]] = {
-    "engine": cmd_engine, "memory": cmd_memory, "schema": cmd_schema, "extract": cmd_extract, "evaluate": cmd_evaluate,
+    "engine": cmd_engine,
+    "memory": cmd_memory,
+    "schema": cmd_schema,
+    "extract": cmd_extract,
+    "evaluate": cmd_evaluate,
     "guard": cmd_guard,
 }
 
@@ -63,24 +69,38 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompts", type=int, default=64)
     p.add_argument("--heavy-prompts", type=int, default=16, help="prompts on the heavy database (its golds are slow)")
     p.add_argument("--rollouts", type=int, default=16)
-    p.add_argument("--repeats", type=int, default=5, help="rounds of runs per caller (interleaved); the median is reported")
+    p.add_argument(
+        "--repeats", type=int, default=5, help="rounds of runs per caller (interleaved); the median is reported"
+    )
     p.add_argument("--heavy-repeats", type=int, default=1, help="runs per caller on the heavy database")
     p.add_argument("--timeout", type=float, default=10.0, help="per-statement timeout, every caller")
-    p.add_argument("--inline-budget-ms", type=float, default=EngineSettings.inline_budget_ms,
-                   help="deadline of the inline attempt in the calling thread (execution.inline_budget_ms); 0 = workers only")
+    p.add_argument(
+        "--inline-budget-ms",
+        type=float,
+        default=EngineSettings.inline_budget_ms,
+        help="deadline of the inline attempt in the calling thread (execution.inline_budget_ms); 0 = workers only",
+    )
     p.add_argument("--runaways", type=int, default=4)
     p.add_argument("--runaway-timeout", type=float, default=2.0, help="fixed timeout for the runaway run")
-    p.add_argument("--runaway-datasets", default="bundled,spider",
-                   help="datasets that also get the runaway and adaptive-timeout runs (on heavy, the reference's leaked threads "
-                        "slow every later query, so that run takes minutes; add it explicitly)")
+    p.add_argument(
+        "--runaway-datasets",
+        default="bundled,spider",
+        help="datasets that also get the runaway and adaptive-timeout runs (on heavy, the reference's leaked threads "
+        "slow every later query, so that run takes minutes; add it explicitly)",
+    )
     p.add_argument("--adaptive-k", type=float, default=20.0)
     p.add_argument("--adaptive-min", type=int, default=1_000_000, help="smallest adaptive step budget (VM steps)")
-    p.add_argument("--callers", default="",
-                   help="comma list of the callers to run (default: all; the reference always runs)")
-    p.add_argument("--max-vm-steps", type=int, default=-1,
-                   help="also run the engine-only hook and the engine's async caller with this SQLite "
-                        "VM-instruction budget (execution.max_vm_steps; 0 = none), side by side with the same "
-                        "callers under the build's default; -1 = not")
+    p.add_argument(
+        "--callers", default="", help="comma list of the callers to run (default: all; the reference always runs)"
+    )
+    p.add_argument(
+        "--max-vm-steps",
+        type=int,
+        default=-1,
+        help="also run the engine-only hook and the engine's async caller with this SQLite "
+        "VM-instruction budget (execution.max_vm_steps; 0 = none), side by side with the same "
+        "callers under the build's default; -1 = not",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,13 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report", "profile", "instructions"])
     p.add_argument("files", nargs="*", help="report: the JSON files to render as markdown")
     p.add_argument("--shared", default=DEFAULT_SHARED, help="Spider dev folder (optional)")
-    p.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "extensions-bench"), help="where generated databases are kept")
+    p.add_argument(
+        "--cache-dir",
+        default=os.path.join(tempfile.gettempdir(), "extensions-bench"),
+        help="where generated databases are kept",
+    )
     p.add_argument("--workers", type=int, default=0, help="engine worker processes (0 = all cores)")
     _engine_options(p)
     p.add_argument("--n-databases", type=int, default=300, help="memory: databases to cycle through")
     p.add_argument("--rounds", type=int, default=6, help="memory: passes over all databases")
     p.add_argument("--queries-per-db", type=int, default=4)
-    p.add_argument("--max-open", type=int, default=16, help="memory: databases with open connections, per worker and in the inline lane")
+    p.add_argument(
+        "--max-open",
+        type=int,
+        default=16,
+        help="memory: databases with open connections, per worker and in the inline lane",
+    )
     p.add_argument("--cache-entries", type=int, default=2000, help="memory: entries per cache (gold, result, verdict)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON here")

@@ -15,7 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from extensions.cli.bench.callers import (
-    RunOptions, noop_floor, parse_floor, run_async, run_batch, run_cold, run_hook_async, run_reference, run_threads,
+    RunOptions,
+    noop_floor,
+    parse_floor,
+    run_async,
+    run_batch,
+    run_cold,
+    run_hook_async,
+    run_reference,
+    run_threads,
 )
 from extensions.cli.bench.sqlite_ref import sqlite_reference
 from extensions.cli.bench.workload import Sample, build_workload, spider_examples
@@ -103,7 +111,9 @@ def summarize_caller(runs: list[dict], ref_runs: list[dict], sqlite_runs: list[d
     floor = statistics.median(s["total_s"] for s in sqlite_runs)
     n = len(med["verdicts"])
     out: dict[str, Any] = {
-        "throughput_per_s": n / med["wall_s"], "wall_s": med["wall_s"], "speedup": ref["wall_s"] / med["wall_s"],
+        "throughput_per_s": n / med["wall_s"],
+        "wall_s": med["wall_s"],
+        "speedup": ref["wall_s"] / med["wall_s"],
         "speedup_per_round": sorted(a["wall_s"] / b["wall_s"] for a, b in zip(ref_runs, runs)),
         "verdict_agreement_vs_reference": min(_agreement(r["verdicts"], x["verdicts"]) for r, x in zip(runs, ref_runs)),
         "overhead_beyond_sqlite": med["wall_s"] / floor,
@@ -123,56 +133,98 @@ def overhead_single_thread(clean: list[Sample], opts: RunOptions) -> dict:
     """Per-call latency minus the SQLite time that call actually spent (one thread, no queueing)."""
     res = run_cold(run_threads, clean, RunOptions(opts.settings, opts.semantics, threads=1))
     over = [1000 * (lat - sq) for lat, sq in zip(res["lat"], res["sqlite_s"])]
-    return {"median_ms": statistics.median(over), "p99_ms": _pct(over, 0.99), "calls": len(over),
-            "one_thread_wall_s": res["wall_s"], "one_thread_caller_cpu_s": res["stats"]["caller_process"]["cpu_s"]}
+    return {
+        "median_ms": statistics.median(over),
+        "p99_ms": _pct(over, 0.99),
+        "calls": len(over),
+        "one_thread_wall_s": res["wall_s"],
+        "one_thread_caller_cpu_s": res["stats"]["caller_process"]["cpu_s"],
+    }
 
 
-def runaway_runs(examples: list[dict], paths: dict[str, str], opts: RunOptions, args: argparse.Namespace, prompts: int, eng_wall_s: float) -> dict:
+def runaway_runs(
+    examples: list[dict],
+    paths: dict[str, str],
+    opts: RunOptions,
+    args: argparse.Namespace,
+    prompts: int,
+    eng_wall_s: float,
+) -> dict:
     """The same workload with ``--runaways`` unbounded statements: a fixed timeout, then the adaptive one."""
     t = args.runaway_timeout
     fixed = RunOptions(opts.settings.replace(timeout_s=t), opts.semantics, opts.threads)
-    adaptive = RunOptions(fixed.settings.replace(adaptive_timeout=True, adaptive_k=args.adaptive_k, adaptive_min_steps=args.adaptive_min),
-                          opts.semantics, opts.threads)
-    dirty = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, runaways=args.runaways, seed=args.seed)
+    adaptive = RunOptions(
+        fixed.settings.replace(adaptive_timeout=True, adaptive_k=args.adaptive_k, adaptive_min_steps=args.adaptive_min),
+        opts.semantics,
+        opts.threads,
+    )
+    dirty = build_workload(
+        examples, paths, prompts=prompts, rollouts=args.rollouts, runaways=args.runaways, seed=args.seed
+    )
     ref = run_cold(run_reference, dirty, t)
     eng = run_cold(run_threads, dirty, fixed)
     batch = run_cold(run_batch, dirty, fixed)
     adapt = run_cold(run_threads, dirty, adaptive)
     bound = 1.2 * args.runaways * t / eng["stats"]["workers"] + eng_wall_s
     return {
-        "count": args.runaways, "timeout_s": t, "reference_wall_s": ref["wall_s"], "reference_leaked_threads": ref["leaked_threads"],
-        "engine_wall_s": eng["wall_s"], "bound_s": bound, "within_bound": eng["wall_s"] <= bound,
-        "batch_engine_wall_s": batch["wall_s"], "batch_within_bound": batch["wall_s"] <= bound,
+        "count": args.runaways,
+        "timeout_s": t,
+        "reference_wall_s": ref["wall_s"],
+        "reference_leaked_threads": ref["leaked_threads"],
+        "engine_wall_s": eng["wall_s"],
+        "bound_s": bound,
+        "within_bound": eng["wall_s"] <= bound,
+        "batch_engine_wall_s": batch["wall_s"],
+        "batch_within_bound": batch["wall_s"] <= bound,
         "batch_verdict_agreement_vs_reference": _agreement(batch["verdicts"], ref["verdicts"]),
         "speedup": ref["wall_s"] / eng["wall_s"],
         "verdict_agreement_engine_vs_reference": _agreement(eng["verdicts"], ref["verdicts"]),
-        "adaptive": {"k": args.adaptive_k, "min_steps": args.adaptive_min, "max_s": t, "engine_wall_s": adapt["wall_s"],
-                     "speedup_vs_fixed": eng["wall_s"] / adapt["wall_s"],
-                     "verdicts_changed_vs_fixed": sum(a != b for a, b in zip(adapt["verdicts"], eng["verdicts"]))},
+        "adaptive": {
+            "k": args.adaptive_k,
+            "min_steps": args.adaptive_min,
+            "max_s": t,
+            "engine_wall_s": adapt["wall_s"],
+            "speedup_vs_fixed": eng["wall_s"] / adapt["wall_s"],
+            "verdicts_changed_vs_fixed": sum(a != b for a, b in zip(adapt["verdicts"], eng["verdicts"])),
+        },
     }
 
 
-def bench_dataset(name: str, examples: list[dict], paths: dict[str, str], args: argparse.Namespace, prompts: int) -> dict:
+def bench_dataset(
+    name: str, examples: list[dict], paths: dict[str, str], args: argparse.Namespace, prompts: int
+) -> dict:
     """Every caller on ``prompts`` x ``--rollouts`` samples of one dataset; see the module docstring."""
     _log(f"[bench] {name}: {prompts} prompts x {args.rollouts} rollouts")
-    opts = RunOptions(EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, inline_budget_ms=args.inline_budget_ms))
+    opts = RunOptions(
+        EngineSettings(
+            workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, inline_budget_ms=args.inline_budget_ms
+        )
+    )
     clean = build_workload(examples, paths, prompts=prompts, rollouts=args.rollouts, seed=args.seed)
     repeats = args.heavy_repeats if name == "heavy" else args.repeats
     plan = select_callers(callers(clean, opts, args.timeout, args.max_vm_steps), args.callers)
     runs = run_rounds({"sqlite": (sqlite_reference, (clean,)), **plan}, repeats, name)
     sqlite_runs = runs.pop("sqlite")
     result: dict[str, Any] = {
-        "samples": len(clean), "repeats": repeats, "inline_budget_ms": opts.settings.inline_budget_ms,
+        "samples": len(clean),
+        "repeats": repeats,
+        "inline_budget_ms": opts.settings.inline_budget_ms,
         "kinds": {k: sum(s.kind == k for s in clean) for k in dict.fromkeys(s.kind for s in clean)},
         "sqlite_reference": _median_run([{**r, "wall_s": r["total_s"]} for r in sqlite_runs]),
-        "max_vm_steps": {"default": opts.settings.max_vm_steps,
-                         "vm_steps_callers": args.max_vm_steps if args.max_vm_steps >= 0 else None},
+        "max_vm_steps": {
+            "default": opts.settings.max_vm_steps,
+            "vm_steps_callers": args.max_vm_steps if args.max_vm_steps >= 0 else None,
+        },
         "callers": {k: summarize_caller(v, runs["reference"], sqlite_runs) for k, v in runs.items()},
         "per_call_overhead_one_thread": overhead_single_thread(clean, opts),
     }
     floor = statistics.median(noop_floor(clean)["wall_s"] for _ in range(max(1, repeats)))
     ref_wall = result["callers"]["reference"]["wall_s"]
-    result["ceiling"] = {"noop_6_threads_wall_s": floor, "max_speedup": ref_wall / floor, "sqlglot": run_cold(parse_floor, clean)}
+    result["ceiling"] = {
+        "noop_6_threads_wall_s": floor,
+        "max_speedup": ref_wall / floor,
+        "sqlglot": run_cold(parse_floor, clean),
+    }
     if args.runaways and name in args.runaway_datasets.split(",") and "engine" in result["callers"]:
         result["runaways"] = runaway_runs(examples, paths, opts, args, prompts, result["callers"]["engine"]["wall_s"])
     return result
@@ -183,14 +235,18 @@ def cmd_engine(args: argparse.Namespace) -> dict:
     import platform
     import sqlite3
 
-    out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}}
+    out: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    }
     datasets = args.datasets.split(",")
     if "bundled" in datasets:
         paths = build_demo_databases(os.path.join(args.cache_dir, "demo"))
         out["bundled"] = bench_dataset("bundled", demo_examples(), paths, args, args.prompts)
     if "spider" in datasets:
         sp = spider_examples(args.shared)
-        out["spider"] = bench_dataset("spider", sp[0], sp[1], args, args.prompts) if sp else {"skipped": f"{args.shared} not found"}
+        out["spider"] = (
+            bench_dataset("spider", sp[0], sp[1], args, args.prompts) if sp else {"skipped": f"{args.shared} not found"}
+        )
     if "heavy" in datasets:
         _log("[bench] building the heavy database (once; cached)")
         p = build_heavy_database(os.path.join(args.cache_dir, "heavy", "heavy.sqlite"))

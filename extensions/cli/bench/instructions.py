@@ -55,8 +55,9 @@ def run_child(dataset: str, caller: str, shared: str, cache_dir: str, prompts: i
         if caller == "engine_async":
             return await eng.match_async(s.db_path, s.pred, s.gold, semantics="bird")
         gold = {"sql": s.gold, "db_path": s.db_path}
-        return await hook.compute_score_async("bench", as_completion(s.pred), gold, None,
-                                              overrides=overrides[caller == "hook_async_shaping"])
+        return await hook.compute_score_async(
+            "bench", as_completion(s.pred), gold, None, overrides=overrides[caller == "hook_async_shaping"]
+        )
 
     async def gather() -> list[Any]:
         return await asyncio.gather(*(one(s) for s in samples))
@@ -66,8 +67,20 @@ def run_child(dataset: str, caller: str, shared: str, cache_dir: str, prompts: i
 
 def count(args: argparse.Namespace, dataset: str, caller: str) -> int:
     """Instructions callgrind collected for one child (``run_child``)."""
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m", __name__, dataset,
-           caller, args.shared, args.cache_dir, str(args.prompts), str(args.rollouts)]
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        __name__,
+        dataset,
+        caller,
+        args.shared,
+        args.cache_dir,
+        str(args.prompts),
+        str(args.rollouts),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}, check=False)
     m = _COLLECTED.search(proc.stderr)
     if proc.returncode != 0 or m is None:

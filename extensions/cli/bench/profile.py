@@ -118,16 +118,23 @@ def profiled(caller: str, samples: list[Sample], opts: RunOptions) -> dict:
         threading.setprofile(None)  # type: ignore[arg-type]
         CLOCK_OBSERVERS.clear()
     (s0, c0), (s1, c1) = marks[0], marks[-1]
-    return {"wall_s": out["wall_s"], "cpu_s": out["caller_cpu_s"], "stages": {k: s1[k] - s0[k] for k in STAGES},
-            "calls": {k: c1[k] - c0[k] for k in STAGES}, "sqlite": sqlite_reference(samples)}
+    return {
+        "wall_s": out["wall_s"],
+        "cpu_s": out["caller_cpu_s"],
+        "stages": {k: s1[k] - s0[k] for k in STAGES},
+        "calls": {k: c1[k] - c0[k] for k in STAGES},
+        "sqlite": sqlite_reference(samples),
+    }
 
 
 def _summary(runs: list[dict]) -> dict:
     """Median wall time, and each stage's median fraction of the wall time over the rounds."""
-    out: dict[str, Any] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
-                           "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-                           "sqlite_s": statistics.median(r["sqlite"]["total_s"] for r in runs),
-                           "calls": runs[0]["calls"]}
+    out: dict[str, Any] = {
+        "wall_s": statistics.median(r["wall_s"] for r in runs),
+        "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+        "sqlite_s": statistics.median(r["sqlite"]["total_s"] for r in runs),
+        "calls": runs[0]["calls"],
+    }
     out["overhead_beyond_sqlite"] = statistics.median(r["wall_s"] / r["sqlite"]["total_s"] for r in runs)
     out["fractions"] = {s: statistics.median(r["stages"][s] / r["wall_s"] for r in runs) for s in STAGES}
     return out
@@ -170,8 +177,11 @@ def cmd_profile(args: argparse.Namespace) -> dict:
     unknown = [n for n in names if n not in CALLERS]
     if unknown:
         raise SystemExit(f"error: --callers: {unknown[0]!r} cannot be profiled (one of {', '.join(CALLERS)})")
-    opts = RunOptions(EngineSettings(workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False,
-                                     inline_budget_ms=args.inline_budget_ms))
+    opts = RunOptions(
+        EngineSettings(
+            workers=args.workers, timeout_s=args.timeout, adaptive_timeout=False, inline_budget_ms=args.inline_budget_ms
+        )
+    )
     out: dict[str, Any] = {}
     for ds in [d for d in args.datasets.split(",") if d in ("bundled", "spider")]:
         samples = workload(ds, args.shared, args.cache_dir, args.prompts, args.rollouts, args.seed)

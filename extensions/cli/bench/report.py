@@ -11,11 +11,20 @@ from typing import Any
 
 from extensions.cli.inputs import parse_json, read_text
 
-DATASETS = {"bundled": "bundled demo (4 small DBs)", "spider": "Spider dev (19 DBs)", "heavy": "heavy BIRD-like (1.2M rows)"}
+DATASETS = {
+    "bundled": "bundled demo (4 small DBs)",
+    "spider": "Spider dev (19 DBs)",
+    "heavy": "heavy BIRD-like (1.2M rows)",
+}
 COLUMNS = [
-    ("hook_async_engine_only", "hook async, engine-only"), ("hook_async_shaping", "hook async, all shaping"),
-    ("engine", "engine, 6 threads"), ("engine_async", "engine, async"), ("engine_batch", "engine, batch"),
-    ("enhanced", "enhanced, 6 threads"), ("enhanced_async", "enhanced, async"), ("enhanced_batch", "enhanced, batch"),
+    ("hook_async_engine_only", "hook async, engine-only"),
+    ("hook_async_shaping", "hook async, all shaping"),
+    ("engine", "engine, 6 threads"),
+    ("engine_async", "engine, async"),
+    ("engine_batch", "engine, batch"),
+    ("enhanced", "enhanced, 6 threads"),
+    ("enhanced_async", "enhanced, async"),
+    ("enhanced_batch", "enhanced, batch"),
     ("hook_async_engine_only_vm_steps", "hook async, engine-only, --max-vm-steps"),
     ("engine_async_vm_steps", "engine, async, --max-vm-steps"),
 ]
@@ -30,8 +39,12 @@ def speedup_cell(c: dict) -> str:
 
 def _results(runs: list[tuple[str, dict]]) -> list[tuple[str, str, dict]]:
     """``(dataset title, run name, result)`` for every dataset of every run that has callers."""
-    return [(title, name, doc["engine"][key]) for key, title in DATASETS.items() for name, doc in runs
-            if "callers" in doc.get("engine", {}).get(key, {})]
+    return [
+        (title, name, doc["engine"][key])
+        for key, title in DATASETS.items()
+        for name, doc in runs
+        if "callers" in doc.get("engine", {}).get(key, {})
+    ]
 
 
 def _columns(results: list[tuple[str, str, dict]]) -> list[tuple[str, str]]:
@@ -56,12 +69,16 @@ def overhead_table(runs: list[tuple[str, dict]]) -> list[str]:
     """Each caller's wall time over SQLite's own time on the distinct statements (``overhead_beyond_sqlite``)."""
     results = [x for x in _results(runs) if "sqlite_reference" in x[2]]
     cols = _columns(results)
-    lines = ["| database, run | SQLite's own time | in the lane's sandbox | " + " | ".join(h for _, h in cols) + " |",
-             "|---" * (len(cols) + 3) + "|"]
+    lines = [
+        "| database, run | SQLite's own time | in the lane's sandbox | " + " | ".join(h for _, h in cols) + " |",
+        "|---" * (len(cols) + 3) + "|",
+    ]
     for title, name, r in results:
         ref = r["sqlite_reference"]
-        cells = [f"{1000 * ref['total_s']:.1f} ms ({ref['statements']} statements)",
-                 f"{1000 * ref['sandbox_s']:.1f} ms"]
+        cells = [
+            f"{1000 * ref['total_s']:.1f} ms ({ref['statements']} statements)",
+            f"{1000 * ref['sandbox_s']:.1f} ms",
+        ]
         cells += [f"{r['callers'][k]['overhead_beyond_sqlite']:.1f}×" if k in r["callers"] else "–" for k, _ in cols]
         lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
     return lines
@@ -69,9 +86,18 @@ def overhead_table(runs: list[tuple[str, dict]]) -> list[str]:
 
 def agreement_line(runs: list[tuple[str, dict]]) -> str:
     """The lowest verdict agreement with the reference over every caller, dataset and round."""
-    values = [c["verdict_agreement_vs_reference"] for _, doc in runs for k in DATASETS if "callers" in doc.get("engine", {}).get(k, {})
-              for c in doc["engine"][k]["callers"].values()]
-    return f"Lowest verdict agreement with the reference, over every caller, database and round: {min(values):.4f}." if values else ""
+    values = [
+        c["verdict_agreement_vs_reference"]
+        for _, doc in runs
+        for k in DATASETS
+        if "callers" in doc.get("engine", {}).get(k, {})
+        for c in doc["engine"][k]["callers"].values()
+    ]
+    return (
+        f"Lowest verdict agreement with the reference, over every caller, database and round: {min(values):.4f}."
+        if values
+        else ""
+    )
 
 
 def vm_lines(runs: list[tuple[str, dict]]) -> list[str]:
@@ -80,33 +106,47 @@ def vm_lines(runs: list[tuple[str, dict]]) -> list[str]:
     for title, name, r in _results(runs):
         vm = r.get("max_vm_steps") or {}
         if vm.get("vm_steps_callers") is not None:
-            lines.append(f"* {title}, {name}: the callers ran with max_vm_steps={vm['default']} (the default), the "
-                         f"`--max-vm-steps` columns with {vm['vm_steps_callers']} (0 = no budget).")
+            lines.append(
+                f"* {title}, {name}: the callers ran with max_vm_steps={vm['default']} (the default), the "
+                f"`--max-vm-steps` columns with {vm['vm_steps_callers']} (0 = no budget)."
+            )
     return lines
 
 
 def runaway_table(runs: list[tuple[str, dict]]) -> list[str]:
     """Runaway statements: wall times, the bound, and the adaptive timeout."""
-    lines = ["| database, run | reference | engine, 6 threads | engine, batch | bound | within | adaptive timeout | verdicts changed by adaptive |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| database, run | reference | engine, 6 threads | engine, batch | bound | within | adaptive timeout "
+        "| verdicts changed by adaptive |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for key, title in DATASETS.items():
         for name, doc in runs:
             w = doc.get("engine", {}).get(key, {}).get("runaways")
             if w:
-                lines.append(f"| {title}, {name} | {w['reference_wall_s']:.2f} s ({w['reference_leaked_threads']} threads left running) | "
-                             f"{w['engine_wall_s']:.2f} s | {w['batch_engine_wall_s']:.2f} s | {w['bound_s']:.2f} s | "
-                             f"{'yes' if w['within_bound'] and w['batch_within_bound'] else 'NO'} | {w['adaptive']['engine_wall_s']:.2f} s | "
-                             f"{w['adaptive']['verdicts_changed_vs_fixed']} |")
+                lines.append(
+                    f"| {title}, {name} | {w['reference_wall_s']:.2f} s "
+                    f"({w['reference_leaked_threads']} threads left running) | "
+                    f"{w['engine_wall_s']:.2f} s | {w['batch_engine_wall_s']:.2f} s | {w['bound_s']:.2f} s | "
+                    f"{'yes' if w['within_bound'] and w['batch_within_bound'] else 'NO'} | "
+                    f"{w['adaptive']['engine_wall_s']:.2f} s | "
+                    f"{w['adaptive']['verdicts_changed_vs_fixed']} |"
+                )
     return lines
 
 
 def memory_table(runs: list[tuple[str, dict]]) -> list[str]:
     """Total RSS (trainer process and workers) over a long many-database run."""
-    lines = ["| run, mode | first sample | last sample | growth over the second half | calls | wall |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| run, mode | first sample | last sample | growth over the second half | calls | wall |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, doc in runs:
         for mode, m in doc.get("memory", {}).items():
-            lines.append(f"| {name}, {mode} | {m['total_rss_mb_first']:.1f} MB | {m['total_rss_mb_last']:.1f} MB | "
-                         f"{m['growth_second_half_mb']:.2f} MB | {m['calls']:,} | {m['wall_s']:.1f} s |")
+            lines.append(
+                f"| {name}, {mode} | {m['total_rss_mb_first']:.1f} MB | {m['total_rss_mb_last']:.1f} MB | "
+                f"{m['growth_second_half_mb']:.2f} MB | {m['calls']:,} | {m['wall_s']:.1f} s |"
+            )
     return lines
 
 
@@ -116,21 +156,34 @@ def other_lines(runs: list[tuple[str, dict]]) -> list[str]:
     for name, doc in runs:
         if "evaluate" in doc:
             e = doc["evaluate"]
-            agree = f", agreement with the official verdicts {e['agreement_with_official']:.4f}" if "agreement_with_official" in e else ""
-            lines.append(f"* {name}, evaluate: {e['predictions']:,} predictions ({e['source']}) in {e['wall_s']:.2f} s{agree}.")
+            agree = (
+                f", agreement with the official verdicts {e['agreement_with_official']:.4f}"
+                if "agreement_with_official" in e
+                else ""
+            )
+            lines.append(
+                f"* {name}, evaluate: {e['predictions']:,} predictions ({e['source']}) in {e['wall_s']:.2f} s{agree}."
+            )
         if "extract" in doc:
             x = doc["extract"]
-            lines.append(f"* {name}, extract: {x['plain_1MB_ms']:.1f} ms for 1 MB, {x['plain_16MB_ms']:.1f} ms for 16 MB; "
-                         f"{x['repeated_tags_100000_ms']:.1f} ms for 100,000 repeated tags.")
+            lines.append(
+                f"* {name}, extract: {x['plain_1MB_ms']:.1f} ms for 1 MB, {x['plain_16MB_ms']:.1f} ms for 16 MB; "
+                f"{x['repeated_tags_100000_ms']:.1f} ms for 100,000 repeated tags."
+            )
         if "schema" in doc:
             o = doc["schema"]["overall"]
-            lines.append(f"* {name}, schema detector ({doc['schema']['source']}, {doc['schema']['cases']:,} cases): "
-                         f"precision {o['precision']:.3f}, recall {o['recall']:.3f}.")
+            lines.append(
+                f"* {name}, schema detector ({doc['schema']['source']}, {doc['schema']['cases']:,} cases): "
+                f"precision {o['precision']:.3f}, recall {o['recall']:.3f}."
+            )
     return lines
 
 
-PROFILED = [("hook_async_engine_only", "hook, engine-only"), ("hook_async_shaping", "hook, all shaping"),
-            ("engine_async", "engine, async")]
+PROFILED = [
+    ("hook_async_engine_only", "hook, engine-only"),
+    ("hook_async_shaping", "hook, all shaping"),
+    ("engine_async", "engine, async"),
+]
 
 
 def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
@@ -142,8 +195,13 @@ def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
         if not cols:
             continue
         stages = list(dict.fromkeys(s for *_, c in cols for s in c["fractions"]))
-        lines += ["", f"{title}:", "", "| stage | " + " | ".join(f"{h}, {name}" for _, h, name, _ in cols) + " |",
-                  "|---" * (len(cols) + 1) + "|"]
+        lines += [
+            "",
+            f"{title}:",
+            "",
+            "| stage | " + " | ".join(f"{h}, {name}" for _, h, name, _ in cols) + " |",
+            "|---" * (len(cols) + 1) + "|",
+        ]
         for st in stages:
             cells = [f"{100 * c['fractions'].get(st, 0.0):.1f}% ({c['calls'].get(st, 0):,})" for *_, c in cols]
             lines.append(f"| {st} | " + " | ".join(cells) + " |")
@@ -155,9 +213,19 @@ def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
 
 def render(paths: list[str]) -> str:
     """Markdown for the JSON files at ``paths`` (each from ``python -m extensions.bench ... --out FILE``)."""
-    runs: list[tuple[str, Any]] = [(os.path.splitext(os.path.basename(p))[0], parse_json(p, read_text(p))) for p in paths]
-    parts = [speedup_table(runs), [agreement_line(runs)], overhead_table(runs), vm_lines(runs), runaway_table(runs),
-             memory_table(runs), other_lines(runs), profile_table(runs)]
+    runs: list[tuple[str, Any]] = [
+        (os.path.splitext(os.path.basename(p))[0], parse_json(p, read_text(p))) for p in paths
+    ]
+    parts = [
+        speedup_table(runs),
+        [agreement_line(runs)],
+        overhead_table(runs),
+        vm_lines(runs),
+        runaway_table(runs),
+        memory_table(runs),
+        other_lines(runs),
+        profile_table(runs),
+    ]
     return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
 
 

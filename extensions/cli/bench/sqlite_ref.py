@@ -74,10 +74,15 @@ def _one_pass(pairs: list[tuple[str, str]]) -> tuple[float, float]:
 
 def _sandbox_pass(pairs: list[tuple[str, str]], settings: EngineSettings) -> float:
     """Seconds running every statement once through the inline lane's sandbox (connections opened before)."""
-    limits = Limits(max_rows=settings.inline_max_rows, max_value_bytes=settings.inline_max_value_bytes,
-                    max_sql_bytes=settings.max_sql_bytes)
-    conns = {p: open_sandbox(p, limits, immutable=settings.immutable, cache_kib=512, refuse_growing=True)
-             for p in dict.fromkeys(p for p, _ in pairs)}
+    limits = Limits(
+        max_rows=settings.inline_max_rows,
+        max_value_bytes=settings.inline_max_value_bytes,
+        max_sql_bytes=settings.max_sql_bytes,
+    )
+    conns = {
+        p: open_sandbox(p, limits, immutable=settings.immutable, cache_kib=512, refuse_growing=True)
+        for p in dict.fromkeys(p for p, _ in pairs)
+    }
     t0 = time.perf_counter()
     for path, sql in pairs:
         conn = conns[path]
@@ -107,5 +112,12 @@ def sqlite_reference(samples: list[Sample], passes: int = 3) -> dict:
     open_s = statistics.median(r[0] for r in runs)
     run_s = statistics.median(r[1] for r in runs)
     sandbox_s = statistics.median(_sandbox_pass(pairs, EngineSettings()) for _ in range(max(1, passes)))
-    return {"statements": len(pairs), "databases": len({p for p, _ in pairs}), "passes": len(runs),
-            "open_s": open_s, "run_s": run_s, "total_s": open_s + run_s, "sandbox_s": sandbox_s}
+    return {
+        "statements": len(pairs),
+        "databases": len({p for p, _ in pairs}),
+        "passes": len(runs),
+        "open_s": open_s,
+        "run_s": run_s,
+        "total_s": open_s + run_s,
+        "sandbox_s": sandbox_s,
+    }

@@ -145,10 +145,14 @@ def compute_score(
     """
     computer = get_computer(**kwargs)
     try:
-        result = computer.compute_reward(solution_str, ground_truth, extra_info=extra_info if isinstance(extra_info, Mapping) else None)
+        result = computer.compute_reward(
+            solution_str, ground_truth, extra_info=extra_info if isinstance(extra_info, Mapping) else None
+        )
         return _breakdown(result)
     except Exception as exc:  # compute_reward never raises; this is belt and braces
-        log_once(log, f"score:{type(exc).__name__}", "extensions.verl_hook: internal error %r; score 0", exc, exc_info=True)
+        log_once(
+            log, f"score:{type(exc).__name__}", "extensions.verl_hook: internal error %r; score 0", exc, exc_info=True
+        )
         return _fallback(computer.keys, "internal_error")
 
 
@@ -249,7 +253,13 @@ def compute_score_batch(
     try:
         return [_breakdown(r) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
     except Exception as exc:  # compute_rewards never raises; this is belt and braces
-        log_once(log, f"batch:{type(exc).__name__}", "extensions.verl_hook: internal error %r; batch scored 0", exc, exc_info=True)
+        log_once(
+            log,
+            f"batch:{type(exc).__name__}",
+            "extensions.verl_hook: internal error %r; batch scored 0",
+            exc,
+            exc_info=True,
+        )
         return [_fallback(computer.keys, "internal_error") for _ in range(n)]
 
 
