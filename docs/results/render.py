@@ -74,13 +74,13 @@ def demo_table(doc: dict) -> str:
     lines.append(f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
                  f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
                  f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
-                 "shared with other jobs (load average at start → end of the run in the table).")
+                 "(load average at start → end of the run in the table; the run itself adds about 2).")
     return "\n".join(lines)
 
 
 def readme_demo_table(doc: dict) -> str:
     lines = [("| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
-              "| after SFT → after GRPO [95% CI] | wall s (shared machine) |"), "|---|---|---|---|---|"]
+              "| after SFT → after GRPO [95% CI] | wall s (2 cores) |"), "|---|---|---|---|---|"]
     for r in doc["runs"]:
         e = r["eval"]
         lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
