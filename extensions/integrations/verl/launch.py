@@ -98,28 +98,10 @@ def _list(values: list[str]) -> str:
     return "[" + ",".join(values) + "]"
 
 
-def build_overrides(
-    cfg: Config,
-    config_path: str,
-    version: tuple[int, ...] = DEFAULT_VERSION,
-    hook_overrides: Sequence[str] = (),
-    tool_config: str | None = None,
-) -> list[str]:
-    """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name).
-
-    Args:
-        cfg: the resolved config.
-        config_path: the YAML config the hook reads.
-        version: the verl version whose keys to use.
-        hook_overrides: ``section.key=value`` items the hook applies on top of ``config_path``.
-        tool_config: the SQL tool's YAML for a multi-turn run (``--multi-turn``); None: single-turn.
-
-    Returns:
-        The overrides, verl's keys first, the hook's last, then ``verl.extra_overrides``.
-    """
-    o, v, g = cfg.optimization, cfg.verl, cfg.grpo
-    a = "actor_rollout_ref"
-    out = [
+def _data_keys(cfg: Config) -> list[str]:
+    """verl's ``algorithm.*`` and ``data.*`` keys."""
+    o, v = cfg.optimization, cfg.verl
+    return [
         "algorithm.adv_estimator=grpo",
         "algorithm.use_kl_in_reward=False",
         f"data.train_files={os.path.abspath(v.train_files)}",
@@ -129,6 +111,13 @@ def build_overrides(
         f"data.max_response_length={o.max_response_length}",
         "data.filter_overlong_prompts=True",
         "data.truncation=error",
+    ]
+
+
+def _actor_keys(cfg: Config) -> list[str]:
+    """verl's ``actor_rollout_ref.*`` keys (LoRA aside)."""
+    o, v, g, a = cfg.optimization, cfg.verl, cfg.grpo, "actor_rollout_ref"
+    return [
         f"{a}.model.path={o.model_name}",
         f"{a}.model.enable_gradient_checkpointing={o.gradient_checkpointing}",
         f"{a}.model.use_remove_padding=True",
@@ -150,6 +139,13 @@ def build_overrides(
         f"{a}.rollout.gpu_memory_utilization={v.gpu_memory_utilization}",
         f"{a}.rollout.tensor_model_parallel_size={v.tensor_model_parallel_size}",
         f"{a}.rollout.log_prob_micro_batch_size_per_gpu={v.ppo_micro_batch_size_per_gpu}",
+    ]
+
+
+def _trainer_keys(cfg: Config, version: tuple[int, ...]) -> list[str | None]:
+    """verl's ``reward.*`` and ``trainer.*`` keys."""
+    v = cfg.verl
+    return [
         f"reward.num_workers={v.reward_num_workers}" if version >= (0, 8) else None,
         f"trainer.n_gpus_per_node={v.n_gpus_per_node}",
         f"trainer.nnodes={v.nnodes}",
@@ -162,6 +158,30 @@ def build_overrides(
         f"trainer.total_epochs={v.total_epochs}",
         f"trainer.default_local_dir={os.path.abspath(os.path.join(cfg.logging.output_dir, 'verl_checkpoints'))}",
     ]
+
+
+def build_overrides(
+    cfg: Config,
+    config_path: str,
+    version: tuple[int, ...] = DEFAULT_VERSION,
+    hook_overrides: Sequence[str] = (),
+    tool_config: str | None = None,
+) -> list[str]:
+    """Hydra overrides for ``verl.trainer.main_ppo`` (without the program name).
+
+    Args:
+        cfg: the resolved config.
+        config_path: the YAML config the hook reads.
+        version: the verl version whose keys to use.
+        hook_overrides: ``section.key=value`` items the hook applies on top of ``config_path``.
+        tool_config: the SQL tool's YAML for a multi-turn run (``--multi-turn``); None: single-turn.
+
+    Returns:
+        The overrides, verl's keys first, the hook's last, then ``verl.extra_overrides``.
+    """
+    o, v = cfg.optimization, cfg.verl
+    a = "actor_rollout_ref"
+    out = [*_data_keys(cfg), *_actor_keys(cfg), *_trainer_keys(cfg, version)]
     if o.lora.enabled:
         out += [
             f"{a}.model.lora_rank={o.lora.r}",
