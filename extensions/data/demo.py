@@ -336,100 +336,102 @@ def build_demo_databases(out_dir: str | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- questions
+_HR_FIXED: tuple[tuple[str, str], ...] = (
+    ("How many employees are there?", "SELECT count(*) FROM employees"),
+    ("List the names of all departments.", "SELECT name FROM departments"),
+    ("What is the average salary of all employees?", "SELECT avg(salary) FROM employees"),
+    ("What are the highest and lowest salaries?", "SELECT max(salary), min(salary) FROM employees"),
+    ("Which employees have no e-mail address on file?", "SELECT name FROM employees WHERE email IS NULL"),
+    ("How many employees have an e-mail address?", "SELECT count(email) FROM employees"),
+    ("Which departments have no location recorded?", "SELECT name FROM departments WHERE location IS NULL"),
+    (
+        "Which employees are not assigned to any department?",
+        "SELECT name FROM employees WHERE department_id IS NULL",
+    ),
+    (
+        "List employee names with their department names.",
+        "SELECT e.name, d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id",
+    ),
+    (
+        "How many employees does each department have? Show department name and count.",
+        "SELECT d.name, count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id GROUP BY d.name",
+    ),
+    (
+        "Which department has the most employees?",
+        "SELECT d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+        "GROUP BY d.id ORDER BY count(*) DESC LIMIT 1",
+    ),
+    (
+        "What is the average salary per department name, highest first?",
+        "SELECT d.name, avg(e.salary) FROM employees AS e JOIN departments AS d "
+        "ON e.department_id = d.id GROUP BY d.name ORDER BY avg(e.salary) DESC",
+    ),
+    (
+        "Which departments have more than 10 employees?",
+        "SELECT d.name FROM departments AS d JOIN employees AS e ON e.department_id = d.id GROUP BY d.id "
+        "HAVING count(*) > 10",
+    ),
+    (
+        "List each employee together with the name of their manager.",
+        "SELECT e.name, m.name FROM employees AS e JOIN employees AS m ON e.manager_id = m.id",
+    ),
+    (
+        "Which employees earn more than the average salary?",
+        "SELECT name FROM employees WHERE salary > (SELECT avg(salary) FROM employees)",
+    ),
+    ("Who was hired most recently?", "SELECT name FROM employees ORDER BY hire_date DESC LIMIT 1"),
+    (
+        "How many employees were hired in each year? Order by year.",
+        "SELECT strftime('%Y', hire_date), count(*) FROM employees GROUP BY strftime('%Y', hire_date) "
+        "ORDER BY strftime('%Y', hire_date)",
+    ),
+    (
+        "Which employees manage at least one other employee?",
+        "SELECT name FROM employees WHERE id IN (SELECT manager_id FROM employees)",
+    ),
+    (
+        "What is the total budget of departments located in Berlin?",
+        "SELECT sum(budget) FROM departments WHERE location = 'Berlin'",
+    ),
+    (
+        "Which departments have no employees?",
+        "SELECT name FROM departments WHERE id NOT IN (SELECT department_id FROM employees "
+        "WHERE department_id IS NOT NULL)",
+    ),
+    ("List the distinct job titles.", "SELECT DISTINCT title FROM employees"),
+    ("How many different job titles are there?", "SELECT count(DISTINCT title) FROM employees"),
+    (
+        "What is the name of the department with the largest budget?",
+        "SELECT name FROM departments ORDER BY budget DESC LIMIT 1",
+    ),
+    (
+        "Which employees have a name starting with 'a' (any case)?",
+        "SELECT name FROM employees WHERE lower(name) LIKE 'a%'",
+    ),
+    ("Which employees have the last name McAllister?", "SELECT name FROM employees WHERE name LIKE '%McAllister'"),
+    (
+        "Show the number of employees per title, most common first.",
+        "SELECT title, count(*) FROM employees GROUP BY title ORDER BY count(*) DESC",
+    ),
+    (
+        "What is the salary total of employees in the Engineering department?",
+        "SELECT sum(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
+        "WHERE d.name = 'Engineering'",
+    ),
+    (
+        "Which department names are located in 'new york'?",
+        "SELECT name FROM departments WHERE location = 'new york'",
+    ),
+    ("Which employees were hired before 2015?", "SELECT name FROM employees WHERE hire_date < '2015-01-01'"),
+    (
+        "How many employees were hired in 2020 or later?",
+        "SELECT count(*) FROM employees WHERE hire_date >= '2020-01-01'",
+    ),
+)
+
+
 def _hr_examples() -> list[tuple[str, str]]:
-    ex = [
-        ("How many employees are there?", "SELECT count(*) FROM employees"),
-        ("List the names of all departments.", "SELECT name FROM departments"),
-        ("What is the average salary of all employees?", "SELECT avg(salary) FROM employees"),
-        ("What are the highest and lowest salaries?", "SELECT max(salary), min(salary) FROM employees"),
-        ("Which employees have no e-mail address on file?", "SELECT name FROM employees WHERE email IS NULL"),
-        ("How many employees have an e-mail address?", "SELECT count(email) FROM employees"),
-        ("Which departments have no location recorded?", "SELECT name FROM departments WHERE location IS NULL"),
-        (
-            "Which employees are not assigned to any department?",
-            "SELECT name FROM employees WHERE department_id IS NULL",
-        ),
-        (
-            "List employee names with their department names.",
-            "SELECT e.name, d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id",
-        ),
-        (
-            "How many employees does each department have? Show department name and count.",
-            "SELECT d.name, count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-            "GROUP BY d.name",
-        ),
-        (
-            "Which department has the most employees?",
-            "SELECT d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-            "GROUP BY d.id ORDER BY count(*) DESC LIMIT 1",
-        ),
-        (
-            "What is the average salary per department name, highest first?",
-            "SELECT d.name, avg(e.salary) FROM employees AS e JOIN departments AS d "
-            "ON e.department_id = d.id GROUP BY d.name ORDER BY avg(e.salary) DESC",
-        ),
-        (
-            "Which departments have more than 10 employees?",
-            "SELECT d.name FROM departments AS d JOIN employees AS e ON e.department_id = d.id GROUP BY d.id "
-            "HAVING count(*) > 10",
-        ),
-        (
-            "List each employee together with the name of their manager.",
-            "SELECT e.name, m.name FROM employees AS e JOIN employees AS m ON e.manager_id = m.id",
-        ),
-        (
-            "Which employees earn more than the average salary?",
-            "SELECT name FROM employees WHERE salary > (SELECT avg(salary) FROM employees)",
-        ),
-        ("Who was hired most recently?", "SELECT name FROM employees ORDER BY hire_date DESC LIMIT 1"),
-        (
-            "How many employees were hired in each year? Order by year.",
-            "SELECT strftime('%Y', hire_date), count(*) FROM employees GROUP BY strftime('%Y', hire_date) "
-            "ORDER BY strftime('%Y', hire_date)",
-        ),
-        (
-            "Which employees manage at least one other employee?",
-            "SELECT name FROM employees WHERE id IN (SELECT manager_id FROM employees)",
-        ),
-        (
-            "What is the total budget of departments located in Berlin?",
-            "SELECT sum(budget) FROM departments WHERE location = 'Berlin'",
-        ),
-        (
-            "Which departments have no employees?",
-            "SELECT name FROM departments WHERE id NOT IN (SELECT department_id FROM employees "
-            "WHERE department_id IS NOT NULL)",
-        ),
-        ("List the distinct job titles.", "SELECT DISTINCT title FROM employees"),
-        ("How many different job titles are there?", "SELECT count(DISTINCT title) FROM employees"),
-        (
-            "What is the name of the department with the largest budget?",
-            "SELECT name FROM departments ORDER BY budget DESC LIMIT 1",
-        ),
-        (
-            "Which employees have a name starting with 'a' (any case)?",
-            "SELECT name FROM employees WHERE lower(name) LIKE 'a%'",
-        ),
-        ("Which employees have the last name McAllister?", "SELECT name FROM employees WHERE name LIKE '%McAllister'"),
-        (
-            "Show the number of employees per title, most common first.",
-            "SELECT title, count(*) FROM employees GROUP BY title ORDER BY count(*) DESC",
-        ),
-        (
-            "What is the salary total of employees in the Engineering department?",
-            "SELECT sum(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-            "WHERE d.name = 'Engineering'",
-        ),
-        (
-            "Which department names are located in 'new york'?",
-            "SELECT name FROM departments WHERE location = 'new york'",
-        ),
-        ("Which employees were hired before 2015?", "SELECT name FROM employees WHERE hire_date < '2015-01-01'"),
-        (
-            "How many employees were hired in 2020 or later?",
-            "SELECT count(*) FROM employees WHERE hire_date >= '2020-01-01'",
-        ),
-    ]
+    ex = list(_HR_FIXED)
     for title in TITLES:
         ex.append(
             (f"How many employees have the title {title}?", f"SELECT count(*) FROM employees WHERE title = '{title}'")
@@ -455,6 +457,12 @@ def _hr_examples() -> list[tuple[str, str]]:
                 f"WHERE d.name = '{name}'",
             )
         )
+    return ex + _hr_ranked_examples()
+
+
+def _hr_ranked_examples() -> list[tuple[str, str]]:
+    """HR questions over top-k, salary bands, department counts and hiring years."""
+    ex: list[tuple[str, str]] = []
     for k in (3, 5, 10):
         ex.append(
             (
@@ -501,88 +509,90 @@ def _hr_examples() -> list[tuple[str, str]]:
     return ex
 
 
+_STORE_FIXED: tuple[tuple[str, str], ...] = (
+    ("How many customers are there?", "SELECT count(*) FROM customers"),
+    ("List all product names and prices.", "SELECT product_name, price FROM products"),
+    ("What is the most expensive product?", "SELECT product_name FROM products ORDER BY price DESC LIMIT 1"),
+    (
+        "What is the average product price per category?",
+        "SELECT category, avg(price) FROM products GROUP BY category",
+    ),
+    ("Which customers have no e-mail?", "SELECT first_name, last_name FROM customers WHERE email IS NULL"),
+    ("How many orders has each status?", "SELECT status, count(*) FROM orders GROUP BY status"),
+    (
+        "Which customers never placed an order?",
+        "SELECT customer_id FROM customers WHERE customer_id NOT IN (SELECT customer_id FROM orders)",
+    ),
+    (
+        "What is the total quantity sold per product name, best-selling first?",
+        "SELECT p.product_name, sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
+        "ON oi.product_id = p.product_id GROUP BY p.product_name ORDER BY sum(oi.quantity) DESC",
+    ),
+    (
+        "What is the total revenue of all order items?",
+        "SELECT sum(oi.quantity * p.price) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id",
+    ),
+    (
+        "Which customer placed the most orders? Give the first and last name.",
+        "SELECT c.first_name, c.last_name FROM customers AS c JOIN orders AS o "
+        "ON c.customer_id = o.customer_id GROUP BY c.customer_id ORDER BY count(*) DESC LIMIT 1",
+    ),
+    ("How many orders were placed in 2023?", "SELECT count(*) FROM orders WHERE order_date LIKE '2023%'"),
+    (
+        "How many orders were placed per month of 2022? Order by month.",
+        "SELECT strftime('%m', order_date), count(*) FROM orders "
+        "WHERE strftime('%Y', order_date) = '2022' GROUP BY strftime('%m', order_date) "
+        "ORDER BY strftime('%m', order_date)",
+    ),
+    (
+        "Which products were never ordered?",
+        "SELECT product_name FROM products WHERE product_id NOT IN (SELECT product_id FROM order_items)",
+    ),
+    (
+        "Which categories have an average price above 50?",
+        "SELECT category FROM products GROUP BY category HAVING avg(price) > 50",
+    ),
+    (
+        "List the products whose name contains 'phone' in any case.",
+        "SELECT product_name FROM products WHERE lower(product_name) LIKE '%phone%'",
+    ),
+    ("How many distinct cities do customers live in?", "SELECT count(DISTINCT city) FROM customers"),
+    ("What was the date of the first order?", "SELECT min(order_date) FROM orders"),
+    (
+        "Which customers live in Berlin or Tokyo?",
+        "SELECT first_name, last_name FROM customers WHERE city IN ('Berlin', 'Tokyo')",
+    ),
+    (
+        "How many items does each order contain, for orders with more than 2 item lines?",
+        "SELECT order_id, count(*) FROM order_items GROUP BY order_id HAVING count(*) > 2",
+    ),
+    (
+        "List the cancelled orders with the customer's last name.",
+        "SELECT o.order_id, c.last_name FROM orders AS o JOIN customers AS c "
+        "ON o.customer_id = c.customer_id WHERE o.status = 'cancelled'",
+    ),
+    (
+        "What is the most popular category by total quantity?",
+        "SELECT p.category FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id "
+        "GROUP BY p.category ORDER BY sum(oi.quantity) DESC LIMIT 1",
+    ),
+    (
+        "Which customers signed up in 2021?",
+        "SELECT first_name, last_name FROM customers WHERE signup_date BETWEEN '2021-01-01' AND '2021-12-31'",
+    ),
+    (
+        "What is the cheapest product in each category?",
+        "SELECT category, min(price) FROM products GROUP BY category",
+    ),
+    (
+        "List the pending orders, newest first.",
+        "SELECT order_id, order_date FROM orders WHERE status = 'Pending' ORDER BY order_date DESC",
+    ),
+)
+
+
 def _store_examples() -> list[tuple[str, str]]:
-    ex = [
-        ("How many customers are there?", "SELECT count(*) FROM customers"),
-        ("List all product names and prices.", "SELECT product_name, price FROM products"),
-        ("What is the most expensive product?", "SELECT product_name FROM products ORDER BY price DESC LIMIT 1"),
-        (
-            "What is the average product price per category?",
-            "SELECT category, avg(price) FROM products GROUP BY category",
-        ),
-        ("Which customers have no e-mail?", "SELECT first_name, last_name FROM customers WHERE email IS NULL"),
-        ("How many orders has each status?", "SELECT status, count(*) FROM orders GROUP BY status"),
-        (
-            "Which customers never placed an order?",
-            "SELECT customer_id FROM customers WHERE customer_id NOT IN (SELECT customer_id FROM orders)",
-        ),
-        (
-            "What is the total quantity sold per product name, best-selling first?",
-            "SELECT p.product_name, sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
-            "ON oi.product_id = p.product_id GROUP BY p.product_name ORDER BY sum(oi.quantity) DESC",
-        ),
-        (
-            "What is the total revenue of all order items?",
-            "SELECT sum(oi.quantity * p.price) FROM order_items AS oi JOIN products AS p "
-            "ON oi.product_id = p.product_id",
-        ),
-        (
-            "Which customer placed the most orders? Give the first and last name.",
-            "SELECT c.first_name, c.last_name FROM customers AS c JOIN orders AS o "
-            "ON c.customer_id = o.customer_id GROUP BY c.customer_id ORDER BY count(*) DESC LIMIT 1",
-        ),
-        ("How many orders were placed in 2023?", "SELECT count(*) FROM orders WHERE order_date LIKE '2023%'"),
-        (
-            "How many orders were placed per month of 2022? Order by month.",
-            "SELECT strftime('%m', order_date), count(*) FROM orders "
-            "WHERE strftime('%Y', order_date) = '2022' GROUP BY strftime('%m', order_date) "
-            "ORDER BY strftime('%m', order_date)",
-        ),
-        (
-            "Which products were never ordered?",
-            "SELECT product_name FROM products WHERE product_id NOT IN (SELECT product_id FROM order_items)",
-        ),
-        (
-            "Which categories have an average price above 50?",
-            "SELECT category FROM products GROUP BY category HAVING avg(price) > 50",
-        ),
-        (
-            "List the products whose name contains 'phone' in any case.",
-            "SELECT product_name FROM products WHERE lower(product_name) LIKE '%phone%'",
-        ),
-        ("How many distinct cities do customers live in?", "SELECT count(DISTINCT city) FROM customers"),
-        ("What was the date of the first order?", "SELECT min(order_date) FROM orders"),
-        (
-            "Which customers live in Berlin or Tokyo?",
-            "SELECT first_name, last_name FROM customers WHERE city IN ('Berlin', 'Tokyo')",
-        ),
-        (
-            "How many items does each order contain, for orders with more than 2 item lines?",
-            "SELECT order_id, count(*) FROM order_items GROUP BY order_id HAVING count(*) > 2",
-        ),
-        (
-            "List the cancelled orders with the customer's last name.",
-            "SELECT o.order_id, c.last_name FROM orders AS o JOIN customers AS c "
-            "ON o.customer_id = c.customer_id WHERE o.status = 'cancelled'",
-        ),
-        (
-            "What is the most popular category by total quantity?",
-            "SELECT p.category FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id "
-            "GROUP BY p.category ORDER BY sum(oi.quantity) DESC LIMIT 1",
-        ),
-        (
-            "Which customers signed up in 2021?",
-            "SELECT first_name, last_name FROM customers WHERE signup_date BETWEEN '2021-01-01' AND '2021-12-31'",
-        ),
-        (
-            "What is the cheapest product in each category?",
-            "SELECT category, min(price) FROM products GROUP BY category",
-        ),
-        (
-            "List the pending orders, newest first.",
-            "SELECT order_id, order_date FROM orders WHERE status = 'Pending' ORDER BY order_date DESC",
-        ),
-    ]
+    ex = list(_STORE_FIXED)
     for cat in sorted({p[1] for p in PRODUCTS}):
         ex.append(
             (f"How many products are in the {cat} category?", f"SELECT count(*) FROM products WHERE category = '{cat}'")
@@ -611,6 +621,12 @@ def _store_examples() -> list[tuple[str, str]]:
         )
     for st in STATUSES:
         ex.append((f"How many orders have the status '{st}'?", f"SELECT count(*) FROM orders WHERE status = '{st}'"))
+    return ex + _store_ranked_examples()
+
+
+def _store_ranked_examples() -> list[tuple[str, str]]:
+    """Store questions over top-k, single products and price thresholds."""
+    ex: list[tuple[str, str]] = []
     for k in (3, 5):
         ex.append(
             (
@@ -644,71 +660,74 @@ def _store_examples() -> list[tuple[str, str]]:
     return ex
 
 
+_SCHOOL_FIXED: tuple[tuple[str, str], ...] = (
+    ("How many students are there?", "SELECT count(*) FROM students"),
+    ("What is the average GPA?", "SELECT avg(gpa) FROM students"),
+    ("Which students have no declared major?", "SELECT name FROM students WHERE major IS NULL"),
+    ("How many students are in each major?", "SELECT major, count(*) FROM students GROUP BY major"),
+    ("List course titles with their credits.", "SELECT title, credits FROM courses"),
+    ("Which student has the highest GPA?", "SELECT name FROM students ORDER BY gpa DESC LIMIT 1"),
+    ("How many enrollments have no grade yet?", "SELECT count(*) FROM enrollments WHERE grade IS NULL"),
+    (
+        "What is the average grade per course title?",
+        "SELECT c.title, avg(e.grade) FROM enrollments AS e JOIN courses AS c "
+        "ON e.course_id = c.course_id GROUP BY c.title",
+    ),
+    (
+        "Which course has the most enrollments?",
+        "SELECT c.title FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
+        "GROUP BY c.course_id ORDER BY count(*) DESC LIMIT 1",
+    ),
+    (
+        "List the names of students enrolled in Machine Learning.",
+        "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
+        "JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = 'Machine Learning'",
+    ),
+    (
+        "How many credits is each student taking in total? Show the name.",
+        "SELECT s.name, sum(c.credits) FROM students AS s JOIN enrollments AS e "
+        "ON s.student_id = e.student_id JOIN courses AS c ON e.course_id = c.course_id GROUP BY s.student_id",
+    ),
+    (
+        "Which students are enrolled in more than 3 courses?",
+        "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
+        "GROUP BY s.student_id HAVING count(*) > 3",
+    ),
+    (
+        "Which courses have no enrollments?",
+        "SELECT title FROM courses WHERE course_id NOT IN (SELECT course_id FROM enrollments)",
+    ),
+    (
+        "Which students are not enrolled in any course?",
+        "SELECT name FROM students WHERE student_id NOT IN (SELECT student_id FROM enrollments)",
+    ),
+    (
+        "What is the maximum grade given in each semester?",
+        "SELECT semester, max(grade) FROM enrollments GROUP BY semester",
+    ),
+    ("How many departments offer courses?", "SELECT count(DISTINCT department) FROM courses"),
+    (
+        "Which students have a GPA above the average?",
+        "SELECT name FROM students WHERE gpa > (SELECT avg(gpa) FROM students)",
+    ),
+    (
+        "List students who started in 2022, ordered by name.",
+        "SELECT name FROM students WHERE enrollment_year = 2022 ORDER BY name",
+    ),
+    (
+        "What is the average GPA per enrollment year, oldest first?",
+        "SELECT enrollment_year, avg(gpa) FROM students GROUP BY enrollment_year ORDER BY enrollment_year",
+    ),
+    (
+        "Which students got a grade above 95 in any course?",
+        "SELECT DISTINCT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
+        "WHERE e.grade > 95",
+    ),
+)
+
+
 def _school_examples() -> list[tuple[str, str]]:
-    ex = [
-        ("How many students are there?", "SELECT count(*) FROM students"),
-        ("What is the average GPA?", "SELECT avg(gpa) FROM students"),
-        ("Which students have no declared major?", "SELECT name FROM students WHERE major IS NULL"),
-        ("How many students are in each major?", "SELECT major, count(*) FROM students GROUP BY major"),
-        ("List course titles with their credits.", "SELECT title, credits FROM courses"),
-        ("Which student has the highest GPA?", "SELECT name FROM students ORDER BY gpa DESC LIMIT 1"),
-        ("How many enrollments have no grade yet?", "SELECT count(*) FROM enrollments WHERE grade IS NULL"),
-        (
-            "What is the average grade per course title?",
-            "SELECT c.title, avg(e.grade) FROM enrollments AS e JOIN courses AS c "
-            "ON e.course_id = c.course_id GROUP BY c.title",
-        ),
-        (
-            "Which course has the most enrollments?",
-            "SELECT c.title FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
-            "GROUP BY c.course_id ORDER BY count(*) DESC LIMIT 1",
-        ),
-        (
-            "List the names of students enrolled in Machine Learning.",
-            "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
-            "JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = 'Machine Learning'",
-        ),
-        (
-            "How many credits is each student taking in total? Show the name.",
-            "SELECT s.name, sum(c.credits) FROM students AS s JOIN enrollments AS e "
-            "ON s.student_id = e.student_id JOIN courses AS c ON e.course_id = c.course_id GROUP BY s.student_id",
-        ),
-        (
-            "Which students are enrolled in more than 3 courses?",
-            "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
-            "GROUP BY s.student_id HAVING count(*) > 3",
-        ),
-        (
-            "Which courses have no enrollments?",
-            "SELECT title FROM courses WHERE course_id NOT IN (SELECT course_id FROM enrollments)",
-        ),
-        (
-            "Which students are not enrolled in any course?",
-            "SELECT name FROM students WHERE student_id NOT IN (SELECT student_id FROM enrollments)",
-        ),
-        (
-            "What is the maximum grade given in each semester?",
-            "SELECT semester, max(grade) FROM enrollments GROUP BY semester",
-        ),
-        ("How many departments offer courses?", "SELECT count(DISTINCT department) FROM courses"),
-        (
-            "Which students have a GPA above the average?",
-            "SELECT name FROM students WHERE gpa > (SELECT avg(gpa) FROM students)",
-        ),
-        (
-            "List students who started in 2022, ordered by name.",
-            "SELECT name FROM students WHERE enrollment_year = 2022 ORDER BY name",
-        ),
-        (
-            "What is the average GPA per enrollment year, oldest first?",
-            "SELECT enrollment_year, avg(gpa) FROM students GROUP BY enrollment_year ORDER BY enrollment_year",
-        ),
-        (
-            "Which students got a grade above 95 in any course?",
-            "SELECT DISTINCT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
-            "WHERE e.grade > 95",
-        ),
-    ]
+    ex = list(_SCHOOL_FIXED)
     for t, _dep, _ in COURSES:
         ex.append(
             (
@@ -754,69 +773,70 @@ def _school_examples() -> list[tuple[str, str]]:
     return ex
 
 
+_FLIGHTS_FIXED: tuple[tuple[str, str], ...] = (
+    ("How many flights are there?", "SELECT count(*) FROM flights"),
+    ("List all airport codes and cities.", "SELECT code, city FROM airports"),
+    ("What is the average flight price?", "SELECT avg(price) FROM flights"),
+    ("What is the longest flight duration in minutes?", "SELECT max(duration_minutes) FROM flights"),
+    (
+        "How many flights does each airline operate? Show the airline name.",
+        "SELECT a.name, count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id GROUP BY a.name",
+    ),
+    (
+        "Which airline has no flights?",
+        "SELECT name FROM airlines WHERE airline_id NOT IN (SELECT airline_id FROM flights)",
+    ),
+    (
+        "What is the cheapest flight from BER? Give the flight id.",
+        "SELECT flight_id FROM flights WHERE origin = 'BER' ORDER BY price LIMIT 1",
+    ),
+    (
+        "How many flights depart in each month? Order by month.",
+        "SELECT strftime('%m', departure_date), count(*) FROM flights "
+        "GROUP BY strftime('%m', departure_date) ORDER BY strftime('%m', departure_date)",
+    ),
+    (
+        "Which cities have flights to Tokyo?",
+        "SELECT DISTINCT a.city FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE f.destination = 'HND'",
+    ),
+    (
+        "Which airline has the highest average price?",
+        "SELECT a.name FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
+        "GROUP BY a.airline_id ORDER BY avg(f.price) DESC LIMIT 1",
+    ),
+    ("How many flights are longer than 10 hours?", "SELECT count(*) FROM flights WHERE duration_minutes > 600"),
+    (
+        "Which routes (origin, destination) have more than 6 flights?",
+        "SELECT origin, destination FROM flights GROUP BY origin, destination HAVING count(*) > 6",
+    ),
+    (
+        "What is the average duration of flights from the USA?",
+        "SELECT avg(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
+        "WHERE a.country = 'USA'",
+    ),
+    (
+        "Which airlines are based in the United Kingdom?",
+        "SELECT name FROM airlines WHERE country = 'United Kingdom'",
+    ),
+    (
+        "How many flights depart in the first quarter of 2024?",
+        "SELECT count(*) FROM flights WHERE departure_date BETWEEN '2024-01-01' AND '2024-03-31'",
+    ),
+    ("What is the date of the last flight in the schedule?", "SELECT max(departure_date) FROM flights"),
+    (
+        "List airport cities with the number of departing flights, busiest first.",
+        "SELECT a.city, count(*) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
+        "GROUP BY a.city ORDER BY count(*) DESC",
+    ),
+    (
+        "Which flights cost more than 1000 and last under 3 hours?",
+        "SELECT flight_id FROM flights WHERE price > 1000 AND duration_minutes < 180",
+    ),
+)
+
+
 def _flights_examples() -> list[tuple[str, str]]:
-    ex = [
-        ("How many flights are there?", "SELECT count(*) FROM flights"),
-        ("List all airport codes and cities.", "SELECT code, city FROM airports"),
-        ("What is the average flight price?", "SELECT avg(price) FROM flights"),
-        ("What is the longest flight duration in minutes?", "SELECT max(duration_minutes) FROM flights"),
-        (
-            "How many flights does each airline operate? Show the airline name.",
-            "SELECT a.name, count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
-            "GROUP BY a.name",
-        ),
-        (
-            "Which airline has no flights?",
-            "SELECT name FROM airlines WHERE airline_id NOT IN (SELECT airline_id FROM flights)",
-        ),
-        (
-            "What is the cheapest flight from BER? Give the flight id.",
-            "SELECT flight_id FROM flights WHERE origin = 'BER' ORDER BY price LIMIT 1",
-        ),
-        (
-            "How many flights depart in each month? Order by month.",
-            "SELECT strftime('%m', departure_date), count(*) FROM flights "
-            "GROUP BY strftime('%m', departure_date) ORDER BY strftime('%m', departure_date)",
-        ),
-        (
-            "Which cities have flights to Tokyo?",
-            "SELECT DISTINCT a.city FROM flights AS f JOIN airports AS a ON f.origin = a.code "
-            "WHERE f.destination = 'HND'",
-        ),
-        (
-            "Which airline has the highest average price?",
-            "SELECT a.name FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
-            "GROUP BY a.airline_id ORDER BY avg(f.price) DESC LIMIT 1",
-        ),
-        ("How many flights are longer than 10 hours?", "SELECT count(*) FROM flights WHERE duration_minutes > 600"),
-        (
-            "Which routes (origin, destination) have more than 6 flights?",
-            "SELECT origin, destination FROM flights GROUP BY origin, destination HAVING count(*) > 6",
-        ),
-        (
-            "What is the average duration of flights from the USA?",
-            "SELECT avg(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
-            "WHERE a.country = 'USA'",
-        ),
-        (
-            "Which airlines are based in the United Kingdom?",
-            "SELECT name FROM airlines WHERE country = 'United Kingdom'",
-        ),
-        (
-            "How many flights depart in the first quarter of 2024?",
-            "SELECT count(*) FROM flights WHERE departure_date BETWEEN '2024-01-01' AND '2024-03-31'",
-        ),
-        ("What is the date of the last flight in the schedule?", "SELECT max(departure_date) FROM flights"),
-        (
-            "List airport cities with the number of departing flights, busiest first.",
-            "SELECT a.city, count(*) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
-            "GROUP BY a.city ORDER BY count(*) DESC",
-        ),
-        (
-            "Which flights cost more than 1000 and last under 3 hours?",
-            "SELECT flight_id FROM flights WHERE price > 1000 AND duration_minutes < 180",
-        ),
-    ]
+    ex = list(_FLIGHTS_FIXED)
     for code, city, _ in AIRPORTS:
         ex.append(
             (
