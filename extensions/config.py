@@ -245,6 +245,9 @@ class LoraConfig(_Strict):
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    layers_to_transform: list[int] | None = Field(
+        None, description="decoder layers that get adapters (null: all); the top layers only makes backward cheaper"
+    )
 
 
 class OptimizationConfig(_Strict):
@@ -254,6 +257,9 @@ class OptimizationConfig(_Strict):
     gradient_checkpointing: bool = True
     mixed_precision: Literal["bf16", "fp16", "no"] = "bf16"
     learning_rate: float = Field(1e-5, gt=0)
+    sft_learning_rate: float | None = Field(
+        None, gt=0, description="learning rate of the SFT warm-up (null: 10 x learning_rate)"
+    )
     weight_decay: float = Field(0.0, ge=0)
     warmup_ratio: float = Field(0.03, ge=0, le=1)
     max_grad_norm: float = Field(1.0, gt=0)
@@ -311,6 +317,11 @@ class DataConfig(_Strict):
     db_root: str | None = Field(None, description="folder of <db_id>/<db_id>.sqlite for ground truths with db_id")
     prompt_style: Literal["sql_r1", "omnisql"] = "sql_r1"
     sample_values: int = Field(3, ge=0)
+    spider_dir: str = Field(
+        "../shared/spider_dev",
+        description="Spider folder (dev.json, database/) that --data spider reads: the cross-database split of "
+        "extensions.data.spider_split",
+    )
 
 
 class WandbConfig(_Strict):

@@ -212,17 +212,19 @@ def validate_rows(
 
 
 def check_training_rows(
-    rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5
+    rows: list[dict], *, engine: ExecutionEngine, max_bad_fraction: float = 0.5, drop_empty: bool = True
 ) -> tuple[list[dict], Report]:
     """Execute every gold of ``{"prompt", "ground_truth": {"sql", "db_path"}}`` rows before training.
 
-    Rows that are broken (missing or corrupt database, failing gold) or whose gold returns nothing are
-    dropped: they would only ever give a constant reward.
+    Rows that are broken (missing or corrupt database, failing gold) are dropped, and so are rows whose gold
+    returns nothing when ``drop_empty`` (a training reward there is nearly constant). Held-out rows keep them:
+    an answer that returns nothing matches such a gold, as Spider's own evaluation counts it.
 
     Args:
-        rows: training rows.
+        rows: training or held-out rows.
         engine: the sandbox that runs the golds.
         max_bad_fraction: above this fraction of dropped rows, the data is wrong and training would be wasted.
+        drop_empty: drop rows whose gold returns no rows.
 
     Returns:
         The kept rows and the :class:`Report`.
@@ -237,7 +239,7 @@ def check_training_rows(
         Row(i, str(gt.get("db_path") or ""), str(gt.get("sql") or ""), "", r)
         for i, (gt, r) in enumerate(zip(gts, rows))
     ]
-    rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"))
+    rep = validate_rows(as_rows, engine=engine, slow_s=float("inf"), drop_empty=drop_empty)
     bad = len(rows) - len(rep.keep)
     if bad > max_bad_fraction * len(rows):
         broken = ", ".join(f"{k}: {v}" for k, v in sorted(rep.statuses.items()) if k != "ok")

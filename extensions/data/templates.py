@@ -96,8 +96,57 @@ COMPACT_SYSTEM = "Answer with <think>...</think><answer>```sql ...```</answer>."
 
 
 def compact_schema(schema: Schema) -> str:
-    """One line per table: ``t(a, b, c)``; short prompts for the tiny CPU demo model."""
+    """All tables on one line: ``t(a, b, c)``; short prompts for the tiny CPU demo model."""
     return "; ".join(f"{t.name}({', '.join(c.name for c in t.columns)})" for t in schema.tables)
+
+
+_SHORT_TYPES = {
+    "int": ("int", "integer", "bigint", "smallint", "tinyint", "mediumint"),
+    "real": ("real", "float", "double"),
+    "num": ("numeric", "decimal", "number"),
+    "text": ("text", "varchar", "char", "nvarchar", "nchar", "clob", "varchar2"),
+    "bool": ("bool", "boolean", "bit"),
+}
+_SHORT = {word: short for short, words in _SHORT_TYPES.items() for word in words}
+
+
+def short_type(declared: str) -> str:
+    """A column's declared type in one short word: ``int``, ``real``, ``num``, ``text``, ``bool`` or its own name.
+
+    Args:
+        declared: the type as declared in CREATE TABLE (``VARCHAR(255)``, ``INTEGER``, empty).
+
+    Returns:
+        The short name (``text`` for an empty type).
+
+    >>> short_type("VARCHAR(255)"), short_type("decimal(19,4)"), short_type("DATETIME"), short_type("")
+    ('text', 'num', 'datetime', 'text')
+    """
+    word = declared.split("(")[0].strip().lower().split(" ")[0]
+    return _SHORT.get(word, word or "text")
+
+
+def typed_schema(schema: Schema) -> str:
+    """One line per table with column types, primary keys and foreign keys: what a model needs to join.
+
+    Args:
+        schema: the database schema.
+
+    Returns:
+        ``t(a int pk, b text) fk b->u.id`` lines, one per table.
+
+    >>> ddl = "CREATE TABLE u (id INT PRIMARY KEY); CREATE TABLE t (a INT, b INT, FOREIGN KEY (b) REFERENCES u (id));"
+    >>> s = Schema.coerce(ddl)
+    >>> print(typed_schema(s))
+    u(id int pk)
+    t(a int, b int) fk b->u.id
+    """
+    lines = []
+    for t in schema.tables:
+        cols = ", ".join(f"{c.name} {short_type(c.type)}" + (" pk" if c.primary_key else "") for c in t.columns)
+        fks = ", ".join(f"{col}->{ref_t}.{ref_c}" for col, ref_t, ref_c in t.foreign_keys)
+        lines.append(f"{t.name}({cols})" + (f" fk {fks}" if fks else ""))
+    return "\n".join(lines)
 
 
 def build_prompt(style: str, schema_text: str, question: str, evidence: str | None = None) -> list[dict[str, str]]:

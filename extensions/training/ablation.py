@@ -18,65 +18,74 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from extensions.config import Config, load_config
+from extensions.config import Config
 from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 from extensions.training import ablation_report
+from extensions.training.plan import Plan, load_arm_config, provenance
 from extensions.training.smollm import quiet_transformers
 
 DEFAULT_ARMS = ("baseline", "all", "all_narrow", "result")
 
 
-@dataclass
-class Plan:
-    """Everything one ablation does; printed by ``--dry-run`` and stored as ``config`` in the JSON."""
-
-    arms: list[str]
-    seeds: list[int]
-    steps: int
-    sft_warmup: int
-    config_file: str
-    model: str
-    out: str
-    overrides: list[str] = field(default_factory=list)
-    threads: int | None = None
-    heldout_limit: int | None = None
-
-    def arm_overrides(self, arm: str) -> list[str]:
-        """The config overrides of ``arm``: the model's and the plan's own, then the arm's reward switches."""
-        from extensions.training.cli import TINY_SETTINGS
-        from extensions.training.model import is_tiny
-
-        return [
-            f"optimization.model_name={self.model}",
-            *(TINY_SETTINGS if is_tiny(self.model) else []),
-            *self.overrides,
-            *ARMS[arm],
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan as JSON-ready data, with each arm's overrides and the statistics used."""
-        from extensions.training.stats import HIERARCHICAL
-
-        return {
-            "arms": {a: ARMS[a] for a in self.arms},
-            "seeds": self.seeds,
-            "steps": self.steps,
-            "sft_warmup": self.sft_warmup,
-            "config_file": self.config_file,
-            "model": self.model,
-            "overrides": self.overrides,
-            "threads": self.threads,
-            "heldout_limit": self.heldout_limit,
-            "test": HIERARCHICAL,
-        }
+class StaleResult(RuntimeError):
+    """A finished result in the output folder was made by other code, config, model or plan."""
 
 
-def load_arm_config(plan: Plan, arm: str) -> Config:
-    """The config of one arm: the plan's file, model and overrides, then the arm's reward switches."""
-    return load_config(plan.config_file, overrides=plan.arm_overrides(arm))
+def reusable(path: str, current: dict[str, Any], replace_stale: bool = False) -> bool:
+    """Whether the finished result at ``path`` can be skipped: it exists and its provenance matches.
+
+    Args:
+        path: a result file (``sft.json`` or ``<arm>.json``).
+        current: the provenance the run would record now (:func:`provenance`).
+        replace_stale: rerun a mismatching result instead of stopping.
+
+    Returns:
+        True to skip; False to run (missing, or stale with ``replace_stale``).
+
+    Raises:
+        StaleResult: the file's provenance differs and ``replace_stale`` is off; the message names the fields.
+    """
+    from extensions.training.provenance import mismatches
+
+    if not os.path.exists(path):
+        return False
+    differ = mismatches(_read(path).get("provenance"), current)
+    if not differ:
+        return True
+    if replace_stale:
+        print(f"[ablation] rerunning {path}: its {', '.join(differ)} differ", file=sys.stderr)
+        return False
+    raise StaleResult(
+        f"{path} was made with another {', '.join(differ)}; rerun from the commit that made it, or pass "
+        "--replace-stale to redo it with this code"
+    )
+
+
+def write_plan(plan: Plan) -> dict[str, Any]:
+    """Write ``OUT/plan.json``, or grow an existing one by this plan's arms and seeds.
+
+    Args:
+        plan: the plan.
+
+    Returns:
+        The plan document now on disk.
+
+    Raises:
+        StaleResult: the folder holds a plan with another recipe (steps, model, config, data, ...).
+    """
+    path, doc = os.path.join(plan.out, "plan.json"), plan.to_dict()
+    if os.path.exists(path):
+        old = _read(path)
+        if old.get("plan_hash") != doc["plan_hash"]:
+            keys = [k for k in plan.recipe() if old.get(k) != doc.get(k)]
+            raise StaleResult(f"{plan.out} holds another plan (differs in {', '.join(keys) or 'plan_hash'}); use --out")
+        doc["arms"] = {**old.get("arms", {}), **doc["arms"]}
+        doc["seeds"] = sorted(set(old.get("seeds", [])) | set(doc["seeds"]))
+    os.makedirs(plan.out, exist_ok=True)
+    _dump(path, doc, indent=1)
+    return doc
 
 
 def arm_path(out: str, seed: int, arm: str) -> str:
@@ -93,10 +102,10 @@ def _read(path: str) -> dict[str, Any]:
         return json.load(fh)
 
 
-def _dump(path: str, doc: dict[str, Any]) -> None:
+def _dump(path: str, doc: dict[str, Any], indent: int | None = None) -> None:
     tmp = path + ".part"
     with open(tmp, "w") as fh:
-        json.dump(doc, fh)
+        json.dump(doc, fh, indent=indent)
     os.replace(tmp, path)  # a killed run never leaves a half-written result that a rerun would skip
 
 
@@ -113,48 +122,33 @@ def _curve(metrics_path: str) -> dict[str, list]:
     return {"step": [r["step"] for r in rows], **{k: [r.get(v) for r in rows] for k, v in keys.items()}}
 
 
-def seed_policy(plan: Plan, seed: int, engine: Any) -> Any:
+def seed_policy(plan: Plan, seed: int, engine: Any, replace_stale: bool = False) -> Any:
     """The SFT-warmed policy of ``seed``: loaded from ``OUT/seed-<s>/sft`` or trained, measured and saved there.
 
     Args:
         plan: the ablation plan.
         seed: the seed (SFT batches and, for the tiny model, initial weights).
         engine: the shared execution engine.
+        replace_stale: redo an SFT checkpoint whose provenance differs instead of stopping.
 
     Returns:
         The :class:`~extensions.training.runner.Policy`; ``OUT/seed-<s>/sft.json`` holds its held-out
-        per-prompt outcomes before training and after SFT (the ``sft_only`` reference).
+        per-prompt outcomes before training and after SFT (the ``sft_only`` reference), the prompts' ids,
+        databases and skeletons, and its provenance.
     """
     from extensions.training.heldout import evaluate_heldout, measuring_computer
-    from extensions.training.runner import RunOptions, load, warm_up
+    from extensions.training.runner import load, warm_up
 
     root = os.path.join(plan.out, f"seed-{seed}")
     sft_dir, sft_json = os.path.join(root, "sft"), os.path.join(root, "sft.json")
-    cfg = load_arm_config(plan, plan.arms[0])
-    opts = RunOptions(
-        out_dir=root,
-        demo=True,
-        seed=seed,
-        sft_warmup=plan.sft_warmup,
-        threads=plan.threads,
-        heldout_limit=plan.heldout_limit,
-    )
-    if os.path.exists(sft_json):
+    cfg, opts, current = load_arm_config(plan, None), _run_options(plan, root, seed), provenance(plan, None)
+    if reusable(sft_json, current, replace_stale):
         return _reload(cfg, opts, engine, sft_dir)
     os.makedirs(root, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
     policy = load(cfg, opts, engine)
     measure, max_new = measuring_computer(engine), cfg.optimization.max_response_length
-    # A pretrained base is the same for every seed (greedy decoding): measured once; the tiny one is per seed.
-    base_json = os.path.join(root if policy.tiny else plan.out, "base.json")
-    if os.path.exists(base_json):
-        before = _read(base_json)
-    else:
-        before = evaluate_heldout(
-            policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} base"
-        )
-        _dump(base_json, {"metrics": before[0], **before[1]})
-        before = {"metrics": before[0], **before[1]}
+    before = _base_outcomes(plan, seed, policy, measure, max_new, current)
     policy = warm_up(cfg, policy, opts)
     after = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} sft")
     with quiet_transformers():
@@ -165,12 +159,44 @@ def seed_policy(plan: Plan, seed: int, engine: Any) -> Any:
             "seed": seed,
             "before": before,
             "sft_only": {"metrics": after[0], **after[1]},
-            "prompt_ids": ablation_report.prompt_ids(policy.heldout_rows),
+            **ablation_report.prompt_meta(policy.heldout_rows),
             "wall_s": round(time.perf_counter() - t0, 1),
             "cpu_s": round(time.process_time() - c0, 1),
+            "provenance": current,
         },
     )
     return policy
+
+
+def _run_options(plan: Plan, out_dir: str, seed: int, **kw: Any) -> Any:
+    from extensions.training.runner import RunOptions
+
+    data = None if plan.data == "demo" else plan.data
+    return RunOptions(
+        out_dir=out_dir,
+        demo=True,
+        seed=seed,
+        sft_warmup=plan.sft_warmup,
+        threads=plan.threads,
+        heldout_limit=plan.heldout_limit,
+        data=data,
+        **kw,
+    )
+
+
+def _base_outcomes(plan: Plan, seed: int, policy: Any, measure: Any, max_new: int, current: dict) -> dict:
+    """The untrained model's held-out outcomes: once per plan for a pretrained base (greedy), per seed for tiny."""
+    from extensions.training.heldout import evaluate_heldout
+
+    base_json = os.path.join(plan.out, f"seed-{seed}" if policy.tiny else "", "base.json")
+    if os.path.exists(base_json) and _read(base_json).get("provenance") == current:
+        doc = _read(base_json)
+        return {"metrics": doc["metrics"], "exec_match": doc["exec_match"], "hallucinated": doc["hallucinated"]}
+    metrics, per = evaluate_heldout(
+        policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} base"
+    )
+    _dump(base_json, {"metrics": metrics, **per, "provenance": current})
+    return {"metrics": metrics, **per}
 
 
 def _reload(cfg: Config, opts: Any, engine: Any, sft_dir: str) -> Any:
@@ -197,21 +223,17 @@ def run_arm(plan: Plan, arm: str, seed: int, policy: Any, engine: Any) -> dict[s
         engine: the shared execution engine.
 
     Returns:
-        ``{"arm", "seed", "metrics", "exec_match", "hallucinated", "curve", "wall_s", "cpu_s"}``.
+        ``{"arm", "seed", "metrics", "exec_match", "hallucinated", "curve", "wall_s", "cpu_s", "provenance"}``.
     """
     from extensions.rewards.enhanced import EnhancedRewardComputer
     from extensions.training.heldout import evaluate_heldout, measuring_computer
-    from extensions.training.runner import RunOptions, clone, set_seed, train_grpo
+    from extensions.training.runner import clone, set_seed, train_grpo
 
     cfg = load_arm_config(plan, arm)
+    current = provenance(plan, arm)
     set_seed(seed)
-    opts = RunOptions(
-        out_dir=os.path.join(plan.out, f"seed-{seed}", arm),
-        num_steps=plan.steps,
-        demo=True,
-        seed=seed,
-        progress=f"seed {seed} {arm}",
-        threads=plan.threads,
+    opts = _run_options(
+        plan, os.path.join(plan.out, f"seed-{seed}", arm), seed, num_steps=plan.steps, progress=f"seed {seed} {arm}"
     )
     os.makedirs(opts.out_dir, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -234,32 +256,47 @@ def run_arm(plan: Plan, arm: str, seed: int, policy: Any, engine: Any) -> dict[s
         "curve": curve,
         "wall_s": round(time.perf_counter() - t0, 1),
         "cpu_s": round(time.process_time() - c0, 1),
+        "provenance": current,
     }
     _dump(arm_path(plan.out, seed, arm), doc)
     return doc
 
 
-def run_ablation(plan: Plan) -> dict[str, Any]:
+def run_ablation(plan: Plan, replace_stale: bool = False, pilot_prompts: int = 0) -> dict[str, Any] | None:
     """Run every (arm, seed) of ``plan`` not finished yet, then collect ``OUT/ablation.json`` and ``OUT/ablation.png``.
+
+    A finished result is skipped only when its provenance (commit, config, model, plan) matches this run's.
 
     Args:
         plan: the ablation plan.
+        replace_stale: redo results made by other code or config instead of stopping.
+        pilot_prompts: first run the pilot (:func:`extensions.training.pilot.run_pilot`) on this many training
+            prompts of the first seed's SFT policy, into ``OUT/pilot.json`` (0: no pilot).
 
     Returns:
-        The results document of :func:`extensions.training.ablation_report.collect`.
+        The results document of :func:`extensions.training.ablation_report.collect`, or None when nothing has
+        finished yet.
+
+    Raises:
+        StaleResult: a finished result or the folder's plan does not match (see :func:`reusable`).
     """
     from extensions.execution import ExecutionEngine
 
-    os.makedirs(plan.out, exist_ok=True)
-    with open(os.path.join(plan.out, "plan.json"), "w") as fh:
-        json.dump(plan.to_dict(), fh, indent=1)
-    engine = ExecutionEngine(load_arm_config(plan, plan.arms[0]).execution.engine_settings())
+    write_plan(plan)
+    engine = ExecutionEngine(load_arm_config(plan, None).execution.engine_settings())
     try:
-        for seed in plan.seeds:
-            todo = [a for a in plan.arms if not os.path.exists(arm_path(plan.out, seed, a))]
-            if not todo:
+        for n, seed in enumerate(plan.run_seeds if plan.run_seeds is not None else plan.seeds):
+            pilot = pilot_prompts and n == 0
+            todo = [
+                a for a in plan.arms if not reusable(arm_path(plan.out, seed, a), provenance(plan, a), replace_stale)
+            ]
+            if not todo and not pilot:
                 continue
-            policy = seed_policy(plan, seed, engine)
+            policy = seed_policy(plan, seed, engine, replace_stale)
+            if pilot:
+                from extensions.training.pilot import run_pilot
+
+                run_pilot(plan, policy, engine, pilot_prompts, seed)
             for arm in todo:
                 res = run_arm(plan, arm, seed, policy, engine)
                 print(
@@ -269,13 +306,18 @@ def run_ablation(plan: Plan) -> dict[str, Any]:
                 )
     finally:
         engine.close()
-    return ablation_report.write(plan.out, os.path.join(plan.out, "ablation.json"))
+    try:
+        return ablation_report.write(plan.out, os.path.join(plan.out, "ablation.json"))
+    except FileNotFoundError:
+        return None
 
 
 SMOLLM2_STEPS, SMOLLM2_SFT = 15, 50
+SPIDER_STEPS, SPIDER_SFT = 30, 60
 TINY_STEPS, TINY_SFT = 20, 400
 # Smaller GRPO batches for the tiny toy (4 prompts x 4 completions) so that several arms x 3 seeds stay cheap.
 TINY_OVERRIDES = ["optimization.batch_size=4", "grpo.num_generations=4"]
+CONFIGS = {"demo": "configs/demo_cpu.yaml", "spider": "configs/spider_cpu.yaml"}
 
 
 def parse_args(argv: list[str] | None = None) -> Any:
@@ -286,8 +328,8 @@ def parse_args(argv: list[str] | None = None) -> Any:
         prog="python -m extensions.ablation",
         description=(
             "GRPO arms that differ only in the reward, on the same seeds, data and SFT weights. Each finished "
-            "(arm, seed) goes to OUT/seed-<s>/<arm>.json and is skipped when rerun; OUT/ablation.json and "
-            "OUT/ablation.png collect them."
+            "(arm, seed) goes to OUT/seed-<s>/<arm>.json with its provenance (commit, config, model, plan) and "
+            "is skipped when rerun with the same; OUT/ablation.json and OUT/ablation.png collect the planned ones."
         ),
     )
     p.add_argument(
@@ -296,11 +338,31 @@ def parse_args(argv: list[str] | None = None) -> Any:
         help=f"comma-separated arms of {', '.join(ARMS)} (default: %(default)s)",
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1) (default: %(default)s)")
+    p.add_argument(
+        "--only-seeds",
+        metavar="S,S",
+        help="run only these of the plan's seeds in this process (e.g. one process per core: 0,2,4 and 1,3)",
+    )
+    p.add_argument(
+        "--data",
+        choices=("demo", "spider"),
+        default="demo",
+        help="demo: the bundled databases (held-out by gold query, reported by seen/unseen skeleton); spider: the "
+        "cross-database split of data.spider_dir (extensions/data/spider_split.py) (default: %(default)s)",
+    )
     p.add_argument("--model", default="smollm2-135m", help="smollm2-135m (default), tiny, or a hub name / path")
     p.add_argument("--demo", action="store_true", help="the tiny toy model (same as --model tiny)")
-    p.add_argument("--steps", type=int, help=f"GRPO steps per arm (default: {SMOLLM2_STEPS}; tiny {TINY_STEPS})")
-    p.add_argument("--sft-warmup", type=int, help=f"SFT steps once per seed (default: {SMOLLM2_SFT}; tiny {TINY_SFT})")
-    p.add_argument("--config", default="configs/demo_cpu.yaml", help="YAML config (default: %(default)s)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        help=f"GRPO steps per arm (default: {SMOLLM2_STEPS}; --data spider {SPIDER_STEPS}; tiny {TINY_STEPS})",
+    )
+    p.add_argument(
+        "--sft-warmup",
+        type=int,
+        help=f"SFT steps once per seed (default: {SMOLLM2_SFT}; --data spider {SPIDER_SFT}; tiny {TINY_SFT})",
+    )
+    p.add_argument("--config", help=f"YAML config (default: {CONFIGS['demo']}; --data spider {CONFIGS['spider']})")
     p.add_argument(
         "--out", default="outputs/ablation", help="output folder; rerun with it to resume (default: %(default)s)"
     )
@@ -308,14 +370,33 @@ def parse_args(argv: list[str] | None = None) -> Any:
     p.add_argument("--heldout", type=int, metavar="N", help="measure N evenly spaced held-out prompts (default: all)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores; 1 for the tiny model)")
     p.add_argument(
+        "--pilot",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the first seed's arms, sample N training prompts from its SFT policy and record each arm's "
+        "share of zero-variance groups in OUT/pilot.json (default: no pilot)",
+    )
+    p.add_argument(
+        "--replace-stale", action="store_true", help="redo results made by other code or config instead of stopping"
+    )
+    p.add_argument(
         "--collect", metavar="JSON", help="only collect the finished runs in --out into JSON (and a PNG next to it)"
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     return p.parse_args(argv)
 
 
+def _defaults(args: Any, tiny: bool) -> tuple[int, int]:
+    steps, sft = {
+        True: (TINY_STEPS, TINY_SFT),
+        False: (SPIDER_STEPS, SPIDER_SFT) if args.data == "spider" else (SMOLLM2_STEPS, SMOLLM2_SFT),
+    }[tiny]
+    return args.steps or steps, args.sft_warmup if args.sft_warmup is not None else sft
+
+
 def make_plan(args: Any) -> Plan:
-    """The :class:`Plan` of parsed arguments; unknown arms raise ``ValueError``."""
+    """The :class:`Plan` of parsed arguments; unknown arms or seeds raise ``ValueError``."""
     from extensions.training.model import is_tiny
 
     model = "tiny" if args.demo else args.model
@@ -323,40 +404,56 @@ def make_plan(args: Any) -> Plan:
     unknown = [a for a in arms if a not in ARMS]
     if unknown or not arms:
         raise ValueError(f"unknown arm(s) {unknown}; choose from {', '.join(ARMS)}")
+    seeds = list(range(args.seeds))
+    run_seeds = [int(x) for x in args.only_seeds.split(",") if x.strip()] if args.only_seeds else None
+    if run_seeds is not None and not set(run_seeds) <= set(seeds):
+        raise ValueError(f"--only-seeds {args.only_seeds}: not among the plan's seeds {seeds}")
     tiny = is_tiny(model)
+    steps, sft = _defaults(args, tiny)
     return Plan(
         arms=arms,
-        seeds=list(range(args.seeds)),
-        steps=args.steps or (TINY_STEPS if tiny else SMOLLM2_STEPS),
-        sft_warmup=args.sft_warmup if args.sft_warmup is not None else (TINY_SFT if tiny else SMOLLM2_SFT),
-        config_file=args.config,
+        seeds=seeds,
+        steps=steps,
+        sft_warmup=sft,
+        config_file=args.config or CONFIGS[args.data],
         model=model,
         out=os.path.abspath(args.out),
         overrides=[*(TINY_OVERRIDES if tiny else []), "logging.save_every=100000", *args.set],
         threads=args.threads,
         heldout_limit=args.heldout,
+        data=args.data,
+        run_seeds=run_seeds,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status (2 for bad arguments or config)."""
+    """Run the command; returns the exit status (2 for bad arguments, config or a stale result)."""
     from extensions.errors import ConfigError
 
     args = parse_args(argv)
     if args.collect:
-        doc = ablation_report.write(os.path.abspath(args.out), args.collect)
+        try:
+            doc = ablation_report.write(os.path.abspath(args.out), args.collect)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(json.dumps({a: r["exec_match"] for a, r in doc["arms"].items()}, indent=1))
         return 0
     try:
         plan = make_plan(args)
         for arm in plan.arms:
             load_arm_config(plan, arm)
-    except (ValueError, ConfigError) as exc:
+    except (ValueError, ConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
         print(json.dumps(plan.to_dict(), indent=1))
         return 0
-    doc = run_ablation(plan)
-    print(json.dumps({a: r["exec_match"] for a, r in doc["arms"].items()}, indent=1))
+    try:
+        doc = run_ablation(plan, args.replace_stale, args.pilot)
+    except StaleResult as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if doc:
+        print(json.dumps({a: r["exec_match"] for a, r in doc["arms"].items()}, indent=1))
     return 0

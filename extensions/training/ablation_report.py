@@ -20,7 +20,6 @@ computed only on the seeds every compared arm has finished; anyone can recompute
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -50,67 +49,122 @@ def prompt_ids(rows: list[dict]) -> list[str]:
     return out
 
 
+def prompt_meta(rows: list[dict]) -> dict[str, list]:
+    """Each held-out prompt's id, database, skeleton id and whether training saw that skeleton, in row order.
+
+    Args:
+        rows: held-out rows (:func:`extensions.training.data.demo_rows` or ``spider_rows``).
+
+    Returns:
+        ``{"prompt_ids", "prompt_db_ids", "prompt_skeletons", "prompt_skeleton_seen"}``.
+    """
+    return {
+        "prompt_ids": prompt_ids(rows),
+        "prompt_db_ids": [r.get("db_id") or prompt_ids([r])[0].split(":")[0] for r in rows],
+        "prompt_skeletons": [r.get("skeleton") for r in rows],
+        "prompt_skeleton_seen": [r.get("skeleton_seen") for r in rows],
+    }
+
+
 def _read(path: str) -> dict[str, Any]:
     with open(path) as fh:
         return json.load(fh)
 
 
-def load_runs(out: str) -> tuple[dict[str, dict[int, dict]], list[str], dict[str, Any]]:
-    """Every finished (arm, seed) in ``out``, the SFT checkpoints as arm ``sft_only``, the prompt ids and the plan.
+def _check_provenance(docs: dict[str, dict]) -> None:
+    """Refuse results that disagree on commit, model or plan, or an arm whose config differs between seeds."""
+    fields = ("commit", "dirty", "model_hash", "plan_hash")
+    seen: dict[str, dict[Any, list[str]]] = {f: {} for f in fields}
+    arm_configs: dict[str, dict[str, list[str]]] = {}
+    for name, doc in docs.items():
+        prov = doc.get("provenance")
+        if not prov:
+            raise ValueError(f"{name} has no provenance (written by an older version); rerun it")
+        for f in fields:
+            seen[f].setdefault(prov.get(f), []).append(name)
+        arm = doc.get("arm", "sft")
+        arm_configs.setdefault(arm, {}).setdefault(prov.get("config_hash"), []).append(name)
+    bad = [f"{f}: " + " vs ".join(f"{v} ({', '.join(n[:3])})" for v, n in vals.items()) for f, vals in seen.items()]
+    bad = [b for b, vals in zip(bad, seen.values()) if len(vals) > 1]
+    bad += [f"{arm} config: {len(c)} different configs" for arm, c in arm_configs.items() if len(c) > 1]
+    if bad:
+        raise ValueError("results disagree in their provenance: " + "; ".join(bad))
+
+
+def load_runs(out: str) -> tuple[dict[str, dict[int, dict]], dict[str, list], dict[str, Any]]:
+    """The planned (arm, seed) results in ``out``, the SFT checkpoints as arm ``sft_only``, prompt metadata, plan.
+
+    Only the arms and seeds of ``OUT/plan.json`` are read; other files in the folder are ignored.
 
     Args:
         out: the ablation's output folder.
 
     Returns:
-        ``({arm: {seed: result}}, prompt_ids, plan)``.
+        ``({arm: {seed: result}}, prompt_meta, plan)``.
 
     Raises:
-        FileNotFoundError: no finished seed in ``out``.
+        FileNotFoundError: no plan or no finished seed in ``out``.
+        ValueError: results disagree in their provenance, or a seed's prompts differ from another's.
     """
-    plan = _read(os.path.join(out, "plan.json")) if os.path.exists(os.path.join(out, "plan.json")) else {}
+    plan_path = os.path.join(out, "plan.json")
+    if not os.path.exists(plan_path):
+        raise FileNotFoundError(f"no plan.json in {out}: not an ablation folder")
+    plan = _read(plan_path)
     runs: dict[str, dict[int, dict]] = {}
-    ids: list[str] = []
-    for sft in sorted(glob.glob(os.path.join(out, "seed-*", "sft.json"))):
-        doc = _read(sft)
-        ids = ids or doc["prompt_ids"]
-        runs.setdefault(REFERENCE, {})[doc["seed"]] = {
-            "metrics": doc["sft_only"]["metrics"],
-            **doc["sft_only"],
-            "cpu_s": doc.get("cpu_s"),
-        }
-        for path in sorted(glob.glob(os.path.join(os.path.dirname(sft), "*.json"))):
-            if os.path.basename(path) not in ("sft.json", "base.json"):
-                res = _read(path)
-                runs.setdefault(res["arm"], {})[res["seed"]] = res
-    if not ids:
+    docs: dict[str, dict] = {}
+    meta: dict[str, list] = {}
+    for seed in plan.get("seeds", []):
+        sft = os.path.join(out, f"seed-{seed}", "sft.json")
+        if not os.path.exists(sft):
+            continue
+        doc = docs[os.path.relpath(sft, out)] = _read(sft)
+        this = {k: doc.get(k) for k in ("prompt_ids", "prompt_db_ids", "prompt_skeletons", "prompt_skeleton_seen")}
+        if meta and this["prompt_ids"] != meta["prompt_ids"]:
+            raise ValueError(f"{sft}: its held-out prompts differ from the other seeds'")
+        meta = meta or this
+        runs.setdefault(REFERENCE, {})[seed] = {**doc["sft_only"], "cpu_s": doc.get("cpu_s")}
+        for arm in plan.get("arms", {}):
+            path = os.path.join(out, f"seed-{seed}", f"{arm}.json")
+            if os.path.exists(path):
+                runs.setdefault(arm, {})[seed] = docs[os.path.relpath(path, out)] = _read(path)
+    if not meta:
         raise FileNotFoundError(f"no finished seed in {out} (no seed-*/sft.json)")
-    order = [REFERENCE, *[a for a in plan.get("arms", {}) if a in runs], *sorted(set(runs) - set(plan.get("arms", {})))]
-    return {a: dict(sorted(runs[a].items())) for a in dict.fromkeys(order) if a in runs}, ids, plan
+    _check_provenance(docs)
+    order = [REFERENCE, *[a for a in plan.get("arms", {}) if a in runs]]
+    return {a: dict(sorted(runs[a].items())) for a in order}, meta, plan
 
 
-def _arm_summary(seeds: dict[int, dict]) -> dict[str, Any]:
+def _clusters(meta: dict[str, list], plan: dict[str, Any]) -> tuple[str, list[str]]:
+    unit = "database" if plan.get("data") == "spider" else "skeleton"
+    return unit, [str(c) for c in meta["prompt_db_ids" if unit == "database" else "prompt_skeletons"]]
+
+
+def _arm_summary(seeds: dict[int, dict], clusters: list[str], unseen: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {"seeds": list(seeds)}
     for key, metric in PER_PROMPT:
-        out[metric] = stats.hierarchical_mean([s[key] for s in seeds.values()])
+        out[metric] = stats.clustered_mean([s[key] for s in seeds.values()], clusters)
+    if unseen and len(unseen) < len(clusters):
+        cells = [[s["exec_match"][i] for i in unseen] for s in seeds.values()]
+        out["exec_match_unseen_skeletons"] = stats.clustered_mean(cells, [clusters[i] for i in unseen])
     out["per_seed"] = {m: [s["metrics"].get(m) for s in seeds.values()] for m in SEED_METRICS}
     out["cpu_s"] = round(sum(s.get("cpu_s") or 0.0 for s in seeds.values()), 1)
     return out
 
 
-def _paired(runs: dict[str, dict[int, dict]], key: str) -> dict[str, Any]:
+def _paired(runs: dict[str, dict[int, dict]], key: str, unit: str, clusters: list[str]) -> dict[str, Any]:
     base = runs.get("baseline", {})
     out: dict[str, Any] = {}
     for arm, seeds in runs.items():
         common = [s for s in seeds if s in base]
         if arm == "baseline" or not common:
             continue
-        cell = stats.hierarchical_diff([seeds[s][key] for s in common], [base[s][key] for s in common])
-        out[arm] = {**cell, "method": stats.HIERARCHICAL}
+        cell = stats.clustered_diff([seeds[s][key] for s in common], [base[s][key] for s in common], clusters)
+        out[arm] = {**cell, "seeds": common, "method": stats.CLUSTERED.format(unit=unit), "cluster": unit}
     return out
 
 
 def collect(out: str) -> dict[str, Any]:
-    """The results document of the finished runs in ``out`` (see the module docstring).
+    """The results document of the finished, planned runs in ``out`` (see the module docstring).
 
     Args:
         out: the ablation's output folder.
@@ -118,27 +172,48 @@ def collect(out: str) -> dict[str, Any]:
     Returns:
         The document.
     """
-    runs, ids, plan = load_runs(out)
+    runs, meta, plan = load_runs(out)
+    ids = meta["prompt_ids"]
     per_prompt = {a: {str(s): {k: r[k] for k, _ in PER_PROMPT} for s, r in seeds.items()} for a, seeds in runs.items()}
     for arm, seeds in per_prompt.items():
         for seed, cells in seeds.items():
             if any(len(v) != len(ids) for v in cells.values()):
                 raise ValueError(f"{arm} seed {seed}: per-prompt outcomes do not match the {len(ids)} prompt ids")
-    sft_cpu = sum(s.get("cpu_s") or 0.0 for s in runs.get(REFERENCE, {}).values())
-    cpu = sft_cpu + sum(s.get("cpu_s") or 0.0 for a, seeds in runs.items() if a != REFERENCE for s in seeds.values())
+    unit, clusters = _clusters(meta, plan)
+    unseen = [i for i, seen in enumerate(meta.get("prompt_skeleton_seen") or []) if seen is False]
+    cpu = sum(s.get("cpu_s") or 0.0 for seeds in runs.values() for s in seeds.values())
     base_path = os.path.join(out, "base.json")  # the pretrained model before any training (not the tiny toy's)
     base = _read(base_path) if os.path.exists(base_path) else None
+    provenance = {
+        a: {str(s): r.get("provenance") for s, r in seeds.items()} for a, seeds in runs.items() if a != REFERENCE
+    }
     return {
         "model": plan.get("model"),
-        "prompt_ids": ids,
+        **meta,
+        "split": _split(plan, meta),
+        "cluster_unit": unit,
         "base_model": base,
-        "arms": {a: _arm_summary(s) for a, s in runs.items()},
+        "arms": {a: _arm_summary(s, clusters, unseen) for a, s in runs.items()},
         "per_prompt": per_prompt,
-        "paired_vs_baseline": _paired(runs, "exec_match"),
-        "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated"),
+        "paired_vs_baseline": _paired(runs, "exec_match", unit, clusters),
+        "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated", unit, clusters),
+        "provenance": provenance,
         "cpu_hours": round(cpu / 3600, 2),
         "config": {**plan, "heldout_n": len(ids), "decoding": "greedy"},
     }
+
+
+def _split(plan: dict[str, Any], meta: dict[str, list]) -> dict[str, Any]:
+    if plan.get("data") == "spider":
+        from extensions.data.spider_split import HELDOUT_DBS, TRAIN_DBS
+
+        return {
+            "train_dbs": list(TRAIN_DBS),
+            "heldout_dbs": list(HELDOUT_DBS),
+            "rule": "extensions/data/spider_split.py",
+        }
+    seen = meta.get("prompt_skeleton_seen") or []
+    return {"by": "gold query", "heldout_unseen_skeletons": sum(v is False for v in seen), "heldout": len(seen)}
 
 
 def write(out: str, json_path: str) -> dict[str, Any]:

@@ -93,23 +93,36 @@ def split_demo(examples: list[dict], fraction: float = HELDOUT_FRACTION) -> tupl
 
 
 def _to_row(example: dict, db_path: str, style: str, sample_k: int, cache: dict[str, str]) -> dict[str, Any]:
-    from extensions.data.templates import build_prompt, compact_schema, render_schema
+    from extensions.data.templates import build_prompt, compact_schema, render_schema, typed_schema
     from extensions.execution.introspect import load_schema, sample_values
+    from extensions.sql.skeleton import skeleton_id
 
     compact = style.startswith("compact")
     if db_path not in cache:
         schema = load_schema(db_path)
-        cache[db_path] = compact_schema(schema) if compact else render_schema(schema, sample_values(db_path, sample_k))
+        if style == "compact_sql":
+            cache[db_path] = typed_schema(schema)
+        else:
+            cache[db_path] = (
+                compact_schema(schema) if compact else render_schema(schema, sample_values(db_path, sample_k))
+            )
     prompt = build_prompt("compact" if compact else style, cache[db_path], example["question"])
     if style == "compact_sql":
         prompt = [{"role": "system", "content": SQL_SYSTEM}, *prompt[1:]]
-    return {"prompt": prompt, "ground_truth": {"sql": example["query"], "db_path": db_path}}
+    return {
+        "prompt": prompt,
+        "ground_truth": {"sql": example["query"], "db_path": db_path},
+        "db_id": example["db_id"],
+        "skeleton": skeleton_id(example["query"]),
+    }
 
 
 def demo_rows(style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
-    """Demo rows ``{"prompt", "ground_truth": {"sql", "db_path"}}`` for training and for the held-out check.
+    """Demo rows ``{"prompt", "ground_truth": {"sql", "db_path"}, "db_id", "skeleton"}`` for training and held out.
 
-    The bundled questions plus the slot-template questions (many numeric values per question shape).
+    The bundled questions plus the slot-template questions (many numeric values per question shape). The split
+    keeps a gold query on one side; a held-out question may still share its skeleton (the query with its values
+    masked, :mod:`extensions.sql.skeleton`) with training questions, which :func:`mark_seen_skeletons` records.
 
     Args:
         style: prompt style of :data:`STYLES` (``compact`` for the tiny model, ``compact_sql`` for SmolLM2).
@@ -127,7 +140,54 @@ def demo_rows(style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
     def rows(exs: list[dict]) -> list[dict]:
         return [_to_row(e, os.path.abspath(paths[e["db_id"]]), style, sample_k, cache) for e in exs]
 
-    return rows(train), rows(held)
+    return rows(train), mark_seen_skeletons(rows(train), rows(held))
+
+
+def spider_rows(spider_dir: str, style: str, sample_k: int = 3) -> tuple[list[dict], list[dict]]:
+    """Rows of the cross-database Spider split (:mod:`extensions.data.spider_split`): no database on both sides.
+
+    Args:
+        spider_dir: a Spider folder with ``dev.json`` and ``database/`` (``data.spider_dir``).
+        style: prompt style of :data:`STYLES`.
+        sample_k: sample values per column in a rendered schema.
+
+    Returns:
+        ``(train_rows, heldout_rows)`` in ``dev.json`` order, rows as in :func:`demo_rows`.
+
+    Raises:
+        DataError: ``dev.json`` cannot be read, or one side has no question (the databases are missing).
+    """
+    from extensions.data.layout import db_file
+    from extensions.data.spider_split import read_examples, split_examples
+    from extensions.errors import DataError
+
+    root = os.path.abspath(os.path.join(spider_dir, "database"))
+    cache: dict[str, str] = {}
+    train, held = split_examples(read_examples(spider_dir))
+    if not train or not held:
+        raise DataError(f"{spider_dir}: the Spider split needs questions on both sides (databases missing?)")
+
+    def rows(exs: list) -> list[dict]:
+        return [_to_row(vars(e), db_file(root, e.db_id), style, sample_k, cache) for e in exs]
+
+    return rows(train), mark_seen_skeletons(rows(train), rows(held))
+
+
+def mark_seen_skeletons(train: list[dict], held: list[dict]) -> list[dict]:
+    """Held-out rows with ``skeleton_seen``: whether a training row has the same skeleton.
+
+    Args:
+        train: training rows (with ``skeleton``).
+        held: held-out rows (with ``skeleton``).
+
+    Returns:
+        New held-out rows with ``skeleton_seen`` (bool) added.
+
+    >>> mark_seen_skeletons([{"skeleton": "a"}], [{"skeleton": "a"}, {"skeleton": "b"}])
+    [{'skeleton': 'a', 'skeleton_seen': True}, {'skeleton': 'b', 'skeleton_seen': False}]
+    """
+    seen = {r["skeleton"] for r in train}
+    return [{**r, "skeleton_seen": r["skeleton"] in seen} for r in held]
 
 
 def parquet_rows(folder: str, *, db_root: str | None = None) -> list[dict]:

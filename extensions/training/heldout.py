@@ -59,9 +59,12 @@ def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:
 
 
 def generate(
-    model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 16, desc: str = "held-out"
+    model: Any, tok: Any, prompts: list[list[dict]], max_new_tokens: int, batch: int = 64, desc: str = "held-out"
 ) -> list[str]:
-    """Greedy completions for chat prompts, in order.
+    """Greedy completions for chat prompts, returned in input order.
+
+    Prompts are decoded in batches of similar length (sorted by token count), so little is spent on padding;
+    on a CPU a decoding step costs nearly the same for 8 or 64 sequences, so larger batches are cheaper.
 
     Args:
         model: a causal LM (optionally a PEFT model).
@@ -81,21 +84,26 @@ def generate(
     was_training = model.training
     model.eval()
     texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-    out: list[str] = []
+    lengths = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]] if texts else []
+    order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
+    out: dict[int, str] = {}
     try:
-        for i in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", dynamic_ncols=True):
-            enc = tok(texts[i : i + batch], return_tensors="pt", padding=True, add_special_tokens=False).to(
-                model.device
-            )
+        for start in tqdm(range(0, len(order), batch), desc=desc, unit="batch", dynamic_ncols=True):
+            idx = order[start : start + batch]
+            enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
                 ids = model.generate(
-                    **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id
+                    **enc.to(model.device),
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tok.pad_token_id,
                 )
-            out += tok.batch_decode(ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            texts_out = tok.batch_decode(ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            out.update(zip(idx, texts_out))
     finally:
         tok.padding_side = side
         model.train(was_training)
-    return out
+    return [out[i] for i in range(len(texts))]
 
 
 def evaluate_heldout(

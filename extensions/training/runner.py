@@ -94,9 +94,11 @@ def prompt_style(cfg: Config, tiny: bool) -> str:
 
 def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[dict], list[dict]]:
     from extensions.data.checks import check_training_rows
-    from extensions.training.data import demo_rows, parquet_rows
+    from extensions.training.data import demo_rows, parquet_rows, spider_rows
 
-    if opts.data:
+    if opts.data == "spider":
+        train, held = spider_rows(cfg.data.spider_dir, style, cfg.data.sample_values)
+    elif opts.data and opts.data != "demo":
         train, held = parquet_rows(opts.data, db_root=cfg.data.db_root), []
         val = os.path.join(opts.data, "val.parquet")
         if os.path.isdir(opts.data) and os.path.exists(val):
@@ -105,7 +107,7 @@ def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[
         train, held = demo_rows(style, cfg.data.sample_values)
     train, report = check_training_rows(train, engine=engine)
     if held:
-        held, _ = check_training_rows(held, engine=engine)
+        held, _ = check_training_rows(held, engine=engine, drop_empty=False)
     print(
         f"[data] {len(train)} training rows ({report.total - len(train)} dropped: "
         f"{len(report.gold_errors)} gold errors, "
@@ -140,7 +142,36 @@ def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None
     torch.set_num_threads(1 if tiny else opts.threads or max(1, os.cpu_count() or 1))
     style = prompt_style(cfg, tiny)
     train, held = _rows(cfg, opts, style, engine)
+    check_prompt_lengths(tok, train + held, cfg.optimization.max_prompt_length)
     return Policy(model, tok, tiny, train, spread(held, opts.heldout_limit), style)
+
+
+def check_prompt_lengths(tok: Any, rows: list[dict], limit: int) -> None:
+    """Stop the run when a prompt is longer than ``optimization.max_prompt_length`` tokens.
+
+    TRL does not truncate prompts, so an over-long prompt would silently cost memory and time; a config that
+    cannot hold its data is a config mistake.
+
+    Args:
+        tok: the tokenizer (with a chat template).
+        rows: training and held-out rows.
+        limit: ``optimization.max_prompt_length``.
+
+    Raises:
+        ConfigError: at least one prompt is longer; the message names how many and the longest.
+    """
+    from extensions.errors import ConfigError
+
+    if not getattr(tok, "chat_template", None):
+        return
+    texts = [tok.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in rows]
+    lengths = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]] if texts else []
+    over = [n for n in lengths if n > limit]
+    if over:
+        raise ConfigError(
+            f"optimization.max_prompt_length={limit}: {len(over)} of {len(rows)} prompts are longer "
+            f"(longest {max(over)} tokens); raise it to at least {max(over)}"
+        )
 
 
 def spread(rows: list[dict], limit: int | None) -> list[dict]:
@@ -181,7 +212,7 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
             from peft import get_peft_model
 
             model = get_peft_model(model, lora_config(cfg))
-        lr = 3e-3 if policy.tiny else cfg.optimization.learning_rate * 10
+        lr = 3e-3 if policy.tiny else sft_learning_rate(cfg)
         losses = sft_warmup(
             model,
             policy.tok,
@@ -201,6 +232,17 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
             model.save_pretrained(base)
             policy.tok.save_pretrained(base)
     return dataclasses.replace(policy, model=model)
+
+
+def sft_learning_rate(cfg: Config) -> float:
+    """The SFT warm-up's learning rate: ``optimization.sft_learning_rate``, else 10x the GRPO rate.
+
+    >>> from extensions.config import load_config
+    >>> sft_learning_rate(load_config(overrides=["optimization.learning_rate=1e-5"]))
+    0.0001
+    """
+    o = cfg.optimization
+    return o.sft_learning_rate if o.sft_learning_rate is not None else round(o.learning_rate * 10, 12)
 
 
 def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
@@ -271,7 +313,8 @@ def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -
         warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)),
         max_grad_norm=o.max_grad_norm,
         gradient_checkpointing=o.gradient_checkpointing and gpu,
-        bf16=gpu and o.mixed_precision == "bf16",
+        # On CPU a LoRA run's bf16 is its base weights (training.model.cpu_precision); without LoRA, autocast.
+        bf16=o.mixed_precision == "bf16" and (gpu or not o.lora.enabled),
         fp16=gpu and o.mixed_precision == "fp16",
         use_cpu=not gpu,
         use_vllm=g.use_vllm and gpu,

@@ -15,22 +15,54 @@ from typing import Any
 from extensions.training.data import gold_completion
 
 
-def _batch(tok: Any, items: list[dict], device: Any, answer: Callable[[str], str]) -> tuple[Any, Any, Any]:
+def _batch(tok: Any, items: list[dict], device: Any, answer: Callable[[str], str]) -> dict[str, Any]:
+    """A left-padded batch: every row's answer ends at the last position, so only the answer's logits are needed.
+
+    Returns:
+        ``{"input_ids", "attention_mask", "position_ids", "labels"}``; ``labels`` covers the last
+        ``answer_len`` positions (-100 on prompt and padding tokens).
+    """
     import torch
 
-    seqs, labels = [], []
+    seqs, answers = [], []
     for r in items:
         p_ids = tok(
             tok.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True), add_special_tokens=False
         )["input_ids"]
         t_ids = tok(answer(r["ground_truth"]["sql"]) + (tok.eos_token or ""), add_special_tokens=False)["input_ids"]
         seqs.append(p_ids + t_ids)
-        labels.append([-100] * len(p_ids) + t_ids)
-    n = max(map(len, seqs))
-    ids = torch.tensor([s + [tok.pad_token_id] * (n - len(s)) for s in seqs], device=device)
-    lab = torch.tensor([s + [-100] * (n - len(s)) for s in labels], device=device)
-    att = torch.tensor([[1] * len(s) + [0] * (n - len(s)) for s in seqs], device=device)
-    return ids, att, lab
+        answers.append(len(t_ids))
+    n, a = max(map(len, seqs)), max(answers)
+    ids = torch.tensor([[tok.pad_token_id] * (n - len(s)) + s for s in seqs], device=device)
+    att = torch.tensor([[0] * (n - len(s)) + [1] * len(s) for s in seqs], device=device)
+    lab = torch.tensor([[-100] * (a - k) + s[-k:] for s, k in zip(seqs, answers)], device=device)
+    return {"input_ids": ids, "attention_mask": att, "position_ids": (att.cumsum(-1) - 1).clamp(min=0), "labels": lab}
+
+
+def answer_loss(model: Any, batch: dict[str, Any]) -> Any:
+    """Mean cross-entropy over the answer tokens, computing logits for the answer positions only.
+
+    Args:
+        model: the causal LM.
+        batch: :func:`_batch`'s output.
+
+    Returns:
+        The scalar loss tensor.
+    """
+    import torch
+
+    labels = batch["labels"]
+    keep = labels.shape[1] + 1
+    out = model(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        position_ids=batch["position_ids"],
+        logits_to_keep=keep,
+    )
+    logits = out.logits[:, -keep:-1].float()
+    return torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
+    )
 
 
 def sft_warmup(
@@ -76,8 +108,7 @@ def sft_warmup(
         tqdm(range(steps), desc="sft warm-up", dynamic_ncols=True) as bar,
     ):
         for step in bar:
-            ids, att, lab = _batch(tok, rng.sample(rows, min(batch, len(rows))), device, answer)
-            loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
+            loss = answer_loss(model, _batch(tok, rng.sample(rows, min(batch, len(rows))), device, answer))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()

@@ -11,7 +11,7 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 from extensions.training import ablation
-from extensions.training.stats import hierarchical_diff
+from extensions.training.stats import clustered_diff
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = ["--config", os.path.join(ROOT, "configs", "demo_cpu.yaml")]
@@ -45,7 +45,8 @@ def test_bad_arguments_exit_2(argv, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_ablation(tmp_path_factory, demo_dir):
-    os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     out = tmp_path_factory.mktemp("abl")
     argv = [
         "--demo",
@@ -63,7 +64,8 @@ def tiny_ablation(tmp_path_factory, demo_dir):
         *TINY,
     ]
     assert ablation.main(argv) == 0
-    return out, argv
+    yield out, argv
+    mp.undo()
 
 
 @pytest.mark.slow
@@ -82,12 +84,17 @@ def test_results_json_has_the_issue_schema(tiny_ablation):
         lo, hi = doc["arms"][arm]["exec_match"]["ci95"]
         assert 0.0 <= lo <= doc["arms"][arm]["exec_match"]["mean"] <= hi <= 1.0
     cell = doc["paired_vs_baseline"]["all"]
-    assert set(cell) == {"diff", "ci95", "p", "method"}
+    assert {"diff", "ci95", "p", "method", "cluster", "clusters", "design_effect", "discordant"} <= set(cell)
+    assert cell["cluster"] == "skeleton" and len(doc["prompt_skeletons"]) == n
     per = doc["per_prompt"]
-    again = hierarchical_diff(
-        [per["all"][s]["exec_match"] for s in ("0", "1")], [per["baseline"][s]["exec_match"] for s in ("0", "1")]
+    again = clustered_diff(
+        [per["all"][s]["exec_match"] for s in ("0", "1")],
+        [per["baseline"][s]["exec_match"] for s in ("0", "1")],
+        doc["prompt_skeletons"],
     )
-    assert {k: again[k] for k in ("diff", "ci95", "p")} == {k: cell[k] for k in ("diff", "ci95", "p")}
+    assert {k: cell[k] for k in again} == again
+    for arm in ("baseline", "all"):
+        assert doc["provenance"][arm]["0"]["plan_hash"] == doc["config"]["plan_hash"]
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -101,6 +108,6 @@ def test_rerun_skips_finished_arm_seeds(tiny_ablation):
     assert json.loads((out / "seed-1" / "all.json").read_text())["seed"] == 1
 
 
-def test_collect_without_runs_fails_clearly(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no finished seed"):
-        ablation.main(["--out", str(tmp_path), "--collect", str(tmp_path / "x.json")])
+def test_collect_without_runs_fails_clearly(tmp_path, capsys):
+    assert ablation.main(["--out", str(tmp_path), "--collect", str(tmp_path / "x.json")]) == 2
+    assert "no plan.json" in capsys.readouterr().err

@@ -61,3 +61,50 @@ def test_paired_difference_recomputes_from_a_results_file():
 def test_mismatched_shapes_are_refused(arm, base):
     with pytest.raises(ValueError):
         hierarchical_diff(arm, base)
+
+
+def test_sign_flip_p_is_exact_on_small_cluster_counts():
+    from extensions.training.stats import sign_flip_p
+
+    # 4 clusters all positive: only the all-plus and all-minus patterns reach |sum| = 4 -> 2/16.
+    assert sign_flip_p([1, 1, 1, 1]) == pytest.approx(2 / 16)
+    assert sign_flip_p([3, -3]) == 1.0
+    assert 0 < sign_flip_p(list(range(1, 25))) < 0.001  # past 16 clusters: random patterns, the observed included
+
+
+def test_clustered_interval_is_wider_when_clusters_move_together():
+    from extensions.training.stats import clustered_diff
+
+    # The same 40 discordant prompts, spread over 10 clusters or all in one: clustering must widen the interval.
+    spread_ = [[1 if i % 10 < 2 else 0 for i in range(200)]]
+    lumped = [[1 if i < 40 else 0 for i in range(200)]]
+    base = [[0] * 200]
+    clusters = [f"c{i // 20}" for i in range(200)]
+    a, b = clustered_diff(spread_, base, clusters), clustered_diff(lumped, base, clusters)
+    assert a["diff"] == b["diff"] == pytest.approx(0.2)
+    assert (b["ci95"][1] - b["ci95"][0]) > 2 * (a["ci95"][1] - a["ci95"][0])
+    assert b["design_effect"] > a["design_effect"]
+    assert a["discordant"] == [40, 0] and a["clusters"] == 10
+
+
+def test_clustered_diff_matches_a_plain_reimplementation():
+    import numpy as np
+
+    from extensions.training.stats import clustered_diff
+
+    rng = np.random.default_rng(5)
+    arm, base = rng.integers(0, 2, (3, 30)).tolist(), rng.integers(0, 2, (3, 30)).tolist()
+    clusters = [f"d{i % 4}" for i in range(30)]
+    got = clustered_diff(arm, base, clusters, draws=300, seed=9)
+    # Independent recomputation: same generator, same order of draws (seeds, clusters, prompts within).
+    d = np.asarray(arm, float) - np.asarray(base, float)
+    groups = [[i for i in range(30) if clusters[i] == c] for c in dict.fromkeys(clusters)]
+    r, means = np.random.default_rng(9), []
+    for _ in range(300):
+        rows = d[r.integers(0, 3, size=3)]
+        picked = [groups[c] for c in r.integers(0, len(groups), size=len(groups))]
+        cols = [g[j] for g in picked for j in r.integers(0, len(g), size=len(g))]
+        means.append(rows[:, cols].mean())
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    assert got["ci95"] == [round(float(lo), 6), round(float(hi), 6)]
+    assert got["diff"] == pytest.approx(d.mean(), abs=1e-6)
