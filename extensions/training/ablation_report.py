@@ -73,7 +73,7 @@ def _read(path: str) -> dict[str, Any]:
 
 def _check_provenance(docs: dict[str, dict]) -> None:
     """Refuse results that disagree on commit, model or plan, or an arm whose config differs between seeds."""
-    fields = ("commit", "dirty", "model_hash", "plan_hash")
+    fields = ("commit", "dirty", "model_hash", "plan_hash", "platform")
     seen: dict[str, dict[Any, list[str]]] = {f: {} for f in fields}
     arm_configs: dict[str, dict[str, list[str]]] = {}
     for name, doc in docs.items():
