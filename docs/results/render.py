@@ -51,87 +51,179 @@ def _exec(e: dict, phase: str) -> str:
 
 
 def demo_table(doc: dict) -> str:
-    lines = [("| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
-              "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
-              "| CPU s | wall s | load avg |"),
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
+            "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
+            "| CPU s | wall s | load avg |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in doc["runs"]:
         e = r["eval"]
         hall = f"{_f((e.get('before') or {}).get('hallucination_rate'))} → {_f(e['after']['hallucination_rate'])}"
-        lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
-                     f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
-                     f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
-                     f"| {' → '.join(map(str, r.get('load_avg', [])))} |")
+        lines.append(
+            f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
+            f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
+            f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
+            f"| {' → '.join(map(str, r.get('load_avg', [])))} |"
+        )
     for r in doc["runs"]:
         g = r.get("grpo")
         if g:
-            lines.append(f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): "
-                         f"sampled exec match "
-                         f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
-                         f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}.")
+            lines.append(
+                f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): "
+                f"sampled exec match "
+                f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
+                f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}."
+            )
     e = doc["runs"][0]["eval"]
     lines.append("")
-    lines.append(f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
-                 f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
-                 f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
-                 "(load average at start → end of the run in the table; the run itself adds about 2).")
+    lines.append(
+        f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
+        f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
+        f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
+        "(load average at start → end of the run in the table; the run itself adds about 2)."
+    )
     return "\n".join(lines)
 
 
 def readme_demo_table(doc: dict) -> str:
-    lines = [("| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
-              "| after SFT → after GRPO [95% CI] | wall s (2 cores) |"), "|---|---|---|---|---|"]
+    lines = [
+        (
+            "| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
+            "| after SFT → after GRPO [95% CI] | wall s (2 cores) |"
+        ),
+        "|---|---|---|---|---|",
+    ]
     for r in doc["runs"]:
         e = r["eval"]
-        lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
-                     f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {_f(r.get('wall_s'), 0)} |")
+        lines.append(
+            f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
+            f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {_f(r.get('wall_s'), 0)} |"
+        )
     e = doc["runs"][0]["eval"]
-    lines.append(f"\n{e.get('model')}, n = {e['n']} held-out prompts ({e['decoding']}); paired bootstrap over prompts; "
-                 "see docs/training.md for CPU time and load.")
+    lines.append(
+        f"\n{e.get('model')}, n = {e['n']} held-out prompts ({e['decoding']}); paired bootstrap over prompts; "
+        "see docs/training.md for CPU time and load."
+    )
     return "\n".join(lines)
 
 
+def _paired_cell(cell: dict | None) -> str:
+    if not cell:
+        return "–"
+    a, b = cell.get("discordant", ["–", "–"])
+    return (
+        f"{_ci(cell)}, p = {_f(cell['p'], 3)} ({a} vs {b} discordant; design effect {_f(cell.get('design_effect'), 1)})"
+    )
+
+
 def ablation_table(doc: dict) -> str:
-    lines = [("| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
-              "| groups with no signal (per seed) | CPU s |"), "|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
+            "| groups with no signal (mean over steps, per seed) | CPU h |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     for arm, res in doc["arms"].items():
-        zs = ", ".join(_f(v) for v in res["per_seed"]["zero_std_group_frac"])
-        lines.append(f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
-                     f"| {_ci(res['hallucination_rate'])} | {zs} | {_f(res.get('cpu_s'), 0)} |")
+        zs = ", ".join(_f(v, 2) for v in res["per_seed"]["zero_std_group_frac"])
+        lines.append(
+            f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} "
+            f"| {_ci(res['hallucination_rate'])} | {zs} | {_f((res.get('cpu_s') or 0) / 3600, 2)} |"
+        )
     base = doc.get("base_model")
     if base:
         m = base["metrics"]
         lines.append(f"| base model, no training | – | {_f(m['exec_match'])} | {_f(m['hallucination_rate'])} | – | – |")
-    lines += ["", "Paired against the baseline arm on the seeds both finished (difference [95% CI], p):", "",
-              "| arm | exec match | hallucination rate |", "|---|---|---|"]
+    lines += [
+        "",
+        "Paired against `baseline` on the seeds both finished (difference [95% CI], p):",
+        "",
+        "| arm | exec match | hallucination rate |",
+        "|---|---|---|",
+    ]
     hall = doc.get("paired_vs_baseline_hallucinated", {})
     for arm, cell in doc["paired_vs_baseline"].items():
-        h = hall.get(arm)
-        lines.append(f"| {arm} | {_ci(cell)} p={_f(cell['p'], 3)} | {_ci(h) + ' p=' + _f(h['p'], 3) if h else '–'} |")
+        lines.append(f"| {arm} | {_paired_cell(cell)} | {_paired_cell(hall.get(arm))} |")
     c = doc["config"]
     method = next(iter(doc["paired_vs_baseline"].values()), {}).get("method", "–")
-    lines.append("")
-    lines.append(f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
-                 f"per seed; n = {c['heldout_n']} held-out prompts ({c['decoding']}); "
-                 f"{_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
-                 f"`sft_only` is each seed's SFT checkpoint without GRPO. Intervals: {method}.")
+    lines += [
+        "",
+        f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
+        f"per seed; n = {c['heldout_n']} held-out prompts on {len(set(doc['prompt_db_ids']))} databases never "
+        f"trained on ({c['decoding']}); {_f(doc.get('cpu_hours'), 2)} CPU hours. "
+        f"`sft_only` is each seed's SFT checkpoint without GRPO. Cluster unit: {doc['cluster_unit']}. "
+        f"Method: {method}.",
+        "",
+        _per_database(doc),
+        "",
+        _verdict(doc),
+    ]
+    return "\n".join(lines)
+
+
+def _per_database(doc: dict) -> str:
+    dbs = list(dict.fromkeys(doc["prompt_db_ids"]))
+    lines = [
+        "Held-out exec match per database (mean over seeds):",
+        "",
+        "| arm | " + " | ".join(f"{d} ({doc['prompt_db_ids'].count(d)})" for d in dbs) + " |",
+        "|---|" + "---|" * len(dbs),
+    ]
+    for arm, seeds in doc["per_prompt"].items():
+        cells = []
+        for d in dbs:
+            idx = [i for i, x in enumerate(doc["prompt_db_ids"]) if x == d]
+            vals = [s["exec_match"][i] for s in seeds.values() for i in idx]
+            cells.append(_f(sum(vals) / len(vals)))
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _verdict(doc: dict) -> str:
+    v = doc.get("verdict") or {}
+    what = {
+        None: "no verdict yet (too few seeds)",
+        "plain": "the plain execution preset (shaping opt-in)",
+        "shaped": f"the `{v.get('arm')}` arm",
+    }[v.get("default")]
+    return f"**Verdict: {what}.** Rule: {v.get('rule', '–')}."
+
+
+def pilot_table(doc: dict) -> str:
+    lines = [
+        "| arm | groups with zero reward variance | groups mixing right and wrong | mean reward |",
+        "|---|---|---|---|",
+    ]
+    for arm, r in doc["arms"].items():
+        lines.append(f"| {arm} | {_f(r['zero_variance_share'])} | {_f(r['mixed_share'])} | {_f(r['mean_reward'])} |")
+    lines.append(
+        f"\n{doc['prompts']} training prompts x {doc['group_size']} completions sampled once from seed "
+        f"{doc['seed']}'s SFT checkpoint, each completion scored by every arm's training reward; "
+        f"{_f(doc['cpu_s'] / 60, 1)} CPU minutes; commit {doc['provenance']['commit'][:7]}."
+    )
     return "\n".join(lines)
 
 
 def readme_ablation_table(doc: dict) -> str:
-    lines = ["| arm | seeds | held-out exec match [95% CI] | minus baseline [95% CI] |", "|---|---|---|---|"]
+    lines = ["| arm | seeds | held-out exec match [95% CI] | minus baseline [95% CI], p |", "|---|---|---|---|"]
     for arm, res in doc["arms"].items():
         cell = doc["paired_vs_baseline"].get(arm)
-        lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) if cell else '–'} |")
+        p = f", p = {_f(cell['p'], 3)}" if cell else ""
+        lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) + p if cell else '–'} |")
     base = doc.get("base_model")
     if base:
         lines.append(f"| base model, no training | – | {_f(base['metrics']['exec_match'])} | – |")
     c = doc["config"]
     done = sum(len(r["seeds"]) for a, r in doc["arms"].items() if a != "sft_only")
-    lines.append(f"\n{doc['model']}, n = {c['heldout_n']} held-out prompts; {done} of "
-                 f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; hierarchical "
-                 "bootstrap over seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. "
-                 "Details: docs/ablation.md.")
+    lines.append(
+        f"\n{doc['model']} on Spider databases never trained on (n = {c['heldout_n']} questions, "
+        f"{len(set(doc['prompt_db_ids']))} databases); {done} of "
+        f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; cluster "
+        f"bootstrap over seeds, databases and prompts. {_verdict(doc)} Details: docs/ablation.md."
+    )
     return "\n".join(lines)
 
 
@@ -143,9 +235,10 @@ def analysis_table(doc: dict) -> str:
 
 SECTIONS = {
     ("../README.md", "readme-demo"): ("demo_eval.json", readme_demo_table),
-    ("../README.md", "readme-ablation"): ("ablation_smollm2.json", readme_ablation_table),
+    ("../README.md", "readme-ablation"): ("ablation_spider.json", readme_ablation_table),
     ("training.md", "demo"): ("demo_eval.json", demo_table),
-    ("ablation.md", "ablation-smollm2"): ("ablation_smollm2.json", ablation_table),
+    ("ablation.md", "ablation-spider"): ("ablation_spider.json", ablation_table),
+    ("ablation.md", "pilot-spider"): ("ablation_spider/pilot.json", pilot_table),
     ("analysis.md", "spider"): ("spider_analysis.json", analysis_table),
 }
 
@@ -194,6 +287,7 @@ def render(check: bool) -> int:
             with open(path, "w") as fh:
                 fh.write(new)
     return 1 if check and stale else 0
+
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
