@@ -15,6 +15,11 @@ Text uses mixed case ("iPhone", "McAllister", "São Paulo"), several columns hol
 NULLs, and dates are ISO strings, so the questions exercise joins,
 aggregates, ORDER BY/LIMIT, NULL handling, LIKE, and date functions.
 
+The databases are built by the code here; the questions and their gold SQL are data, in
+``demo_questions.yaml`` beside this module (fixed pairs, and templates whose slots take
+listed values or the names the databases hold), read by :func:`demo_examples` and
+:func:`slot_examples`.
+
 >>> import tempfile
 >>> paths = build_demo_databases(tempfile.mkdtemp())
 >>> sorted(paths)
@@ -25,15 +30,22 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
 import sqlite3
 from collections.abc import Callable
 from datetime import date, timedelta
+from importlib import resources
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from extensions.data._atomic import atomic_sqlite
 from extensions.data.layout import db_file
+from extensions.errors import DataError
+
+if TYPE_CHECKING:  # importlib.resources.abc is new in Python 3.11
+    from importlib.resources.abc import Traversable
 
 DEMO_VERSION = 1
 DB_IDS = ("hr", "store", "school", "flights")
@@ -336,661 +348,216 @@ def build_demo_databases(out_dir: str | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- questions
-_HR_FIXED: tuple[tuple[str, str], ...] = (
-    ("How many employees are there?", "SELECT count(*) FROM employees"),
-    ("List the names of all departments.", "SELECT name FROM departments"),
-    ("What is the average salary of all employees?", "SELECT avg(salary) FROM employees"),
-    ("What are the highest and lowest salaries?", "SELECT max(salary), min(salary) FROM employees"),
-    ("Which employees have no e-mail address on file?", "SELECT name FROM employees WHERE email IS NULL"),
-    ("How many employees have an e-mail address?", "SELECT count(email) FROM employees"),
-    ("Which departments have no location recorded?", "SELECT name FROM departments WHERE location IS NULL"),
-    (
-        "Which employees are not assigned to any department?",
-        "SELECT name FROM employees WHERE department_id IS NULL",
-    ),
-    (
-        "List employee names with their department names.",
-        "SELECT e.name, d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id",
-    ),
-    (
-        "How many employees does each department have? Show department name and count.",
-        "SELECT d.name, count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id GROUP BY d.name",
-    ),
-    (
-        "Which department has the most employees?",
-        "SELECT d.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-        "GROUP BY d.id ORDER BY count(*) DESC LIMIT 1",
-    ),
-    (
-        "What is the average salary per department name, highest first?",
-        "SELECT d.name, avg(e.salary) FROM employees AS e JOIN departments AS d "
-        "ON e.department_id = d.id GROUP BY d.name ORDER BY avg(e.salary) DESC",
-    ),
-    (
-        "Which departments have more than 10 employees?",
-        "SELECT d.name FROM departments AS d JOIN employees AS e ON e.department_id = d.id GROUP BY d.id "
-        "HAVING count(*) > 10",
-    ),
-    (
-        "List each employee together with the name of their manager.",
-        "SELECT e.name, m.name FROM employees AS e JOIN employees AS m ON e.manager_id = m.id",
-    ),
-    (
-        "Which employees earn more than the average salary?",
-        "SELECT name FROM employees WHERE salary > (SELECT avg(salary) FROM employees)",
-    ),
-    ("Who was hired most recently?", "SELECT name FROM employees ORDER BY hire_date DESC LIMIT 1"),
-    (
-        "How many employees were hired in each year? Order by year.",
-        "SELECT strftime('%Y', hire_date), count(*) FROM employees GROUP BY strftime('%Y', hire_date) "
-        "ORDER BY strftime('%Y', hire_date)",
-    ),
-    (
-        "Which employees manage at least one other employee?",
-        "SELECT name FROM employees WHERE id IN (SELECT manager_id FROM employees)",
-    ),
-    (
-        "What is the total budget of departments located in Berlin?",
-        "SELECT sum(budget) FROM departments WHERE location = 'Berlin'",
-    ),
-    (
-        "Which departments have no employees?",
-        "SELECT name FROM departments WHERE id NOT IN (SELECT department_id FROM employees "
-        "WHERE department_id IS NOT NULL)",
-    ),
-    ("List the distinct job titles.", "SELECT DISTINCT title FROM employees"),
-    ("How many different job titles are there?", "SELECT count(DISTINCT title) FROM employees"),
-    (
-        "What is the name of the department with the largest budget?",
-        "SELECT name FROM departments ORDER BY budget DESC LIMIT 1",
-    ),
-    (
-        "Which employees have a name starting with 'a' (any case)?",
-        "SELECT name FROM employees WHERE lower(name) LIKE 'a%'",
-    ),
-    ("Which employees have the last name McAllister?", "SELECT name FROM employees WHERE name LIKE '%McAllister'"),
-    (
-        "Show the number of employees per title, most common first.",
-        "SELECT title, count(*) FROM employees GROUP BY title ORDER BY count(*) DESC",
-    ),
-    (
-        "What is the salary total of employees in the Engineering department?",
-        "SELECT sum(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-        "WHERE d.name = 'Engineering'",
-    ),
-    (
-        "Which department names are located in 'new york'?",
-        "SELECT name FROM departments WHERE location = 'new york'",
-    ),
-    ("Which employees were hired before 2015?", "SELECT name FROM employees WHERE hire_date < '2015-01-01'"),
-    (
-        "How many employees were hired in 2020 or later?",
-        "SELECT count(*) FROM employees WHERE hire_date >= '2020-01-01'",
-    ),
-)
+# The questions and gold SQL live in demo_questions.yaml beside this module (shipped in the wheel); the code
+# below reads and expands it. The file's format is described at its top.
+QUESTIONS_FILE = "demo_questions.yaml"
 
+Pair = tuple[str, str]
+Row = dict[str, Any]
 
-def _hr_examples() -> list[tuple[str, str]]:
-    ex = list(_HR_FIXED)
-    for title in TITLES:
-        ex.append(
-            (f"How many employees have the title {title}?", f"SELECT count(*) FROM employees WHERE title = '{title}'")
-        )
-        ex.append(
-            (
-                f"What is the average salary of employees with the title {title}?",
-                f"SELECT avg(salary) FROM employees WHERE title = '{title}'",
-            )
-        )
-    for name, _ in DEPTS:
-        ex.append(
-            (
-                f"List the names of employees in the {name} department.",
-                "SELECT e.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-                f"WHERE d.name = '{name}'",
-            )
-        )
-        ex.append(
-            (
-                f"What is the highest salary in the {name} department?",
-                "SELECT max(e.salary) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-                f"WHERE d.name = '{name}'",
-            )
-        )
-    return ex + _hr_ranked_examples()
-
-
-def _hr_ranked_examples() -> list[tuple[str, str]]:
-    """HR questions over top-k, salary bands, department counts and hiring years."""
-    ex: list[tuple[str, str]] = []
-    for k in (3, 5, 10):
-        ex.append(
-            (
-                f"List the names and salaries of the {k} best-paid employees.",
-                f"SELECT name, salary FROM employees ORDER BY salary DESC LIMIT {k}",
-            )
-        )
-        ex.append(
-            (
-                f"Who are the {k} employees hired earliest?",
-                f"SELECT name FROM employees ORDER BY hire_date ASC LIMIT {k}",
-            )
-        )
-    for s in (50000, 100000, 150000):
-        ex.append((f"How many employees earn more than {s}?", f"SELECT count(*) FROM employees WHERE salary > {s}"))
-        ex.append(
-            (
-                f"Which employees earn between {s - 20000} and {s}?",
-                f"SELECT name FROM employees WHERE salary BETWEEN {s - 20000} AND {s}",
-            )
-        )
-    for name, _ in DEPTS:
-        ex.append(
-            (
-                f"How many employees work in {name}?",
-                "SELECT count(*) FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-                f"WHERE d.name = '{name}'",
-            )
-        )
-        ex.append(
-            (
-                f"Who is the most recently hired employee in {name}?",
-                "SELECT e.name FROM employees AS e JOIN departments AS d ON e.department_id = d.id "
-                f"WHERE d.name = '{name}' ORDER BY e.hire_date DESC LIMIT 1",
-            )
-        )
-    for y in range(2013, 2024, 2):
-        ex.append(
-            (
-                f"How many employees were hired in {y}?",
-                f"SELECT count(*) FROM employees WHERE strftime('%Y', hire_date) = '{y}'",
-            )
-        )
-    return ex
-
-
-_STORE_FIXED: tuple[tuple[str, str], ...] = (
-    ("How many customers are there?", "SELECT count(*) FROM customers"),
-    ("List all product names and prices.", "SELECT product_name, price FROM products"),
-    ("What is the most expensive product?", "SELECT product_name FROM products ORDER BY price DESC LIMIT 1"),
-    (
-        "What is the average product price per category?",
-        "SELECT category, avg(price) FROM products GROUP BY category",
-    ),
-    ("Which customers have no e-mail?", "SELECT first_name, last_name FROM customers WHERE email IS NULL"),
-    ("How many orders has each status?", "SELECT status, count(*) FROM orders GROUP BY status"),
-    (
-        "Which customers never placed an order?",
-        "SELECT customer_id FROM customers WHERE customer_id NOT IN (SELECT customer_id FROM orders)",
-    ),
-    (
-        "What is the total quantity sold per product name, best-selling first?",
-        "SELECT p.product_name, sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
-        "ON oi.product_id = p.product_id GROUP BY p.product_name ORDER BY sum(oi.quantity) DESC",
-    ),
-    (
-        "What is the total revenue of all order items?",
-        "SELECT sum(oi.quantity * p.price) FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id",
-    ),
-    (
-        "Which customer placed the most orders? Give the first and last name.",
-        "SELECT c.first_name, c.last_name FROM customers AS c JOIN orders AS o "
-        "ON c.customer_id = o.customer_id GROUP BY c.customer_id ORDER BY count(*) DESC LIMIT 1",
-    ),
-    ("How many orders were placed in 2023?", "SELECT count(*) FROM orders WHERE order_date LIKE '2023%'"),
-    (
-        "How many orders were placed per month of 2022? Order by month.",
-        "SELECT strftime('%m', order_date), count(*) FROM orders "
-        "WHERE strftime('%Y', order_date) = '2022' GROUP BY strftime('%m', order_date) "
-        "ORDER BY strftime('%m', order_date)",
-    ),
-    (
-        "Which products were never ordered?",
-        "SELECT product_name FROM products WHERE product_id NOT IN (SELECT product_id FROM order_items)",
-    ),
-    (
-        "Which categories have an average price above 50?",
-        "SELECT category FROM products GROUP BY category HAVING avg(price) > 50",
-    ),
-    (
-        "List the products whose name contains 'phone' in any case.",
-        "SELECT product_name FROM products WHERE lower(product_name) LIKE '%phone%'",
-    ),
-    ("How many distinct cities do customers live in?", "SELECT count(DISTINCT city) FROM customers"),
-    ("What was the date of the first order?", "SELECT min(order_date) FROM orders"),
-    (
-        "Which customers live in Berlin or Tokyo?",
-        "SELECT first_name, last_name FROM customers WHERE city IN ('Berlin', 'Tokyo')",
-    ),
-    (
-        "How many items does each order contain, for orders with more than 2 item lines?",
-        "SELECT order_id, count(*) FROM order_items GROUP BY order_id HAVING count(*) > 2",
-    ),
-    (
-        "List the cancelled orders with the customer's last name.",
-        "SELECT o.order_id, c.last_name FROM orders AS o JOIN customers AS c "
-        "ON o.customer_id = c.customer_id WHERE o.status = 'cancelled'",
-    ),
-    (
-        "What is the most popular category by total quantity?",
-        "SELECT p.category FROM order_items AS oi JOIN products AS p ON oi.product_id = p.product_id "
-        "GROUP BY p.category ORDER BY sum(oi.quantity) DESC LIMIT 1",
-    ),
-    (
-        "Which customers signed up in 2021?",
-        "SELECT first_name, last_name FROM customers WHERE signup_date BETWEEN '2021-01-01' AND '2021-12-31'",
-    ),
-    (
-        "What is the cheapest product in each category?",
-        "SELECT category, min(price) FROM products GROUP BY category",
-    ),
-    (
-        "List the pending orders, newest first.",
-        "SELECT order_id, order_date FROM orders WHERE status = 'Pending' ORDER BY order_date DESC",
-    ),
-)
-
-
-def _store_examples() -> list[tuple[str, str]]:
-    ex = list(_STORE_FIXED)
-    for cat in sorted({p[1] for p in PRODUCTS}):
-        ex.append(
-            (f"How many products are in the {cat} category?", f"SELECT count(*) FROM products WHERE category = '{cat}'")
-        )
-        ex.append(
-            (
-                f"List the {cat} products from cheapest to most expensive.",
-                f"SELECT product_name FROM products WHERE category = '{cat}' ORDER BY price",
-            )
-        )
-        ex.append(
-            (
-                f"What total quantity of {cat} products was ordered?",
-                "SELECT sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
-                f"ON oi.product_id = p.product_id WHERE p.category = '{cat}'",
-            )
-        )
-    for city in CITIES:
-        ex.append((f"How many customers live in {city}?", f"SELECT count(*) FROM customers WHERE city = '{city}'"))
-        ex.append(
-            (
-                f"How many orders were placed by customers from {city}?",
-                "SELECT count(*) FROM orders AS o JOIN customers AS c ON o.customer_id = c.customer_id "
-                f"WHERE c.city = '{city}'",
-            )
-        )
-    for st in STATUSES:
-        ex.append((f"How many orders have the status '{st}'?", f"SELECT count(*) FROM orders WHERE status = '{st}'"))
-    return ex + _store_ranked_examples()
-
-
-def _store_ranked_examples() -> list[tuple[str, str]]:
-    """Store questions over top-k, single products and price thresholds."""
-    ex: list[tuple[str, str]] = []
-    for k in (3, 5):
-        ex.append(
-            (
-                f"What are the {k} most expensive products?",
-                f"SELECT product_name, price FROM products ORDER BY price DESC LIMIT {k}",
-            )
-        )
-        ex.append(
-            (
-                f"Which {k} customers placed the most orders? Give customer ids.",
-                f"SELECT customer_id FROM orders GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT {k}",
-            )
-        )
-    for name, _, _ in PRODUCTS:
-        ex.append(
-            (
-                f"How many units of '{name}' were ordered in total?",
-                "SELECT sum(oi.quantity) FROM order_items AS oi JOIN products AS p "
-                f"ON oi.product_id = p.product_id WHERE p.product_name = '{name}'",
-            )
-        )
-        ex.append(
-            (
-                f"How many different orders include '{name}'?",
-                "SELECT count(DISTINCT oi.order_id) FROM order_items AS oi JOIN products AS p "
-                f"ON oi.product_id = p.product_id WHERE p.product_name = '{name}'",
-            )
-        )
-    for p in (20, 50, 100):
-        ex.append((f"Which products cost less than {p}?", f"SELECT product_name FROM products WHERE price < {p}"))
-    return ex
-
-
-_SCHOOL_FIXED: tuple[tuple[str, str], ...] = (
-    ("How many students are there?", "SELECT count(*) FROM students"),
-    ("What is the average GPA?", "SELECT avg(gpa) FROM students"),
-    ("Which students have no declared major?", "SELECT name FROM students WHERE major IS NULL"),
-    ("How many students are in each major?", "SELECT major, count(*) FROM students GROUP BY major"),
-    ("List course titles with their credits.", "SELECT title, credits FROM courses"),
-    ("Which student has the highest GPA?", "SELECT name FROM students ORDER BY gpa DESC LIMIT 1"),
-    ("How many enrollments have no grade yet?", "SELECT count(*) FROM enrollments WHERE grade IS NULL"),
-    (
-        "What is the average grade per course title?",
-        "SELECT c.title, avg(e.grade) FROM enrollments AS e JOIN courses AS c "
-        "ON e.course_id = c.course_id GROUP BY c.title",
-    ),
-    (
-        "Which course has the most enrollments?",
-        "SELECT c.title FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
-        "GROUP BY c.course_id ORDER BY count(*) DESC LIMIT 1",
-    ),
-    (
-        "List the names of students enrolled in Machine Learning.",
-        "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
-        "JOIN courses AS c ON e.course_id = c.course_id WHERE c.title = 'Machine Learning'",
-    ),
-    (
-        "How many credits is each student taking in total? Show the name.",
-        "SELECT s.name, sum(c.credits) FROM students AS s JOIN enrollments AS e "
-        "ON s.student_id = e.student_id JOIN courses AS c ON e.course_id = c.course_id GROUP BY s.student_id",
-    ),
-    (
-        "Which students are enrolled in more than 3 courses?",
-        "SELECT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
-        "GROUP BY s.student_id HAVING count(*) > 3",
-    ),
-    (
-        "Which courses have no enrollments?",
-        "SELECT title FROM courses WHERE course_id NOT IN (SELECT course_id FROM enrollments)",
-    ),
-    (
-        "Which students are not enrolled in any course?",
-        "SELECT name FROM students WHERE student_id NOT IN (SELECT student_id FROM enrollments)",
-    ),
-    (
-        "What is the maximum grade given in each semester?",
-        "SELECT semester, max(grade) FROM enrollments GROUP BY semester",
-    ),
-    ("How many departments offer courses?", "SELECT count(DISTINCT department) FROM courses"),
-    (
-        "Which students have a GPA above the average?",
-        "SELECT name FROM students WHERE gpa > (SELECT avg(gpa) FROM students)",
-    ),
-    (
-        "List students who started in 2022, ordered by name.",
-        "SELECT name FROM students WHERE enrollment_year = 2022 ORDER BY name",
-    ),
-    (
-        "What is the average GPA per enrollment year, oldest first?",
-        "SELECT enrollment_year, avg(gpa) FROM students GROUP BY enrollment_year ORDER BY enrollment_year",
-    ),
-    (
-        "Which students got a grade above 95 in any course?",
-        "SELECT DISTINCT s.name FROM students AS s JOIN enrollments AS e ON s.student_id = e.student_id "
-        "WHERE e.grade > 95",
-    ),
-)
-
-
-def _school_examples() -> list[tuple[str, str]]:
-    ex = list(_SCHOOL_FIXED)
-    for t, _dep, _ in COURSES:
-        ex.append(
-            (
-                f"How many students are enrolled in {t}?",
-                "SELECT count(*) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
-                f"WHERE c.title = '{t}'",
-            )
-        )
-        ex.append(
-            (
-                f"What is the average grade in {t}?",
-                "SELECT avg(e.grade) FROM enrollments AS e JOIN courses AS c ON e.course_id = c.course_id "
-                f"WHERE c.title = '{t}'",
-            )
-        )
-    for m in [m for m in MAJORS if m]:
-        ex.append((f"How many students major in {m}?", f"SELECT count(*) FROM students WHERE major = '{m}'"))
-        ex.append((f"What is the average GPA of {m} majors?", f"SELECT avg(gpa) FROM students WHERE major = '{m}'"))
-        ex.append(
-            (
-                f"List the names of {m} majors with a GPA above 3.",
-                f"SELECT name FROM students WHERE major = '{m}' AND gpa > 3",
-            )
-        )
-    for t, _dep, _ in COURSES:
-        ex.append((f"Which department offers {t}?", f"SELECT department FROM courses WHERE title = '{t}'"))
-    for sem in SEMESTERS:
-        ex.append(
-            (
-                f"How many enrollments are there in semester {sem}?",
-                f"SELECT count(*) FROM enrollments WHERE semester = '{sem}'",
-            )
-        )
-    for y in range(2019, 2025):
-        ex.append((f"How many students enrolled in {y}?", f"SELECT count(*) FROM students WHERE enrollment_year = {y}"))
-    for k in (3, 5):
-        ex.append(
-            (
-                f"Who are the {k} students with the highest GPA?",
-                f"SELECT name FROM students ORDER BY gpa DESC LIMIT {k}",
-            )
-        )
-    return ex
-
-
-_FLIGHTS_FIXED: tuple[tuple[str, str], ...] = (
-    ("How many flights are there?", "SELECT count(*) FROM flights"),
-    ("List all airport codes and cities.", "SELECT code, city FROM airports"),
-    ("What is the average flight price?", "SELECT avg(price) FROM flights"),
-    ("What is the longest flight duration in minutes?", "SELECT max(duration_minutes) FROM flights"),
-    (
-        "How many flights does each airline operate? Show the airline name.",
-        "SELECT a.name, count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id GROUP BY a.name",
-    ),
-    (
-        "Which airline has no flights?",
-        "SELECT name FROM airlines WHERE airline_id NOT IN (SELECT airline_id FROM flights)",
-    ),
-    (
-        "What is the cheapest flight from BER? Give the flight id.",
-        "SELECT flight_id FROM flights WHERE origin = 'BER' ORDER BY price LIMIT 1",
-    ),
-    (
-        "How many flights depart in each month? Order by month.",
-        "SELECT strftime('%m', departure_date), count(*) FROM flights "
-        "GROUP BY strftime('%m', departure_date) ORDER BY strftime('%m', departure_date)",
-    ),
-    (
-        "Which cities have flights to Tokyo?",
-        "SELECT DISTINCT a.city FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE f.destination = 'HND'",
-    ),
-    (
-        "Which airline has the highest average price?",
-        "SELECT a.name FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
-        "GROUP BY a.airline_id ORDER BY avg(f.price) DESC LIMIT 1",
-    ),
-    ("How many flights are longer than 10 hours?", "SELECT count(*) FROM flights WHERE duration_minutes > 600"),
-    (
-        "Which routes (origin, destination) have more than 6 flights?",
-        "SELECT origin, destination FROM flights GROUP BY origin, destination HAVING count(*) > 6",
-    ),
-    (
-        "What is the average duration of flights from the USA?",
-        "SELECT avg(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
-        "WHERE a.country = 'USA'",
-    ),
-    (
-        "Which airlines are based in the United Kingdom?",
-        "SELECT name FROM airlines WHERE country = 'United Kingdom'",
-    ),
-    (
-        "How many flights depart in the first quarter of 2024?",
-        "SELECT count(*) FROM flights WHERE departure_date BETWEEN '2024-01-01' AND '2024-03-31'",
-    ),
-    ("What is the date of the last flight in the schedule?", "SELECT max(departure_date) FROM flights"),
-    (
-        "List airport cities with the number of departing flights, busiest first.",
-        "SELECT a.city, count(*) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
-        "GROUP BY a.city ORDER BY count(*) DESC",
-    ),
-    (
-        "Which flights cost more than 1000 and last under 3 hours?",
-        "SELECT flight_id FROM flights WHERE price > 1000 AND duration_minutes < 180",
-    ),
-)
-
-
-def _flights_examples() -> list[tuple[str, str]]:
-    ex = list(_FLIGHTS_FIXED)
-    for code, city, _ in AIRPORTS:
-        ex.append(
-            (
-                f"How many flights depart from {city}?",
-                f"SELECT count(*) FROM flights AS f JOIN airports AS a ON f.origin = a.code WHERE a.city = '{city}'",
-            )
-        )
-        ex.append((f"How many flights arrive at {code}?", f"SELECT count(*) FROM flights WHERE destination = '{code}'"))
-        ex.append(
-            (
-                f"What is the average price of flights leaving {code}?",
-                f"SELECT avg(price) FROM flights WHERE origin = '{code}'",
-            )
-        )
-    for name, _ in AIRLINES[:-1]:
-        ex.append(
-            (
-                f"How many flights does {name} operate?",
-                "SELECT count(*) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
-                f"WHERE a.name = '{name}'",
-            )
-        )
-        ex.append(
-            (
-                f"What is the cheapest {name} flight price?",
-                "SELECT min(f.price) FROM flights AS f JOIN airlines AS a ON f.airline_id = a.airline_id "
-                f"WHERE a.name = '{name}'",
-            )
-        )
-    for _code, city, _ in AIRPORTS[:5]:
-        ex.append(
-            (
-                f"What is the shortest flight duration out of {city}?",
-                "SELECT min(f.duration_minutes) FROM flights AS f JOIN airports AS a ON f.origin = a.code "
-                f"WHERE a.city = '{city}'",
-            )
-        )
-    for m in range(1, 13):
-        ex.append(
-            (
-                f"How many flights depart in month {m} of 2024?",
-                f"SELECT count(*) FROM flights WHERE strftime('%m', departure_date) = '{m:02d}'",
-            )
-        )
-    for k in (3, 5, 10):
-        ex.append(
-            (
-                f"List the {k} most expensive flights by id.",
-                f"SELECT flight_id FROM flights ORDER BY price DESC LIMIT {k}",
-            )
-        )
-    return ex
-
-
-_EXAMPLES: dict[str, Callable[[], list[tuple[str, str]]]] = {
-    "hr": _hr_examples,
-    "store": _store_examples,
-    "school": _school_examples,
-    "flights": _flights_examples,
+# Rows of the names the fillers write, by the name a templated group of the question file gives as `names`.
+NAME_ROWS: dict[str, tuple[Row, ...]] = {
+    "titles": tuple({"title": t} for t in TITLES),
+    "departments": tuple({"department": name} for name, _ in DEPTS),
+    "categories": tuple({"category": c} for c in sorted({p[1] for p in PRODUCTS})),
+    "cities": tuple({"city": c} for c in CITIES),
+    "statuses": tuple({"status": s} for s in STATUSES),
+    "products": tuple({"product": name} for name, _, _ in PRODUCTS),
+    "courses": tuple({"course": title} for title, _, _ in COURSES),
+    "majors": tuple({"major": m} for m in MAJORS if m),
+    "semesters": tuple({"semester": s} for s in SEMESTERS),
+    "airports": tuple({"code": code, "city": city} for code, city, _ in AIRPORTS),
+    # _fill_flights draws airline ids below len(AIRLINES): the last airline has no flights.
+    "airlines_with_flights": tuple({"airline": name} for name, _ in AIRLINES[:-1]),
 }
+_GROUP_KEYS = {"names", "first", "each", "rows", "pairs"}
 
 
-def demo_examples() -> list[dict]:
-    """All demo question/gold pairs as Spider-style dicts (``db_id``, ``question``, ``query``)."""
+class SlotTemplate(NamedTuple):
+    """One slot template: a question shape whose slot ``{v}`` takes each of ``values`` in turn."""
+
+    db_id: str
+    question: str
+    sql: str
+    values: range | list
+
+
+# Read from the question file on first use (PEP 562 module __getattr__ below), like slot_examples().
+SLOT_TEMPLATES: tuple[SlotTemplate, ...]
+
+
+def questions_file() -> Traversable:
+    """The packaged question file, found through :mod:`importlib.resources` (a wheel's or a checkout's).
+
+    Returns:
+        ``demo_questions.yaml`` in the installed ``extensions.data`` package.
+
+    >>> questions_file().name
+    'demo_questions.yaml'
+    """
+    return resources.files("extensions.data").joinpath(QUESTIONS_FILE)
+
+
+@functools.cache
+def _questions() -> dict[str, Any]:
+    """The question file, parsed once.
+
+    Returns:
+        The YAML document: ``version``, ``databases`` (``fixed`` and ``templated`` per db_id) and ``slots``.
+
+    Raises:
+        DataError: The file is not version 1 of the format.
+
+    >>> sorted(_questions()["databases"]) == sorted(DB_IDS)
+    True
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader where pyyaml has it
+    data = yaml.load(questions_file().read_text(encoding="utf-8"), Loader=loader)
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise DataError(f"{QUESTIONS_FILE}: expected a mapping with version: 1")
+    return data
+
+
+def _slot_values(spec: list | dict) -> range | list:
+    """The values of one slot, as the question file writes them.
+
+    Args:
+        spec: A list of values, or ``{"range": [start, stop]}`` / ``{"range": [start, stop, step]}``.
+
+    Returns:
+        The list itself, or the ``range`` it names (stop left out, as in Python).
+
+    Raises:
+        DataError: ``spec`` is neither.
+
+    >>> _slot_values({"range": [1, 7, 2]})
+    range(1, 7, 2)
+    """
+    if isinstance(spec, list):
+        return spec
+    if isinstance(spec, dict) and set(spec) == {"range"}:
+        return range(*spec["range"])
+    raise DataError(f"{QUESTIONS_FILE}: slot values are a list or {{range: [start, stop, step]}}, not {spec!r}")
+
+
+def _group_rows(group: dict[str, Any]) -> list[Row]:
+    """The slot rows of one templated group, from exactly one of its ``names``, ``each`` or ``rows``.
+
+    Args:
+        group: One entry of a database's ``templated`` list.
+
+    Returns:
+        One dict of slot values per row, in order.
+
+    Raises:
+        DataError: The group has an unknown key, not exactly one source of rows, or an unknown ``names``.
+
+    >>> _group_rows({"names": "airports", "first": 2, "pairs": []})
+    [{'code': 'BER', 'city': 'Berlin'}, {'code': 'JFK', 'city': 'New York'}]
+    """
+    sources = [k for k in ("names", "each", "rows") if k in group]
+    if set(group) - _GROUP_KEYS or len(sources) != 1 or ("first" in group and sources != ["names"]):
+        raise DataError(f"{QUESTIONS_FILE}: a templated group takes one of names (with first), each or rows: {group}")
+    if "rows" in group:
+        return list(group["rows"])
+    if "each" in group:
+        if len(group["each"]) != 1:
+            raise DataError(f"{QUESTIONS_FILE}: each names one slot: {group['each']}")
+        ((slot, spec),) = group["each"].items()
+        return [{slot: v} for v in _slot_values(spec)]
+    if group["names"] not in NAME_ROWS:
+        raise DataError(f"{QUESTIONS_FILE}: names {group['names']!r} is not one of {sorted(NAME_ROWS)}")
+    rows = list(NAME_ROWS[group["names"]])
+    return rows[: group.get("first", len(rows))]
+
+
+def _expand_group(group: dict[str, Any]) -> list[Pair]:
+    """Every row of a templated group through each of its (question, SQL) templates, row by row.
+
+    Args:
+        group: One entry of a database's ``templated`` list; its ``pairs`` hold ``q`` and ``sql`` format strings.
+
+    Returns:
+        (question, SQL) pairs: for the first row each template in order, then the next row.
+
+    Raises:
+        DataError: A template names a slot that the rows lack.
+
+    >>> _expand_group({"each": {"k": [3, 5]}, "pairs": [{"q": "Top {k}?", "sql": "SELECT a LIMIT {k}"}]})
+    [('Top 3?', 'SELECT a LIMIT 3'), ('Top 5?', 'SELECT a LIMIT 5')]
+    """
     out = []
-    for db_id in DB_IDS:
-        for q, sql in _EXAMPLES[db_id]():
-            out.append({"db_id": db_id, "question": q, "query": sql})
+    for row in _group_rows(group):
+        for pair in group["pairs"]:
+            try:
+                out.append((pair["q"].format(**row), pair["sql"].format(**row)))
+            except (KeyError, IndexError, ValueError) as exc:
+                raise DataError(f"{QUESTIONS_FILE}: template {pair} does not fit the row {row}: {exc!r}") from exc
     return out
 
 
-# Slot templates: one question shape, many numeric slot values. The value in the question is the value in
-# the SQL, so a model that learns to copy it answers unseen values; the training demo mixes these in.
-SLOT_TEMPLATES: tuple[tuple[str, str, str, range | list], ...] = (
-    (
-        "hr",
-        "How many employees earn more than {v}?",
-        "SELECT count(*) FROM employees WHERE salary > {v}",
-        range(30000, 180000, 5000),
-    ),
-    (
-        "hr",
-        "Which employees earn less than {v}?",
-        "SELECT name FROM employees WHERE salary < {v}",
-        range(35000, 180000, 5000),
-    ),
-    (
-        "hr",
-        "List the names of the {v} best-paid employees.",
-        "SELECT name FROM employees ORDER BY salary DESC LIMIT {v}",
-        range(1, 31),
-    ),
-    (
-        "hr",
-        "What is the name of the employee with id {v}?",
-        "SELECT name FROM employees WHERE id = {v}",
-        range(1, 61, 2),
-    ),
-    (
-        "store",
-        "Which products cost less than {v}?",
-        "SELECT product_name FROM products WHERE price < {v}",
-        range(10, 1000, 33),
-    ),
-    (
-        "store",
-        "What is the last name of customer {v}?",
-        "SELECT last_name FROM customers WHERE customer_id = {v}",
-        range(1, 41),
-    ),
-    (
-        "store",
-        "How many orders did customer {v} place?",
-        "SELECT count(*) FROM orders WHERE customer_id = {v}",
-        range(1, 36),
-    ),
-    (
-        "school",
-        "How many students have a GPA above {v}?",
-        "SELECT count(*) FROM students WHERE gpa > {v}",
-        [x / 10 for x in range(18, 40)],
-    ),
-    ("school", "What is the name of student {v}?", "SELECT name FROM students WHERE student_id = {v}", range(1, 51, 2)),
-    (
-        "school",
-        "How many courses does student {v} take?",
-        "SELECT count(*) FROM enrollments WHERE student_id = {v}",
-        range(2, 51, 2),
-    ),
-    (
-        "flights",
-        "How many flights last longer than {v} minutes?",
-        "SELECT count(*) FROM flights WHERE duration_minutes > {v}",
-        range(60, 900, 30),
-    ),
-    (
-        "flights",
-        "How many flights cost less than {v}?",
-        "SELECT count(*) FROM flights WHERE price < {v}",
-        range(50, 1500, 50),
-    ),
-    (
-        "flights",
-        "What is the price of flight {v}?",
-        "SELECT price FROM flights WHERE flight_id = {v}",
-        range(1, 201, 7),
-    ),
-    (
-        "flights",
-        "List the {v} cheapest flights by id.",
-        "SELECT flight_id FROM flights ORDER BY price LIMIT {v}",
-        range(1, 31),
-    ),
-)
+def _database_pairs(db_id: str) -> list[Pair]:
+    """The (question, SQL) pairs of one demo database: its fixed pairs, then its templated groups.
+
+    Args:
+        db_id: One of :data:`DB_IDS`.
+
+    Returns:
+        The pairs, in the file's order.
+
+    >>> _database_pairs("hr")[0]
+    ('How many employees are there?', 'SELECT count(*) FROM employees')
+    """
+    entry = _questions()["databases"][db_id]
+    pairs = [(p["q"], p["sql"]) for p in entry["fixed"]]
+    return pairs + [pair for group in entry["templated"] for pair in _expand_group(group)]
+
+
+def demo_examples() -> list[dict]:
+    """All demo question/gold pairs as Spider-style dicts, database by database in :data:`DB_IDS` order.
+
+    Returns:
+        Fresh dicts with ``db_id``, ``question`` and ``query``.
+
+    >>> demo_examples()[0]
+    {'db_id': 'hr', 'question': 'How many employees are there?', 'query': 'SELECT count(*) FROM employees'}
+    """
+    return [{"db_id": db_id, "question": q, "query": sql} for db_id in DB_IDS for q, sql in _database_pairs(db_id)]
+
+
+def _slot_templates() -> tuple[SlotTemplate, ...]:
+    """The ``slots`` of the question file.
+
+    Returns:
+        One :class:`SlotTemplate` per entry, in the file's order (the order gives ``template`` indices).
+
+    >>> _slot_templates()[2].values
+    range(1, 31)
+    """
+    return tuple(SlotTemplate(t["db"], t["q"], t["sql"], _slot_values(t["values"])) for t in _questions()["slots"])
+
+
+def __getattr__(name: str) -> Any:
+    """Module attributes read from the question file on first use: ``SLOT_TEMPLATES``.
+
+    Args:
+        name: The attribute asked for.
+
+    Returns:
+        :func:`_slot_templates` for ``SLOT_TEMPLATES``.
+
+    Raises:
+        AttributeError: Any other name.
+
+    >>> from extensions.data import demo
+    >>> demo.SLOT_TEMPLATES[0].sql
+    'SELECT count(*) FROM employees WHERE salary > {v}'
+    """
+    if name == "SLOT_TEMPLATES":
+        return _slot_templates()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def slot_examples() -> list[dict]:
@@ -1003,9 +570,9 @@ def slot_examples() -> list[dict]:
     'SELECT count(*) FROM employees WHERE salary > 30000'
     """
     return [
-        {"db_id": db, "question": q.format(v=v), "query": sql.format(v=v), "template": i}
-        for i, (db, q, sql, values) in enumerate(SLOT_TEMPLATES)
-        for v in values
+        {"db_id": t.db_id, "question": t.question.format(v=v), "query": t.sql.format(v=v), "template": i}
+        for i, t in enumerate(_slot_templates())
+        for v in t.values
     ]
 
 
