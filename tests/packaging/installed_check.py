@@ -1,16 +1,17 @@
 """Run with the python of a venv where the wheel is installed, from a folder outside the repository.
 
-The README's quick start, the verl hook loaded by path (as verl does) and the shipped configs.
+The README's quick start, the verl hook loaded by path (as verl does), the shipped configs and demo questions.
 Prints one JSON line with what the test asserts.
 """
 
+import hashlib
 import importlib.util
 import json
 import os
 
 import extensions
 from extensions.config import load_config
-from extensions.data.demo import build_demo_databases
+from extensions.data.demo import build_demo_databases, demo_examples, questions_file, slot_examples
 from extensions.reward_enhanced import EnhancedRewardComputer, EnhancedSyntaxReward, SchemaAwareReward, StructuralReward
 
 
@@ -50,10 +51,16 @@ def hook_by_path(db_path):
     )
 
 
+def demo_questions():
+    text = json.dumps(demo_examples() + slot_examples(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {"file": str(questions_file()), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
 def main():
     db_path = build_demo_databases()["hr"]
     out = {"package_dir": os.path.dirname(extensions.__file__), "quick_start": quick_start(db_path)}
     out["hook"] = {k: v for k, v in hook_by_path(db_path).items() if k in ("score", "acc", "status_ok")}
+    out["demo_questions"] = demo_questions()
     print(json.dumps(out))
 
 

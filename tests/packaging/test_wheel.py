@@ -12,6 +12,7 @@ import zipfile
 import pytest
 import tomllib
 
+from tests.data.test_demo import DATASET_SHA256
 from tests.venvs import ROOT, check, new_venv, pip, skip_if_registry_unreachable, source_copy
 
 SCRIPT = pathlib.Path(__file__).parent / "installed_check.py"
@@ -65,6 +66,15 @@ def test_wheel_and_sdist_ship_the_configs(installed):
 
 
 @pytest.mark.slow
+def test_wheel_and_sdist_ship_the_demo_questions(installed):
+    _, dist, _ = installed
+    with zipfile.ZipFile(next(dist.glob("*.whl"))) as z:
+        assert "extensions/data/demo_questions.yaml" in z.namelist()
+    with tarfile.open(next(dist.glob("*.tar.gz"))) as t:
+        assert any(m.name.endswith("/extensions/data/demo_questions.yaml") and m.isfile() for m in t.getmembers())
+
+
+@pytest.mark.slow
 def test_quick_start_and_hook_from_the_installed_wheel(installed):
     python, _, run = installed
     out = json.loads(_run(python, run, str(SCRIPT)).stdout.strip().splitlines()[-1])
@@ -73,6 +83,9 @@ def test_quick_start_and_hook_from_the_installed_wheel(installed):
     assert qs["schema"] == -0.5 and qs["structural"] == 1.0 and qs["syntax"] == 0.2 and qs["total"] == 1.0
     assert qs["train_24gb_lora_r"] > 0
     assert out["hook"] == {"score": 1.0, "acc": 1.0, "status_ok": 1.0}
+    questions = out["demo_questions"]  # read through importlib.resources from the installed package
+    assert questions["file"] == os.path.join(out["package_dir"], "data", "demo_questions.yaml")
+    assert questions["sha256"] == DATASET_SHA256
 
 
 @pytest.mark.slow
