@@ -338,7 +338,7 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
         cfg: the run configuration.
         policy: the prepared policy.
         opts: the run options.
-        computer: the training reward (``EnhancedRewardComputer``).
+        computer: the training reward (``RewardComputer``).
 
     Returns:
         The ``GRPOTrainer`` after ``train()``.
@@ -433,11 +433,11 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     """
     import time
 
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
     from extensions.training.plots import plot_run
 
     t_start, c_start = time.perf_counter(), time.process_time()
-    computer = EnhancedRewardComputer.from_config(cfg)
+    computer = RewardComputer(cfg)
     policy = load(cfg, opts, computer.engine)
     cfg = demo_sizes(cfg, policy.tiny)
     measure = measuring_computer(computer.engine)

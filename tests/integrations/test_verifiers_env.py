@@ -41,7 +41,7 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     assert right == pytest.approx(1.0) and m_right["baseline"] == 1.0
     assert m_wrong["schema"] >= 1.0 and wrong < right
     # The weighted sum of the rubric equals our computer's total.
-    computer = sqlenv.EnhancedRewardComputer.from_config(sqlenv.load_config(overrides=["execution.workers=1"]))
+    computer = sqlenv.RewardComputer(sqlenv.load_config(overrides=["execution.workers=1"]))
     wrong_text = "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>"
     total = computer.compute_reward(wrong_text, row["answer"]).total
     assert wrong == pytest.approx(total)
