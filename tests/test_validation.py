@@ -4,9 +4,10 @@ import shutil
 
 import pytest
 
-from extensions.config import load_config
+from extensions.cli.validate import load_rows, main
+from extensions.config import check_config, load_config, validate_config
+from extensions.data.checks import Row, check_training_rows, validate_rows
 from extensions.errors import ConfigError
-from extensions.validation import Row, check_config, load_rows, main, validate_config, validate_rows
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
@@ -126,7 +127,6 @@ def test_config_checks():
 
 def test_check_training_rows(demo_paths, engine, tmp_path):
     from extensions.errors import DataError
-    from extensions.validation import check_training_rows
 
     good = {"prompt": [], "ground_truth": {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}}
     broken = {"prompt": [], "ground_truth": {"sql": "SELECT nope FROM employees", "db_path": demo_paths["hr"]}}
