@@ -245,20 +245,6 @@ def sft_learning_rate(cfg: Config) -> float:
     return o.sft_learning_rate if o.sft_learning_rate is not None else round(o.learning_rate * 10, 12)
 
 
-def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
-    """:func:`load` then :func:`warm_up`.
-
-    Args:
-        cfg: the run configuration.
-        opts: the run options.
-        engine: the execution engine used to check the gold queries.
-
-    Returns:
-        The warmed-up :class:`Policy`.
-    """
-    return warm_up(cfg, load(cfg, opts, engine), opts)
-
-
 def clone(policy: Policy) -> Policy:
     """An independent copy of the policy's weights (same rows and tokenizer), for arms that start equal."""
     return dataclasses.replace(policy, model=copy.deepcopy(policy.model))
