@@ -8,6 +8,7 @@ from extensions.cli.validate import load_rows, main
 from extensions.config import check_config, load_config, validate_config
 from extensions.data.checks import Row, check_training_rows, validate_rows
 from extensions.errors import ConfigError
+from tests.conftest import require
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
@@ -80,7 +81,7 @@ def test_cli_exits_1_on_broken_samples(tmp_path, demo_dir, capsys):
 
 
 def test_parquet_input(tmp_path, demo_dir, monkeypatch):
-    pytest.importorskip("pyarrow")
+    require("pyarrow")
     from extensions.data.prepare import prepare
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
@@ -89,7 +90,7 @@ def test_parquet_input(tmp_path, demo_dir, monkeypatch):
 
 
 def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys):
-    pytest.importorskip("pyarrow")
+    require("pyarrow")
     from extensions.data.layout import read_parquet, read_prepared
     from extensions.data.prepare import prepare, write_parquet
 

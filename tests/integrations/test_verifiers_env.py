@@ -4,9 +4,10 @@ import json
 import pytest
 
 import extensions.integrations.verifiers as sqlenv  # ours: an ImportError here is a failure, never a skip
+from tests.conftest import require
 
-vf = pytest.importorskip("verifiers")
-pytest.importorskip("datasets")
+vf = require("verifiers")
+require("datasets")
 pytestmark = pytest.mark.skipif(
     sqlenv.verifiers_api() != "legacy",
     reason="verifiers 0.4 is installed: tests/integrations/test_verifiers_v1.py covers it",

@@ -6,6 +6,7 @@ import pytest
 from extensions.training.checkpoint import CheckpointManager
 from extensions.training.metrics import MetricsLogger, read_metrics
 from extensions.training.plots import plot_run
+from tests.conftest import require
 
 
 def test_keep_best_k_and_latest(tmp_path):
@@ -32,7 +33,7 @@ def test_save_with_a_model(tmp_path):
 
 
 def test_metrics_logger_and_plot(tmp_path):
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     log = MetricsLogger(str(tmp_path))
     for s in range(1, 4):
         log.log(
@@ -62,7 +63,7 @@ def test_rolling_mean_skips_missing_values():
 
 
 def test_run_plot_with_heldout_bars(tmp_path):
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     from extensions.training.plots import plot_run
 
     log = MetricsLogger(str(tmp_path))

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-pytest.importorskip("trl")
+from tests.conftest import require
+
+require("trl")
 
 
 @pytest.mark.slow

