@@ -51,59 +51,90 @@ def _exec(e: dict, phase: str) -> str:
 
 
 def demo_table(doc: dict) -> str:
-    lines = [("| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
-              "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
-              "| CPU s | wall s | load avg |"),
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
+            "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
+            "| CPU s | wall s | load avg |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in doc["runs"]:
         e = r["eval"]
         hall = f"{_f((e.get('before') or {}).get('hallucination_rate'))} → {_f(e['after']['hallucination_rate'])}"
-        lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
-                     f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
-                     f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
-                     f"| {' → '.join(map(str, r.get('load_avg', [])))} |")
+        lines.append(
+            f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
+            f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
+            f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
+            f"| {' → '.join(map(str, r.get('load_avg', [])))} |"
+        )
     for r in doc["runs"]:
         g = r.get("grpo")
         if g:
-            lines.append(f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): "
-                         f"sampled exec match "
-                         f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
-                         f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}.")
+            lines.append(
+                f"\nSeed {r['seed']}, during its {g['steps']} GRPO steps (means over steps): "
+                f"sampled exec match "
+                f"{_f(g['sampled_exec_match'])}, share of groups whose rewards are all equal (no gradient) "
+                f"{_f(g['frac_reward_zero_std'])}, reward std within the batch {_f(g['reward_std'])}."
+            )
     e = doc["runs"][0]["eval"]
     lines.append("")
-    lines.append(f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
-                 f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
-                 f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
-                 "(load average at start → end of the run in the table; the run itself adds about 2).")
+    lines.append(
+        f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
+        f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
+        f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
+        "(load average at start → end of the run in the table; the run itself adds about 2)."
+    )
     return "\n".join(lines)
 
 
 def readme_demo_table(doc: dict) -> str:
-    lines = [("| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
-              "| after SFT → after GRPO [95% CI] | wall s (2 cores) |"), "|---|---|---|---|---|"]
+    lines = [
+        (
+            "| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
+            "| after SFT → after GRPO [95% CI] | wall s (2 cores) |"
+        ),
+        "|---|---|---|---|---|",
+    ]
     for r in doc["runs"]:
         e = r["eval"]
-        lines.append(f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
-                     f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {_f(r.get('wall_s'), 0)} |")
+        lines.append(
+            f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
+            f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {_f(r.get('wall_s'), 0)} |"
+        )
     e = doc["runs"][0]["eval"]
-    lines.append(f"\n{e.get('model')}, n = {e['n']} held-out prompts ({e['decoding']}); paired bootstrap over prompts; "
-                 "see docs/training.md for CPU time and load.")
+    lines.append(
+        f"\n{e.get('model')}, n = {e['n']} held-out prompts ({e['decoding']}); paired bootstrap over prompts; "
+        "see docs/training.md for CPU time and load."
+    )
     return "\n".join(lines)
 
 
 def ablation_table(doc: dict) -> str:
-    lines = [("| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
-              "| groups with no signal (per seed) | CPU s |"), "|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
+            "| groups with no signal (per seed) | CPU s |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     for arm, res in doc["arms"].items():
         zs = ", ".join(_f(v) for v in res["per_seed"]["zero_std_group_frac"])
-        lines.append(f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
-                     f"| {_ci(res['hallucination_rate'])} | {zs} | {_f(res.get('cpu_s'), 0)} |")
+        lines.append(
+            f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
+            f"| {_ci(res['hallucination_rate'])} | {zs} | {_f(res.get('cpu_s'), 0)} |"
+        )
     base = doc.get("base_model")
     if base:
         m = base["metrics"]
         lines.append(f"| base model, no training | – | {_f(m['exec_match'])} | {_f(m['hallucination_rate'])} | – | – |")
-    lines += ["", "Paired against the baseline arm on the seeds both finished (difference [95% CI], p):", "",
-              "| arm | exec match | hallucination rate |", "|---|---|---|"]
+    lines += [
+        "",
+        "Paired against the baseline arm on the seeds both finished (difference [95% CI], p):",
+        "",
+        "| arm | exec match | hallucination rate |",
+        "|---|---|---|",
+    ]
     hall = doc.get("paired_vs_baseline_hallucinated", {})
     for arm, cell in doc["paired_vs_baseline"].items():
         h = hall.get(arm)
@@ -111,10 +142,12 @@ def ablation_table(doc: dict) -> str:
     c = doc["config"]
     method = next(iter(doc["paired_vs_baseline"].values()), {}).get("method", "–")
     lines.append("")
-    lines.append(f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
-                 f"per seed; n = {c['heldout_n']} held-out prompts ({c['decoding']}); "
-                 f"{_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
-                 f"`sft_only` is each seed's SFT checkpoint without GRPO. Intervals: {method}.")
+    lines.append(
+        f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
+        f"per seed; n = {c['heldout_n']} held-out prompts ({c['decoding']}); "
+        f"{_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
+        f"`sft_only` is each seed's SFT checkpoint without GRPO. Intervals: {method}."
+    )
     return "\n".join(lines)
 
 
@@ -128,10 +161,12 @@ def readme_ablation_table(doc: dict) -> str:
         lines.append(f"| base model, no training | – | {_f(base['metrics']['exec_match'])} | – |")
     c = doc["config"]
     done = sum(len(r["seeds"]) for a, r in doc["arms"].items() if a != "sft_only")
-    lines.append(f"\n{doc['model']}, n = {c['heldout_n']} held-out prompts; {done} of "
-                 f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; hierarchical "
-                 "bootstrap over seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. "
-                 "Details: docs/ablation.md.")
+    lines.append(
+        f"\n{doc['model']}, n = {c['heldout_n']} held-out prompts; {done} of "
+        f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; hierarchical "
+        "bootstrap over seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. "
+        "Details: docs/ablation.md."
+    )
     return "\n".join(lines)
 
 
@@ -194,6 +229,7 @@ def render(check: bool) -> int:
             with open(path, "w") as fh:
                 fh.write(new)
     return 1 if check and stale else 0
+
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

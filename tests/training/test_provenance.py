@@ -14,8 +14,20 @@ CONFIG = os.path.join(ROOT, "configs", "demo_cpu.yaml")
 
 
 def _plan(tmp_path, **kw):
-    args = ablation.parse_args(["--demo", "--seeds", "2", "--arms", "baseline,all", "--config", CONFIG,
-                                "--out", str(tmp_path), *kw.pop("argv", [])])
+    args = ablation.parse_args(
+        [
+            "--demo",
+            "--seeds",
+            "2",
+            "--arms",
+            "baseline,all",
+            "--config",
+            CONFIG,
+            "--out",
+            str(tmp_path),
+            *kw.pop("argv", []),
+        ]
+    )
     return ablation.make_plan(args)
 
 
@@ -69,22 +81,35 @@ def test_the_plan_file_grows_by_arms_and_seeds_but_refuses_another_recipe(tmp_pa
 def _fake_folder(tmp_path, plan, *, stale=None, extra_arm=True):
     """A finished two-seed ablation without training: SFT files and arm files with provenance."""
     ablation.write_plan(plan)
-    meta = {"prompt_ids": [f"p{i}" for i in range(6)], "prompt_db_ids": ["a", "a", "b", "b", "c", "c"],
-            "prompt_skeletons": ["s1", "s1", "s2", "s3", "s3", "s4"],
-            "prompt_skeleton_seen": [True, False, True, False, False, True]}
+    meta = {
+        "prompt_ids": [f"p{i}" for i in range(6)],
+        "prompt_db_ids": ["a", "a", "b", "b", "c", "c"],
+        "prompt_skeletons": ["s1", "s1", "s2", "s3", "s3", "s4"],
+        "prompt_skeleton_seen": [True, False, True, False, False, True],
+    }
     outcomes = {"baseline": [[1, 0, 1, 0, 0, 1], [1, 0, 0, 0, 0, 1]], "all": [[1, 1, 1, 0, 0, 1], [1, 0, 1, 1, 0, 1]]}
     for seed in (0, 1):
         root = tmp_path / f"seed-{seed}"
         root.mkdir(exist_ok=True)
-        sft = {"seed": seed, "sft_only": {"metrics": {}, "exec_match": [0] * 6, "hallucinated": [0] * 6}, **meta,
-               "provenance": ablation.provenance(plan, None)}
+        sft = {
+            "seed": seed,
+            "sft_only": {"metrics": {}, "exec_match": [0] * 6, "hallucinated": [0] * 6},
+            **meta,
+            "provenance": ablation.provenance(plan, None),
+        }
         (root / "sft.json").write_text(json.dumps(sft))
         for arm, per in outcomes.items():
             prov = ablation.provenance(plan, arm)
             if stale == (arm, seed):
                 prov = {**prov, "commit": "0" * 40}
-            doc = {"arm": arm, "seed": seed, "metrics": {}, "exec_match": per[seed], "hallucinated": [0] * 6,
-                   "provenance": prov}
+            doc = {
+                "arm": arm,
+                "seed": seed,
+                "metrics": {},
+                "exec_match": per[seed],
+                "hallucinated": [0] * 6,
+                "provenance": prov,
+            }
             (root / f"{arm}.json").write_text(json.dumps(doc))
         if extra_arm:  # a stray result of an arm the plan does not name
             (root / "result.json").write_text(json.dumps({"arm": "result", "seed": seed, "exec_match": [1] * 6}))
