@@ -195,6 +195,8 @@ def test_every_other_top_level_module_is_a_thin_shim():
         assigned = {t.id for n in body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
         assert assigned <= {"__all__"}, (path.name, assigned)
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 25, path.name
+        homes = {_folder(t) for t in GRAPH[f"extensions.{path.stem}"]}
+        assert len(homes) == 1, (path.name, homes)  # it re-exports from one folder
 
 
 def test_no_module_of_the_package_imports_a_top_level_shim():

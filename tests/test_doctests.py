@@ -16,7 +16,7 @@ import pytest
 import extensions
 from tests.conftest import missing_dependency, require
 
-MODULES = sorted(
+MODULES = ["extensions"] + sorted(
     m.name
     for m in pkgutil.walk_packages(extensions.__path__, "extensions.")
     if not m.name.endswith("__main__") and ".worker" not in m.name
