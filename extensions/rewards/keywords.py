@@ -54,8 +54,11 @@ def EnhancedRewardComputer(  # the promised name, spelled as the class it once w
         ValueError: an unknown preset or an invalid value (pydantic's message names the field).
         TypeError: a baseline that is neither a preset name nor a callable, or an unknown keyword.
     """
-    fields: dict[str, Any] = {"enable_enhanced": enable_enhanced, "schema_weight": schema_weight}
-    fields["syntax_weight"] = syntax_weight
+    fields: dict[str, Any] = {
+        "enable_enhanced": enable_enhanced,
+        "schema_weight": schema_weight,
+        "syntax_weight": syntax_weight,
+    }
     baseline = None
     if isinstance(baseline_reward_fn, str):
         fields["baseline"] = baseline_reward_fn

@@ -43,7 +43,7 @@ def test_multi_turn_grpo_calls_the_tool_learns_and_logs_rewards(tmp_path, grpo_u
     assert summary["steps"] == len(steps) == 2
     assert summary["tool_calls_per_episode"] >= 1.0, summary
     losses = [json.loads(line)["loss"] for line in (out / "sft_metrics.jsonl").read_text().splitlines()]
-    assert sum(losses[-10:]) < sum(losses[:10]), losses[:10] + losses[-10:]  # the transcript warm-up learns
+    assert sum(losses[-10:]) < 0.5 * sum(losses[:10]), losses[:10] + losses[-10:]  # the transcript warm-up learns
     assert min(s["frac_reward_zero_std"] for s in steps) < 1.0, steps  # some group's rewards differ
     (update,) = grpo_updates
     assert update["changed"] > 0, update  # so the GRPO steps moved the weights

@@ -58,7 +58,7 @@ def test_real_model_demo_learns_and_reports_the_model_it_loaded(
     assert loaded_models and all(m["path"].rstrip("/").endswith(doc["model"]) for m in loaded_models)
     assert all(120e6 < m["parameters"] < 150e6 for m in loaded_models), loaded_models
     losses = [json.loads(line)["loss"] for line in (out / "sft_metrics.jsonl").read_text().splitlines()]
-    assert len(losses) == 4 and losses[-1] < 0.8 * losses[0], losses  # the SFT warm-up learns
+    assert len(losses) == 4 and losses[-1] < 0.75 * losses[0], losses  # the SFT warm-up learns
     step = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert step["frac_reward_zero_std"] < 1.0, step  # some group's rewards differ, so GRPO has a gradient
     (update,) = grpo_updates
