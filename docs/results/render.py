@@ -110,19 +110,28 @@ def readme_demo_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def _paired_cell(cell: dict | None) -> str:
+    if not cell:
+        return "–"
+    a, b = cell.get("discordant", ["–", "–"])
+    return (
+        f"{_ci(cell)}, p = {_f(cell['p'], 3)} ({a} vs {b} discordant; design effect {_f(cell.get('design_effect'), 1)})"
+    )
+
+
 def ablation_table(doc: dict) -> str:
     lines = [
         (
             "| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] "
-            "| groups with no signal (per seed) | CPU s |"
+            "| groups with no signal (mean over steps, per seed) | CPU h |"
         ),
         "|---|---|---|---|---|---|",
     ]
     for arm, res in doc["arms"].items():
-        zs = ", ".join(_f(v) for v in res["per_seed"]["zero_std_group_frac"])
+        zs = ", ".join(_f(v, 2) for v in res["per_seed"]["zero_std_group_frac"])
         lines.append(
-            f"| {arm} | {', '.join(map(str, res['seeds']))} | {_ci(res['exec_match'])} "
-            f"| {_ci(res['hallucination_rate'])} | {zs} | {_f(res.get('cpu_s'), 0)} |"
+            f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} "
+            f"| {_ci(res['hallucination_rate'])} | {zs} | {_f((res.get('cpu_s') or 0) / 3600, 2)} |"
         )
     base = doc.get("base_model")
     if base:
@@ -130,42 +139,90 @@ def ablation_table(doc: dict) -> str:
         lines.append(f"| base model, no training | – | {_f(m['exec_match'])} | {_f(m['hallucination_rate'])} | – | – |")
     lines += [
         "",
-        "Paired against the baseline arm on the seeds both finished (difference [95% CI], p):",
+        "Paired against `baseline` on the seeds both finished (difference [95% CI], p):",
         "",
         "| arm | exec match | hallucination rate |",
         "|---|---|---|",
     ]
     hall = doc.get("paired_vs_baseline_hallucinated", {})
     for arm, cell in doc["paired_vs_baseline"].items():
-        h = hall.get(arm)
-        lines.append(f"| {arm} | {_ci(cell)} p={_f(cell['p'], 3)} | {_ci(h) + ' p=' + _f(h['p'], 3) if h else '–'} |")
+        lines.append(f"| {arm} | {_paired_cell(cell)} | {_paired_cell(hall.get(arm))} |")
     c = doc["config"]
     method = next(iter(doc["paired_vs_baseline"].values()), {}).get("method", "–")
-    lines.append("")
-    lines.append(
+    lines += [
+        "",
         f"Model {doc['model']}; {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps "
-        f"per seed; n = {c['heldout_n']} held-out prompts ({c['decoding']}); "
-        f"{_f(doc.get('cpu_hours'), 2)} CPU hours so far. "
-        f"`sft_only` is each seed's SFT checkpoint without GRPO. Intervals: {method}."
+        f"per seed; n = {c['heldout_n']} held-out prompts on {len(set(doc['prompt_db_ids']))} databases never "
+        f"trained on ({c['decoding']}); {_f(doc.get('cpu_hours'), 2)} CPU hours. "
+        f"`sft_only` is each seed's SFT checkpoint without GRPO. Cluster unit: {doc['cluster_unit']}. "
+        f"Method: {method}.",
+        "",
+        _per_database(doc),
+        "",
+        _verdict(doc),
+    ]
+    return "\n".join(lines)
+
+
+def _per_database(doc: dict) -> str:
+    dbs = list(dict.fromkeys(doc["prompt_db_ids"]))
+    lines = [
+        "Held-out exec match per database (mean over seeds):",
+        "",
+        "| arm | " + " | ".join(f"{d} ({doc['prompt_db_ids'].count(d)})" for d in dbs) + " |",
+        "|---|" + "---|" * len(dbs),
+    ]
+    for arm, seeds in doc["per_prompt"].items():
+        cells = []
+        for d in dbs:
+            idx = [i for i, x in enumerate(doc["prompt_db_ids"]) if x == d]
+            vals = [s["exec_match"][i] for s in seeds.values() for i in idx]
+            cells.append(_f(sum(vals) / len(vals)))
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _verdict(doc: dict) -> str:
+    v = doc.get("verdict") or {}
+    what = {
+        None: "no verdict yet (too few seeds)",
+        "plain": "the plain execution preset (shaping opt-in)",
+        "shaped": f"the `{v.get('arm')}` arm",
+    }[v.get("default")]
+    return f"**Verdict: {what}.** Rule: {v.get('rule', '–')}."
+
+
+def pilot_table(doc: dict) -> str:
+    lines = [
+        "| arm | groups with zero reward variance | groups mixing right and wrong | mean reward |",
+        "|---|---|---|---|",
+    ]
+    for arm, r in doc["arms"].items():
+        lines.append(f"| {arm} | {_f(r['zero_variance_share'])} | {_f(r['mixed_share'])} | {_f(r['mean_reward'])} |")
+    lines.append(
+        f"\n{doc['prompts']} training prompts x {doc['group_size']} completions sampled once from seed "
+        f"{doc['seed']}'s SFT checkpoint, each completion scored by every arm's training reward; "
+        f"{_f(doc['cpu_s'] / 60, 1)} CPU minutes; commit {doc['provenance']['commit'][:7]}."
     )
     return "\n".join(lines)
 
 
 def readme_ablation_table(doc: dict) -> str:
-    lines = ["| arm | seeds | held-out exec match [95% CI] | minus baseline [95% CI] |", "|---|---|---|---|"]
+    lines = ["| arm | seeds | held-out exec match [95% CI] | minus baseline [95% CI], p |", "|---|---|---|---|"]
     for arm, res in doc["arms"].items():
         cell = doc["paired_vs_baseline"].get(arm)
-        lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) if cell else '–'} |")
+        p = f", p = {_f(cell['p'], 3)}" if cell else ""
+        lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) + p if cell else '–'} |")
     base = doc.get("base_model")
     if base:
         lines.append(f"| base model, no training | – | {_f(base['metrics']['exec_match'])} | – |")
     c = doc["config"]
     done = sum(len(r["seeds"]) for a, r in doc["arms"].items() if a != "sft_only")
     lines.append(
-        f"\n{doc['model']}, n = {c['heldout_n']} held-out prompts; {done} of "
-        f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; hierarchical "
-        "bootstrap over seeds and prompts; `sft_only` is the SFT checkpoint without GRPO. "
-        "Details: docs/ablation.md."
+        f"\n{doc['model']} on Spider databases never trained on (n = {c['heldout_n']} questions, "
+        f"{len(set(doc['prompt_db_ids']))} databases); {done} of "
+        f"{len(c.get('arms', {})) * len(c.get('seeds', []))} (arm, seed) GRPO runs finished; cluster "
+        f"bootstrap over seeds, databases and prompts. {_verdict(doc)} Details: docs/ablation.md."
     )
     return "\n".join(lines)
 
@@ -178,9 +235,10 @@ def analysis_table(doc: dict) -> str:
 
 SECTIONS = {
     ("../README.md", "readme-demo"): ("demo_eval.json", readme_demo_table),
-    ("../README.md", "readme-ablation"): ("ablation_smollm2.json", readme_ablation_table),
+    ("../README.md", "readme-ablation"): ("ablation_spider.json", readme_ablation_table),
     ("training.md", "demo"): ("demo_eval.json", demo_table),
-    ("ablation.md", "ablation-smollm2"): ("ablation_smollm2.json", ablation_table),
+    ("ablation.md", "ablation-spider"): ("ablation_spider.json", ablation_table),
+    ("ablation.md", "pilot-spider"): ("ablation_spider/pilot.json", pilot_table),
     ("analysis.md", "spider"): ("spider_analysis.json", analysis_table),
 }
 

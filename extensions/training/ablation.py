@@ -184,18 +184,31 @@ def _run_options(plan: Plan, out_dir: str, seed: int, **kw: Any) -> Any:
     )
 
 
-def _base_outcomes(plan: Plan, seed: int, policy: Any, measure: Any, max_new: int, current: dict) -> dict:
-    """The untrained model's held-out outcomes: once per plan for a pretrained base (greedy), per seed for tiny."""
+def _base_outcomes(plan: Plan, seed: int, policy: Any, measure: Any, max_new: int, current: dict) -> dict | None:
+    """The untrained model's held-out outcomes: once per plan for a pretrained base (greedy), per seed for tiny.
+
+    Processes that share an output folder measure a pretrained base once: the first takes ``base.json.lock``
+    and the others leave the measurement to it (None here; the collection reads ``base.json``).
+    """
     from extensions.training.heldout import evaluate_heldout
 
     base_json = os.path.join(plan.out, f"seed-{seed}" if policy.tiny else "", "base.json")
     if os.path.exists(base_json) and _read(base_json).get("provenance") == current:
         doc = _read(base_json)
         return {"metrics": doc["metrics"], "exec_match": doc["exec_match"], "hallucinated": doc["hallucinated"]}
-    metrics, per = evaluate_heldout(
-        policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} base"
-    )
-    _dump(base_json, {"metrics": metrics, **per, "provenance": current})
+    try:
+        lock = os.open(base_json + ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        print(f"[ablation] {base_json} is being measured by another process", file=sys.stderr)
+        return None
+    try:
+        metrics, per = evaluate_heldout(
+            policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} base"
+        )
+        _dump(base_json, {"metrics": metrics, **per, "provenance": current})
+    finally:
+        os.close(lock)
+        os.remove(base_json + ".lock")
     return {"metrics": metrics, **per}
 
 

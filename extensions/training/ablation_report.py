@@ -1,17 +1,19 @@
 """The ablation's results JSON, collected from the per-(arm, seed) files of :mod:`extensions.training.ablation`.
 
-The document (``docs/results/ablation_smollm2.json`` for the real model) holds:
+The document (``docs/results/ablation_spider.json`` for the cross-database run) holds:
 
-* ``model``, ``prompt_ids`` (the held-out prompts, in order), ``config`` (the plan);
+* ``model``, ``config`` (the plan), ``split`` (``train_dbs``/``heldout_dbs`` for Spider), ``cluster_unit``;
+* ``prompt_ids``, ``prompt_db_ids``, ``prompt_skeletons``, ``prompt_skeleton_seen``: the held-out prompts in order;
 * ``base_model``: the pretrained model's held-out ``metrics`` and per-prompt outcomes before any training;
-* ``arms``: ``{arm: {"seeds": [...], "exec_match": {"mean", "ci95"}, "hallucination_rate": {...},
-  "per_seed": {metric: [...]}, "cpu_s"}}``; ``sft_only`` is the seeds' SFT checkpoints without GRPO;
-* ``per_prompt``: ``{arm: {seed: {"exec_match": [0/1 ...], "hallucinated": [0/1 ...]}}}`` in ``prompt_ids`` order;
-* ``paired_vs_baseline``: ``{arm: {"diff", "ci95", "p", "method"}}`` on held-out exec match, and
-  ``paired_vs_baseline_hallucinated`` likewise.
+* ``arms``: ``{arm: {"seeds", "exec_match": {"mean", "ci95"}, "hallucination_rate", "per_seed", "cpu_s"}}``
+  (``exec_match_unseen_skeletons`` too on the demo); ``sft_only`` is the seeds' SFT checkpoints without GRPO;
+* ``per_prompt``: ``{arm: {seed: {"exec_match": [0/1 ...], "hallucinated": [0/1 ...]}}}`` in prompt order;
+* ``paired_vs_baseline``: ``{arm: {"diff", "ci95", "p", "method", "cluster", "clusters", "design_effect",
+  "discordant", "seeds"}}`` on held-out exec match, and ``paired_vs_baseline_hallucinated`` likewise;
+* ``provenance``: ``{arm: {seed: {"commit", "config_hash", ...}}}``; ``verdict``: the default the evidence supports.
 
-Means and intervals are over prompts x seeds, by the hierarchical bootstrap of :mod:`extensions.training.stats`,
-computed only on the seeds every compared arm has finished; anyone can recompute them from ``per_prompt``.
+Means and intervals come from the cluster bootstrap of :mod:`extensions.training.stats` (seeds, then clusters,
+then prompts), computed on the seeds both compared arms finished; anyone can recompute them from ``per_prompt``.
 
 >>> prompt_ids([{"prompt": [{"role": "user", "content": "q"}],
 ...              "ground_truth": {"sql": "SELECT 1", "db_path": "/d/hr.sqlite"}}])
@@ -73,7 +75,7 @@ def _read(path: str) -> dict[str, Any]:
 
 def _check_provenance(docs: dict[str, dict]) -> None:
     """Refuse results that disagree on commit, model or plan, or an arm whose config differs between seeds."""
-    fields = ("commit", "dirty", "model_hash", "plan_hash")
+    fields = ("commit", "dirty", "model_hash", "plan_hash", "platform")
     seen: dict[str, dict[Any, list[str]]] = {f: {} for f in fields}
     arm_configs: dict[str, dict[str, list[str]]] = {}
     for name, doc in docs.items():
@@ -195,12 +197,49 @@ def collect(out: str) -> dict[str, Any]:
         "base_model": base,
         "arms": {a: _arm_summary(s, clusters, unseen) for a, s in runs.items()},
         "per_prompt": per_prompt,
-        "paired_vs_baseline": _paired(runs, "exec_match", unit, clusters),
+        "paired_vs_baseline": (paired := _paired(runs, "exec_match", unit, clusters)),
+        "verdict": verdict(paired),
         "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated", unit, clusters),
         "provenance": provenance,
         "cpu_hours": round(cpu / 3600, 2),
         "config": {**plan, "heldout_n": len(ids), "decoding": "greedy"},
     }
+
+
+MIN_SEEDS = 5
+
+
+def verdict(paired: dict[str, Any], min_seeds: int = MIN_SEEDS) -> dict[str, Any]:
+    """Which reward the evidence supports as the shipped default.
+
+    A shaped arm wins when its paired difference to ``baseline`` in held-out exec match has a 95% interval above
+    0 on at least ``min_seeds`` seeds; the best such arm becomes the default. With none, the default is the plain
+    execution preset and shaping stays opt-in. Fewer seeds give no verdict yet.
+
+    Args:
+        paired: ``paired_vs_baseline`` of a results document.
+        min_seeds: seeds an arm needs before it counts.
+
+    Returns:
+        ``{"default": "plain" | "shaped" | None, "arm", "rule"}``.
+
+    >>> verdict({"all": {"diff": 0.01, "ci95": [-0.02, 0.04], "seeds": [0, 1, 2, 3, 4]}})["default"]
+    'plain'
+    >>> verdict({"all": {"diff": 0.05, "ci95": [0.01, 0.09], "seeds": [0, 1]}})["default"] is None
+    True
+    """
+    rule = (
+        f"a shaped arm becomes the default when, on at least {min_seeds} seeds, its paired difference to baseline "
+        "in held-out exec match has a 95% interval above 0; otherwise the plain execution preset is the default"
+    )
+    shaped = {a: c for a, c in paired.items() if a != REFERENCE}
+    ready = {a: c for a, c in shaped.items() if len(c.get("seeds", [])) >= min_seeds}
+    if not ready:
+        return {"default": None, "arm": None, "rule": rule}
+    winners = sorted((c["diff"], a) for a, c in ready.items() if c["ci95"][0] > 0)
+    if winners:
+        return {"default": "shaped", "arm": winners[-1][1], "rule": rule}
+    return {"default": "plain", "arm": "baseline", "rule": rule}
 
 
 def _split(plan: dict[str, Any], meta: dict[str, list]) -> dict[str, Any]:

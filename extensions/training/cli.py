@@ -40,6 +40,8 @@ TINY_SETTINGS = [
     "optimization.batch_size=8",
     "grpo.num_generations=8",
     "grpo.beta=0.02",
+    "optimization.lora.layers_to_transform=null",  # a config's layer list is for its real model
+    "optimization.mixed_precision='no'",
 ]
 
 

@@ -35,7 +35,9 @@ def zero_variance_share(groups: list[list[float]]) -> float:
     return sum(max(g) - min(g) < 1e-9 for g in groups) / len(groups)
 
 
-def sample_groups(model: Any, tok: Any, prompts: list[list[dict]], cfg: Any, seed: int) -> list[list[str]]:
+def sample_groups(
+    model: Any, tok: Any, prompts: list[list[dict]], cfg: Any, seed: int, per_call: int = 4
+) -> list[list[str]]:
     """``grpo.num_generations`` sampled completions per prompt, as GRPO samples them.
 
     Args:
@@ -44,6 +46,7 @@ def sample_groups(model: Any, tok: Any, prompts: list[list[dict]], cfg: Any, see
         prompts: chat prompts.
         cfg: the run config (group size, temperature, top_p, completion budget).
         seed: the sampling seed.
+        per_call: prompts sampled together in one ``generate`` call.
 
     Returns:
         One list of completions per prompt.
@@ -54,14 +57,14 @@ def sample_groups(model: Any, tok: Any, prompts: list[list[dict]], cfg: Any, see
     torch.manual_seed(seed)
     g, side, tok.padding_side = cfg.grpo.num_generations, tok.padding_side, "left"
     model.eval()
+    texts = [tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
     out: list[list[str]] = []
     try:
-        for p in tqdm(prompts, desc="pilot sampling", unit="prompt", dynamic_ncols=True):
-            text = tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
-            enc = tok([text], return_tensors="pt", add_special_tokens=False).to(model.device)
+        for i in tqdm(range(0, len(texts), per_call), desc="pilot sampling", unit="call", dynamic_ncols=True):
+            enc = tok(texts[i : i + per_call], return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
                 ids = model.generate(
-                    **enc,
+                    **enc.to(model.device),
                     do_sample=True,
                     temperature=cfg.grpo.temperature,
                     top_p=cfg.grpo.top_p,
@@ -69,7 +72,8 @@ def sample_groups(model: Any, tok: Any, prompts: list[list[dict]], cfg: Any, see
                     num_return_sequences=g,
                     pad_token_id=tok.pad_token_id,
                 )
-            out.append(tok.batch_decode(ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True))
+            flat = tok.batch_decode(ids[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+            out += [flat[j : j + g] for j in range(0, len(flat), g)]
     finally:
         tok.padding_side = side
         model.train()

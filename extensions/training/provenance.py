@@ -19,7 +19,8 @@ from typing import Any
 
 import extensions
 
-FIELDS = ("commit", "dirty", "config_hash", "model_hash", "plan_hash")
+FIELDS = ("commit", "dirty", "config_hash", "model_hash", "plan_hash", "platform")
+LIBRARIES = ("torch", "transformers", "trl", "peft", "sqlglot")
 
 
 def digest(obj: Any) -> str:
@@ -90,6 +91,31 @@ def model_hash(name: str) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def platform_id() -> str:
+    """What else decides a run's numbers: the training libraries' versions and the CPU's matrix instructions.
+
+    Returns:
+        ``torch=2.13.0 transformers=... cpu=amx_bf16`` (``cpu=`` names the best of ``amx_bf16``,
+        ``avx512_bf16``, ``avx512f``, ``avx2`` the CPU reports, or ``other``).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for lib in LIBRARIES:
+        try:
+            parts.append(f"{lib}={version(lib)}")
+        except PackageNotFoundError:
+            parts.append(f"{lib}=none")
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = set(fh.read().split())
+    except OSError:
+        flags = set()
+    cpu = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags), "other")
+    return " ".join([*parts, f"cpu={cpu}"])
+
+
 def record(config: Mapping[str, Any], model: str, plan_hash: str) -> dict[str, Any]:
     """The provenance of a result produced now, by this code, with ``config`` and ``model``.
 
@@ -99,7 +125,7 @@ def record(config: Mapping[str, Any], model: str, plan_hash: str) -> dict[str, A
         plan_hash: :func:`digest` of the plan's recipe.
 
     Returns:
-        ``{"commit", "dirty", "config_hash", "model_hash", "plan_hash"}``.
+        ``{"commit", "dirty", "config_hash", "model_hash", "plan_hash", "platform"}``.
     """
     commit, dirty = code_version()
     return {
@@ -108,6 +134,7 @@ def record(config: Mapping[str, Any], model: str, plan_hash: str) -> dict[str, A
         "config_hash": digest(dict(config)),
         "model_hash": model_hash(model),
         "plan_hash": plan_hash,
+        "platform": platform_id(),
     }
 
 
@@ -122,7 +149,7 @@ def mismatches(stored: Mapping[str, Any] | None, current: Mapping[str, Any]) -> 
         The differing field names (all of :data:`FIELDS` for a result without provenance); empty: reusable.
 
     >>> mismatches(None, {"commit": "a"})
-    ['commit', 'dirty', 'config_hash', 'model_hash', 'plan_hash']
+    ['commit', 'dirty', 'config_hash', 'model_hash', 'plan_hash', 'platform']
     """
     if not stored:
         return list(FIELDS)

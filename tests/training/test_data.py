@@ -42,3 +42,39 @@ def test_a_row_naming_no_database_is_a_data_error(tmp_path):
     path = _parquet(tmp_path / "t.parquet", [{"sql": GOLD}])
     with pytest.raises(DataError, match="row 0: ground truth names no database"):
         parquet_rows(path)
+
+
+def test_a_model_that_cannot_load_stops_the_demo_instead_of_swapping_in_the_tiny_one(tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    from extensions.config import load_config
+    from extensions.training.model import load_policy
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = load_config(overrides=[f"optimization.model_name={tmp_path / 'no-such-model'}"])
+    with pytest.raises(SystemExit, match="cannot load model"):
+        load_policy(cfg, demo=True, gpu=False, seed=0)
+
+
+def test_spider_rows_keep_every_held_out_database_apart(spider_dev):
+    from extensions.data.spider_split import HELDOUT_DBS
+    from extensions.training.data import spider_rows
+
+    train, held = spider_rows(str(spider_dev), "compact_sql")
+    assert {r["db_id"] for r in held} == set(HELDOUT_DBS)
+    assert not {r["db_id"] for r in train} & set(HELDOUT_DBS)
+    assert not any(r["skeleton_seen"] for r in held)  # other databases' names: no skeleton crosses over
+    assert "pk" in held[0]["prompt"][-1]["content"] and " fk " in "\n".join(r["prompt"][-1]["content"] for r in held)
+
+
+def test_an_over_long_prompt_is_a_config_error():
+    pytest.importorskip("transformers")
+    from extensions.errors import ConfigError
+    from extensions.training.runner import check_prompt_lengths
+    from extensions.training.tiny import build_tokenizer
+
+    tok = build_tokenizer()
+    rows = [{"prompt": [{"role": "user", "content": "select name from t " * 60}]}]
+    n = len(tok(tok.apply_chat_template(rows[0]["prompt"], tokenize=False, add_generation_prompt=True))["input_ids"])
+    check_prompt_lengths(tok, rows, n)
+    with pytest.raises(ConfigError, match=f"max_prompt_length={n - 1}: 1 of 1 prompts are longer"):
+        check_prompt_lengths(tok, rows, n - 1)
