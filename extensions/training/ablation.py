@@ -125,6 +125,10 @@ def _curve(metrics_path: str) -> dict[str, list]:
 def seed_policy(plan: Plan, seed: int, engine: Any, replace_stale: bool = False) -> Any:
     """The SFT-warmed policy of ``seed``: loaded from ``OUT/seed-<s>/sft`` or trained, measured and saved there.
 
+    The repository keeps ``sft.json`` but not the adapter: a folder restored from it retrains the adapter (the
+    same seed, data and code give the same weights) and checks that its held-out outcomes are the recorded
+    ones before any arm uses it.
+
     Args:
         plan: the ablation plan.
         seed: the seed (SFT batches and, for the tiny model, initial weights).
@@ -135,15 +139,33 @@ def seed_policy(plan: Plan, seed: int, engine: Any, replace_stale: bool = False)
         The :class:`~extensions.training.runner.Policy`; ``OUT/seed-<s>/sft.json`` holds its held-out
         per-prompt outcomes before training and after SFT (the ``sft_only`` reference), the prompts' ids,
         databases and skeletons, and its provenance.
-    """
-    from extensions.training.heldout import evaluate_heldout, measuring_computer
-    from extensions.training.runner import load, warm_up
 
+    Raises:
+        StaleResult: a retrained adapter does not reproduce the recorded outcomes.
+    """
     root = os.path.join(plan.out, f"seed-{seed}")
     sft_dir, sft_json = os.path.join(root, "sft"), os.path.join(root, "sft.json")
     cfg, opts, current = load_arm_config(plan, None), _run_options(plan, root, seed), provenance(plan, None)
     if reusable(sft_json, current, replace_stale):
-        return _reload(cfg, opts, engine, sft_dir)
+        if os.path.exists(sft_dir):
+            return _reload(cfg, opts, engine, sft_dir)
+        recorded = _read(sft_json)
+        policy, doc = _train_sft(plan, seed, engine, current)
+        if doc["sft_only"]["exec_match"] != recorded["sft_only"]["exec_match"]:
+            raise StaleResult(f"{sft_json}: the retrained SFT adapter does not reproduce the recorded outcomes")
+        return policy
+    policy, doc = _train_sft(plan, seed, engine, current)
+    _dump(sft_json, doc)
+    return policy
+
+
+def _train_sft(plan: Plan, seed: int, engine: Any, current: dict) -> tuple[Any, dict[str, Any]]:
+    """Load, measure the base once, warm up, measure and save the adapter; returns the policy and its record."""
+    from extensions.training.heldout import evaluate_heldout, measuring_computer
+    from extensions.training.runner import load, warm_up
+
+    root = os.path.join(plan.out, f"seed-{seed}")
+    cfg, opts = load_arm_config(plan, None), _run_options(plan, root, seed)
     os.makedirs(root, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
     policy = load(cfg, opts, engine)
@@ -152,20 +174,17 @@ def seed_policy(plan: Plan, seed: int, engine: Any, replace_stale: bool = False)
     policy = warm_up(cfg, policy, opts)
     after = evaluate_heldout(policy.model, policy.tok, policy.heldout_rows, measure, max_new, desc=f"seed {seed} sft")
     with quiet_transformers():
-        policy.model.save_pretrained(sft_dir)
-    _dump(
-        sft_json,
-        {
-            "seed": seed,
-            "before": before,
-            "sft_only": {"metrics": after[0], **after[1]},
-            **ablation_report.prompt_meta(policy.heldout_rows),
-            "wall_s": round(time.perf_counter() - t0, 1),
-            "cpu_s": round(time.process_time() - c0, 1),
-            "provenance": current,
-        },
-    )
-    return policy
+        policy.model.save_pretrained(os.path.join(root, "sft"))
+    doc = {
+        "seed": seed,
+        "before": before,
+        "sft_only": {"metrics": after[0], **after[1]},
+        **ablation_report.prompt_meta(policy.heldout_rows),
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "cpu_s": round(time.process_time() - c0, 1),
+        "provenance": current,
+    }
+    return policy, doc
 
 
 def _run_options(plan: Plan, out_dir: str, seed: int, **kw: Any) -> Any:

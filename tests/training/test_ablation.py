@@ -113,3 +113,21 @@ def test_rerun_skips_finished_arm_seeds(tiny_ablation):
 def test_collect_without_runs_fails_clearly(tmp_path, capsys):
     assert ablation.main(["--out", str(tmp_path), "--collect", str(tmp_path / "x.json")]) == 2
     assert "no plan.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_folder_without_adapters_retrains_them_and_checks_the_outcomes(tiny_ablation, capsys):
+    import shutil
+
+    out, argv = tiny_ablation
+    shutil.rmtree(out / "seed-1" / "sft")  # the repository keeps sft.json, not the adapter
+    os.remove(out / "seed-1" / "all.json")
+    assert ablation.main(argv) == 0
+    assert json.loads((out / "seed-1" / "all.json").read_text())["seed"] == 1
+    shutil.rmtree(out / "seed-1" / "sft")
+    os.remove(out / "seed-1" / "all.json")
+    doc = json.loads((out / "seed-1" / "sft.json").read_text())
+    doc["sft_only"]["exec_match"] = [1 - v for v in doc["sft_only"]["exec_match"]]
+    (out / "seed-1" / "sft.json").write_text(json.dumps(doc))
+    assert ablation.main(argv) == 2
+    assert "does not reproduce" in capsys.readouterr().err
