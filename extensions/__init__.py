@@ -1,15 +1,32 @@
 """Reward toolkit for text-to-SQL reinforcement learning (distribution ``text2sql-rewards``).
 
-The package is split into subpackages, each one concern (README, "Layout"):
+The names most users need come from here: :class:`RewardComputer` (the reward), :func:`load_config`,
+:class:`Config` and :class:`RewardConfig`. They load on first use, so ``import extensions`` stays cheap (the
+execution engine's worker processes import the package too). The subpackages, one concern each (README,
+"Layout"): ``sql``, ``execution``, ``rewards``, ``tool``, ``data``, ``integrations``, ``training``, ``cli``,
+with the shared defaults in ``defaults``.
 
-* ``extensions.sql``           pure text/AST work: extraction, the nesting guard, parsing, schemas
-* ``extensions.execution``     sandboxed SQLite execution, worker pool, comparison
-* ``extensions.rewards``       presets, shaping components, the combiner (``RewardComputer``)
-* ``extensions.integrations``  adapters: verl, TRL, verifiers, OpenRLHF
-* ``extensions.training``      the TRL runner, the CPU demo, the ablation
-* ``extensions.cli``           evaluate, validate, bench, analyze
-
-Importing the package is cheap: nothing heavy is imported here.
+>>> import extensions
+>>> extensions.RewardComputer(extensions.load_config().reward).preset
+'arctic'
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["Config", "RewardComputer", "RewardConfig", "load_config"]
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their home modules on first use."""
+    if name == "RewardComputer":
+        from extensions.rewards.combine import RewardComputer
+
+        return RewardComputer
+    if name in ("Config", "RewardConfig", "load_config"):
+        from extensions import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'extensions' has no attribute {name!r}")

@@ -1,9 +1,11 @@
-"""``python -m extensions.ablation``: what each shaping component does.
+"""``python -m extensions.ablation`` (also ``text2sql-ablation``): what each shaping component does.
 
-The logic lives in :mod:`extensions.training.ablation`.
+The command is :mod:`extensions.training.ablation`.
 """
 
 from extensions.training.ablation import main
+
+__all__ = ["main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""``python -m extensions.bench``: the benchmarks (see :mod:`extensions.cli.bench`)."""
+"""``python -m extensions.bench`` (also ``text2sql-bench``): the benchmarks (:mod:`extensions.cli.bench`)."""
 
 from extensions.cli.bench import main
 

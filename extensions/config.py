@@ -1,4 +1,4 @@
-"""Configuration: pydantic models, YAML loading, environment and CLI overrides.
+"""Configuration: pydantic models, YAML loading, environment and CLI overrides, checks before a run.
 
 >>> cfg = load_config(overrides=["reward.schema_weight=-0.25", "optimization.lora.r=8"])
 >>> cfg.reward.schema_weight, cfg.optimization.lora.r
@@ -22,13 +22,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from extensions.defaults.reward import DEFAULT_WEIGHTS, PRESET_NAMES, clause_weights
+from extensions.defaults.tool import ToolLimits
 from extensions.errors import ConfigError
 from extensions.execution.settings import EngineSettings
-from extensions.rewards.presets import PRESET_ALIASES, PRESET_NAMES
-from extensions.rewards.structural import DEFAULT_WEIGHTS, clause_weights
-from extensions.tool.limits import ToolLimits
 
 _ENGINE = EngineSettings()
 _TOOL = ToolLimits()
@@ -103,20 +102,6 @@ class ExecutionConfig(_Strict):
         _ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often"
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed_keys(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and "cache_max_cells" in data:
-            raise ValueError(
-                "execution.cache_max_cells was replaced by execution.cache_max_bytes (a byte budget per cache)"
-            )
-        if isinstance(data, Mapping) and "adaptive_min_s" in data:
-            raise ValueError(
-                "execution.adaptive_min_s was replaced by execution.adaptive_min_steps (the adaptive "
-                "budget counts the gold's VM steps, not seconds)"
-            )
-        return data
-
     def engine_settings(self) -> EngineSettings:
         """The engine's settings for this config.
 
@@ -127,50 +112,6 @@ class ExecutionConfig(_Strict):
         2
         """
         return EngineSettings(**self.model_dump())
-
-
-# The keys of single clause weights that ``reward.structural_weights`` replaced, and their clause.
-LEGACY_STRUCTURAL_KEYS: dict[str, str] = {
-    "structural_select_weight": "select",
-    "structural_where_weight": "where",
-    "structural_join_weight": "join_conditions",
-    **{f"structural_{c}_weight": c for c in ("group_by", "having", "order_by", "limit", "set_ops")},
-}
-_LEGACY_MULTIPLIER = {"structural_select_weight": 0.3, "structural_where_weight": 0.3, "structural_join_weight": 0.2}
-
-
-def legacy_reward_keys(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``reward`` section with its older spellings rewritten.
-
-    ``structural_<clause>_weight`` keys move into ``structural_weights`` (``structural_join_weight`` is the
-    JOIN conditions' weight); when any of the select, where and join keys is given without
-    ``structural_weight``, the multiplier is their sum (the older rule, with 0.3, 0.3 and 0.2 for the
-    missing ones). A preset alias (``seed_combined``) becomes its name.
-
-    Args:
-        data: the ``reward`` section as given.
-
-    Returns:
-        A new mapping with the current keys only.
-
-    >>> legacy_reward_keys({"structural_select_weight": 0.4, "baseline": "seed_combined"})
-    {'baseline': 'combined', 'structural_weights': {'select': 0.4}, 'structural_weight': 0.9}
-    """
-    out = {k: v for k, v in data.items() if k not in LEGACY_STRUCTURAL_KEYS}
-    if "structural_weight" in out and out["structural_weight"] is None:  # the older "null: the sum" default
-        del out["structural_weight"]
-    old = {k: v for k, v in data.items() if k in LEGACY_STRUCTURAL_KEYS}
-    if isinstance(out.get("baseline"), str):
-        out["baseline"] = PRESET_ALIASES.get(out["baseline"], out["baseline"])
-    if not old:
-        return out
-    weights = dict(out.get("structural_weights") or {})
-    out["structural_weights"] = {**{LEGACY_STRUCTURAL_KEYS[k]: v for k, v in old.items()}, **weights}
-    parts = [old.get(k, d) for k, d in _LEGACY_MULTIPLIER.items()]
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parts)
-    if "structural_weight" not in out and any(k in old for k in _LEGACY_MULTIPLIER) and numeric:
-        out["structural_weight"] = round(sum(parts), 12)  # a bad value is reported by structural_weights
-    return out
 
 
 class SqlR1Config(_Strict):
@@ -193,7 +134,7 @@ class RewardConfig(_Strict):
     structural_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="clause weights of the structural credit, keyed by extensions.sql.clauses.CLAUSES; "
-        "clauses not given keep their default (extensions.rewards.structural.DEFAULT_WEIGHTS)",
+        "clauses not given keep their default (extensions.defaults.reward.DEFAULT_WEIGHTS)",
     )
     structural_weight: float = Field(0.8, ge=0, description="multiplier of the [0, 1] structural score")
     syntax_weight: float = Field(0.2, ge=0)
@@ -226,12 +167,6 @@ class RewardConfig(_Strict):
     extraction_style: Literal["auto", "sql_r1", "omnisql", "plain"] = "auto"
     require_sql_block: bool = True
     sql_r1: SqlR1Config = SqlR1Config()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_keys(cls, data: Any) -> Any:
-        """``structural_<clause>_weight`` keys and the preset name ``seed_combined`` are still accepted."""
-        return legacy_reward_keys(data) if isinstance(data, Mapping) else data
 
     @field_validator("structural_weights")
     @classmethod
@@ -352,7 +287,7 @@ class MultiTurnConfig(_Strict):
     error_penalty: float = Field(0.0, le=0, description="added per failed tool call")
 
     def tool_limits(self) -> ToolLimits:
-        """The tool's :class:`~extensions.tool.limits.ToolLimits`."""
+        """The tool's :class:`~extensions.defaults.tool.ToolLimits`."""
         return ToolLimits(
             self.max_calls, self.max_rows, self.max_cell_chars, self.max_chars, self.timeout_s, self.max_query_chars
         )
@@ -504,3 +439,64 @@ def dump_config(cfg: Config, path: str) -> None:
     """Write the fully resolved config as YAML."""
     with open(path, "w") as fh:
         yaml.safe_dump(cfg.model_dump(mode="json"), fh, sort_keys=False)
+
+
+def validate_config(cfg: Config, *, need_gpu: bool = False) -> list[str]:
+    """Problems that would make a training run fail or waste time.
+
+    Args:
+        cfg: the run's configuration.
+        need_gpu: also check that a GPU is there for 4-bit loading, bf16 and vLLM.
+
+    Returns:
+        One message per problem, naming the keys; empty when the configuration is fine.
+
+    >>> validate_config(load_config(overrides=["grpo.num_generations=3"]))  # doctest: +NORMALIZE_WHITESPACE
+    ['grpo.num_generations=3 must divide the effective batch (optimization.batch_size x
+    gradient_accumulation_steps = 16)']
+    """
+    problems = []
+    o, g = cfg.optimization, cfg.grpo
+    effective = o.batch_size * o.gradient_accumulation_steps
+    if effective % g.num_generations != 0 and o.batch_size % g.num_generations != 0:
+        problems.append(
+            f"grpo.num_generations={g.num_generations} must divide the effective batch "
+            f"(optimization.batch_size x gradient_accumulation_steps = {o.batch_size * o.gradient_accumulation_steps})"
+        )
+    if o.lora.enabled and not o.lora.target_modules:
+        problems.append("optimization.lora.target_modules is empty while LoRA is enabled")
+    if o.load_in_4bit and not o.lora.enabled:
+        problems.append(
+            "optimization.load_in_4bit needs LoRA (optimization.lora.enabled=true): "
+            "4-bit weights cannot be trained directly"
+        )
+    if need_gpu:
+        try:
+            import torch
+
+            has_cuda = torch.cuda.is_available()
+        except ImportError:
+            has_cuda = False
+        if not has_cuda and (o.load_in_4bit or o.mixed_precision == "bf16" or g.use_vllm):
+            problems.append(
+                "a GPU is required for load_in_4bit / bf16 / vLLM, and none is available (use --demo or set them off)"
+            )
+    r = cfg.reward
+    if r.enable_enhanced and r.syntax_weight == r.schema_weight == r.structural_weight == r.result_weight == 0:
+        problems.append("reward.enable_enhanced is true but every shaping weight is 0")
+    return problems
+
+
+def check_config(cfg: Config, *, need_gpu: bool = False) -> None:
+    """Raise :class:`~extensions.errors.ConfigError` listing every problem found by :func:`validate_config`.
+
+    Args:
+        cfg: the run's configuration.
+        need_gpu: as in :func:`validate_config`.
+
+    Raises:
+        extensions.errors.ConfigError: at least one problem was found.
+    """
+    problems = validate_config(cfg, need_gpu=need_gpu)
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))

@@ -1,36 +1,11 @@
-"""``python -m extensions.evaluate``: execution accuracy of predictions (see :mod:`extensions.cli.evaluate`).
+"""``python -m extensions.evaluate`` (also ``text2sql-evaluate``): execution accuracy of predictions.
 
->>> mcnemar([True, True, False], [True, False, False])["b_only_correct"]
-0
+The command is :mod:`extensions.cli.evaluate`.
 """
 
-from extensions.cli.evaluate import (
-    Evaluator,
-    GoldItem,
-    Item,
-    Report,
-    compare,
-    group_candidates,
-    load_gold,
-    load_predictions,
-    main,
-    mcnemar,
-    summarize,
-)
+from extensions.cli.evaluate import main
 
-__all__ = [
-    "Evaluator",
-    "GoldItem",
-    "Item",
-    "Report",
-    "compare",
-    "group_candidates",
-    "load_gold",
-    "load_predictions",
-    "main",
-    "mcnemar",
-    "summarize",
-]
+__all__ = ["main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,8 +1,11 @@
-"""``python -m extensions.verl_launch``: see :mod:`extensions.integrations.verl.launch`."""
+"""``python -m extensions.verl_launch`` (also ``text2sql-verl-launch``): the verl command.
 
-from extensions.integrations.verl.launch import build_command, build_overrides, main, reward_overrides
+The command is :mod:`extensions.integrations.verl.launch`.
+"""
 
-__all__ = ["build_command", "build_overrides", "main", "reward_overrides"]
+from extensions.integrations.verl.launch import main
+
+__all__ = ["main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

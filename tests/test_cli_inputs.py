@@ -18,6 +18,7 @@ import pytest
 from extensions import evaluate, validation
 from extensions.cli.inputs import MAX_INPUT_BYTES
 from extensions.data.__main__ import main as data_main
+from tests.conftest import require
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 CASES = [json.loads(line) for line in (FIXTURES / "bad_cli_inputs.jsonl").read_text().splitlines() if line.strip()]
@@ -37,7 +38,7 @@ def _place(case: dict, path: pathlib.Path) -> None:
         with open(path, "wb") as fh:
             fh.truncate(MAX_INPUT_BYTES + 1)  # sparse: no disk used
     elif "rows" in case:
-        pa = pytest.importorskip("pyarrow")
+        pa = require("pyarrow")
         import pyarrow.parquet as pq
 
         pq.write_table(pa.Table.from_pylist(case["rows"]), str(path))

@@ -35,18 +35,15 @@ def test_seed_values():
     )
 
 
-def test_older_structural_keys_and_preset_name_are_accepted():
-    old = load_config(
-        overrides=[
-            "reward.structural_select_weight=0.5",
-            "reward.structural_join_weight=0.4",
-            "reward.baseline=seed_combined",
-        ],
-        env=False,
-    ).reward
-    assert old.baseline == "combined"
-    assert old.structural_weights["select"] == 0.5 and old.structural_weights["join_conditions"] == 0.4
-    assert old.structural_weights["where"] == 0.3 and old.structural_weight == pytest.approx(1.2)
+@pytest.mark.parametrize(
+    "override", ["reward.structural_select_weight=0.5", "reward.baseline=seed_combined", "execution.adaptive_min_s=1"]
+)
+def test_retired_spellings_are_refused_by_name(override):
+    with pytest.raises(ConfigError, match=override.split("=")[0].replace(".", r"\.")):
+        load_config(overrides=[override], env=False)
+
+
+def test_clause_weights_fill_their_defaults():
     partial = load_config(overrides=["reward.structural_weights.tables=0.0"], env=False).reward.structural_weights
     assert partial["tables"] == 0.0 and partial["select"] == 0.3
     with pytest.raises(ConfigError, match="reward.structural_weights"):

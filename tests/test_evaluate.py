@@ -4,10 +4,18 @@ import shutil
 
 import pytest
 
-from extensions.cli.evaluate import report_figure, run_names
+from extensions.cli.evaluate import (
+    Evaluator,
+    group_candidates,
+    load_gold,
+    load_predictions,
+    main,
+    mcnemar,
+    report_figure,
+    run_names,
+)
 from extensions.data.demo import build_database
 from extensions.errors import DataError
-from extensions.evaluate import Evaluator, group_candidates, load_gold, load_predictions, main, mcnemar
 
 # A hand-made set on the demo databases; the expected summary below is computed by hand.
 GOLD = [

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from tests.conftest import require
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(ROOT, "SQL_R1_Extension_Colab.ipynb")
 
@@ -21,10 +23,10 @@ def test_the_install_cell_installs_the_package_without_a_placeholder():
 
 @pytest.mark.slow
 def test_notebook_runs_top_to_bottom(tmp_path, demo_dir, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    pytest.importorskip("trl")
+    nbformat = require("nbformat")
+    nbclient = require("nbclient")
+    require("ipykernel")
+    require("trl")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
     # Work in an empty scratch folder, as after a plain install: outputs/ and data/ do not land in the checkout.

@@ -9,9 +9,11 @@ import sys
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("trl")
-pytest.importorskip("peft")
+from tests.conftest import require
+
+require("torch")
+require("trl")
+require("peft")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 spec = importlib.util.spec_from_file_location("train_colab", os.path.join(ROOT, "train_colab.py"))
@@ -38,28 +40,29 @@ SMALL = ["--set", "execution.workers=1", "--set", "optimization.batch_size=2", "
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory, demo_dir):
-    os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
-    out = str(tmp_path_factory.mktemp("demo"))
-    rc = train_colab.main(
-        [
-            "--demo",
-            "--model",
-            "tiny",
-            "--config",
-            os.path.join(ROOT, "configs", "demo_cpu.yaml"),
-            "--output-dir",
-            out,
-            "--num-steps",
-            "3",
-            "--sft-warmup",
-            "10",
-            "--set",
-            "logging.save_every=3",
-            *SMALL,
-        ]
-    )
-    assert rc == 0
-    return out
+    with pytest.MonkeyPatch.context() as mp:  # undone after the module's tests
+        mp.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+        out = str(tmp_path_factory.mktemp("demo"))
+        rc = train_colab.main(
+            [
+                "--demo",
+                "--model",
+                "tiny",
+                "--config",
+                os.path.join(ROOT, "configs", "demo_cpu.yaml"),
+                "--output-dir",
+                out,
+                "--num-steps",
+                "3",
+                "--sft-warmup",
+                "10",
+                "--set",
+                "logging.save_every=3",
+                *SMALL,
+            ]
+        )
+        assert rc == 0
+        yield out
 
 
 def _rows(out):
@@ -217,7 +220,7 @@ def test_config_errors_are_clear(tmp_path, capsys, extra, needle):
 
 @pytest.mark.slow
 def test_wandb_offline_does_not_crash(tmp_path, demo_dir, monkeypatch):
-    pytest.importorskip("wandb")
+    require("wandb")
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))

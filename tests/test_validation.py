@@ -4,9 +4,11 @@ import shutil
 
 import pytest
 
-from extensions.config import load_config
+from extensions.cli.validate import load_rows, main
+from extensions.config import check_config, load_config, validate_config
+from extensions.data.checks import Row, check_training_rows, validate_rows
 from extensions.errors import ConfigError
-from extensions.validation import Row, check_config, load_rows, main, validate_config, validate_rows
+from tests.conftest import require
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 
@@ -79,7 +81,7 @@ def test_cli_exits_1_on_broken_samples(tmp_path, demo_dir, capsys):
 
 
 def test_parquet_input(tmp_path, demo_dir, monkeypatch):
-    pytest.importorskip("pyarrow")
+    require("pyarrow")
     from extensions.data.prepare import prepare
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
@@ -88,7 +90,7 @@ def test_parquet_input(tmp_path, demo_dir, monkeypatch):
 
 
 def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys):
-    pytest.importorskip("pyarrow")
+    require("pyarrow")
     from extensions.data.layout import read_parquet, read_prepared
     from extensions.data.prepare import prepare, write_parquet
 
@@ -126,7 +128,6 @@ def test_config_checks():
 
 def test_check_training_rows(demo_paths, engine, tmp_path):
     from extensions.errors import DataError
-    from extensions.validation import check_training_rows
 
     good = {"prompt": [], "ground_truth": {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}}
     broken = {"prompt": [], "ground_truth": {"sql": "SELECT nope FROM employees", "db_path": demo_paths["hr"]}}

@@ -8,8 +8,10 @@ import os
 
 import pytest
 
-verl = pytest.importorskip("verl")
-torch = pytest.importorskip("torch")
+from tests.conftest import require
+
+verl = require("verl")
+torch = require("torch")
 
 pytestmark = pytest.mark.slow  # trains or runs a real framework end to end
 
@@ -35,10 +37,9 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, demo_dir):
-    os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
-    out = str(tmp_path_factory.mktemp("verl_data"))
-    paths = prepare("demo", out, style="sql_r1", max_examples=16)
-    return paths
+    with pytest.MonkeyPatch.context() as mp:  # undone after the module's tests
+        mp.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+        yield prepare("demo", str(tmp_path_factory.mktemp("verl_data")), style="sql_r1", max_examples=16)
 
 
 @pytest.fixture(scope="module")
@@ -281,10 +282,7 @@ def test_async_variant_scores_a_gathered_batch_together(reward_config, demo_path
 def test_rlhf_dataset_roundtrip(prepared, tokenizer):
     from omegaconf import OmegaConf
 
-    try:
-        from verl.utils.dataset.rl_dataset import RLHFDataset
-    except ImportError as exc:  # pragma: no cover - depends on verl internals
-        pytest.skip(f"RLHFDataset not importable on CPU: {exc}")
+    RLHFDataset = require("verl.utils.dataset.rl_dataset").RLHFDataset
     cfg = OmegaConf.create(
         {
             "prompt_key": "prompt",
@@ -365,8 +363,8 @@ def test_ray_reward_loop_manager_two_workers(prepared, tokenizer, tmp_path):
 
     Each actor scores its chunk with our hook.
     """
-    ray = pytest.importorskip("ray")
-    psutil = pytest.importorskip("psutil")
+    ray = require("ray")
+    psutil = require("psutil")
     from verl.experimental.reward_loop import RewardLoopManager
     from verl.experimental.reward_loop.reward_loop import migrate_legacy_reward_impl
 

@@ -26,8 +26,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 COMMAND = "python train_colab.py --demo --config configs/demo_cpu.yaml --output-dir {out} --seed {seed}"
 
 
-GRPO_KEYS = {"sampled_exec_match": "rewards/acc/mean", "frac_reward_zero_std": "frac_reward_zero_std",
-             "reward_std": "rewards/sql_reward/std"}
+GRPO_KEYS = {
+    "sampled_exec_match": "rewards/acc/mean",
+    "frac_reward_zero_std": "frac_reward_zero_std",
+    "reward_std": "rewards/sql_reward/std",
+}
 
 
 def grpo_summary(run_dir: str) -> dict:
@@ -55,9 +58,14 @@ def run_seed(seed: int, out: str, extra: str = "") -> dict:
     cpu = usage.ru_utime + usage.ru_stime
     with open(os.path.join(out, f"seed-{seed}", "eval.json")) as fh:
         ev = json.load(fh)
-    return {"seed": seed, "eval": ev, "grpo": grpo_summary(os.path.join(out, f"seed-{seed}")),
-            "cpu_s": round(cpu, 1), "wall_s": round(wall, 1),
-            "load_avg": [round(load0, 1), round(os.getloadavg()[0], 1)]}
+    return {
+        "seed": seed,
+        "eval": ev,
+        "grpo": grpo_summary(os.path.join(out, f"seed-{seed}")),
+        "cpu_s": round(cpu, 1),
+        "wall_s": round(wall, 1),
+        "load_avg": [round(load0, 1), round(os.getloadavg()[0], 1)],
+    }
 
 
 def main() -> int:
@@ -66,19 +74,35 @@ def main() -> int:
     p.add_argument("--out", default="/tmp/demo_runs")
     p.add_argument("--jobs", type=int, default=1, help="seeds run at once")
     p.add_argument("--extra", default="", help="flags added to the command (recorded in the JSON)")
-    p.add_argument("--json", default=os.path.join(HERE, "demo_eval.json"),
-                   help="where the results go (default: %(default)s)")
+    p.add_argument(
+        "--json", default=os.path.join(HERE, "demo_eval.json"), help="where the results go (default: %(default)s)"
+    )
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(lambda s: run_seed(s, args.out, args.extra), args.seeds))
     command = COMMAND.format(out="outputs/demo", seed="N").replace(" --seed N", "")
-    doc = {"command": command, "measured_with": (command + " " + args.extra).strip(), "cpu_count": os.cpu_count(),
-           "runs": runs}
+    doc = {
+        "command": command,
+        "measured_with": (command + " " + args.extra).strip(),
+        "cpu_count": os.cpu_count(),
+        "runs": runs,
+    }
     with open(args.json, "w") as fh:
         json.dump(doc, fh, indent=1)
-    print(json.dumps([{"seed": r["seed"], "gain": r["eval"].get("exec_match_gain"), "cpu_s": r["cpu_s"],
-                       "wall_s": r["wall_s"]} for r in runs]))
+    print(
+        json.dumps(
+            [
+                {
+                    "seed": r["seed"],
+                    "gain": r["eval"].get("exec_match_gain"),
+                    "cpu_s": r["cpu_s"],
+                    "wall_s": r["wall_s"],
+                }
+                for r in runs
+            ]
+        )
+    )
     return 0
 
 

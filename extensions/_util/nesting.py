@@ -5,8 +5,6 @@ level; when a host has raised ``sys.setrecursionlimit``, deep input overflows
 the C stack (SIGSEGV) before ``RecursionError`` can fire. These scans bound
 the depth first, in one pass, without recursion.
 
->>> bracket_depth("f(g(x), [1, (2)])")
-3
 >>> json_loads_bounded('{"sql": "SELECT 1"}')
 {'sql': 'SELECT 1'}
 >>> json_loads_bounded("[" * 10_000 + "]" * 10_000)
@@ -22,32 +20,6 @@ import re
 from typing import Any
 
 MAX_JSON_DEPTH = 64
-
-_BRACKETS = re.compile(r"[()\[\]{}]")
-
-
-def bracket_depth(text: str) -> int:
-    """The deepest nesting of ``()``, ``[]`` and ``{}`` in ``text``, quotes ignored.
-
-    Args:
-        text: any text.
-
-    Returns:
-        The maximum number of simultaneously open brackets (unbalanced closers count as 0).
-
-    >>> bracket_depth("((a)")
-    2
-    """
-    depth = best = 0
-    for m in _BRACKETS.finditer(text):
-        if m.group() in "([{":
-            depth += 1
-            if depth > best:
-                best = depth
-        elif depth:
-            depth -= 1
-    return best
-
 
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[{]|[\]}]')
 

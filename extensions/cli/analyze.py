@@ -210,7 +210,7 @@ def analyze(
     """
     from extensions.config import load_config
     from extensions.execution import ExecutionEngine
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
 
     engine = ExecutionEngine(
         load_config(overrides=["execution.workers=1", "execution.timeout_s=5"]).execution.engine_settings()
@@ -224,7 +224,7 @@ def analyze(
             out[preset] = {}
             for variant in variants:
                 cfg = load_config(overrides=[f"reward.baseline={preset}", *ARMS[variant]])
-                scored = iter(EnhancedRewardComputer.from_config(cfg, engine=engine).compute_rewards(flat, gts))
+                scored = iter(RewardComputer(cfg, engine=engine).compute_rewards(flat, gts))
                 results = [[next(scored) for _ in g.completions] for g in groups]
                 out[preset][variant] = variant_report(groups, results, f1)
     finally:

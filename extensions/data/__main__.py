@@ -17,7 +17,7 @@ def _max_tool_calls(a: argparse.Namespace) -> int | None:
     """The call budget of a multi-turn preparation, None for single-turn."""
     if not a.multi_turn:
         return None
-    from extensions.tool.limits import DEFAULT_LIMITS
+    from extensions.defaults.tool import DEFAULT_LIMITS
 
     return a.max_tool_calls or DEFAULT_LIMITS.max_calls
 

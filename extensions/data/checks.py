@@ -63,10 +63,6 @@ class Report:
     def missing_databases(self) -> list[dict]:
         return self._with("db_missing")
 
-    @property
-    def corrupt_databases(self) -> list[dict]:
-        return self._with("db_corrupt")
-
     def summary(self) -> dict[str, Any]:
         return {
             "total": self.total,

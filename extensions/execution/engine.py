@@ -618,8 +618,6 @@ class ExecutionEngine:
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in execute_batch: %r", exc, exc_info=True)
 
-    prefetch = execute_batch  # the earlier name
-
     def _prediction_jobs(
         self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult], opts: CompareOptions
     ) -> list[tuple[str, str, float, int, bool]]:

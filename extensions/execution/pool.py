@@ -25,7 +25,6 @@ import subprocess
 import sys
 import weakref
 
-import extensions
 from extensions._util.log import log_once
 from extensions._util.nesting import json_loads_bounded
 from extensions.errors import EngineClosedError
@@ -37,7 +36,7 @@ log = logging.getLogger(__name__)
 
 _DEFAULT_LIMITS = Limits()
 
-_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(extensions.__file__)))
+_PKG_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # holds extensions/
 # The worker imports the package this process imported, never an ``extensions`` folder in its
 # working directory (``python -m`` would put the working directory first on sys.path).
 _WORKER_MAIN = f"import sys; sys.path[0] = {_PKG_PARENT!r}; from extensions.execution.worker import main; main()"

@@ -5,8 +5,8 @@ logged component; this cache scores each (completion text, ground truth) once an
 breakdown to all of them. Memory is bounded in bytes: each entry costs its key's text plus a
 fixed estimate for the breakdown dict.
 
->>> from extensions.rewards.enhanced import EnhancedRewardComputer
->>> cache = BreakdownCache(EnhancedRewardComputer("arctic"), max_entries=8, max_bytes=1 << 20)
+>>> from extensions.rewards.combine import RewardComputer
+>>> cache = BreakdownCache(RewardComputer(), max_entries=8, max_bytes=1 << 20)
 >>> [b["status_gold_error"] for b in cache.breakdowns(["SELECT 1", "SELECT 1"], [None, None])]
 [1.0, 1.0]
 >>> cache.stats()["entries"]
@@ -22,7 +22,7 @@ from typing import Any
 
 from extensions._util.cache import ResultCache
 from extensions._util.forksafe import ForkSafeLock
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -63,7 +63,7 @@ def ground_truth_key(ground_truth: Any) -> str:
 
 
 class BreakdownCache:
-    """Breakdowns of an :class:`EnhancedRewardComputer`, shared by the reward functions of one adapter.
+    """Breakdowns of an :class:`RewardComputer`, shared by the reward functions of one adapter.
 
     Args:
         computer: the reward computer.
@@ -73,7 +73,7 @@ class BreakdownCache:
 
     def __init__(
         self,
-        computer: EnhancedRewardComputer,
+        computer: RewardComputer,
         *,
         max_entries: int = DEFAULT_MAX_ENTRIES,
         max_bytes: int = DEFAULT_MAX_BYTES,

@@ -13,12 +13,12 @@ from typing import Any
 from extensions._util.forksafe import ForkSafeLock
 from extensions.config import CONFIG_ENV, Config, load_config
 from extensions.errors import ConfigError
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 CONFIG_KWARGS = ("config", "overrides", "db_root")
 
 _lock = ForkSafeLock()
-_computers: dict[tuple, EnhancedRewardComputer | ConfigError] = {}
+_computers: dict[tuple, RewardComputer | ConfigError] = {}
 
 
 def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[str, tuple[str, ...], str]:
@@ -58,19 +58,19 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
 Adapt = Callable[[Config], Config]
 
 
-def _build(key: tuple[str, tuple[str, ...], str], adapt: Adapt | None) -> EnhancedRewardComputer | ConfigError:
+def _build(key: tuple[str, tuple[str, ...], str], adapt: Adapt | None) -> RewardComputer | ConfigError:
     path, overrides, db_root = key
     ov = list(overrides) + ([f"data.db_root={db_root}"] if db_root else [])
     try:
         cfg = load_config(path or None, overrides=ov)
-        return EnhancedRewardComputer.from_config(adapt(cfg) if adapt else cfg)
+        return RewardComputer(adapt(cfg) if adapt else cfg)
     except ConfigError as exc:
         return exc
     except Exception as exc:  # anything else a config can trigger while building
         return ConfigError(f"cannot build the reward from config {path or '(defaults)'}: {type(exc).__name__}: {exc}")
 
 
-def get_computer(ignored: Iterable[str] = (), adapt: Adapt | None = None, **kwargs: Any) -> EnhancedRewardComputer:
+def get_computer(ignored: Iterable[str] = (), adapt: Adapt | None = None, **kwargs: Any) -> RewardComputer:
     """The process-wide computer for these keywords (built once, thread-safe).
 
     Args:
@@ -88,7 +88,7 @@ def get_computer(ignored: Iterable[str] = (), adapt: Adapt | None = None, **kwar
     return computer_for(config_key(kwargs, ignored), adapt)
 
 
-def computer_for(key: tuple[str, tuple[str, ...], str], adapt: Adapt | None = None) -> EnhancedRewardComputer:
+def computer_for(key: tuple[str, tuple[str, ...], str], adapt: Adapt | None = None) -> RewardComputer:
     """The process-wide computer for a :func:`config_key` (built once, thread-safe).
 
     Args:

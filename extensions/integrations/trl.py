@@ -1,4 +1,4 @@
-"""TRL reward functions backed by :class:`~extensions.rewards.enhanced.EnhancedRewardComputer`.
+"""TRL reward functions backed by :class:`~extensions.rewards.combine.RewardComputer`.
 
 TRL's ``GRPOTrainer`` calls each reward function as
 ``fn(prompts=..., completions=..., completion_ids=..., **dataset_columns)`` and logs
@@ -8,8 +8,8 @@ own metric while only the total drives the advantage. The breakdown of each
 (completion, ground truth) is computed once, a batch at a time, and shared by all functions
 through one :class:`~extensions.integrations.breakdown_cache.BreakdownCache`.
 
->>> from extensions.rewards.enhanced import EnhancedRewardComputer
->>> funcs, weights = make_reward_funcs(EnhancedRewardComputer("arctic"), components=("acc", "syntax"))
+>>> from extensions.rewards.combine import RewardComputer
+>>> funcs, weights = make_reward_funcs(RewardComputer(), components=("acc", "syntax"))
 >>> [f.__name__ for f in funcs], weights
 (['sql_reward', 'acc', 'syntax'], [1.0, 0.0, 0.0])
 """
@@ -22,7 +22,7 @@ from typing import Any
 from extensions.errors import ConfigError
 from extensions.integrations.breakdown_cache import BreakdownCache, completion_text
 from extensions.integrations.computers import get_computer
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 DEFAULT_COMPONENTS = ("baseline", "acc", "format_ok", "executed", "schema", "structural", "syntax", "hallucinations")
 
@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_COMPONENTS", "BreakdownCache", "RewardBatcher", "completion_
 
 
 def make_reward_funcs(
-    computer: EnhancedRewardComputer | None = None,
+    computer: RewardComputer | None = None,
     *,
     components: Sequence[str] = DEFAULT_COMPONENTS,
     ground_truth_key: str = "ground_truth",

@@ -12,7 +12,7 @@ environment takes the sample's database from its ``ground_truth`` (``db_path``, 
 class is a tool for TRL, so the class has exactly one: ``execute_sql``.
 
 The reward functions score the final assistant message with the same computer as single-turn training
-(:func:`extensions.tool.episode.score_episode`) and log ``tool_calls`` and ``tool_errors`` per episode
+(:func:`extensions.rewards.episode.score_episode`) and log ``tool_calls`` and ``tool_errors`` per episode
 (``rewards/tool_calls/mean``, ...) as zero-weight functions, like the breakdown components.
 
 >>> env = SqlEnvironment()
@@ -29,11 +29,11 @@ from typing import Any
 
 from extensions.config import MultiTurnConfig
 from extensions.data.layout import parse_ground_truth
+from extensions.defaults.tool import DEFAULT_LIMITS, ToolLimits
 from extensions.execution.engine import ExecutionEngine
 from extensions.integrations.breakdown_cache import ground_truth_key
 from extensions.rewards.combine import RewardComputer
-from extensions.tool.episode import EpisodeStats, final_answer, score_episode
-from extensions.tool.limits import DEFAULT_LIMITS, ToolLimits
+from extensions.rewards.episode import EpisodeStats, final_answer, score_episode
 from extensions.tool.sql_tool import SqlSession
 
 __all__ = ["EPISODE_COMPONENTS", "SqlEnvironment", "environment_factory", "make_episode_reward_funcs"]
@@ -138,8 +138,8 @@ def make_episode_reward_funcs(
     Returns:
         The functions (``sql_reward`` first) and their weights (1 for the total, 0 for the rest).
 
-    >>> from extensions.rewards.enhanced import EnhancedRewardComputer
-    >>> funcs, weights = make_episode_reward_funcs(EnhancedRewardComputer(), MultiTurnConfig())
+    >>> from extensions.rewards.combine import RewardComputer
+    >>> funcs, weights = make_episode_reward_funcs(RewardComputer(), MultiTurnConfig())
     >>> [f.__name__ for f in funcs][:3], weights[:2]
     (['sql_reward', 'acc', 'format_ok'], [1.0, 0.0])
     """

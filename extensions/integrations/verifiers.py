@@ -23,7 +23,7 @@ from typing import Any
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 
 def verifiers_api() -> str:
@@ -47,7 +47,7 @@ def _vf() -> Any:
     return vf
 
 
-def build_rubric(computer: EnhancedRewardComputer) -> Any:
+def build_rubric(computer: RewardComputer) -> Any:
     """A verifiers 0.3 ``Rubric`` whose weighted sum is ``computer``'s total.
 
     Args:
@@ -114,7 +114,7 @@ def load_environment(config: str | None = None, dataset: str | None = None, **ov
     from datasets import Dataset
 
     cfg = load_config(config, overrides=items or None)
-    computer = EnhancedRewardComputer.from_config(cfg)
+    computer = RewardComputer(cfg)
     rows = [
         {"prompt": r["prompt"], "answer": r["answer"], "info": {"db_id": r["db_id"]}}
         for r in sql_rows(dataset, style=cfg.data.prompt_style)

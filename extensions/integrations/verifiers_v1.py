@@ -25,7 +25,7 @@ from extensions._util.forksafe import ForkSafeLock
 from extensions.config import load_config
 from extensions.integrations.breakdown_cache import BreakdownCache
 from extensions.integrations.rows import sql_rows
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 __all__ = ["SqlTaskset", "load_taskset"]
 
@@ -63,9 +63,7 @@ def breakdown_cache(config: SqlTaskConfig) -> BreakdownCache:
     with _lock:
         cache = _caches.get(key)
         if cache is None:
-            computer = EnhancedRewardComputer.from_config(
-                load_config(config.reward_config, overrides=list(config.overrides))
-            )
+            computer = RewardComputer(load_config(config.reward_config, overrides=list(config.overrides)))
             cache = _caches[key] = BreakdownCache(computer)
     return cache
 

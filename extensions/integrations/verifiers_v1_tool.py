@@ -4,7 +4,7 @@
 :class:`~extensions.tool.sql_tool.SqlSession` on the task's database (from its ground truth, of which it
 keeps only the database), and its ``@vf.tool`` ``execute_sql`` answers the model. The rollout state
 (:class:`SqlToolState`) counts calls and errors; :class:`SqlToolTask` scores the final reply with
-:func:`extensions.tool.episode.score_episode` and records ``tool_calls``, ``tool_errors`` and
+:func:`extensions.rewards.episode.score_episode` and records ``tool_calls``, ``tool_errors`` and
 ``tool_budget_spent`` as metrics. Only importable where verifiers >= 0.4 is installed.
 
     from extensions.integrations.verifiers_v1_tool import load_tool_taskset
@@ -27,7 +27,7 @@ from extensions.integrations.verifiers_v1 import (
     SqlTasksetConfig,
     breakdown_cache,
 )
-from extensions.tool.episode import EPISODE_KEYS, EpisodeStats, score_episode
+from extensions.rewards.episode import EPISODE_KEYS, EpisodeStats, score_episode
 from extensions.tool.prompt import multi_turn_prompt
 from extensions.tool.sql_tool import SqlSession
 

@@ -1,7 +1,7 @@
-"""Reward components, baseline presets and the combiner.
+"""Reward components, baseline presets and the combiner (:class:`RewardComputer`).
 
-The public names load lazily, so that ``extensions.config`` can read the preset registry
-(:data:`extensions.rewards.presets.PRESETS`) without importing the combiner.
+The public names load lazily: importing one component (``extensions.rewards.presets``, say) does not import
+the combiner and the execution engine behind it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ _NAMES = {
     "RewardResult": "extensions.rewards.base",
     "RewardComputer": "extensions.rewards.combine",
     "EnhancedRewardResult": "extensions.rewards.breakdown",
-    "EnhancedRewardComputer": "extensions.rewards.enhanced",
     "Rollout": "extensions.rewards.rollout",
     "SchemaAwareReward": "extensions.rewards.schema_aware",
     "StructuralReward": "extensions.rewards.structural",

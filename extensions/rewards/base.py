@@ -44,7 +44,7 @@ class BaseReward(Protocol):
     """Protocol for reward components: ``compute(...)`` returns a :class:`RewardResult`.
 
     Users add their own component by writing a class with this method and a
-    ``name`` attribute, then passing it to ``EnhancedRewardComputer(extra_components=[...])``.
+    ``name`` attribute, then passing it to ``RewardComputer(extra_components=[...])``.
     Extra components are called as ``compute(sql, gold_sql, schema=schema)``.
     """
 

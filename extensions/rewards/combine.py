@@ -155,6 +155,9 @@ class RewardComputer:
             used instead of the preset ``cfg.baseline``.
         extra_components: user components (``name``, ``compute(sql, gold_sql, schema=...)``).
         db_root: the folder of ``<db_id>/<db_id>.sqlite`` for ground truths with a ``db_id``.
+
+    Raises:
+        TypeError: ``cfg`` is neither config, or ``baseline`` is not callable.
     """
 
     def __init__(
@@ -171,6 +174,11 @@ class RewardComputer:
             engine_settings = engine_settings or cfg.execution.engine_settings()
             db_root = db_root if db_root is not None else cfg.data.db_root
             cfg = cfg.reward
+        if cfg is not None and not isinstance(cfg, RewardConfig):
+            raise TypeError(
+                f"cfg must be a RewardConfig or a Config (a preset name goes in RewardConfig.baseline), "
+                f"not {type(cfg).__name__}"
+            )
         self.cfg: RewardConfig = cfg if cfg is not None else RewardConfig()
         if baseline is not None and not callable(baseline):
             raise TypeError("baseline must be a callable (or None to use cfg.baseline)")
@@ -312,7 +320,7 @@ class RewardComputer:
                 prepared.append(None)
         items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in prepared if p is not None and self._runnable(p)]
         if items:
-            self.engine.prefetch(items, semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct)  # type: ignore[arg-type]
+            self.engine.execute_batch(items, semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct)  # type: ignore[arg-type]
         return [self._score_safely(p, memo) for p in prepared]
 
     async def compute_reward_async(

@@ -18,15 +18,15 @@ can get; the combiner uses it to keep every correct answer above every wrong one
     execution 3.0 on a match, else 1.0 if the SQL executes; schema-linking
     recall of the gold's tables and columns; bigram Jaccard with the gold
     SQL; format 1.0.
-``combined`` (the original SQL-R1 extension's reward; ``seed_combined`` is accepted as an alias)
+``combined`` (the original SQL-R1 extension's reward)
     0.2 x syntax + 0.6 x execution match + 0.2 x semantic (structural) similarity.
 
 ``PRESETS[name].wrong_max`` is the most the preset's execution and format signal gives a wrong answer
 (0.1 under ``arctic``: executed but wrong); the combiner lifts every wrong answer by the same scale so
 that this signal survives shaping.
 
->>> PRESETS["arctic"].correct_floor, PRESETS["arctic"].wrong_max, PRESET_ALIASES["seed_combined"]
-(1.0, 0.1, 'combined')
+>>> PRESETS["arctic"].correct_floor, PRESETS["arctic"].wrong_max
+(1.0, 0.1)
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from extensions.defaults.reward import PRESET_NAMES
 
 if TYPE_CHECKING:
     from extensions.rewards.rollout import Rollout
@@ -132,8 +134,6 @@ def combined(ev: Rollout) -> dict[str, float]:
     }
 
 
-seed_combined = combined  # the preset's earlier name
-
 PresetFn = Callable[["Rollout", Any], dict[str, float]]
 
 
@@ -185,13 +185,4 @@ PRESETS: dict[str, Preset] = {
         Preset("combined", _combined, ("syntax", "execution", "semantic"), 0.6, 0.2),
     )
 }
-PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)
-PRESET_ALIASES: dict[str, str] = {"seed_combined": "combined"}  # earlier names still accepted
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Evaluation":  # the per-rollout record, now extensions.rewards.rollout.Rollout
-        from extensions.rewards.rollout import Rollout
-
-        return Rollout
-    raise AttributeError(name)
+assert tuple(PRESETS) == PRESET_NAMES  # the names config accepts (extensions.defaults.reward)

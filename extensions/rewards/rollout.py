@@ -115,6 +115,3 @@ class Rollout:
         if m is None or not self.executed or m.gold is None or m.gold.rows is None or m.pred is None:
             return 0.0
         return soft_f1(m.pred.rows, m.gold.rows)
-
-
-Evaluation = Rollout  # the name used before the redesign

@@ -7,7 +7,8 @@ query reads count as a clause, a single table too: reading the wrong table is
 a wrong query, whatever else matches.
 
 The clause weights live in one mapping keyed by :data:`extensions.sql.clauses.CLAUSES`;
-:data:`DEFAULT_WEIGHTS` holds their defaults (``reward.structural_weights`` overrides them).
+:data:`extensions.defaults.reward.DEFAULT_WEIGHTS` holds their defaults (``reward.structural_weights``
+overrides them).
 
 >>> r = StructuralReward()
 >>> r.compute("SELECT name FROM t WHERE a = 1 AND b = 2", "SELECT name FROM t WHERE b = 2 AND a = 1")
@@ -20,51 +21,13 @@ RewardResult(score=1.0, details={'select': 1.0, 'where': 1.0, 'tables': 1.0, 'pr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from extensions._util.cache import ResultCache
+from extensions.defaults.reward import DEFAULT_WEIGHTS, clause_weights
 from extensions.rewards.base import RewardResult
 from extensions.sql.clauses import CLAUSES, clause_components, f1
 
-DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {
-        "select": 0.3,
-        "where": 0.3,
-        "tables": 0.3,
-        "join_conditions": 0.1,
-        "group_by": 0.1,
-        "having": 0.05,
-        "order_by": 0.1,
-        "limit": 0.05,
-        "set_ops": 0.05,
-    }
-)
 assert tuple(DEFAULT_WEIGHTS) == CLAUSES
-
-
-def clause_weights(weights: Mapping[str, float] | None = None) -> dict[str, float]:
-    """The full clause-weight mapping: :data:`DEFAULT_WEIGHTS` updated with ``weights``.
-
-    Args:
-        weights: some clauses of :data:`~extensions.sql.clauses.CLAUSES` and their weights (>= 0).
-
-    Returns:
-        A weight for every clause, in ``CLAUSES`` order.
-
-    Raises:
-        ValueError: an unknown clause or a negative weight (the message names it).
-
-    >>> clause_weights({"tables": 0.5})["tables"], clause_weights()["select"]
-    (0.5, 0.3)
-    """
-    out = dict(DEFAULT_WEIGHTS)
-    for clause, w in (weights or {}).items():
-        if clause not in out:
-            raise ValueError(f"unknown clause {clause!r}; expected one of {', '.join(CLAUSES)}")
-        if not float(w) >= 0:
-            raise ValueError(f"structural weight of {clause!r} must be >= 0 (got {w!r})")
-        out[clause] = float(w)
-    return out
 
 
 class StructuralReward:

@@ -35,10 +35,10 @@ import threading
 from dataclasses import dataclass
 
 from extensions._util.log import log_once
+from extensions.defaults.tool import DEFAULT_LIMITS, ToolLimits
 from extensions.execution.engine import ExecutionEngine, shared_engine
 from extensions.execution.status import ExecResult, Status
 from extensions.sql.guard import check_sql
-from extensions.tool.limits import DEFAULT_LIMITS, ToolLimits
 from extensions.tool.table import clean_text, render_table
 
 __all__ = ["SqlSession", "ToolAnswer", "run_query"]

@@ -257,7 +257,7 @@ def run_arm(plan: Plan, arm: str, seed: int, policy: Any, engine: Any) -> dict[s
     Returns:
         ``{"arm", "seed", "metrics", "exec_match", "hallucinated", "curve", "wall_s", "cpu_s", "provenance"}``.
     """
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
     from extensions.training.heldout import evaluate_heldout, measuring_computer
     from extensions.training.runner import clone, set_seed, train_grpo
 
@@ -269,7 +269,7 @@ def run_arm(plan: Plan, arm: str, seed: int, policy: Any, engine: Any) -> dict[s
     )
     os.makedirs(opts.out_dir, exist_ok=True)
     t0, c0 = time.perf_counter(), time.process_time()
-    trainer = train_grpo(cfg, clone(policy), opts, EnhancedRewardComputer.from_config(cfg, engine=engine))
+    trainer = train_grpo(cfg, clone(policy), opts, RewardComputer(cfg, engine=engine))
     metrics, per_prompt = evaluate_heldout(
         trainer.model,
         policy.tok,

@@ -164,7 +164,7 @@ def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
 
 
 def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
-    from extensions.training.preflight import check_config
+    from extensions.config import check_config
     from extensions.training.runner import RunOptions, run
 
     check_config(cfg, need_gpu=not args.demo)

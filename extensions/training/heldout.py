@@ -24,11 +24,12 @@ def measuring_computer(engine: Any = None) -> Any:
         engine: an :class:`~extensions.execution.ExecutionEngine` to share, or None for a new one.
 
     Returns:
-        An ``EnhancedRewardComputer`` (arctic, all shaping, gating ``always``).
+        A ``RewardComputer`` (arctic, all shaping, gating ``always``).
     """
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.config import RewardConfig
+    from extensions.rewards.combine import RewardComputer
 
-    return EnhancedRewardComputer("arctic", gating="always", engine=engine)
+    return RewardComputer(RewardConfig(baseline="arctic", gating="always"), engine=engine)
 
 
 def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:

@@ -223,11 +223,11 @@ def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
         environment_factory,
         make_episode_reward_funcs,
     )
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
     from extensions.training.callbacks import MetricsCallback, quiet_console
     from extensions.training.model import lora_config
 
-    computer = EnhancedRewardComputer.from_config(cfg)
+    computer = RewardComputer(cfg)
     model, tok, tiny, rows, cfg = _policy(cfg, opts, computer.engine)
     funcs, weights = make_episode_reward_funcs(
         computer, cfg.multi_turn, on_batch=EpisodeLog(os.path.join(opts.out_dir, "episodes.jsonl"))

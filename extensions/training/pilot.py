@@ -84,7 +84,7 @@ def arm_signal(computer: Any, groups: list[list[str]], truths: list[dict]) -> di
     """One arm's rewards on the sampled groups.
 
     Args:
-        computer: the arm's training reward (``EnhancedRewardComputer``).
+        computer: the arm's training reward (``RewardComputer``).
         groups: completions per prompt.
         truths: each prompt's ground truth.
 
@@ -120,7 +120,7 @@ def run_pilot(plan: Any, policy: Any, engine: Any, n_prompts: int, seed: int) ->
     Returns:
         The pilot document.
     """
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
     from extensions.training.plan import load_arm_config, provenance
     from extensions.training.runner import spread
 
@@ -130,8 +130,7 @@ def run_pilot(plan: Any, policy: Any, engine: Any, n_prompts: int, seed: int) ->
     groups = sample_groups(policy.model, policy.tok, [r["prompt"] for r in rows], cfg, seed)
     truths = [r["ground_truth"] for r in rows]
     arms = {
-        arm: arm_signal(EnhancedRewardComputer.from_config(load_arm_config(plan, arm), engine=engine), groups, truths)
-        for arm in plan.arms
+        arm: arm_signal(RewardComputer(load_arm_config(plan, arm), engine=engine), groups, truths) for arm in plan.arms
     }
     doc = {
         "seed": seed,

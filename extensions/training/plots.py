@@ -140,11 +140,6 @@ def plot_run(metrics_path: str, png_path: str, eval_path: str | None = None) -> 
     return png_path
 
 
-def plot_metrics(metrics_path: str, png_path: str) -> str:
-    """:func:`plot_run` without the held-out panel (the name the original SQL-R1 extension used)."""
-    return plot_run(metrics_path, png_path)
-
-
 ABLATION_BARS = (("exec_match", "held-out exec match"), ("hallucination_rate", "held-out hallucination rate"))
 
 

@@ -245,20 +245,6 @@ def sft_learning_rate(cfg: Config) -> float:
     return o.sft_learning_rate if o.sft_learning_rate is not None else round(o.learning_rate * 10, 12)
 
 
-def prepare_policy(cfg: Config, opts: RunOptions, engine: Any) -> Policy:
-    """:func:`load` then :func:`warm_up`.
-
-    Args:
-        cfg: the run configuration.
-        opts: the run options.
-        engine: the execution engine used to check the gold queries.
-
-    Returns:
-        The warmed-up :class:`Policy`.
-    """
-    return warm_up(cfg, load(cfg, opts, engine), opts)
-
-
 def clone(policy: Policy) -> Policy:
     """An independent copy of the policy's weights (same rows and tokenizer), for arms that start equal."""
     return dataclasses.replace(policy, model=copy.deepcopy(policy.model))
@@ -338,7 +324,7 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
         cfg: the run configuration.
         policy: the prepared policy.
         opts: the run options.
-        computer: the training reward (``EnhancedRewardComputer``).
+        computer: the training reward (``RewardComputer``).
 
     Returns:
         The ``GRPOTrainer`` after ``train()``.
@@ -433,11 +419,11 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     """
     import time
 
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
     from extensions.training.plots import plot_run
 
     t_start, c_start = time.perf_counter(), time.process_time()
-    computer = EnhancedRewardComputer.from_config(cfg)
+    computer = RewardComputer(cfg)
     policy = load(cfg, opts, computer.engine)
     cfg = demo_sizes(cfg, policy.tiny)
     measure = measuring_computer(computer.engine)

@@ -1,8 +1,4 @@
-"""Supervised warm-up on gold SQL before GRPO (prompt tokens masked out of the loss).
-
->>> callable(sft_warmup)
-True
-"""
+"""Supervised warm-up on gold SQL before GRPO (prompt tokens masked out of the loss)."""
 
 from __future__ import annotations
 

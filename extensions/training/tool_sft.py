@@ -20,8 +20,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from extensions.defaults.tool import ToolLimits
 from extensions.execution.engine import ExecutionEngine
-from extensions.tool.limits import ToolLimits
 from extensions.tool.prompt import TOOL_NAME
 from extensions.tool.sql_tool import run_query
 from extensions.training.data import gold_completion

@@ -8,9 +8,9 @@ import pytest
 
 from extensions.cli import analyze
 from extensions.rewards.arms import ARMS
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require
 
-pytest.importorskip("scipy")
+require("scipy")
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from extensions.data.synth import synthesize_database
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
 from extensions.execution.introspect import load_schema
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require
 
-pytest.importorskip("pyarrow")
+require("pyarrow")
 
 
 def _check_rows(rows, source):

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
+from extensions.config import RewardConfig
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 GOLD = "SELECT count(*) FROM employees"
 RUNAWAY = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"
@@ -59,7 +60,7 @@ def _score(hr: str, **settings) -> list[dict]:
     """Breakdowns from a fresh engine (nothing cached), without the one wall-clock measurement."""
     completions, truths = _batch(hr)
     with ExecutionEngine(workers=2, **settings) as eng:
-        results = EnhancedRewardComputer("arctic", engine=eng).compute_rewards(completions, truths)
+        results = RewardComputer(RewardConfig(baseline="arctic"), engine=eng).compute_rewards(completions, truths)
     return [{k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} for r in results]
 
 

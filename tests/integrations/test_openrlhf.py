@@ -15,7 +15,9 @@ import sys
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require
+
+torch = require("torch")
 
 from extensions.data.prepare import prepare  # noqa: E402
 from extensions.errors import ConfigError  # noqa: E402
@@ -27,8 +29,9 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "openrlhf_check.py")
 
 @pytest.fixture(scope="module")
 def jsonl(tmp_path_factory, demo_dir):
-    os.environ["EXTENSIONS_DEMO_DIR"] = demo_dir
-    return prepare("demo", str(tmp_path_factory.mktemp("orl")), max_examples=8, fmt="openrlhf")
+    with pytest.MonkeyPatch.context() as mp:  # undone after the module's tests
+        mp.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+        yield prepare("demo", str(tmp_path_factory.mktemp("orl")), max_examples=8, fmt="openrlhf")
 
 
 def test_prepare_writes_prompt_label_datasource(jsonl):

@@ -1,11 +1,12 @@
 import pytest
 
+from extensions.config import RewardConfig
 from extensions.integrations.trl import DEFAULT_COMPONENTS, completion_text, make_reward_funcs
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 
 def test_batch_shapes_and_metric_names(engine, demo_paths):
-    computer = EnhancedRewardComputer("arctic", engine=engine)
+    computer = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
     funcs, weights = make_reward_funcs(computer)
     assert [f.__name__ for f in funcs] == ["sql_reward", *DEFAULT_COMPONENTS]
     assert weights == [1.0] + [0.0] * len(DEFAULT_COMPONENTS)
@@ -41,11 +42,11 @@ def test_batch_shapes_and_metric_names(engine, demo_paths):
 
 def test_unknown_component_rejected(engine):
     with pytest.raises(ValueError, match="unknown component"):
-        make_reward_funcs(EnhancedRewardComputer("arctic", engine=engine), components=("nope",))
+        make_reward_funcs(RewardComputer(RewardConfig(baseline="arctic"), engine=engine), components=("nope",))
 
 
 def test_missing_ground_truth_gives_defined_rewards(engine):
-    funcs, _ = make_reward_funcs(EnhancedRewardComputer("arctic", engine=engine))
+    funcs, _ = make_reward_funcs(RewardComputer(RewardConfig(baseline="arctic"), engine=engine))
     assert funcs[0](prompts=["p"], completions=["SELECT 1"]) == [0.0]
 
 
@@ -60,7 +61,7 @@ def test_batch_larger_than_the_cache(engine, demo_paths):
     from extensions.integrations.trl import BreakdownCache
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine), max_entries=3)
+    cache = BreakdownCache(RewardComputer(RewardConfig(baseline="arctic"), engine=engine), max_entries=3)
     completions = [f"SELECT count(*) FROM employees WHERE id < {i}" for i in range(10)] + [
         "SELECT count(*) FROM employees"
     ]
@@ -73,7 +74,9 @@ def test_cache_is_bounded_in_bytes(engine, demo_paths):
     from extensions.integrations.breakdown_cache import BreakdownCache
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine), max_entries=10_000, max_bytes=200_000)
+    cache = BreakdownCache(
+        RewardComputer(RewardConfig(baseline="arctic"), engine=engine), max_entries=10_000, max_bytes=200_000
+    )
     long = [f"SELECT count(*) FROM employees -- {i} {'x' * 50_000}" for i in range(12)]
     out = cache.breakdowns(long, [gt] * len(long))
     assert [o["acc"] for o in out] == [1.0] * 12
@@ -86,7 +89,7 @@ def test_repeated_pairs_are_scored_once(engine, demo_paths):
     from extensions.integrations.breakdown_cache import BreakdownCache
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    cache = BreakdownCache(EnhancedRewardComputer("arctic", engine=engine))
+    cache = BreakdownCache(RewardComputer(RewardConfig(baseline="arctic"), engine=engine))
     cache.breakdowns(["SELECT 1", "SELECT 1", "SELECT 2"], [gt, gt, gt])
     cache.breakdowns(["SELECT 1"], [dict(reversed(list(gt.items())))])  # same ground truth, other key order
     assert cache.stats() == {"entries": 2, "hits": 2, "misses": 2}

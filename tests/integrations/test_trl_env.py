@@ -8,13 +8,13 @@ import json
 import pytest
 
 from extensions.config import MultiTurnConfig
+from extensions.defaults.tool import ToolLimits
 from extensions.integrations.trl_env import (
     SqlEnvironment,
     environment_factory,
     make_episode_reward_funcs,
 )
-from extensions.rewards.enhanced import EnhancedRewardComputer
-from extensions.tool.limits import ToolLimits
+from extensions.rewards.combine import RewardComputer
 from tests.conftest import FIXTURES
 
 GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
@@ -62,7 +62,7 @@ def test_each_reset_starts_a_new_budget(demo_paths):
 
 
 def test_reward_functions_score_the_final_answer_and_log_tool_use(demo_paths):
-    computer = EnhancedRewardComputer()
+    computer = RewardComputer()
     funcs, weights = make_episode_reward_funcs(computer, MultiTurnConfig(no_answer_penalty=-1.0))
     names = [f.__name__ for f in funcs]
     assert names[0] == "sql_reward" and weights[0] == 1.0 and set(weights[1:]) == {0.0}

@@ -4,9 +4,10 @@ import json
 import pytest
 
 import extensions.integrations.verifiers as sqlenv  # ours: an ImportError here is a failure, never a skip
+from tests.conftest import require
 
-vf = pytest.importorskip("verifiers")
-pytest.importorskip("datasets")
+vf = require("verifiers")
+require("datasets")
 pytestmark = pytest.mark.skipif(
     sqlenv.verifiers_api() != "legacy",
     reason="verifiers 0.4 is installed: tests/integrations/test_verifiers_v1.py covers it",
@@ -41,7 +42,7 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     assert right == pytest.approx(1.0) and m_right["baseline"] == 1.0
     assert m_wrong["schema"] >= 1.0 and wrong < right
     # The weighted sum of the rubric equals our computer's total.
-    computer = sqlenv.EnhancedRewardComputer.from_config(sqlenv.load_config(overrides=["execution.workers=1"]))
+    computer = sqlenv.RewardComputer(sqlenv.load_config(overrides=["execution.workers=1"]))
     wrong_text = "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>"
     total = computer.compute_reward(wrong_text, row["answer"]).total
     assert wrong == pytest.approx(total)

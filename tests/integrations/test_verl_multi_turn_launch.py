@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from extensions.config import load_config
 from extensions.integrations.verl.launch import build_overrides, main
+from tests.conftest import require
 
 
 def _keys(overrides: list[str]) -> dict[str, str]:
@@ -51,7 +51,7 @@ def test_print_with_write_config_writes_a_tool_yaml_verl_loads(tmp_path, capsys)
     assert f"tool_config_path={tool_yaml}" in out
     spec = yaml.safe_load(tool_yaml.read_text())
     assert spec["tools"][0]["config"]["config"] == str(reward)
-    registry = pytest.importorskip("verl.tools.tool_registry")
+    registry = require("verl.tools.tool_registry")
     (tool,) = registry.initialize_tools_from_config(str(tool_yaml))
     assert tool.limits.max_rows == 4
 

@@ -9,13 +9,15 @@ import types
 
 import pytest
 
-pytest.importorskip("verl")
+from tests.conftest import require
 
-from verl.tools.tool_registry import initialize_tools_from_config
+require("verl")
 
-from extensions.integrations.verl.episode import compute_score
-from extensions.integrations.verl.tool import SQLTool
-from extensions.tool.prompt import tools_kwargs
+from verl.tools.tool_registry import initialize_tools_from_config  # noqa: E402 - after the dependency check
+
+from extensions.integrations.verl.episode import compute_score  # noqa: E402 - after the dependency check
+from extensions.integrations.verl.tool import SQLTool  # noqa: E402 - after the dependency check
+from extensions.tool.prompt import tools_kwargs  # noqa: E402 - after the dependency check
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOOL_YAML = ROOT / "configs" / "verl_sql_tool.yaml"
@@ -55,12 +57,8 @@ def test_create_takes_the_database_from_a_db_id_under_db_root(demo_dir):
 
 
 def _agent_loop():
-    """verl's agent loop module; skipped where its own imports (cachetools, fastapi, ...) are not installed."""
-    try:
-        import verl.experimental.agent_loop.tool_agent_loop as module
-    except ImportError as exc:
-        pytest.skip(f"verl's agent loop cannot be imported here: {exc}")
-    return module
+    """verl's agent loop module; its own imports (cachetools, fastapi, ...) come with the verl extra."""
+    return require("verl.experimental.agent_loop.tool_agent_loop")
 
 
 def _agent_data(kwargs: dict):

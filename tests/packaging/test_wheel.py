@@ -18,6 +18,8 @@ from tests.venvs import ROOT, check, new_venv, pip, skip_if_registry_unreachable
 SCRIPT = pathlib.Path(__file__).parent / "installed_check.py"
 CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
 CLIS = ["extensions.evaluate", "extensions.validation", "extensions.data", "extensions.verl_launch"]
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+CORE_COMMANDS = ["text2sql-evaluate", "text2sql-validate", "text2sql-data", "text2sql-verl-launch"]  # no extras
 
 
 def test_distribution_name_is_not_the_import_name():
@@ -93,6 +95,19 @@ def test_quick_start_and_hook_from_the_installed_wheel(installed):
 def test_clis_from_the_installed_wheel(installed, module):
     python, _, run = installed
     assert _run(python, run, "-m", module, "--help").stdout.startswith(f"usage: python -m {module}")
+
+
+@pytest.mark.slow
+def test_every_command_is_installed(installed):
+    python, _, _ = installed
+    assert all((python.parent / name).is_file() for name in SCRIPTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CORE_COMMANDS)
+def test_commands_from_the_installed_wheel(installed, name):
+    python, _, run = installed
+    assert _run(python.parent / name, run, "--help").stdout.startswith("usage: ")
 
 
 @pytest.mark.slow

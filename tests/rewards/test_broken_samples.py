@@ -37,7 +37,7 @@ def _broken_truths(demo_paths, corrupt_db):
     }
 
 
-@pytest.mark.parametrize("preset", ["sql_r1", "arctic", "reasoning_sql", "seed_combined"])
+@pytest.mark.parametrize("preset", ["sql_r1", "arctic", "reasoning_sql", "combined"])
 @pytest.mark.parametrize(
     "case", ["db_missing", "db_missing_no_db", "db_corrupt", "gold_error", "gold_too_deep", "no_sql"]
 )

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from extensions.config import RewardConfig
 from extensions.data.layout import parse_ground_truth
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
 CORRECT_SQL = [
@@ -42,8 +43,8 @@ def gt(demo_paths):
 
 
 def test_same_keys_and_finite_values(engine, gt):
-    for preset in ("sql_r1", "arctic", "reasoning_sql", "seed_combined"):
-        c = EnhancedRewardComputer(preset, engine=engine)
+    for preset in ("sql_r1", "arctic", "reasoning_sql", "combined"):
+        c = RewardComputer(RewardConfig(baseline=preset), engine=engine)
         inputs = [completion(s, "good") for s in CORRECT_SQL + WRONG_SQL] + [
             None,
             b"\xff\x00",
@@ -73,7 +74,7 @@ def test_same_keys_and_finite_values(engine, gt):
 
 
 def test_gold_error_is_never_correct(engine, gt):
-    c = EnhancedRewardComputer("sql_r1", engine=engine)
+    c = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
     bad = {"sql": "SELECT nope FROM employees", "db_path": gt["db_path"]}
     r = c.compute_reward(completion("SELECT nope FROM employees", "good"), bad)
     assert r.acc == 0.0 and r.breakdown["status_gold_error"] == 1.0
@@ -82,27 +83,27 @@ def test_gold_error_is_never_correct(engine, gt):
 
 def test_baseline_execution_signal_is_kept(engine, gt):
     """The original recomputed the baseline with execution hard-coded to 0."""
-    c = EnhancedRewardComputer("arctic", engine=engine)
+    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
     r = c.compute_reward(completion(GOLD, "good"), gt)
     assert r.baseline_total == 1.0 and r.total >= 1.0 and r.acc == 1.0
 
 
 def test_callable_baseline_and_failures(engine, gt):
-    c = EnhancedRewardComputer(lambda s, g: {"score": 0.3}, engine=engine)
+    c = RewardComputer(baseline=lambda s, g: {"score": 0.3}, engine=engine)
     assert c.compute_reward(completion(WRONG_SQL[1], "good"), gt).baseline_total == 0.3
 
     def boom(s, g):
         raise RuntimeError("bad baseline")
 
-    r = EnhancedRewardComputer(boom, engine=engine).compute_reward(completion(GOLD, "good"), gt)
+    r = RewardComputer(baseline=boom, engine=engine).compute_reward(completion(GOLD, "good"), gt)
     assert r.baseline_total == 0.0 and "bad baseline" in r.details["baseline_error"]
-    nan = EnhancedRewardComputer(lambda s, g: float("nan"), engine=engine).compute_reward(completion(GOLD, "good"), gt)
+    nan = RewardComputer(baseline=lambda s, g: float("nan"), engine=engine).compute_reward(completion(GOLD, "good"), gt)
     assert math.isfinite(nan.total)
 
 
 def test_gating(engine, gt):
-    wrong_only = EnhancedRewardComputer("arctic", engine=engine, gating="wrong_only")
-    always = EnhancedRewardComputer("arctic", engine=engine, gating="always")
+    wrong_only = RewardComputer(RewardConfig(baseline="arctic", gating="wrong_only"), engine=engine)
+    always = RewardComputer(RewardConfig(baseline="arctic", gating="always"), engine=engine)
     right = completion(CORRECT_SQL[2], "good")
     assert wrong_only.compute_reward(right, gt).total == 1.0
     assert always.compute_reward(right, gt).total > 1.0  # syntax credit added, never below the floor
@@ -111,19 +112,19 @@ def test_gating(engine, gt):
 
 
 def test_enhanced_disabled_is_the_baseline(engine, gt):
-    c = EnhancedRewardComputer("sql_r1", enable_enhanced=False, engine=engine)
+    c = RewardComputer(RewardConfig(baseline="sql_r1", enable_enhanced=False), engine=engine)
     r = c.compute_reward(completion(WRONG_SQL[3], "good"), gt)
     assert r.total == r.baseline_total
 
 
 def test_no_database_means_no_execution(engine):
-    c = EnhancedRewardComputer("arctic", engine=engine)
+    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
     r = c.compute_reward(completion(GOLD, "good"), GOLD)
     assert r.acc == 0.0 and r.breakdown["status_db_missing"] == 1.0
 
 
 def test_db_id_with_root(engine, demo_dir):
-    c = EnhancedRewardComputer("arctic", engine=engine, db_root=f"{demo_dir}/database")
+    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, db_root=f"{demo_dir}/database")
     assert c.compute_reward(completion(GOLD, "good"), {"sql": GOLD, "db_id": "hr"}).acc == 1.0
 
 
@@ -142,16 +143,16 @@ def test_extra_component(engine, gt):
         def compute(self, sql, gold, schema=None):
             return 0.1 if sql and len(sql) <= len(gold) else 0.0
 
-    c = EnhancedRewardComputer("arctic", engine=engine, extra_components=[Shorter()])
+    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, extra_components=[Shorter()])
     r = c.compute_reward(completion(WRONG_SQL[0], "good"), gt)
     assert r.breakdown["x_short"] == 0.1
 
 
 def test_invalid_arguments():
     with pytest.raises(ValueError):
-        EnhancedRewardComputer("nope")
+        RewardComputer(RewardConfig(baseline="nope"))
     with pytest.raises(ValueError):
-        EnhancedRewardComputer("arctic", gating="sometimes")
+        RewardComputer(RewardConfig(baseline="arctic", gating="sometimes"))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -192,20 +193,19 @@ def test_correct_always_beats_incorrect(
     correct,
     wrong,
 ):
-    baseline = (lambda s, g: 0.5 if "salary" in (s or "") else 2.0) if preset == "callable" else preset
-    c = EnhancedRewardComputer(
-        baseline,
-        engine=engine,
+    fn = (lambda s, g: 0.5 if "salary" in (s or "") else 2.0) if preset == "callable" else None
+    cfg = RewardConfig(
+        baseline="arctic" if fn else preset,
         gating=gating,
         schema_weight=schema_weight,
-        structural_select_weight=select_w,
-        structural_where_weight=where_w,
-        structural_join_weight=join_w,
+        structural_weights={"select": select_w, "where": where_w, "join_conditions": join_w},
+        structural_weight=select_w + where_w + join_w,
         syntax_weight=syntax_w,
         schema_penalty_cap=None,
         wrong_ceiling=wrong_ceiling,
         result_weight=result_w,
     )
+    c = RewardComputer(cfg, baseline=fn, engine=engine)
     right = [c.compute_reward(completion(s, f), gt) for s, f in correct]
     bad = [c.compute_reward(completion(s, f), gt) for s, f in wrong]
     assert all(r.correct for r in right)
@@ -215,7 +215,7 @@ def test_correct_always_beats_incorrect(
 
 
 def test_db_fields_from_extra_info(engine, demo_paths):
-    c = EnhancedRewardComputer("arctic", engine=engine)
+    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
     sql = "SELECT count(*) FROM employees"
     r = c.compute_reward(completion(sql, "good"), sql, extra_info={"db_path": demo_paths["hr"], "index": 3})
     assert r.acc == 1.0
@@ -230,7 +230,7 @@ def test_internal_failures_are_logged_once(engine, gt, caplog):
         def compute(self, sql, gold, schema=None):
             raise KeyError("boom-unique-for-this-test")
 
-    c = EnhancedRewardComputer("arctic", engine=engine, extra_components=[Broken()])
+    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, extra_components=[Broken()])
     with caplog.at_level("WARNING"):
         for _ in range(3):
             r = c.compute_reward(completion(WRONG_SQL[1], "good"), gt)
@@ -244,8 +244,8 @@ def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
     from extensions.execution.introspect import load_schema
 
     explicit = load_schema(demo_paths["hr"])
-    fast = EnhancedRewardComputer("arctic", engine=engine)
-    slow = EnhancedRewardComputer("arctic", engine=engine)
+    fast = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    slow = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
     for sql in WRONG_SQL + [
         "SELECT d.name, count(*) FROM employees e JOIN departments d ON e.department_id = d.id GROUP BY d.name"
     ]:
@@ -266,8 +266,8 @@ def test_compute_rewards_batch_equals_per_sample(engine, gt, demo_paths):
             gts.append(gt)
     sols += ["SELECT 1", "SELECT 1", None, "SELECT 1"]
     gts += [None, {"sql": "SELECT 1", "db_path": "/missing.sqlite"}, gt, "not json {"]
-    batch = EnhancedRewardComputer("sql_r1", engine=engine).compute_rewards(sols, gts)
-    single = EnhancedRewardComputer("sql_r1", engine=engine)
+    batch = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine).compute_rewards(sols, gts)
+    single = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
     assert len(batch) == len(sols)
     for got, sol, g in zip(batch, sols, gts):
         want = single.compute_reward(sol, g)
@@ -299,9 +299,9 @@ def test_a_batch_parses_each_ground_truth_once_with_the_same_results(engine, dem
             sols.append(completion(p, "good"))
             gts.append(g)
             extras.append(extra)
-    cfg = {"db_root": os.path.join(demo_dir, "database")}
-    batch = EnhancedRewardComputer("arctic", engine=engine, **cfg).compute_rewards(sols, gts, extra_infos=extras)
-    single = EnhancedRewardComputer("arctic", engine=engine, **cfg)
+    root = os.path.join(demo_dir, "database")
+    batch = RewardComputer(engine=engine, db_root=root).compute_rewards(sols, gts, extra_infos=extras)
+    single = RewardComputer(engine=engine, db_root=root)
     statuses = set()
     for got, sol, g, extra in zip(batch, sols, gts, extras):
         want = single.compute_reward(sol, g, extra_info=extra)
@@ -320,21 +320,21 @@ def test_compute_reward_async_gathered_equals_per_sample(engine, gt):
 
     sols = [completion(sql, fmt) for sql in CORRECT_SQL + WRONG_SQL for fmt in ("good", "plain")] + [None, b"\xff"]
     gts = [gt] * (len(sols) - 1) + ["not json {"]
-    comp = EnhancedRewardComputer("sql_r1", engine=engine)
+    comp = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
 
     async def gathered(c):
         return await asyncio.gather(*(c.compute_reward_async(s, g) for s, g in zip(sols, gts)))
 
     got = asyncio.run(gathered(comp))
     assert comp.stats()["async"] == {"batches": 1, "calls": len(sols)}
-    single = EnhancedRewardComputer("sql_r1", engine=engine)
+    single = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
     for r, s, g in zip(got, sols, gts):
         want = single.compute_reward(s, g)
         assert {k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} == {
             k: v for k, v in want.breakdown.items() if k != "pred_time_ms"
         }
     # A computer stays picklable; the copy batches its own calls.
-    copy = pickle.loads(pickle.dumps(EnhancedRewardComputer("sql_r1")))
+    copy = pickle.loads(pickle.dumps(RewardComputer(RewardConfig(baseline="sql_r1"))))
     assert copy.stats()["async"] == {"batches": 0, "calls": 0} and copy.keys == comp.keys
 
 
@@ -344,11 +344,11 @@ def test_compute_reward_async_batch_failure_gives_internal_error(engine, gt, cap
     class AsyncBatchBoom(RuntimeError):  # a kind of failure no other test logs
         pass
 
-    class Broken(EnhancedRewardComputer):
+    class Broken(RewardComputer):
         def compute_rewards(self, *args, **kwargs):
             raise AsyncBatchBoom("boom")
 
-    comp = Broken("arctic", engine=engine)
+    comp = Broken(engine=engine)
 
     async def gathered():
         return await asyncio.gather(*(comp.compute_reward_async(GOLD, gt) for _ in range(3)))

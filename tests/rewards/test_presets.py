@@ -4,15 +4,8 @@ import pytest
 
 from extensions.execution.engine import MatchResult
 from extensions.execution.status import ExecResult, Status
-from extensions.rewards.presets import (
-    Evaluation,
-    arctic,
-    bigram_jaccard,
-    reasoning_sql,
-    schema_linking_recall,
-    seed_combined,
-    sql_r1,
-)
+from extensions.rewards.presets import arctic, bigram_jaccard, combined, reasoning_sql, schema_linking_recall, sql_r1
+from extensions.rewards.rollout import Rollout
 from extensions.sql.extract import extract_sql
 
 OK = ExecResult(Status.OK, rows=((1,),))
@@ -20,7 +13,7 @@ OK = ExecResult(Status.OK, rows=((1,),))
 
 def ev(
     text: str, *, match: bool | None, executed: bool = True, gold_error: bool = False, gold: str = "SELECT a FROM t"
-) -> Evaluation:
+) -> Rollout:
     if match is None:
         m = None
     elif gold_error:
@@ -31,7 +24,7 @@ def ev(
             Status.OK if executed else Status.SYNTAX_ERROR,
             pred=OK if executed else ExecResult(Status.SYNTAX_ERROR),
         )
-    return Evaluation(extract_sql(text), gold, m)
+    return Rollout(extract_sql(text), gold, m)
 
 
 GOOD = "<think>abcd</think><answer>```sql\nSELECT a FROM t\n```</answer>"
@@ -106,10 +99,10 @@ def test_bigram_and_linking_helpers():
     assert schema_linking_recall("SELECT x FROM u", "SELECT a FROM t") == 0.0
 
 
-def test_seed_combined():
+def test_combined():
     e = ev(GOOD, match=True)
     e.syntax_valid, e.structural = True, 1.0
-    assert sum(seed_combined(e).values()) == pytest.approx(1.0)
+    assert sum(combined(e).values()) == pytest.approx(1.0)
     w = ev(GOOD, match=False)
     w.syntax_valid, w.structural = True, 0.5
-    assert seed_combined(w) == {"syntax": 0.2, "execution": 0.0, "semantic": pytest.approx(0.1)}
+    assert combined(w) == {"syntax": 0.2, "execution": 0.0, "semantic": pytest.approx(0.1)}

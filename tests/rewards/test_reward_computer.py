@@ -1,4 +1,4 @@
-"""RewardComputer built from a config equals the seed's keyword constructor; presets come from one registry."""
+"""RewardComputer from a config, from load_config and from the seed's keywords agree; presets come from one registry."""
 
 import pickle
 
@@ -7,7 +7,7 @@ import pytest
 from extensions.config import RewardConfig, load_config
 from extensions.errors import ConfigError
 from extensions.reward_enhanced import EnhancedRewardComputer
-from extensions.rewards import RewardComputer
+from extensions.rewards.combine import RewardComputer
 from extensions.rewards.presets import PRESETS
 
 GOLD = "SELECT name FROM employees WHERE salary > 100000 ORDER BY name"
@@ -20,11 +20,13 @@ def _outs():
 
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_config_and_keyword_constructors_agree(engine, demo_paths, preset):
-    kw = dict(schema_weight=-0.3, structural_select_weight=0.4, syntax_weight=0.1, gating="always")
+    kw = dict(schema_weight=-0.3, syntax_weight=0.1, structural_weights={"select": 0.4}, structural_weight=0.9)
     by_cfg = RewardComputer(RewardConfig(baseline=preset, **kw), engine=engine)
-    by_kw = EnhancedRewardComputer(preset, engine=engine, **kw)
-    by_load = EnhancedRewardComputer.from_config(
-        load_config(overrides=[f"reward.baseline={preset}"] + [f"reward.{k}={v}" for k, v in kw.items()]), engine=engine
+    seed = dict(schema_weight=-0.3, syntax_weight=0.1, structural_select_weight=0.4)  # multiplier 0.4 + 0.3 + 0.2
+    by_kw = EnhancedRewardComputer(baseline_reward_fn=preset, engine=engine, **seed)
+    overrides = [f"reward.baseline={preset}", "reward.structural_weight=0.9", "reward.structural_weights.select=0.4"]
+    by_load = RewardComputer(
+        load_config(overrides=[*overrides, "reward.schema_weight=-0.3", "reward.syntax_weight=0.1"]), engine=engine
     )
     gt = {"sql": GOLD, "db_path": demo_paths["hr"]}
     for out in _outs():
@@ -64,16 +66,30 @@ def test_callable_baseline_and_picklable(engine, demo_paths):
     )
     with pytest.raises(TypeError):
         RewardComputer(RewardConfig(), baseline="arctic")  # a name belongs in cfg.baseline
+    with pytest.raises(TypeError):
+        RewardComputer("arctic")  # type: ignore[arg-type]  # so does this one
     copy = pickle.loads(pickle.dumps(RewardComputer(RewardConfig(baseline="sql_r1"))))
     assert copy.preset == "sql_r1"
 
 
 def test_seed_keyword_errors_name_the_field():
-    with pytest.raises(ValueError, match="gating"):
-        EnhancedRewardComputer("arctic", gating="sometimes")
     with pytest.raises(ValueError, match="baseline"):
-        EnhancedRewardComputer("nope")
+        EnhancedRewardComputer(baseline_reward_fn="nope")
     with pytest.raises(ValueError, match="schema_weight"):
-        EnhancedRewardComputer("arctic", schema_weight=0.5)
+        EnhancedRewardComputer(baseline_reward_fn="arctic", schema_weight=0.5)
+    with pytest.raises(ValueError, match="structural_weights"):
+        EnhancedRewardComputer(structural_join_weight=-1.0)
     with pytest.raises(TypeError):
-        EnhancedRewardComputer(42)  # type: ignore[arg-type]
+        EnhancedRewardComputer(baseline_reward_fn=42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        EnhancedRewardComputer(gating="always")  # not a seed keyword: RewardComputer's keywords only
+    with pytest.raises(TypeError):
+        RewardComputer(RewardConfig(), baseline=42)  # type: ignore[arg-type]
+
+
+def test_seed_structural_keywords_set_the_weights_and_their_sum():
+    c = EnhancedRewardComputer(structural_select_weight=0.5, structural_join_weight=0.4)
+    w = c.cfg.structural_weights
+    assert (w["select"], w["where"], w["join_conditions"], w["tables"]) == (0.5, 0.3, 0.4, 0.3)
+    assert c.cfg.structural_weight == pytest.approx(1.2)  # 0.5 + 0.4 + the seed's 0.3 for where
+    assert isinstance(c, RewardComputer) and EnhancedRewardComputer().cfg == RewardConfig()

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from extensions.tool.limits import ToolLimits
+from extensions.defaults.tool import ToolLimits
 from extensions.tool.sql_tool import SqlSession, run_query
 from extensions.tool.table import render_table
 from tests.conftest import FIXTURES

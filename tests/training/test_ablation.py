@@ -7,11 +7,13 @@ import os
 
 import pytest
 
-pytest.importorskip("trl")
-pytest.importorskip("peft")
+from tests.conftest import require
 
-from extensions.training import ablation
-from extensions.training.stats import clustered_diff
+require("trl")
+require("peft")
+
+from extensions.training import ablation  # noqa: E402 - after the dependency check
+from extensions.training.stats import clustered_diff  # noqa: E402 - after the dependency check
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = ["--config", os.path.join(ROOT, "configs", "demo_cpu.yaml")]

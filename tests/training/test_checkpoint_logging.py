@@ -5,7 +5,8 @@ import pytest
 
 from extensions.training.checkpoint import CheckpointManager
 from extensions.training.metrics import MetricsLogger, read_metrics
-from extensions.training.plots import plot_metrics
+from extensions.training.plots import plot_run
+from tests.conftest import require
 
 
 def test_keep_best_k_and_latest(tmp_path):
@@ -32,7 +33,7 @@ def test_save_with_a_model(tmp_path):
 
 
 def test_metrics_logger_and_plot(tmp_path):
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     log = MetricsLogger(str(tmp_path))
     for s in range(1, 4):
         log.log(
@@ -49,7 +50,7 @@ def test_metrics_logger_and_plot(tmp_path):
     rows = read_metrics(str(tmp_path / "metrics.jsonl"))
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert all("step_time_s" in r and r["nan"] is None and "text" not in r for r in rows)
-    png = plot_metrics(str(tmp_path / "metrics.jsonl"), str(tmp_path / "curves.png"))
+    png = plot_run(str(tmp_path / "metrics.jsonl"), str(tmp_path / "curves.png"))
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     MetricsLogger(str(tmp_path), resume=True).log(4, {"loss": 1.0})
     assert len(read_metrics(str(tmp_path / "metrics.jsonl"))) == 4
@@ -62,7 +63,7 @@ def test_rolling_mean_skips_missing_values():
 
 
 def test_run_plot_with_heldout_bars(tmp_path):
-    pytest.importorskip("matplotlib")
+    require("matplotlib")
     from extensions.training.plots import plot_run
 
     log = MetricsLogger(str(tmp_path))

@@ -10,6 +10,7 @@ from extensions.data.checks import check_training_rows
 from extensions.data.prepare import write_parquet
 from extensions.errors import DataError
 from extensions.training.data import parquet_rows
+from tests.conftest import require
 
 PROMPT = [{"role": "user", "content": "How many employees are there?"}]
 GOLD = "SELECT count(*) FROM employees"
@@ -45,7 +46,7 @@ def test_a_row_naming_no_database_is_a_data_error(tmp_path):
 
 
 def test_a_model_that_cannot_load_stops_the_demo_instead_of_swapping_in_the_tiny_one(tmp_path, monkeypatch):
-    pytest.importorskip("transformers")
+    require("transformers")
     from extensions.config import load_config
     from extensions.training.model import load_policy
 
@@ -67,7 +68,7 @@ def test_spider_rows_keep_every_held_out_database_apart(spider_dev):
 
 
 def test_an_over_long_prompt_is_a_config_error():
-    pytest.importorskip("transformers")
+    require("transformers")
     from extensions.errors import ConfigError
     from extensions.training.runner import check_prompt_lengths
     from extensions.training.tiny import build_tokenizer

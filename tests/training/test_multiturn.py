@@ -6,11 +6,13 @@ import json
 
 import pytest
 
-pytest.importorskip("trl")
+from tests.conftest import require
+
+require("trl")
 
 
 @pytest.mark.slow
-def test_multi_turn_grpo_calls_the_tool_and_logs_rewards(tmp_path):
+def test_multi_turn_grpo_calls_the_tool_learns_and_logs_rewards(tmp_path, grpo_updates):
     from extensions.training.cli import main
 
     out = tmp_path / "run"
@@ -30,6 +32,8 @@ def test_multi_turn_grpo_calls_the_tool_and_logs_rewards(tmp_path):
             "grpo.num_generations=4",
             "--set",
             "grpo.temperature=0.7",
+            "--set",  # failed calls cost reward: episodes differ, so GRPO has a gradient even at reward 0
+            "multi_turn.error_penalty=-0.1",
             "--no-eval",
         ]
     )
@@ -38,6 +42,11 @@ def test_multi_turn_grpo_calls_the_tool_and_logs_rewards(tmp_path):
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert summary["steps"] == len(steps) == 2
     assert summary["tool_calls_per_episode"] >= 1.0, summary
+    losses = [json.loads(line)["loss"] for line in (out / "sft_metrics.jsonl").read_text().splitlines()]
+    assert sum(losses[-10:]) < 0.5 * sum(losses[:10]), losses[:10] + losses[-10:]  # the transcript warm-up learns
+    assert min(s["frac_reward_zero_std"] for s in steps) < 1.0, steps  # some group's rewards differ
+    (update,) = grpo_updates
+    assert update["changed"] > 0, update  # so the GRPO steps moved the weights
     for s in steps:
         assert s["rewards/sql_reward/mean"] == s["rewards/sql_reward/mean"]  # logged and not NaN
         assert "rewards/tool_errors/mean" in s and "tools/call_frequency" in s

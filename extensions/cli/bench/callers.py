@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from extensions.cli.bench.workload import ReferenceScorer, Sample, as_completion
+from extensions.config import RewardConfig
 from extensions.execution.engine import EngineSettings, ExecutionEngine
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 # Called with True when a timed window of the async callers opens and False when it closes (``bench profile``).
 CLOCK_OBSERVERS: list[Callable[[bool], None]] = []
@@ -123,7 +124,9 @@ def run_threads(samples: list[Sample], opts: RunOptions, enhanced: bool = False)
     """Per-sample calls from ``opts.threads`` threads: how verl's reward loop calls a plain ``compute_score``."""
     eng = _engine(samples, opts)
     try:
-        computer = EnhancedRewardComputer("arctic", engine=eng, semantics=opts.semantics) if enhanced else None
+        computer = (
+            RewardComputer(RewardConfig(baseline="arctic", semantics=opts.semantics), engine=eng) if enhanced else None
+        )
         call = _one_call(eng, computer, opts.semantics)
         usage0, t0 = _usage(), time.perf_counter()
         with ThreadPoolExecutor(opts.threads) as ex:
@@ -149,7 +152,7 @@ def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
     try:
         t0 = time.perf_counter()
         if enhanced:
-            computer = EnhancedRewardComputer("arctic", engine=eng, semantics=opts.semantics)
+            computer = RewardComputer(RewardConfig(baseline="arctic", semantics=opts.semantics), engine=eng)
             results = computer.compute_rewards(
                 [as_completion(s.pred) for s in samples], [{"sql": s.gold, "db_path": s.db_path} for s in samples]
             )
@@ -184,7 +187,9 @@ def run_async(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
     """One coroutine per sample gathered on one event loop: ``match_async`` / ``compute_reward_async``."""
     eng = _engine(samples, opts)
     try:
-        computer = EnhancedRewardComputer("arctic", engine=eng, semantics=opts.semantics) if enhanced else None
+        computer = (
+            RewardComputer(RewardConfig(baseline="arctic", semantics=opts.semantics), engine=eng) if enhanced else None
+        )
 
         async def one(s: Sample) -> bool:
             if computer is not None:

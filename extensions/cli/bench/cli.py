@@ -11,7 +11,7 @@ Prints one JSON document on stdout (progress on stderr, on a terminal only).
     agreement of: the path users get, ``extensions.verl_hook.compute_score_async`` with one coroutine per
     rollout gathered on one event loop, engine-only (``reward.enable_enhanced=false``) and with all
     shaping; the engine alone called per sample from 6 threads (with and without its inline lane), as
-    coroutines, and in one batch; and the full ``EnhancedRewardComputer`` called the same three ways.
+    coroutines, and in one batch; and the full ``RewardComputer`` called the same three ways.
     Every run starts in a fresh process (no warm cache), with its worker processes started. Then the
     same workload with runaway statements, a fixed and an adaptive timeout; the per-call overhead beyond
     SQLite's own time; and the ceilings (a no-op reward called the same way, the parse time of the

@@ -22,7 +22,7 @@ from typing import Any
 from extensions.config import MultiTurnConfig, load_config
 from extensions.integrations import computers
 from extensions.integrations.verl.hook import VERL_KWARGS, get_computer
-from extensions.tool.episode import EpisodeStats, score_episode
+from extensions.rewards.episode import EpisodeStats, score_episode
 
 __all__ = ["compute_score", "compute_score_async"]
 

@@ -1,4 +1,4 @@
-"""verl reward hook: one :class:`~extensions.rewards.enhanced.EnhancedRewardComputer` call per verl call.
+"""verl reward hook: one :class:`~extensions.rewards.combine.RewardComputer` call per verl call.
 
 verl 0.9.x calls ``compute_score(data_source=..., solution_str=<decoded response>,
 ground_truth=<reward_model.ground_truth>, extra_info=<parquet extra_info>, **reward_kwargs)``
@@ -35,7 +35,7 @@ from extensions.config import Config
 from extensions.execution.status import ALL_STATUSES
 from extensions.integrations import computers
 from extensions.rewards.breakdown import EnhancedRewardResult
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 
 log = logging.getLogger("extensions.verl_hook")
 
@@ -77,7 +77,7 @@ def share_node_cores(cfg: Config, cores: int | None = None) -> Config:
     return out
 
 
-def get_computer(**kwargs: Any) -> EnhancedRewardComputer:
+def get_computer(**kwargs: Any) -> RewardComputer:
     """The process-wide computer for these ``reward_kwargs`` (built once, thread-safe).
 
     Args:
@@ -229,7 +229,7 @@ def compute_score_batch(
     """For ``BatchRewardManager``: sequences in (lists, tuples, numpy arrays), one breakdown per sample out.
 
     The batch's distinct statements run first, then every sample is scored from cache
-    (:meth:`EnhancedRewardComputer.compute_rewards`): the same results as :func:`compute_score`.
+    (:meth:`RewardComputer.compute_rewards`): the same results as :func:`compute_score`.
 
     Args:
         data_sources, solution_strs, ground_truths, extra_infos: one entry per sample; missing entries are ``None``.

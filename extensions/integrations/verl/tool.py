@@ -29,7 +29,7 @@ from verl.tools.schemas import OpenAIFunctionToolSchema, ToolResponse
 from extensions.config import Config, load_config
 from extensions.data.layout import parse_ground_truth
 from extensions.execution.engine import ExecutionEngine, shared_engine
-from extensions.tool.episode import EpisodeStats
+from extensions.rewards.episode import EpisodeStats
 from extensions.tool.prompt import openai_tool_schema
 from extensions.tool.sql_tool import SqlSession, run_query
 

@@ -48,9 +48,9 @@ def main():
     out["wrong"] = score(task, "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>")
     out["empty"] = score(task, "")
     from extensions.config import load_config
-    from extensions.rewards.enhanced import EnhancedRewardComputer
+    from extensions.rewards.combine import RewardComputer
 
-    computer = EnhancedRewardComputer.from_config(load_config(overrides=["execution.workers=1"]))
+    computer = RewardComputer(load_config(overrides=["execution.workers=1"]))
     out["wrong_total"] = computer.compute_reward(
         "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", task.data.answer
     ).total

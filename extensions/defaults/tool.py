@@ -1,4 +1,4 @@
-"""The tool's knobs, defined once (standard library only).
+"""The knobs of the ``execute_sql`` tool, defined once (standard library only).
 
 ``extensions.config.MultiTurnConfig`` takes its defaults from here.
 

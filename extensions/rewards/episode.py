@@ -11,8 +11,8 @@ The breakdown gets fixed extra keys, logged as metrics by every adapter: ``tool_
 ``tool_budget_spent`` and ``multi_turn_penalty``.
 
 >>> from extensions.config import MultiTurnConfig
->>> from extensions.rewards.enhanced import EnhancedRewardComputer
->>> b = score_episode(EnhancedRewardComputer(), "", "SELECT 1", EpisodeStats(5, 2, True),
+>>> from extensions.rewards.combine import RewardComputer
+>>> b = score_episode(RewardComputer(), "", "SELECT 1", EpisodeStats(5, 2, True),
 ...                   MultiTurnConfig(no_answer_penalty=-0.5))
 >>> b["score"], b["tool_calls"], b["tool_errors"], b["multi_turn_penalty"]
 (-0.5, 5.0, 2.0, -0.5)
