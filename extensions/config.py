@@ -60,6 +60,14 @@ class ExecutionConfig(_Strict):
         _ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps"
     )
     adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
+    max_cpu_s: float = Field(
+        _ENGINE.max_cpu_s,
+        ge=0,
+        description="CPU seconds of the executing thread per statement (past it: timeout_cpu); 0 = none",
+    )
+    adaptive_min_cpu_s: float = Field(
+        _ENGINE.adaptive_min_cpu_s, ge=0, description="smallest adaptive CPU budget (seconds)"
+    )
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)

@@ -30,6 +30,7 @@ from extensions._util.cache import ResultCache, approx_bytes
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
+from extensions.execution.budget import VALUES_ONLY, WHOLE, Budget, Cap
 from extensions.execution.compare import (
     CompareLimit,
     CompareOptions,
@@ -43,7 +44,7 @@ from extensions.execution.settings import EngineSettings
 from extensions.execution.status import ExecResult, Status
 from extensions.sql.normalize import cache_key
 
-__all__ = ["CompareOptions", "EngineSettings", "ExecutionEngine", "MatchResult", "shared_engine"]
+__all__ = ["Budget", "Cap", "CompareOptions", "EngineSettings", "ExecutionEngine", "MatchResult", "shared_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ class MatchResult:
 
     ``status`` is the prediction's execution status, or ``gold_error`` when the
     gold query failed (never a match), or ``db_missing``/``db_corrupt``.
-    ``timeout_s`` is the prediction's wall-clock backstop and ``max_vm_steps`` its
-    work budget in VM instructions.
+    ``timeout_s`` is the prediction's wall-clock backstop, ``max_vm_steps`` and
+    ``max_cpu_s`` its work budget. The results carry no column names (the
+    comparison does not look at them; :meth:`ExecutionEngine.execute` gives them).
     """
 
     match: bool
@@ -65,6 +67,7 @@ class MatchResult:
     gold: ExecResult | None = None
     timeout_s: float = 0.0
     max_vm_steps: int = 0
+    max_cpu_s: float = 0.0
 
     @property
     def executed(self) -> bool:
@@ -91,38 +94,50 @@ def _keyed_bytes(key_chars: int, r: ExecResult) -> int:
 
 
 def _statement_key(sql: str) -> str:
-    """The cache key of a statement: normalised when short, the text itself when long."""
+    """The cache key of a statement on the reward path: normalised when short, the text itself when long."""
     return cache_key(sql) if len(sql) <= _NORMALISE_MAX_CHARS else sql
 
 
-def _usable(r: ExecResult, max_vm_steps: int) -> bool:
-    """A cached step timeout under a smaller budget than this call's is no verdict for it."""
-    if r.status is not Status.TIMEOUT:
-        return True
-    return 0 < max_vm_steps <= r.max_vm_steps or r.max_vm_steps == 0
+def _usable(r: ExecResult, budget: Budget) -> bool:
+    """A cached timeout under a smaller budget than this call's is no verdict for it."""
+    if r.status is Status.TIMEOUT:
+        return 0 < budget.max_vm_steps <= r.max_vm_steps or r.max_vm_steps == 0
+    if r.status is Status.TIMEOUT_CPU:
+        return 0 < budget.max_cpu_s <= r.max_cpu_s or r.max_cpu_s == 0
+    return True
 
 
-def _within(r: ExecResult, max_vm_steps: int) -> ExecResult:
-    """``r`` as a run under ``max_vm_steps`` gives it: the same status and detail as a fresh run."""
-    if not max_vm_steps:
+def _within(r: ExecResult, budget: Budget) -> ExecResult:
+    """``r`` as a run under ``budget`` gives it: the same status and detail as a fresh run.
+
+    A result cached under a larger budget that needed more steps (or CPU seconds) than this one
+    allows is the timeout a fresh run gives; VM steps, the exact measure, are looked at first.
+    """
+    steps, cpu = budget.max_vm_steps, budget.max_cpu_s
+    if r.status is Status.OK or r.status is Status.TIMEOUT_CPU:
+        if steps and r.vm_steps > steps:
+            return _timed_out(r, Status.TIMEOUT, budget)
+        if cpu and r.cpu_s > cpu:
+            return _timed_out(r, Status.TIMEOUT_CPU, budget)
         return r
-    if r.status is Status.OK and r.vm_steps > max_vm_steps:  # ran under a larger budget earlier
-        return ExecResult(
-            Status.TIMEOUT,
-            detail=_steps_detail(max_vm_steps),
-            timeout_s=r.timeout_s,
-            vm_steps=r.vm_steps,
-            max_vm_steps=max_vm_steps,
-            cached=r.cached,
-        )
-    if r.status is Status.TIMEOUT and r.max_vm_steps != max_vm_steps:
-        return dataclasses.replace(r, detail=_steps_detail(max_vm_steps), max_vm_steps=max_vm_steps)
+    if r.status is Status.TIMEOUT and steps and r.max_vm_steps != steps:
+        return _timed_out(r, Status.TIMEOUT, budget)
     return r
 
 
-def _steps_detail(max_vm_steps: int) -> str:
-    """The detail of a step timeout (the sandbox's own wording)."""
-    return f"more than max_vm_steps={max_vm_steps} VM steps"
+def _timed_out(r: ExecResult, status: Status, budget: Budget) -> ExecResult:
+    """The ``timeout`` or ``timeout_cpu`` result of ``r``'s statement under ``budget``."""
+    detail = budget.steps_detail() if status is Status.TIMEOUT else budget.cpu_detail()
+    return ExecResult(
+        status,
+        detail=detail,
+        timeout_s=r.timeout_s,
+        vm_steps=r.vm_steps,
+        max_vm_steps=budget.max_vm_steps,
+        cpu_s=r.cpu_s,
+        max_cpu_s=budget.max_cpu_s,
+        cached=r.cached,
+    )
 
 
 def _cacheable(r: ExecResult) -> bool:
@@ -256,8 +271,9 @@ class ExecutionEngine:
         Returns:
             ``executions`` (distinct statements run), ``worker_executions`` (of which in a
             worker), ``inline`` (lane counters, ``budget_ms``, ``slow_databases``,
-            ``batch_skipped``), ``match_async``, ``worker_restarts``, ``worker_pids`` (the
-            process ids of the workers alive now) and one dict per
+            ``batch_skipped``), ``match_async``, ``worker_restarts``, ``worker_retries`` (statements
+            tried a second time after a stall), ``worker_pids`` (the process ids of the workers
+            alive now) and one dict per
             cache (``entries``, ``bytes``, ``hits``, ``misses``, ``joined``).
         """
         c = self._counts
@@ -275,6 +291,7 @@ class ExecutionEngine:
             "inline": inline,
             "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
             "worker_restarts": self.pool.restarts,
+            "worker_retries": self.pool.retries,
             "worker_pids": self.pool.pids(),
             "gold_cache": self.gold_cache.stats(),
             "result_cache": self.result_cache.stats(),
@@ -309,101 +326,111 @@ class ExecutionEngine:
             return sig, ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes")
         return sig, None
 
-    def _gold_twin(self, cache: ResultCache[ExecResult], key: tuple, steps: int) -> ExecResult | None:
-        """A prediction equal to a gold query reuses the gold's cached result."""
-        if cache is self.gold_cache:
+    def _gold_twin(self, cache: ResultCache[ExecResult], key: tuple, budget: Budget) -> ExecResult | None:
+        """A prediction equal to a gold query reuses the gold's cached result (reward-path keys only)."""
+        if cache is self.gold_cache or len(key) != 3:
             return None
         r = self.gold_cache.get(key)
-        return r if r is not None and _usable(r, steps) else None
+        return r if r is not None and _usable(r, budget) else None
 
     def _lane_allowed(self, db_path: str, inline: bool) -> bool:
         return inline and self._budget_s > 0 and not self._slow.get(db_path, False) and not self.pool.closed
 
     def _try_inline(
-        self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool
+        self, db_path: str, sig: Signature, sql: str, budget: Budget, gold: bool, cap: Cap
     ) -> ExecResult | None:
         """The lane's verdict, or None when a worker must run the statement."""
-        r = self._inline.run(db_path, sig, sql, min(self._budget_s, timeout_s), timeout_s, steps)
+        r = self._inline.run(db_path, sig, sql, min(self._budget_s, budget.timeout_s), budget, cap)
         if r is not None:
             self._counts["executions"] += 1
             if gold:
                 self._note_speed(db_path, r.elapsed_s)
         return r
 
-    def _in_worker(
-        self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool
-    ) -> ExecResult:
+    def _in_worker(self, db_path: str, sig: Signature, sql: str, budget: Budget, gold: bool, cap: Cap) -> ExecResult:
         self._counts["executions"] += 1
         self._counts["worker_executions"] += 1
-        r = self.pool.execute(db_path, sql, timeout_s, sig, steps)
+        r = self.pool.execute(db_path, sql, budget, sig, cap)
         if r.status is Status.INTERNAL_ERROR:
             log_once(log, f"worker:{r.detail[:40]}", "sandbox worker reported an internal error: %s", r.detail)
         elif r.status is Status.TIMEOUT_WALL:
             log_once(
                 log,
                 "timeout_wall",
-                "a statement passed the wall-clock backstop (timeout_s=%s) twice: %s; "
+                "a statement passed the wall-clock backstop (timeout_s=%s) twice, or found no free worker: %s; "
                 "not cached, the machine may be overloaded or a worker stopped",
-                timeout_s,
+                budget.timeout_s,
                 r.detail,
             )
         if gold and r.status is not Status.INTERNAL_ERROR:
-            self._note_speed(db_path, timeout_s if r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL) else r.elapsed_s)
+            slow = r.status in (Status.TIMEOUT, Status.TIMEOUT_WALL, Status.TIMEOUT_CPU)
+            self._note_speed(db_path, budget.timeout_s if slow else r.elapsed_s)
         return r
 
     def _compute(
-        self, db_path: str, sig: Signature, sql: str, timeout_s: float, steps: int, gold: bool, inline: bool
+        self, db_path: str, sig: Signature, sql: str, budget: Budget, gold: bool, inline: bool, cap: Cap
     ) -> ExecResult:
         if self._lane_allowed(db_path, inline):
-            r = self._try_inline(db_path, sig, sql, timeout_s, steps, gold)
+            r = self._try_inline(db_path, sig, sql, budget, gold, cap)
             if r is not None:
                 return r
-        return self._in_worker(db_path, sig, sql, timeout_s, steps, gold)
+        return self._in_worker(db_path, sig, sql, budget, gold, cap)
+
+    def _key(self, db_path: str, sig: Signature, sql: str, cap: Cap | None) -> tuple:
+        """The cache key: the normalised statement on the reward path (``cap`` None: values only, no
+        column names), else the exact text and the cap, since the answer shows text."""
+        if cap is None:
+            return (_abspath(db_path), sig, _statement_key(sql))
+        return (_abspath(db_path), sig, sql, cap)
 
     def _run(
         self,
         cache: ResultCache[ExecResult],
         db_path: str,
         sql: str,
-        timeout_s: float,
-        steps: int,
+        budget: Budget,
         sig: Signature | None = None,
         inline: bool = True,
+        cap: Cap | None = None,
     ) -> ExecResult:
-        """The statement's result: from ``cache``, else the inline lane, else a worker."""
+        """The statement's result: from ``cache``, else the inline lane, else a worker.
+
+        ``cap`` None is the reward path (normalised keys, no column names); a cap asks for an
+        exact-text key and that much of the result.
+        """
         sig, early = self._precheck(db_path, sql, sig)
         if early is not None:
             return early
-        key = (_abspath(db_path), sig, _statement_key(sql))
-        result = self._gold_twin(cache, key, steps)
+        key = self._key(db_path, sig, sql, cap)
+        result = self._gold_twin(cache, key, budget)
         if result is None:
             gold = cache is self.gold_cache
             result, _ = cache.get_or_compute(
                 key,
-                functools.partial(self._compute, db_path, sig, sql, timeout_s, steps, gold, inline),
-                cost=functools.partial(_keyed_bytes, len(key[2])),
-                usable=functools.partial(_usable, max_vm_steps=steps),
+                functools.partial(self._compute, db_path, sig, sql, budget, gold, inline, cap or VALUES_ONLY),
+                cost=functools.partial(_keyed_bytes, len(sql)),
+                usable=functools.partial(_usable, budget=budget),
                 cacheable=_cacheable,
                 store=_as_cached,
             )
-        return _within(result, steps)
+        return _within(result, budget)
 
     def _run_lane_only(
-        self, cache: ResultCache[ExecResult], db_path: str, sql: str, timeout_s: float, steps: int
+        self, cache: ResultCache[ExecResult], db_path: str, sql: str, budget: Budget
     ) -> ExecResult | None:
-        """Like :meth:`_run` but never a worker: None when the lane cannot settle the statement."""
+        """Like :meth:`_run` (reward path) but never a worker: None when the lane cannot settle the statement."""
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
             return early
-        key = (_abspath(db_path), sig, _statement_key(sql))
-        result = self._gold_twin(cache, key, steps) or cache.get(key)
-        if result is not None and not _usable(result, steps):
+        key = self._key(db_path, sig, sql, None)
+        result = self._gold_twin(cache, key, budget) or cache.get(key)
+        if result is not None and not _usable(result, budget):
             result = None
         if result is None and self._lane_allowed(db_path, True):
-            result = self._try_inline(db_path, sig, sql, timeout_s, steps, cache is self.gold_cache)
+            result = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)
             if result is not None:
-                cache.put(key, _as_cached(result), _keyed_bytes(len(key[2]), result))
-        return None if result is None else _within(result, steps)
+                cache.put(key, _as_cached(result), _keyed_bytes(len(sql), result))
+        return None if result is None else _within(result, budget)
 
     def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
         """Remember whether ``path``'s gold queries fit the inline lane (half its budget); routing only."""
@@ -416,37 +443,74 @@ class ExecutionEngine:
         cache: ResultCache[ExecResult],
         db_path: str,
         sql: str,
-        timeout_s: float,
-        steps: int,
+        budget: Budget,
         sig: Signature | None = None,
         inline: bool = True,
+        cap: Cap | None = None,
     ) -> ExecResult:
         try:
-            return self._run(cache, db_path, sql, timeout_s, steps, sig, inline)
+            return self._run(cache, db_path, sql, budget, sig, inline, cap)
         except Exception as exc:  # a bug: a defined status, logged once
             log_once(log, f"execute:{type(exc).__name__}", "internal error in execute: %r", exc, exc_info=True)
             return ExecResult(Status.INTERNAL_ERROR, detail=_internal(exc))
 
     def execute(
-        self, db_path: str, sql: str, *, timeout_s: float | None = None, max_vm_steps: int | None = None
+        self,
+        db_path: str,
+        sql: str,
+        *,
+        timeout_s: float | None = None,
+        max_vm_steps: int | None = None,
+        max_cpu_s: float | None = None,
+        cap: Cap = WHOLE,
     ) -> ExecResult:
         """Execute ``sql`` read-only on ``db_path``; recent identical statements are reused. Never raises.
+
+        Results are cached under the exact text and ``cap``, so the columns, detail and rows are those
+        this very statement gives, whatever ran before it.
 
         Args:
             db_path: the SQLite file.
             sql: one statement.
             timeout_s: the wall-clock backstop (default ``settings.timeout_s``).
             max_vm_steps: the work budget in VM instructions (default ``settings.max_vm_steps``; 0: none).
+            max_cpu_s: the CPU budget in seconds (default ``settings.max_cpu_s``; 0: none).
+            cap: how much of the result to return (default: all of it); the rest never leaves the worker.
 
         Returns:
             The :class:`ExecResult`.
         """
-        steps = self.settings.max_vm_steps if max_vm_steps is None else max_vm_steps
-        return self._safe_run(self.result_cache, db_path, sql, timeout_s or self.settings.timeout_s, steps)
+        s = self.settings
+        budget = Budget(
+            s.max_vm_steps if max_vm_steps is None else max_vm_steps,
+            s.max_cpu_s if max_cpu_s is None else max_cpu_s,
+            timeout_s or s.timeout_s,
+        )
+        return self._safe_run(self.result_cache, db_path, sql, budget, cap=cap)
 
     def execute_gold(self, db_path: str, sql: str) -> ExecResult:
-        """Execute a gold query with the full budget; cached per (database, SQL). Never raises."""
-        return self._safe_run(self.gold_cache, db_path, sql, self.settings.timeout_s, self.settings.max_vm_steps)
+        """Execute a gold query with the full budget; cached per (database, exact SQL). Never raises."""
+        return self._safe_run(self.gold_cache, db_path, sql, self.gold_budget(), cap=WHOLE)
+
+    def gold_budget(self) -> Budget:
+        """A gold query's budget: ``max_vm_steps``, ``max_cpu_s`` and the ``timeout_s`` backstop.
+
+        Returns:
+            The :class:`Budget`.
+        """
+        s = self.settings
+        return Budget(s.max_vm_steps, s.max_cpu_s, s.timeout_s)
+
+    def budget_for(self, gold: ExecResult) -> Budget:
+        """A prediction's budget given its gold's result: :meth:`steps_for`, :meth:`cpu_for`, :meth:`timeout_for`.
+
+        Args:
+            gold: the gold query's result.
+
+        Returns:
+            The :class:`Budget`.
+        """
+        return Budget(self.steps_for(gold), self.cpu_for(gold), self.timeout_for(gold))
 
     def timeout_for(self, gold: ExecResult) -> float:
         """A prediction's wall-clock backstop: ``settings.timeout_s`` whatever the gold (never adaptive)."""
@@ -472,6 +536,27 @@ class ExecutionEngine:
             return s.max_vm_steps
         adaptive = max(s.adaptive_min_steps, int(s.adaptive_k * gold.vm_steps))
         return min(s.max_vm_steps, adaptive) if s.max_vm_steps else adaptive
+
+    def cpu_for(self, gold: ExecResult) -> float:
+        """A prediction's CPU budget in seconds given its gold's result.
+
+        Args:
+            gold: the gold query's result.
+
+        Returns:
+            ``clamp(adaptive_k × gold.cpu_s, adaptive_min_cpu_s, max_cpu_s)`` with
+            ``adaptive_timeout``, else ``max_cpu_s`` (0: no budget).
+
+        >>> eng = ExecutionEngine(workers=1, max_cpu_s=30.0, adaptive_k=20, adaptive_min_cpu_s=1.0)
+        >>> eng.cpu_for(ExecResult(Status.OK, cpu_s=0.5)), eng.cpu_for(ExecResult(Status.OK, cpu_s=0.001))
+        (10.0, 1.0)
+        >>> eng.close()
+        """
+        s = self.settings
+        if not s.adaptive_timeout:
+            return s.max_cpu_s
+        adaptive = max(s.adaptive_min_cpu_s, s.adaptive_k * gold.cpu_s)
+        return min(s.max_cpu_s, adaptive) if s.max_cpu_s else adaptive
 
     # -- comparison -------------------------------------------------------------------
     def match(
@@ -546,9 +631,9 @@ class ExecutionEngine:
     def _compare(
         self, db_path: str, sig: Signature | None, pred_sql: str | None, gold_sql: str, opts: CompareOptions
     ) -> MatchResult:
-        s = self.settings
         gold_prepared = opts.prepare(gold_sql)
-        gold = self._safe_run(self.gold_cache, db_path, gold_prepared, s.timeout_s, s.max_vm_steps, sig)
+        gold_budget = self.gold_budget()
+        gold = self._safe_run(self.gold_cache, db_path, gold_prepared, gold_budget, sig)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
         if not isinstance(pred_sql, str) or not pred_sql.strip():
@@ -558,32 +643,23 @@ class ExecutionEngine:
         pred_prepared = pred_sql if len(pred_sql) > self.settings.max_sql_bytes else opts.prepare(pred_sql)
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
-            pred = self._safe_run(self.result_cache, db_path, pred_prepared, s.timeout_s, s.max_vm_steps, sig)
-            return MatchResult(
-                False,
-                Status.GOLD_ERROR,
-                f"gold {gold.status.value}: {gold.detail}",
-                pred,
-                gold,
-                s.timeout_s,
-                s.max_vm_steps,
-            )
-        timeout_s, steps = self.timeout_for(gold), self.steps_for(gold)
+            pred = self._safe_run(self.result_cache, db_path, pred_prepared, gold_budget, sig)
+            detail = f"gold {gold.status.value}: {gold.detail}"
+            return _verdict(False, Status.GOLD_ERROR, detail, pred, gold, gold_budget)
+        budget = self.budget_for(gold)
         # A gold that needs more than half the inline budget: its predictions go straight to a worker.
         inline = gold.elapsed_s <= self._budget_s / 2
-        pred = self._safe_run(self.result_cache, db_path, pred_prepared, timeout_s, steps, sig, inline)
+        pred = self._safe_run(self.result_cache, db_path, pred_prepared, budget, sig, inline)
         if pred.status is not Status.OK:
-            return MatchResult(False, pred.status, pred.detail, pred, gold, timeout_s, steps)
+            return _verdict(False, pred.status, pred.detail, pred, gold, budget)
         assert gold.rows is not None and pred.rows is not None
         if opts.empty_result_is_wrong and not gold.rows and not pred.rows:
-            return MatchResult(
-                False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold, timeout_s, steps
-            )
+            return _verdict(False, Status.OK, "both results empty (empty_result_is_wrong)", pred, gold, budget)
         try:
             ok = opts.matches(gold.rows, pred.rows, gold_sql=gold_prepared)
         except CompareLimit as exc:
-            return MatchResult(False, Status.TOO_LARGE, str(exc), pred, gold, timeout_s, steps)
-        return MatchResult(ok, Status.OK, "" if ok else "results differ", pred, gold, timeout_s, steps)
+            return _verdict(False, Status.TOO_LARGE, str(exc), pred, gold, budget)
+        return _verdict(ok, Status.OK, "" if ok else "results differ", pred, gold, budget)
 
     # -- batches ------------------------------------------------------------------------
     def execute_batch(
@@ -612,8 +688,8 @@ class ExecutionEngine:
             opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct))
             work = _batch_work(items, opts)
             golds = list(dict.fromkeys((p, g) for p, _, g in work))
-            s = self.settings
-            results = self._settle([(p, g, s.timeout_s, s.max_vm_steps, True) for p, g in golds], gold=True)
+            gold_budget = self.gold_budget()
+            results = self._settle([(p, g, gold_budget, True) for p, g in golds], gold=True)
             self._settle(self._prediction_jobs(work, dict(zip(golds, results)), opts), gold=False)
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in execute_batch: %r", exc, exc_info=True)
@@ -622,38 +698,36 @@ class ExecutionEngine:
 
     def _prediction_jobs(
         self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult], opts: CompareOptions
-    ) -> list[tuple[str, str, float, int, bool]]:
-        """``(path, sql, timeout_s, max_vm_steps, inline)`` per distinct prediction (its gold's budget, lane choice)."""
-        jobs: dict[tuple[str, str], tuple[int, bool]] = {}
+    ) -> list[tuple[str, str, Budget, bool]]:
+        """``(path, sql, budget, inline)`` per distinct prediction (its gold's budget, lane choice)."""
+        jobs: dict[tuple[str, str], tuple[Budget, bool]] = {}
         for path, pred, gold_sql in work:
             g = golds[(path, gold_sql)]
             if not isinstance(pred, str) or not pred.strip() or g.status in (Status.DB_MISSING, Status.DB_CORRUPT):
                 continue
             ok = g.status is Status.OK
-            steps = self.steps_for(g) if ok else self.settings.max_vm_steps
+            budget = self.budget_for(g) if ok else self.gold_budget()
             inline = not ok or g.elapsed_s <= self._budget_s / 2
             key = (path, opts.prepare(pred))
-            before = jobs.get(key, (-1, True))
+            before = jobs.get(key)
             # The largest budget runs; a smaller one reads the same cached run (``_within``).
-            wider = 0 if 0 in (before[0], steps) else max(before[0], steps)
-            jobs[key] = (wider, before[1] and inline)
-        t = self.settings.timeout_s
-        return [(p, sql, t, steps, inline) for (p, sql), (steps, inline) in jobs.items()]
+            jobs[key] = (budget, inline) if before is None else (_wider(before[0], budget), before[1] and inline)
+        return [(p, sql, budget, inline) for (p, sql), (budget, inline) in jobs.items()]
 
-    def _settle(self, jobs: list[tuple[str, str, float, int, bool]], *, gold: bool) -> list[ExecResult]:
-        """Results of ``(db_path, sql, timeout_s, max_vm_steps, inline)`` jobs: the lane first, then the workers."""
+    def _settle(self, jobs: list[tuple[str, str, Budget, bool]], *, gold: bool) -> list[ExecResult]:
+        """Results of ``(db_path, sql, budget, inline)`` jobs: the lane first, then the workers."""
         cache = self.gold_cache if gold else self.result_cache
         results = self._settle_in_lane(jobs, cache, gold)
         rest = [i for i, r in enumerate(results) if r is None]
         if rest:
             with ThreadPoolExecutor(max(1, min(self.pool.size, len(rest))), thread_name_prefix="execute_batch") as ex:
-                done = ex.map(lambda i: self._safe_run(cache, *jobs[i][:4], None, False), rest)
+                done = ex.map(lambda i: self._safe_run(cache, jobs[i][0], jobs[i][1], jobs[i][2], None, False), rest)
                 for i, r in zip(rest, done):
                     results[i] = r
         return [r if r is not None else ExecResult(Status.INTERNAL_ERROR, detail="not run") for r in results]
 
     def _settle_in_lane(
-        self, jobs: list[tuple[str, str, float, int, bool]], cache: ResultCache[ExecResult], gold: bool
+        self, jobs: list[tuple[str, str, Budget, bool]], cache: ResultCache[ExecResult], gold: bool
     ) -> list[ExecResult | None]:
         """The lane's results in the calling thread (None: for a worker).
 
@@ -663,14 +737,14 @@ class ExecutionEngine:
         results: list[ExecResult | None] = [None] * len(jobs)
         held: dict[str, float] = {}
         limit = _BATCH_LANE_BUDGETS * self._budget_s
-        for i, (p, sql, t, steps, inline) in enumerate(jobs):
+        for i, (p, sql, budget, inline) in enumerate(jobs):
             if not inline:
                 continue
             if not gold and held.get(p, 0.0) > limit:
                 self._counts["batch_lane_skipped"] += 1
                 continue
             t0 = time.perf_counter()
-            results[i] = self._run_lane_only(cache, p, sql, t, steps)
+            results[i] = self._run_lane_only(cache, p, sql, budget)
             if results[i] is None:
                 held[p] = held.get(p, 0.0) + time.perf_counter() - t0
         return results
@@ -757,6 +831,19 @@ class ExecutionEngine:
         return by_group(
             items, lambda it: it[3], lambda group: self.match_many([it[:3] for it in group], options=group[0][3])
         )
+
+
+def _verdict(
+    ok: bool, status: Status, detail: str, pred: ExecResult | None, gold: ExecResult, b: Budget
+) -> MatchResult:
+    return MatchResult(ok, status, detail, pred, gold, b.timeout_s, b.max_vm_steps, b.max_cpu_s)
+
+
+def _wider(a: Budget, b: Budget) -> Budget:
+    """The larger of two budgets, measure by measure (0, no bound, is the largest)."""
+    steps = 0 if 0 in (a.max_vm_steps, b.max_vm_steps) else max(a.max_vm_steps, b.max_vm_steps)
+    cpu = 0.0 if 0 in (a.max_cpu_s, b.max_cpu_s) else max(a.max_cpu_s, b.max_cpu_s)
+    return Budget(steps, cpu, max(a.timeout_s, b.timeout_s))
 
 
 def _item_key(path: Any, pred: Any, gold: Any) -> tuple | None:

@@ -24,10 +24,11 @@ value.
 
 >>> from extensions.data.demo import build_demo_databases
 >>> import tempfile
+>>> from extensions.execution.budget import Budget
 >>> from extensions.execution.sandbox import Limits, db_signature
 >>> hr = build_demo_databases(tempfile.mkdtemp())["hr"]
 >>> lane = InlineLane(Limits(max_rows=100, max_value_bytes=4096), max_open=4, immutable=True)
->>> lane.run(hr, db_signature(hr), "SELECT count(*) FROM employees", 0.01, 1.0).rows
+>>> lane.run(hr, db_signature(hr), "SELECT count(*) FROM employees", 0.01, Budget(timeout_s=1.0)).rows
 ((60,),)
 >>> lane.close()
 """
@@ -42,12 +43,15 @@ import time
 from collections import OrderedDict
 
 from extensions._util.forksafe import ForkSafeLock
+from extensions.execution.budget import WHOLE, Budget, Cap
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 
 # Outcomes of an inline run that stand as the verdict: the VM-step budget (``timeout``) counts the
 # same instructions in both places. Everything else (the inline wall deadline, the inline size caps,
-# any runtime surprise) goes to a worker.
+# any runtime surprise) goes to a worker. The lane's deadline is never later than the statement's CPU
+# budget (a thread's CPU time never grows faster than the wall clock), so a CPU verdict is always a
+# worker's.
 _INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN, Status.TIMEOUT})
 
 
@@ -219,17 +223,18 @@ class InlineLane:
         else:  # the file changed or was evicted meanwhile
             conn.close()
 
-    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, max_vm_steps: int) -> ExecResult:
+    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, budget: Budget, cap: Cap) -> ExecResult:
+        steps, cpu = budget.max_vm_steps, budget.max_cpu_s
         if self.watchdog is None:
-            return conn.run(sql, budget_s, max_vm_steps)
+            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap)
         ticket = self.watchdog.arm(conn.conn, time.monotonic() + budget_s)
         try:
-            return conn.run(sql, budget_s, max_vm_steps)
+            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap)
         finally:
             self.watchdog.disarm(ticket)
 
     def run(
-        self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float, max_vm_steps: int = 0
+        self, path: str, sig: Signature, sql: str, budget_s: float, budget: Budget, cap: Cap = WHOLE
     ) -> ExecResult | None:
         """The verdict if the inline attempt settles it, else None (a worker must run it).
 
@@ -237,13 +242,15 @@ class InlineLane:
             path: the database file.
             sig: its signature (``db_signature(path)``).
             sql: one statement.
-            budget_s: the lane's deadline for this attempt.
-            timeout_s: the statement's full timeout (reported in the result).
-            max_vm_steps: the statement's work budget in VM instructions (0: none).
+            budget_s: the lane's deadline for this attempt (shortened to the CPU budget).
+            budget: the statement's budget (steps: a verdict here too; the wall backstop is reported).
+            cap: how much of the result to keep.
 
         Returns:
             The result, or None when a worker must run the statement.
         """
+        if budget.max_cpu_s > 0:
+            budget_s = min(budget_s, budget.max_cpu_s)
         taken = self._take(path, sig)
         if not isinstance(taken, tuple):
             if taken is False:
@@ -253,7 +260,7 @@ class InlineLane:
             return None
         conn, f = taken
         try:
-            r = self._attempt(conn, sql, budget_s, max_vm_steps)
+            r = self._attempt(conn, sql, budget_s, budget, cap)
             refused = conn.refused
         finally:
             self._give_back(path, conn, f)
@@ -261,7 +268,7 @@ class InlineLane:
             self.handed_over += 1
             return None
         self.settled += 1
-        return dataclasses.replace(r, timeout_s=timeout_s)
+        return dataclasses.replace(r, timeout_s=budget.timeout_s)
 
     def open_connections(self) -> int:
         """Connections open now (idle or in use)."""
