@@ -272,8 +272,8 @@ class ExecutionEngine:
             ``executions`` (distinct statements run), ``worker_executions`` (of which in a
             worker), ``inline`` (lane counters, ``budget_ms``, ``slow_databases``,
             ``batch_skipped``), ``match_async``, ``worker_restarts``, ``worker_retries`` (statements
-            tried a second time after a stall), ``worker_pids`` (the process ids of the workers
-            alive now) and one dict per
+            tried a second time after a stall), ``worker_bytes_received`` (result frames read),
+            ``worker_pids`` (the process ids of the workers alive now) and one dict per
             cache (``entries``, ``bytes``, ``hits``, ``misses``, ``joined``).
         """
         c = self._counts
@@ -292,6 +292,7 @@ class ExecutionEngine:
             "match_async": {"batches": self._coalescer.batches, "calls": self._coalescer.items},
             "worker_restarts": self.pool.restarts,
             "worker_retries": self.pool.retries,
+            "worker_bytes_received": self.pool.received_bytes,
             "worker_pids": self.pool.pids(),
             "gold_cache": self.gold_cache.stats(),
             "result_cache": self.result_cache.stats(),

@@ -5,7 +5,8 @@ talking over two pipes. A caller thread borrows one idle worker (waiting at most
 the statement's ``timeout_s`` for one), sends one statement and waits for the
 answer at most ``timeout_s + grace_s``. In the worker, SQLite's progress handler
 stops the query at its VM-step budget (``timeout``), a watchdog thread stops it
-at its CPU budget (``timeout_cpu``) and ends the process at twice that, and the
+at its CPU budget (``timeout_cpu``) and ends the process shortly after (a step
+SQLite cannot interrupt), and the
 progress handler stops it at ``timeout_s`` of wall clock as a backstop
 (``timeout_wall``). If the worker is stuck in C code, stopped, or blew its
 memory limit, the parent kills it (SIGKILL) and a fresh worker replaces it.
@@ -40,7 +41,7 @@ from extensions.execution.budget import WHOLE, Budget, Cap
 from extensions.execution.sandbox import Limits
 from extensions.execution.status import ExecResult, Status
 from extensions.execution.wire import WireError, decode_reply, encode_request, read_frame, write_frame
-from extensions.execution.worker import CPU_EXIT
+from extensions.execution.worker import CPU_EXIT, CPU_GRACE_S
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ class WorkerPool:
         self._closed = False
         self.restarts = 0  # workers replaced (killed, died, malformed)
         self.retries = 0  # statements tried a second time (a stall or a death, never a verdict)
+        self.received_bytes = 0  # result frames read from workers
         self._finalizer = weakref.finalize(self, WorkerPool._kill_all, self._all)
         atexit.register(self._finalizer)
 
@@ -375,7 +377,7 @@ class WorkerPool:
         if self._closed:
             raise EngineClosedError("worker pool closed during the call") from exc
         if w.exit_status() == CPU_EXIT:
-            return self._cpu_outcome(budget, 2 * budget.max_cpu_s), False
+            return self._cpu_outcome(budget, budget.max_cpu_s + min(budget.max_cpu_s, CPU_GRACE_S)), False
         log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
         detail = "worker process died (killed or out of memory)"
         return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=budget.timeout_s), True
@@ -391,7 +393,9 @@ class WorkerPool:
             return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=timeout_s), False
         alive = False
         try:
-            result, w.cpu_mark = decode_reply(w.call(msg, timeout_s + self.grace_s, self._max_frame))
+            body = w.call(msg, timeout_s + self.grace_s, self._max_frame)
+            self.received_bytes += len(body)
+            result, w.cpu_mark = decode_reply(body)
             alive = True
             return result, result.status is Status.TIMEOUT_WALL
         except WireError as exc:  # a worker that does not follow the format is replaced

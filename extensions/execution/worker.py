@@ -11,9 +11,9 @@ trainer). A result larger than ``--max-result-bytes`` is answered with
 
 A :class:`CpuWatchdog` thread reads the CPU clock of the thread that runs the
 statement: past the statement's ``max_cpu_s`` it stops the statement
-(``timeout_cpu``), and past twice that (a single VM step that SQLite cannot
-interrupt, such as a huge ``printf`` padding) it ends the process with
-:data:`CPU_EXIT`, which the parent reads as ``timeout_cpu`` too. The parent kills and
+(``timeout_cpu``), and past ``max_cpu_s + min(max_cpu_s, CPU_GRACE_S)`` (a single VM
+step that SQLite cannot interrupt, such as a huge ``printf`` padding) it ends the
+process with :data:`CPU_EXIT`, which the parent reads as ``timeout_cpu`` too. The parent kills and
 replaces a worker that does not answer in time, so a query stuck in C or a
 memory blow-up never outlives its deadline. ``RLIMIT_AS`` caps the worker's
 memory so that a memory bomb ends as ``too_large`` instead of swapping.
@@ -43,8 +43,11 @@ from extensions.execution.wire import (
     write_frame,
 )
 
-# The exit status of a worker that ended itself for using twice its statement's CPU budget.
+# The exit status of a worker that ended itself for a statement past its CPU budget and grace.
 CPU_EXIT = 88
+# How far past its CPU budget a statement stuck in one step may run before its worker ends itself:
+# the budget again, at most this many seconds.
+CPU_GRACE_S = 0.5
 
 # Requests come from the trainer (trusted) and are small.
 _MAX_REQUEST_BYTES = 64 * 1024 * 1024
@@ -79,8 +82,8 @@ class CpuWatchdog:
     ``arm(conn, budget_s)`` before a statement, ``disarm()`` after it. One daemon thread sleeps until
     the earliest moment the budget could be spent (a thread's CPU time never grows faster than the
     wall clock), reads the thread's CPU clock, and calls ``conn.stop("cpu")`` past the budget. Past
-    twice the budget, the statement is stuck in one step SQLite cannot interrupt, and the process
-    ends with :data:`CPU_EXIT`. Linux and other systems with ``time.pthread_getcpuclockid``; elsewhere
+    the budget and its grace (the budget again, at most :data:`CPU_GRACE_S`), the statement is stuck
+    in one step SQLite cannot interrupt, and the process ends with :data:`CPU_EXIT`. Linux and other systems with ``time.pthread_getcpuclockid``; elsewhere
     ``available`` is False and nothing is watched.
 
     >>> CpuWatchdog().available
@@ -106,7 +109,7 @@ class CpuWatchdog:
             return
         now = time.clock_gettime(self._clock)
         with self._cond:
-            self._job = (conn, now + budget_s, now + 2 * budget_s)
+            self._job = (conn, now + budget_s, now + budget_s + min(budget_s, CPU_GRACE_S))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="cpu-watchdog", daemon=True)
                 self._thread.start()
