@@ -83,8 +83,8 @@ class CpuWatchdog:
     the earliest moment the budget could be spent (a thread's CPU time never grows faster than the
     wall clock), reads the thread's CPU clock, and calls ``conn.stop("cpu")`` past the budget. Past
     the budget and its grace (the budget again, at most :data:`CPU_GRACE_S`), the statement is stuck
-    in one step SQLite cannot interrupt, and the process ends with :data:`CPU_EXIT`. Linux and other systems with ``time.pthread_getcpuclockid``; elsewhere
-    ``available`` is False and nothing is watched.
+    in one step SQLite cannot interrupt, and the process ends with :data:`CPU_EXIT`. Linux and other
+    systems with ``time.pthread_getcpuclockid``; elsewhere ``available`` is False and nothing is watched.
 
     >>> CpuWatchdog().available
     True
