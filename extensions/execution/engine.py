@@ -15,7 +15,6 @@ thread (:mod:`extensions.execution.lane`), else run in a worker process
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import os
@@ -74,15 +73,31 @@ class MatchResult:
         """The prediction ran and returned rows (whatever their value)."""
         return self.pred is not None and self.pred.status is Status.OK
 
+    def with_results(self, pred: ExecResult | None, gold: ExecResult | None) -> MatchResult:
+        """A copy with other ``pred`` and ``gold`` results (the verdict cache keeps its cached copies).
+
+        Args:
+            pred: the prediction's result.
+            gold: the gold's result.
+
+        Returns:
+            The copy.
+        """
+        twin = object.__new__(MatchResult)
+        twin.__dict__.update(self.__dict__, pred=pred, gold=gold)  # frozen: copied without running __init__
+        return twin
+
 
 def _as_cached(r: ExecResult | None) -> ExecResult | None:
-    if r is None or r.cached:
-        return r
-    return dataclasses.replace(r, cached=True)
+    return None if r is None else r.as_cached()
 
 
 def _result_bytes(r: ExecResult) -> int:
-    return 200 + approx_bytes(r.rows) + approx_bytes(r.columns) + len(r.detail)
+    """Estimated bytes of a result, worked out once per result object (kept in its ``__dict__``)."""
+    n = r.__dict__.get("_approx_bytes")
+    if n is None:
+        n = r.__dict__["_approx_bytes"] = 200 + approx_bytes(r.rows) + approx_bytes(r.columns) + len(r.detail)
+    return n
 
 
 def _verdict_bytes(m: MatchResult) -> int:
@@ -149,6 +164,10 @@ def _internal(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+_UNREADABLE = (Status.DB_MISSING, Status.DB_CORRUPT)
+# What a batch ran: ``(path, prepared SQL) -> result``, for its golds and for its predictions.
+_Known = tuple[dict[tuple[str, str], ExecResult], dict[tuple[str, str], ExecResult]]
+_NOTHING_KNOWN: _Known = ({}, {})
 # Verdicts that depend on more than the (file, SQL) pair: never memoised.
 _VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT, Status.TIMEOUT_WALL})
 # A batch's predictions on one database stop trying the lane once failed attempts held the caller this many budgets.
@@ -167,9 +186,27 @@ def _abspath(path: str) -> str:
     return _abspath_cached(path) if len(path) <= 4096 else os.path.abspath(path)
 
 
-def _options(options: CompareOptions | None, kw: dict[str, Any]) -> CompareOptions:
-    """``options``, or one built from the keyword arguments (ValueError for unknown semantics)."""
-    return options if options is not None else CompareOptions(**kw)
+@functools.lru_cache(maxsize=256)
+def _options_from(
+    semantics: Semantics, keep_distinct: bool, empty_result_is_wrong: bool, order_matters: bool | None
+) -> CompareOptions:
+    return CompareOptions(semantics, keep_distinct, empty_result_is_wrong, order_matters)
+
+
+def _options(
+    options: CompareOptions | None,
+    semantics: Semantics,
+    keep_distinct: bool,
+    empty_result_is_wrong: bool,
+    order_matters: bool | None,
+) -> CompareOptions:
+    """``options``, or the one the keyword arguments describe (ValueError for unknown semantics)."""
+    if options is not None:
+        return options
+    try:
+        return _options_from(semantics, keep_distinct, empty_result_is_wrong, order_matters)
+    except TypeError:  # an unhashable argument: built without the memo
+        return CompareOptions(semantics, keep_distinct, empty_result_is_wrong, order_matters)
 
 
 class ExecutionEngine:
@@ -224,6 +261,8 @@ class ExecutionEngine:
         )
         self._budget_s = max(0.0, s.inline_budget_ms) / 1000.0
         self._slow: dict[str, bool] = {}  # databases whose gold queries are too slow for the lane
+        self._gold_budget = Budget(s.max_vm_steps, s.max_cpu_s, s.timeout_s)
+        self._budgets: dict[int, tuple[ExecResult, Budget]] = {}  # id(gold result) -> its predictions' budget
         self._coalescer: Coalescer[tuple, MatchResult] = Coalescer(
             self._match_batch,
             lambda item, exc: MatchResult(False, Status.INTERNAL_ERROR, _internal(exc)),
@@ -262,6 +301,7 @@ class ExecutionEngine:
             cache.clear()
         self._sigs.clear()
         self._slow.clear()
+        self._budgets.clear()
         clear_memo()
         _abspath_cached.cache_clear()
 
@@ -321,7 +361,7 @@ class ExecutionEngine:
             sig = self._signature(db_path) if isinstance(db_path, str) else None
         if sig is None:
             return (), ExecResult(Status.DB_MISSING, detail=f"no database file at {db_path!r}")
-        if not isinstance(sql, str) or not sql.strip():
+        if not isinstance(sql, str) or not sql or sql.isspace():
             return sig, ExecResult(Status.SYNTAX_ERROR, detail="empty SQL")
         if len(sql) > self.settings.max_sql_bytes:
             return sig, ExecResult(Status.TOO_LARGE, detail="SQL longer than max_sql_bytes")
@@ -403,14 +443,15 @@ class ExecutionEngine:
         if early is not None:
             return early
         key = self._key(db_path, sig, sql, cap)
-        result = self._gold_twin(cache, key, budget)
+        usable = functools.partial(_usable, budget=budget)
+        result = self._gold_twin(cache, key, budget) or cache.lookup(key, usable)
         if result is None:
             gold = cache is self.gold_cache
             result, _ = cache.get_or_compute(
                 key,
                 functools.partial(self._compute, db_path, sig, sql, budget, gold, inline, cap or VALUES_ONLY),
                 cost=functools.partial(_keyed_bytes, len(sql)),
-                usable=functools.partial(_usable, budget=budget),
+                usable=usable,
                 cacheable=_cacheable,
                 store=_as_cached,
             )
@@ -424,9 +465,7 @@ class ExecutionEngine:
         if early is not None:
             return early
         key = self._key(db_path, sig, sql, None)
-        result = self._gold_twin(cache, key, budget) or cache.get(key)
-        if result is not None and not _usable(result, budget):
-            result = None
+        result = self._gold_twin(cache, key, budget) or cache.lookup(key, functools.partial(_usable, budget=budget))
         if result is None and self._lane_allowed(db_path, True):
             result = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)
             if result is not None:
@@ -499,8 +538,7 @@ class ExecutionEngine:
         Returns:
             The :class:`Budget`.
         """
-        s = self.settings
-        return Budget(s.max_vm_steps, s.max_cpu_s, s.timeout_s)
+        return self._gold_budget
 
     def budget_for(self, gold: ExecResult) -> Budget:
         """A prediction's budget given its gold's result: :meth:`steps_for`, :meth:`cpu_for`, :meth:`timeout_for`.
@@ -511,7 +549,14 @@ class ExecutionEngine:
         Returns:
             The :class:`Budget`.
         """
-        return Budget(self.steps_for(gold), self.cpu_for(gold), self.timeout_for(gold))
+        known = self._budgets.get(id(gold))
+        if known is not None and known[0] is gold:
+            return known[1]
+        budget = Budget(self.steps_for(gold), self.cpu_for(gold), self.timeout_for(gold))
+        if len(self._budgets) >= 4096:
+            self._budgets.clear()
+        self._budgets[id(gold)] = (gold, budget)
+        return budget
 
     def timeout_for(self, gold: ExecResult) -> float:
         """A prediction's wall-clock backstop: ``settings.timeout_s`` whatever the gold (never adaptive)."""
@@ -584,15 +629,7 @@ class ExecutionEngine:
         Returns:
             The :class:`MatchResult`.
         """
-        opts = _options(
-            options,
-            dict(
-                semantics=semantics,
-                keep_distinct=keep_distinct,
-                empty_result_is_wrong=empty_result_is_wrong,
-                order_matters=order_matters,
-            ),
-        )
+        opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
         try:
             paths = [db_path] if isinstance(db_path, str) else list(db_path or [])
             if not paths:
@@ -606,7 +643,19 @@ class ExecutionEngine:
             log_once(log, f"match:{type(exc).__name__}", "internal error in match: %r", exc, exc_info=True)
             return MatchResult(False, Status.INTERNAL_ERROR, _internal(exc))
 
-    def _match_one(self, db_path: str, pred_sql: str | None, gold_sql: str, opts: CompareOptions) -> MatchResult:
+    def _match_single(
+        self, db_path: str, pred_sql: Any, gold_sql: Any, opts: CompareOptions, known: _Known
+    ) -> MatchResult:
+        """:meth:`match` on one file, with a batch's results at hand; never raises."""
+        try:
+            return self._match_one(db_path, pred_sql, gold_sql, opts, known)
+        except Exception as exc:
+            log_once(log, f"match:{type(exc).__name__}", "internal error in match: %r", exc, exc_info=True)
+            return MatchResult(False, Status.INTERNAL_ERROR, _internal(exc))
+
+    def _match_one(
+        self, db_path: str, pred_sql: str | None, gold_sql: str, opts: CompareOptions, known: _Known = _NOTHING_KNOWN
+    ) -> MatchResult:
         if not isinstance(gold_sql, str) or not gold_sql.strip():
             return MatchResult(False, Status.GOLD_ERROR, "gold SQL is missing")
         sig = self._signature(db_path) if isinstance(db_path, str) else None
@@ -617,40 +666,68 @@ class ExecutionEngine:
             or too_long
             or not (pred_sql is None or isinstance(pred_sql, str))
         ):
-            return self._compare(db_path, sig, pred_sql, gold_sql, opts)
+            return self._compare(db_path, sig, pred_sql, gold_sql, opts, known)
         key = (_abspath(db_path), sig, pred_sql, gold_sql, opts)
         memo = self.verdict_cache.get(key)
         if memo is not None:
             self._counts["verdict_hits"] += 1
             return memo
-        m = self._compare(db_path, sig, pred_sql, gold_sql, opts)
-        if m.status not in _VOLATILE and all(r is None or r.status not in _VOLATILE for r in (m.gold, m.pred)):
-            kept = dataclasses.replace(m, pred=_as_cached(m.pred), gold=_as_cached(m.gold))
-            self.verdict_cache.put(key, kept, _verdict_bytes(kept) + len(gold_sql) + len(pred_sql or ""))
+        m = self._compare(db_path, sig, pred_sql, gold_sql, opts, known)
+        pred, gold = m.pred, m.gold
+        if m.status in _VOLATILE or (gold is not None and gold.status in _VOLATILE):
+            return m
+        if pred is not None and pred.status in _VOLATILE:
+            return m
+        kept = m
+        if (pred is not None and not pred.cached) or (gold is not None and not gold.cached):
+            kept = m.with_results(_as_cached(pred), _as_cached(gold))
+        self.verdict_cache.put(key, kept, _verdict_bytes(kept) + len(gold_sql) + len(pred_sql or ""))
         return m
 
+    def _known_or_run(
+        self,
+        known: dict[tuple[str, str], ExecResult],
+        cache: ResultCache[ExecResult],
+        db_path: str,
+        sql: str,
+        budget: Budget,
+        sig: Signature | None,
+        inline: bool = True,
+    ) -> ExecResult:
+        """The batch's result for ``sql`` (a verdict, read as a fresh run under ``budget`` reads it), else a run."""
+        r = known.get((db_path, sql))
+        if r is not None and r.status not in _VOLATILE and _usable(r, budget):
+            return _within(r, budget)
+        return self._safe_run(cache, db_path, sql, budget, sig, inline)
+
     def _compare(
-        self, db_path: str, sig: Signature | None, pred_sql: str | None, gold_sql: str, opts: CompareOptions
+        self,
+        db_path: str,
+        sig: Signature | None,
+        pred_sql: str | None,
+        gold_sql: str,
+        opts: CompareOptions,
+        known: _Known = _NOTHING_KNOWN,
     ) -> MatchResult:
         gold_prepared = opts.prepare(gold_sql)
         gold_budget = self.gold_budget()
-        gold = self._safe_run(self.gold_cache, db_path, gold_prepared, gold_budget, sig)
+        gold = self._known_or_run(known[0], self.gold_cache, db_path, gold_prepared, gold_budget, sig)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
-        if not isinstance(pred_sql, str) or not pred_sql.strip():
+        if not isinstance(pred_sql, str) or not pred_sql or pred_sql.isspace():
             status = Status.GOLD_ERROR if gold.status is not Status.OK else Status.SYNTAX_ERROR
             return MatchResult(False, status, "no SQL in the completion", None, gold)
         # Too long: left unprocessed, the pre-check refuses it as too_large.
         pred_prepared = pred_sql if len(pred_sql) > self.settings.max_sql_bytes else opts.prepare(pred_sql)
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
-            pred = self._safe_run(self.result_cache, db_path, pred_prepared, gold_budget, sig)
+            pred = self._known_or_run(known[1], self.result_cache, db_path, pred_prepared, gold_budget, sig)
             detail = f"gold {gold.status.value}: {gold.detail}"
             return _verdict(False, Status.GOLD_ERROR, detail, pred, gold, gold_budget)
         budget = self.budget_for(gold)
         # A gold that needs more than half the inline budget: its predictions go straight to a worker.
         inline = gold.elapsed_s <= self._budget_s / 2
-        pred = self._safe_run(self.result_cache, db_path, pred_prepared, budget, sig, inline)
+        pred = self._known_or_run(known[1], self.result_cache, db_path, pred_prepared, budget, sig, inline)
         if pred.status is not Status.OK:
             return _verdict(False, pred.status, pred.detail, pred, gold, budget)
         assert gold.rows is not None and pred.rows is not None
@@ -685,34 +762,47 @@ class ExecutionEngine:
             items: ``(db_path, pred_sql, gold_sql)`` triples.
             semantics, keep_distinct, options: as for :meth:`match`.
         """
+        self._run_batch(items, options or _options(None, semantics, keep_distinct, False, None))
+
+    prefetch = execute_batch  # the earlier name
+
+    def _run_batch(self, items: Iterable[tuple[Any, Any, Any]], opts: CompareOptions) -> _Known:
+        """:meth:`execute_batch`; returns what it ran, ``(path, prepared SQL) -> result``, golds and predictions."""
         try:
-            opts = _options(options, dict(semantics=semantics, keep_distinct=keep_distinct))
             work = _batch_work(items, opts)
             golds = list(dict.fromkeys((p, g) for p, _, g in work))
             gold_budget = self.gold_budget()
             results = self._settle([(p, g, gold_budget, True) for p, g in golds], gold=True)
-            self._settle(self._prediction_jobs(work, dict(zip(golds, results)), opts), gold=False)
+            known_golds = dict(zip(golds, results))
+            jobs = self._prediction_jobs(work, known_golds, opts)
+            known_preds = dict(zip([(p, sql) for p, sql, _, _ in jobs], self._settle(jobs, gold=False)))
+            return known_golds, known_preds
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in execute_batch: %r", exc, exc_info=True)
-
-    prefetch = execute_batch  # the earlier name
+            return {}, {}
 
     def _prediction_jobs(
         self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult], opts: CompareOptions
     ) -> list[tuple[str, str, Budget, bool]]:
         """``(path, sql, budget, inline)`` per distinct prediction (its gold's budget, lane choice)."""
         jobs: dict[tuple[str, str], tuple[Budget, bool]] = {}
+        budgets: dict[tuple[str, str], Budget] = {}  # per gold
         for path, pred, gold_sql in work:
             g = golds[(path, gold_sql)]
-            if not isinstance(pred, str) or not pred.strip() or g.status in (Status.DB_MISSING, Status.DB_CORRUPT):
+            if not isinstance(pred, str) or not pred or pred.isspace() or g.status in _UNREADABLE:
                 continue
             ok = g.status is Status.OK
-            budget = self.budget_for(g) if ok else self.gold_budget()
+            budget = budgets.get((path, gold_sql))
+            if budget is None:
+                budget = budgets[(path, gold_sql)] = self.budget_for(g) if ok else self.gold_budget()
             inline = not ok or g.elapsed_s <= self._budget_s / 2
             key = (path, opts.prepare(pred))
             before = jobs.get(key)
             # The largest budget runs; a smaller one reads the same cached run (``_within``).
-            jobs[key] = (budget, inline) if before is None else (_wider(before[0], budget), before[1] and inline)
+            if before is None:
+                jobs[key] = (budget, inline)
+            elif before[0] is not budget or (inline is False and before[1]):
+                jobs[key] = (_wider(before[0], budget), before[1] and inline)
         return [(p, sql, budget, inline) for (p, sql), (budget, inline) in jobs.items()]
 
     def _settle(self, jobs: list[tuple[str, str, Budget, bool]], *, gold: bool) -> list[ExecResult]:
@@ -764,24 +854,19 @@ class ExecutionEngine:
 
         An item repeated in the batch (a GRPO group repeats its gold and many predictions) is matched once.
         """
-        opts = _options(
-            options,
-            dict(
-                semantics=semantics,
-                keep_distinct=keep_distinct,
-                empty_result_is_wrong=empty_result_is_wrong,
-                order_matters=order_matters,
-            ),
-        )
+        opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
         items = list(items)
-        self.execute_batch(items, options=opts)
+        known = self._run_batch(items, opts)
         seen: dict[tuple, MatchResult] = {}
         out = []
         for path, pred, gold in items:
             key = _item_key(path, pred, gold)
             m = seen.get(key) if key is not None else None
             if m is None:
-                m = self.match(path, pred, gold, options=opts)
+                if isinstance(path, str):  # the batch's own results (the same ones the caches give)
+                    m = self._match_single(path, pred, gold, opts, known)
+                else:
+                    m = self.match(path, pred, gold, options=opts)
                 if key is not None:
                     seen[key] = m
             out.append(m)
@@ -816,15 +901,7 @@ class ExecutionEngine:
         ...     [(m.match, m.status.value) for m in asyncio.run(main(eng))]
         [(True, 'ok'), (False, 'ok'), (False, 'syntax_error')]
         """
-        opts = _options(
-            options,
-            dict(
-                semantics=semantics,
-                keep_distinct=keep_distinct,
-                empty_result_is_wrong=empty_result_is_wrong,
-                order_matters=order_matters,
-            ),
-        )
+        opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
         return await self._coalescer((db_path, pred_sql, gold_sql, opts))
 
     def _match_batch(self, items: list[tuple]) -> list[MatchResult]:
@@ -849,9 +926,12 @@ def _wider(a: Budget, b: Budget) -> Budget:
 
 def _item_key(path: Any, pred: Any, gold: Any) -> tuple | None:
     """A batch item as a dict key (paths as a tuple), or None when it holds anything but strings."""
-    paths = (path,) if isinstance(path, str) else tuple(path) if isinstance(path, (list, tuple)) else None
-    if paths is None or not all(isinstance(p, str) for p in paths):
-        return None
+    if isinstance(path, str):
+        paths: tuple | None = (path,)
+    else:
+        paths = tuple(path) if isinstance(path, (list, tuple)) else None
+        if paths is None or not all(isinstance(p, str) for p in paths):
+            return None
     if not isinstance(gold, str) or not (pred is None or isinstance(pred, str)):
         return None
     return paths, pred, gold

@@ -35,7 +35,6 @@ value.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
 import threading
@@ -224,12 +223,12 @@ class InlineLane:
             conn.close()
 
     def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, budget: Budget, cap: Cap) -> ExecResult:
-        steps, cpu = budget.max_vm_steps, budget.max_cpu_s
+        steps, cpu, timeout = budget.max_vm_steps, budget.max_cpu_s, budget.timeout_s
         if self.watchdog is None:
-            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap)
+            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap, reported_timeout_s=timeout)
         ticket = self.watchdog.arm(conn.conn, time.monotonic() + budget_s)
         try:
-            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap)
+            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap, reported_timeout_s=timeout)
         finally:
             self.watchdog.disarm(ticket)
 
@@ -268,7 +267,7 @@ class InlineLane:
             self.handed_over += 1
             return None
         self.settled += 1
-        return dataclasses.replace(r, timeout_s=budget.timeout_s)
+        return r
 
     def open_connections(self) -> int:
         """Connections open now (idle or in use)."""

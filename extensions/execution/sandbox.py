@@ -226,11 +226,13 @@ class SandboxConnection:
     ) -> None:
         self.path = path
         self.limits = limits
+        self._period = max(1, limits.progress_steps)
         self._deadline = float("inf")
         self._max_calls: int | None = None  # handler calls allowed (None: no step budget)
         self._budget = 0  # the step budget as given (0: none)
         self._cpu_budget = 0.0  # the CPU budget as given (reported; enforced by the caller's watchdog)
         self._cpu0 = 0.0  # the thread's CPU time when the statement started
+        self._reported_timeout_s = 0.0  # the timeout the result reports (the statement's, when this is a lane)
         self._calls = 0
         # Why the statement was stopped: "steps" or "wall" (the handler), "cpu" (stop()), "" (an outside interrupt).
         self._stop = ""
@@ -305,7 +307,7 @@ class SandboxConnection:
     @property
     def vm_steps(self) -> int:
         """VM instructions of the last statement, in multiples of ``limits.progress_steps``."""
-        return self._calls * max(1, self.limits.progress_steps)
+        return self._calls * self._period
 
     def close(self) -> None:
         try:
@@ -344,7 +346,7 @@ class SandboxConnection:
             columns,
             time.perf_counter() - t0,
             detail,
-            timeout_s,
+            self._reported_timeout_s,
             vm_steps=self.vm_steps,
             max_vm_steps=self._budget,
             cpu_s=time.thread_time() - self._cpu0,
@@ -369,7 +371,9 @@ class SandboxConnection:
         total = 0
         keep = cap.rows if cap.rows >= 0 else max_rows
         room = cap.max_bytes if cap.max_bytes >= 0 else -1
-        full = cap.whole
+        if cap.whole:  # one call; the row cap bounds what it reads
+            kept = cur.fetchmany(max_rows + 1)
+            return (kept, len(kept)) if len(kept) <= max_rows else None
         while True:
             chunk = cur.fetchmany(1024)
             if not chunk:
@@ -377,9 +381,6 @@ class SandboxConnection:
             total += len(chunk)
             if total > max_rows:
                 return None
-            if full:
-                kept.extend(chunk)
-                continue
             for row in chunk:
                 if len(kept) >= keep:
                     break
@@ -392,7 +393,14 @@ class SandboxConnection:
                 kept.append(row)
 
     def run(
-        self, sql: str, timeout_s: float, max_vm_steps: int = 0, *, max_cpu_s: float = 0.0, cap: Cap = WHOLE
+        self,
+        sql: str,
+        timeout_s: float,
+        max_vm_steps: int = 0,
+        *,
+        max_cpu_s: float = 0.0,
+        cap: Cap = WHOLE,
+        reported_timeout_s: float | None = None,
     ) -> ExecResult:
         """Execute one statement; always returns an :class:`ExecResult`.
 
@@ -404,18 +412,19 @@ class SandboxConnection:
             max_cpu_s: the CPU budget, reported in the result; a caller's watchdog enforces it
                 with :meth:`stop` (``timeout_cpu``).
             cap: how much of the result to keep (rows, cell length, bytes, column names).
+            reported_timeout_s: the ``timeout_s`` the result reports (default: ``timeout_s``).
 
         Returns:
             The result, with the VM steps and the CPU seconds it took.
         """
         t0 = time.perf_counter()
         self._cpu0 = time.thread_time()
-        period = max(1, self.limits.progress_steps)
         self._calls, self._stop = 0, ""
-        self._budget = max(0, int(max_vm_steps))
+        self._budget = budget = max(0, int(max_vm_steps))
         self._cpu_budget = max(0.0, max_cpu_s)
-        self._max_calls = self._budget // period if self._budget else None
+        self._max_calls = budget // self._period if budget else None
         self._deadline = time.monotonic() + timeout_s
+        self._reported_timeout_s = timeout_s if reported_timeout_s is None else reported_timeout_s
         self.refused = False
         cur = None
         try:
@@ -423,11 +432,11 @@ class SandboxConnection:
                 return self._result(Status.SYNTAX_ERROR, t0, timeout_s, "NUL byte in SQL")
             if len(sql) > self.limits.max_sql_bytes:
                 return self._result(Status.TOO_LARGE, t0, timeout_s, "SQL longer than max_sql_bytes")
-            cur = self.conn.cursor()
-            cur.execute(sql)
-            if cur.description is None:  # "", ";" or a comment: nothing was a query
+            cur = self.conn.execute(sql)
+            description = cur.description
+            if description is None:  # "", ";" or a comment: nothing was a query
                 return self._result(Status.SYNTAX_ERROR, t0, timeout_s, "no query in SQL")
-            columns = tuple(cap.clip_cell(d[0]) for d in cur.description) if cap.names else ()
+            columns = tuple(cap.clip_cell(d[0]) for d in description) if cap.names else ()
             fetched = self._rows(cur, cap)
             if fetched is None:
                 detail = f"more than max_rows={self.limits.max_rows} rows"

@@ -66,6 +66,22 @@ class ExecResult:
     def ok(self) -> bool:
         return self.status is Status.OK
 
+    def as_cached(self) -> ExecResult:
+        """This result marked as read from a cache: a copy with ``cached`` set (not part of equality).
+
+        Returns:
+            The copy (``self`` when already marked).
+
+        >>> ExecResult(Status.OK, rows=()).as_cached().cached
+        True
+        """
+        if self.cached:
+            return self
+        twin = object.__new__(ExecResult)
+        twin.__dict__.update(self.__dict__)  # a frozen dataclass: copied without running __init__ again
+        twin.__dict__["cached"] = True
+        return twin
+
     @property
     def row_count(self) -> int:
         """Rows of the whole result (``total_rows`` when capped), 0 without rows."""
