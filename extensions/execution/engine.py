@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
@@ -165,9 +166,27 @@ def _internal(exc: BaseException) -> str:
 
 
 _UNREADABLE = (Status.DB_MISSING, Status.DB_CORRUPT)
-# What a batch ran: ``(path, prepared SQL) -> result``, for its golds and for its predictions.
-_Known = tuple[dict[tuple[str, str], ExecResult], dict[tuple[str, str], ExecResult]]
-_NOTHING_KNOWN: _Known = ({}, {})
+
+
+class _Known:
+    """What one batch ran: ``(path, prepared SQL) -> result`` for its golds and for its predictions,
+    and each file's signature then (a result answers only for the same file content)."""
+
+    __slots__ = ("golds", "preds", "sigs")
+
+    def __init__(self) -> None:
+        self.golds: dict[tuple[str, str], ExecResult] = {}
+        self.preds: dict[tuple[str, str], ExecResult] = {}
+        self.sigs: dict[str, Signature | None] = {}
+
+    def result(self, gold: bool, db_path: str, sql: str, sig: Signature | None) -> ExecResult | None:
+        """The batch's result for ``sql`` on ``db_path`` if the file still has signature ``sig``."""
+        if sig is None or self.sigs.get(db_path) != sig:
+            return None
+        return (self.golds if gold else self.preds).get((db_path, sql))
+
+
+_NOTHING_KNOWN = _Known()
 # Verdicts that depend on more than the (file, SQL) pair: never memoised.
 _VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT, Status.TIMEOUT_WALL})
 # A batch's predictions on one database stop trying the lane once failed attempts held the caller this many budgets.
@@ -262,6 +281,7 @@ class ExecutionEngine:
         self._budget_s = max(0.0, s.inline_budget_ms) / 1000.0
         self._slow: dict[str, bool] = {}  # databases whose gold queries are too slow for the lane
         self._gold_budget = Budget(s.max_vm_steps, s.max_cpu_s, s.timeout_s)
+        self._batch_local = threading.local()  # per thread: what its last execute_batch ran
         self._budgets: dict[int, tuple[ExecResult, Budget]] = {}  # id(gold result) -> its predictions' budget
         self._coalescer: Coalescer[tuple, MatchResult] = Coalescer(
             self._match_batch,
@@ -634,14 +654,19 @@ class ExecutionEngine:
             paths = [db_path] if isinstance(db_path, str) else list(db_path or [])
             if not paths:
                 return MatchResult(False, Status.DB_MISSING, "no database given")
+            known = self._last_batch()
             for path in paths:
-                m = self._match_one(path, pred_sql, gold_sql, opts)
+                m = self._match_one(path, pred_sql, gold_sql, opts, known)
                 if not m.match:
                     return m
             return m
         except Exception as exc:
             log_once(log, f"match:{type(exc).__name__}", "internal error in match: %r", exc, exc_info=True)
             return MatchResult(False, Status.INTERNAL_ERROR, _internal(exc))
+
+    def _last_batch(self) -> _Known:
+        """What this thread's last :meth:`execute_batch` ran (its :meth:`match` calls read it)."""
+        return getattr(self._batch_local, "known", _NOTHING_KNOWN)
 
     def _match_single(
         self, db_path: str, pred_sql: Any, gold_sql: Any, opts: CompareOptions, known: _Known
@@ -686,7 +711,7 @@ class ExecutionEngine:
 
     def _known_or_run(
         self,
-        known: dict[tuple[str, str], ExecResult],
+        known: _Known,
         cache: ResultCache[ExecResult],
         db_path: str,
         sql: str,
@@ -695,7 +720,7 @@ class ExecutionEngine:
         inline: bool = True,
     ) -> ExecResult:
         """The batch's result for ``sql`` (a verdict, read as a fresh run under ``budget`` reads it), else a run."""
-        r = known.get((db_path, sql))
+        r = known.result(cache is self.gold_cache, db_path, sql, sig)
         if r is not None and r.status not in _VOLATILE and _usable(r, budget):
             return _within(r, budget)
         return self._safe_run(cache, db_path, sql, budget, sig, inline)
@@ -711,7 +736,7 @@ class ExecutionEngine:
     ) -> MatchResult:
         gold_prepared = opts.prepare(gold_sql)
         gold_budget = self.gold_budget()
-        gold = self._known_or_run(known[0], self.gold_cache, db_path, gold_prepared, gold_budget, sig)
+        gold = self._known_or_run(known, self.gold_cache, db_path, gold_prepared, gold_budget, sig)
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
         if not isinstance(pred_sql, str) or not pred_sql or pred_sql.isspace():
@@ -721,13 +746,13 @@ class ExecutionEngine:
         pred_prepared = pred_sql if len(pred_sql) > self.settings.max_sql_bytes else opts.prepare(pred_sql)
         if gold.status is not Status.OK:
             # Never a match; the prediction still runs so callers know whether it executes.
-            pred = self._known_or_run(known[1], self.result_cache, db_path, pred_prepared, gold_budget, sig)
+            pred = self._known_or_run(known, self.result_cache, db_path, pred_prepared, gold_budget, sig)
             detail = f"gold {gold.status.value}: {gold.detail}"
             return _verdict(False, Status.GOLD_ERROR, detail, pred, gold, gold_budget)
         budget = self.budget_for(gold)
         # A gold that needs more than half the inline budget: its predictions go straight to a worker.
         inline = gold.elapsed_s <= self._budget_s / 2
-        pred = self._known_or_run(known[1], self.result_cache, db_path, pred_prepared, budget, sig, inline)
+        pred = self._known_or_run(known, self.result_cache, db_path, pred_prepared, budget, sig, inline)
         if pred.status is not Status.OK:
             return _verdict(False, pred.status, pred.detail, pred, gold, budget)
         assert gold.rows is not None and pred.rows is not None
@@ -767,19 +792,27 @@ class ExecutionEngine:
     prefetch = execute_batch  # the earlier name
 
     def _run_batch(self, items: Iterable[tuple[Any, Any, Any]], opts: CompareOptions) -> _Known:
-        """:meth:`execute_batch`; returns what it ran, ``(path, prepared SQL) -> result``, golds and predictions."""
+        """:meth:`execute_batch`; returns what it ran, also kept for this thread's :meth:`match` calls.
+
+        Those calls read a statement's result from the batch (the object the caches hold) instead of
+        looking it up again; a result is read only for the same file signature and through the same
+        :func:`_usable` / :func:`_within` rules, so every verdict is the one the caches give. The
+        results stay referenced until the thread's next batch.
+        """
+        known = _Known()
+        self._batch_local.known = known
         try:
             work = _batch_work(items, opts)
             golds = list(dict.fromkeys((p, g) for p, _, g in work))
             gold_budget = self.gold_budget()
-            results = self._settle([(p, g, gold_budget, True) for p, g in golds], gold=True)
-            known_golds = dict(zip(golds, results))
-            jobs = self._prediction_jobs(work, known_golds, opts)
-            known_preds = dict(zip([(p, sql) for p, sql, _, _ in jobs], self._settle(jobs, gold=False)))
-            return known_golds, known_preds
+            known.sigs = {p: self._signature(p) for p, _ in golds}
+            known.golds = dict(zip(golds, self._settle([(p, g, gold_budget, True) for p, g in golds], gold=True)))
+            jobs = self._prediction_jobs(work, known.golds, opts)
+            known.preds = dict(zip([(p, sql) for p, sql, _, _ in jobs], self._settle(jobs, gold=False)))
         except Exception as exc:  # the per-sample calls that follow still give every verdict
             log_once(log, f"prefetch:{type(exc).__name__}", "internal error in execute_batch: %r", exc, exc_info=True)
-            return {}, {}
+            known.golds, known.preds = {}, {}
+        return known
 
     def _prediction_jobs(
         self, work: list[tuple[str, Any, str]], golds: dict[tuple[str, str], ExecResult], opts: CompareOptions
