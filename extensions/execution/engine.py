@@ -282,7 +282,8 @@ class ExecutionEngine:
         self._slow: dict[str, bool] = {}  # databases whose gold queries are too slow for the lane
         self._gold_budget = Budget(s.max_vm_steps, s.max_cpu_s, s.timeout_s)
         self._batch_local = threading.local()  # per thread: what its last execute_batch ran
-        self._budgets: dict[int, tuple[ExecResult, Budget]] = {}  # id(gold result) -> its predictions' budget
+        # (gold VM steps, gold CPU seconds) -> its predictions' budget (numbers only: no result is kept alive)
+        self._budgets: dict[tuple[int, float], Budget] = {}
         self._coalescer: Coalescer[tuple, MatchResult] = Coalescer(
             self._match_batch,
             lambda item, exc: MatchResult(False, Status.INTERNAL_ERROR, _internal(exc)),
@@ -569,13 +570,13 @@ class ExecutionEngine:
         Returns:
             The :class:`Budget`.
         """
-        known = self._budgets.get(id(gold))
-        if known is not None and known[0] is gold:
-            return known[1]
-        budget = Budget(self.steps_for(gold), self.cpu_for(gold), self.timeout_for(gold))
-        if len(self._budgets) >= 4096:
-            self._budgets.clear()
-        self._budgets[id(gold)] = (gold, budget)
+        cost = (gold.vm_steps, gold.cpu_s)
+        budget = self._budgets.get(cost)
+        if budget is None:
+            budget = Budget(self.steps_for(gold), self.cpu_for(gold), self.timeout_for(gold))
+            if len(self._budgets) >= 4096:
+                self._budgets.clear()
+            self._budgets[cost] = budget
         return budget
 
     def timeout_for(self, gold: ExecResult) -> float:

@@ -367,10 +367,8 @@ class WorkerPool:
         used = w.cpu_since_mark() if budget.max_cpu_s > 0 else None
         if used is not None and used >= budget.max_cpu_s:
             return self._cpu_outcome(budget, used), False
-        detail = f"worker killed after {budget.timeout_s + self.grace_s:.2f} s"
-        if used is not None:
-            detail += f" having used {used:.2f} CPU s"
-        return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=budget.timeout_s), True
+        detail = f"worker killed after {budget.timeout_s + self.grace_s:.2f} s"  # no measured figure: details repeat
+        return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=budget.timeout_s, cpu_s=used or 0.0), True
 
     def _died(self, w: _Worker, budget: Budget, exc: BaseException) -> tuple[ExecResult, bool]:
         """The worker's pipe closed mid-query: it ended itself for CPU (a verdict), or died (tried again)."""
