@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -74,22 +75,25 @@ class Watchdog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(ForkSafeLock())  # type: ignore[arg-type]
+        self._lock = ForkSafeLock()  # taken directly by arm and disarm (a Condition's own with is Python code)
+        self._cond = threading.Condition(self._lock)  # type: ignore[arg-type]
         self._heap: list[tuple[float, int]] = []
         self._armed: dict[int, object] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        self._pid = 0  # the process that started the thread (a forked child starts its own)
         self.interrupts = 0
 
     def arm(self, conn: object, deadline: float) -> int:
         """Interrupt ``conn`` at ``deadline`` (``time.monotonic()``) unless disarmed first."""
         ticket = next(self._ids)
-        with self._cond:
+        with self._lock:
             self._armed[ticket] = conn
             first = not self._heap or deadline < self._heap[0][0]
             heapq.heappush(self._heap, (deadline, ticket))
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None or self._pid != os.getpid():
                 self._thread = threading.Thread(target=self._loop, name="inline-watchdog", daemon=True)
+                self._pid = os.getpid()
                 self._thread.start()
             elif first:
                 self._cond.notify()
@@ -97,7 +101,7 @@ class Watchdog:
 
     def disarm(self, ticket: int) -> None:
         """Cancel a ticket (its heap entry is dropped lazily)."""
-        with self._cond:
+        with self._lock:
             self._armed.pop(ticket, None)
 
     def _loop(self) -> None:

@@ -279,6 +279,8 @@ class SandboxConnection:
     def _refusing_authorizer(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
     ) -> int:
+        if action in _ALLOWED_ACTIONS:  # most calls: reads, answered without a second call
+            return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_FUNCTION and _grows((arg2 or "").lower()):
             self.refused = True
             return sqlite3.SQLITE_DENY
