@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--busy", type=int, default=4, help="reliability: busy-loop processes beside the checks")
     p.add_argument(
-        "--package", help="reliability: the folder holding the extensions package whose tool memory is measured"
+        "--baseline-package",
+        help="reliability: also measure the tool call's memory with the extensions package in this folder",
     )
     p.add_argument("--out", help="also write the JSON here")
     return p

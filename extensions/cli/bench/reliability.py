@@ -221,16 +221,21 @@ def cmd_reliability(args: argparse.Namespace) -> dict[str, Any]:
     """``bench reliability``: the three checks of the module docstring.
 
     Args:
-        args: the bench's options (``--busy``, ``--cache-dir``, ``--package``).
+        args: the bench's options (``--busy``, ``--cache-dir``, ``--baseline-package``).
 
     Returns:
-        ``expensive``, ``tool`` (quiet and loaded) and ``tool_memory``.
+        ``expensive``, ``tool`` (quiet and loaded), ``tool_memory`` and, with ``--baseline-package``,
+        ``tool_memory_baseline`` (the same call with an older checkout's package).
     """
     hr = build_demo_databases(os.path.join(args.cache_dir, "demo"))["hr"]
-    parent = args.package or os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["extensions"].__file__)))
-    return {
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(sys.modules["extensions"].__file__)))
+    wide = wide_database(os.path.join(args.cache_dir, "wide.sqlite"))
+    out = {
         "busy": args.busy,
         "expensive": expensive_battery(hr, args.busy),
         "tool": tool_runaways(hr, 0) + tool_runaways(hr, args.busy),
-        "tool_memory": tool_memory(wide_database(os.path.join(args.cache_dir, "wide.sqlite")), parent),
+        "tool_memory": tool_memory(wide, parent),
     }
+    if args.baseline_package:
+        out["tool_memory_baseline"] = tool_memory(wide, args.baseline_package)
+    return out
