@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cache-entries", type=int, default=2000, help="memory: entries per cache (gold, result, verdict)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--parts", action="store_true", help="instructions: also count the pieces of the callers' work (bench/parts.py)"
+    )
     p.add_argument("--busy", type=int, default=4, help="reliability: busy-loop processes beside the checks")
     p.add_argument(
         "--baseline-package",

@@ -228,6 +228,20 @@ def instructions_table(runs: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def parts_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """``bench instructions --parts``: millions of instructions per piece of the callers' work."""
+    from extensions.cli.bench.parts import PARTS
+
+    lines = ["| database, run | " + " | ".join(PARTS) + " |", "|---" * (len(PARTS) + 1) + "|"]
+    for key, title in DATASETS.items():
+        for name, doc in runs:
+            r = doc.get("instructions", {}).get(key, {})
+            if any(p in r for p in PARTS):
+                cells = [f"{r[p] / 1e6:,.0f}M" if p in r else "–" for p in PARTS]
+                lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def reliability_lines(runs: list[tuple[str, dict]]) -> list[str]:
     """``bench reliability``: the expensive-step battery, the tool's runaways and the tool's trainer memory."""
     lines: list[str] = []
@@ -282,6 +296,7 @@ def render(paths: list[str]) -> str:
         other_lines(runs),
         profile_table(runs),
         instructions_table(runs),
+        parts_table(runs),
         reliability_lines(runs),
     ]
     return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
