@@ -481,16 +481,21 @@ class ExecutionEngine:
     def _run_lane_only(
         self, cache: ResultCache[ExecResult], db_path: str, sql: str, budget: Budget
     ) -> ExecResult | None:
-        """Like :meth:`_run` (reward path) but never a worker: None when the lane cannot settle the statement."""
+        """Like :meth:`_run` (reward path) but never a worker: None when the lane cannot settle the statement.
+
+        A statement it runs is returned as the cache keeps it (marked cached): the batch's later
+        verdicts then share that one object instead of copying it, as they would after a lookup.
+        """
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
             return early
         key = self._key(db_path, sig, sql, None)
         result = self._gold_twin(cache, key, budget) or cache.lookup(key, functools.partial(_usable, budget=budget))
         if result is None and self._lane_allowed(db_path, True):
-            result = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)
-            if result is not None:
-                cache.put(key, _as_cached(result), _keyed_bytes(len(sql), result))
+            fresh = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)
+            if fresh is not None:
+                result = fresh.as_cached()
+                cache.put(key, result, _keyed_bytes(len(sql), fresh))
         return None if result is None else _within(result, budget)
 
     def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
