@@ -181,7 +181,7 @@ def test_instructions_child_scores_every_sample(tmp_path):
     assert run_child("bundled", "setup", str(tmp_path / "absent"), str(tmp_path), 4, 8) == 0
 
 
-@pytest.mark.parametrize("folder", ["instructions", "reliability"])
+@pytest.mark.parametrize("folder", ["instructions", "reliability", "loaded"])
 def test_docs_round3_tables_come_from_the_committed_json(capsys, folder):
     root = pathlib.Path(__file__).resolve().parents[1]
     files = sorted(str(p) for p in (root / "docs" / "bench" / folder).glob("*.json"))

@@ -84,6 +84,17 @@ def overhead_table(runs: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def caller_cpu_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """The calling process's CPU milliseconds during each async caller's timed window (``caller_cpu_s``)."""
+    results = [x for x in _results(runs) if any("caller_cpu_s" in c for c in x[2]["callers"].values())]
+    cols = [(k, h) for k, h in _columns(results) if any("caller_cpu_s" in r["callers"].get(k, {}) for *_, r in results)]
+    lines = ["| database, run | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for title, name, r in results:
+        cells = [f"{1000 * r['callers'][k]['caller_cpu_s']:.0f} ms" if k in r["callers"] else "–" for k, _ in cols]
+        lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def agreement_line(runs: list[tuple[str, dict]]) -> str:
     """The lowest verdict agreement with the reference over every caller, dataset and round."""
     values = [
@@ -290,6 +301,7 @@ def render(paths: list[str]) -> str:
         speedup_table(runs),
         [agreement_line(runs)],
         overhead_table(runs),
+        caller_cpu_table(runs),
         vm_lines(runs),
         runaway_table(runs),
         memory_table(runs),
