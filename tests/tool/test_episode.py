@@ -16,7 +16,7 @@ RESPONSE = "</tool_response>"
         f"{RESPONSE}<|im_end|>\n<|im_start|>assistant\nSELECT 1<|im_end|>",  # the special tokens kept
         f"{RESPONSE}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nSELECT 1<|eot_id|>",  # Llama 3
         f"{RESPONSE}<end_of_turn>\n<start_of_turn>model\nSELECT 1<end_of_turn>",  # Gemma
-        f"{RESPONSE}\nassistant\nSELECT 1<tool_call>\n{{\"name\": \"execute_sql\"}}\n</tool_call>",  # a call left
+        f'{RESPONSE}\nassistant\nSELECT 1<tool_call>\n{{"name": "execute_sql"}}\n</tool_call>',  # a call left
     ],
 )
 def test_role_markers_and_unanswered_calls_are_not_part_of_the_answer(decoded):
