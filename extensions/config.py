@@ -59,6 +59,14 @@ class ExecutionConfig(_Strict):
         _ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps"
     )
     adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
+    max_cpu_s: float = Field(
+        _ENGINE.max_cpu_s,
+        ge=0,
+        description="CPU seconds of the executing thread per statement (past it: timeout_cpu); 0 = none",
+    )
+    adaptive_min_cpu_s: float = Field(
+        _ENGINE.adaptive_min_cpu_s, ge=0, description="smallest adaptive CPU budget (seconds)"
+    )
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)
@@ -281,15 +289,26 @@ class MultiTurnConfig(_Strict):
     max_rows: int = Field(_TOOL.max_rows, ge=1, description="rows shown per answer")
     max_cell_chars: int = Field(_TOOL.max_cell_chars, ge=4, description="characters per cell")
     max_chars: int = Field(_TOOL.max_chars, ge=64, description="characters per answer")
-    timeout_s: float = Field(_TOOL.timeout_s, gt=0, description="seconds per query")
+    timeout_s: float = Field(
+        _TOOL.timeout_s, gt=0, description="wall-clock backstop per query (a stalled worker), not its limit"
+    )
     max_query_chars: int = Field(_TOOL.max_query_chars, ge=16, description="longest query run")
+    max_vm_steps: int = Field(_TOOL.max_vm_steps, ge=0, description="VM steps per query (its work budget; 0 = none)")
+    max_cpu_s: float = Field(_TOOL.max_cpu_s, ge=0, description="CPU seconds per query (its work budget; 0 = none)")
     no_answer_penalty: float = Field(0.0, le=0, description="added when the budget was spent and no final SQL given")
     error_penalty: float = Field(0.0, le=0, description="added per failed tool call")
 
     def tool_limits(self) -> ToolLimits:
         """The tool's :class:`~extensions.defaults.tool.ToolLimits`."""
         return ToolLimits(
-            self.max_calls, self.max_rows, self.max_cell_chars, self.max_chars, self.timeout_s, self.max_query_chars
+            max_calls=self.max_calls,
+            max_rows=self.max_rows,
+            max_cell_chars=self.max_cell_chars,
+            max_chars=self.max_chars,
+            timeout_s=self.timeout_s,
+            max_query_chars=self.max_query_chars,
+            max_vm_steps=self.max_vm_steps,
+            max_cpu_s=self.max_cpu_s,
         )
 
 

@@ -177,3 +177,41 @@ def test_instructions_child_scores_every_sample(tmp_path):
     for caller in ("hook_async_engine_only", "engine_async"):
         assert run_child("bundled", caller, str(tmp_path / "absent"), str(tmp_path), 4, 8) == 32
     assert run_child("bundled", "setup", str(tmp_path / "absent"), str(tmp_path), 4, 8) == 0
+
+
+@pytest.mark.parametrize("folder", ["instructions", "reliability", "loaded"])
+def test_docs_round3_tables_come_from_the_committed_json(capsys, folder):
+    root = pathlib.Path(__file__).resolve().parents[1]
+    files = sorted(str(p) for p in (root / "docs" / "bench" / folder).glob("*.json"))
+    if not files:
+        pytest.skip(f"no committed {folder} JSON")
+    assert bench.main(["report", *files]) == 0
+    assert capsys.readouterr().out in (root / "docs" / "benchmarks.md").read_text()
+
+
+def test_report_renders_instruction_counts_and_reliability(capsys, tmp_path):
+    instr = {"instructions": {"bundled": {"hook_async_engine_only": 5e8, "engine_async": 3e8, "setup": 1}}}
+    instr["instructions"]["bundled"]["over_engine_async"] = {"hook_async_engine_only": 5 / 3}
+    tool = {"query": "printf", "busy": 4, "status": "timeout_cpu", "wall_s": 3.0, "cpu_s": 2.5}
+    single = {"wall_s": 1.5, "caller_cpu_s": 0.01, "statuses": ["timeout_cpu"]}
+    rel = {
+        "reliability": {
+            "busy": 4,
+            "expensive": {
+                "busy": 4,
+                "singles": [single] * 3,
+                "batch": {"wall_s": 12.0, "caller_cpu_s": 0.02, "statuses": ["timeout_cpu"] * 8},
+                "bounds": {"batch_wall_s": 25.0, "caller_cpu_s_per_statement": 0.25},
+                "held": True,
+            },
+            "tool": [{**tool, "within_limit_plus_grace": True}],
+            "tool_memory": {"peak_growth_mb": 2.0, "answer_last_line": "(99999 rows; first 10 shown)"},
+        }
+    }
+    (tmp_path / "i.json").write_text(json.dumps(instr))
+    (tmp_path / "r.json").write_text(json.dumps(rel))
+    assert bench.main(["report", str(tmp_path / "i.json"), str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| bundled demo (4 small DBs), i | 500M | – | 300M | 1.67 |" in out
+    assert "the batch of 8 through `compute_score_batch` 12.0 s (bound 25 s; 8 of 8 `timeout_cpu`)" in out
+    assert "| r | printf | 4 | timeout_cpu | 3.00 s | 2.50 s | yes |" in out

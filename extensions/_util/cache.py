@@ -196,6 +196,28 @@ class ResultCache(Generic[V]):
             self._data.move_to_end(key)
             return entry[0]
 
+    def lookup(self, key: Hashable, usable: Callable[[V], bool] | None = None) -> V | None:
+        """The value kept for ``key`` if ``usable`` accepts it (counted as a hit), else None.
+
+        Args:
+            key: the key.
+            usable: whether a kept value answers this request (default: any does).
+
+        Returns:
+            The value, or None.
+
+        >>> c = ResultCache(10, 100); c.put("k", 5)
+        >>> c.lookup("k", lambda v: v > 9), c.lookup("k"), c.stats()["hits"]
+        (None, 5, 1)
+        """
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or (usable is not None and not usable(entry[0])):
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return entry[0]
+
     def put(self, key: Hashable, value: V, cost: int = 1) -> None:
         """Store ``value`` costing ``cost`` bytes, evicting least recently used entries past either bound."""
         with self._lock:

@@ -98,12 +98,17 @@ class Coalescer(Generic[T, R]):
         self.items = 0
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pending[T, R]] = weakref.WeakKeyDictionary()
         self._lock = ForkSafeLock()
+        self._last: tuple[asyncio.AbstractEventLoop, _Pending[T, R]] | None = None  # the loop seen last
 
     def _pending(self, loop: asyncio.AbstractEventLoop) -> _Pending[T, R]:
+        last = self._last  # one read: a pair written whole by another thread is still a consistent pair
+        if last is not None and last[0] is loop:
+            return last[1]
         with self._lock:
             p = self._loops.get(loop)
             if p is None:
                 p = self._loops[loop] = _Pending()
+            self._last = (loop, p)
             return p
 
     async def __call__(self, item: T) -> R:
@@ -172,10 +177,11 @@ class Coalescer(Generic[T, R]):
                 f.cancel()
             return
         exc = done.exception()
+        results = done.result() if exc is None else None
         for i, f in enumerate(futures):
             if f.done():  # its caller was cancelled meanwhile
                 continue
-            if exc is not None:  # only if the fallback itself failed
-                f.set_exception(exc)
+            if results is None:  # only if the fallback itself failed
+                f.set_exception(exc)  # type: ignore[arg-type]
             else:
-                f.set_result(done.result()[i])
+                f.set_result(results[i])

@@ -1,11 +1,15 @@
 """A lock that a forked child gets fresh.
 
-A ``threading.Lock`` held by another thread when the process forks stays held
-in the child forever (that thread does not exist there). Every lock of the
-reward path (module-level locks, the byte-bounded caches behind the SQL memos,
-the structural cache and the engine's caches, the inline lane) is a
-:class:`ForkSafeLock` instead, so a DataLoader worker or a ``multiprocessing``
-child forked from a trainer while other threads score never hangs on one.
+A lock held by another thread when the process forks stays held in the child forever (that thread
+does not exist there). Every lock of the reward path (module-level locks, the byte-bounded caches
+behind the SQL memos, the structural cache and the engine's caches, the inline lane) is a
+:class:`ForkSafeLock` instead, so a DataLoader worker or a ``multiprocessing`` child forked from a
+trainer while other threads score never hangs on one.
+
+It is the interpreter's own lock type (a subclass of ``_thread.RLock``, so ``with`` costs what a plain
+lock's does), re-made unlocked in the child by ``os.register_at_fork`` with the same
+``_at_fork_reinit`` the ``threading`` module uses for its own locks. It is re-entrant: a thread that
+holds it may take it again.
 
 >>> lock = ForkSafeLock()
 >>> with lock:
@@ -14,48 +18,39 @@ child forked from a trainer while other threads score never hangs on one.
 
 from __future__ import annotations
 
+import _thread
 import os
-import threading
 import weakref
 
-_locks: "weakref.WeakSet[ForkSafeLock]" = weakref.WeakSet()
+_locks: weakref.WeakSet[ForkSafeLock] = weakref.WeakSet()
 
 
-class ForkSafeLock:
-    """``threading.Lock`` (``with`` blocks, ``acquire``/``release``), re-made unlocked in a forked child.
+class ForkSafeLock(_thread.RLock):  # type: ignore[misc]
+    """A re-entrant lock (``with`` blocks, ``acquire``/``release``), unlocked again in a forked child.
 
     >>> lock = ForkSafeLock()
     >>> lock.acquire(), lock.locked()
     (True, True)
-    >>> lock.release()
+    >>> lock.release(); lock.locked()
+    False
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         _locks.add(self)
 
-    def __enter__(self) -> bool:
-        return self._lock.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.__exit__(*exc)
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """As ``threading.Lock.acquire``."""
-        return self._lock.acquire(blocking, timeout)
-
-    def release(self) -> None:
-        """As ``threading.Lock.release``."""
-        self._lock.release()
-
     def locked(self) -> bool:
-        """As ``threading.Lock.locked``."""
-        return self._lock.locked()
+        """Whether some thread holds the lock."""
+        if self.acquire(blocking=False):
+            held_before = self._is_owned() and self._recursion_count() > 1  # type: ignore[attr-defined]
+            self.release()
+            return held_before
+        return True
 
 
 def _renew_in_child() -> None:
     for lock in list(_locks):
-        lock._lock = threading.Lock()
+        lock._at_fork_reinit()  # type: ignore[attr-defined]
 
 
 if hasattr(os, "register_at_fork"):

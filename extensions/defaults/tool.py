@@ -17,9 +17,13 @@ class ToolLimits:
     """Bounds of the ``execute_sql`` tool.
 
     ``max_calls`` per episode; each answer shows at most ``max_rows`` rows, each cell at most
-    ``max_cell_chars`` characters and the whole answer at most ``max_chars`` characters.
-    A query runs for at most ``timeout_s`` seconds and may hold at most ``max_query_chars``
-    characters. The engine's own bounds (rows, bytes, memory) hold as well.
+    ``max_cell_chars`` characters and the whole answer (errors too) at most ``max_chars`` characters.
+    A query may hold at most ``max_query_chars`` characters.
+
+    A query's limit is a work budget, the same kind as the reward's: ``max_vm_steps`` VM steps and
+    ``max_cpu_s`` CPU seconds of the thread that runs it, neither of which grows with machine load.
+    ``timeout_s`` is only a wall-clock backstop against a stalled worker (and the longest a call
+    waits for a free worker). The engine's own bounds (rows, bytes, memory) hold as well.
 
     >>> ToolLimits().max_rows
     10
@@ -29,8 +33,10 @@ class ToolLimits:
     max_rows: int = 10
     max_cell_chars: int = 40
     max_chars: int = 1200
-    timeout_s: float = 5.0
+    timeout_s: float = 30.0
     max_query_chars: int = 4000
+    max_vm_steps: int = 100_000_000
+    max_cpu_s: float = 2.0
 
     def replace(self, **kw: object) -> ToolLimits:
         """A copy with the given fields changed.

@@ -24,30 +24,34 @@ value.
 
 >>> from extensions.data.demo import build_demo_databases
 >>> import tempfile
+>>> from extensions.execution.budget import Budget
 >>> from extensions.execution.sandbox import Limits, db_signature
 >>> hr = build_demo_databases(tempfile.mkdtemp())["hr"]
 >>> lane = InlineLane(Limits(max_rows=100, max_value_bytes=4096), max_open=4, immutable=True)
->>> lane.run(hr, db_signature(hr), "SELECT count(*) FROM employees", 0.01, 1.0).rows
+>>> lane.run(hr, db_signature(hr), "SELECT count(*) FROM employees", 0.01, Budget(timeout_s=1.0)).rows
 ((60,),)
 >>> lane.close()
 """
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
 import itertools
+import os
 import threading
 import time
 from collections import OrderedDict
 
 from extensions._util.forksafe import ForkSafeLock
+from extensions.execution.budget import WHOLE, Budget, Cap
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 
 # Outcomes of an inline run that stand as the verdict: the VM-step budget (``timeout``) counts the
 # same instructions in both places. Everything else (the inline wall deadline, the inline size caps,
-# any runtime surprise) goes to a worker.
+# any runtime surprise) goes to a worker. The lane's deadline is never later than the statement's CPU
+# budget (a thread's CPU time never grows faster than the wall clock), so a CPU verdict is always a
+# worker's.
 _INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN, Status.TIMEOUT})
 
 
@@ -71,22 +75,25 @@ class Watchdog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(ForkSafeLock())  # type: ignore[arg-type]
+        self._lock = ForkSafeLock()  # taken directly by arm and disarm (a Condition's own with is Python code)
+        self._cond = threading.Condition(self._lock)  # type: ignore[arg-type]
         self._heap: list[tuple[float, int]] = []
         self._armed: dict[int, object] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        self._pid = 0  # the process that started the thread (a forked child starts its own)
         self.interrupts = 0
 
     def arm(self, conn: object, deadline: float) -> int:
         """Interrupt ``conn`` at ``deadline`` (``time.monotonic()``) unless disarmed first."""
         ticket = next(self._ids)
-        with self._cond:
+        with self._lock:
             self._armed[ticket] = conn
             first = not self._heap or deadline < self._heap[0][0]
             heapq.heappush(self._heap, (deadline, ticket))
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None or self._pid != os.getpid():
                 self._thread = threading.Thread(target=self._loop, name="inline-watchdog", daemon=True)
+                self._pid = os.getpid()
                 self._thread.start()
             elif first:
                 self._cond.notify()
@@ -94,7 +101,7 @@ class Watchdog:
 
     def disarm(self, ticket: int) -> None:
         """Cancel a ticket (its heap entry is dropped lazily)."""
-        with self._cond:
+        with self._lock:
             self._armed.pop(ticket, None)
 
     def _loop(self) -> None:
@@ -219,17 +226,18 @@ class InlineLane:
         else:  # the file changed or was evicted meanwhile
             conn.close()
 
-    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, max_vm_steps: int) -> ExecResult:
+    def _attempt(self, conn: SandboxConnection, sql: str, budget_s: float, budget: Budget, cap: Cap) -> ExecResult:
+        steps, cpu, timeout = budget.max_vm_steps, budget.max_cpu_s, budget.timeout_s
         if self.watchdog is None:
-            return conn.run(sql, budget_s, max_vm_steps)
+            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap, reported_timeout_s=timeout)
         ticket = self.watchdog.arm(conn.conn, time.monotonic() + budget_s)
         try:
-            return conn.run(sql, budget_s, max_vm_steps)
+            return conn.run(sql, budget_s, steps, max_cpu_s=cpu, cap=cap, reported_timeout_s=timeout)
         finally:
             self.watchdog.disarm(ticket)
 
     def run(
-        self, path: str, sig: Signature, sql: str, budget_s: float, timeout_s: float, max_vm_steps: int = 0
+        self, path: str, sig: Signature, sql: str, budget_s: float, budget: Budget, cap: Cap = WHOLE
     ) -> ExecResult | None:
         """The verdict if the inline attempt settles it, else None (a worker must run it).
 
@@ -237,13 +245,15 @@ class InlineLane:
             path: the database file.
             sig: its signature (``db_signature(path)``).
             sql: one statement.
-            budget_s: the lane's deadline for this attempt.
-            timeout_s: the statement's full timeout (reported in the result).
-            max_vm_steps: the statement's work budget in VM instructions (0: none).
+            budget_s: the lane's deadline for this attempt (shortened to the CPU budget).
+            budget: the statement's budget (steps: a verdict here too; the wall backstop is reported).
+            cap: how much of the result to keep.
 
         Returns:
             The result, or None when a worker must run the statement.
         """
+        if budget.max_cpu_s > 0:
+            budget_s = min(budget_s, budget.max_cpu_s)
         taken = self._take(path, sig)
         if not isinstance(taken, tuple):
             if taken is False:
@@ -253,7 +263,7 @@ class InlineLane:
             return None
         conn, f = taken
         try:
-            r = self._attempt(conn, sql, budget_s, max_vm_steps)
+            r = self._attempt(conn, sql, budget_s, budget, cap)
             refused = conn.refused
         finally:
             self._give_back(path, conn, f)
@@ -261,7 +271,7 @@ class InlineLane:
             self.handed_over += 1
             return None
         self.settled += 1
-        return dataclasses.replace(r, timeout_s=timeout_s)
+        return r
 
     def open_connections(self) -> int:
         """Connections open now (idle or in use)."""

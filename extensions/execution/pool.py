@@ -1,14 +1,21 @@
 """A pool of sandbox worker processes with hard deadlines.
 
 Each worker is a separate Python process (``extensions.execution.worker``)
-talking over two pipes. A caller thread borrows one idle worker, sends one
-statement and waits for the answer at most ``timeout_s + grace_s``. SQLite's
-progress handler stops the query at its VM-step budget (``timeout``) or, as a
-backstop, at ``timeout_s`` of wall clock (``timeout_wall``); if the worker is
-stuck in C code, stopped, or blew its memory limit, the parent kills it
-(SIGKILL) and a fresh worker replaces it. A wall-clock outcome is tried once
-more before it is reported. After a timeout no thread or process keeps
-burning CPU for that query.
+talking over two pipes. A caller thread borrows one idle worker (waiting at most
+the statement's ``timeout_s`` for one), sends one statement and waits for the
+answer at most ``timeout_s + grace_s``. In the worker, SQLite's progress handler
+stops the query at its VM-step budget (``timeout``), a watchdog thread stops it
+at its CPU budget (``timeout_cpu``) and ends the process shortly after (a step
+SQLite cannot interrupt), and the
+progress handler stops it at ``timeout_s`` of wall clock as a backstop
+(``timeout_wall``). If the worker is stuck in C code, stopped, or blew its
+memory limit, the parent kills it (SIGKILL) and a fresh worker replaces it.
+
+A wall-clock outcome is tried once more before it is reported, unless the
+attempt spent the statement's CPU budget: the CPU the worker used during the
+attempt (``/proc``) tells a stalled worker (stopped, swapped out: little CPU)
+from a statement that was working (``timeout_cpu``, never retried). After a
+timeout no thread or process keeps burning CPU for that query.
 
 Thread-safe: any number of threads may call :meth:`WorkerPool.execute`.
 """
@@ -23,14 +30,17 @@ import queue
 import select
 import subprocess
 import sys
+import time
 import weakref
 
 from extensions._util.log import log_once
 from extensions._util.nesting import json_loads_bounded
 from extensions.errors import EngineClosedError
+from extensions.execution.budget import WHOLE, Budget, Cap
 from extensions.execution.sandbox import Limits
 from extensions.execution.status import ExecResult, Status
-from extensions.execution.wire import WireError, decode_result, encode_request, read_frame, write_frame
+from extensions.execution.wire import WireError, decode_reply, encode_request, read_frame, write_frame
+from extensions.execution.worker import CPU_EXIT, CPU_GRACE_S
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +54,33 @@ _WORKER_MAIN = f"import sys; sys.path[0] = {_PKG_PARENT!r}; from extensions.exec
 
 class _WorkerTimeout(Exception):
     pass
+
+
+class _NoWorker(Exception):
+    """No worker became free before the statement's deadline."""
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used, from ``/proc``; None where it cannot be read.
+
+    Args:
+        pid: a process id.
+
+    Returns:
+        The seconds, in clock ticks (10 ms on Linux).
+
+    >>> process_cpu_s(os.getpid()) is not None
+    True
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rpartition(b")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 _SLOT = object()  # a token in the idle queue: permission to start one worker
@@ -78,6 +115,7 @@ class _Worker:
         self._poll = select.poll()
         self._poll.register(self.rfd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.dead = False
+        self.cpu_mark = 0.0  # the process's CPU seconds when it sent its last answer (0 before any)
 
     @property
     def pid(self) -> int:
@@ -92,6 +130,18 @@ class _Worker:
         if not self._poll.poll(max(0, int(wait_s * 1000))):
             raise _WorkerTimeout()
         return read_frame(self.rfd, max_bytes)
+
+    def cpu_since_mark(self) -> float | None:
+        """CPU seconds the process used since its last answer (None: cannot be read here)."""
+        now = process_cpu_s(self.proc.pid)
+        return None if now is None else max(0.0, now - self.cpu_mark)
+
+    def exit_status(self) -> int | None:
+        """The exit status of a process whose pipe closed (None if it is still running after a short wait)."""
+        try:
+            return self.proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self) -> None:
         if self.dead:
@@ -173,7 +223,9 @@ class WorkerPool:
             self._idle.put(_SLOT)
         self._all: set[_Worker] = set()
         self._closed = False
-        self.restarts = 0
+        self.restarts = 0  # workers replaced (killed, died, malformed)
+        self.retries = 0  # statements tried a second time (a stall or a death, never a verdict)
+        self.received_bytes = 0  # result frames read from workers
         self._finalizer = weakref.finalize(self, WorkerPool._kill_all, self._all)
         atexit.register(self._finalizer)
 
@@ -219,9 +271,14 @@ class WorkerPool:
         self.close()
 
     # -- borrowing ---------------------------------------------------------------------
-    def _acquire(self) -> _Worker:
+    def _acquire(self, wait_s: float) -> _Worker:
+        """An idle worker, or a new one; :class:`_NoWorker` when none is free within ``wait_s`` seconds."""
+        deadline = time.monotonic() + max(0.0, wait_s)
         while True:
-            item = self._idle.get()  # blocks (without holding the GIL) until a worker or a slot is free
+            try:  # blocks (without holding the GIL) until a worker or a slot is free
+                item = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise _NoWorker() from None
             if item is None or self._closed:
                 self._idle.put(None)  # wake the next waiter too
                 if isinstance(item, _Worker):
@@ -254,43 +311,88 @@ class WorkerPool:
 
     # -- work ------------------------------------------------------------------------
     def execute(
-        self, path: str, sql: str, timeout_s: float, sig: tuple[int, ...] | None = None, max_vm_steps: int = 0
+        self,
+        path: str,
+        sql: str,
+        budget: Budget,
+        sig: tuple[int, ...] | None = None,
+        cap: Cap = WHOLE,
     ) -> ExecResult:
         """Run one statement on some worker. Never raises except after :meth:`close`.
 
-        A kill or a death is not a verdict: a worker that passed ``timeout_s`` or did not
-        answer by ``timeout_s + grace_s`` and was killed (load, swapping, a stopped process),
-        or that died during the query (killed from outside), is replaced and the statement is
-        tried once more. A second wall-clock outcome comes back as ``timeout_wall``.
+        A stall is not a verdict: a worker that passed ``timeout_s`` or did not answer by
+        ``timeout_s + grace_s`` without having used the statement's CPU budget (load, swapping, a
+        stopped process), or that died during the query (killed from outside), is replaced and the
+        statement is tried once more. A second wall-clock outcome comes back as ``timeout_wall``.
+        A statement that used its CPU budget is ``timeout_cpu`` at once, never tried again. No
+        worker free within ``timeout_s``: ``timeout_wall`` (``no sandbox worker free ...``).
 
         Args:
             path: the database file.
             sql: one statement.
-            timeout_s: the wall-clock backstop.
+            budget: its VM steps, CPU seconds and wall-clock backstop.
             sig: the file's signature (``db_signature``) if the caller already has it.
-            max_vm_steps: the statement's work budget in VM instructions (0: none).
+            cap: how much of the result comes back.
 
         Returns:
             The :class:`ExecResult`.
         """
-        msg = encode_request(b"E", path, sql, float(timeout_s), sig, max_vm_steps)
-        result, retry = self._call(msg, timeout_s)
+        msg = encode_request(b"E", path, sql, sig, budget, cap)
+        result, retry = self._call(msg, budget)
         if retry and not self._closed:
-            second, _ = self._call(msg, timeout_s)
+            self.retries += 1
+            second, _ = self._call(msg, budget)
             result = second or result
             if result is not None and result.status is Status.TIMEOUT_WALL:
                 result = dataclasses.replace(result, detail=f"{result.detail} (twice)")
         if result is None:  # died while idle, twice: nothing reached a worker
-            return ExecResult(Status.INTERNAL_ERROR, detail="worker process died before the query", timeout_s=timeout_s)
+            detail = "worker process died before the query"
+            return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=budget.timeout_s)
         return result
 
-    def _call(self, msg: bytes, timeout_s: float) -> tuple[ExecResult | None, bool]:
+    def _cpu_outcome(self, budget: Budget, cpu_s: float) -> ExecResult:
+        """The statement passed its CPU budget (the worker was stopped or ended for it): ``timeout_cpu``."""
+        return ExecResult(
+            Status.TIMEOUT_CPU,
+            detail=budget.cpu_detail(),
+            timeout_s=budget.timeout_s,
+            max_vm_steps=budget.max_vm_steps,
+            cpu_s=cpu_s,
+            max_cpu_s=budget.max_cpu_s,
+        )
+
+    def _unanswered(self, w: _Worker, budget: Budget) -> tuple[ExecResult, bool]:
+        """No answer by the wall deadline: a CPU verdict if the attempt used the CPU budget, else a stall."""
+        used = w.cpu_since_mark() if budget.max_cpu_s > 0 else None
+        if used is not None and used >= budget.max_cpu_s:
+            return self._cpu_outcome(budget, used), False
+        detail = f"worker killed after {budget.timeout_s + self.grace_s:.2f} s"  # no measured figure: details repeat
+        return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=budget.timeout_s, cpu_s=used or 0.0), True
+
+    def _died(self, w: _Worker, budget: Budget, exc: BaseException) -> tuple[ExecResult, bool]:
+        """The worker's pipe closed mid-query: it ended itself for CPU (a verdict), or died (tried again)."""
+        if self._closed:
+            raise EngineClosedError("worker pool closed during the call") from exc
+        if w.exit_status() == CPU_EXIT:
+            return self._cpu_outcome(budget, budget.max_cpu_s + min(budget.max_cpu_s, CPU_GRACE_S)), False
+        log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
+        detail = "worker process died (killed or out of memory)"
+        return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=budget.timeout_s), True
+
+    def _call(self, msg: bytes, budget: Budget) -> tuple[ExecResult | None, bool]:
         """One try on one worker: its result (None: the worker was dead before the query) and
         whether the outcome is no verdict and worth one more try."""
-        w = self._acquire()
+        timeout_s = budget.timeout_s
+        try:
+            w = self._acquire(timeout_s)
+        except _NoWorker:
+            detail = f"no sandbox worker free within {timeout_s:g} s"
+            return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=timeout_s), False
         alive = False
         try:
-            result = decode_result(w.call(msg, timeout_s + self.grace_s, self._max_frame))
+            body = w.call(msg, timeout_s + self.grace_s, self._max_frame)
+            self.received_bytes += len(body)
+            result, w.cpu_mark = decode_reply(body)
             alive = True
             return result, result.status is Status.TIMEOUT_WALL
         except WireError as exc:  # a worker that does not follow the format is replaced
@@ -303,15 +405,10 @@ class WorkerPool:
             return None, True
         except _WorkerTimeout:
             self.restarts += 1
-            detail = f"worker killed after {timeout_s + self.grace_s:.2f} s"
-            return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=timeout_s), True
+            return self._unanswered(w, budget)
         except (EOFError, OSError) as exc:
             self.restarts += 1
-            if self._closed:
-                raise EngineClosedError("worker pool closed during the call") from exc
-            log.warning("sandbox worker %s died during a query (%s); replacing it", w.pid, exc)
-            detail = "worker process died (killed or out of memory)"
-            return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=timeout_s), True
+            return self._died(w, budget, exc)
         except MemoryError:
             big = ExecResult(Status.TOO_LARGE, detail="result too large for the parent process", timeout_s=timeout_s)
             return big, False

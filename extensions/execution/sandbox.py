@@ -14,9 +14,16 @@ database and together covering the TEMP schema and the connection state:
    are allowed);
 5. a work budget SQLite counts itself: the progress handler counts VM
    instructions and stops the statement past ``max_vm_steps`` (``timeout``, a
-   verdict that does not depend on machine load); a wall-clock deadline checked
-   by the same handler is only a backstop (``timeout_wall``, never a verdict);
-   limits on value length, SQL length and returned rows stop memory bombs early.
+   verdict that does not depend on machine load); another thread may stop it for
+   its CPU time (:meth:`SandboxConnection.stop`, ``timeout_cpu``); a wall-clock
+   deadline checked by the progress handler is only a backstop (``timeout_wall``,
+   never a verdict); limits on value length, SQL length and returned rows stop
+   memory bombs early.
+
+Virtual tables (FTS5, R*Tree, FTS3/4) are connected once when a file is opened,
+before the authorizer is installed: their modules read their shadow tables while
+connecting, which the authorizer would refuse. Statements then read them as any
+table; a module this SQLite lacks gives ``forbidden``.
 
 This module imports only the standard library: it is loaded by the worker
 processes (``extensions.execution.worker``).
@@ -32,6 +39,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+from extensions.execution.budget import WHOLE, Cap
 from extensions.execution.status import ExecResult, Status
 
 # Authorizer action codes (sqlite3 module constants, spelled out for clarity).
@@ -58,12 +66,13 @@ PURE_FUNCTIONS = frozenset(
     json_group_object json_each json_tree json_error_position json_pretty
     jsonb jsonb_array jsonb_extract jsonb_insert jsonb_object jsonb_patch jsonb_remove
     jsonb_replace jsonb_set jsonb_group_array jsonb_group_object -> ->>
+    match highlight snippet bm25 offsets matchinfo
     """.split()
 )
 
-# PRAGMAs that only describe the schema. Everything else (all writes) is denied.
+# PRAGMAs that only describe the schema (and ``data_version``, which FTS5 reads). Everything else is denied.
 READONLY_PRAGMAS = frozenset(
-    "table_info table_xinfo index_list index_info index_xinfo foreign_key_list table_list".split()
+    "table_info table_xinfo index_list index_info index_xinfo foreign_key_list table_list data_version".split()
 )
 
 
@@ -94,7 +103,8 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None,
 # over to a worker: printf()/format() return NULL instead of an error when
 # their result passes SQLITE_LIMIT_LENGTH, so a smaller cap could change a result.
 GROWING_FUNCTIONS = frozenset(
-    "char concat concat_ws format printf hex quote replace zeroblob group_concat string_agg unhex -> ->>".split()
+    "char concat concat_ws format printf hex quote replace zeroblob group_concat string_agg unhex -> ->> "
+    "highlight snippet".split()
 )
 
 
@@ -183,6 +193,25 @@ def _schema_grows(conn: sqlite3.Connection) -> bool:
     return False
 
 
+def _connect_virtual_tables(conn: sqlite3.Connection) -> None:
+    """Connect every virtual table of the file (no authorizer is installed yet); a missing module is skipped."""
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+    ).fetchall()
+    for (name,) in rows:
+        quoted = '"' + str(name).replace('"', '""') + '"'
+        try:
+            conn.execute(f"SELECT 1 FROM {quoted} LIMIT 0").fetchall()
+        except sqlite3.Error:  # no such module here: statements on it get a status of their own
+            pass
+
+
+def _cell_bytes(value: object) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    return len(value) if isinstance(value, bytes) else 8
+
+
 class SandboxConnection:
     """A read-only connection with the authorizer, limits and deadline installed."""
 
@@ -197,11 +226,16 @@ class SandboxConnection:
     ) -> None:
         self.path = path
         self.limits = limits
+        self._period = max(1, limits.progress_steps)
         self._deadline = float("inf")
         self._max_calls: int | None = None  # handler calls allowed (None: no step budget)
         self._budget = 0  # the step budget as given (0: none)
+        self._cpu_budget = 0.0  # the CPU budget as given (reported; enforced by the caller's watchdog)
+        self._cpu0 = 0.0  # the thread's CPU time when the statement started
+        self._reported_timeout_s = 0.0  # the timeout the result reports (the statement's, when this is a lane)
         self._calls = 0
-        self._stop = ""  # why the handler stopped the statement: "steps", "wall" or "" (an outside interrupt)
+        # Why the statement was stopped: "steps" or "wall" (the handler), "cpu" (stop()), "" (an outside interrupt).
+        self._stop = ""
         # With ``refuse_growing``, statements calling a GROWING_FUNCTIONS member fail
         # to compile and ``refused`` says so (the caller hands them to a worker);
         # a file whose schema calls one is not opened at all (views and generated
@@ -226,9 +260,13 @@ class SandboxConnection:
             conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1000, limits.max_value_bytes))
             conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, max(1000, limits.max_sql_bytes))
             # Validate: raises DatabaseError for a non-SQLite or malformed file.
-            n_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            n_tables, n_virtual = conn.execute(
+                "SELECT count(*), count(CASE WHEN sql LIKE 'CREATE VIRTUAL TABLE%' THEN 1 END) FROM sqlite_master"
+            ).fetchone()
             if n_tables == 0:
                 raise sqlite3.DatabaseError("database has no tables (empty or not a database)")
+            if n_virtual:
+                _connect_virtual_tables(conn)
             if refuse_growing and _schema_grows(conn):
                 raise _GrowingSchema("the schema calls a function whose result can outgrow its arguments")
             conn.set_authorizer(self._refusing_authorizer if refuse_growing else _authorizer)
@@ -241,10 +279,22 @@ class SandboxConnection:
     def _refusing_authorizer(
         self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
     ) -> int:
+        if action in _ALLOWED_ACTIONS:  # most calls: reads, answered without a second call
+            return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_FUNCTION and _grows((arg2 or "").lower()):
             self.refused = True
             return sqlite3.SQLITE_DENY
         return _authorizer(action, arg1, arg2, db, trigger)
+
+    def stop(self, reason: str) -> None:
+        """Stop the running statement from another thread; ``reason`` ``"cpu"`` makes it ``timeout_cpu``.
+
+        Args:
+            reason: why (``"cpu"``; anything else reads as an outside interrupt).
+        """
+        if not self._stop:
+            self._stop = reason
+        self.conn.interrupt()
 
     def _progress(self) -> int:
         self._calls += 1
@@ -259,7 +309,7 @@ class SandboxConnection:
     @property
     def vm_steps(self) -> int:
         """VM instructions of the last statement, in multiples of ``limits.progress_steps``."""
-        return self._calls * max(1, self.limits.progress_steps)
+        return self._calls * self._period
 
     def close(self) -> None:
         try:
@@ -290,6 +340,7 @@ class SandboxConnection:
         detail: str = "",
         rows: tuple | None = None,
         columns: tuple[str, ...] = (),
+        total_rows: int | None = None,
     ) -> ExecResult:
         return ExecResult(
             status,
@@ -297,19 +348,62 @@ class SandboxConnection:
             columns,
             time.perf_counter() - t0,
             detail,
-            timeout_s,
+            self._reported_timeout_s,
             vm_steps=self.vm_steps,
             max_vm_steps=self._budget,
+            cpu_s=time.thread_time() - self._cpu0,
+            max_cpu_s=self._cpu_budget,
+            total_rows=total_rows,
         )
 
     def _interrupted(self, t0: float, timeout_s: float) -> ExecResult:
-        """The result of an interrupted statement: the step budget (a verdict) or the wall clock (never one)."""
+        """The result of an interrupted statement: a budget (a verdict) or the wall clock (never one)."""
         if self._stop == "steps":
             return self._result(Status.TIMEOUT, t0, timeout_s, f"more than max_vm_steps={self._budget} VM steps")
+        if self._stop == "cpu":
+            detail = f"more than max_cpu_s={self._cpu_budget:g} CPU seconds"
+            return self._result(Status.TIMEOUT_CPU, t0, timeout_s, detail)
         why = f"wall-clock backstop of {timeout_s:g} s passed" if self._stop == "wall" else "interrupted from outside"
         return self._result(Status.TIMEOUT_WALL, t0, timeout_s, why)
 
-    def run(self, sql: str, timeout_s: float, max_vm_steps: int = 0) -> ExecResult:
+    def _rows(self, cur: sqlite3.Cursor, cap: Cap) -> tuple[list[tuple], int] | None:
+        """The rows kept under ``cap`` and how many there were; None past ``limits.max_rows``."""
+        max_rows = self.limits.max_rows
+        kept: list[tuple] = []
+        total = 0
+        keep = cap.rows if cap.rows >= 0 else max_rows
+        room = cap.max_bytes if cap.max_bytes >= 0 else -1
+        if cap.whole:  # one call; the row cap bounds what it reads
+            kept = cur.fetchmany(max_rows + 1)
+            return (kept, len(kept)) if len(kept) <= max_rows else None
+        while True:
+            chunk = cur.fetchmany(1024)
+            if not chunk:
+                return kept, total
+            total += len(chunk)
+            if total > max_rows:
+                return None
+            for row in chunk:
+                if len(kept) >= keep:
+                    break
+                row = tuple(map(cap.clip_cell, row))
+                size = sum(map(_cell_bytes, row))
+                if room >= 0 and size > room:
+                    keep = len(kept)  # this row and every later one are left out
+                    break
+                room -= size
+                kept.append(row)
+
+    def run(
+        self,
+        sql: str,
+        timeout_s: float,
+        max_vm_steps: int = 0,
+        *,
+        max_cpu_s: float = 0.0,
+        cap: Cap = WHOLE,
+        reported_timeout_s: float | None = None,
+    ) -> ExecResult:
         """Execute one statement; always returns an :class:`ExecResult`.
 
         Args:
@@ -317,16 +411,22 @@ class SandboxConnection:
             timeout_s: the wall-clock backstop (past it: ``timeout_wall``).
             max_vm_steps: the work budget in VM instructions (past it: ``timeout``); 0: none.
                 Counted in multiples of ``limits.progress_steps`` (rounded down).
+            max_cpu_s: the CPU budget, reported in the result; a caller's watchdog enforces it
+                with :meth:`stop` (``timeout_cpu``).
+            cap: how much of the result to keep (rows, cell length, bytes, column names).
+            reported_timeout_s: the ``timeout_s`` the result reports (default: ``timeout_s``).
 
         Returns:
-            The result, with the VM steps it took in ``vm_steps``.
+            The result, with the VM steps and the CPU seconds it took.
         """
         t0 = time.perf_counter()
-        period = max(1, self.limits.progress_steps)
+        self._cpu0 = time.thread_time()
         self._calls, self._stop = 0, ""
-        self._budget = max(0, int(max_vm_steps))
-        self._max_calls = self._budget // period if self._budget else None
+        self._budget = budget = max(0, int(max_vm_steps))
+        self._cpu_budget = max(0.0, max_cpu_s)
+        self._max_calls = budget // self._period if budget else None
         self._deadline = time.monotonic() + timeout_s
+        self._reported_timeout_s = timeout_s if reported_timeout_s is None else reported_timeout_s
         self.refused = False
         cur = None
         try:
@@ -334,21 +434,18 @@ class SandboxConnection:
                 return self._result(Status.SYNTAX_ERROR, t0, timeout_s, "NUL byte in SQL")
             if len(sql) > self.limits.max_sql_bytes:
                 return self._result(Status.TOO_LARGE, t0, timeout_s, "SQL longer than max_sql_bytes")
-            cur = self.conn.cursor()
-            cur.execute(sql)
-            if cur.description is None:  # "", ";" or a comment: nothing was a query
+            cur = self.conn.execute(sql)
+            description = cur.description
+            if description is None:  # "", ";" or a comment: nothing was a query
                 return self._result(Status.SYNTAX_ERROR, t0, timeout_s, "no query in SQL")
-            columns = tuple(d[0] for d in cur.description)
-            max_rows = self.limits.max_rows
-            rows: list[tuple] = []
-            while True:
-                chunk = cur.fetchmany(1024)
-                if not chunk:
-                    break
-                rows.extend(chunk)
-                if len(rows) > max_rows:
-                    return self._result(Status.TOO_LARGE, t0, timeout_s, f"more than max_rows={max_rows} rows")
-            return self._result(Status.OK, t0, timeout_s, rows=tuple(rows), columns=columns)
+            columns = tuple(cap.clip_cell(d[0]) for d in description) if cap.names else ()
+            fetched = self._rows(cur, cap)
+            if fetched is None:
+                detail = f"more than max_rows={self.limits.max_rows} rows"
+                return self._result(Status.TOO_LARGE, t0, timeout_s, detail)
+            rows, total = fetched
+            counted = None if cap.whole else total
+            return self._result(Status.OK, t0, timeout_s, rows=tuple(rows), columns=columns, total_rows=counted)
         except MemoryError:
             return self._result(Status.TOO_LARGE, t0, timeout_s, "out of memory")
         except (sqlite3.Error, sqlite3.Warning, ValueError, UnicodeError, OverflowError) as exc:
@@ -392,6 +489,8 @@ _BY_PREFIX: tuple[tuple[str, Status], ...] = (
     ("no such column:", Status.SCHEMA_ERROR),
     ("ambiguous column name:", Status.SCHEMA_ERROR),
     ("no such index:", Status.SCHEMA_ERROR),
+    ("no such module:", Status.FORBIDDEN),  # a virtual table whose module this SQLite lacks
+    ("vtable constructor failed:", Status.FORBIDDEN),
     ("string or blob too big", Status.TOO_LARGE),
     ("out of memory", Status.TOO_LARGE),
     ("statement too long", Status.TOO_LARGE),

@@ -17,6 +17,9 @@ MIB = 1024 * 1024
 # The default work budget: above every official Spider dev gold and every bundled gold
 # (measured with ``python -m extensions.cli.bench.steps``; docs/engine.md has the figures).
 MAX_VM_STEPS = 1_000_000_000
+# The default CPU budget: above the time MAX_VM_STEPS take on a slow core, so that VM steps decide
+# every statement whose steps are ordinary; it bounds single steps that run long.
+MAX_CPU_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,17 @@ class EngineSettings:
 
     Work: ``max_vm_steps`` VM instructions per statement, counted by SQLite's
     progress handler, for golds and predictions on every path (past it:
-    ``timeout``, a verdict independent of machine load; 0 = no step budget). With
-    ``adaptive_timeout`` a prediction gets ``clamp(adaptive_k * gold_steps,
-    adaptive_min_steps, max_vm_steps)`` steps.
+    ``timeout``, a verdict independent of machine load; 0 = no step budget), and
+    ``max_cpu_s`` CPU seconds of the thread that runs it (past it: ``timeout_cpu``,
+    a verdict, never retried; it bounds single VM steps that run long; 0 = no CPU
+    budget). With ``adaptive_timeout`` a prediction gets ``clamp(adaptive_k *
+    gold_steps, adaptive_min_steps, max_vm_steps)`` steps and ``clamp(adaptive_k *
+    gold_cpu_s, adaptive_min_cpu_s, max_cpu_s)`` CPU seconds.
 
     Time: ``timeout_s`` is a wall-clock backstop per statement (past it, or when a
-    worker does not answer by ``timeout_s + grace_s`` and is killed:
-    ``timeout_wall``, tried once more, never cached).
+    worker does not answer by ``timeout_s + grace_s`` and is killed without having
+    used its CPU budget: ``timeout_wall``, tried once more, never cached); a call
+    waits at most ``timeout_s`` for a free worker (then ``timeout_wall``).
 
     Size: ``max_rows``, ``max_value_bytes`` and ``max_sql_bytes`` per statement;
     ``max_result_bytes`` for a whole result, measured in the worker before it
@@ -58,6 +65,8 @@ class EngineSettings:
     adaptive_timeout: bool = True
     adaptive_k: float = 20.0
     adaptive_min_steps: int = 1_000_000
+    max_cpu_s: float = MAX_CPU_S
+    adaptive_min_cpu_s: float = 1.0
     grace_s: float = 1.0
     max_rows: int = 100_000
     max_value_bytes: int = 16 * MIB

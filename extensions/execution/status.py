@@ -16,6 +16,7 @@ class Status(str, enum.Enum):
     FORBIDDEN = "forbidden"  # write, DDL, ATTACH, PRAGMA write, several statements ...
     TIMEOUT = "timeout"  # the statement passed its VM-step budget (a verdict: deterministic, cached)
     TIMEOUT_WALL = "timeout_wall"  # the wall-clock backstop hit (load, a stopped worker): never cached, logged
+    TIMEOUT_CPU = "timeout_cpu"  # the statement used more than its CPU seconds (a verdict: cached, never retried)
     TOO_LARGE = "too_large"  # row cap, value/blob cap, SQL length, memory limit
     TOO_DEEP = "too_deep"  # nested deeper than any parser may safely recurse; never parsed or run
     DB_MISSING = "db_missing"  # no such file
@@ -39,7 +40,10 @@ class ExecResult:
     (prepare + step + fetch), excluding transport. ``vm_steps`` is the number of
     VM instructions SQLite ran, counted by its progress handler (a multiple of
     its period, see ``Limits.progress_steps``); ``max_vm_steps`` is the budget the
-    statement ran under (0: unknown).
+    statement ran under (0: unknown). ``cpu_s`` is the CPU time of the thread that ran
+    it and ``max_cpu_s`` its CPU budget (0: none). ``total_rows`` is set when the result
+    was capped (``extensions.execution.budget.Cap``): ``rows`` then holds only the first
+    rows, cut as the cap says, and ``total_rows`` counts them all.
 
     >>> ExecResult(Status.OK, rows=((1,),), vm_steps=2000).vm_steps
     2000
@@ -54,10 +58,36 @@ class ExecResult:
     cached: bool = field(default=False, compare=False)
     vm_steps: int = 0
     max_vm_steps: int = 0
+    cpu_s: float = field(default=0.0, compare=False)
+    max_cpu_s: float = 0.0
+    total_rows: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.status is Status.OK
+
+    def as_cached(self) -> ExecResult:
+        """This result marked as read from a cache: a copy with ``cached`` set (not part of equality).
+
+        Returns:
+            The copy (``self`` when already marked).
+
+        >>> ExecResult(Status.OK, rows=()).as_cached().cached
+        True
+        """
+        if self.cached:
+            return self
+        twin = object.__new__(ExecResult)
+        twin.__dict__.update(self.__dict__)  # a frozen dataclass: copied without running __init__ again
+        twin.__dict__["cached"] = True
+        return twin
+
+    @property
+    def row_count(self) -> int:
+        """Rows of the whole result (``total_rows`` when capped), 0 without rows."""
+        if self.total_rows is not None:
+            return self.total_rows
+        return len(self.rows) if self.rows is not None else 0
 
     @property
     def n_cells(self) -> int:

@@ -26,15 +26,19 @@ import os
 import struct
 from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+from extensions.execution.budget import NO_BUDGET, WHOLE, Budget, Cap
 from extensions.execution.status import ExecResult, Status
 
 FRAME = struct.Struct("!Q")
-_MAGIC = b"XR3"
-# magic, status index, elapsed_s, timeout_s, vm_steps, max_vm_steps, len(detail), n_columns,
-# n_rows (NO_ROWS: rows is None)
-_HEAD = struct.Struct("!3sBddQQIII")
+_MAGIC = b"XR4"
+# magic, status index, elapsed_s, timeout_s, vm_steps, max_vm_steps, cpu_s, max_cpu_s, the worker's
+# process CPU seconds when it sent the frame, total_rows (NO_TOTAL: None), len(detail), row width,
+# n_columns (the names sent: the width, or 0 without names), n_rows (NO_ROWS: rows is None)
+_HEAD = struct.Struct("!3sBddQQdddQIIII")
 _NO_ROWS = 0xFFFFFFFF
+_NO_TOTAL = 0xFFFFFFFFFFFFFFFF
 _LEN = struct.Struct("!I")
 _SECTIONS = struct.Struct("!6Q")  # sizes of: ints, doubles, text lengths, text, blob lengths, blobs
 _STATUSES = tuple(Status)
@@ -92,12 +96,14 @@ def _sections(cells: list, max_bytes: int) -> list[bytes]:
     ]
 
 
-def encode_result(r: ExecResult, max_bytes: int) -> bytes:
+def encode_result(r: ExecResult, max_bytes: int, worker_cpu_s: float = 0.0) -> bytes:
     """The frame body for ``r``.
 
     Args:
         r: the result to send.
         max_bytes: the most bytes the body may take.
+        worker_cpu_s: the sending process's CPU seconds so far (the parent's baseline for the next
+            statement's CPU use).
 
     Returns:
         The encoded body.
@@ -109,10 +115,14 @@ def encode_result(r: ExecResult, max_bytes: int) -> bytes:
     detail = r.detail.encode("utf-8", "surrogatepass")[:4000]
     cols = [c.encode("utf-8", "surrogatepass") for c in r.columns]
     rows = r.rows
-    width = len(cols)
+    width = len(rows[0]) if rows else len(cols)
+    if cols and len(cols) != width:
+        raise WireError("rows of a different width than the columns")
     n_rows = _NO_ROWS if rows is None else len(rows)
+    total = _NO_TOTAL if r.total_rows is None else r.total_rows
     head = (_MAGIC, _STATUSES.index(r.status), r.elapsed_s, r.timeout_s, r.vm_steps, r.max_vm_steps)
-    parts = [_HEAD.pack(*head, len(detail), width, n_rows), detail]
+    head += (r.cpu_s, r.max_cpu_s, worker_cpu_s, total)
+    parts = [_HEAD.pack(*head, len(detail), width, len(cols), n_rows), detail]
     parts += [_LEN.pack(len(c)) + c for c in cols]
     if rows is not None:
         if rows and set(map(len, rows)) != {width}:
@@ -198,13 +208,31 @@ def decode_result(data: bytes) -> ExecResult:
     ...
     extensions.execution.wire.WireError: truncated frame
     """
+    return decode_reply(data)[0]
+
+
+def decode_reply(data: bytes) -> tuple[ExecResult, float]:
+    """The result in a frame body and the worker's process CPU seconds when it sent it.
+
+    Args:
+        data: a frame body written by :func:`encode_result`.
+
+    Returns:
+        ``(result, worker_cpu_s)``.
+
+    Raises:
+        WireError: the body does not follow the format exactly.
+    """
     head, pos = _take(data, 0, _HEAD.size)
-    magic, status, elapsed, timeout, steps, max_steps, n_detail, width, n_rows = _HEAD.unpack(head)
+    magic, status, elapsed, timeout, steps, max_steps, cpu, max_cpu, worker_cpu, total, *sizes = _HEAD.unpack(head)
+    n_detail, width, n_cols, n_rows = sizes
     if magic != _MAGIC or status >= len(_STATUSES):
         raise WireError("not a result frame")
     detail, pos = _take(data, pos, n_detail)
     columns = []
-    for _ in range(width):
+    if n_cols not in (0, width):
+        raise WireError("column names do not match the row width")
+    for _ in range(n_cols):
         (n,), pos = _LEN.unpack(_take(data, pos, 4)[0]), pos + 4
         col, pos = _take(data, pos, n)
         columns.append(_utf8(col))
@@ -216,37 +244,81 @@ def decode_result(data: bytes) -> ExecResult:
         rows = tuple(zip(*[iter(cells)] * width)) if width else ()
     if pos != len(data):
         raise WireError("trailing bytes")
-    return ExecResult(
-        _STATUSES[status], rows, tuple(columns), elapsed, _utf8(detail), timeout, vm_steps=steps, max_vm_steps=max_steps
+    result = ExecResult(
+        _STATUSES[status],
+        rows,
+        tuple(columns),
+        elapsed,
+        _utf8(detail),
+        timeout,
+        vm_steps=steps,
+        max_vm_steps=max_steps,
+        cpu_s=cpu,
+        max_cpu_s=max_cpu,
+        total_rows=None if total == _NO_TOTAL else total,
     )
+    return result, worker_cpu
 
 
 # -- requests (trainer to worker) ----------------------------------------------------------
-_REQ = struct.Struct("!cdQBI")  # kind, timeout_s, max_vm_steps, len(signature), len(path)
+# kind, timeout_s, max_vm_steps, max_cpu_s, cap rows, cap cell_chars, cap max_bytes, cap names,
+# len(signature), len(path)
+_REQ = struct.Struct("!cdQdqqqBBI")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A decoded request: what to run, on which file, under which budget and cap."""
+
+    kind: bytes
+    path: str = ""
+    sql: str = ""
+    sig: tuple[int, ...] | None = None
+    budget: Budget = NO_BUDGET
+    cap: Cap = WHOLE
 
 
 def encode_request(
     kind: bytes,
     path: str = "",
     sql: str = "",
-    timeout_s: float = 0.0,
     sig: tuple[int, ...] | None = None,
-    max_vm_steps: int = 0,
+    budget: Budget = NO_BUDGET,
+    cap: Cap = WHOLE,
 ) -> bytes:
-    """A request frame body: ``kind`` is ``b"E"`` (execute), ``b"S"`` (stats) or ``b"C"`` (close)."""
+    """A request frame body: ``kind`` is ``b"E"`` (execute), ``b"S"`` (stats) or ``b"C"`` (close).
+
+    >>> decode_request(encode_request(b"E", "/d.sqlite", "SELECT 1", None, Budget(5, 1.0, 2.0))).budget
+    Budget(max_vm_steps=5, max_cpu_s=1.0, timeout_s=2.0)
+    """
     p = path.encode("utf-8", "surrogatepass")
     sig = tuple(sig or ())
-    head = _REQ.pack(kind, timeout_s, max(0, int(max_vm_steps)), len(sig), len(p))
+    b = budget
+    head = _REQ.pack(
+        kind,
+        b.timeout_s,
+        max(0, int(b.max_vm_steps)),
+        max(0.0, b.max_cpu_s),
+        cap.rows,
+        cap.cell_chars,
+        cap.max_bytes,
+        int(cap.names),
+        len(sig),
+        len(p),
+    )
     return head + struct.pack(f"!{len(sig)}q", *sig) + p + sql.encode("utf-8", "surrogatepass")
 
 
-def decode_request(body: bytes) -> tuple[bytes, str, str, float, tuple[int, ...] | None, int]:
-    """``(kind, path, sql, timeout_s, sig, max_vm_steps)`` of a request frame body (written by the parent)."""
-    kind, timeout_s, max_vm_steps, n_sig, n_path = _REQ.unpack_from(body)
+def decode_request(body: bytes) -> Request:
+    """The :class:`Request` in a request frame body (written by the parent)."""
+    kind, timeout_s, steps, cpu, rows, cell_chars, max_bytes, names, n_sig, n_path = _REQ.unpack_from(body)
     pos = _REQ.size + 8 * n_sig
     sig = struct.unpack_from(f"!{n_sig}q", body, _REQ.size) if n_sig else None
     path = body[pos : pos + n_path].decode("utf-8", "surrogatepass")
-    return kind, path, body[pos + n_path :].decode("utf-8", "surrogatepass"), timeout_s, sig, max_vm_steps
+    sql = body[pos + n_path :].decode("utf-8", "surrogatepass")
+    whole = (rows, cell_chars, max_bytes, names) == (-1, -1, -1, 1)
+    cap = WHOLE if whole else Cap(rows, cell_chars, max_bytes, bool(names))
+    return Request(kind, path, sql, sig, Budget(steps, cpu, timeout_s), cap)
 
 
 # -- framing and JSON messages ------------------------------------------------------------

@@ -6,7 +6,14 @@ LRU of read-only connections (one per database file, reopened when the file
 changes) and answers length-prefixed frames (``extensions.execution.wire``:
 requests and results in tagged binary formats that cannot run code in the
 trainer). A result larger than ``--max-result-bytes`` is answered with
-``too_large`` instead of being sent. The parent kills and
+``too_large`` instead of being sent, and a capped request
+(``extensions.execution.budget.Cap``) gets only the rows and cell lengths it asked for.
+
+A :class:`CpuWatchdog` thread reads the CPU clock of the thread that runs the
+statement: past the statement's ``max_cpu_s`` it stops the statement
+(``timeout_cpu``), and past ``max_cpu_s + min(max_cpu_s, CPU_GRACE_S)`` (a single VM
+step that SQLite cannot interrupt, such as a huge ``printf`` padding) it ends the
+process with :data:`CPU_EXIT`, which the parent reads as ``timeout_cpu`` too. The parent kills and
 replaces a worker that does not answer in time, so a query stuck in C or a
 memory blow-up never outlives its deadline. ``RLIMIT_AS`` caps the worker's
 memory so that a memory bomb ends as ``too_large`` instead of swapping.
@@ -19,11 +26,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+import time
 from collections import OrderedDict
 
 from extensions.execution.sandbox import Limits, SandboxConnection, Signature, db_signature, open_sandbox
 from extensions.execution.status import ExecResult, Status
 from extensions.execution.wire import (
+    Request,
     ResultTooLarge,
     WireError,
     decode_request,
@@ -33,6 +43,12 @@ from extensions.execution.wire import (
     write_frame,
 )
 
+# The exit status of a worker that ended itself for a statement past its CPU budget and grace.
+CPU_EXIT = 88
+# How far past its CPU budget a statement stuck in one step may run before its worker ends itself:
+# the budget again, at most this many seconds.
+CPU_GRACE_S = 0.5
+
 # Requests come from the trainer (trusted) and are small.
 _MAX_REQUEST_BYTES = 64 * 1024 * 1024
 # Room for a result without rows (status and detail), whatever the cap.
@@ -41,8 +57,9 @@ _SMALL = 65536
 
 def to_wire(r: ExecResult, max_bytes: int) -> bytes:
     """``r`` encoded for the pipe; a result past ``max_bytes`` is replaced by a ``too_large`` one."""
+    cpu = time.process_time()
     try:
-        return encode_result(r, max_bytes)
+        return encode_result(r, max_bytes, cpu)
     except ResultTooLarge as exc:
         big = ExecResult(
             Status.TOO_LARGE,
@@ -51,10 +68,79 @@ def to_wire(r: ExecResult, max_bytes: int) -> bytes:
             timeout_s=r.timeout_s,
             vm_steps=r.vm_steps,
             max_vm_steps=r.max_vm_steps,
+            cpu_s=r.cpu_s,
+            max_cpu_s=r.max_cpu_s,
         )
-        return encode_result(big, _SMALL)
+        return encode_result(big, _SMALL, cpu)
     except WireError as exc:
-        return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), _SMALL)
+        return encode_result(ExecResult(Status.INTERNAL_ERROR, detail=f"cannot encode result: {exc}"), _SMALL, cpu)
+
+
+class CpuWatchdog:
+    """Stops the statement of the thread that created it once that thread's CPU time passes a budget.
+
+    ``arm(conn, budget_s)`` before a statement, ``disarm()`` after it. One daemon thread sleeps until
+    the earliest moment the budget could be spent (a thread's CPU time never grows faster than the
+    wall clock), reads the thread's CPU clock, and calls ``conn.stop("cpu")`` past the budget. Past
+    the budget and its grace (the budget again, at most :data:`CPU_GRACE_S`), the statement is stuck
+    in one step SQLite cannot interrupt, and the process ends with :data:`CPU_EXIT`. Linux and other
+    systems with ``time.pthread_getcpuclockid``; elsewhere ``available`` is False and nothing is watched.
+
+    >>> CpuWatchdog().available
+    True
+    """
+
+    def __init__(self) -> None:
+        getter = getattr(time, "pthread_getcpuclockid", None)
+        self._clock = getter(threading.get_ident()) if getter is not None else None
+        self._cond = threading.Condition()
+        self._job: tuple[SandboxConnection, float, float] | None = None  # conn, CPU to stop at, CPU to exit at
+        self._wakes_at = float("inf")  # when (time.monotonic()) the thread looks at the job next
+        self._thread: threading.Thread | None = None
+
+    @property
+    def available(self) -> bool:
+        """The thread's CPU clock can be read on this system."""
+        return self._clock is not None
+
+    def arm(self, conn: SandboxConnection, budget_s: float) -> None:
+        """Watch the next statement of ``conn`` against ``budget_s`` CPU seconds (0: nothing to watch)."""
+        if self._clock is None or budget_s <= 0:
+            return
+        now = time.clock_gettime(self._clock)
+        with self._cond:
+            self._job = (conn, now + budget_s, now + budget_s + min(budget_s, CPU_GRACE_S))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="cpu-watchdog", daemon=True)
+                self._thread.start()
+            elif self._wakes_at > time.monotonic() + budget_s:  # it would look too late (or never)
+                self._cond.notify()
+
+    def disarm(self) -> None:
+        """The statement has ended."""
+        with self._cond:
+            self._job = None
+
+    def _loop(self) -> None:
+        assert self._clock is not None
+        with self._cond:
+            while True:
+                job = self._job
+                if job is None:
+                    self._wakes_at = float("inf")
+                    self._cond.wait()
+                    continue
+                conn, stop_at, exit_at = job
+                used = time.clock_gettime(self._clock)
+                if used >= exit_at:
+                    os._exit(CPU_EXIT)
+                if used >= stop_at:
+                    conn.stop("cpu")
+                    self._job = (conn, float("inf"), exit_at)
+                    stop_at = float("inf")
+                wait = max(0.001, min(stop_at, exit_at) - used)
+                self._wakes_at = time.monotonic() + wait
+                self._cond.wait(wait)
 
 
 class ConnectionCache:
@@ -107,19 +193,22 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _execute(
-    cache: ConnectionCache, path: str, sql: str, timeout_s: float, sig: Signature | None, max_vm_steps: int = 0
-) -> ExecResult:
+def _execute(cache: ConnectionCache, req: Request, watchdog: CpuWatchdog) -> ExecResult:
+    b = req.budget
     try:
-        conn = cache.get(path, sig)
+        conn = cache.get(req.path, req.sig)
         if isinstance(conn, ExecResult):
             return conn
-        result = conn.run(sql, timeout_s, max_vm_steps)
+        watchdog.arm(conn, b.max_cpu_s)
+        try:
+            result = conn.run(req.sql, b.timeout_s, b.max_vm_steps, max_cpu_s=b.max_cpu_s, cap=req.cap)
+        finally:
+            watchdog.disarm()
         if result.status is Status.DB_CORRUPT:
-            cache.drop(path)
+            cache.drop(req.path)
         return result
     except MemoryError:
-        return ExecResult(Status.TOO_LARGE, detail="out of memory", timeout_s=timeout_s)
+        return ExecResult(Status.TOO_LARGE, detail="out of memory", timeout_s=b.timeout_s)
     except Exception as exc:  # a bug: report it, keep serving
         return ExecResult(Status.INTERNAL_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
 
@@ -127,13 +216,15 @@ def _execute(
 def serve(fd_in: int, fd_out: int, limits: Limits, max_open: int, immutable: bool, max_result_bytes: int) -> None:
     """Answer requests until the pipe closes or a ``close`` request arrives."""
     cache = ConnectionCache(limits, max_open, immutable)
+    watchdog = CpuWatchdog()
     while True:
         try:
-            kind, path, sql, timeout_s, sig, max_vm_steps = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
+            req = decode_request(read_frame(fd_in, _MAX_REQUEST_BYTES))
         except EOFError:
             return
+        kind = req.kind
         if kind == b"E":
-            result = _execute(cache, path, sql, timeout_s, sig, max_vm_steps)
+            result = _execute(cache, req, watchdog)
             try:
                 body = to_wire(result, max_result_bytes)
             except MemoryError:

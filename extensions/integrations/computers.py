@@ -6,6 +6,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -24,6 +25,9 @@ _computers: dict[tuple, RewardComputer | ConfigError] = {}
 def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[str, tuple[str, ...], str]:
     """``(config path, overrides, db_root)`` of an adapter call's keywords.
 
+    verl calls the hook once per sample with the same keywords, so the key is worked out once per distinct
+    keywords (and ``$EXTENSIONS_CONFIG``) and remembered.
+
     Args:
         kwargs: ``config`` (a YAML path; else ``$EXTENSIONS_CONFIG``), ``overrides`` (``section.key=value``
             items, a list or a comma-separated string) and ``db_root``.
@@ -38,11 +42,30 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
     >>> config_key({"overrides": "reward.baseline=arctic, data.db_root=/d"})[1]
     ('reward.baseline=arctic', 'data.db_root=/d')
     """
+    overrides = kwargs.get("overrides")
+    args = (
+        tuple(kwargs),
+        tuple(ignored),
+        kwargs.get("config"),
+        tuple(overrides) if isinstance(overrides, list) else overrides,
+        kwargs.get("db_root"),
+        os.environ.get(CONFIG_ENV),
+    )
+    try:
+        return _config_key(*args)
+    except TypeError:  # an unhashable value: worked out without the memo
+        return _config_key.__wrapped__(*args)
+
+
+@functools.lru_cache(maxsize=256)
+def _config_key(
+    names: tuple[str, ...], ignored: tuple[str, ...], config: Any, overrides: Any, db_root: Any, env: str | None
+) -> tuple[str, tuple[str, ...], str]:
     skip = set(ignored)
-    unknown = sorted(k for k in kwargs if k not in CONFIG_KWARGS and k not in skip)
+    unknown = sorted(k for k in names if k not in CONFIG_KWARGS and k not in skip)
     if unknown:
         raise ConfigError(f"reward_kwargs.{unknown[0]}: unknown key (expected one of {', '.join(CONFIG_KWARGS)})")
-    overrides = kwargs.get("overrides") or ()
+    overrides = overrides or ()
     if isinstance(overrides, str):
         overrides = tuple(o.strip() for o in overrides.split(",") if o.strip())
     elif hasattr(overrides, "__iter__") and not isinstance(overrides, Mapping):
@@ -51,8 +74,7 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
         raise ConfigError(
             f"reward_kwargs.overrides: expected a list or a comma-separated string, got {type(overrides).__name__}"
         )
-    path = kwargs.get("config") or os.environ.get(CONFIG_ENV) or ""
-    return (str(path), overrides, str(kwargs.get("db_root") or ""))
+    return (str(config or env or ""), overrides, str(db_root or ""))
 
 
 Adapt = Callable[[Config], Config]

@@ -9,7 +9,10 @@ the episode's reward functions.
 TRL makes one :class:`SqlEnvironment` per rollout and calls ``reset(**example)`` before generating; the
 environment takes the sample's database from its ``ground_truth`` (``db_path``, or ``db_id`` under
 ``db_root``) and keeps nothing else of it, so its tool cannot reveal the gold. Every public method of the
-class is a tool for TRL, so the class has exactly one: ``execute_sql``.
+class is a tool for TRL, so the class has exactly one: ``execute_sql``. Its schema (from its signature and
+docstring) asks for one string ``query``, but it takes any arguments: TRL calls ``execute_sql(**arguments)``
+with whatever the model wrote, and a malformed call (no ``query``, another name) must reach the tool and
+be counted as a failed call, as it is under verl and verifiers, not raise a ``TypeError`` in TRL.
 
 The reward functions score the final assistant message with the same computer as single-turn training
 (:func:`extensions.rewards.episode.score_episode`) and log ``tool_calls`` and ``tool_errors`` per episode
@@ -24,6 +27,7 @@ The reward functions score the final assistant message with the same computer as
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,7 +68,7 @@ class SqlEnvironment:
         )
         self._session = SqlSession(gt.db_path, self._limits, self._engine)
 
-    def execute_sql(self, query: str) -> str:
+    def execute_sql(self, *args: Any, **kwargs: Any) -> str:
         """Run one read-only SQL query (SQLite) on the question's database and see its columns and first rows.
 
         Args:
@@ -73,13 +77,41 @@ class SqlEnvironment:
         Returns:
             The result as a small text table, or a one-line error.
         """
-        return self._session.execute_sql(query)
+        return self._session.execute_sql(query_argument(args, kwargs))
+
+    # What TRL (transformers' get_json_schema) reads to build the tool's schema: one required string.
+    execute_sql.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("query", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str),
+        ],
+        return_annotation=str,
+    )
+    execute_sql.__annotations__ = {"query": str, "return": str}
 
     @property
     def stats(self) -> EpisodeStats:
         """How this episode used the tool so far."""
         s = self._session
         return EpisodeStats(s.calls, s.errors, s.budget_spent)
+
+
+def query_argument(args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """The ``query`` of a tool call however it was made (None when the call has none: a counted error).
+
+    Args:
+        args: positional arguments.
+        kwargs: keyword arguments (other names are ignored, as verl and verifiers ignore them).
+
+    Returns:
+        The query value.
+
+    >>> query_argument((), {"query": "SELECT 1", "limit": 3}), query_argument((), {"sql": "SELECT 1"})
+    ('SELECT 1', None)
+    """
+    if "query" in kwargs:
+        return kwargs["query"]
+    return args[0] if len(args) == 1 and not kwargs else None
 
 
 def environment_factory(

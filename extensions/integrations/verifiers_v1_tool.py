@@ -3,20 +3,28 @@
 :class:`SqlToolset` is an MCP ``Toolset`` launched per rollout; ``setup_task`` opens a
 :class:`~extensions.tool.sql_tool.SqlSession` on the task's database (from its ground truth, of which it
 keeps only the database), and its ``@vf.tool`` ``execute_sql`` answers the model. The rollout state
-(:class:`SqlToolState`) counts calls and errors; :class:`SqlToolTask` scores the final reply with
-:func:`extensions.rewards.episode.score_episode` and records ``tool_calls``, ``tool_errors`` and
+(:class:`SqlToolState`) counts calls and errors; :class:`SqlToolTask` scores the final reply (the last
+assistant message, its reasoning put back, as on verl and TRL: :func:`extensions.rewards.episode.final_answer`)
+with :func:`extensions.rewards.episode.score_episode` and records ``tool_calls``, ``tool_errors`` and
 ``tool_budget_spent`` as metrics. Only importable where verifiers >= 0.4 is installed.
+
+The MCP server validates a call's arguments against the tool's signature before the tool runs; ``query``
+is declared a string with a default, and accepts any value, so that a malformed call (no ``query``,
+another name, a number) reaches the tool and is counted as a failed call, as on verl and TRL. Its
+schema therefore shows ``query`` as an optional string (verl and TRL mark it required).
 
     from extensions.integrations.verifiers_v1_tool import load_tool_taskset
     taskset = load_tool_taskset(dataset="data/verl/train.parquet")   # an SqlToolTaskset
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the MCP server reads ``execute_sql``'s annotations as objects
+# (it resolves string annotations in verifiers' namespace, where ``_Query`` does not exist).
 import asyncio
 from collections.abc import Iterator, Sequence
+from typing import Annotated, Any
 
 import verifiers.v1 as vf
+from pydantic import WithJsonSchema
 
 from extensions.config import load_config
 from extensions.data.layout import parse_ground_truth
@@ -28,8 +36,11 @@ from extensions.integrations.verifiers_v1 import (
     breakdown_cache,
 )
 from extensions.rewards.episode import EPISODE_KEYS, EpisodeStats, score_episode
-from extensions.tool.prompt import multi_turn_prompt
+from extensions.tool.prompt import QUERY_DESCRIPTION, multi_turn_prompt
 from extensions.tool.sql_tool import SqlSession
+
+# Any value passes validation (so that a malformed call reaches the tool); the schema says "a string".
+_Query = Annotated[Any, WithJsonSchema({"type": "string", "description": QUERY_DESCRIPTION})]
 
 __all__ = ["SqlToolState", "SqlToolTask", "SqlToolTaskset", "SqlToolset", "load_tool_taskset"]
 
@@ -60,7 +71,7 @@ class SqlToolset(vf.Toolset[SqlToolsetConfig, SqlToolState]):
         self._limits, self._db_root = cfg.multi_turn.tool_limits(), cfg.data.db_root
         self._session = SqlSession(None, self._limits)
 
-    async def setup_task(self, task: SqlTaskData | SqlToolTask) -> None:
+    async def setup_task(self, task: "SqlTaskData | SqlToolTask") -> None:
         """Open the episode on the task's database (the gold query is not kept).
 
         verifiers hands a launched tool server the rollout's task data; a task works too.
@@ -70,7 +81,7 @@ class SqlToolset(vf.Toolset[SqlToolsetConfig, SqlToolState]):
         self._session = SqlSession(gt.db_path, self._limits)
 
     @vf.tool
-    async def execute_sql(self, query: str) -> str:
+    async def execute_sql(self, query: _Query = None) -> str:
         """Run one read-only SQL query (SQLite) on the question's database and see its columns and first rows."""
         answer = await self._session.execute_sql_async(query)
         s = self.state
@@ -96,9 +107,9 @@ class SqlToolTask(vf.Task[SqlTaskData, SqlToolState, SqlTaskConfig]):
             getattr(state, "tool_errors", 0),
             bool(getattr(state, "tool_budget_spent", False)),
         )
-        return await asyncio.to_thread(
-            score_episode, cache.computer, trace.last_reply or "", self.data.answer, stats, cfg
-        )
+        replies = [m.model_dump() for m in trace.assistant_messages]
+        completion = replies if replies else (trace.last_reply or "")
+        return await asyncio.to_thread(score_episode, cache.computer, completion, self.data.answer, stats, cfg)
 
     @vf.reward(weight=1.0)
     async def sql_reward(self, trace: vf.Trace) -> float:

@@ -42,25 +42,28 @@ def clean_text(text: str, limit: int) -> str:
     return out if len(out) <= limit else out[: max(0, limit - 1)] + ELLIPSIS
 
 
-def cell_text(value: Any, limit: int) -> str:
+def cell_text(value: Any, limit: int, cut_at: int = -1) -> str:
     """One cell: ``NULL``, a number, ``<blob N bytes>`` or the cleaned text, at most ``limit`` characters.
 
     Args:
         value: a value SQLite returned (None, int, float, str or bytes).
         limit: the most characters kept.
+        cut_at: the length values were cut to before they came here (-1: whole); a blob of that
+            length shows as ``<blob N+ bytes>``.
 
     Returns:
         The cell's text.
 
-    >>> cell_text(0.1 + 0.2, 20), cell_text(b"\\x00\\x01", 20), cell_text(None, 20)
-    ('0.3', '<blob 2 bytes>', 'NULL')
+    >>> cell_text(0.1 + 0.2, 20), cell_text(b"\\x00\\x01", 20), cell_text(None, 20), cell_text(b"abc", 20, 3)
+    ('0.3', '<blob 2 bytes>', 'NULL', '<blob 3+ bytes>')
     """
     if value is None:
         text = "NULL"
     elif isinstance(value, float):
         text = format(value, ".10g")
     elif isinstance(value, (bytes, bytearray, memoryview)):
-        text = f"<blob {len(bytes(value))} bytes>"
+        n = len(bytes(value))
+        text = f"<blob {n}+ bytes>" if n == cut_at else f"<blob {n} bytes>"
     else:
         text = str(value)
     return clean_text(text, limit)
@@ -78,6 +81,8 @@ def render_table(
     max_rows: int = 10,
     max_cell_chars: int = 40,
     max_chars: int = 1200,
+    total_rows: int | None = None,
+    cut_at: int = -1,
 ) -> str:
     """The table text: header, at most ``max_rows`` rows, a footer; at most ``max_chars`` characters.
 
@@ -86,10 +91,12 @@ def render_table(
 
     Args:
         columns: the column names.
-        rows: the result rows.
+        rows: the result rows (the first ones, when ``total_rows`` counts more).
         max_rows: the most rows shown.
         max_cell_chars: the most characters per cell (and per column name).
         max_chars: the most characters in all.
+        total_rows: how many rows the result has (default: ``len(rows)``).
+        cut_at: the length values were cut to before they came here (see :func:`cell_text`).
 
     Returns:
         The table as text.
@@ -97,17 +104,18 @@ def render_table(
     >>> len(render_table(("x",), [("y" * 100,)] * 100, max_chars=200)) <= 200
     True
     """
+    total = len(rows) if total_rows is None else total_rows
     header = clean_text(" | ".join(clean_text(str(c), max_cell_chars) for c in columns), max(1, max_chars // 2))
     lines = [header]
     used = len(header) + 1
     shown = 0
-    footer_room = len(_footer(len(rows), 0)) + 16
+    footer_room = len(_footer(total, 0)) + 16
     for row in rows[:max_rows]:
-        line = " | ".join(cell_text(v, max_cell_chars) for v in row)
+        line = " | ".join(cell_text(v, max_cell_chars, cut_at) for v in row)
         if used + len(line) + 1 + footer_room > max_chars:
             break
         lines.append(line)
         used += len(line) + 1
         shown += 1
-    lines.append(_footer(len(rows), shown))
+    lines.append(_footer(total, shown))
     return "\n".join(lines)[:max_chars]

@@ -8,6 +8,7 @@ import pytest
 
 from extensions._util.cache import ResultCache, approx_bytes
 from extensions.data.demo import build_database, demo_examples
+from extensions.execution.budget import Budget
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
 
@@ -355,7 +356,7 @@ def test_engine_closed_is_clear(demo_paths):
     eng = ExecutionEngine(workers=1)
     eng.close()
     with pytest.raises(EngineClosedError):
-        eng.pool.execute(demo_paths["hr"], "SELECT 1", 1.0)
+        eng.pool.execute(demo_paths["hr"], "SELECT 1", Budget(timeout_s=1.0))
 
 
 def test_works_with_more_than_1024_open_descriptors(demo_paths):

@@ -74,8 +74,45 @@ def test_sql_against_virtual_tables_gets_a_defined_status(db, engine):
         assert (
             r.details["status"] in ("ok", "syntax_error", "schema_error", "forbidden") and r.breakdown["correct"] == 0.0
         )
-    on_virtual = rc.compute_reward("```sql\nSELECT 1\n```", {"sql": "SELECT title FROM docs", "db_path": db})
-    assert on_virtual.details["status"] == "gold_error"  # the gold cannot be run: a neutral sample
+
+
+VIRTUAL_READS = [
+    ("SELECT count(*) FROM docs", ((1,),)),
+    ("SELECT title FROM docs WHERE docs MATCH 'sql'", (("sql",),)),
+    ("SELECT highlight(docs, 0, '[', ']') FROM docs WHERE docs MATCH 'sql'", (("[sql]",),)),
+    ("SELECT typeof(bm25(docs)) FROM docs WHERE docs MATCH 'sql'", (("real",),)),
+    ('SELECT id, "min x", max_x, label FROM boxes WHERE max_x > 0.5', ((1, 0.0, 1.0, "a"),)),
+    ("SELECT count(*) FROM boxes", ((1,),)),
+]
+
+
+@pytest.mark.parametrize("inline_budget_ms", [10.0, 0.0])
+@pytest.mark.parametrize("sql,rows", VIRTUAL_READS)
+def test_fts5_and_rtree_tables_are_read_on_both_paths(db, sql, rows, inline_budget_ms):
+    """Virtual tables are connected when the file opens, so their modules' own reads never meet the authorizer."""
+    from extensions.execution.engine import ExecutionEngine
+
+    with ExecutionEngine(workers=1, inline_budget_ms=inline_budget_ms) as eng:
+        r = eng.execute(db, sql)
+        assert (r.status.value, r.rows) == ("ok", rows), r.detail
+        m = eng.match(db, sql, sql)  # as a gold: a real verdict, not gold_error
+        assert (m.status.value, m.match) == ("ok", True)
+
+
+def test_a_virtual_table_whose_module_is_missing_is_forbidden_not_a_syntax_error(tmp_path, engine):
+    path = str(tmp_path / "odd.sqlite")
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE t (x INT); INSERT INTO t VALUES (1); PRAGMA writable_schema = ON;")
+    conn.execute(
+        "INSERT INTO sqlite_master VALUES ('table', 'odd', 'odd', 0, 'CREATE VIRTUAL TABLE odd USING nosuchmodule(a)')"
+    )
+    conn.commit()
+    conn.close()
+    r = engine.execute(path, "SELECT a FROM odd")
+    assert r.status.value == "forbidden" and "nosuchmodule" in r.detail
+    assert engine.execute(path, "SELECT x FROM t").rows == ((1,),)
+    m = engine.match(path, "SELECT 1", "SELECT a FROM odd")
+    assert m.status.value == "gold_error"  # a gold that cannot be read: a neutral sample
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from extensions.tool.table import render_table
 from tests.conftest import FIXTURES
 
 CASES = [json.loads(line) for line in (FIXTURES / "tool_hostile.jsonl").read_text().splitlines()]
-LIMITS = ToolLimits(max_calls=1000, timeout_s=0.5)
+LIMITS = ToolLimits(max_calls=1000, max_vm_steps=10_000_000, max_cpu_s=0.5)
 
 
 @pytest.fixture()
@@ -63,10 +63,10 @@ def test_safety_holds_for_the_tool(case, db, engine, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before, cwd_before = _snapshot(os.path.dirname(db)), sorted(os.listdir(tmp_path))
     a = run_query(db, case["query"], LIMITS, engine)
-    assert isinstance(a.text, str) and len(a.text) <= max(LIMITS.max_chars, 400)
+    assert isinstance(a.text, str) and len(a.text) <= LIMITS.max_chars
     assert all(ch.isprintable() or ch == "\n" for ch in a.text)
-    if case["expect"] != "any":  # a timeout may be the step budget's (timeout) or the wall backstop's (timeout_wall)
-        assert a.status == case["expect"] or (case["expect"] == "timeout" and a.status == "timeout_wall"), a.text
+    if case["expect"] != "any":  # the limit is a work budget: the same status quiet or loaded
+        assert a.status == case["expect"], a.text
     if not a.ok:
         assert a.text.startswith("error: ") and "\n" not in a.text
     assert _snapshot(os.path.dirname(db)) == before
@@ -77,7 +77,9 @@ def test_an_error_tells_what_went_wrong(db, engine):
     text = run_query(db, "SELECT nme FROM employees", LIMITS, engine).text
     assert text == "error: schema error (no such column: nme)"
     slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
-    assert run_query(db, slow, LIMITS, engine).text.startswith("error: timed out after 0.5 s")
+    assert run_query(db, slow, LIMITS, engine).text.startswith(
+        "error: stopped at the tool's work budget of 10000000 VM steps"
+    )
 
 
 def test_budget_is_per_episode(db, engine):

@@ -31,6 +31,10 @@ Prints one JSON document on stdout (progress on stderr, on a terminal only).
     Where each async caller's time goes, per stage (cProfile in every thread), beside SQLite's own time.
 ``instructions`` (not part of ``all``)
     CPU instructions per async caller under callgrind (needs valgrind), a figure load cannot move.
+``reliability`` (not part of ``all``)
+    Wall-clock and memory figures of the reliability checks beside ``--busy`` busy processes: expensive
+    VM steps through the verl hook (the batch's 25 s bound), the tool's runaways, the trainer's peak
+    memory for a 99,999-row tool call (:mod:`extensions.cli.bench.reliability`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.instructions import cmd_instructions
 from extensions.cli.bench.memory import cmd_memory
 from extensions.cli.bench.profile import cmd_profile
+from extensions.cli.bench.reliability import cmd_reliability
 from extensions.cli.bench.report import main_report
 from extensions.cli.bench.schema import cmd_schema
 from extensions.cli.bench.throughput import cmd_evaluate, cmd_extract
@@ -108,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m extensions.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", "report", "profile", "instructions"])
+    extra = ["report", "profile", "instructions", "reliability"]
+    p.add_argument("what", nargs="?", default="all", choices=[*COMMANDS, "all", *extra])
     p.add_argument("files", nargs="*", help="report: the JSON files to render as markdown")
     p.add_argument("--shared", default=DEFAULT_SHARED, help="Spider dev folder (optional)")
     p.add_argument(
@@ -129,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cache-entries", type=int, default=2000, help="memory: entries per cache (gold, result, verdict)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--parts", action="store_true", help="instructions: also count the pieces of the callers' work (bench/parts.py)"
+    )
+    p.add_argument("--busy", type=int, default=4, help="reliability: busy-loop processes beside the checks")
+    p.add_argument(
+        "--baseline-package",
+        help="reliability: also measure the tool call's memory with the extensions package in this folder",
+    )
     p.add_argument("--out", help="also write the JSON here")
     return p
 
@@ -140,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         return main_report(args.files)
     os.makedirs(args.cache_dir, exist_ok=True)
     todo = list(COMMANDS) if args.what == "all" else [args.what]
-    report = {name: {**COMMANDS, "profile": cmd_profile, "instructions": cmd_instructions}[name](args) for name in todo}
+    extras = {"profile": cmd_profile, "instructions": cmd_instructions, "reliability": cmd_reliability}
+    report = {name: {**COMMANDS, **extras}[name](args) for name in todo}
     text = json.dumps(report, indent=2, default=float)
     print(text)
     if args.out:

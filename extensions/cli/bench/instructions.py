@@ -20,6 +20,8 @@ import subprocess
 import sys
 from typing import Any
 
+from extensions.cli.bench.parts import PARTS
+
 CALLERS = ("hook_async_engine_only", "hook_async_shaping", "engine_async")
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -50,6 +52,17 @@ def run_child(dataset: str, caller: str, shared: str, cache_dir: str, prompts: i
     eng = ExecutionEngine(opts.settings)
     if caller == "setup":
         return 0
+    if caller in PARTS:
+
+        def whole_batch(kind: str) -> Any:
+            sols = [as_completion(s.pred) for s in samples]
+            gts = [{"sql": s.gold, "db_path": s.db_path} for s in samples]
+            if kind == "computer":
+                return hook.get_computer(overrides=overrides[False]).compute_rewards(sols, gts)
+            return hook.compute_score_batch(None, sols, gts, None, overrides=overrides[False])
+
+        PARTS[caller](samples, eng, whole_batch)
+        return len(samples)
 
     async def one(s: Any) -> Any:
         if caller == "engine_async":
@@ -92,7 +105,8 @@ def cmd_instructions(args: argparse.Namespace) -> dict:
     """``bench instructions``: per dataset, each caller's instructions beyond the setup's, and their ratios.
 
     Args:
-        args: the bench's options (``--datasets`` bundled/spider, ``--callers``, ``--prompts``, ``--rollouts``).
+        args: the bench's options (``--datasets`` bundled/spider, ``--callers``, ``--parts``, ``--prompts``,
+            ``--rollouts``).
 
     Returns:
         Per dataset: ``setup`` and each caller's instructions, ``hook_over_engine_async`` ratios.
@@ -103,6 +117,7 @@ def cmd_instructions(args: argparse.Namespace) -> dict:
     if shutil.which("valgrind") is None:
         raise SystemExit("error: bench instructions needs valgrind (apt-get install valgrind)")
     names = [n for n in (args.callers or ",".join(CALLERS)).split(",") if n in CALLERS]
+    names += list(PARTS) if getattr(args, "parts", False) else []
     out: dict[str, Any] = {}
     for ds in [d for d in args.datasets.split(",") if d in ("bundled", "spider")]:
         print(f"[bench] instructions {ds}: setup", file=sys.stderr, flush=True)
@@ -112,7 +127,8 @@ def cmd_instructions(args: argparse.Namespace) -> dict:
             print(f"[bench] instructions {ds}: {n}", file=sys.stderr, flush=True)
             res[n] = count(args, ds, n) - setup
         if "engine_async" in res:
-            res["over_engine_async"] = {n: res[n] / res["engine_async"] for n in names if n != "engine_async"}
+            others = [n for n in names if n in CALLERS and n != "engine_async"]
+            res["over_engine_async"] = {n: res[n] / res["engine_async"] for n in others}
         out[ds] = res
     return out
 

@@ -84,6 +84,17 @@ def overhead_table(runs: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def caller_cpu_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """The calling process's CPU milliseconds during each async caller's timed window (``caller_cpu_s``)."""
+    results = [x for x in _results(runs) if any("caller_cpu_s" in c for c in x[2]["callers"].values())]
+    cols = [(k, h) for k, h in _columns(results) if any("caller_cpu_s" in r["callers"].get(k, {}) for *_, r in results)]
+    lines = ["| database, run | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for title, name, r in results:
+        cells = [f"{1000 * r['callers'][k]['caller_cpu_s']:.0f} ms" if k in r["callers"] else "–" for k, _ in cols]
+        lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def agreement_line(runs: list[tuple[str, dict]]) -> str:
     """The lowest verdict agreement with the reference over every caller, dataset and round."""
     values = [
@@ -211,6 +222,76 @@ def profile_table(runs: list[tuple[str, dict]]) -> list[str]:
     return lines[1:]
 
 
+def instructions_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """``bench instructions`` runs side by side: millions of CPU instructions per caller (callgrind)."""
+    lines = [
+        "| database, run | " + " | ".join(h for _, h in PROFILED) + " | hook, engine-only ÷ engine, async |",
+        "|---" * (len(PROFILED) + 2) + "|",
+    ]
+    for key, title in DATASETS.items():
+        for name, doc in runs:
+            r = doc.get("instructions", {}).get(key)
+            if r:
+                cells = [f"{r[c] / 1e6:,.0f}M" if c in r else "–" for c, _ in PROFILED]
+                ratio = r.get("over_engine_async", {}).get("hook_async_engine_only")
+                cells.append(f"{ratio:.2f}" if ratio is not None else "–")
+                lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def parts_table(runs: list[tuple[str, dict]]) -> list[str]:
+    """``bench instructions --parts``: millions of instructions per piece of the callers' work."""
+    from extensions.cli.bench.parts import PARTS
+
+    lines = ["| database, run | " + " | ".join(PARTS) + " |", "|---" * (len(PARTS) + 1) + "|"]
+    for key, title in DATASETS.items():
+        for name, doc in runs:
+            r = doc.get("instructions", {}).get(key, {})
+            if any(p in r for p in PARTS):
+                cells = [f"{r[p] / 1e6:,.0f}M" if p in r else "–" for p in PARTS]
+                lines.append(f"| {title}, {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def reliability_lines(runs: list[tuple[str, dict]]) -> list[str]:
+    """``bench reliability``: the expensive-step battery, the tool's runaways and the tool's trainer memory."""
+    lines: list[str] = []
+    for name, doc in runs:
+        r = doc.get("reliability")
+        if not r:
+            continue
+        e = r["expensive"]
+        singles = ", ".join(f"{s['wall_s']:.1f} s" for s in e["singles"])
+        lines.append(
+            f"* {name}, beside {e['busy']} busy processes: 3 expensive-step statements through `compute_score` "
+            f"took {singles} ({', '.join(s['statuses'][0] for s in e['singles'])}), the batch of 8 through "
+            f"`compute_score_batch` {e['batch']['wall_s']:.1f} s (bound {e['bounds']['batch_wall_s']:.0f} s; "
+            f"{e['batch']['statuses'].count('timeout_cpu')} of 8 `timeout_cpu`); the calling thread's CPU: "
+            f"at most {max(s['caller_cpu_s'] for s in e['singles']):.3f} s per single call and "
+            f"{e['batch']['caller_cpu_s']:.3f} s for the batch (bound {e['bounds']['caller_cpu_s_per_statement']} s "
+            f"per statement); bounds {'held' if e['held'] else 'NOT held'}."
+        )
+        m, b = r["tool_memory"], r.get("tool_memory_baseline")
+        before = f"; the baseline package ({b['package']}): {b['peak_growth_mb']:.1f} MB" if b else ""
+        lines.append(
+            f"* {name}, tool memory: one call over 12 columns x 99,999 rows raised the trainer's peak RSS by "
+            f"{m['peak_growth_mb']:.1f} MB{before} (answer footer `{m['answer_last_line']}`)."
+        )
+    rows = [(name, t) for name, doc in runs if doc.get("reliability") for t in doc["reliability"]["tool"]]
+    if rows:
+        lines += [
+            "",
+            "| run | tool query | busy processes | answer status | wall | workers' CPU | within limit + grace |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, t in rows:
+            lines.append(
+                f"| {name} | {t['query']} | {t['busy']} | {t['status']} | {t['wall_s']:.2f} s | {t['cpu_s']:.2f} s | "
+                f"{'yes' if t['within_limit_plus_grace'] else 'NO'} |"
+            )
+    return lines
+
+
 def render(paths: list[str]) -> str:
     """Markdown for the JSON files at ``paths`` (each from ``python -m extensions.bench ... --out FILE``)."""
     runs: list[tuple[str, Any]] = [
@@ -220,11 +301,15 @@ def render(paths: list[str]) -> str:
         speedup_table(runs),
         [agreement_line(runs)],
         overhead_table(runs),
+        caller_cpu_table(runs),
         vm_lines(runs),
         runaway_table(runs),
         memory_table(runs),
         other_lines(runs),
         profile_table(runs),
+        instructions_table(runs),
+        parts_table(runs),
+        reliability_lines(runs),
     ]
     return "\n\n".join("\n".join(p) for p in parts if len(p) > 2 or (p and p[0] and not p[0].startswith("|"))) + "\n"
 

@@ -31,7 +31,7 @@ from extensions.data.layout import parse_ground_truth
 from extensions.execution.engine import ExecutionEngine, shared_engine
 from extensions.rewards.episode import EpisodeStats
 from extensions.tool.prompt import openai_tool_schema
-from extensions.tool.sql_tool import SqlSession, run_query
+from extensions.tool.sql_tool import SqlSession, budget_spent_text, error_text, run_query
 
 __all__ = ["SQLTool"]
 
@@ -117,7 +117,11 @@ class SQLTool(BaseTool):
         """
         session = self._sessions.get(instance_id)
         if session is None:
-            return ToolResponse(text="error: unknown tool instance; call create first"), 0.0, {}
+            return (
+                ToolResponse(text=error_text("unknown tool instance; call create first", self.limits.max_chars)),
+                0.0,
+                {},
+            )
         query = parameters.get("query") if isinstance(parameters, Mapping) else None
         fields = getattr(kwargs.get("agent_data"), "extra_fields", None)
         if not isinstance(fields, dict):
@@ -133,7 +137,7 @@ class SQLTool(BaseTool):
         n = self.limits.max_calls
         if stats.calls >= n:
             fields["tool_budget_spent"] = 1
-            text = f"error: call budget spent ({n} of {n} calls); give your final answer now"
+            text = budget_spent_text(self.limits)
         else:
             fields["tool_calls"] = stats.calls + 1
             fields["tool_budget_spent"] = int(stats.calls + 1 >= n)
