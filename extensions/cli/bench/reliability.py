@@ -31,11 +31,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from extensions.data.demo import build_demo_databases
+from extensions.defaults.tool import ToolLimits
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.pool import process_cpu_s
 from extensions.execution.worker import CPU_GRACE_S
 from extensions.integrations.verl.hook import compute_score, compute_score_batch
-from extensions.defaults.tool import ToolLimits
 from extensions.tool.sql_tool import run_query
 
 # 4,096 characters, none of them in the text: each GLOB call scans the class at each of 4,096 positions
