@@ -19,7 +19,7 @@ import pytest
 
 from extensions.config import load_config
 from extensions.integrations.trl_env import SqlEnvironment, make_episode_reward_funcs
-from extensions.rewards.enhanced import EnhancedRewardComputer
+from extensions.rewards.combine import RewardComputer
 from extensions.tool.prompt import TOOL_NAME, tools_kwargs
 from tests.conftest import FIXTURES
 from tests.venvs import LIGHT_DEPS, check, new_venv, pip, skip_if_registry_unreachable, source_copy
@@ -79,7 +79,7 @@ def verl_outcome(episode: dict, hr: str) -> dict:
 def trl_outcome(episode: dict, hr: str) -> dict:
     """TRL: ``GRPOTrainer._tool_call_loop``'s dispatch and message shapes, then the episode reward functions."""
     cfg = load_config(overrides=SPEC["overrides"])
-    computer = EnhancedRewardComputer.from_config(cfg)
+    computer = RewardComputer(cfg)
     env = SqlEnvironment(cfg.multi_turn.tool_limits(), computer.engine)
     gt = {"sql": SPEC["gold"], "db_path": hr}
     env.reset(ground_truth=gt)

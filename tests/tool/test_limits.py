@@ -12,11 +12,11 @@ import tracemalloc
 
 import pytest
 
-from extensions.config import load_config
+from extensions.config import RewardConfig, load_config
+from extensions.defaults.tool import ToolLimits
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.worker import CPU_GRACE_S
-from extensions.rewards.enhanced import EnhancedRewardComputer
-from extensions.tool.limits import ToolLimits
+from extensions.rewards.combine import RewardComputer
 from extensions.tool.sql_tool import SqlSession, budget_spent_text, run_query
 from tests.execution.test_cpu_budget import UNINTERRUPTIBLE, expensive_step, workers_cpu_s
 from tests.execution.test_determinism import busy_processes
@@ -89,7 +89,7 @@ def test_the_same_query_gets_the_same_answer_whatever_ran_before(demo_paths):
     with ExecutionEngine(workers=1) as fresh:
         expected = [run_query(hr, q, LIMITS, fresh) for q in probes]
     with ExecutionEngine(workers=1) as eng:
-        computer = EnhancedRewardComputer("arctic", engine=eng)
+        computer = RewardComputer(RewardConfig(baseline="arctic"), engine=eng)
         for q in reversed(probes):  # the reward's predictions fill the same caches
             computer.compute_reward(f"```sql\n{q.upper()}\n```", {"sql": q.lower(), "db_path": hr})
             run_query(hr, q.swapcase(), LIMITS, eng)
