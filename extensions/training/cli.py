@@ -27,6 +27,7 @@ import sys
 
 from extensions.config import Config, dump_config, load_config
 from extensions.errors import ConfigError, DataError
+from extensions.training.memory import release_freed_memory
 from extensions.training.model import is_tiny
 from extensions.training.smollm import is_smollm2
 from extensions.training.threads import ThreadPlan, plan_threads, quiet_runtime_env, usable_cpus
@@ -163,7 +164,7 @@ def prepare_runtime(cfg: Config, args: argparse.Namespace) -> ThreadPlan:
     """Choose the thread count and set the environment before torch is imported; warn once on a busy machine.
 
     The tiny model uses one thread. A demo with a local model runs offline (``HF_HUB_OFFLINE=1``), and Hub
-    telemetry is off in every demo.
+    telemetry is off in every demo. Freed tensor memory goes back to the OS (:mod:`extensions.training.memory`).
 
     Args:
         cfg: the resolved configuration.
@@ -176,6 +177,7 @@ def prepare_runtime(cfg: Config, args: argparse.Namespace) -> ThreadPlan:
     tiny = is_tiny(name) or (args.demo and args.multi_turn)
     plan = ThreadPlan(1, usable_cpus(), None) if tiny and not args.threads else plan_threads(args.threads)
     quiet_runtime_env(plan.threads, offline=args.demo and is_local_model(name), no_telemetry=args.demo)
+    release_freed_memory()
     warning = plan.warning() if args.demo and not tiny else None
     if warning:
         print(warning, file=sys.stderr)
