@@ -6,6 +6,8 @@ figure was drawn from the committed JSON beside it.
 
 >>> source_hash({"b": 1, "a": [1.5, None]}) == source_hash({"a": [1.5, None], "b": 1})
 True
+>>> source_hash({10: (1,), 9: 2}) == source_hash({"9": 2, "10": [1]})
+True
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def source_hash(doc: Any) -> str:
     """The SHA-256 of ``doc``'s canonical JSON (sorted keys, no spaces), as saved or as read back.
 
     Args:
-        doc: a JSON-able document (tuples count as lists).
+        doc: a JSON-able document (tuples count as lists, keys as strings, as in the file).
 
     Returns:
         64 hex digits.
@@ -29,7 +31,8 @@ def source_hash(doc: Any) -> str:
     >>> len(source_hash([1, 2]))
     64
     """
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    as_read = json.loads(json.dumps(doc))  # the document as a reader of its JSON file sees it (str keys, lists)
+    text = json.dumps(as_read, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
