@@ -12,9 +12,9 @@ keeps the per-step numbers its figure shows. ``docs/results/demo_reward_curves.p
 
 CPU seconds are user + system time of the command and its reaped children (``os.wait4``), which a shared
 machine inflates less than wall time; peak RSS is the largest resident set of any one of those processes.
-``--busy N`` starts N processes that spin on the CPU for the whole run (and stops them after), to measure the
-demo beside them; they run in a session of their own, as another user's job would (Linux then shares the cores
-between the sessions before it shares them between processes, where autogroup scheduling is on). The load
+``--busy N`` starts one job of N processes that spin on the CPU for the whole run (and stops them after), to
+measure the demo beside them; the job has a session of its own, as another user's job would (where autogroup
+scheduling is on, Linux shares the cores between sessions before it shares them between processes). The load
 average when each run started and ended is recorded next to its times.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -33,7 +34,15 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)  # the checkout's own extensions package
 COMMAND = "python train_colab.py --demo --config configs/demo_cpu.yaml --output-dir {out} --seed {seed}"
 FIGURE = os.path.join(HERE, "demo_reward_curves.png")
-SPIN = "while True: pass"
+# One job of N processes that spin on the CPU: the first forks the others, all in its session and process group.
+SPIN = (
+    "import os, sys\n"
+    "for _ in range(int(sys.argv[1]) - 1):\n"
+    "    if os.fork() == 0:\n"
+    "        break\n"
+    "while True:\n"
+    "    pass\n"
+)
 
 GRPO_KEYS = {
     "sampled_exec_match": "rewards/acc/mean",
@@ -108,14 +117,14 @@ def draw(doc: dict, png: str) -> str:
 def measure(args: argparse.Namespace) -> dict:
     """Run every seed (beside ``--busy`` spinning processes) and return the document."""
     os.makedirs(args.out, exist_ok=True)
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN], start_new_session=True) for _ in range(args.busy)]
+    job = subprocess.Popen([sys.executable, "-c", SPIN, str(args.busy)], start_new_session=True) if args.busy else None
     try:
         with ThreadPoolExecutor(args.jobs) as pool:
             runs = list(pool.map(lambda s: run_seed(s, args.out, args.extra), args.seeds))
     finally:
-        for p in spinners:
-            p.kill()
-            p.wait()
+        if job is not None:
+            os.killpg(job.pid, signal.SIGKILL)  # the job's session leads its process group
+            job.wait()
     command = COMMAND.format(out="outputs/demo", seed="N").replace(" --seed N", "")
     return {
         "command": command,
@@ -123,6 +132,7 @@ def measure(args: argparse.Namespace) -> dict:
         "cpu_count": os.cpu_count(),
         "busy_processes": args.busy,
         "autogroup": _autogroup(),
+        "note": args.note,
         "runs": runs,
     }
 
@@ -134,6 +144,7 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=1, help="seeds run at once")
     p.add_argument("--extra", default="", help="flags added to the command (recorded in the JSON)")
     p.add_argument("--busy", type=int, default=0, help="CPU-spinning processes kept running beside the runs")
+    p.add_argument("--note", default="", help="what else ran on the machine, in words (recorded in the JSON)")
     p.add_argument(
         "--json", default=os.path.join(HERE, "demo_eval.json"), help="where the results go (default: %(default)s)"
     )

@@ -48,7 +48,8 @@ def dev_warning(reports: list[SplitReport], path: str | None) -> str | None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m extensions.data``."""
     p = argparse.ArgumentParser(
         prog="python -m extensions.data", description="Prepare VERL parquet files from local text-to-SQL datasets."
     )
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--out", required=True, help="output folder")
     pr.add_argument("--prompt-style", default="sql_r1", choices=["sql_r1", "omnisql"])
     pr.add_argument("--sample-values", type=int, default=3, help="sample values per column in the schema text")
-    pr.add_argument("--val-fraction", type=float, default=0.1, help="used when the source has a single split")
+    pr.add_argument(
+        "--val-fraction", type=float, default=0.1, help="the random cut of a source with only a training file"
+    )
     pr.add_argument("--max-examples", type=int, help="cap per split (quick experiments)")
     pr.add_argument("--seed", type=int, default=0)
     pr.add_argument(
@@ -79,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the call budget named in multi-turn prompts (default: multi_turn.max_calls of the default config)",
     )
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status (2 on a bad input, with one ``error:`` line)."""
+    a = build_parser().parse_args(argv)
     try:
         reports = prepare_splits(
             a.source,

@@ -25,6 +25,8 @@ HEADLINE = (
     ("rewards/sql_reward/mean", "total reward", "tab:blue"),
     ("rewards/acc/mean", "execution match", "tab:green"),
 )
+# Keys that are shares of completions: their band is clipped to [0, 1], where a share can be.
+SHARES = ("rewards/acc/mean", "rewards/format_ok/mean", "rewards/executed/mean", "frac_reward_zero_std")
 HELDOUT = (
     ("exec_match", "exec match"),
     ("format_ok", "format ok"),
@@ -75,7 +77,10 @@ def _std_key(key: str) -> str:
 
 
 def _series(ax: Any, rows: list[dict], key: str, color: str, label: str | None = None) -> None:
-    """The step means as points joined by a thin line, with a ± 1 std band where the std was logged."""
+    """The step means as points joined by a thin line, with a ± 1 std band where the std was logged.
+
+    A share's band is clipped to [0, 1] (:data:`SHARES`).
+    """
     from matplotlib.ticker import MaxNLocator
 
     pts = [(r["step"], r[key], r.get(_std_key(key))) for r in rows if r.get(key) is not None]
@@ -85,6 +90,8 @@ def _series(ax: Any, rows: list[dict], key: str, color: str, label: str | None =
     xs, ys, sds = zip(*pts)
     if all(sd is not None for sd in sds):
         low, high = [y - sd for y, sd in zip(ys, sds)], [y + sd for y, sd in zip(ys, sds)]
+        if key in SHARES:
+            low, high = [max(0.0, v) for v in low], [min(1.0, v) for v in high]
         if len(xs) > 1:
             ax.fill_between(xs, low, high, color=color, alpha=0.15, lw=0)
         else:

@@ -95,3 +95,10 @@ def test_the_png_records_the_hash_of_its_source(tmp_path):
     png = draw_run(doc["rows"], str(tmp_path / "fig.png"), doc["eval"], source=doc)
     assert png_source_hash(png) == source_hash(doc)
     assert png_source_hash(draw_run(doc["rows"], str(tmp_path / "plain.png"))) is None
+
+
+def test_a_share_s_band_stays_within_zero_and_one():
+    rows = [{"step": s, "rewards/acc/mean": 0.1, "rewards/acc/std": 0.5} for s in (1, 2, 3)]
+    fig = run_figure(rows, None)
+    band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() >= 0.0 and band.max() <= 1.0
