@@ -25,8 +25,14 @@ HEADLINE = (
     ("rewards/sql_reward/mean", "total reward", "tab:blue"),
     ("rewards/acc/mean", "execution match", "tab:green"),
 )
-# Keys that are shares of completions: their band is clipped to [0, 1], where a share can be.
-SHARES = ("rewards/acc/mean", "rewards/format_ok/mean", "rewards/executed/mean", "frac_reward_zero_std")
+# Where a quantity can be: its band is clipped there (shares of completions in [0, 1], counts at least 0).
+BOUNDS = {
+    "rewards/acc/mean": (0.0, 1.0),
+    "rewards/format_ok/mean": (0.0, 1.0),
+    "rewards/executed/mean": (0.0, 1.0),
+    "frac_reward_zero_std": (0.0, 1.0),
+    "rewards/hallucinations/mean": (0.0, float("inf")),
+}
 HELDOUT = (
     ("exec_match", "exec match"),
     ("format_ok", "format ok"),
@@ -79,7 +85,7 @@ def _std_key(key: str) -> str:
 def _series(ax: Any, rows: list[dict], key: str, color: str, label: str | None = None) -> None:
     """The step means as points joined by a thin line, with a ± 1 std band where the std was logged.
 
-    A share's band is clipped to [0, 1] (:data:`SHARES`).
+    A share's band is clipped to [0, 1] and a count's at 0 (:data:`BOUNDS`).
     """
     from matplotlib.ticker import MaxNLocator
 
@@ -90,8 +96,9 @@ def _series(ax: Any, rows: list[dict], key: str, color: str, label: str | None =
     xs, ys, sds = zip(*pts)
     if all(sd is not None for sd in sds):
         low, high = [y - sd for y, sd in zip(ys, sds)], [y + sd for y, sd in zip(ys, sds)]
-        if key in SHARES:
-            low, high = [max(0.0, v) for v in low], [min(1.0, v) for v in high]
+        if key in BOUNDS:
+            lo, hi = BOUNDS[key]
+            low, high = [max(lo, v) for v in low], [min(hi, v) for v in high]
         if len(xs) > 1:
             ax.fill_between(xs, low, high, color=color, alpha=0.15, lw=0)
         else:
