@@ -46,3 +46,27 @@ def test_render_fails_on_a_missing_section_or_json(monkeypatch, capsys):
     monkeypatch.setattr(render, "SECTIONS", {("training.md", "demo"): ("no_such.json", render.demo_table)})
     assert render.render(check=True) == 2
     assert "missing result file docs/results/no_such.json" in capsys.readouterr().err
+
+
+def test_every_committed_figure_is_drawn_from_its_committed_json():
+    """Each PNG under docs/ is registered with the JSON it is drawn from, and records that JSON's SHA-256."""
+    render = _render_module()
+    pngs = {p.name for p in (ROOT / "docs").rglob("*.png")}
+    assert pngs == set(render.FIGURES), "register the figure in render.FIGURES with the JSON it shows"
+    assert render.stale_figures() == []
+
+
+def test_a_stale_figure_is_reported(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    render = _render_module()
+    for name in ("demo_reward_curves.png", "demo_eval.json"):
+        shutil.copy(ROOT / "docs" / "results" / name, tmp_path / name)
+    doc = json.loads((tmp_path / "demo_eval.json").read_text())
+    doc["runs"][0]["wall_s"] += 1  # the JSON changed, the figure did not
+    (tmp_path / "demo_eval.json").write_text(json.dumps(doc))
+    monkeypatch.setattr(render, "HERE", str(tmp_path))
+    monkeypatch.setattr(render, "FIGURES", {"demo_reward_curves.png": "demo_eval.json"})
+    stale = render.stale_figures()
+    assert stale == ["docs/results/demo_reward_curves.png (not drawn from docs/results/demo_eval.json)"]

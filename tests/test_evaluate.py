@@ -80,7 +80,8 @@ def test_hand_computed_summary(files):
     assert s["per_hardness"]["easy"] == {"count": 3, "exec_accuracy": pytest.approx(2 / 3)}
     assert s["per_hardness"]["medium"] == {"count": 2, "exec_accuracy": 0.5}
     assert s["per_hardness"]["hard"] == {"count": 1, "exec_accuracy": 0.0}
-    assert s["syntax_error_rate"] == pytest.approx(2 / 6)  # the SELEC typo, and the schema error SQLite rejects
+    assert s["syntax_error_rate"] == pytest.approx(1 / 6)  # the SELEC typo only
+    assert s["schema_error_rate"] == pytest.approx(1 / 6)  # no such table: studentz
     assert s["hallucination_rate"] == pytest.approx(1 / 6)
     assert s["timeouts"] == 0
     items = rep["items"]
@@ -341,3 +342,84 @@ def test_the_plot_names_runs_after_their_files_and_labels_the_database_panel(fil
     assert per_db.get_xlabel() == "execution accuracy" and per_db.get_ylabel() == "database"
     n = rep_a.summary["per_database"]
     assert [t.get_text() for t in per_db.get_yticklabels()] == [f"{d} (n={n[d]['count']})" for d in n]
+
+
+def _report_keys(doc, prefix=""):
+    """Every key path of a report, with database names, hardness labels and statuses as ``*``."""
+    dynamic = {"per_database", "per_hardness", "statuses", "metrics"}
+    keys = set()
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            path = f"{prefix}.{k}" if prefix else k
+            keys.add(path)
+            if prefix.rsplit(".", 1)[-1] in dynamic:
+                path = f"{prefix}.*"
+                keys.discard(f"{prefix}.{k}")
+                keys.add(path)
+            keys |= _report_keys(v, path)
+    elif isinstance(doc, list) and doc and isinstance(doc[0], dict):
+        keys |= _report_keys(doc[0], f"{prefix}[]")
+    return keys
+
+
+def _documented_keys():
+    """The key paths in the metric table of docs/evaluation.md (its first column, in backticks)."""
+    import re
+
+    text = open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "evaluation.md")).read()
+    section = text.split("### What the report holds", 1)[1].split("\n## ", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^\| `([^`]+)` \|", section, re.M)}
+
+
+def test_every_key_of_the_report_is_defined_in_the_docs(files):
+    tmp, db, gold_json, _ = files
+    a, b = tmp / "a.json", tmp / "b.json"
+    a.write_text(json.dumps(PRED))
+    b.write_text(json.dumps([q for _, q in GOLD]))
+    one, two = tmp / "one.json", tmp / "two.json"
+    base = ["--gold", str(gold_json), "--predictions", str(a), "--db-dir", str(db), "--workers", "1"]
+    assert main(base + ["--output", str(one)]) == 0
+    assert main(base + ["--compare", str(b), "--output", str(two)]) == 0
+    keys = _report_keys(json.loads(one.read_text()))
+    cmp_keys = _report_keys(json.loads(two.read_text()))
+    assert {k.split(".", 1)[1] for k in cmp_keys if k.startswith("a.")} == keys  # a and b are one-run reports
+    keys |= {k for k in cmp_keys if k.startswith("comparison")} | {"a", "b"}
+    missing = keys - _documented_keys()
+    assert not missing, f"docs/evaluation.md does not define: {sorted(missing)}"
+
+
+def test_syntax_and_schema_errors_are_counted_apart(files):
+    tmp, db, gold_json, _ = files
+    preds = ["SELECT nme FROM employees", "SELECT name FROM staff", "SELEC 1", "", "DELETE FROM flights", "x"]
+    gold = load_gold(str(gold_json))
+    ev = Evaluator(str(db), workers=1)
+    try:
+        rep = ev.evaluate(gold, [[p] for p in preds])
+    finally:
+        ev.close()
+    s = rep.summary
+    assert [i.status for i in rep.items] == [
+        "schema_error",
+        "schema_error",
+        "syntax_error",
+        "syntax_error",
+        "forbidden",
+        "syntax_error",
+    ]
+    assert s["schema_error_rate"] == pytest.approx(2 / 6) and s["syntax_error_rate"] == pytest.approx(3 / 6)
+    assert s["statuses"] == {"forbidden": 1, "schema_error": 2, "syntax_error": 3}
+
+
+def test_the_compare_names_are_printed_whole_on_lines_of_their_own(files, capsys):
+    tmp, db, gold_json, _ = files
+    deep = tmp / ("a_rather_long_folder_name_for_a_run_" * 3) / "predictions_of_the_first_model.json"
+    deep.parent.mkdir()
+    deep.write_text(json.dumps(PRED))
+    other = tmp / "b.json"
+    other.write_text(json.dumps([q for _, q in GOLD]))
+    args = ["--gold", str(gold_json), "--predictions", str(deep), "--compare", str(other), "--db-dir", str(db)]
+    assert main(args + ["--workers", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    name_a, name_b = run_names(str(deep), str(other))
+    assert f"A = {name_a}" in lines and f"B = {name_b}" in lines
+    assert any(line.startswith("McNemar (exec match): A-only 0, B-only 3") for line in lines)

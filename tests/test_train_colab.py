@@ -84,6 +84,8 @@ def test_outputs_and_metric_keys(demo_run):
         "sft_metrics.jsonl",
     ):
         assert os.path.exists(os.path.join(demo_run, name)), name
+    card = open(os.path.join(demo_run, "README.md")).read()
+    assert "[None]" not in card and "toy model" in card, "TRL's model card names no base model; ours does"
 
 
 @pytest.mark.slow
@@ -106,6 +108,10 @@ def test_eval_json_measures_heldout_before_after_sft_and_after(demo_run):
         assert {k: gain[k] for k in ("diff", "ci95", "p")} == bootstrap_diff(per["after"], per[start])
     train, held = demo_rows("compact")
     assert not {r["prompt"][-1]["content"] for r in train} & {r["prompt"][-1]["content"] for r in held}
+    unseen = doc["unseen_skeleton"]
+    assert 0 < unseen["n"] < doc["n"] and all(0.0 <= unseen[p] <= 1.0 for p in ("before", "after_sft", "after"))
+    res = doc["resources"]
+    assert res["peak_rss_mb"] > 0 and res["cpu_s"] > 0 and res["wall_s"] > 0 and res["threads"] == 1
 
 
 @pytest.mark.slow

@@ -63,3 +63,41 @@ def source_copy(where: pathlib.Path) -> pathlib.Path:
         ),
     )
     return where
+
+
+def hosted_runtime_venv(where: pathlib.Path, hide: tuple[str, ...] = ()) -> pathlib.Path:
+    """A venv that sees this interpreter's packages as a hosted notebook runtime (Colab) sees its preinstalled ones.
+
+    The venv has no system site-packages; a folder of links to them is put on its path instead, without the
+    ``.pth`` files (so an editable install of this repository stays out of sight), without this repository's
+    own distribution, and without the packages named in ``hide``. pip in the venv counts the linked packages as
+    installed and installs anything else into the venv.
+
+    Args:
+        where: the venv folder (the links go to ``where/preinstalled``).
+        hide: distribution names (as their folders spell them) to leave out, so the runtime lacks them.
+
+    Returns:
+        The venv's python.
+    """
+    import site
+
+    python = new_venv(where)
+    farm = where / "preinstalled"
+    farm.mkdir()
+    hidden = {"text2sql_rewards", "extensions", *hide}
+    for system in site.getsitepackages():
+        for entry in pathlib.Path(system).iterdir():
+            name = entry.name.split("-")[0].lower()
+            if entry.suffix == ".pth" or entry.name.startswith("__editable__") or name in hidden:
+                continue
+            if not (farm / entry.name).exists():
+                (farm / entry.name).symlink_to(entry)
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (pathlib.Path(purelib) / "preinstalled.pth").write_text(str(farm) + "\n")
+    return python

@@ -2,10 +2,12 @@
 """Render the result tables of README.md, docs/training.md, docs/ablation.md and docs/analysis.md from the JSON here.
 
     python docs/results/render.py          # rewrite the marked sections in place
-    python docs/results/render.py --check  # exit 1 when a page is out of date
+    python docs/results/render.py --check  # exit 1 when a page or a figure is out of date
 
 Each table sits between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` in its page; nothing else is touched.
-A missing result JSON, page or marked section is an error (exit 2), never skipped.
+A missing result JSON, page or marked section is an error (exit 2), never skipped. Every committed figure
+(:data:`FIGURES`) is drawn by the command that writes its JSON and records that JSON's SHA-256; ``--check``
+also fails when a figure's hash is not its JSON's (the figure is stale: rerun that command).
 """
 
 from __future__ import annotations
@@ -50,22 +52,38 @@ def _exec(e: dict, phase: str) -> str:
     return _f((e.get(phase) or {}).get("exec_match"))
 
 
+def _gb(mb: object) -> str:
+    return "–" if mb is None else f"{mb / 1024:.1f} GiB"
+
+
+def _unseen(e: dict) -> str:
+    u = e.get("unseen_skeleton")
+    if not u:
+        return "–"
+    return f"{_f(u.get('before'))} → {_f(u.get('after_sft'))} → {_f(u.get('after'))} (n={u['n']})"
+
+
+def _peak(r: dict) -> object:
+    return r.get("peak_rss_mb") or (r["eval"].get("resources") or {}).get("peak_rss_mb")
+
+
 def demo_table(doc: dict) -> str:
     lines = [
         (
-            "| seed | exec match: base → after SFT → after GRPO | gain base → after [95% CI] "
+            "| seed | exec match: base → after SFT → after GRPO | unseen skeleton only | gain base → after [95% CI] "
             "| GRPO alone: after SFT → after [95% CI] | hallucination rate: base → after "
-            "| CPU s | wall s | load avg |"
+            "| CPU s | wall s | peak RSS | threads | load avg |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in doc["runs"]:
         e = r["eval"]
         hall = f"{_f((e.get('before') or {}).get('hallucination_rate'))} → {_f(e['after']['hallucination_rate'])}"
+        threads = (e.get("resources") or {}).get("threads")
         lines.append(
             f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
-            f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
-            f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} "
+            f"| {_unseen(e)} | {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {hall} "
+            f"| {_f(r.get('cpu_s'), 0)} | {_f(r.get('wall_s'), 0)} | {_gb(_peak(r))} | {_f(threads)} "
             f"| {' → '.join(map(str, r.get('load_avg', [])))} |"
         )
     for r in doc["runs"]:
@@ -80,10 +98,46 @@ def demo_table(doc: dict) -> str:
     e = doc["runs"][0]["eval"]
     lines.append("")
     lines.append(
-        f"Model {e.get('model')}; n = {e['n']} held-out prompts, {e['decoding']} decoding; intervals: "
+        f'Model {e.get("model")}; n = {e["n"]} held-out prompts, {e["decoding"]} decoding; "unseen '
+        'skeleton only": the held-out prompts whose SQL skeleton no training prompt has; intervals: '
         f"{(e.get('exec_match_gain') or {}).get('method', '–')}. Command: `{doc['command']}`; measured as "
         f"`{doc.get('measured_with', doc['command'])}` on a machine with {doc.get('cpu_count')} cores "
-        "(load average at start → end of the run in the table; the run itself adds about 2)."
+        "(load average at start → end of the run in the table; the run itself adds about its threads)."
+    )
+    if doc.get("note"):
+        lines.append(f"While it ran: {doc['note']}.")
+    return "\n".join(lines)
+
+
+def _busy_label(doc: dict) -> str:
+    n = doc.get("busy_processes") or 0
+    busy = (doc["runs"][0]["eval"].get("resources") or {}).get("busy_cores_at_start")
+    what = f"beside a job of {n} busy processes" if n else "no busy job added"
+    return f"{what} ({_f(busy, 1)} cores busy at start)"
+
+
+def busy_table(quiet: dict, busy: dict) -> str:
+    """The demo as first measured and beside a job of busy processes: threads, CPU, wall, memory, outcome."""
+    lines = [
+        "| run | threads | CPU s | wall s | peak RSS | load avg | held-out exec match after GRPO |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for doc in (quiet, busy):
+        r = doc["runs"][0]
+        threads = (r["eval"].get("resources") or {}).get("threads")
+        load = " → ".join(map(str, r.get("load_avg", [])))
+        lines.append(
+            f"| {_busy_label(doc)} | {_f(threads)} | {_f(r['cpu_s'], 0)} | {_f(r['wall_s'], 0)} "
+            f"| {_gb(_peak(r))} | {load} | {_exec(r['eval'], 'after')} |"
+        )
+    q, b = quiet["runs"][0], busy["runs"][0]
+    note = busy.get("note", "")
+    lines.append(
+        f"\nWith the job ÷ without: wall {b['wall_s'] / q['wall_s']:.2f}×, "
+        f"CPU {b['cpu_s'] / q['cpu_s']:.2f}×. {note[:1].upper() + note[1:]}. "
+        f"Autogroup scheduling: {busy.get('autogroup')}. Command: `python docs/results/collect_demo.py "
+        f"--seeds {b['seed']} --busy {busy.get('busy_processes')} --json docs/results/demo_busy.json "
+        '--figure ""`.'
     )
     return "\n".join(lines)
 
@@ -91,21 +145,23 @@ def demo_table(doc: dict) -> str:
 def readme_demo_table(doc: dict) -> str:
     lines = [
         (
-            "| seed | held-out exec match: base → after SFT → after GRPO | base → after [95% CI] "
-            "| after SFT → after GRPO [95% CI] | wall s (2 cores) |"
+            "| seed | held-out exec match: base → after SFT → after GRPO | unseen skeleton only "
+            "| base → after [95% CI] | after SFT → after GRPO [95% CI] | wall s (2 cores) | peak memory |"
         ),
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in doc["runs"]:
         e = r["eval"]
         lines.append(
             f"| {r['seed']} | {_exec(e, 'before')} → {_exec(e, 'after_sft')} → {_exec(e, 'after')} "
-            f"| {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} | {_f(r.get('wall_s'), 0)} |"
+            f"| {_unseen(e)} | {_gain(e.get('exec_match_gain'))} | {_gain(e.get('grpo_gain'))} "
+            f"| {_f(r.get('wall_s'), 0)} | {_gb(_peak(r))} |"
         )
     e = doc["runs"][0]["eval"]
     lines.append(
-        f"\n{e.get('model')}, n = {e['n']} held-out prompts ({e['decoding']}); paired bootstrap over prompts; "
-        "see docs/training.md for CPU time and load."
+        f'\n{e.get("model")}, n = {e["n"]} held-out prompts ({e["decoding"]}); "unseen skeleton only": '
+        "those whose SQL skeleton no training prompt has; paired bootstrap over prompts; peak memory: the "
+        "largest resident set of the run's processes; see docs/training.md for CPU time and load."
     )
     return "\n".join(lines)
 
@@ -233,14 +289,44 @@ def analysis_table(doc: dict) -> str:
     return table(doc) + f"\n\n{doc['n_groups']} groups, {doc['n_completions']} completions."
 
 
+def _busy_section(quiet: dict) -> str:
+    return busy_table(quiet, _load("demo_busy.json"))
+
+
 SECTIONS = {
     ("../README.md", "readme-demo"): ("demo_eval.json", readme_demo_table),
+    ("training.md", "demo-busy"): ("demo_eval.json", _busy_section),
     ("../README.md", "readme-ablation"): ("ablation_spider.json", readme_ablation_table),
     ("training.md", "demo"): ("demo_eval.json", demo_table),
     ("ablation.md", "ablation-spider"): ("ablation_spider.json", ablation_table),
     ("ablation.md", "pilot-spider"): ("ablation_spider/pilot.json", pilot_table),
     ("analysis.md", "spider"): ("spider_analysis.json", analysis_table),
 }
+
+
+# Every committed figure and the JSON it is drawn from (the command that writes the JSON draws the figure).
+FIGURES = {
+    "demo_reward_curves.png": "demo_eval.json",  # docs/results/collect_demo.py
+    "ablation_smollm2.png": "ablation_smollm2.json",  # python -m extensions.ablation (ablation_report.write)
+    "spider_analysis.png": "spider_analysis.json",  # python -m extensions.analyze
+}
+
+
+def stale_figures() -> list[str]:
+    """The committed figures whose recorded source hash is not their JSON's (or that record none).
+
+    Raises:
+        RenderError: a figure or its JSON is missing.
+    """
+    from extensions._util.figure import png_source_hash, source_hash
+
+    stale = []
+    for png, src in FIGURES.items():
+        if not os.path.exists(os.path.join(HERE, png)):
+            raise RenderError(f"missing figure docs/results/{png}")
+        if png_source_hash(os.path.join(HERE, png)) != source_hash(_load(src)):
+            stale.append(f"docs/results/{png} (not drawn from docs/results/{src})")
+    return stale
 
 
 def render_page(text: str, name: str, table: str) -> str:
@@ -273,10 +359,13 @@ def render(check: bool) -> int:
                 pages[path] = render_page(pages[path], name, fn(_load(src)))
             except RenderError as exc:
                 raise RenderError(f"{page}: {exc}") from exc
+        figures = stale_figures()
     except RenderError as exc:
         print(f"render.py: error: {exc}", file=sys.stderr)
         return 2
-    stale = 0
+    for fig in figures:
+        print(f"out of date: {fig}; rerun the command that writes its JSON")
+    stale = len(figures) if check else 0
     for path, new in pages.items():
         with open(path) as fh:
             if fh.read() == new:

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from extensions._util.figure import save_figure
 from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 
 PRESETS = ("sql_r1", "arctic", "reasoning_sql", "combined")
@@ -288,9 +289,7 @@ def plot(doc: dict[str, Any], png_path: str) -> str:
         ncol=len(variants),
     )
     fig.suptitle(f"{doc['n_groups']} groups, {doc['n_completions']} completions", fontsize=10)
-    fig.savefig(png_path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return png_path
+    return save_figure(fig, png_path, doc)  # the PNG records the SHA-256 of the JSON written beside it
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -48,7 +48,6 @@ from extensions.execution.engine import EngineSettings, ExecutionEngine
 from extensions.execution.introspect import load_schema
 from extensions.execution.status import Status
 from extensions.rewards.structural import StructuralReward
-from extensions.rewards.syntax import syntax_verdict
 from extensions.sql.extract import extract_sql
 from extensions.sql.hardness import spider_hardness
 from extensions.sql.resolve import resolve_names
@@ -219,7 +218,6 @@ class Item:
     status: str
     hallucinated: list[str]
     hardness: str
-    syntax_valid: bool
     structural: float
     pred: str
     gold: str
@@ -326,8 +324,6 @@ class Evaluator:
                     log, f"evaluate-schema:{type(exc).__name__}", "cannot read the schema of %s: %r", paths[0], exc
                 )
                 hallucinated = []
-        pred_status = m.pred.status if m.pred is not None else None
-        valid, _ = syntax_verdict(pred, pred_status)
         return Item(
             index=index,
             db_id=gold.db_id,
@@ -335,7 +331,6 @@ class Evaluator:
             status=m.status.value,
             hallucinated=hallucinated,
             hardness=spider_hardness(gold.sql),
-            syntax_valid=valid,
             structural=float(self.structural.compute(pred, gold.sql)),
             pred=pred,
             gold=gold.sql,
@@ -355,6 +350,21 @@ def _acc(items: list[Item]) -> dict[str, Any]:
 
 
 def summarize(items: list[Item]) -> dict[str, Any]:
+    """The report's ``summary``: accuracy overall, per database and per hardness, rates and status counts.
+
+    Every key is defined in ``docs/evaluation.md`` (``tests/test_evaluate.py`` checks it).
+
+    Args:
+        items: the evaluated items.
+
+    Returns:
+        ``count``, ``exec_accuracy``, ``per_database``, ``per_hardness``, ``syntax_error_rate``,
+        ``schema_error_rate``, ``hallucination_rate``, ``mean_structural``, ``timeouts``, ``gold_errors`` and
+        ``statuses`` (items per status).
+
+    >>> summarize([])["syntax_error_rate"]
+    0.0
+    """
     n = len(items) or 1
     by_db: dict[str, list[Item]] = defaultdict(list)
     by_hard: dict[str, list[Item]] = defaultdict(list)
@@ -367,11 +377,12 @@ def summarize(items: list[Item]) -> dict[str, Any]:
         "exec_accuracy": sum(i.exec_match for i in items) / n,
         "per_database": {k: _acc(v) for k, v in sorted(by_db.items())},
         "per_hardness": {k: _acc(by_hard[k]) for k in ("easy", "medium", "hard", "extra", "unknown") if k in by_hard},
-        "syntax_error_rate": sum(not i.syntax_valid for i in items) / n,
+        "syntax_error_rate": statuses.get(Status.SYNTAX_ERROR.value, 0) / n,
+        "schema_error_rate": statuses.get(Status.SCHEMA_ERROR.value, 0) / n,
         "hallucination_rate": sum(bool(i.hallucinated) for i in items) / n,
         "mean_structural": sum(i.structural for i in items) / n,
-        "timeouts": statuses.get("timeout", 0),
-        "gold_errors": statuses.get("gold_error", 0),
+        "timeouts": statuses.get(Status.TIMEOUT.value, 0) + statuses.get(Status.TIMEOUT_WALL.value, 0),
+        "gold_errors": statuses.get(Status.GOLD_ERROR.value, 0),
         "statuses": dict(sorted(statuses.items())),
     }
 
@@ -401,7 +412,14 @@ def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> dict[str, Any]:
     }
 
 
-METRICS = ("exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural", "timeouts")
+METRICS = (
+    "exec_accuracy",
+    "syntax_error_rate",
+    "schema_error_rate",
+    "hallucination_rate",
+    "mean_structural",
+    "timeouts",
+)
 
 
 def compare(a: Report, b: Report) -> dict[str, Any]:
@@ -415,50 +433,71 @@ def compare(a: Report, b: Report) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- output
 
 
+def _rich_table(report: Report, comparison: dict | None) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    s = report.summary
+    t = Table(title=f"Evaluation ({report.semantics} semantics, {s['count']} examples)")
+    t.add_column("metric")
+    if comparison:
+        for name in ("A", "B", "B - A"):
+            t.add_column(name, justify="right")
+        for m, v in comparison["metrics"].items():
+            t.add_row(escape(m), f"{v['a']:.4g}", f"{v['b']:.4g}", f"{v['diff']:+.4g}")
+        return t
+    t.add_column("value", justify="right")
+    for m in METRICS:
+        t.add_row(escape(m), f"{s[m]:.4g}")
+    for h, v in s["per_hardness"].items():
+        t.add_row(escape(f"exec_accuracy[{h}] (n={v['count']})"), f"{v['exec_accuracy']:.4g}")
+    return t
+
+
+def _comparison_lines(comparison: dict, names: tuple[str, str]) -> list[str]:
+    mc = comparison["mcnemar_exec_match"]
+    return [
+        f"A = {names[0]}",
+        f"B = {names[1]}",
+        f"McNemar (exec match): A-only {mc['a_only_correct']}, B-only {mc['b_only_correct']}, p = {mc['p_value']:.4g}",
+    ]
+
+
 def print_summary(
     report: Report, comparison: dict | None = None, file: Any = None, names: tuple[str, str] = ("A", "B")
 ) -> None:
-    """The summary table on ``file`` (stdout): one run, or runs A and B (named ``names``) side by side."""
+    """The summary table on ``file`` (stdout): one run, or runs A and B (named ``names``) side by side.
+
+    With a comparison, the names of A and B and the McNemar line follow the table, one line each and never
+    wrapped, so a long file name stays whole.
+
+    Args:
+        report: run A (or the only run).
+        comparison: :func:`compare`'s output, or None.
+        file: where to print (default stdout).
+        names: what to call A and B (:func:`run_names`).
+
+    Example:
+        >>> import io
+        >>> print_summary(Report("spider", False, summarize([])), file=io.StringIO())
+    """
     file = file or sys.stdout
-    s = report.summary
+    lines = _comparison_lines(comparison, names) if comparison else []
     try:
         from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
-
-        console = Console(file=file, width=100)
-        t = Table(
-            title=f"Evaluation ({report.semantics} semantics, {s['count']} examples)",
-            caption=escape(f"A = {names[0]}, B = {names[1]}") if comparison else None,
-        )
-        if comparison:
-            t.add_column("metric")
-            t.add_column("A", justify="right")
-            t.add_column("B", justify="right")
-            t.add_column("B - A", justify="right")
-            for m, v in comparison["metrics"].items():
-                t.add_row(escape(m), f"{v['a']:.4g}", f"{v['b']:.4g}", f"{v['diff']:+.4g}")
-        else:
-            t.add_column("metric")
-            t.add_column("value", justify="right")
-            for m in METRICS:
-                t.add_row(escape(m), f"{s[m]:.4g}")
-            for h, v in s["per_hardness"].items():
-                t.add_row(escape(f"exec_accuracy[{h}] (n={v['count']})"), f"{v['exec_accuracy']:.4g}")
-        console.print(t)
-        if comparison:
-            mc = comparison["mcnemar_exec_match"]
-            console.print(
-                f"McNemar (exec match): A-only {mc['a_only_correct']}, B-only {mc['b_only_correct']}, "
-                f"p = {mc['p_value']:.4g}"
-            )
+        from rich.text import Text
     except ImportError:
+        s = report.summary
         print(f"exec_accuracy: {s['exec_accuracy']:.4f} ({s['count']} examples, {report.semantics})", file=file)
         for m in METRICS[1:]:
             print(f"{m}: {s[m]:.4g}", file=file)
-        if comparison:
-            print(f"A = {names[0]}, B = {names[1]}", file=file)
-            print(json.dumps(comparison, indent=1), file=file)
+        for line in lines:
+            print(line, file=file)
+        return
+    console = Console(file=file, width=100)
+    console.print(_rich_table(report, comparison))
+    for line in lines:
+        console.print(Text(line), soft_wrap=True)
 
 
 def run_names(path_a: str, path_b: str | None = None) -> tuple[str, str]:
@@ -505,7 +544,7 @@ def report_figure(report: Report, other: Report | None = None, names: tuple[str,
     runs = [(names[0], report.summary)] + ([(names[1], other.summary)] if other else [])
     w = 0.8 / len(runs)
     offsets = [(k - (len(runs) - 1) / 2) * w for k in range(len(runs))]
-    metric_names = ["exec_accuracy", "syntax_error_rate", "hallucination_rate", "mean_structural"]
+    metric_names = [m for m in METRICS if m != "timeouts"]
     dbs = list(report.summary["per_database"])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, max(4.5, 0.25 * len(dbs) * len(runs) + 1)))
     for (name, s), off in zip(runs, offsets):

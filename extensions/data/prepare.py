@@ -9,7 +9,10 @@ Each row::
     reward_model  {"style": "rule", "ground_truth": {"sql": gold, "db_path": absolute path, "db_id": ...}}
     extra_info    {"index", "split", "db_id", "question", "evidence"}
 
-Everything is read from local files (no hub at run time).
+Everything is read from local files (no hub at run time). :func:`prepare_splits` says what it wrote: rows per
+split and where each split came from. A source with no training file (a dev-only copy of Spider or BIRD) has
+its training rows cut from the dev set by database (Spider dev: the fixed split of
+:mod:`extensions.data.spider_split`), and :attr:`SplitReport.from_dev` marks them for a loud warning.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import random
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -25,6 +29,7 @@ from tqdm import tqdm
 
 from extensions._util.nesting import json_loads_bounded
 from extensions.data.layout import db_file
+from extensions.data.spider_split import HELDOUT_DBS, TRAIN_DBS, split_databases
 from extensions.data.templates import build_prompt, render_schema
 from extensions.errors import DataError
 from extensions.execution.introspect import load_schema, sample_values
@@ -70,9 +75,12 @@ def _first_existing(folder: str, names: Iterable[str]) -> str | None:
     return None
 
 
+SPIDER_TRAIN = ("train_spider.json", "train_others.json")
+
+
 def spider_examples(root: str, split: str) -> list[Example]:
     """Spider layout: ``train_spider.json`` (+ ``train_others.json``), ``dev.json``, ``database/``."""
-    names = ["train_spider.json", "train_others.json"] if split == "train" else ["dev.json"]
+    names = list(SPIDER_TRAIN) if split == "train" else ["dev.json"]
     files = [os.path.join(root, n) for n in names if os.path.exists(os.path.join(root, n))]
     if not files:
         raise DataError(f"no Spider {split} file in {root} (looked for {', '.join(names)})")
@@ -241,7 +249,116 @@ def _write_split(rows: list[dict], out_dir: str, split: str, fmt: str) -> str:
     return path
 
 
-def prepare(
+@dataclass(frozen=True)
+class SplitReport:
+    """What :func:`prepare_splits` wrote for one split.
+
+    Attributes:
+        split: ``train`` or ``val``.
+        path: the file written.
+        rows: rows in it.
+        origin: where its examples came from, in words.
+        from_dev: the split's examples were cut from a dev set (for training rows, a warning).
+    """
+
+    split: str
+    path: str
+    rows: int
+    origin: str
+    from_dev: bool = False
+
+    def line(self) -> str:
+        """One line for the console.
+
+        >>> SplitReport("val", "out/val.parquet", 3, "dev.json").line()
+        'val: 3 rows from dev.json -> out/val.parquet'
+        """
+        return f"{self.split}: {self.rows} rows from {self.origin} -> {self.path}"
+
+
+@dataclass(frozen=True)
+class _Planned:
+    split: str
+    examples: list[Example]
+    origin: str
+    from_dev: bool = False
+
+
+def by_database(ex: list[Example], file: str) -> list[_Planned]:
+    """Cut a dev-only set into training and validation sides that share no database.
+
+    Spider dev's databases follow the fixed lists of :mod:`extensions.data.spider_split`; any other set follows
+    the same rule (:func:`~extensions.data.spider_split.split_databases`) over its own databases.
+
+    Args:
+        ex: the dev set's examples.
+        file: the dev file's name, for the origin text.
+
+    Returns:
+        The training and validation plans, both marked ``from_dev``.
+
+    >>> e = [Example("singer", "q", "SELECT 1", "x"), Example("pets_1", "q", "SELECT 1", "x")]
+    >>> [(p.split, len(p.examples)) for p in by_database(e, "dev.json")]
+    [('train', 1), ('val', 1)]
+    """
+    dbs = set(e.db_id for e in ex)
+    if dbs <= set(TRAIN_DBS) | set(HELDOUT_DBS):
+        train_dbs, held_dbs, rule = set(TRAIN_DBS), set(HELDOUT_DBS), "the fixed Spider split"
+    else:
+        train, held = split_databases(Counter(e.db_id for e in ex))
+        train_dbs, held_dbs, rule = set(train), set(held), "the Spider split's rule"
+    sides = []
+    for split, keep, side in (("train", train_dbs, "training"), ("val", held_dbs, "held-out")):
+        chosen = [e for e in ex if e.db_id in keep]
+        n_db = len({e.db_id for e in chosen})
+        origin = f"{file}, the {side} side of {rule} by database ({n_db} databases)"
+        sides.append(_Planned(split, chosen, origin, from_dev=True))
+    return sides
+
+
+def _random_split(ex: list[Example], what: str, val_fraction: float, seed: int) -> list[_Planned]:
+    pct = {"val": round(100 * val_fraction), "train": 100 - round(100 * val_fraction)}
+    return [
+        _Planned(s, split_examples(ex, s, val_fraction, seed), f"{what}, {pct[s]}% at random (seed {seed})")
+        for s in ("train", "val")
+    ]
+
+
+def _plan_benchmark(source: str, path: str, val_fraction: float, seed: int) -> list[_Planned]:
+    """Spider, BIRD, SynSQL: their own train and dev files, or a cut of the one file there is."""
+    loader = {"spider": spider_examples, "bird": bird_examples, "synsql": synsql_examples}[source]
+    try:
+        train, val = loader(path, "train"), loader(path, "dev")
+    except DataError:
+        pass
+    else:
+        spider_train = [n for n in SPIDER_TRAIN if os.path.exists(os.path.join(path, n))]
+        name = " + ".join(spider_train) if source == "spider" else "train.json"
+        return [_Planned("train", train, name), _Planned("val", val, "dev.json")]
+    if source == "synsql":  # its data.json is a training set: a random cut is fine
+        return _random_split(loader(path, "train"), "data.json", val_fraction, seed)
+    return by_database(loader(path, "dev"), "dev.json")  # a dev-only copy
+
+
+def plan_splits(source: str, path: str | None, out_dir: str, val_fraction: float, seed: int) -> list[_Planned]:
+    """The examples of each split and where they come from (nothing written yet)."""
+    if source == "demo":
+        return [
+            _Planned(split, demo_examples_for(split, val_fraction, seed), _demo_origin(split, val_fraction, seed))
+            for split in ("train", "val")
+        ]
+    if source == "sql_create_context":
+        ex = sql_create_context_examples(path, os.path.join(out_dir, "synth_databases"))  # type: ignore[arg-type]
+        return _random_split(ex, os.path.basename(str(path).rstrip("/")), val_fraction, seed)
+    return _plan_benchmark(source, path, val_fraction, seed)  # type: ignore[arg-type]
+
+
+def _demo_origin(split: str, val_fraction: float, seed: int) -> str:
+    pct = round(100 * (val_fraction if split == "val" else 1 - val_fraction))
+    return f"the bundled demo questions, {pct}% at random (seed {seed})"
+
+
+def prepare_splits(
     source: str,
     out_dir: str,
     *,
@@ -253,13 +370,34 @@ def prepare(
     seed: int = 0,
     fmt: str = "parquet",
     max_tool_calls: int | None = None,
-) -> dict[str, str]:
-    """Write ``train`` and ``val`` files under ``out_dir``; returns their paths.
+) -> list[SplitReport]:
+    """Write ``train`` and ``val`` files under ``out_dir``; returns what each holds and where it came from.
 
-    The files are ``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``.
+    The files are ``.parquet`` for verl, ``.jsonl`` for ``fmt="openrlhf"``. ``max_tool_calls`` (``--multi-turn``):
+    prompts name the ``execute_sql`` tool and its budget, and rows carry verl's ``extra_info.tools_kwargs`` and
+    ``agent_name``.
 
-    ``max_tool_calls`` (``--multi-turn``): prompts name the ``execute_sql`` tool and its budget, and rows carry
-    verl's ``extra_info.tools_kwargs`` and ``agent_name``.
+    Args:
+        source: one of :data:`SOURCES`.
+        out_dir: the output folder.
+        path: the local dataset folder or file (every source but ``demo``).
+        style: the prompt template.
+        sample_k: sample values per column in the schema text.
+        val_fraction: the validation share of a random cut (sources with one training file).
+        max_examples: a cap per split.
+        seed: the random cut's seed.
+        fmt: ``parquet`` or ``openrlhf``.
+        max_tool_calls: the multi-turn call budget, or None for single-turn rows.
+
+    Returns:
+        One :class:`SplitReport` per split (``train``, ``val``).
+
+    Raises:
+        DataError: an unknown source or format, a missing path, a file that cannot be read.
+
+    Example:
+        >>> [r.split for r in prepare_splits("demo", "/tmp/prepared", max_examples=2)]  # doctest: +SKIP
+        ['train', 'val']
     """
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; allowed: {', '.join(SOURCES)}")
@@ -269,28 +407,30 @@ def prepare(
         raise DataError(f"--path is required for source {source!r} (the folder you downloaded)")
     if path and not os.path.exists(path):
         raise DataError(f"path does not exist: {path}")
-    splits: dict[str, list[Example]] = {}
-    if source == "demo":
-        splits = {s: demo_examples_for(s, val_fraction, seed) for s in ("train", "val")}
-    elif source == "sql_create_context":
-        ex = sql_create_context_examples(path, os.path.join(out_dir, "synth_databases"))  # type: ignore[arg-type]
-        splits = {s: split_examples(ex, s, val_fraction, seed) for s in ("train", "val")}
-    else:
-        loader = {"spider": spider_examples, "bird": bird_examples, "synsql": synsql_examples}[source]
-        try:
-            train = loader(path, "train")  # type: ignore[arg-type]
-            val = loader(path, "dev")  # type: ignore[arg-type]
-            splits = {"train": train, "val": val}
-        except DataError:
-            # Only one split on disk (e.g. a dev-only copy): split it.
-            only = loader(path, "dev" if source != "synsql" else "train")  # type: ignore[arg-type]
-            splits = {s: split_examples(only, s, val_fraction, seed) for s in ("train", "val")}
-    out = {}
-    for split, ex in splits.items():
-        if max_examples:
-            ex = ex[:max_examples]
+    out = []
+    for plan in plan_splits(source, path, out_dir, val_fraction, seed):
+        ex = plan.examples[:max_examples] if max_examples else plan.examples
         rows = list(
-            to_rows(ex, source=source, split=split, style=style, sample_k=sample_k, max_tool_calls=max_tool_calls)
+            to_rows(ex, source=source, split=plan.split, style=style, sample_k=sample_k, max_tool_calls=max_tool_calls)
         )
-        out[split] = _write_split(rows, out_dir, split, fmt)
+        written = _write_split(rows, out_dir, plan.split, fmt)
+        out.append(SplitReport(plan.split, written, len(rows), plan.origin, plan.from_dev))
     return out
+
+
+def prepare(source: str, out_dir: str, **kwargs: object) -> dict[str, str]:
+    """:func:`prepare_splits`, returning only the paths written.
+
+    Args:
+        source: one of :data:`SOURCES`.
+        out_dir: the output folder.
+        **kwargs: the keyword arguments of :func:`prepare_splits`.
+
+    Returns:
+        ``{"train": path, "val": path}``.
+
+    Example:
+        >>> sorted(prepare("demo", "/tmp/prepared", max_examples=2))  # doctest: +SKIP
+        ['train', 'val']
+    """
+    return {r.split: r.path for r in prepare_splits(source, out_dir, **kwargs)}  # type: ignore[arg-type]

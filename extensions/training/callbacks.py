@@ -1,7 +1,7 @@
 """Trainer callbacks: one console progress bar, ``metrics.jsonl`` and checkpoint bookkeeping.
 
-The console shows one bar with the step, total reward, execution match and KL; every logged number
-goes to ``metrics.jsonl`` only.
+The console shows one bar with the step, total reward, execution match and KL (when measured, ``beta`` > 0);
+every logged number goes to ``metrics.jsonl`` only.
 
 >>> short({"rewards/sql_reward/mean": 0.5, "rewards/acc/mean": 0.25, "kl": 0.0})
 {'reward': '0.500', 'exec': '0.250', 'kl': '0.0000'}
@@ -72,9 +72,7 @@ class MetricsCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kw):  # noqa: ANN001, D102
         if logs and any(k.startswith("rewards/") for k in logs):
-            row = dict(logs)
-            row.setdefault("kl", 0.0)  # TRL omits KL when beta == 0
-            self.logger.log(state.global_step, row)
+            self.logger.log(state.global_step, dict(logs))  # no "kl" when beta == 0: TRL measures none
             self.last_reward = logs.get(REWARD_KEY, logs.get("reward"))
 
     def on_save(self, args, state, control, **kw):  # noqa: ANN001, D102

@@ -27,8 +27,10 @@ import sys
 
 from extensions.config import Config, dump_config, load_config
 from extensions.errors import ConfigError, DataError
+from extensions.training.memory import release_freed_memory
 from extensions.training.model import is_tiny
 from extensions.training.smollm import is_smollm2
+from extensions.training.threads import ThreadPlan, plan_threads, quiet_runtime_env, usable_cpus
 
 # Demo step counts per model: (SFT warm-up steps, GRPO steps).
 DEMO_STEPS = {"tiny": (400, 30), "smollm2-135m": (40, 8)}
@@ -93,7 +95,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help=f"measure N held-out prompts, evenly spaced (default: {DEMO_HELDOUT} in the SmolLM2 demo, else all)",
     )
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores; 1 for the tiny model)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (default: the cores idle when the run starts; 1 for the tiny model)",
+    )
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the final adapter to this Hub repo (needs HF_TOKEN)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config value")
     p.add_argument(
@@ -147,6 +153,39 @@ def push_to_hub(folder: str, repo: str, token: str) -> str:
     return str(getattr(info, "commit_url", repo))
 
 
+def is_local_model(name: str) -> bool:
+    """Whether ``name`` loads without the Hub: SmolLM2 from its wheel, the tiny toy, or an existing folder.
+
+    >>> is_local_model("smollm2-135m"), is_local_model("Qwen/Qwen2.5-Coder-3B-Instruct")
+    (True, False)
+    """
+    return is_smollm2(name) or is_tiny(name) or os.path.isdir(name)
+
+
+def prepare_runtime(cfg: Config, args: argparse.Namespace) -> ThreadPlan:
+    """Choose the thread count and set the environment before torch is imported; warn once on a busy machine.
+
+    The tiny model uses one thread. A demo with a local model runs offline (``HF_HUB_OFFLINE=1``), and Hub
+    telemetry is off in every demo. Freed tensor memory goes back to the OS (:mod:`extensions.training.memory`).
+
+    Args:
+        cfg: the resolved configuration.
+        args: the command line.
+
+    Returns:
+        The :class:`~extensions.training.threads.ThreadPlan` the run uses.
+    """
+    name = cfg.optimization.model_name
+    tiny = is_tiny(name) or (args.demo and args.multi_turn)
+    plan = ThreadPlan(1, usable_cpus(), None) if tiny and not args.threads else plan_threads(args.threads)
+    quiet_runtime_env(plan.threads, offline=args.demo and is_local_model(name), no_telemetry=args.demo)
+    release_freed_memory()
+    warning = plan.warning() if args.demo and not tiny else None
+    if warning:
+        print(warning, file=sys.stderr)
+    return plan
+
+
 def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
     """Prepare the data (demo unless ``--data``) and launch (or print) the VERL command."""
     from extensions.data.prepare import prepare
@@ -163,7 +202,7 @@ def run_verl(cfg: Config, args: argparse.Namespace, out_dir: str) -> int:
     return verl_launch.main(["--config", resolved] + (["--print"] if args.dry_run else []))
 
 
-def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
+def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str, plan: ThreadPlan) -> dict:
     from extensions.config import check_config
     from extensions.training.runner import RunOptions, run
 
@@ -181,7 +220,8 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
         data=args.data,
         resume=args.resume,
         evaluate=not args.no_eval,
-        threads=args.threads,
+        threads=plan.threads,
+        busy_cores=plan.busy,
         heldout_limit=args.heldout if args.heldout is not None else (DEMO_HELDOUT if smol_demo else None),
     )
     return run(cfg, opts)
@@ -226,8 +266,9 @@ def main(argv: list[str] | None = None, *, token_fn=hub_token) -> int:  # noqa: 
         return 2
     if args.backend == "verl":
         return run_verl(cfg, args, out_dir)
+    plan = prepare_runtime(cfg, args)
     try:
-        result = _run_multi_turn(cfg, args, out_dir) if args.multi_turn else _run_trl(cfg, args, out_dir)
+        result = _run_multi_turn(cfg, args, out_dir) if args.multi_turn else _run_trl(cfg, args, out_dir, plan)
     except (ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

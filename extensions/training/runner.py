@@ -23,9 +23,14 @@ from extensions.config import Config
 from extensions.training.callbacks import MetricsCallback, quiet_console
 from extensions.training.heldout import DECODING, evaluate_heldout, measuring_computer
 from extensions.training.model import load_policy, lora_config
+from extensions.training.model_card import use_own_model_card
+from extensions.training.resources import Meter
 from extensions.training.smollm import is_smollm2, quiet_transformers
+from extensions.training.threads import apply_threads, plan_threads
 
 TINY_MAX_RESPONSE = 64
+# SFT rows per forward pass on a CPU with a real model: the 8-row step's loss and gradient, half the activations.
+SFT_CPU_MICRO_BATCH = 4
 
 
 @dataclass
@@ -42,6 +47,7 @@ class RunOptions:
     evaluate: bool = True
     progress: str = "grpo"
     threads: int | None = None
+    busy_cores: float | None = None
     heldout_limit: int | None = None
     extra_callbacks: list[Any] = field(default_factory=list)
 
@@ -56,6 +62,13 @@ class Policy:
     train_rows: list[dict]
     heldout_rows: list[dict]
     style: str = "compact"
+
+
+def torch_threads() -> int:
+    """Torch's intra-op thread count now."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def set_seed(seed: int) -> None:
@@ -138,8 +151,9 @@ def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None
     model, tok, tiny = load_policy(
         cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed, base_dir=base_dir
     )
-    # A 0.5M-parameter model gains nothing from more threads (the reward workers use the rest); a real one uses all.
-    torch.set_num_threads(1 if tiny else opts.threads or max(1, os.cpu_count() or 1))
+    # A 0.5M-parameter model gains nothing from more threads (the reward workers use the rest); a real one uses
+    # the cores idle at the start (extensions.training.threads).
+    apply_threads(1 if tiny else opts.threads or plan_threads(None).threads)
     style = prompt_style(cfg, tiny)
     train, held = _rows(cfg, opts, style, engine)
     check_prompt_lengths(tok, train + held, cfg.optimization.max_prompt_length)
@@ -197,6 +211,7 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
 
     Args:
         cfg: the run configuration (LoRA, learning rate: SFT uses 10x the GRPO rate, the tiny model 3e-3).
+            On a CPU a real model's 8-row steps run :data:`SFT_CPU_MICRO_BATCH` rows per forward pass.
         policy: the loaded policy.
         opts: the run options (``sft_warmup`` steps, seed, output folder).
 
@@ -213,6 +228,7 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
 
             model = get_peft_model(model, lora_config(cfg))
         lr = 3e-3 if policy.tiny else sft_learning_rate(cfg)
+        on_cpu = next(model.parameters()).device.type == "cpu"
         losses = sft_warmup(
             model,
             policy.tok,
@@ -223,6 +239,7 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
             out_dir=opts.out_dir,
             seed=opts.seed,
             answer=answer_for(policy.style),
+            micro_batch=SFT_CPU_MICRO_BATCH if on_cpu and not policy.tiny else None,
         )
         print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps", file=sys.stderr)
     if policy.tiny and not opts.resume:
@@ -266,6 +283,34 @@ def _report_to(cfg: Config) -> list[str]:
     return ["wandb"]
 
 
+def grpo_batches(cfg: Config, tiny: bool, gpu: bool) -> tuple[int, int]:
+    """``(per_device_train_batch_size, gradient_accumulation_steps)`` of TRL for one optimizer step.
+
+    Every step sees ``batch_size`` prompts x ``num_generations`` completions x ``gradient_accumulation_steps``.
+    On a CPU with a real model the loss runs one prompt's group at a time (accumulated over the prompts): the
+    same completions, advantages and token-normalised loss, with a quarter of the activation memory at 4
+    prompts. The tiny model and GPUs run the whole batch at once.
+
+    Args:
+        cfg: the run configuration.
+        tiny: the tiny toy model.
+        gpu: CUDA is available.
+
+    Returns:
+        Completions per micro-batch and micro-batches per optimizer step.
+
+    >>> from extensions.config import load_config
+    >>> grpo_batches(load_config("configs/demo_cpu.yaml"), tiny=False, gpu=False)
+    (4, 4)
+    """
+    o, g = cfg.optimization, cfg.grpo
+    if tiny:
+        return o.batch_size * g.num_generations, 1
+    if gpu:
+        return o.batch_size * g.num_generations, o.gradient_accumulation_steps
+    return g.num_generations, o.batch_size * o.gradient_accumulation_steps
+
+
 def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -> Any:
     """TRL ``GRPOConfig`` from our config and the run options.
 
@@ -282,13 +327,14 @@ def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -
     from trl import GRPOConfig
 
     o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
+    per_device, accumulate = grpo_batches(cfg, tiny, gpu)
     return GRPOConfig(
         output_dir=opts.out_dir,
         max_steps=opts.num_steps,
         seed=opts.seed,
-        per_device_train_batch_size=o.batch_size * g.num_generations,
+        per_device_train_batch_size=per_device,
         num_generations=g.num_generations,
-        gradient_accumulation_steps=1 if tiny else o.gradient_accumulation_steps,
+        gradient_accumulation_steps=accumulate,
         max_completion_length=o.max_response_length,
         temperature=g.temperature,
         top_p=g.top_p,
@@ -346,6 +392,7 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
         callbacks=[MetricsCallback(opts.out_dir, cfg.logging.keep_best_k, bool(opts.resume)), *opts.extra_callbacks],
     )
     quiet_console(trainer, opts.progress)
+    use_own_model_card(trainer, cfg.optimization.model_name, lora=hasattr(trainer.model, "peft_config"))
     resume: bool | str | None = None
     if opts.resume:
         resume = True if opts.resume == "latest" else opts.resume
@@ -376,7 +423,38 @@ def _brief(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in metrics.items())
 
 
-def write_eval(path: str, model: str, phases: dict[str, Phase | None]) -> dict[str, Any]:
+def unseen_skeleton_exec_match(rows: list[dict], per: dict[str, list[int] | None]) -> dict[str, Any] | None:
+    """Exec match on the held-out prompts whose SQL skeleton no training prompt has, per phase.
+
+    Args:
+        rows: the held-out rows, in the order of the per-prompt outcomes (with ``skeleton_seen``).
+        per: per-prompt 0/1 exec match of each phase (None for a phase that did not run).
+
+    Returns:
+        ``{"n", "before", "after_sft", "after"}`` (a phase's share, or None), or None when the rows do not say
+        whether their skeleton was seen.
+
+    >>> rows = [{"skeleton_seen": True}, {"skeleton_seen": False}, {"skeleton_seen": False}]
+    >>> unseen_skeleton_exec_match(rows, {"before": None, "after_sft": [1, 0, 1], "after": [1, 1, 1]})
+    {'n': 2, 'before': None, 'after_sft': 0.5, 'after': 1.0}
+    """
+    if not rows or any("skeleton_seen" not in r for r in rows):
+        return None
+    unseen = [i for i, r in enumerate(rows) if not r["skeleton_seen"]]
+    out: dict[str, Any] = {"n": len(unseen)}
+    for phase in PHASES:
+        outcomes = per.get(phase)
+        out[phase] = round(sum(outcomes[i] for i in unseen) / len(unseen), 4) if outcomes and unseen else None
+    return out
+
+
+def write_eval(
+    path: str,
+    model: str,
+    phases: dict[str, Phase | None],
+    rows: list[dict] | None = None,
+    resources: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write ``eval.json``; returns it.
 
     Args:
@@ -384,11 +462,18 @@ def write_eval(path: str, model: str, phases: dict[str, Phase | None]) -> dict[s
         model: the model's name.
         phases: held-out ``(metrics, per_prompt)`` for ``before`` (no training), ``after_sft`` and ``after``
             (GRPO); a phase that did not run (a resumed run, no warm-up) is None. ``after`` is required.
+        rows: the held-out rows in outcome order (for ``unseen_skeleton``), if known.
+        resources: what the run cost (:meth:`extensions.training.resources.Meter.read`), if measured.
 
     Returns:
         ``{"model", "before", "after_sft", "after", "n", "decoding", "per_prompt_exec_match", ...}`` with
         ``exec_match_gain`` (before → after) and ``grpo_gain`` (after_sft → after): paired bootstrap 95%
-        intervals over the held-out prompts, where both phases ran.
+        intervals over the held-out prompts, where both phases ran; ``unseen_skeleton`` (exec match on the
+        held-out prompts whose skeleton no training prompt has) and ``resources`` when given.
+
+    Example:
+        >>> write_eval("/tmp/eval.json", "tiny", {"after": ({"exec_match": 1.0}, {"exec_match": [1]})})["n"]
+        1
     """
     from extensions.training.stats import BOOTSTRAP_PROMPTS, bootstrap_diff
 
@@ -401,7 +486,12 @@ def write_eval(path: str, model: str, phases: dict[str, Phase | None]) -> dict[s
         if per[start] is not None:
             gain = bootstrap_diff(per["after"], per[start])
             doc[key] = {"from": start, "to": "after", **gain, "method": BOOTSTRAP_PROMPTS}
+    unseen = unseen_skeleton_exec_match(rows or [], per)
+    if unseen is not None:
+        doc["unseen_skeleton"] = unseen
     doc["per_prompt_exec_match"] = per
+    if resources is not None:
+        doc["resources"] = resources
     with open(path, "w") as fh:
         json.dump(doc, fh, indent=1)
     return doc
@@ -423,6 +513,7 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     from extensions.training.plots import plot_run
 
     t_start, c_start = time.perf_counter(), time.process_time()
+    meter = Meter(busy_cores=opts.busy_cores)
     computer = RewardComputer(cfg)
     policy = load(cfg, opts, computer.engine)
     cfg = demo_sizes(cfg, policy.tiny)
@@ -444,7 +535,8 @@ def run(cfg: Config, opts: RunOptions) -> dict[str, Any]:
         policy.tok.save_pretrained(final)
     eval_path = os.path.join(opts.out_dir, "eval.json") if phases["after"] else None
     if eval_path:
-        write_eval(eval_path, cfg.optimization.model_name, phases)
+        resources = {**meter.read(), "threads": torch_threads()}
+        write_eval(eval_path, cfg.optimization.model_name, phases, policy.heldout_rows, resources)
     metrics = os.path.join(opts.out_dir, "metrics.jsonl")
     png = os.path.join(opts.out_dir, "reward_curves.png")
     plot = plot_run(metrics, png, eval_path) if os.path.exists(metrics) else None

@@ -35,12 +35,13 @@ def _batch(tok: Any, items: list[dict], device: Any, answer: Callable[[str], str
     return {"input_ids": ids, "attention_mask": att, "position_ids": (att.cumsum(-1) - 1).clamp(min=0), "labels": lab}
 
 
-def answer_loss(model: Any, batch: dict[str, Any]) -> Any:
-    """Mean cross-entropy over the answer tokens, computing logits for the answer positions only.
+def answer_loss(model: Any, batch: dict[str, Any], reduction: str = "mean") -> Any:
+    """Cross-entropy over the answer tokens, computing logits for the answer positions only.
 
     Args:
         model: the causal LM.
         batch: :func:`_batch`'s output.
+        reduction: ``mean`` over the answer tokens, or their ``sum``.
 
     Returns:
         The scalar loss tensor.
@@ -57,8 +58,30 @@ def answer_loss(model: Any, batch: dict[str, Any]) -> Any:
     )
     logits = out.logits[:, -keep:-1].float()
     return torch.nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction=reduction
     )
+
+
+def backward_in_parts(model: Any, batches: list[dict[str, Any]]) -> float:
+    """Backpropagate the mean answer loss of several batches as if they were one, one batch at a time.
+
+    Each part's summed token loss is divided by the answer tokens of all parts, so the gradient is that of the
+    token mean over the whole batch, while only one part's activations are held at a time.
+
+    Args:
+        model: the causal LM.
+        batches: :func:`_batch` outputs (parts of one optimizer step's rows).
+
+    Returns:
+        The mean answer loss over all parts.
+    """
+    tokens = sum(int((b["labels"] != -100).sum()) for b in batches)
+    total = 0.0
+    for b in batches:
+        part = answer_loss(model, b, reduction="sum") / max(1, tokens)
+        part.backward()
+        total += float(part.detach())
+    return total
 
 
 def sft_warmup(
@@ -72,6 +95,7 @@ def sft_warmup(
     out_dir: str,
     seed: int,
     answer: Callable[[str], str] = gold_completion,
+    micro_batch: int | None = None,
 ) -> list[float]:
     """Fine-tune on gold completions for ``steps`` optimizer steps; writes ``sft_metrics.jsonl``.
 
@@ -85,6 +109,7 @@ def sft_warmup(
         out_dir: where ``sft_metrics.jsonl`` goes.
         seed: sampling seed for the batches.
         answer: the gold completion text of a gold SQL (the loss covers it and the EOS token only).
+        micro_batch: rows per forward pass (the step's loss and gradient are the same; less memory); None: all.
 
     Returns:
         The loss of every step.
@@ -104,13 +129,18 @@ def sft_warmup(
         tqdm(range(steps), desc="sft warm-up", dynamic_ncols=True) as bar,
     ):
         for step in bar:
-            loss = answer_loss(model, _batch(tok, rng.sample(rows, min(batch, len(rows))), device, answer))
-            loss.backward()
+            items = rng.sample(rows, min(batch, len(rows)))
+            if micro_batch and micro_batch < len(items):
+                parts = [items[i : i + micro_batch] for i in range(0, len(items), micro_batch)]
+                losses.append(backward_in_parts(model, [_batch(tok, p, device, answer) for p in parts]))
+            else:
+                loss = answer_loss(model, _batch(tok, items, device, answer))
+                loss.backward()
+                losses.append(float(loss.detach()))
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
-            losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
             log.write(json.dumps({"step": step + 1, "loss": losses[-1]}) + "\n")
     return losses

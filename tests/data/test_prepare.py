@@ -146,3 +146,54 @@ def test_render_schema_with_samples(demo_paths):
 def test_spider_dev_only_copy_is_split(tmp_path, spider_dev):
     out = prepare("spider", str(tmp_path), path=str(spider_dev), max_examples=30)
     _check_rows(read_parquet(out["train"]), "spider")
+
+
+def _dev_only(tmp_path, demo_dir):
+    root = tmp_path / "dev_only"
+    shutil.copytree(os.path.join(demo_dir, "database"), root / "database")
+    shutil.copy(os.path.join(demo_dir, "dev.json"), root / "dev.json")
+    return root
+
+
+def test_a_dev_only_copy_is_cut_by_database_with_a_loud_warning(tmp_path, demo_dir, capsys):
+    root = _dev_only(tmp_path, demo_dir)
+    assert data_main(["prepare", "--source", "spider", "--path", str(root), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    train, val = (
+        read_parquet(str(tmp_path / "out" / "train.parquet")),
+        read_parquet(str(tmp_path / "out" / "val.parquet")),
+    )
+    assert not {r["extra_info"]["db_id"] for r in train} & {r["extra_info"]["db_id"] for r in val}
+    assert len(train) + len(val) == len(json.load(open(root / "dev.json")))
+    assert f"train: {len(train)} rows from dev.json, the training side of the Spider split's rule by database" in out
+    assert f"val: {len(val)} rows from dev.json, the held-out side" in out
+    assert err.startswith(f"WARNING: the {len(train)} training rows come from a DEV set (dev.json).")
+
+
+def test_with_its_own_training_file_each_split_names_its_file_and_nothing_warns(tmp_path, demo_dir, capsys):
+    root, _ = _spider_like(tmp_path, demo_dir)
+    assert data_main(["prepare", "--source", "spider", "--path", str(root), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert f"train: 40 rows from train_spider.json -> {tmp_path / 'out' / 'train.parquet'}" in out
+    assert f"val: 20 rows from dev.json -> {tmp_path / 'out' / 'val.parquet'}" in out
+    assert "WARNING" not in err
+
+
+@pytest.mark.shared
+def test_spider_dev_uses_the_fixed_cross_database_split(tmp_path, spider_dev, capsys):
+    from extensions.data.prepare import prepare_splits
+    from extensions.data.spider_split import HELDOUT_DBS, TRAIN_DBS
+
+    reports = prepare_splits("spider", str(tmp_path), path=str(spider_dev))
+    assert [(r.split, r.rows, r.from_dev) for r in reports] == [("train", 592, True), ("val", 380, True)]
+    assert "the fixed Spider split" in reports[0].origin
+    assert {r["extra_info"]["db_id"] for r in read_parquet(reports[0].path)} == set(TRAIN_DBS)
+    assert {r["extra_info"]["db_id"] for r in read_parquet(reports[1].path)} == set(HELDOUT_DBS)
+
+
+def test_data_is_ignored_by_git():
+    from tests.conftest import ROOT
+
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "/data/" in ignored  # the top-level folder only: extensions/data/ and tests/data/ are sources
+    assert "data/" not in ignored

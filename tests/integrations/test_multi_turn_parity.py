@@ -21,7 +21,7 @@ from extensions.config import load_config
 from extensions.integrations.trl_env import SqlEnvironment, make_episode_reward_funcs
 from extensions.rewards.combine import RewardComputer
 from extensions.tool.prompt import TOOL_NAME, tools_kwargs
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, require
 from tests.venvs import LIGHT_DEPS, check, new_venv, pip, skip_if_registry_unreachable, source_copy
 
 SPEC = json.loads((FIXTURES / "multi_turn_episodes.json").read_text())
@@ -35,7 +35,7 @@ def _call_text(arguments: dict) -> str:
 
 def verl_outcome(episode: dict, hr: str) -> dict:
     """verl: each turn's text through the hermes parser and ``_call_tool``; the response decoded as verl does."""
-    pytest.importorskip("verl")
+    require("verl")
     from verl.experimental.agent_loop.tool_parser import ToolParser
     from verl.tools.tool_registry import initialize_tools_from_config
 
