@@ -88,9 +88,9 @@ def wheel(tmp_path_factory):
 
 def _run_from_fresh_venv(tmp_path, demo_dir, source):
     """The notebook in a fresh venv without our package, TRL or PEFT, run from an empty folder outside the checkout."""
-    pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    pytest.importorskip("torch")
+    require("nbclient")
+    require("ipykernel")
+    require("torch")
     skip_if_registry_unreachable("trl", tmp_path)
     python = hosted_runtime_venv(tmp_path / "venv", hide=("trl", "peft"))
     work = tmp_path / "work"

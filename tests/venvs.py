@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.conftest import in_ci
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LIGHT_DEPS = ["sqlglot>=25,<31", "pydantic>=2.5,<3", "pyyaml>=6", "tqdm>=4.60"]
 
@@ -24,11 +26,14 @@ def pip(python: pathlib.Path, *args: str, timeout: int = 900) -> subprocess.Comp
 
 
 def skip_if_registry_unreachable(requirement: str, tmp: pathlib.Path) -> None:
-    """Skip the test when ``pip download REQUIREMENT --no-deps`` cannot reach a package index."""
+    """Skip the test when ``pip download REQUIREMENT --no-deps`` cannot reach a package index (fail under ``CI=true``:
+    CI installs from an index, so one it cannot reach here is a broken run, not a reason to skip)."""
     p = pip(
         pathlib.Path(sys.executable), "download", "--no-deps", "-q", "-d", str(tmp / "probe"), requirement, timeout=300
     )
     if p.returncode != 0:
+        if in_ci():
+            pytest.fail(f"CI=true: package registry unreachable ({requirement}): {p.stderr.strip()[-300:]}")
         pytest.skip(f"package registry unreachable ({requirement}): {p.stderr.strip().splitlines()[-1:]}")
 
 

@@ -103,7 +103,7 @@ def _read(path: str) -> dict[str, Any]:
 
 
 def _dump(path: str, doc: dict[str, Any], indent: int | None = None) -> None:
-    tmp = path + ".part"
+    tmp = f"{path}.{os.getpid()}.part"  # processes sharing a folder (plan.json) never race on one temporary
     with open(tmp, "w") as fh:
         json.dump(doc, fh, indent=indent)
     os.replace(tmp, path)  # a killed run never leaves a half-written result that a rerun would skip

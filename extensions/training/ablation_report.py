@@ -10,7 +10,9 @@ The document (``docs/results/ablation_spider.json`` for the cross-database run) 
 * ``per_prompt``: ``{arm: {seed: {"exec_match": [0/1 ...], "hallucinated": [0/1 ...]}}}`` in prompt order;
 * ``paired_vs_baseline``: ``{arm: {"diff", "ci95", "p", "method", "cluster", "clusters", "design_effect",
   "discordant", "seeds"}}`` on held-out exec match, and ``paired_vs_baseline_hallucinated`` likewise;
-* ``provenance``: ``{arm: {seed: {"commit", "config_hash", ...}}}``; ``verdict``: the default the evidence supports.
+* ``provenance``: ``{arm: {seed: {"commit", "config_hash", ...}}}``; ``verdict``: the default the evidence supports;
+* ``progress``: ``{"planned", "finished", "complete"}``: the planned and finished GRPO runs per arm (a run that
+  spans sittings is collected as it goes; its verdict stays None until enough seeds finish).
 
 Means and intervals come from the cluster bootstrap of :mod:`extensions.training.stats` (seeds, then clusters,
 then prompts), computed on the seeds both compared arms finished; anyone can recompute them from ``per_prompt``.
@@ -201,9 +203,29 @@ def collect(out: str) -> dict[str, Any]:
         "verdict": verdict(paired),
         "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated", unit, clusters),
         "provenance": provenance,
+        "progress": progress(plan, runs),
         "cpu_hours": round(cpu / 3600, 2),
         "config": {**plan, "heldout_n": len(ids), "decoding": "greedy"},
     }
+
+
+def progress(plan: dict[str, Any], runs: dict[str, dict[int, dict]]) -> dict[str, Any]:
+    """The planned and finished GRPO runs of each arm.
+
+    Args:
+        plan: the ablation's ``plan.json``.
+        runs: ``{arm: {seed: result}}`` as :func:`load_runs` returns it.
+
+    Returns:
+        ``{"planned": {arm: [seeds]}, "finished": {arm: [seeds]}, "complete": bool}``.
+
+    >>> progress({"arms": {"baseline": {}}, "seeds": [0, 1]}, {"baseline": {0: {}}})["complete"]
+    False
+    """
+    seeds = list(plan.get("seeds", []))
+    planned = {arm: seeds for arm in plan.get("arms", {})}
+    finished = {arm: sorted(runs.get(arm, {})) for arm in planned}
+    return {"planned": planned, "finished": finished, "complete": finished == planned}
 
 
 MIN_SEEDS = 5

@@ -278,7 +278,8 @@ def plot_ablation(doc: dict, png_path: str) -> str:
     c = doc.get("config", {})
     fig.suptitle(
         f"{doc.get('model')}: {c.get('steps')} GRPO steps per arm after {c.get('sft_warmup')} SFT steps; "
-        f"n = {c.get('heldout_n')} held-out prompts; 95% CI: hierarchical bootstrap (seeds, then prompts)",
+        f"n = {c.get('heldout_n')} held-out prompts; 95% CI: bootstrap over seeds, then "
+        f"{doc.get('cluster_unit', 'skeleton')}s, then prompts",
         fontsize=10,
     )
     fig.tight_layout()

@@ -54,9 +54,19 @@ def _independent_cluster_bootstrap(arm, base, clusters, draws=5000, seed=0):
     return [round(float(x), 6) for x in np.percentile(means, [2.5, 97.5])]
 
 
+def test_progress_names_exactly_the_finished_runs(doc):
+    prog = doc["progress"]
+    assert prog["planned"] == {arm: doc["config"]["seeds"] for arm in doc["config"]["arms"]}
+    for arm, seeds in prog["finished"].items():
+        assert [int(s) for s in doc["per_prompt"].get(arm, {})] == seeds
+    assert prog["complete"] == (prog["finished"] == prog["planned"])
+
+
 def test_the_paired_intervals_recompute_from_the_per_prompt_lists(doc):
     per = doc["per_prompt"]
-    assert doc["paired_vs_baseline"], "no paired comparison in the committed JSON"
+    finished = doc["progress"]["finished"]
+    both = {arm: set(finished["baseline"]) & set(seeds) for arm, seeds in finished.items() if arm != "baseline"}
+    assert {arm for arm, common in both.items() if common} == set(doc["paired_vs_baseline"])
     for arm, cell in doc["paired_vs_baseline"].items():
         seeds = [str(s) for s in cell["seeds"]]
         a = [per[arm][s]["exec_match"] for s in seeds]
