@@ -110,6 +110,33 @@ def test_rerun_skips_finished_arm_seeds(tiny_ablation):
     assert json.loads((out / "seed-1" / "all.json").read_text())["seed"] == 1
 
 
+@pytest.mark.slow
+def test_a_run_in_progress_collects_what_finished_and_says_so(tiny_ablation, tmp_path):
+    import shutil
+
+    from extensions.training import ablation_report
+
+    out, _ = tiny_ablation
+    part = tmp_path / "part"
+    shutil.copytree(out, part, ignore=shutil.ignore_patterns("sft", "*.png"))
+    os.remove(part / "seed-1" / "all.json")
+    doc = ablation_report.collect(str(part))
+    assert doc["progress"] == {
+        "planned": {"baseline": [0, 1], "all": [0, 1]},
+        "finished": {"baseline": [0, 1], "all": [0]},
+        "complete": False,
+    }
+    assert doc["paired_vs_baseline"]["all"]["seeds"] == [0] and doc["verdict"]["default"] is None
+    for seed in ("seed-0", "seed-1"):
+        for arm in ("baseline.json", "all.json"):
+            if (part / seed / arm).exists():
+                os.remove(part / seed / arm)
+    doc = ablation_report.write(str(part), str(tmp_path / "only_sft.json"))
+    assert list(doc["arms"]) == ["sft_only"] and doc["paired_vs_baseline"] == {}
+    assert doc["progress"]["finished"] == {"baseline": [], "all": []}
+    assert (tmp_path / "only_sft.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_collect_without_runs_fails_clearly(tmp_path, capsys):
     assert ablation.main(["--out", str(tmp_path), "--collect", str(tmp_path / "x.json")]) == 2
     assert "no plan.json" in capsys.readouterr().err
