@@ -24,7 +24,7 @@ MODULES = ["extensions"] + sorted(
 
 
 # Modules that import without an optional dependency but whose examples use it (the fast core run has none).
-EXAMPLES_NEED = {"extensions.integrations.openrlhf": "torch"}
+EXAMPLES_NEED = {"extensions.integrations.openrlhf": "torch", "extensions.training.grpo_config": "trl"}
 
 
 def _third_party(exc: ImportError) -> bool:
