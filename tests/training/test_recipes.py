@@ -128,3 +128,18 @@ def test_the_tiny_model_gets_its_recipe_settings():
     expected = load_config("configs/demo_cpu.yaml", overrides=list(recipes().tiny.overrides))
     assert cfg.optimization.learning_rate == expected.optimization.learning_rate == 3e-3
     assert (cfg.grpo.num_generations, cfg.grpo.beta, cfg.optimization.mixed_precision) == (8, 0.02, "no")
+
+
+def test_the_docs_quote_the_recipes():
+    def page(name: str) -> str:
+        return " ".join((ROOT / "docs" / name).read_text().split())
+
+    d, a, sizes = recipes().demo, recipes().ablation, recipes().multi_turn_tiny
+    training, multi_turn, abl = page("training.md"), page("multi-turn.md"), page("ablation.md")
+    assert f"`--sft-warmup {d.smollm2.sft_steps}`" in training and f"`--num-steps {d.smollm2.steps}`" in training
+    assert f"`--heldout {d.smollm2.heldout}`" in training
+    assert f"{d.tiny.sft_steps} SFT and {d.tiny.steps} GRPO steps" in training
+    assert f"{d.multi_turn.sft_steps} steps by default with `--demo`" in multi_turn
+    assert f"capped at {sizes.tool_rows} rows and {sizes.tool_chars} characters" in multi_turn
+    assert f"runs {a.demo.steps} steps per arm" in training
+    assert f"SFT warm-up {a.spider.sft_steps} steps" in abl and f"then per arm {a.spider.steps} GRPO steps" in abl
