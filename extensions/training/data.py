@@ -241,14 +241,13 @@ def training_rows(cfg: Config, data: str | None, style: str, engine: ExecutionEn
     Raises:
         DataError: no rows, or more than half of the training rows unusable.
 
-    Example:
-        >>> from extensions.config import load_config
-        >>> cfg = load_config()
-        >>> engine = ExecutionEngine(cfg.execution.engine_settings())
-        >>> train, held = training_rows(cfg, "demo", "compact", engine)
-        >>> len(train) > len(held) > 0
-        True
-        >>> engine.close()
+    >>> from extensions.config import load_config
+    >>> cfg = load_config()
+    >>> engine = ExecutionEngine(cfg.execution.engine_settings())
+    >>> train, held = training_rows(cfg, "demo", "compact", engine)
+    >>> len(train) > len(held) > 0
+    True
+    >>> engine.close()
     """
     if data == "spider":
         train, held = spider_rows(cfg.data.spider_dir, style, cfg.data.sample_values)

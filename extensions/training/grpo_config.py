@@ -102,12 +102,11 @@ def grpo_config(
     Returns:
         ``trl.GRPOConfig``.
 
-    Example:
-        >>> from extensions.config import load_config
-        >>> cfg = load_config("configs/demo_cpu.yaml")
-        >>> args = grpo_config(cfg, out_dir="o", steps=2, seed=0, weights=[1.0], tiny=True, tool_calls=3)
-        >>> args.max_tool_calling_iterations, args.max_completion_length
-        (3, 64)
+    >>> from extensions.config import load_config
+    >>> cfg = load_config("configs/demo_cpu.yaml")
+    >>> args = grpo_config(cfg, out_dir="o", steps=2, seed=0, weights=[1.0], tiny=True, tool_calls=3)
+    >>> args.max_tool_calling_iterations, args.max_completion_length
+    (3, 64)
     """
     import torch
     from trl import GRPOConfig
