@@ -6,7 +6,9 @@ from extensions.config import dump_config, load_config
 from extensions.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TOOL_CONFIGS = {"verl_sql_tool.yaml"}  # verl's tools YAML, not ours (tests/integrations/test_verl_tool.py)
+# Not run configs: verl's tools YAML (tests/integrations/test_verl_tool.py) and the recipes
+# (tests/training/test_recipes.py).
+TOOL_CONFIGS = {"verl_sql_tool.yaml", "recipes.yaml"}
 
 
 @pytest.mark.parametrize(

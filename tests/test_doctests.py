@@ -5,6 +5,7 @@ installed is skipped, or fails under CI=true when CI installs that dependency (a
 modules always fails), and a module without examples has nothing to check.
 """
 
+import ast
 import doctest
 import importlib
 import pathlib
@@ -24,7 +25,7 @@ MODULES = ["extensions"] + sorted(
 
 
 # Modules that import without an optional dependency but whose examples use it (the fast core run has none).
-EXAMPLES_NEED = {"extensions.integrations.openrlhf": "torch"}
+EXAMPLES_NEED = {"extensions.integrations.openrlhf": "torch", "extensions.training.grpo_config": "trl"}
 
 
 def _third_party(exc: ImportError) -> bool:
@@ -76,7 +77,11 @@ def test_no_example_only_checks_that_a_name_exists():
     pattern = re.compile(r"^(callable|hasattr)\(")
     trivial = []
     for path in sorted(pathlib.Path(extensions.__file__).parent.rglob("*.py")):
-        for example in doctest.DocTestParser().get_examples(path.read_text(encoding="utf-8")):
-            if pattern.match(example.source.strip()):
-                trivial.append(f"{path.name}:{example.lineno}: {example.source.strip()}")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in [tree, *ast.walk(tree)]:
+            if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for example in doctest.DocTestParser().get_examples(ast.get_docstring(node) or ""):
+                if pattern.match(example.source.strip()):
+                    trivial.append(f"{path.name}: {example.source.strip()}")
     assert trivial == []

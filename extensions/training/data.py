@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
+
+from extensions.config import Config
+from extensions.data.checks import Report, check_training_rows
+from extensions.execution.engine import ExecutionEngine
 
 HELDOUT_FRACTION = 0.2
 THINK = "<think>Find the tables and columns the question needs.</think>"
@@ -214,3 +219,55 @@ def parquet_rows(folder: str, *, db_root: str | None = None) -> list[dict]:
         except DataError as exc:
             raise DataError(f"{folder}: row {i}: {exc}") from None
     return rows
+
+
+def training_rows(cfg: Config, data: str | None, style: str, engine: ExecutionEngine) -> tuple[list[dict], list[dict]]:
+    """The rows of a run, every gold executed first: single-turn, multi-turn, the demo and the ablation read here.
+
+    Training rows whose gold fails, whose database is missing or whose gold returns nothing are dropped; held-out
+    rows keep the empty ones (:func:`extensions.data.checks.check_training_rows`). One line on stderr reports
+    what was kept and dropped.
+
+    Args:
+        cfg: the run configuration (``data.db_root``, ``data.spider_dir``, ``data.sample_values``).
+        data: ``spider`` (:func:`spider_rows`), a prepared folder or parquet file (:func:`parquet_rows`, with
+            ``val.parquet`` next to it as the held-out rows), or None / ``demo`` (:func:`demo_rows`).
+        style: the prompt style of the bundled or Spider rows (a prepared file has its prompts already).
+        engine: the sandbox that runs the golds.
+
+    Returns:
+        ``(train_rows, heldout_rows)``, checked.
+
+    Raises:
+        DataError: no rows, or more than half of the training rows unusable.
+
+    >>> from extensions.config import load_config
+    >>> cfg = load_config()
+    >>> engine = ExecutionEngine(cfg.execution.engine_settings())
+    >>> train, held = training_rows(cfg, "demo", "compact", engine)
+    >>> len(train) > len(held) > 0
+    True
+    >>> engine.close()
+    """
+    if data == "spider":
+        train, held = spider_rows(cfg.data.spider_dir, style, cfg.data.sample_values)
+    elif data and data != "demo":
+        train, held = parquet_rows(data, db_root=cfg.data.db_root), []
+        val = os.path.join(data, "val.parquet")
+        if os.path.isdir(data) and os.path.exists(val):
+            held = parquet_rows(val, db_root=cfg.data.db_root)
+    else:
+        train, held = demo_rows(style, cfg.data.sample_values)
+    train, report = check_training_rows(train, engine=engine)
+    if held:
+        held, _ = check_training_rows(held, engine=engine, drop_empty=False)
+    print(_report_line(report, len(train), len(held)), file=sys.stderr)
+    return train, held
+
+
+def _report_line(report: Report, kept: int, held: int) -> str:
+    return (
+        f"[data] {kept} training rows ({report.total - kept} dropped: {len(report.gold_errors)} gold errors, "
+        f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
+        f"{held} held-out rows"
+    )

@@ -21,14 +21,12 @@ import sys
 from typing import Any
 
 from extensions.config import Config
+from extensions.execution.engine import ExecutionEngine
+from extensions.training.recipes import recipes
 from extensions.training.runner import RunOptions
 
-MT_TINY_RESPONSE = 384  # two tool calls, their answers and the final answer
-TINY_TOOL_ROWS, TINY_TOOL_CHARS = 3, 300  # the tiny model's tool answers stay short
-TINY_SFT_LR, TINY_SFT_BATCH = 5e-3, 4
 TOKENIZER_TRANSCRIPTS = 128  # rendered transcripts added to the tiny tokenizer's corpus
 EPISODES_PER_BATCH = 2
-DEMO_MT_SFT_STEPS = 200  # tool-transcript warm-up steps with --demo
 
 
 def mt_rows(rows: list[dict], max_calls: int) -> list[dict]:
@@ -75,53 +73,42 @@ class EpisodeLog:
                 )
 
 
-def grpo_config(cfg: Config, opts: RunOptions, weights: list[float], max_completion: int) -> Any:
-    """TRL ``GRPOConfig`` for a multi-turn run on CPU or one GPU.
+def tiny_sizes(cfg: Config) -> Config:
+    """The config with the tiny model's short tool answers (``multi_turn_tiny`` of ``configs/recipes.yaml``).
 
     Args:
         cfg: the run configuration.
-        opts: the run options.
-        weights: the reward weights.
-        max_completion: tokens per episode (tool answers included).
 
     Returns:
-        ``trl.GRPOConfig``.
+        A copy whose ``multi_turn.max_rows`` and ``max_chars`` are at most the recipe's.
+
+    >>> from extensions.config import load_config
+    >>> tiny_sizes(load_config()).multi_turn.max_rows
+    3
     """
-    import torch
-    from trl import GRPOConfig
-
-    o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
-    return GRPOConfig(
-        output_dir=opts.out_dir,
-        max_steps=opts.num_steps,
-        seed=opts.seed,
-        learning_rate=o.learning_rate,
-        per_device_train_batch_size=o.batch_size * g.num_generations,
-        num_generations=g.num_generations,
-        max_completion_length=max_completion,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        beta=g.beta,
-        epsilon=g.epsilon,
-        max_tool_calling_iterations=cfg.multi_turn.max_calls,
-        reward_weights=weights,
-        use_cpu=not gpu,
-        bf16=gpu and o.mixed_precision == "bf16",
-        logging_steps=1,
-        save_strategy="no",
-        report_to=[],
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
-
-
-def tiny_sizes(cfg: Config) -> Config:
-    """The config with the tiny model's short tool answers (at most 3 rows, 300 characters)."""
+    sizes = recipes().multi_turn_tiny
     cfg = cfg.model_copy(deep=True)
-    cfg.multi_turn.max_rows = min(cfg.multi_turn.max_rows, TINY_TOOL_ROWS)
-    cfg.multi_turn.max_chars = min(cfg.multi_turn.max_chars, TINY_TOOL_CHARS)
+    cfg.multi_turn.max_rows = min(cfg.multi_turn.max_rows, sizes.tool_rows)
+    cfg.multi_turn.max_chars = min(cfg.multi_turn.max_chars, sizes.tool_chars)
     return cfg
+
+
+def multi_turn_rows(cfg: Config, data: str | None, tiny: bool, engine: ExecutionEngine) -> list[dict]:
+    """The training rows of a multi-turn run: read and checked as single-turn rows are, then given the tool prompt.
+
+    Args:
+        cfg: the run configuration (``data.*``, ``multi_turn.max_calls``).
+        data: ``--data`` (None: the bundled demo rows).
+        tiny: the tiny toy model (``compact`` prompts; else ``data.prompt_style``).
+        engine: the sandbox that runs the golds (:func:`extensions.training.data.training_rows`).
+
+    Returns:
+        The checked training rows with multi-turn prompts.
+    """
+    from extensions.training.data import training_rows
+
+    train, _ = training_rows(cfg, data, "compact" if tiny else cfg.data.prompt_style, engine)
+    return mt_rows(train, cfg.multi_turn.max_calls)
 
 
 def tiny_tool_policy(rows: list[dict], cfg: Config, engine: Any, seed: int) -> tuple[Any, Any]:
@@ -154,32 +141,33 @@ def _policy(cfg: Config, opts: RunOptions, engine: Any) -> tuple[Any, Any, bool,
     """The model and tokenizer (tool template), the multi-turn rows and the config, after the transcript warm-up."""
     import torch
 
-    from extensions.integrations.trl_env import SqlEnvironment
-    from extensions.training.data import demo_rows, parquet_rows
     from extensions.training.model import load_policy
     from extensions.training.runner import set_seed
-    from extensions.training.tool_sft import encode, tool_sft, transcripts
+    from extensions.training.tool_sft import tool_sft
 
     set_seed(opts.seed)
     model, tok, tiny = load_policy(cfg, demo=opts.demo, gpu=torch.cuda.is_available(), seed=opts.seed)
-    rows = (
-        parquet_rows(opts.data)
-        if opts.data
-        else demo_rows("compact" if tiny else cfg.data.prompt_style, cfg.data.sample_values)[0]
-    )
-    rows = mt_rows(rows, cfg.multi_turn.max_calls)
+    rows = multi_turn_rows(cfg, opts.data, tiny, engine)
     if tiny:
         torch.set_num_threads(1)
         cfg = tiny_sizes(cfg)
         model, tok = tiny_tool_policy(rows, cfg, engine, opts.seed)
     tok = use_tool_template(tok)
     if opts.sft_warmup:
-        limits, tools = cfg.multi_turn.tool_limits(), [SqlEnvironment().execute_sql]
-        encoded = [encode(tok, t, tools) for t in transcripts(rows, limits, engine)]
-        lr = TINY_SFT_LR if tiny else cfg.optimization.learning_rate * 10
-        batch = TINY_SFT_BATCH if tiny else 8
+        rule = recipes().sft_rule(tiny, tools=True)
+        on_cpu = next(model.parameters()).device.type == "cpu"
         losses = tool_sft(
-            model, tok, encoded, opts.sft_warmup, lr=lr, batch=batch, out_dir=opts.out_dir, seed=opts.seed
+            model,
+            tok,
+            rows,
+            opts.sft_warmup,
+            limits=cfg.multi_turn.tool_limits(),
+            engine=engine,
+            lr=rule.learning_rate(cfg),
+            batch=rule.batch,
+            out_dir=opts.out_dir,
+            seed=opts.seed,
+            micro_batch=rule.cpu_micro_batch if on_cpu else None,
         )
         print(
             f"[sft] tool transcripts: loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps",
@@ -225,6 +213,7 @@ def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     )
     from extensions.rewards.combine import RewardComputer
     from extensions.training.callbacks import MetricsCallback, quiet_console
+    from extensions.training.grpo_config import grpo_config
     from extensions.training.model import lora_config
 
     computer = RewardComputer(cfg)
@@ -232,12 +221,22 @@ def run_multi_turn(cfg: Config, opts: RunOptions) -> dict[str, Any]:
     funcs, weights = make_episode_reward_funcs(
         computer, cfg.multi_turn, on_batch=EpisodeLog(os.path.join(opts.out_dir, "episodes.jsonl"))
     )
-    max_completion = MT_TINY_RESPONSE if tiny else cfg.optimization.max_response_length
+    max_completion = recipes().multi_turn_tiny.max_response if tiny else None
     peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(model, "peft_config") else None
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=funcs,
-        args=grpo_config(cfg, opts, weights, max_completion),
+        args=grpo_config(
+            cfg,
+            out_dir=opts.out_dir,
+            steps=opts.num_steps,
+            seed=opts.seed,
+            weights=weights,
+            tiny=tiny,
+            max_completion=max_completion,
+            tool_calls=cfg.multi_turn.max_calls,
+            checkpoints=False,
+        ),
         train_dataset=Dataset.from_list(rows).shuffle(seed=opts.seed),
         processing_class=tok,
         peft_config=peft_cfg,

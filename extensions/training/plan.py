@@ -41,12 +41,12 @@ class Plan:
         Returns:
             ``section.key=value`` strings.
         """
-        from extensions.training.cli import TINY_SETTINGS
         from extensions.training.model import is_tiny
+        from extensions.training.recipes import recipes
 
         return [
             f"optimization.model_name={self.model}",
-            *(TINY_SETTINGS if is_tiny(self.model) else []),
+            *(recipes().tiny.overrides if is_tiny(self.model) else []),
             *self.overrides,
             *(ARMS[arm] if arm else []),
         ]

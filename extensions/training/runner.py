@@ -21,16 +21,14 @@ from typing import Any
 
 from extensions.config import Config
 from extensions.training.callbacks import MetricsCallback, quiet_console
+from extensions.training.data import training_rows
 from extensions.training.heldout import DECODING, evaluate_heldout, measuring_computer
 from extensions.training.model import load_policy, lora_config
 from extensions.training.model_card import use_own_model_card
+from extensions.training.recipes import recipes
 from extensions.training.resources import Meter
 from extensions.training.smollm import is_smollm2, quiet_transformers
 from extensions.training.threads import apply_threads, plan_threads
-
-TINY_MAX_RESPONSE = 64
-# SFT rows per forward pass on a CPU with a real model: the 8-row step's loss and gradient, half the activations.
-SFT_CPU_MICRO_BATCH = 4
 
 
 @dataclass
@@ -82,11 +80,24 @@ def set_seed(seed: int) -> None:
 
 
 def demo_sizes(cfg: Config, tiny: bool) -> Config:
-    """The config with the tiny model's completion budget when ``tiny``."""
+    """The config with the tiny model's completion budget when ``tiny`` (``tiny.max_response`` of the recipes).
+
+    Args:
+        cfg: the run configuration.
+        tiny: the tiny toy model.
+
+    Returns:
+        ``cfg`` itself, or a copy whose ``optimization.max_response_length`` is at most the tiny budget.
+
+    >>> from extensions.config import load_config
+    >>> demo_sizes(load_config(), tiny=True).optimization.max_response_length
+    64
+    """
     if not tiny:
         return cfg
     cfg = cfg.model_copy(deep=True)
-    cfg.optimization.max_response_length = min(cfg.optimization.max_response_length, TINY_MAX_RESPONSE)
+    budget = recipes().tiny.max_response
+    cfg.optimization.max_response_length = min(cfg.optimization.max_response_length, budget)
     return cfg
 
 
@@ -103,32 +114,6 @@ def prompt_style(cfg: Config, tiny: bool) -> str:
     if tiny:
         return "compact"
     return "compact_sql" if is_smollm2(cfg.optimization.model_name) else cfg.data.prompt_style
-
-
-def _rows(cfg: Config, opts: RunOptions, style: str, engine: Any) -> tuple[list[dict], list[dict]]:
-    from extensions.data.checks import check_training_rows
-    from extensions.training.data import demo_rows, parquet_rows, spider_rows
-
-    if opts.data == "spider":
-        train, held = spider_rows(cfg.data.spider_dir, style, cfg.data.sample_values)
-    elif opts.data and opts.data != "demo":
-        train, held = parquet_rows(opts.data, db_root=cfg.data.db_root), []
-        val = os.path.join(opts.data, "val.parquet")
-        if os.path.isdir(opts.data) and os.path.exists(val):
-            held = parquet_rows(val, db_root=cfg.data.db_root)
-    else:
-        train, held = demo_rows(style, cfg.data.sample_values)
-    train, report = check_training_rows(train, engine=engine)
-    if held:
-        held, _ = check_training_rows(held, engine=engine, drop_empty=False)
-    print(
-        f"[data] {len(train)} training rows ({report.total - len(train)} dropped: "
-        f"{len(report.gold_errors)} gold errors, "
-        f"{len(report.empty_results)} empty results, {len(report.missing_databases)} missing databases); "
-        f"{len(held)} held-out rows",
-        file=sys.stderr,
-    )
-    return train, held
 
 
 def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None) -> Policy:
@@ -155,7 +140,7 @@ def load(cfg: Config, opts: RunOptions, engine: Any, base_dir: str | None = None
     # the cores idle at the start (extensions.training.threads).
     apply_threads(1 if tiny else opts.threads or plan_threads(None).threads)
     style = prompt_style(cfg, tiny)
-    train, held = _rows(cfg, opts, style, engine)
+    train, held = training_rows(cfg, opts.data, style, engine)
     check_prompt_lengths(tok, train + held, cfg.optimization.max_prompt_length)
     return Policy(model, tok, tiny, train, spread(held, opts.heldout_limit), style)
 
@@ -210,8 +195,8 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
     """The SFT warm-up (LoRA unless tiny) on the training rows; the tiny base is saved to ``out_dir/base``.
 
     Args:
-        cfg: the run configuration (LoRA, learning rate: SFT uses 10x the GRPO rate, the tiny model 3e-3).
-            On a CPU a real model's 8-row steps run :data:`SFT_CPU_MICRO_BATCH` rows per forward pass.
+        cfg: the run configuration (LoRA; the learning rate and batch follow the SFT rule of
+            ``configs/recipes.yaml``, :meth:`~extensions.training.recipes.Recipes.sft_rule`).
         policy: the loaded policy.
         opts: the run options (``sft_warmup`` steps, seed, output folder).
 
@@ -227,19 +212,19 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
             from peft import get_peft_model
 
             model = get_peft_model(model, lora_config(cfg))
-        lr = 3e-3 if policy.tiny else sft_learning_rate(cfg)
+        rule = recipes().sft_rule(policy.tiny)
         on_cpu = next(model.parameters()).device.type == "cpu"
         losses = sft_warmup(
             model,
             policy.tok,
             policy.train_rows,
             opts.sft_warmup,
-            lr=lr,
-            batch=8,
+            lr=rule.learning_rate(cfg),
+            batch=rule.batch,
             out_dir=opts.out_dir,
             seed=opts.seed,
             answer=answer_for(policy.style),
-            micro_batch=SFT_CPU_MICRO_BATCH if on_cpu and not policy.tiny else None,
+            micro_batch=rule.cpu_micro_batch if on_cpu else None,
         )
         print(f"[sft] loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} steps", file=sys.stderr)
     if policy.tiny and not opts.resume:
@@ -251,116 +236,9 @@ def warm_up(cfg: Config, policy: Policy, opts: RunOptions) -> Policy:
     return dataclasses.replace(policy, model=model)
 
 
-def sft_learning_rate(cfg: Config) -> float:
-    """The SFT warm-up's learning rate: ``optimization.sft_learning_rate``, else 10x the GRPO rate.
-
-    >>> from extensions.config import load_config
-    >>> sft_learning_rate(load_config(overrides=["optimization.learning_rate=1e-5"]))
-    0.0001
-    """
-    o = cfg.optimization
-    return o.sft_learning_rate if o.sft_learning_rate is not None else round(o.learning_rate * 10, 12)
-
-
 def clone(policy: Policy) -> Policy:
     """An independent copy of the policy's weights (same rows and tokenizer), for arms that start equal."""
     return dataclasses.replace(policy, model=copy.deepcopy(policy.model))
-
-
-def _report_to(cfg: Config) -> list[str]:
-    w = cfg.logging.wandb
-    if not w.enabled:
-        return []
-    try:
-        import wandb  # noqa: F401
-    except ImportError:
-        print("warning: wandb is not installed; continuing without W&B logging", file=sys.stderr)
-        return []
-    os.environ.setdefault("WANDB_MODE", w.mode)
-    os.environ.setdefault("WANDB_PROJECT", w.project)
-    if w.entity:
-        os.environ.setdefault("WANDB_ENTITY", w.entity)
-    return ["wandb"]
-
-
-def grpo_batches(cfg: Config, tiny: bool, gpu: bool) -> tuple[int, int]:
-    """``(per_device_train_batch_size, gradient_accumulation_steps)`` of TRL for one optimizer step.
-
-    Every step sees ``batch_size`` prompts x ``num_generations`` completions x ``gradient_accumulation_steps``.
-    On a CPU with a real model the loss runs one prompt's group at a time (accumulated over the prompts): the
-    same completions, advantages and token-normalised loss, with a quarter of the activation memory at 4
-    prompts. The tiny model and GPUs run the whole batch at once.
-
-    Args:
-        cfg: the run configuration.
-        tiny: the tiny toy model.
-        gpu: CUDA is available.
-
-    Returns:
-        Completions per micro-batch and micro-batches per optimizer step.
-
-    >>> from extensions.config import load_config
-    >>> grpo_batches(load_config("configs/demo_cpu.yaml"), tiny=False, gpu=False)
-    (4, 4)
-    """
-    o, g = cfg.optimization, cfg.grpo
-    if tiny:
-        return o.batch_size * g.num_generations, 1
-    if gpu:
-        return o.batch_size * g.num_generations, o.gradient_accumulation_steps
-    return g.num_generations, o.batch_size * o.gradient_accumulation_steps
-
-
-def grpo_args(cfg: Config, opts: RunOptions, weights: list[float], tiny: bool) -> Any:
-    """TRL ``GRPOConfig`` from our config and the run options.
-
-    Args:
-        cfg: the run configuration.
-        opts: the run options (steps, seed, output folder).
-        weights: the reward weights of :func:`extensions.integrations.trl.make_reward_funcs`.
-        tiny: the tiny CPU model (no accumulation, no warm-up).
-
-    Returns:
-        ``trl.GRPOConfig``.
-    """
-    import torch
-    from trl import GRPOConfig
-
-    o, g, gpu = cfg.optimization, cfg.grpo, torch.cuda.is_available()
-    per_device, accumulate = grpo_batches(cfg, tiny, gpu)
-    return GRPOConfig(
-        output_dir=opts.out_dir,
-        max_steps=opts.num_steps,
-        seed=opts.seed,
-        per_device_train_batch_size=per_device,
-        num_generations=g.num_generations,
-        gradient_accumulation_steps=accumulate,
-        max_completion_length=o.max_response_length,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        beta=g.beta,
-        epsilon=g.epsilon,
-        learning_rate=o.learning_rate,
-        weight_decay=o.weight_decay,
-        warmup_steps=0 if tiny else max(0, int(o.warmup_ratio * opts.num_steps)),
-        max_grad_norm=o.max_grad_norm,
-        gradient_checkpointing=o.gradient_checkpointing and gpu,
-        # On CPU a LoRA run's bf16 is its base weights (training.model.cpu_precision); without LoRA, autocast.
-        bf16=o.mixed_precision == "bf16" and (gpu or not o.lora.enabled),
-        fp16=gpu and o.mixed_precision == "fp16",
-        use_cpu=not gpu,
-        use_vllm=g.use_vllm and gpu,
-        vllm_mode="colocate",
-        vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization,
-        reward_weights=weights,
-        logging_steps=cfg.logging.log_every,
-        save_strategy="steps",
-        save_steps=min(cfg.logging.save_every, max(1, opts.num_steps)),
-        report_to=_report_to(cfg),
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
 
 
 def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> Any:
@@ -379,13 +257,16 @@ def train_grpo(cfg: Config, policy: Policy, opts: RunOptions, computer: Any) -> 
     from trl import GRPOTrainer
 
     from extensions.integrations.trl import make_reward_funcs
+    from extensions.training.grpo_config import grpo_config
 
     funcs, weights = make_reward_funcs(computer)
     peft_cfg = lora_config(cfg) if cfg.optimization.lora.enabled and not hasattr(policy.model, "peft_config") else None
     trainer = GRPOTrainer(
         model=policy.model,
         reward_funcs=funcs,
-        args=grpo_args(cfg, opts, weights, policy.tiny),
+        args=grpo_config(
+            cfg, out_dir=opts.out_dir, steps=opts.num_steps, seed=opts.seed, weights=weights, tiny=policy.tiny
+        ),
         train_dataset=Dataset.from_list(policy.train_rows).shuffle(seed=opts.seed),
         processing_class=policy.tok,
         peft_config=peft_cfg,

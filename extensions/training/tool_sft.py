@@ -13,9 +13,6 @@ same chat template and tool schema TRL uses for the rollouts; the loss covers on
 
 from __future__ import annotations
 
-import json
-import os
-import random
 import re
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +22,7 @@ from extensions.execution.engine import ExecutionEngine
 from extensions.tool.prompt import TOOL_NAME
 from extensions.tool.sql_tool import run_query
 from extensions.training.data import gold_completion
+from extensions.training.sft import Encoded, train_sft
 
 _FROM = re.compile(r"\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 
@@ -84,7 +82,7 @@ def transcripts(rows: list[dict], limits: ToolLimits, engine: ExecutionEngine) -
     return out
 
 
-def encode(tok: Any, messages: list[dict], tools: list[Callable]) -> tuple[list[int], list[int]]:
+def encode(tok: Any, messages: list[dict], tools: list[Callable]) -> Encoded:
     """Token ids of a transcript and its labels (-100 outside the assistant turns).
 
     Args:
@@ -111,60 +109,66 @@ def encode(tok: Any, messages: list[dict], tools: list[Callable]) -> tuple[list[
     return enc["input_ids"], labels
 
 
-def _batch(tok: Any, items: list[tuple[list[int], list[int]]], device: Any) -> tuple[Any, Any, Any]:
-    import torch
+def encode_transcripts(tok: Any, rows: list[dict], limits: ToolLimits, engine: ExecutionEngine) -> list[Encoded]:
+    """The encoded transcript of every row, rendered with the ``execute_sql`` tool as TRL renders rollouts.
 
-    n = max(len(ids) for ids, _ in items)
-    ids = torch.tensor([i + [tok.pad_token_id] * (n - len(i)) for i, _ in items], device=device)
-    lab = torch.tensor([la + [-100] * (n - len(la)) for _, la in items], device=device)
-    att = torch.tensor([[1] * len(i) + [0] * (n - len(i)) for i, _ in items], device=device)
-    return ids, att, lab
+    Args:
+        tok: a fast tokenizer whose chat template renders tools.
+        rows: training rows with ``ground_truth`` ``{"sql", "db_path"}``.
+        limits: the tool's bounds (what the answers look like).
+        engine: the execution engine.
+
+    Returns:
+        ``(input_ids, labels)`` per row (:func:`encode`).
+    """
+    from extensions.integrations.trl_env import SqlEnvironment
+
+    tools = [SqlEnvironment().execute_sql]
+    return [encode(tok, t, tools) for t in transcripts(rows, limits, engine)]
 
 
 def tool_sft(
     model: Any,
     tok: Any,
-    encoded: list[tuple[list[int], list[int]]],
+    rows: list[dict],
     steps: int,
     *,
+    limits: ToolLimits,
+    engine: ExecutionEngine,
     lr: float,
     batch: int,
     out_dir: str,
     seed: int,
+    micro_batch: int | None = None,
 ) -> list[float]:
-    """Fine-tune on encoded transcripts for ``steps`` AdamW steps; writes ``sft_metrics.jsonl``.
+    """Fine-tune on the rows' tool-using transcripts with the one SFT loop (:func:`~extensions.training.sft.train_sft`).
 
     Args:
         model: the causal LM (its trainable parameters are updated in place).
-        tok: its tokenizer (pad id).
-        encoded: ``(input_ids, labels)`` pairs from :func:`encode`.
+        tok: its tokenizer (the tool chat template, a pad token).
+        rows: multi-turn training rows.
         steps: optimizer steps.
+        limits: the tool's bounds.
+        engine: the execution engine (the tool answers).
         lr: learning rate (linearly decayed to zero).
         batch: transcripts per step.
         out_dir: where ``sft_metrics.jsonl`` goes.
         seed: batch sampling seed.
+        micro_batch: transcripts per forward pass (the same step, less memory); None: all at once.
 
     Returns:
         The loss of every step.
     """
-    import torch
-
-    rng = random.Random(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - s / max(1, steps))
-    model.train()
-    device = next(model.parameters()).device
-    losses: list[float] = []
-    with open(os.path.join(out_dir, "sft_metrics.jsonl"), "w") as log:
-        for step in range(steps):
-            ids, att, lab = _batch(tok, rng.sample(encoded, min(batch, len(encoded))), device)
-            loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            losses.append(float(loss.detach()))
-            log.write(json.dumps({"step": step + 1, "loss": losses[-1]}) + "\n")
-    return losses
+    encoded = encode_transcripts(tok, rows, limits, engine)
+    return train_sft(
+        model,
+        encoded,
+        steps,
+        lr=lr,
+        batch=batch,
+        pad_id=tok.pad_token_id,
+        out_dir=out_dir,
+        seed=seed,
+        micro_batch=micro_batch,
+        desc="sft warm-up (tool transcripts)",
+    )

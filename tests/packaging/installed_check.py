@@ -1,6 +1,7 @@
 """Run with the python of a venv where the wheel is installed, from a folder outside the repository.
 
-The README's quick start, the verl hook loaded by path (as verl does), the shipped configs and demo questions.
+The README's quick start, the verl hook loaded by path (as verl does), the shipped configs, recipes and demo
+questions.
 Prints one JSON line with what the test asserts.
 """
 
@@ -13,6 +14,7 @@ import extensions
 from extensions.config import load_config
 from extensions.data.demo import build_demo_databases, demo_examples, questions_file, slot_examples
 from extensions.reward_enhanced import EnhancedRewardComputer, EnhancedSyntaxReward, SchemaAwareReward, StructuralReward
+from extensions.training.recipes import recipes
 
 
 def quick_start(db_path):
@@ -61,6 +63,7 @@ def main():
     out = {"package_dir": os.path.dirname(extensions.__file__), "quick_start": quick_start(db_path)}
     out["hook"] = {k: v for k, v in hook_by_path(db_path).items() if k in ("score", "acc", "status_ok")}
     out["demo_questions"] = demo_questions()
+    out["recipes"] = recipes().model_dump(mode="json")  # configs/recipes.yaml, read through importlib.resources
     print(json.dumps(out))
 
 

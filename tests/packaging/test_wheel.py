@@ -12,6 +12,7 @@ import zipfile
 import pytest
 import tomllib
 
+from extensions.training.recipes import load_recipes
 from tests.data.test_demo import DATASET_SHA256
 from tests.venvs import ROOT, check, new_venv, pip, skip_if_registry_unreachable, source_copy
 
@@ -88,6 +89,7 @@ def test_quick_start_and_hook_from_the_installed_wheel(installed):
     questions = out["demo_questions"]  # read through importlib.resources from the installed package
     assert questions["file"] == os.path.join(out["package_dir"], "data", "demo_questions.yaml")
     assert questions["sha256"] == DATASET_SHA256
+    assert out["recipes"] == load_recipes(ROOT / "configs" / "recipes.yaml").model_dump(mode="json")
 
 
 @pytest.mark.slow

@@ -79,3 +79,25 @@ def test_an_over_long_prompt_is_a_config_error():
     check_prompt_lengths(tok, rows, n)
     with pytest.raises(ConfigError, match=f"max_prompt_length={n - 1}: 1 of 1 prompts are longer"):
         check_prompt_lengths(tok, rows, n - 1)
+
+
+def test_multi_turn_rows_are_read_and_checked_as_single_turn_rows_are(demo_dir, tmp_path, engine, capsys):
+    """One loader: data.db_root resolves the databases, a failing gold is dropped and reported the same way."""
+    require("torch")  # the multi-turn module imports the runner
+    from extensions.config import load_config
+    from extensions.tool.prompt import TOOL_NAME
+    from extensions.training.data import training_rows
+    from extensions.training.multiturn import multi_turn_rows
+
+    root = os.path.join(demo_dir, "database")
+    golds = [{"sql": GOLD, "db_id": "hr"}] * 3 + [{"sql": "SELECT no_such_column FROM employees", "db_id": "hr"}]
+    _parquet(tmp_path / "train.parquet", golds)
+    cfg = load_config(overrides=[f"data.db_root={root}"], env=False)
+    train, held = training_rows(cfg, str(tmp_path), "compact", engine)
+    single = capsys.readouterr().err
+    rows = multi_turn_rows(cfg, str(tmp_path), tiny=True, engine=engine)
+    assert capsys.readouterr().err == single
+    assert "[data] 3 training rows (1 dropped: 1 gold errors, 0 empty results, 0 missing databases)" in single
+    assert held == [] and [r["ground_truth"] for r in rows] == [r["ground_truth"] for r in train]
+    assert all(r["ground_truth"]["db_path"] == os.path.join(root, "hr", "hr.sqlite") for r in rows)
+    assert all(TOOL_NAME in r["prompt"][0]["content"] for r in rows)
