@@ -126,7 +126,11 @@ def load_runs(out: str) -> tuple[dict[str, dict[int, dict]], dict[str, list], di
         if meta and this["prompt_ids"] != meta["prompt_ids"]:
             raise ValueError(f"{sft}: its held-out prompts differ from the other seeds'")
         meta = meta or this
-        runs.setdefault(REFERENCE, {})[seed] = {**doc["sft_only"], "cpu_s": doc.get("cpu_s")}
+        runs.setdefault(REFERENCE, {})[seed] = {
+            **doc["sft_only"],
+            "cpu_s": doc.get("cpu_s"),
+            "provenance": doc.get("provenance"),
+        }
         for arm in plan.get("arms", {}):
             path = os.path.join(out, f"seed-{seed}", f"{arm}.json")
             if os.path.exists(path):
@@ -188,9 +192,7 @@ def collect(out: str) -> dict[str, Any]:
     cpu = sum(s.get("cpu_s") or 0.0 for seeds in runs.values() for s in seeds.values())
     base_path = os.path.join(out, "base.json")  # the pretrained model before any training (not the tiny toy's)
     base = _read(base_path) if os.path.exists(base_path) else None
-    provenance = {
-        a: {str(s): r.get("provenance") for s, r in seeds.items()} for a, seeds in runs.items() if a != REFERENCE
-    }
+    provenance = {a: {str(s): r.get("provenance") for s, r in seeds.items()} for a, seeds in runs.items()}
     return {
         "model": plan.get("model"),
         **meta,
