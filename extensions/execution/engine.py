@@ -90,7 +90,11 @@ class MatchResult:
 
 
 def _as_cached(r: ExecResult | None) -> ExecResult | None:
-    return None if r is None else r.as_cached()
+    """``r`` marked cached, its size worked out first so that the cached copy carries it (see :func:`_result_bytes`)."""
+    if r is None:
+        return None
+    _result_bytes(r)
+    return r.as_cached()
 
 
 def _result_bytes(r: ExecResult) -> int:
@@ -494,8 +498,9 @@ class ExecutionEngine:
         if result is None and self._lane_allowed(db_path, True):
             fresh = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)
             if fresh is not None:
+                cost = _keyed_bytes(len(sql), fresh)  # before the copy, which then carries the size
                 result = fresh.as_cached()
-                cache.put(key, result, _keyed_bytes(len(sql), fresh))
+                cache.put(key, result, cost)
         return None if result is None else _within(result, budget)
 
     def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
