@@ -53,6 +53,22 @@ class EnhancedRewardResult:
     breakdown: dict[str, float]
     details: dict[str, Any] = field(default_factory=dict)
 
+    def copy(self) -> EnhancedRewardResult:
+        """A copy with its own ``breakdown`` and ``details`` dicts (what a repeated sample of a batch gets).
+
+        Returns:
+            The copy.
+
+        >>> r = EnhancedRewardResult(1.0, 1.0, 0.0, 0.0, 0.0, True, 1.0, {"score": 1.0})
+        >>> c = r.copy(); c.breakdown["score"] = 0.0; r.breakdown["score"]
+        1.0
+        """
+        twin = object.__new__(EnhancedRewardResult)
+        twin.__dict__.update(self.__dict__)
+        twin.breakdown = self.breakdown.copy()
+        twin.details = self.details.copy()
+        return twin
+
 
 @dataclass
 class Scored:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from extensions._util.coalesce import Coalescer
@@ -72,6 +72,9 @@ class Prepared:
     key: tuple | None = None  # within a batch: equal keys, equal inputs (see _BatchMemo)
 
 
+_PLAIN_TYPES = frozenset({str, type(None)})
+
+
 def _value_key(obj: Any) -> Any:
     """``obj`` itself (a string, bytes or None), its items (a dict of strings), else its identity.
 
@@ -79,7 +82,7 @@ def _value_key(obj: Any) -> Any:
     """
     if obj is None or isinstance(obj, (str, bytes)):
         return obj
-    if type(obj) is dict and all(type(v) is str or v is None for v in obj.values()):
+    if type(obj) is dict and set(map(type, obj.values())) <= _PLAIN_TYPES:
         return ("items", tuple(obj.items()))
     return ("id", id(obj))
 
@@ -125,7 +128,7 @@ class _BatchMemo:
         if found is None:
             found = self._scores[key] = run()
             return found
-        return replace(found, breakdown=found.breakdown.copy(), details=found.details.copy())
+        return found.copy()
 
     def match(self, key: tuple, run: Callable[[], _Executed]) -> _Executed:
         found = self._matches.get(key)
