@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from extensions.sql.memo import memoize, text_bytes
 
 _QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
-_SPECIAL = re.compile(r"['\"`\[]|--|/\*")
+# Every branch starts with a literal, so the regex engine skips to the candidate characters in C.
+_SPECIAL = re.compile(r"'|\"|`|\[|--|/\*")
 
 
 def _segments(sql: str) -> Iterator[tuple[bool, str]]:
@@ -87,6 +88,11 @@ _NOT_PLAIN = re.compile(r"[^\t\n\f\r\x20-\x7e]")
 _WS_CHARS = " \t\n\f\r"
 
 
+def _has_special(sql: str) -> bool:
+    """Whether ``_SPECIAL`` matches anywhere in ``sql`` (a quote, a bracket or a comment start), by substring tests."""
+    return "'" in sql or '"' in sql or "`" in sql or "[" in sql or "--" in sql or "/*" in sql
+
+
 def _fold_regex(text: str) -> str:
     """A code piece with its whitespace runs folded to one space and its ASCII letters lower-cased (any text)."""
     return _WS.sub(" ", text).translate(_ASCII_LOWER)
@@ -121,13 +127,13 @@ def cache_key(sql: str) -> str:
     >>> cache_key("SELECT" + chr(0xA0) + "1") == cache_key("SELECT 1"), cache_key("SELECT\\t1 ;")
     (False, 'select 1')
     """
-    if _NOT_PLAIN.search(sql) is None:
+    if sql.isascii() and (sql.isprintable() or _NOT_PLAIN.search(sql) is None):
         fold = _fold_plain
     elif _UNFOLDABLE.search(sql):
         return sql
     else:
         fold = _fold_regex
-    pieces = _pieces(sql) if _SPECIAL.search(sql) else [[True, sql]]  # no quote or comment: one code piece
+    pieces = _pieces(sql) if _has_special(sql) else [[True, sql]]  # no quote or comment: one code piece
     for piece in pieces:
         if piece[0]:
             piece[1] = fold(piece[1])
