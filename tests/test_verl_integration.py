@@ -420,3 +420,21 @@ def _processes(pids):
         except psutil.NoSuchProcess:  # already gone
             pass
     return out
+
+
+def test_the_config_variable_is_read_on_every_call(monkeypatch):
+    """``$EXTENSIONS_CONFIG`` set, changed, unset, or ``os.environ`` replaced: each call sees it as it is now."""
+    import os
+
+    from extensions.config import CONFIG_ENV
+    from extensions.integrations import computers
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    assert computers.config_env() is None
+    monkeypatch.setenv(CONFIG_ENV, "/x/a.yaml")
+    assert computers.config_env() == "/x/a.yaml"
+    assert computers.config_key({})[0] == "/x/a.yaml"
+    monkeypatch.setenv(CONFIG_ENV, "/x/b.yaml")
+    assert computers.config_key({})[0] == "/x/b.yaml"
+    monkeypatch.setattr(os, "environ", {CONFIG_ENV: "/x/c.yaml"})
+    assert computers.config_env() == "/x/c.yaml"

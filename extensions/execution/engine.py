@@ -944,7 +944,7 @@ class ExecutionEngine:
         [(True, 'ok'), (False, 'ok'), (False, 'syntax_error')]
         """
         opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
-        return await self._coalescer((db_path, pred_sql, gold_sql, opts))
+        return await self._coalescer.submit((db_path, pred_sql, gold_sql, opts))
 
     def _match_batch(self, items: list[tuple]) -> list[MatchResult]:
         """``match_many`` over items that may carry different comparison options."""

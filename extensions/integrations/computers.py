@@ -49,12 +49,46 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
         kwargs.get("config"),
         tuple(overrides) if isinstance(overrides, list) else overrides,
         kwargs.get("db_root"),
-        os.environ.get(CONFIG_ENV),
+        config_env(),
     )
     try:
         return _config_key(*args)
     except TypeError:  # an unhashable value: worked out without the memo
         return _config_key.__wrapped__(*args)
+
+
+def config_env() -> str | None:
+    """``os.environ.get(CONFIG_ENV)``, read on every call, without the exception a missing variable costs there.
+
+    ``os.environ`` keeps the process's variables in a dict of encoded names; an unset variable makes
+    ``get`` raise and catch a ``KeyError`` in Python code, a third of a verl hook call's own work.
+
+    Returns:
+        The variable's value, or None when it is not set.
+
+    >>> os.environ[CONFIG_ENV] = "a.yaml"; config_env()
+    'a.yaml'
+    >>> del os.environ[CONFIG_ENV]; config_env() is None
+    True
+    """
+    env = os.environ
+    data = getattr(env, "_data", None)
+    if type(env) is not os._Environ or type(data) is not dict:  # replaced (a test's dict): ask it
+        return env.get(CONFIG_ENV)
+    cached = _ENCODED
+    if cached is None or cached[0] is not env:
+        cached = _remember_encoded(env)
+    raw = data.get(cached[1])
+    return None if raw is None else env.decodevalue(raw)
+
+
+_ENCODED: tuple[Any, Any] | None = None  # (os.environ, CONFIG_ENV as it encodes names)
+
+
+def _remember_encoded(env: Any) -> tuple[Any, Any]:
+    global _ENCODED
+    _ENCODED = (env, env.encodekey(CONFIG_ENV))
+    return _ENCODED
 
 
 @functools.lru_cache(maxsize=256)

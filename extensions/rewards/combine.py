@@ -335,7 +335,7 @@ class RewardComputer:
         scored as one :meth:`compute_rewards` call in a thread, with the same results; the loop never
         blocks.
         """
-        return await self._coalescer((solution_str, ground_truth, schema, extra_info))
+        return await self._coalescer.submit((solution_str, ground_truth, schema, extra_info))
 
     def stats(self) -> dict[str, dict[str, int]]:
         """How :meth:`compute_reward_async` grouped its calls: ``{"async": {"batches": B, "calls": N}}``."""

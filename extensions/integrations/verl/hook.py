@@ -184,7 +184,7 @@ async def compute_score_async(
     """
     key = computers.config_key(kwargs, VERL_KWARGS)
     computers.computer_for(key, share_node_cores)  # a config mistake raises here, in the caller
-    return await coalescer((data_source, solution_str, ground_truth, extra_info, kwargs, key))
+    return await coalescer.submit((data_source, solution_str, ground_truth, extra_info, kwargs, key))
 
 
 _Call = tuple[Any, Any, Any, Any, dict[str, Any], tuple]  # verl's four arguments, reward_kwargs, their config key
