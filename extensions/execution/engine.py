@@ -29,6 +29,7 @@ from typing import Any
 from extensions._util.cache import ResultCache, approx_bytes
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.forksafe import ForkSafeLock
+from extensions._util.frozen import direct_init
 from extensions._util.log import log_once
 from extensions.execution.budget import VALUES_ONLY, WHOLE, Budget, Cap
 from extensions.execution.compare import (
@@ -49,6 +50,7 @@ __all__ = ["Budget", "Cap", "CompareOptions", "EngineSettings", "ExecutionEngine
 log = logging.getLogger(__name__)
 
 
+@direct_init
 @dataclass(frozen=True)
 class MatchResult:
     """Verdict for one prediction against one gold query.

@@ -38,6 +38,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from extensions._util.frozen import direct_init
+
 Style = Literal["auto", "sql_r1", "omnisql", "plain"]
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -45,6 +47,7 @@ ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 _TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 
 
+@direct_init
 @dataclass(frozen=True)
 class Extraction:
     """What was pulled out of a completion.
