@@ -899,22 +899,15 @@ class ExecutionEngine:
         An item repeated in the batch (a GRPO group repeats its gold and many predictions) is matched once.
         """
         opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
-        items = list(items)
-        known = self._run_batch(items, opts)
-        seen: dict[tuple, MatchResult] = {}
-        out = []
-        for path, pred, gold in items:
-            key = _item_key(path, pred, gold)
-            m = seen.get(key) if key is not None else None
-            if m is None:
-                if isinstance(path, str):  # the batch's own results (the same ones the caches give)
-                    m = self._match_single(path, pred, gold, opts, known)
-                else:
-                    m = self.match(path, pred, gold, options=opts)
-                if key is not None:
-                    seen[key] = m
-            out.append(m)
-        return out
+        distinct, where = _distinct_items(items)
+        known = self._run_batch(distinct, opts)
+        verdicts = []
+        for path, pred, gold in distinct:
+            if isinstance(path, str):  # the batch's own results (the same ones the caches give)
+                verdicts.append(self._match_single(path, pred, gold, opts, known))
+            else:
+                verdicts.append(self.match(path, pred, gold, options=opts))
+        return [verdicts[i] for i in where]
 
     async def match_async(
         self,
@@ -979,6 +972,26 @@ def _item_key(path: Any, pred: Any, gold: Any) -> tuple | None:
     if not isinstance(gold, str) or not (pred is None or isinstance(pred, str)):
         return None
     return paths, pred, gold
+
+
+def _distinct_items(items: Iterable[tuple[Any, Any, Any]]) -> tuple[list[tuple[Any, Any, Any]], list[int]]:
+    """The batch's distinct items in first-seen order, and for each item the index of its distinct one.
+
+    Items with anything but strings (no :func:`_item_key`) are never merged.
+    """
+    distinct: list[tuple[Any, Any, Any]] = []
+    first: dict[tuple, int] = {}
+    where = []
+    for item in items:
+        key = _item_key(*item)
+        i = first.get(key) if key is not None else None
+        if i is None:
+            i = len(distinct)
+            distinct.append(item)
+            if key is not None:
+                first[key] = i
+        where.append(i)
+    return distinct, where
 
 
 def _batch_work(items: Iterable[tuple[Any, Any, Any]], opts: CompareOptions) -> list[tuple[str, Any, str]]:
