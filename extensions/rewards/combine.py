@@ -96,11 +96,13 @@ class _BatchMemo:
     identity is never reused.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, share: bool = False) -> None:
         self._gts: dict[tuple, GroundTruth] = {}
         self._extractions: dict[str, Extraction] = {}
         self._matches: dict[tuple, _Executed] = {}
         self._scores: dict[tuple, EnhancedRewardResult] = {}
+        # With ``share`` (no user code runs per sample), equal samples share one Prepared object.
+        self.prepared: dict[tuple, Prepared] | None = {} if share else None
 
     def ground_truth(
         self,
@@ -297,7 +299,7 @@ class RewardComputer:
         scored from cache.
         """
         n = len(solution_strs)
-        memo = _BatchMemo()
+        memo = _BatchMemo(share=self.baseline_fn is None and not self.extra_components)
         prepared: list[Prepared | None] = []
         for i in range(n):
             extra = _at(extra_infos, i)
@@ -321,7 +323,8 @@ class RewardComputer:
                     exc_info=True,
                 )
                 prepared.append(None)
-        items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in prepared if p is not None and self._runnable(p)]
+        distinct = {id(p): p for p in prepared if p is not None}.values()  # equal samples share one (memo.prepared)
+        items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in distinct if self._runnable(p)]
         if items:
             self.engine.execute_batch(items, semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct)  # type: ignore[arg-type]
         return [self._score_safely(p, memo) for p in prepared]
@@ -378,13 +381,20 @@ class RewardComputer:
         else:
             gt, gt_key = memo.ground_truth(ground_truth, db_path, extra_info, self._ground_truth)
             key = (solution, gt_key, id(schema) if schema is not None else None) if isinstance(solution, str) else None
+            if key is not None and memo.prepared is not None:
+                found = memo.prepared.get(key)
+                if found is not None:
+                    return found
         if _too_large(solution, self.cfg.max_completion_chars):
             extraction = Extraction(None, False, "too_large", self.cfg.extraction_style)
         elif key is not None:
             extraction = memo.extraction(solution, self._extract)  # type: ignore[union-attr]
         else:
             extraction = self._extract(solution)
-        return Prepared(solution, ground_truth, gt, extraction, schema, key)
+        p = Prepared(solution, ground_truth, gt, extraction, schema, key)
+        if key is not None and memo is not None and memo.prepared is not None:
+            memo.prepared[key] = p
+        return p
 
     def _ground_truth(
         self, ground_truth: Any, db_path: str | None, extra_info: Mapping[str, Any] | None
