@@ -43,9 +43,15 @@ def by_group(items: list[T], key: Callable[[T], Hashable], run_group: Callable[[
     >>> by_group([1, 2, 3, 4], lambda x: x % 2, lambda xs: [(x, len(xs)) for x in xs])
     [(1, 2), (2, 2), (3, 2), (4, 2)]
     """
+    keys = [key(item) for item in items]
+    if keys and keys.count(keys[0]) == len(keys):  # one group (the usual case): no dict of groups
+        results = run_group(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"{len(results)} results for a group of {len(items)}")
+        return results
     groups: dict[Hashable, list[int]] = {}
-    for i, item in enumerate(items):
-        groups.setdefault(key(item), []).append(i)
+    for i, k in enumerate(keys):
+        groups.setdefault(k, []).append(i)
     out: list[R | None] = [None] * len(items)
     for idx in groups.values():
         results = run_group([items[i] for i in idx])

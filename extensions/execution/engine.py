@@ -734,8 +734,14 @@ class ExecutionEngine:
     ) -> ExecResult:
         """The batch's result for ``sql`` (a verdict, read as a fresh run under ``budget`` reads it), else a run."""
         r = known.result(cache is self.gold_cache, db_path, sql, sig)
-        if r is not None and r.status not in _VOLATILE and _usable(r, budget):
-            return _within(r, budget)
+        if r is not None:
+            if r.status is Status.OK:  # usable under any budget; _within's checks for it, written out
+                steps, cpu = budget.max_vm_steps, budget.max_cpu_s
+                if (not steps or r.vm_steps <= steps) and (not cpu or r.cpu_s <= cpu):
+                    return r
+                return _within(r, budget)
+            if r.status not in _VOLATILE and _usable(r, budget):
+                return _within(r, budget)
         return self._safe_run(cache, db_path, sql, budget, sig, inline)
 
     def _compare(
