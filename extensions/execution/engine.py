@@ -43,7 +43,7 @@ from extensions.execution.pool import WorkerPool
 from extensions.execution.sandbox import Limits, Signature, db_signature
 from extensions.execution.settings import EngineSettings
 from extensions.execution.status import ExecResult, Status
-from extensions.sql.normalize import cache_key
+from extensions.sql.normalize import cache_key, statement_key
 
 __all__ = ["Budget", "Cap", "CompareOptions", "EngineSettings", "ExecutionEngine", "MatchResult", "shared_engine"]
 
@@ -115,9 +115,15 @@ def _keyed_bytes(key_chars: int, r: ExecResult) -> int:
     return key_chars + _result_bytes(r)
 
 
-def _statement_key(sql: str) -> str:
-    """The cache key of a statement on the reward path: normalised when short, the text itself when long."""
-    return cache_key(sql) if len(sql) <= _NORMALISE_MAX_CHARS else sql
+def _statement_key(sql: str, gold: bool) -> str:
+    """The cache key of a statement on the reward path: normalised when short, the text itself when long.
+
+    A gold query's key is memoised (its prompt comes back in later batches); a prediction is rarely
+    seen twice, and the memo's bookkeeping would cost about what folding it again costs.
+    """
+    if len(sql) > _NORMALISE_MAX_CHARS:
+        return sql
+    return cache_key(sql) if gold else statement_key(sql)
 
 
 def _usable(r: ExecResult, budget: Budget) -> bool:
@@ -444,11 +450,11 @@ class ExecutionEngine:
                 return r
         return self._in_worker(db_path, sig, sql, budget, gold, cap)
 
-    def _key(self, db_path: str, sig: Signature, sql: str, cap: Cap | None) -> tuple:
+    def _key(self, db_path: str, sig: Signature, sql: str, cap: Cap | None, gold: bool = False) -> tuple:
         """The cache key: the normalised statement on the reward path (``cap`` None: values only, no
         column names), else the exact text and the cap, since the answer shows text."""
         if cap is None:
-            return (_abspath(db_path), sig, _statement_key(sql))
+            return (_abspath(db_path), sig, _statement_key(sql, gold))
         return (_abspath(db_path), sig, sql, cap)
 
     def _run(
@@ -469,7 +475,7 @@ class ExecutionEngine:
         sig, early = self._precheck(db_path, sql, sig)
         if early is not None:
             return early
-        key = self._key(db_path, sig, sql, cap)
+        key = self._key(db_path, sig, sql, cap, cache is self.gold_cache)
         usable = functools.partial(_usable, budget=budget)
         result = self._gold_twin(cache, key, budget) or cache.lookup(key, usable)
         if result is None:
@@ -495,7 +501,7 @@ class ExecutionEngine:
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
             return early
-        key = self._key(db_path, sig, sql, None)
+        key = self._key(db_path, sig, sql, None, cache is self.gold_cache)
         result = self._gold_twin(cache, key, budget) or cache.lookup(key, functools.partial(_usable, budget=budget))
         if result is None and self._lane_allowed(db_path, True):
             fresh = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)

@@ -108,9 +108,8 @@ def _fold_plain(text: str) -> str:
     return lead + core + " " if text[-1] in _WS_CHARS else lead + core
 
 
-@memoize(65536, 32 * 2**20, value_bytes=text_bytes)
-def cache_key(sql: str) -> str:
-    """A key equal for two statements only when SQLite reads them as the same statement.
+def statement_key(sql: str) -> str:
+    """A key equal for two statements only when SQLite reads them as the same statement (not memoised).
 
     Folds only what SQLite ignores, outside string literals and quoted identifiers:
     runs of ASCII whitespace (space, tab, LF, FF, CR) to one space, ASCII letter case,
@@ -124,7 +123,7 @@ def cache_key(sql: str) -> str:
     Returns:
         The key.
 
-    >>> cache_key("SELECT" + chr(0xA0) + "1") == cache_key("SELECT 1"), cache_key("SELECT\\t1 ;")
+    >>> statement_key("SELECT" + chr(0xA0) + "1") == statement_key("SELECT 1"), statement_key("SELECT\\t1 ;")
     (False, 'select 1')
     """
     if sql.isascii() and (sql.isprintable() or _NOT_PLAIN.search(sql) is None):
@@ -143,6 +142,10 @@ def cache_key(sql: str) -> str:
         tail = pieces[-1][1].rstrip(" ")
         pieces[-1][1] = tail[:-1].rstrip(" ") if tail.endswith(";") else tail
     return "".join(text for _, text in pieces)
+
+
+# statement_key, remembered for text seen before (a gold query comes back with every batch of its prompt).
+cache_key = memoize(65536, 32 * 2**20, value_bytes=text_bytes)(statement_key)
 
 
 _DISTINCT = re.compile(r"(?<![\w$.])distinct(?![\w$])", re.IGNORECASE)
