@@ -101,6 +101,7 @@ class _BatchMemo:
         self._extractions: dict[str, Extraction] = {}
         self._matches: dict[tuple, _Executed] = {}
         self._scores: dict[tuple, EnhancedRewardResult] = {}
+        self._schemas: dict[Any, tuple[Schema | None, str | None]] = {}
         # With ``share`` (no user code runs per sample), equal samples share one Prepared object.
         self.prepared: dict[tuple, Prepared] | None = {} if share else None
 
@@ -131,6 +132,24 @@ class _BatchMemo:
             found = self._scores[key] = run()
             return found
         return found.copy()
+
+    def schema(
+        self,
+        explicit: Any,
+        db_path: str | None,
+        details: dict[str, Any],
+        load: Callable[[Any, str | None, dict[str, Any]], Schema | None],
+    ) -> Schema | None:
+        """The schema ``load`` gives for this source, loaded once per batch (a failure's detail repeated)."""
+        src = explicit if explicit is not None else db_path
+        key = src if src is None or isinstance(src, str) else ("id", id(src))
+        found = self._schemas.get(key)
+        if found is None:
+            scratch: dict[str, Any] = {}
+            found = self._schemas[key] = (load(explicit, db_path, scratch), scratch.get("schema_error"))
+        if found[1] is not None:
+            details["schema_error"] = found[1]
+        return found[0]
 
     def match(self, key: tuple, run: Callable[[], _Executed]) -> _Executed:
         found = self._matches.get(key)
@@ -464,7 +483,7 @@ class RewardComputer:
         baseline, comps = self._baseline(ro, p, details)
         shape = self.cfg.enable_enhanced and not p.gt.error and not (self.cfg.gating == "wrong_only" and ro.correct)
         details["shaping_computed"] = shape
-        scored, pos, neg = self._shaping(ro, p, details) if shape else (Scored(0.0), 0.0, 0.0)
+        scored, pos, neg = self._shaping(ro, p, details, memo) if shape else (Scored(0.0), 0.0, 0.0)
         if self.cfg.enable_enhanced:
             total, applied = self._combine(baseline, pos, neg, ro, known=match is not None)
         else:
@@ -487,12 +506,14 @@ class RewardComputer:
             details["baseline_error"] = f"{type(exc).__name__}: {exc}"[:200]
             return 0.0, {}
 
-    def _shaping(self, ro: Rollout, p: Prepared, details: dict[str, Any]) -> tuple[Scored, float, float]:
+    def _shaping(
+        self, ro: Rollout, p: Prepared, details: dict[str, Any], memo: _BatchMemo | None = None
+    ) -> tuple[Scored, float, float]:
         """Stage 4: the shaping components; returns them with their positive and negative sums."""
         valid, details["syntax_reason"] = ro.syntax
         if ro.structural_result is not None:
             details["structural"] = ro.structural_result.details
-        schema_r, sch = self._schema_component(ro, p, details)
+        schema_r, sch = self._schema_component(ro, p, details, memo)
         extras = self._extras(ro.sql, ro.gold_sql, sch, details)
         structural = self.structural_weight * ro.structural
         syntax = self.syntax_weight if valid else 0.0
@@ -513,7 +534,7 @@ class RewardComputer:
         return parts, pos, neg
 
     def _schema_component(
-        self, ro: Rollout, p: Prepared, details: dict[str, Any]
+        self, ro: Rollout, p: Prepared, details: dict[str, Any], memo: _BatchMemo | None = None
     ) -> tuple[RewardResult | None, Schema | None]:
         """The hallucination penalty and the schema it used (None when SQLite compiled the prediction)."""
         explicit = p.schema if p.schema is not None else p.gt.schema
@@ -525,7 +546,12 @@ class RewardComputer:
             and ro.match.pred is not None
             and ro.match.pred.status is Status.OK
         )
-        sch = None if compiled and not self.extra_components else self._load_schema(explicit, p.gt.db_path, details)
+        if compiled and not self.extra_components:
+            sch = None
+        elif memo is not None:  # a batch loads each schema once
+            sch = memo.schema(explicit, p.gt.db_path, details, self._load_schema)
+        else:
+            sch = self._load_schema(explicit, p.gt.db_path, details)
         if not ro.sql:
             return None, sch
         if compiled:
