@@ -158,9 +158,11 @@ class _BatchMemo:
         return found
 
 
-def _at(seq: Sequence[Any] | None, i: int) -> Any:
-    """``seq[i]``, or None when the sequence is missing or too short."""
-    return seq[i] if seq is not None and i < len(seq) else None
+def _padded(seq: Sequence[Any] | None, n: int) -> Sequence[Any]:
+    """``seq`` as ``n`` entries, None where it is missing or too short."""
+    if seq is None:
+        return [None] * n
+    return seq if len(seq) >= n else [*seq, *([None] * (n - len(seq)))]
 
 
 def _too_large(solution: Any, limit: int) -> bool:
@@ -320,14 +322,15 @@ class RewardComputer:
         n = len(solution_strs)
         memo = _BatchMemo(share=self.baseline_fn is None and not self.extra_components)
         prepared: list[Prepared | None] = []
+        gts, schs, extras = (_padded(seq, n) for seq in (ground_truths, schemas, extra_infos))
         for i in range(n):
-            extra = _at(extra_infos, i)
+            extra = extras[i]
             try:
                 prepared.append(
                     self._prepare(
                         solution_strs[i],
-                        _at(ground_truths, i),
-                        _at(schemas, i),
+                        gts[i],
+                        schs[i],
                         None,
                         extra if isinstance(extra, Mapping) else None,
                         memo,

@@ -251,7 +251,7 @@ def compute_score_batch(
     gts = [_at(ground_truths, i) for i in range(n)]
     extras = [e if isinstance(e, Mapping) else None for e in (_at(extra_infos, i) for i in range(n))]
     try:
-        return [_breakdown(r) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
+        return [r.breakdown for r in computer.compute_rewards(sols, gts, extra_infos=extras)]  # as _breakdown
     except Exception as exc:  # compute_rewards never raises; this is belt and braces
         log_once(
             log,
