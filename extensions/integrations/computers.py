@@ -42,6 +42,11 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
     >>> config_key({"overrides": "reward.baseline=arctic, data.db_root=/d"})[1]
     ('reward.baseline=arctic', 'data.db_root=/d')
     """
+    global _LAST
+    env = config_env()
+    last = _LAST  # one read: another thread replaces the whole tuple
+    if last is not None and last[1] is ignored and last[2] == env and last[0] == kwargs:
+        return last[3]
     overrides = kwargs.get("overrides")
     args = (
         tuple(kwargs),
@@ -49,12 +54,38 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
         kwargs.get("config"),
         tuple(overrides) if isinstance(overrides, list) else overrides,
         kwargs.get("db_root"),
-        config_env(),
+        env,
     )
     try:
-        return _config_key(*args)
+        key = _config_key(*args)
     except TypeError:  # an unhashable value: worked out without the memo
         return _config_key.__wrapped__(*args)
+    snapshot = _plain_copy(kwargs)
+    if snapshot is not None:
+        _LAST = (snapshot, ignored, env, key)
+    return key
+
+
+# The last keywords config_key saw (a copy of plain values), the ignored names, $EXTENSIONS_CONFIG and the key:
+# verl passes the same reward_kwargs with every sample, so most calls compare one small dict and return.
+_LAST: tuple[dict[str, Any], Iterable[str], str | None, tuple[str, tuple[str, ...], str]] | None = None
+
+
+def _plain_copy(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A copy of ``kwargs`` when every value is None, a string, or a list or tuple of strings (else None).
+
+    Only such values compare by content in a way no later change to the caller's objects can fool: a list
+    is copied, the rest cannot change.
+    """
+    out: dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if v is None or type(v) is str:
+            out[k] = v
+        elif type(v) in (list, tuple) and all(type(x) is str for x in v):
+            out[k] = list(v) if type(v) is list else v
+        else:
+            return None
+    return out
 
 
 def config_env() -> str | None:
