@@ -134,3 +134,39 @@ def test_each_event_loop_collects_its_own_calls():
         t.join()
     assert results == {k: [(k * 100 + i) * 10 for i in range(20)] for k in range(4)}
     assert sorted(sizes) == [20, 20, 20, 20]
+
+
+def test_submitted_calls_join_the_same_batch_as_awaited_ones():
+    run, sizes = recording()
+    c = Coalescer(run, lambda x, exc: -1, name="t")
+
+    async def via_submit(i):
+        return await c.submit(i)
+
+    async def main():
+        return await asyncio.gather(*(via_submit(i) if i % 2 else c(i) for i in range(10)))
+
+    assert asyncio.run(main()) == [i * 10 for i in range(10)]
+    assert sizes == [10]
+
+
+def test_submit_outside_an_event_loop_raises():
+    c = Coalescer(lambda xs: xs, lambda x, exc: -1, name="t")
+    with pytest.raises(RuntimeError):
+        c.submit(1)
+
+
+def test_by_group_runs_one_group_or_several_in_the_items_order():
+    from extensions._util.coalesce import by_group
+
+    calls = []
+
+    def run(group):
+        calls.append(list(group))
+        return [x * 10 for x in group]
+
+    assert by_group([1, 2, 3], lambda x: "same", run) == [10, 20, 30] and calls == [[1, 2, 3]]
+    calls.clear()
+    assert by_group([1, 2, 3, 4], lambda x: x % 2, run) == [10, 20, 30, 40] and calls == [[1, 3], [2, 4]]
+    with pytest.raises(RuntimeError):
+        by_group([1, 2], lambda x: 0, lambda g: [1])

@@ -420,3 +420,41 @@ def _processes(pids):
         except psutil.NoSuchProcess:  # already gone
             pass
     return out
+
+
+def test_the_config_variable_is_read_on_every_call(monkeypatch):
+    """``$EXTENSIONS_CONFIG`` set, changed, unset, or ``os.environ`` replaced: each call sees it as it is now."""
+    import os
+
+    from extensions.config import CONFIG_ENV
+    from extensions.integrations import computers
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    assert computers.config_env() is None
+    monkeypatch.setenv(CONFIG_ENV, "/x/a.yaml")
+    assert computers.config_env() == "/x/a.yaml"
+    assert computers.config_key({})[0] == "/x/a.yaml"
+    monkeypatch.setenv(CONFIG_ENV, "/x/b.yaml")
+    assert computers.config_key({})[0] == "/x/b.yaml"
+    monkeypatch.setattr(os, "environ", {CONFIG_ENV: "/x/c.yaml"})
+    assert computers.config_env() == "/x/c.yaml"
+
+
+def test_the_config_key_follows_the_keywords_as_they_are_now(monkeypatch):
+    """The last call's key is reused only for equal keywords: a list changed in place gives a new key."""
+    from extensions.config import CONFIG_ENV
+    from extensions.integrations import computers
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    overrides = ["reward.baseline=arctic"]
+    kwargs = {"overrides": overrides}
+    assert computers.config_key(kwargs, ("x",))[1] == ("reward.baseline=arctic",)
+    overrides.append("reward.enable_enhanced=false")  # the same list object, changed
+    assert computers.config_key(kwargs, ("x",))[1] == ("reward.baseline=arctic", "reward.enable_enhanced=false")
+    assert computers.config_key({**kwargs, "db_root": "/d"}, ("x",))[2] == "/d"
+    monkeypatch.setenv(CONFIG_ENV, "/x/a.yaml")
+    assert computers.config_key(kwargs, ("x",))[0] == "/x/a.yaml"
+    from extensions.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        computers.config_key({"overides": []}, ("x",))

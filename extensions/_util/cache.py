@@ -189,6 +189,8 @@ class ResultCache(Generic[V]):
 
     def get(self, key: Hashable) -> V | None:
         """The value kept for ``key`` (now the most recently used), or None."""
+        if key not in self._data:  # a miss needs no lock (one dict lookup is atomic); a hit is re-read under it
+            return None
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -224,17 +226,19 @@ class ResultCache(Generic[V]):
             self._put_locked(key, value, cost)
 
     def _put_locked(self, key: Hashable, value: V, cost: int) -> None:
-        cost = max(0, int(cost))
-        old = self._data.pop(key, None)
+        cost = int(cost) if cost > 0 else 0
+        data = self._data
+        old = data.pop(key, None)
         if old is not None:
             self._bytes -= old[1]
-        if self.max_entries == 0 or cost > self.max_entry_bytes:
+        if cost > self.max_entry_bytes or self.max_entries == 0:
             return
-        self._data[key] = (value, cost)
+        data[key] = (value, cost)
         self._bytes += cost
-        while self._data and (len(self._data) > self.max_entries or self._bytes > self.max_bytes):
-            _, (_, c) = self._data.popitem(last=False)
-            self._bytes -= c
+        if len(data) > self.max_entries or self._bytes > self.max_bytes:
+            while data and (len(data) > self.max_entries or self._bytes > self.max_bytes):
+                _, (_, c) = data.popitem(last=False)
+                self._bytes -= c
 
     def get_or_compute(
         self,

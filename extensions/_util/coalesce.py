@@ -32,6 +32,7 @@ from extensions._util.log import log_once
 
 log = logging.getLogger("extensions.coalesce")
 
+_running_loop = asyncio.get_running_loop
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -42,9 +43,15 @@ def by_group(items: list[T], key: Callable[[T], Hashable], run_group: Callable[[
     >>> by_group([1, 2, 3, 4], lambda x: x % 2, lambda xs: [(x, len(xs)) for x in xs])
     [(1, 2), (2, 2), (3, 2), (4, 2)]
     """
+    keys = [key(item) for item in items]
+    if keys and keys.count(keys[0]) == len(keys):  # one group (the usual case): no dict of groups
+        results = run_group(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"{len(results)} results for a group of {len(items)}")
+        return results
     groups: dict[Hashable, list[int]] = {}
-    for i, item in enumerate(items):
-        groups.setdefault(key(item), []).append(i)
+    for i, k in enumerate(keys):
+        groups.setdefault(k, []).append(i)
     out: list[R | None] = [None] * len(items)
     for idx in groups.values():
         results = run_group([items[i] for i in idx])
@@ -112,8 +119,26 @@ class Coalescer(Generic[T, R]):
             return p
 
     async def __call__(self, item: T) -> R:
-        loop = asyncio.get_running_loop()
-        p = self._pending(loop)
+        return await self.submit(item)
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        """Add ``item`` to the running event loop's next batch; the future of its result.
+
+        What ``await coalescer(item)`` does, without a coroutine of its own: a caller that is a
+        coroutine already (``return await coalescer.submit(item)``) saves one per call.
+
+        Args:
+            item: one call's arguments.
+
+        Returns:
+            A future of the event loop this is called from, done when the batch is scored.
+
+        Raises:
+            RuntimeError: no event loop is running in this thread.
+        """
+        loop = _running_loop()
+        last = self._last  # one read: a pair written whole by another thread is still a consistent pair
+        p = last[1] if last is not None and last[0] is loop else self._pending(loop)
         fut: asyncio.Future[R] = loop.create_future()
         p.items.append(item)
         p.futures.append(fut)
@@ -125,7 +150,7 @@ class Coalescer(Generic[T, R]):
             # Runs after every task already ready in this turn has made its call.
             p.scheduled = True
             loop.call_soon(self._flush, loop, p)
-        return await fut
+        return fut
 
     def _flush(self, loop: asyncio.AbstractEventLoop, p: _Pending[T, R]) -> None:
         p.scheduled = False

@@ -66,6 +66,8 @@ def prepare_sql(sql: str, *, semantics: Semantics, keep_distinct: bool = False) 
     >>> prepare_sql("SELECT DISTINCT a FROM t WHERE b > = 1", semantics="spider")
     'SELECT  a FROM t WHERE b >= 1'
     """
+    if semantics != "spider":  # only Spider's evaluator rewrites the text
+        return sql
     if len(sql) > _MEMO_MAX_CHARS:
         return _rewrite(sql, semantics, keep_distinct)
     return _prepare(sql, semantics, keep_distinct)
@@ -273,9 +275,26 @@ class CompareOptions:
     def __post_init__(self) -> None:
         if self.semantics not in SEMANTICS:
             raise ValueError(f"unknown semantics {self.semantics!r}; allowed: {', '.join(SEMANTICS)}")
+        # The options key the engine's caches: hashed once, not once per lookup.
+        fields = (self.semantics, self.keep_distinct, self.empty_result_is_wrong, self.order_matters)
+        object.__setattr__(self, "_hash", hash((*fields, self.max_compare_steps)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined, no-any-return]
+
+    # A hash is only valid in the process that computed it (string hashing is salted): a copy
+    # made by pickle hashes its fields again.
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     def prepare(self, sql: str) -> str:
         """``sql`` rewritten as the chosen evaluator does before execution (:func:`prepare_sql`)."""
+        if self.semantics != "spider":  # only Spider's evaluator rewrites the text
+            return sql
         return prepare_sql(sql, semantics=self.semantics, keep_distinct=self.keep_distinct)
 
     def matches(self, gold: Rows, pred: Rows, *, gold_sql: str) -> bool:

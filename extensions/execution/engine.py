@@ -29,6 +29,7 @@ from typing import Any
 from extensions._util.cache import ResultCache, approx_bytes
 from extensions._util.coalesce import Coalescer, by_group
 from extensions._util.forksafe import ForkSafeLock
+from extensions._util.frozen import direct_init
 from extensions._util.log import log_once
 from extensions.execution.budget import VALUES_ONLY, WHOLE, Budget, Cap
 from extensions.execution.compare import (
@@ -42,13 +43,14 @@ from extensions.execution.pool import WorkerPool
 from extensions.execution.sandbox import Limits, Signature, db_signature
 from extensions.execution.settings import EngineSettings
 from extensions.execution.status import ExecResult, Status
-from extensions.sql.normalize import cache_key
+from extensions.sql.normalize import cache_key, statement_key
 
 __all__ = ["Budget", "Cap", "CompareOptions", "EngineSettings", "ExecutionEngine", "MatchResult", "shared_engine"]
 
 log = logging.getLogger(__name__)
 
 
+@direct_init
 @dataclass(frozen=True)
 class MatchResult:
     """Verdict for one prediction against one gold query.
@@ -90,7 +92,11 @@ class MatchResult:
 
 
 def _as_cached(r: ExecResult | None) -> ExecResult | None:
-    return None if r is None else r.as_cached()
+    """``r`` marked cached, its size worked out first so that the cached copy carries it (see :func:`_result_bytes`)."""
+    if r is None:
+        return None
+    _result_bytes(r)
+    return r.as_cached()
 
 
 def _result_bytes(r: ExecResult) -> int:
@@ -109,9 +115,15 @@ def _keyed_bytes(key_chars: int, r: ExecResult) -> int:
     return key_chars + _result_bytes(r)
 
 
-def _statement_key(sql: str) -> str:
-    """The cache key of a statement on the reward path: normalised when short, the text itself when long."""
-    return cache_key(sql) if len(sql) <= _NORMALISE_MAX_CHARS else sql
+def _statement_key(sql: str, gold: bool) -> str:
+    """The cache key of a statement on the reward path: normalised when short, the text itself when long.
+
+    A gold query's key is memoised (its prompt comes back in later batches); a prediction is rarely
+    seen twice, and the memo's bookkeeping would cost about what folding it again costs.
+    """
+    if len(sql) > _NORMALISE_MAX_CHARS:
+        return sql
+    return cache_key(sql) if gold else statement_key(sql)
 
 
 def _usable(r: ExecResult, budget: Budget) -> bool:
@@ -438,11 +450,11 @@ class ExecutionEngine:
                 return r
         return self._in_worker(db_path, sig, sql, budget, gold, cap)
 
-    def _key(self, db_path: str, sig: Signature, sql: str, cap: Cap | None) -> tuple:
+    def _key(self, db_path: str, sig: Signature, sql: str, cap: Cap | None, gold: bool = False) -> tuple:
         """The cache key: the normalised statement on the reward path (``cap`` None: values only, no
         column names), else the exact text and the cap, since the answer shows text."""
         if cap is None:
-            return (_abspath(db_path), sig, _statement_key(sql))
+            return (_abspath(db_path), sig, _statement_key(sql, gold))
         return (_abspath(db_path), sig, sql, cap)
 
     def _run(
@@ -463,7 +475,7 @@ class ExecutionEngine:
         sig, early = self._precheck(db_path, sql, sig)
         if early is not None:
             return early
-        key = self._key(db_path, sig, sql, cap)
+        key = self._key(db_path, sig, sql, cap, cache is self.gold_cache)
         usable = functools.partial(_usable, budget=budget)
         result = self._gold_twin(cache, key, budget) or cache.lookup(key, usable)
         if result is None:
@@ -489,13 +501,14 @@ class ExecutionEngine:
         sig, early = self._precheck(db_path, sql, None)
         if early is not None:
             return early
-        key = self._key(db_path, sig, sql, None)
+        key = self._key(db_path, sig, sql, None, cache is self.gold_cache)
         result = self._gold_twin(cache, key, budget) or cache.lookup(key, functools.partial(_usable, budget=budget))
         if result is None and self._lane_allowed(db_path, True):
             fresh = self._try_inline(db_path, sig, sql, budget, cache is self.gold_cache, VALUES_ONLY)
             if fresh is not None:
+                cost = _keyed_bytes(len(sql), fresh)  # before the copy, which then carries the size
                 result = fresh.as_cached()
-                cache.put(key, result, _keyed_bytes(len(sql), fresh))
+                cache.put(key, result, cost)
         return None if result is None else _within(result, budget)
 
     def _note_speed(self, path: str, gold_elapsed_s: float) -> None:
@@ -727,8 +740,14 @@ class ExecutionEngine:
     ) -> ExecResult:
         """The batch's result for ``sql`` (a verdict, read as a fresh run under ``budget`` reads it), else a run."""
         r = known.result(cache is self.gold_cache, db_path, sql, sig)
-        if r is not None and r.status not in _VOLATILE and _usable(r, budget):
-            return _within(r, budget)
+        if r is not None:
+            if r.status is Status.OK:  # usable under any budget; _within's checks for it, written out
+                steps, cpu = budget.max_vm_steps, budget.max_cpu_s
+                if (not steps or r.vm_steps <= steps) and (not cpu or r.cpu_s <= cpu):
+                    return r
+                return _within(r, budget)
+            if r.status not in _VOLATILE and _usable(r, budget):
+                return _within(r, budget)
         return self._safe_run(cache, db_path, sql, budget, sig, inline)
 
     def _compare(
@@ -892,22 +911,15 @@ class ExecutionEngine:
         An item repeated in the batch (a GRPO group repeats its gold and many predictions) is matched once.
         """
         opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
-        items = list(items)
-        known = self._run_batch(items, opts)
-        seen: dict[tuple, MatchResult] = {}
-        out = []
-        for path, pred, gold in items:
-            key = _item_key(path, pred, gold)
-            m = seen.get(key) if key is not None else None
-            if m is None:
-                if isinstance(path, str):  # the batch's own results (the same ones the caches give)
-                    m = self._match_single(path, pred, gold, opts, known)
-                else:
-                    m = self.match(path, pred, gold, options=opts)
-                if key is not None:
-                    seen[key] = m
-            out.append(m)
-        return out
+        distinct, where = _distinct_items(items)
+        known = self._run_batch(distinct, opts)
+        verdicts = []
+        for path, pred, gold in distinct:
+            if isinstance(path, str):  # the batch's own results (the same ones the caches give)
+                verdicts.append(self._match_single(path, pred, gold, opts, known))
+            else:
+                verdicts.append(self.match(path, pred, gold, options=opts))
+        return [verdicts[i] for i in where]
 
     async def match_async(
         self,
@@ -939,7 +951,7 @@ class ExecutionEngine:
         [(True, 'ok'), (False, 'ok'), (False, 'syntax_error')]
         """
         opts = options or _options(None, semantics, keep_distinct, empty_result_is_wrong, order_matters)
-        return await self._coalescer((db_path, pred_sql, gold_sql, opts))
+        return await self._coalescer.submit((db_path, pred_sql, gold_sql, opts))
 
     def _match_batch(self, items: list[tuple]) -> list[MatchResult]:
         """``match_many`` over items that may carry different comparison options."""
@@ -972,6 +984,26 @@ def _item_key(path: Any, pred: Any, gold: Any) -> tuple | None:
     if not isinstance(gold, str) or not (pred is None or isinstance(pred, str)):
         return None
     return paths, pred, gold
+
+
+def _distinct_items(items: Iterable[tuple[Any, Any, Any]]) -> tuple[list[tuple[Any, Any, Any]], list[int]]:
+    """The batch's distinct items in first-seen order, and for each item the index of its distinct one.
+
+    Items with anything but strings (no :func:`_item_key`) are never merged.
+    """
+    distinct: list[tuple[Any, Any, Any]] = []
+    first: dict[tuple, int] = {}
+    where = []
+    for item in items:
+        key = _item_key(*item)
+        i = first.get(key) if key is not None else None
+        if i is None:
+            i = len(distinct)
+            distinct.append(item)
+            if key is not None:
+                first[key] = i
+        where.append(i)
+    return distinct, where
 
 
 def _batch_work(items: Iterable[tuple[Any, Any, Any]], opts: CompareOptions) -> list[tuple[str, Any, str]]:

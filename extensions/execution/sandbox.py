@@ -502,6 +502,11 @@ _BY_PREFIX: tuple[tuple[str, Status], ...] = (
 )
 
 
+# The prefixes as one regular expression: its alternatives are tried in the tuple's order, as the loop did.
+_PREFIX = re.compile("|".join(re.escape(prefix) for prefix, _ in _BY_PREFIX))
+_PREFIX_STATUS = dict(reversed(_BY_PREFIX))  # a prefix listed twice keeps its first status
+
+
 def _sqlite_code(exc: BaseException) -> int | None:
     """SQLite's primary result code of ``exc`` (Python >= 3.11), else None."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -533,8 +538,8 @@ def classify_error(exc: BaseException) -> tuple[Status, str]:
         return Status.TOO_LARGE, msg[:200]
     status = _BY_CODE.get(_sqlite_code(exc) or 1)
     if status is None:
-        low = msg.lower()
-        status = next((st for prefix, st in _BY_PREFIX if low.startswith(prefix)), Status.SYNTAX_ERROR)
+        prefix = _PREFIX.match(msg.lower())
+        status = _PREFIX_STATUS[prefix.group()] if prefix else Status.SYNTAX_ERROR
     if status is Status.TIMEOUT:
         return status, "interrupted"
     if status is Status.FORBIDDEN and msg.lower().startswith("you can only execute one statement"):

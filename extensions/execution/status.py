@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from extensions._util.frozen import direct_init
+
 
 class Status(str, enum.Enum):
     """Outcome of one execution (or of a prediction/gold comparison)."""
@@ -31,6 +33,7 @@ class Status(str, enum.Enum):
 ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
 
 
+@direct_init
 @dataclass(frozen=True)
 class ExecResult:
     """Result of executing one statement in the sandbox.

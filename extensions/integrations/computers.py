@@ -42,6 +42,11 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
     >>> config_key({"overrides": "reward.baseline=arctic, data.db_root=/d"})[1]
     ('reward.baseline=arctic', 'data.db_root=/d')
     """
+    global _LAST
+    env = config_env()
+    last = _LAST  # one read: another thread replaces the whole tuple
+    if last is not None and last[1] is ignored and last[2] == env and last[0] == kwargs:
+        return last[3]
     overrides = kwargs.get("overrides")
     args = (
         tuple(kwargs),
@@ -49,12 +54,72 @@ def config_key(kwargs: Mapping[str, Any], ignored: Iterable[str] = ()) -> tuple[
         kwargs.get("config"),
         tuple(overrides) if isinstance(overrides, list) else overrides,
         kwargs.get("db_root"),
-        os.environ.get(CONFIG_ENV),
+        env,
     )
     try:
-        return _config_key(*args)
+        key = _config_key(*args)
     except TypeError:  # an unhashable value: worked out without the memo
         return _config_key.__wrapped__(*args)
+    snapshot = _plain_copy(kwargs)
+    if snapshot is not None:
+        _LAST = (snapshot, ignored, env, key)
+    return key
+
+
+# The last keywords config_key saw (a copy of plain values), the ignored names, $EXTENSIONS_CONFIG and the key:
+# verl passes the same reward_kwargs with every sample, so most calls compare one small dict and return.
+_LAST: tuple[dict[str, Any], Iterable[str], str | None, tuple[str, tuple[str, ...], str]] | None = None
+
+
+def _plain_copy(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A copy of ``kwargs`` when every value is None, a string, or a list or tuple of strings (else None).
+
+    Only such values compare by content in a way no later change to the caller's objects can fool: a list
+    is copied, the rest cannot change.
+    """
+    out: dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if v is None or type(v) is str:
+            out[k] = v
+        elif type(v) in (list, tuple) and all(type(x) is str for x in v):
+            out[k] = list(v) if type(v) is list else v
+        else:
+            return None
+    return out
+
+
+def config_env() -> str | None:
+    """``os.environ.get(CONFIG_ENV)``, read on every call, without the exception a missing variable costs there.
+
+    ``os.environ`` keeps the process's variables in a dict of encoded names; an unset variable makes
+    ``get`` raise and catch a ``KeyError`` in Python code, a third of a verl hook call's own work.
+
+    Returns:
+        The variable's value, or None when it is not set.
+
+    >>> os.environ[CONFIG_ENV] = "a.yaml"; config_env()
+    'a.yaml'
+    >>> del os.environ[CONFIG_ENV]; config_env() is None
+    True
+    """
+    env = os.environ
+    data = getattr(env, "_data", None)
+    if type(env) is not os._Environ or type(data) is not dict:  # replaced (a test's dict): ask it
+        return env.get(CONFIG_ENV)
+    cached = _ENCODED
+    if cached is None or cached[0] is not env:
+        cached = _remember_encoded(env)
+    raw = data.get(cached[1])
+    return None if raw is None else env.decodevalue(raw)
+
+
+_ENCODED: tuple[Any, Any] | None = None  # (os.environ, CONFIG_ENV as it encodes names)
+
+
+def _remember_encoded(env: Any) -> tuple[Any, Any]:
+    global _ENCODED
+    _ENCODED = (env, env.encodekey(CONFIG_ENV))
+    return _ENCODED
 
 
 @functools.lru_cache(maxsize=256)

@@ -53,6 +53,22 @@ class EnhancedRewardResult:
     breakdown: dict[str, float]
     details: dict[str, Any] = field(default_factory=dict)
 
+    def copy(self) -> EnhancedRewardResult:
+        """A copy with its own ``breakdown`` and ``details`` dicts (what a repeated sample of a batch gets).
+
+        Returns:
+            The copy.
+
+        >>> r = EnhancedRewardResult(1.0, 1.0, 0.0, 0.0, 0.0, True, 1.0, {"score": 1.0})
+        >>> c = r.copy(); c.breakdown["score"] = 0.0; r.breakdown["score"]
+        1.0
+        """
+        twin = object.__new__(EnhancedRewardResult)
+        twin.__dict__.update(self.__dict__)
+        twin.breakdown = self.breakdown.copy()
+        twin.details = self.details.copy()
+        return twin
+
 
 @dataclass
 class Scored:
@@ -85,9 +101,7 @@ class Scored:
     facts: dict[str, float] = field(default_factory=dict)
 
 
-def _finite(v: Any) -> float:
-    # ``v - v == 0.0`` is False for inf and nan
-    return v if type(v) is float and v - v == 0.0 else finite(v)
+_SCORED_KEYS = ("score", "baseline", "structural", "structural_f1", "syntax", "shaping", "result", "result_f1")
 
 
 class Breakdown:
@@ -110,31 +124,31 @@ class Breakdown:
     def build(self, s: Scored, *, status: str, details: dict[str, Any] | None = None) -> EnhancedRewardResult:
         """The result for ``s``; ``status`` is one of :data:`extensions.execution.status.ALL_STATUSES`."""
         b = self._zeros.copy()
-        b["score"], b["baseline"] = _finite(s.total), _finite(s.baseline)
-        b["structural"], b["structural_f1"] = _finite(s.structural), _finite(s.structural_f1)
-        b["syntax"], b["shaping"] = _finite(s.syntax), _finite(s.shaping)
-        b["result"], b["result_f1"] = _finite(s.result), _finite(s.result_f1)
+        # ``v - v == 0.0`` is False for inf and nan: finite floats are kept, anything else goes through finite().
+        scored = (s.total, s.baseline, s.structural, s.structural_f1, s.syntax, s.shaping, s.result, s.result_f1)
+        for key, v in zip(_SCORED_KEYS, scored):
+            b[key] = v if type(v) is float and v - v == 0.0 else finite(v)
         if s.schema is not None:
             b["schema"] = s.schema.score
             b["hallucinations"] = float(s.schema.details.get("hallucinations", 0))
             b["ambiguous"] = float(len(s.schema.details.get("ambiguous_columns", ())))
         for name, v in s.components.items():
-            b[f"b_{name}"] = _finite(v)
+            b[f"b_{name}"] = v if type(v) is float and v - v == 0.0 else finite(v)
         for name, v in s.extras.items():
-            b[f"x_{name}"] = _finite(v)
+            b[f"x_{name}"] = v if type(v) is float and v - v == 0.0 else finite(v)
         for name, v in s.facts.items():
-            b[name] = _finite(v)
+            b[name] = v if type(v) is float and v - v == 0.0 else finite(v)
         b[f"status_{status}"] = 1.0
         details = details if details is not None else {}
         details["status"] = status
         return EnhancedRewardResult(
-            total=b["score"],
-            baseline_total=b["baseline"],
-            schema=b["schema"],
-            structural=b["structural"],
-            syntax=b["syntax"],
-            correct=b["correct"] == 1.0,
-            acc=b["acc"],
-            breakdown=b,
-            details=details,
+            b["score"],
+            b["baseline"],
+            b["schema"],
+            b["structural"],
+            b["syntax"],
+            b["correct"] == 1.0,
+            b["acc"],
+            b,
+            details,
         )

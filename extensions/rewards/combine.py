@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from extensions._util.coalesce import Coalescer
@@ -72,6 +72,9 @@ class Prepared:
     key: tuple | None = None  # within a batch: equal keys, equal inputs (see _BatchMemo)
 
 
+_PLAIN_TYPES = frozenset({str, type(None)})
+
+
 def _value_key(obj: Any) -> Any:
     """``obj`` itself (a string, bytes or None), its items (a dict of strings), else its identity.
 
@@ -79,7 +82,7 @@ def _value_key(obj: Any) -> Any:
     """
     if obj is None or isinstance(obj, (str, bytes)):
         return obj
-    if type(obj) is dict and all(type(v) is str or v is None for v in obj.values()):
+    if type(obj) is dict and set(map(type, obj.values())) <= _PLAIN_TYPES:
         return ("items", tuple(obj.items()))
     return ("id", id(obj))
 
@@ -93,11 +96,14 @@ class _BatchMemo:
     identity is never reused.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, share: bool = False) -> None:
         self._gts: dict[tuple, GroundTruth] = {}
         self._extractions: dict[str, Extraction] = {}
         self._matches: dict[tuple, _Executed] = {}
         self._scores: dict[tuple, EnhancedRewardResult] = {}
+        self._schemas: dict[Any, tuple[Schema | None, str | None]] = {}
+        # With ``share`` (no user code runs per sample), equal samples share one Prepared object.
+        self.prepared: dict[tuple, Prepared] | None = {} if share else None
 
     def ground_truth(
         self,
@@ -125,7 +131,25 @@ class _BatchMemo:
         if found is None:
             found = self._scores[key] = run()
             return found
-        return replace(found, breakdown=found.breakdown.copy(), details=found.details.copy())
+        return found.copy()
+
+    def schema(
+        self,
+        explicit: Any,
+        db_path: str | None,
+        details: dict[str, Any],
+        load: Callable[[Any, str | None, dict[str, Any]], Schema | None],
+    ) -> Schema | None:
+        """The schema ``load`` gives for this source, loaded once per batch (a failure's detail repeated)."""
+        src = explicit if explicit is not None else db_path
+        key = src if src is None or isinstance(src, str) else ("id", id(src))
+        found = self._schemas.get(key)
+        if found is None:
+            scratch: dict[str, Any] = {}
+            found = self._schemas[key] = (load(explicit, db_path, scratch), scratch.get("schema_error"))
+        if found[1] is not None:
+            details["schema_error"] = found[1]
+        return found[0]
 
     def match(self, key: tuple, run: Callable[[], _Executed]) -> _Executed:
         found = self._matches.get(key)
@@ -134,9 +158,11 @@ class _BatchMemo:
         return found
 
 
-def _at(seq: Sequence[Any] | None, i: int) -> Any:
-    """``seq[i]``, or None when the sequence is missing or too short."""
-    return seq[i] if seq is not None and i < len(seq) else None
+def _padded(seq: Sequence[Any] | None, n: int) -> Sequence[Any]:
+    """``seq`` as ``n`` entries, None where it is missing or too short."""
+    if seq is None:
+        return [None] * n
+    return seq if len(seq) >= n else [*seq, *([None] * (n - len(seq)))]
 
 
 def _too_large(solution: Any, limit: int) -> bool:
@@ -294,16 +320,17 @@ class RewardComputer:
         scored from cache.
         """
         n = len(solution_strs)
-        memo = _BatchMemo()
+        memo = _BatchMemo(share=self.baseline_fn is None and not self.extra_components)
         prepared: list[Prepared | None] = []
+        gts, schs, extras = (_padded(seq, n) for seq in (ground_truths, schemas, extra_infos))
         for i in range(n):
-            extra = _at(extra_infos, i)
+            extra = extras[i]
             try:
                 prepared.append(
                     self._prepare(
                         solution_strs[i],
-                        _at(ground_truths, i),
-                        _at(schemas, i),
+                        gts[i],
+                        schs[i],
                         None,
                         extra if isinstance(extra, Mapping) else None,
                         memo,
@@ -318,7 +345,8 @@ class RewardComputer:
                     exc_info=True,
                 )
                 prepared.append(None)
-        items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in prepared if p is not None and self._runnable(p)]
+        distinct = {id(p): p for p in prepared if p is not None}.values()  # equal samples share one (memo.prepared)
+        items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in distinct if self._runnable(p)]
         if items:
             self.engine.execute_batch(items, semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct)  # type: ignore[arg-type]
         return [self._score_safely(p, memo) for p in prepared]
@@ -332,7 +360,7 @@ class RewardComputer:
         scored as one :meth:`compute_rewards` call in a thread, with the same results; the loop never
         blocks.
         """
-        return await self._coalescer((solution_str, ground_truth, schema, extra_info))
+        return await self._coalescer.submit((solution_str, ground_truth, schema, extra_info))
 
     def stats(self) -> dict[str, dict[str, int]]:
         """How :meth:`compute_reward_async` grouped its calls: ``{"async": {"batches": B, "calls": N}}``."""
@@ -375,13 +403,20 @@ class RewardComputer:
         else:
             gt, gt_key = memo.ground_truth(ground_truth, db_path, extra_info, self._ground_truth)
             key = (solution, gt_key, id(schema) if schema is not None else None) if isinstance(solution, str) else None
+            if key is not None and memo.prepared is not None:
+                found = memo.prepared.get(key)
+                if found is not None:
+                    return found
         if _too_large(solution, self.cfg.max_completion_chars):
             extraction = Extraction(None, False, "too_large", self.cfg.extraction_style)
         elif key is not None:
             extraction = memo.extraction(solution, self._extract)  # type: ignore[union-attr]
         else:
             extraction = self._extract(solution)
-        return Prepared(solution, ground_truth, gt, extraction, schema, key)
+        p = Prepared(solution, ground_truth, gt, extraction, schema, key)
+        if key is not None and memo is not None and memo.prepared is not None:
+            memo.prepared[key] = p
+        return p
 
     def _ground_truth(
         self, ground_truth: Any, db_path: str | None, extra_info: Mapping[str, Any] | None
@@ -451,7 +486,7 @@ class RewardComputer:
         baseline, comps = self._baseline(ro, p, details)
         shape = self.cfg.enable_enhanced and not p.gt.error and not (self.cfg.gating == "wrong_only" and ro.correct)
         details["shaping_computed"] = shape
-        scored, pos, neg = self._shaping(ro, p, details) if shape else (Scored(0.0), 0.0, 0.0)
+        scored, pos, neg = self._shaping(ro, p, details, memo) if shape else (Scored(0.0), 0.0, 0.0)
         if self.cfg.enable_enhanced:
             total, applied = self._combine(baseline, pos, neg, ro, known=match is not None)
         else:
@@ -474,12 +509,14 @@ class RewardComputer:
             details["baseline_error"] = f"{type(exc).__name__}: {exc}"[:200]
             return 0.0, {}
 
-    def _shaping(self, ro: Rollout, p: Prepared, details: dict[str, Any]) -> tuple[Scored, float, float]:
+    def _shaping(
+        self, ro: Rollout, p: Prepared, details: dict[str, Any], memo: _BatchMemo | None = None
+    ) -> tuple[Scored, float, float]:
         """Stage 4: the shaping components; returns them with their positive and negative sums."""
         valid, details["syntax_reason"] = ro.syntax
         if ro.structural_result is not None:
             details["structural"] = ro.structural_result.details
-        schema_r, sch = self._schema_component(ro, p, details)
+        schema_r, sch = self._schema_component(ro, p, details, memo)
         extras = self._extras(ro.sql, ro.gold_sql, sch, details)
         structural = self.structural_weight * ro.structural
         syntax = self.syntax_weight if valid else 0.0
@@ -500,7 +537,7 @@ class RewardComputer:
         return parts, pos, neg
 
     def _schema_component(
-        self, ro: Rollout, p: Prepared, details: dict[str, Any]
+        self, ro: Rollout, p: Prepared, details: dict[str, Any], memo: _BatchMemo | None = None
     ) -> tuple[RewardResult | None, Schema | None]:
         """The hallucination penalty and the schema it used (None when SQLite compiled the prediction)."""
         explicit = p.schema if p.schema is not None else p.gt.schema
@@ -512,7 +549,12 @@ class RewardComputer:
             and ro.match.pred is not None
             and ro.match.pred.status is Status.OK
         )
-        sch = None if compiled and not self.extra_components else self._load_schema(explicit, p.gt.db_path, details)
+        if compiled and not self.extra_components:
+            sch = None
+        elif memo is not None:  # a batch loads each schema once
+            sch = memo.schema(explicit, p.gt.db_path, details, self._load_schema)
+        else:
+            sch = self._load_schema(explicit, p.gt.db_path, details)
         if not ro.sql:
             return None, sch
         if compiled:

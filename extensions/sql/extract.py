@@ -38,6 +38,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from extensions._util.frozen import direct_init
+
 Style = Literal["auto", "sql_r1", "omnisql", "plain"]
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -45,6 +47,7 @@ ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 _TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
 
 
+@direct_init
 @dataclass(frozen=True)
 class Extraction:
     """What was pulled out of a completion.
@@ -191,6 +194,15 @@ def _word_at(text: str, pos: int, end: int) -> tuple[str, int]:
 
 def _info_string(text: str, start: int, end: int) -> tuple[str, int]:
     """The info word of the fence whose text starts at ``start``, and where the body starts."""
+    if start >= end or text[start] == "\n":  # nothing on the fence's line: no info string
+        return "", start
+    if text.startswith("sql\n", start, end):  # the usual ```sql line, as _info_rule reads it
+        return "sql", start + 4
+    return _info_rule(text, start, end)
+
+
+def _info_rule(text: str, start: int, end: int) -> tuple[str, int]:
+    """:func:`_info_string` without its shortcuts for the usual fence lines."""
     word, after = _word_at(text, start, end)
     if not (word[:1].isalpha() or word[:1] == "{") or _starts_statement(word):
         return "", start  # no language: the body starts at once (``-- note``, ``/* q */``, ``(SELECT``)
@@ -201,16 +213,17 @@ def _info_string(text: str, start: int, end: int) -> tuple[str, int]:
     return word.lower(), newline + 1
 
 
-def _sql_r1(text: str, require_sql_block: bool) -> Extraction:
-    counts = {tag: text.count(tag) for tag in _TAGS}
-    reason = "ok"
+def _tags_reason(text: str) -> str:
+    """``"ok"`` when each of the four tags appears exactly once, else the first tag's problem."""
     for tag in _TAGS:
-        if counts[tag] == 0:
-            reason = f"missing_tag:{tag}"
-            break
-        if counts[tag] > 1:
-            reason = f"duplicate_tag:{tag}"
-            break
+        n = text.count(tag)
+        if n != 1:
+            return f"missing_tag:{tag}" if n == 0 else f"duplicate_tag:{tag}"
+    return "ok"
+
+
+def _sql_r1(text: str, require_sql_block: bool) -> Extraction:
+    reason = _tags_reason(text)
     think = answer = ""
     if reason == "ok":
         positions = [text.find(tag) for tag in _TAGS]

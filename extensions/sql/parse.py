@@ -69,6 +69,7 @@ class Parsed:
     error: str | None = None
     is_write: bool = False  # contains INSERT/UPDATE/DELETE/DDL/PRAGMA/ATTACH/transaction
     is_query: bool = False  # a read-only query (SELECT, set operation, VALUES, WITH ... SELECT)
+    nodes: int = 0  # nodes of the tree, counted at parse time (0: not counted)
 
     @property
     def ok(self) -> bool:
@@ -76,9 +77,15 @@ class Parsed:
 
 
 def _parsed(sql: str, e: exp.Expression, error: str | None = None) -> Parsed:
-    write = isinstance(e, WRITE_TYPES) or e.find(*WRITE_TYPES) is not None
+    """The outcome for a parsed statement: one walk of its tree finds any write and counts the nodes."""
+    write = False
+    nodes = 0
+    for node in e.walk():
+        nodes += 1
+        if not write and isinstance(node, WRITE_TYPES):
+            write = True
     query = isinstance(e, (exp.Query, exp.Values)) and not write
-    return Parsed(sql, e, error, write, query)
+    return Parsed(sql, e, error, write, query, nodes)
 
 
 _DIALECT = Dialect.get_or_raise("sqlite")
@@ -119,7 +126,8 @@ def _tree_bytes(parsed: Parsed) -> int:
     """Estimated bytes held by a parse tree: a fixed cost per node."""
     if parsed.expression is None:
         return text_bytes(parsed.error)
-    return NODE_BYTES * sum(1 for _ in parsed.expression.walk()) + text_bytes(parsed.sql)
+    nodes = parsed.nodes or sum(1 for _ in parsed.expression.walk())
+    return NODE_BYTES * nodes + text_bytes(parsed.sql)
 
 
 @memoize(PARSE_CACHE_ENTRIES, PARSE_CACHE_BYTES, value_bytes=_tree_bytes)

@@ -142,3 +142,15 @@ def test_the_engine_reports_a_comparison_past_its_bound_as_too_large(tmp_path):
         m = eng.match(db, "SELECT * FROM p", "SELECT * FROM g")
         assert (m.match, m.status) == (False, Status.OK)
         assert eng.match(db, "SELECT * FROM g", "SELECT * FROM g").match
+
+
+def test_options_hash_like_their_fields_also_after_a_pickle_round_trip():
+    import pickle
+
+    from extensions.execution.compare import CompareOptions
+
+    a, b = CompareOptions("bird"), CompareOptions("bird")
+    copy = pickle.loads(pickle.dumps(a))
+    assert a == b == copy and hash(a) == hash(b) == hash(copy)
+    assert {a: 1}[copy] == 1 and CompareOptions("spider") not in {a: 1}
+    assert b"_hash" not in pickle.dumps(a)  # a hash is only valid in the process that computed it

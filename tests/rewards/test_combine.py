@@ -358,3 +358,13 @@ def test_compute_reward_async_batch_failure_gives_internal_error(engine, gt, cap
     assert [r.breakdown["status_internal_error"] for r in got] == [1.0, 1.0, 1.0]
     assert [r.total for r in got] == [0.0, 0.0, 0.0]
     assert sum("batch call failed" in m for m in caplog.messages) == 1
+
+
+def test_repeated_samples_of_a_batch_get_equal_results_of_their_own(engine, gt):
+    """Equal samples are prepared and scored once; each still gets its own breakdown and details dicts."""
+    rc = RewardComputer(engine=engine)
+    out = rc.compute_rewards([completion(CORRECT_SQL[0], "good")] * 3 + [completion(WRONG_SQL[0], "good")], [gt] * 4)
+    assert out[0].breakdown == out[1].breakdown == out[2].breakdown != out[3].breakdown
+    assert len({id(r.breakdown) for r in out}) == 4 and len({id(r.details) for r in out}) == 4
+    out[1].breakdown["score"] = -5.0
+    assert out[0].breakdown["score"] == out[2].breakdown["score"] != -5.0

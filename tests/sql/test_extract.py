@@ -1,5 +1,8 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from extensions.sql import extract
 from extensions.sql.extract import extract_sql, last_fenced_block
 
 GOOD = "<think>reason</think><answer>```sql\nSELECT 1\n```</answer>"
@@ -195,3 +198,11 @@ def test_sqlite_fence_scores_correct_end_to_end(engine, demo_paths):
     for info in ("sqlite", "SQLite", "sql3"):
         r = rc.compute_reward(f"```{info}\nSELECT count(*) FROM employees\n```", gold)
         assert r.breakdown["correct"] == 1.0 and r.details["sql"] == "SELECT count(*) FROM employees"
+
+
+@given(st.sampled_from(["", "\n", "sql\n", "sql\nSELECT 1", "\nSELECT 1\n"]), st.text(max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_the_fence_line_shortcuts_read_as_the_rule_does(head: str, tail: str) -> None:
+    text = "```" + head + tail
+    for end in range(3, len(text) + 1):
+        assert extract._info_string(text, 3, end) == extract._info_rule(text, 3, end)

@@ -221,3 +221,26 @@ def test_the_fast_path_agrees_with_the_scan_on_token_soup(tokens: list[str]) -> 
     sql = " ".join(tokens) if len(tokens) % 2 else "".join(tokens)
     if guard.surely_shallow(sql):
         assert guard.scan_sql(sql) is None
+
+
+def _counted_bound(sql: str) -> bool:
+    """The whole-text counts of :func:`guard.surely_shallow` as regular expressions spell them (its definition)."""
+    import re
+
+    if not sql.isascii() or sql.count("(") + sql.count("{") > MAX_PAREN_DEPTH:
+        return False
+    lower = sql.lower()
+    words = re.findall(r"\w+", lower)
+    if sum(w in ("join", "straight_join") for w in words) > guard.MAX_JOINS:
+        return False
+    ops = sum(w in guard._WORD_OPS or w in guard._SET_OPS for w in words) + guard.CASE_WEIGHT * words.count("case")
+    punct = len(re.findall(r"""[^\s\w(){},'"`\[]""", sql))
+    return punct + ops + sql.count("(") + sql.count("{") + 1 <= guard.MAX_TREE_DEPTH
+
+
+@given(st.lists(st.sampled_from([*_SOUP, "straight_join", "JOIN", "\x1c", "é", "in", "*"]), max_size=400))
+@settings(max_examples=500, deadline=None)
+def test_the_fast_path_settles_exactly_what_its_counts_allow(tokens: list[str]) -> None:
+    """The shortcuts (a length below the bound, JOIN counted as a substring first) change no answer."""
+    sql = " ".join(tokens) if len(tokens) % 2 else "".join(tokens)
+    assert guard.surely_shallow(sql) == _counted_bound(sql)

@@ -1,5 +1,8 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from extensions.sql import normalize
 from extensions.sql.normalize import cache_key, has_top_level_order_by, remove_distinct, spider_postprocess
 
 
@@ -53,3 +56,21 @@ def test_spider_postprocess():
 )
 def test_top_level_order_by(sql, expected):
     assert has_top_level_order_by(sql) is expected
+
+
+@given(st.text(alphabet=st.sampled_from([" ", "\t", "\n", "\f", "\r", "a", "B", "Z", "_", "1", ";", "(", "~"])))
+@settings(max_examples=300, deadline=None)
+def test_the_plain_text_fold_is_the_regex_fold(text: str) -> None:
+    """On printable ASCII and the folded whitespace, the split-based fold gives what the regex fold gives."""
+    if text:
+        assert normalize._fold_plain(text) == normalize._fold_regex(text)
+
+
+@given(st.text(alphabet=st.sampled_from(["a", " ", "'", '"', "`", "[", "]", "-", "/", "*", "\n", "\t", "\x7f", "é"])))
+@settings(max_examples=300, deadline=None)
+def test_the_shortcut_tests_agree_with_the_regular_expressions(text: str) -> None:
+    """The substring test finds a quote or comment start where ``_SPECIAL`` does; ``isprintable`` never
+    calls text plain that ``_NOT_PLAIN`` would not."""
+    assert normalize._has_special(text) == bool(normalize._SPECIAL.search(text))
+    if text.isascii() and text.isprintable():
+        assert normalize._NOT_PLAIN.search(text) is None

@@ -184,7 +184,7 @@ async def compute_score_async(
     """
     key = computers.config_key(kwargs, VERL_KWARGS)
     computers.computer_for(key, share_node_cores)  # a config mistake raises here, in the caller
-    return await coalescer((data_source, solution_str, ground_truth, extra_info, kwargs, key))
+    return await coalescer.submit((data_source, solution_str, ground_truth, extra_info, kwargs, key))
 
 
 _Call = tuple[Any, Any, Any, Any, dict[str, Any], tuple]  # verl's four arguments, reward_kwargs, their config key
@@ -251,7 +251,7 @@ def compute_score_batch(
     gts = [_at(ground_truths, i) for i in range(n)]
     extras = [e if isinstance(e, Mapping) else None for e in (_at(extra_infos, i) for i in range(n))]
     try:
-        return [_breakdown(r) for r in computer.compute_rewards(sols, gts, extra_infos=extras)]
+        return [r.breakdown for r in computer.compute_rewards(sols, gts, extra_infos=extras)]  # as _breakdown
     except Exception as exc:  # compute_rewards never raises; this is belt and braces
         log_once(
             log,
