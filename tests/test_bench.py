@@ -50,7 +50,7 @@ def engine_report(tmp_path_factory) -> dict:
                 "--runaways",
                 "1",
                 "--runaway-timeout",
-                "0.3",
+                "1.0",  # one worker: the runaway holds it this long, and the others' acquisition deadline is as long
                 "--workers",
                 "1",
                 "--cache-dir",
