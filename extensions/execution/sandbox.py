@@ -394,6 +394,17 @@ class SandboxConnection:
                 room -= size
                 kept.append(row)
 
+    def _start(self, timeout_s: float, max_vm_steps: int, max_cpu_s: float, reported_timeout_s: float | None) -> None:
+        """Reset the per-statement counters and budgets that the progress handler reads."""
+        self._cpu0 = time.thread_time()
+        self._calls, self._stop = 0, ""
+        self._budget = budget = max(0, int(max_vm_steps))
+        self._cpu_budget = max(0.0, max_cpu_s)
+        self._max_calls = budget // self._period if budget else None
+        self._deadline = time.monotonic() + timeout_s
+        self._reported_timeout_s = timeout_s if reported_timeout_s is None else reported_timeout_s
+        self.refused = False
+
     def run(
         self,
         sql: str,
@@ -420,14 +431,7 @@ class SandboxConnection:
             The result, with the VM steps and the CPU seconds it took.
         """
         t0 = time.perf_counter()
-        self._cpu0 = time.thread_time()
-        self._calls, self._stop = 0, ""
-        self._budget = budget = max(0, int(max_vm_steps))
-        self._cpu_budget = max(0.0, max_cpu_s)
-        self._max_calls = budget // self._period if budget else None
-        self._deadline = time.monotonic() + timeout_s
-        self._reported_timeout_s = timeout_s if reported_timeout_s is None else reported_timeout_s
-        self.refused = False
+        self._start(timeout_s, max_vm_steps, max_cpu_s, reported_timeout_s)
         cur = None
         try:
             if "\x00" in sql:

@@ -97,6 +97,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="first fine-tune N steps on gold SQL, as published recipes do "
         f"(default with --demo: {_demo_help('sft_steps')}; else 0)",
     )
+    _add_eval_and_runtime(p)
+    return p.parse_args(argv)
+
+
+def _add_eval_and_runtime(p: argparse.ArgumentParser) -> None:
+    """The held-out, thread, Hub, override, multi-turn and dry-run options of :func:`parse_args`."""
     p.add_argument("--no-eval", action="store_true", help="skip the held-out checks")
     p.add_argument(
         "--heldout",
@@ -121,7 +127,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--dry-run", action="store_true", help="with --backend verl: print the command instead of running it"
     )
-    return p.parse_args(argv)
 
 
 def resolve_config(args: argparse.Namespace) -> Config:
