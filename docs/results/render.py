@@ -277,7 +277,10 @@ def pilot_table(doc: dict) -> str:
 
 
 def readme_ablation_table(doc: dict) -> str:
-    lines = ["| arm | seeds | held-out exec match [95% CI] | minus baseline [95% CI], p |", "|---|---|---|---|"]
+    lines = [
+        "| arm | seeds | held-out exec match [95% CI] | minus baseline, on the seeds both finished [95% CI], p |",
+        "|---|---|---|---|",
+    ]
     for arm, res in doc["arms"].items():
         cell = doc["paired_vs_baseline"].get(arm)
         p = f", p = {_f(cell['p'], 3)}" if cell else ""
