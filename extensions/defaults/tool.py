@@ -22,8 +22,9 @@ class ToolLimits:
 
     A query's limit is a work budget, the same kind as the reward's: ``max_vm_steps`` VM steps and
     ``max_cpu_s`` CPU seconds of the thread that runs it, neither of which grows with machine load.
-    ``timeout_s`` is only a wall-clock backstop against a stalled worker (and the longest a call
-    waits for a free worker). The engine's own bounds (rows, bytes, memory) hold as well.
+    ``timeout_s`` is only a wall-clock backstop against a stalled worker (it also sets how long a
+    call waits for a free worker: ``WorkerPool.wait_limit``). The engine's own bounds (rows, bytes,
+    memory) hold as well.
 
     >>> ToolLimits().max_rows
     10

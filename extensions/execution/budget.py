@@ -31,8 +31,8 @@ class Budget:
     Attributes:
         max_vm_steps: VM instructions (past it: ``timeout``).
         max_cpu_s: CPU seconds of the executing thread (past it: ``timeout_cpu``).
-        timeout_s: wall-clock backstop (past it: ``timeout_wall``, never cached); also how long a call
-            may wait for a free worker.
+        timeout_s: wall-clock backstop (past it: ``timeout_wall``, never cached); also sets how long a
+            call may wait for a free worker (``WorkerPool.wait_limit``).
 
     >>> Budget(100, 0.5, 2.0).steps_detail()
     'more than max_vm_steps=100 VM steps'

@@ -2,7 +2,8 @@
 
 Each worker is a separate Python process (``extensions.execution.worker``)
 talking over two pipes. A caller thread borrows one idle worker (waiting at most
-the statement's ``timeout_s`` for one), sends one statement and waits for the
+as long as the calls queued ahead of it may hold the workers: see :meth:`WorkerPool.wait_limit`),
+sends one statement and waits for the
 answer at most ``timeout_s + grace_s``. In the worker, SQLite's progress handler
 stops the query at its VM-step budget (``timeout``), a watchdog thread stops it
 at its CPU budget (``timeout_cpu``) and ends the process shortly after (a step
@@ -33,6 +34,7 @@ import sys
 import time
 import weakref
 
+from extensions._util.forksafe import ForkSafeLock
 from extensions._util.log import log_once
 from extensions._util.nesting import json_loads_bounded
 from extensions.errors import EngineClosedError
@@ -223,6 +225,9 @@ class WorkerPool:
             self._idle.put(_SLOT)
         self._all: set[_Worker] = set()
         self._closed = False
+        self._queue_lock = ForkSafeLock()
+        self._waiting = 0  # calls waiting for a worker now
+        self._longest_s = 0.0  # the longest hold (timeout_s + grace_s) a call has asked for
         self.restarts = 0  # workers replaced (killed, died, malformed)
         self.retries = 0  # statements tried a second time (a stall or a death, never a verdict)
         self.received_bytes = 0  # result frames read from workers
@@ -325,7 +330,7 @@ class WorkerPool:
         stopped process), or that died during the query (killed from outside), is replaced and the
         statement is tried once more. A second wall-clock outcome comes back as ``timeout_wall``.
         A statement that used its CPU budget is ``timeout_cpu`` at once, never tried again. No
-        worker free within ``timeout_s``: ``timeout_wall`` (``no sandbox worker free ...``).
+        worker free within :meth:`wait_limit`: ``timeout_wall`` (``no sandbox worker free ...``).
 
         Args:
             path: the database file.
@@ -379,15 +384,50 @@ class WorkerPool:
         detail = "worker process died (killed or out of memory)"
         return ExecResult(Status.INTERNAL_ERROR, detail=detail, timeout_s=budget.timeout_s), True
 
+    def wait_limit(self, timeout_s: float, ahead: int) -> float:
+        """How long a call waits for a worker: the time the ``ahead`` calls queued before it may hold them.
+
+        Each call holds a worker at most its ``timeout_s + grace_s``; with ``size`` workers, a call with
+        ``ahead`` calls before it gets one within ``(1 + ahead // size)`` such holds, measured with the
+        longest hold any call has asked for. Past that, something is stuck, and the call ends in
+        ``timeout_wall`` (no verdict) instead of waiting on.
+
+        Args:
+            timeout_s: the calling statement's wall-clock backstop.
+            ahead: calls already waiting when this one started.
+
+        Returns:
+            The seconds to wait.
+
+        >>> WorkerPool(2, grace_s=1.0).wait_limit(2.0, ahead=3)
+        6.0
+        """
+        longest = max(self._longest_s, timeout_s + self.grace_s)
+        return (1 + ahead // self.size) * longest
+
+    def _acquire_queued(self, timeout_s: float) -> _Worker:
+        """:meth:`_acquire` with the queue-aware :meth:`wait_limit`; :class:`_NoWorker` past it."""
+        with self._queue_lock:
+            ahead = self._waiting
+            self._waiting += 1
+            self._longest_s = max(self._longest_s, timeout_s + self.grace_s)
+        wait_s = self.wait_limit(timeout_s, ahead)
+        try:
+            return self._acquire(wait_s)
+        except _NoWorker:
+            raise _NoWorker(f"no sandbox worker free within {wait_s:g} s") from None
+        finally:
+            with self._queue_lock:
+                self._waiting -= 1
+
     def _call(self, msg: bytes, budget: Budget) -> tuple[ExecResult | None, bool]:
         """One try on one worker: its result (None: the worker was dead before the query) and
         whether the outcome is no verdict and worth one more try."""
         timeout_s = budget.timeout_s
         try:
-            w = self._acquire(timeout_s)
-        except _NoWorker:
-            detail = f"no sandbox worker free within {timeout_s:g} s"
-            return ExecResult(Status.TIMEOUT_WALL, detail=detail, timeout_s=timeout_s), False
+            w = self._acquire_queued(timeout_s)
+        except _NoWorker as exc:
+            return ExecResult(Status.TIMEOUT_WALL, detail=str(exc), timeout_s=timeout_s), False
         alive = False
         try:
             body = w.call(msg, timeout_s + self.grace_s, self._max_frame)

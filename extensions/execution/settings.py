@@ -38,7 +38,8 @@ class EngineSettings:
     Time: ``timeout_s`` is a wall-clock backstop per statement (past it, or when a
     worker does not answer by ``timeout_s + grace_s`` and is killed without having
     used its CPU budget: ``timeout_wall``, tried once more, never cached); a call
-    waits at most ``timeout_s`` for a free worker (then ``timeout_wall``).
+    waits for a free worker at most as long as the calls queued before it may hold the
+    workers (``WorkerPool.wait_limit``; then ``timeout_wall``).
 
     Size: ``max_rows``, ``max_value_bytes`` and ``max_sql_bytes`` per statement;
     ``max_result_bytes`` for a whole result, measured in the worker before it

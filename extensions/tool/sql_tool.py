@@ -119,7 +119,7 @@ def _stopped(r: ExecResult, limits: ToolLimits) -> str:
     if r.status is Status.TIMEOUT_CPU:
         return f"stopped at the tool's budget of {r.max_cpu_s:g} CPU seconds; simplify the query or add a LIMIT"
     if r.detail.startswith("no sandbox worker free"):
-        return f"no sandbox free within {limits.timeout_s:g} s (the machine is busy); try again later"
+        return f"{r.detail.replace(' worker', '')} (the machine is busy); try again later"
     return f"no answer within {limits.timeout_s:g} s of wall-clock time (the machine is busy); try again later"
 
 

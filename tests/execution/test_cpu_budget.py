@@ -108,16 +108,45 @@ def test_a_stall_is_told_from_a_cpu_outcome_by_the_cpu_the_attempt_used():
     pool.close()
 
 
-def test_a_call_waits_for_a_free_worker_at_most_its_own_timeout(demo_paths):
+def test_a_call_waits_for_a_free_worker_no_longer_than_the_queue_ahead_of_it(demo_paths):
     hr = demo_paths["hr"]
-    with ExecutionEngine(workers=1, inline_budget_ms=0) as eng:
-        held = eng.pool._acquire(5.0)  # another episode's query holds the only worker
+    with ExecutionEngine(workers=1, grace_s=0.3, inline_budget_ms=0) as eng:
+        held = eng.pool._acquire(5.0)  # a stuck holder: nothing queued before the call, one hold's wait
         try:
+            t0 = time.monotonic()
             r = eng.execute(hr, "SELECT 1", timeout_s=0.2)
-            assert (r.status, r.detail) == (Status.TIMEOUT_WALL, "no sandbox worker free within 0.2 s")
+            waited = time.monotonic() - t0
+            assert (r.status, r.detail) == (Status.TIMEOUT_WALL, "no sandbox worker free within 0.5 s")
+            assert 0.5 <= waited < 5.0
         finally:
             eng.pool._release(held, True)
         assert eng.execute(hr, "SELECT 1", timeout_s=0.2).rows == ((1,),)  # not cached: the next call runs it
+
+
+def test_the_wait_for_a_worker_grows_with_the_calls_queued_before_it():
+    pool = WorkerPool(2, grace_s=0.5)  # no worker is started: the rule alone
+    assert [pool.wait_limit(1.0, ahead) for ahead in (0, 1, 2, 5)] == [1.5, 1.5, 3.0, 4.5]
+    pool.close()
+
+
+COUNT_TO = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < {n}) SELECT count(*) FROM c"
+
+
+@pytest.mark.slow
+def test_calls_queued_behind_slow_statements_are_not_cut_short(demo_paths):
+    """One worker, 8 calls at once, each about a third of its own timeout: the last waits for 7 holds.
+
+    Waiting only the call's own ``timeout_s`` for a worker, the later calls would end ``timeout_wall``
+    on a busy pool; the queue-aware limit lets every one of them run and give its verdict.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    hr = demo_paths["hr"]
+    sql = [COUNT_TO.format(n=1_000_000 + i) for i in range(8)]  # distinct: no cache
+    with ExecutionEngine(workers=1, grace_s=0.5, inline_budget_ms=0) as eng:
+        with ThreadPoolExecutor(8) as ex:
+            results = list(ex.map(lambda q: eng.execute(hr, q, timeout_s=1.5, max_cpu_s=0), sql))
+    assert [r.rows for r in results] == [((1_000_000 + i,),) for i in range(8)]
 
 
 @pytest.mark.slow
