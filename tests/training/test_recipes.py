@@ -141,7 +141,7 @@ def test_the_docs_quote_the_recipes():
     assert f"{d.tiny.sft_steps} SFT and {d.tiny.steps} GRPO steps" in training
     assert f"{d.multi_turn.sft_steps} steps by default with `--demo`" in multi_turn
     assert f"capped at {sizes.tool_rows} rows and {sizes.tool_chars} characters" in multi_turn
-    assert f"runs {a.demo.steps} steps per arm" in training
+    assert f"cross-database ablation in [ablation.md](ablation.md) runs {a.spider.steps} steps per arm" in training
     assert f"SFT warm-up {a.spider.sft_steps} steps" in abl and f"then per arm {a.spider.steps} GRPO steps" in abl
     assert f"runs {d.smollm2.sft_steps} SFT steps and {d.smollm2.steps} GRPO steps" in abl
     assert f"runs {a.demo.sft_steps} and {a.demo.steps}." in abl
