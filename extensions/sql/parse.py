@@ -76,14 +76,25 @@ class Parsed:
         return self.expression is not None and self.error is None
 
 
+_IS_WRITE: dict[type, bool] = {}  # node class -> is it one of WRITE_TYPES (or a subclass)
+
+
 def _parsed(sql: str, e: exp.Expression, error: str | None = None) -> Parsed:
-    """The outcome for a parsed statement: one walk of its tree finds any write and counts the nodes."""
+    """The outcome for a parsed statement: one walk of its tree finds any write and counts the nodes.
+
+    Whether a node is a write is decided once per node class (a dict lookup per node, not 15 subclass checks).
+    """
     write = False
     nodes = 0
+    is_write = _IS_WRITE
     for node in e.walk():
         nodes += 1
-        if not write and isinstance(node, WRITE_TYPES):
-            write = True
+        if not write:
+            cls = type(node)
+            found = is_write.get(cls)
+            if found is None:
+                found = is_write[cls] = issubclass(cls, WRITE_TYPES)
+            write = found
     query = isinstance(e, (exp.Query, exp.Values)) and not write
     return Parsed(sql, e, error, write, query, nodes)
 
