@@ -278,23 +278,38 @@ def pilot_table(doc: dict) -> str:
 
 def readme_ablation_table(doc: dict) -> str:
     lines = [
-        "| arm | seeds | held-out exec match [95% CI] | minus baseline, on the seeds both finished [95% CI], p |",
-        "|---|---|---|---|",
+        (
+            "| arm | seeds | held-out exec match [95% CI] | hallucination rate [95% CI] | groups with no reward "
+            "variance | exec match minus baseline [95% CI], p | hallucination minus baseline [95% CI], p |"
+        ),
+        "|---|---|---|---|---|---|---|",
     ]
+    hall = doc.get("paired_vs_baseline_hallucinated", {})
     for arm, res in doc["arms"].items():
-        cell = doc["paired_vs_baseline"].get(arm)
-        p = f", p = {_f(cell['p'], 3)}" if cell else ""
-        lines.append(f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(cell) + p if cell else '–'} |")
+        zero = [z for z in res["per_seed"].get("zero_std_group_frac") or [] if z is not None]
+        lines.append(
+            f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(res['hallucination_rate'])} | "
+            f"{_f(sum(zero) / len(zero), 2) if zero else '–'} | {_paired_p(doc['paired_vs_baseline'].get(arm))} | "
+            f"{_paired_p(hall.get(arm))} |"
+        )
     base = doc.get("base_model")
     if base:
-        lines.append(f"| base model, no training | – | {_f(base['metrics']['exec_match'])} | – |")
+        m = base["metrics"]
+        lines.append(
+            f"| base model, no training | – | {_f(m['exec_match'])} | {_f(m.get('hallucination_rate'))} | – | – | – |"
+        )
     c = doc["config"]
     lines.append(
         f"\n{doc['model']} on Spider databases never trained on (n = {c['heldout_n']} questions, "
         f"{len(set(doc['prompt_db_ids']))} databases); {_progress(doc)}; cluster "
-        f"bootstrap over seeds, databases and prompts. {_verdict(doc)} Details: docs/ablation.md."
+        f"bootstrap over seeds, databases and prompts; a difference is paired on the seeds both arms finished. "
+        f"{_verdict(doc)} Details: docs/ablation.md."
     )
     return "\n".join(lines)
+
+
+def _paired_p(cell: dict | None) -> str:
+    return f"{_ci(cell)}, p = {_f(cell['p'], 3)}" if cell else "–"
 
 
 def analysis_table(doc: dict) -> str:
