@@ -218,8 +218,52 @@ def ablation_table(doc: dict) -> str:
         "",
         _per_database(doc),
         "",
+        _findings(doc),
+        "",
         _verdict(doc),
     ]
+    return "\n".join(lines)
+
+
+def _direction(cell: dict, more: str, less: str) -> str:
+    """``more``/``less`` when the 95% interval excludes 0, else that no difference was shown."""
+    lo, hi = cell["ci95"]
+    return more if lo > 0 else less if hi < 0 else "no difference shown (the interval includes 0)"
+
+
+def _seed_mean(res: dict, key: str, digits: int = 2) -> str:
+    vals = [v for v in res["per_seed"].get(key) or [] if v is not None]
+    return _f(sum(vals) / len(vals), digits) if vals else "–"
+
+
+def _findings(doc: dict) -> str:
+    """What the numbers above say, each sentence with its figure (words follow the intervals, not hopes)."""
+    arms, paired = doc["arms"], doc["paired_vs_baseline"]
+    hall = doc.get("paired_vs_baseline_hallucinated", {})
+    lines = ["What the numbers say so far (means over seeds; differences paired against `baseline`):", ""]
+    shaped = [a for a in paired if a not in ("baseline", "sft_only")]
+    if "baseline" in arms:
+        zero = ", ".join(f"`{a}` {_seed_mean(arms[a], 'zero_std_group_frac')}" for a in ["baseline", *shaped])
+        lines.append(f"* **Reward signal.** Share of GRPO groups with no reward variance: {zero}.")
+    for arm in shaped:
+        lines.append(
+            f"* **`{arm}`, held-out exec match:** {_paired_p(paired[arm])}: "
+            f"{_direction(paired[arm], 'higher than baseline', 'lower than baseline')}."
+        )
+        if arm in hall:
+            lines.append(
+                f"* **`{arm}`, hallucination rate:** {_paired_p(hall[arm])}: "
+                f"{_direction(hall[arm], 'hallucinates more than baseline', 'hallucinates less than baseline')}."
+            )
+    if "sft_only" in paired:
+        sft, sft_hall = paired["sft_only"], hall.get("sft_only")
+        lines.append(
+            f"* **GRPO against its SFT start** (`sft_only` minus `baseline`), exec match {_paired_p(sft)}: "
+            f"{_direction(sft, 'GRPO lowered it', 'GRPO raised it')}; hallucination rate {_paired_p(sft_hall)}"
+            + (f": {_direction(sft_hall, 'GRPO lowered it', 'GRPO raised it')}." if sft_hall else ".")
+        )
+    for key, label in (("syntax_error_rate", "Syntax error rate"), ("structural_f1", "Structural F1")):
+        lines.append(f"* **{label}:** " + ", ".join(f"`{a}` {_seed_mean(r, key, 3)}" for a, r in arms.items()) + ".")
     return "\n".join(lines)
 
 
