@@ -49,6 +49,7 @@ class Schema:
     tables: tuple[Table, ...]
     _index: dict[str, Table] = field(default_factory=dict, compare=False, repr=False, hash=False)
     _cols: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _hash: int = field(default=0, init=False, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         self._index.clear()
@@ -56,6 +57,15 @@ class Schema:
         for t in self.tables:
             self._index[t.name.lower()] = t
             self._cols[t.name.lower()] = frozenset(c.name.lower() for c in t.columns)
+        object.__setattr__(self, "_hash", hash(self.tables))
+
+    def __hash__(self) -> int:
+        """The hash of ``tables``, computed once: a schema keys the resolution caches on every lookup."""
+        return self._hash
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        """Pickled as its tables alone: the index and the hash are rebuilt in the receiving process."""
+        return (type(self), (self.tables,))
 
     # -- queries ---------------------------------------------------------------------
     def table(self, name: str) -> Table | None:

@@ -91,3 +91,27 @@ def test_introspect_docstring_examples():
 
     result = doctest.testmod(introspect)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_equal_schemas_hash_alike_in_any_process():
+    """Equal schemas hash alike (they key the resolution caches), also one pickled under another hash seed."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    spec = {"Singer": ["id", "name"], "concert": ["id", "singer_id"]}
+    a, b = Schema.coerce(spec), Schema.coerce(dict(spec))
+    assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
+    assert Schema.coerce({"Singer": ["id"]}) != a
+    code = (
+        "import pickle, sys; from extensions.sql.schema import Schema; "
+        "sys.stdout.buffer.write(pickle.dumps(Schema.coerce({spec!r})))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    blob = subprocess.run(
+        [sys.executable, "-c", code.format(spec=spec)], env=env, capture_output=True, check=True
+    ).stdout
+    received = pickle.loads(blob)
+    assert received == a and hash(received) == hash(a) and {a: 1}[received] == 1
+    assert received.has_column("singer", "NAME") and received.table_names == ("Singer", "concert")
