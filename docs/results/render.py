@@ -330,10 +330,9 @@ def readme_ablation_table(doc: dict) -> str:
     ]
     hall = doc.get("paired_vs_baseline_hallucinated", {})
     for arm, res in doc["arms"].items():
-        zero = [z for z in res["per_seed"].get("zero_std_group_frac") or [] if z is not None]
         lines.append(
             f"| {arm} | {len(res['seeds'])} | {_ci(res['exec_match'])} | {_ci(res['hallucination_rate'])} | "
-            f"{_f(sum(zero) / len(zero), 2) if zero else '–'} | {_paired_p(doc['paired_vs_baseline'].get(arm))} | "
+            f"{_seed_mean(res, 'zero_std_group_frac')} | {_paired_p(doc['paired_vs_baseline'].get(arm))} | "
             f"{_paired_p(hall.get(arm))} |"
         )
     base = doc.get("base_model")
