@@ -1,6 +1,10 @@
 import ast
 import json
+import os
 import pathlib
+import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -95,11 +99,6 @@ def test_introspect_docstring_examples():
 
 def test_equal_schemas_hash_alike_in_any_process():
     """Equal schemas hash alike (they key the resolution caches), also one pickled under another hash seed."""
-    import os
-    import pickle
-    import subprocess
-    import sys
-
     spec = {"Singer": ["id", "name"], "concert": ["id", "singer_id"]}
     a, b = Schema.coerce(spec), Schema.coerce(dict(spec))
     assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
