@@ -240,7 +240,8 @@ def _findings(doc: dict) -> str:
     """What the numbers above say, each sentence with its figure (words follow the intervals, not hopes)."""
     arms, paired = doc["arms"], doc["paired_vs_baseline"]
     hall = doc.get("paired_vs_baseline_hallucinated", {})
-    lines = ["What the numbers say so far (means over seeds; differences paired against `baseline`):", ""]
+    when = "" if doc["progress"]["complete"] else " so far"
+    lines = [f"What the numbers say{when} (means over seeds; differences paired against `baseline`):", ""]
     shaped = [a for a in paired if a not in ("baseline", "sft_only")]
     if "baseline" in arms:
         zero = ", ".join(f"`{a}` {_seed_mean(arms[a], 'zero_std_group_frac')}" for a in ["baseline", *shaped])
