@@ -135,7 +135,7 @@ class RewardConfig(_Strict):
     baseline: Literal[PRESET_NAMES] = Field(
         "arctic", description="baseline preset (extensions.rewards.presets.PRESETS)"
     )  # type: ignore[valid-type]
-    enable_enhanced: bool = True
+    enable_enhanced: bool = False
     gating: Literal["wrong_only", "always"] = "wrong_only"
     schema_weight: float = Field(-0.5, le=0, description="penalty per hallucinated name")
     schema_penalty_cap: int | None = Field(2, ge=0, description="at most this many names are penalised (null: no cap)")

@@ -23,7 +23,7 @@ _CLAUSE_KEYWORDS = {"select": ("select", 0.3), "where": ("where", 0.3), "join": 
 
 def EnhancedRewardComputer(  # the promised name, spelled as the class it once was
     baseline_reward_fn: str | BaselineFn | None = None,
-    enable_enhanced: bool | None = None,
+    enable_enhanced: bool = True,
     schema_weight: float | None = None,
     structural_select_weight: float | None = None,
     structural_where_weight: float | None = None,
@@ -36,7 +36,8 @@ def EnhancedRewardComputer(  # the promised name, spelled as the class it once w
     Args:
         baseline_reward_fn: a preset name (``reward.baseline``) or a callable
             ``fn(solution_str, ground_truth) -> float | {"score": float}``; None keeps ``arctic``.
-        enable_enhanced: add shaping to the baseline (``reward.enable_enhanced``).
+        enable_enhanced: add shaping to the baseline (``reward.enable_enhanced``). True, as in the original
+            extension; :class:`RewardConfig` itself ships with shaping off.
         schema_weight: penalty per hallucinated table or column (``reward.schema_weight``, <= 0).
         structural_select_weight: weight of the SELECT items in the structural credit.
         structural_where_weight: weight of the WHERE predicates.

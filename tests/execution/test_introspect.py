@@ -63,7 +63,7 @@ def test_hallucinations_on_the_ordinary_tables_are_still_found(db):
 
 
 def test_sql_against_virtual_tables_gets_a_defined_status(db, engine):
-    rc = RewardComputer(RewardConfig(baseline="arctic", schema_weight=-0.1), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic", schema_weight=-0.1), engine=engine)
     gold = {"sql": "SELECT name FROM authors ORDER BY id", "db_path": db}
     ok = rc.compute_reward("```sql\nSELECT name FROM authors ORDER BY id\n```", gold)
     assert ok.details["status"] == "ok" and ok.breakdown["correct"] == 1.0

@@ -6,7 +6,7 @@ from extensions.rewards.combine import RewardComputer
 
 
 def test_batch_shapes_and_metric_names(engine, demo_paths):
-    computer = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    computer = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     funcs, weights = make_reward_funcs(computer)
     assert [f.__name__ for f in funcs] == ["sql_reward", *DEFAULT_COMPONENTS]
     assert weights == [1.0] + [0.0] * len(DEFAULT_COMPONENTS)
@@ -42,11 +42,13 @@ def test_batch_shapes_and_metric_names(engine, demo_paths):
 
 def test_unknown_component_rejected(engine):
     with pytest.raises(ValueError, match="unknown component"):
-        make_reward_funcs(RewardComputer(RewardConfig(baseline="arctic"), engine=engine), components=("nope",))
+        make_reward_funcs(
+            RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine), components=("nope",)
+        )
 
 
 def test_missing_ground_truth_gives_defined_rewards(engine):
-    funcs, _ = make_reward_funcs(RewardComputer(RewardConfig(baseline="arctic"), engine=engine))
+    funcs, _ = make_reward_funcs(RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine))
     assert funcs[0](prompts=["p"], completions=["SELECT 1"]) == [0.0]
 
 
@@ -61,7 +63,9 @@ def test_batch_larger_than_the_cache(engine, demo_paths):
     from extensions.integrations.trl import BreakdownCache
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    cache = BreakdownCache(RewardComputer(RewardConfig(baseline="arctic"), engine=engine), max_entries=3)
+    cache = BreakdownCache(
+        RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine), max_entries=3
+    )
     completions = [f"SELECT count(*) FROM employees WHERE id < {i}" for i in range(10)] + [
         "SELECT count(*) FROM employees"
     ]
@@ -75,7 +79,9 @@ def test_cache_is_bounded_in_bytes(engine, demo_paths):
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
     cache = BreakdownCache(
-        RewardComputer(RewardConfig(baseline="arctic"), engine=engine), max_entries=10_000, max_bytes=200_000
+        RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine),
+        max_entries=10_000,
+        max_bytes=200_000,
     )
     long = [f"SELECT count(*) FROM employees -- {i} {'x' * 50_000}" for i in range(12)]
     out = cache.breakdowns(long, [gt] * len(long))
@@ -89,7 +95,7 @@ def test_repeated_pairs_are_scored_once(engine, demo_paths):
     from extensions.integrations.breakdown_cache import BreakdownCache
 
     gt = {"sql": "SELECT count(*) FROM employees", "db_path": demo_paths["hr"]}
-    cache = BreakdownCache(RewardComputer(RewardConfig(baseline="arctic"), engine=engine))
+    cache = BreakdownCache(RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine))
     cache.breakdowns(["SELECT 1", "SELECT 1", "SELECT 2"], [gt, gt, gt])
     cache.breakdowns(["SELECT 1"], [dict(reversed(list(gt.items())))])  # same ground truth, other key order
     assert cache.stats() == {"entries": 2, "hits": 2, "misses": 2}

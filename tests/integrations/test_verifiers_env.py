@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
-    env = sqlenv.load_environment(**{"execution.workers": 1})
+    env = sqlenv.load_environment(**{"execution.workers": 1, "reward.enable_enhanced": True})
     assert type(env).__name__ == "SingleTurnEnv" and len(env.dataset) >= 300
     # SingleTurnEnv wraps our rubric in a RubricGroup with its own turn monitor.
     rubrics = getattr(env.rubric, "rubrics", [env.rubric])
@@ -42,7 +42,9 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     assert right == pytest.approx(1.0) and m_right["baseline"] == 1.0
     assert m_wrong["schema"] >= 1.0 and wrong < right
     # The weighted sum of the rubric equals our computer's total.
-    computer = sqlenv.RewardComputer(sqlenv.load_config(overrides=["execution.workers=1"]))
+    computer = sqlenv.RewardComputer(
+        sqlenv.load_config(overrides=["execution.workers=1", "reward.enable_enhanced=true"])
+    )
     wrong_text = "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>"
     total = computer.compute_reward(wrong_text, row["answer"]).total
     assert wrong == pytest.approx(total)

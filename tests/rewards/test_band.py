@@ -37,7 +37,7 @@ def quick_engine():
 
 def test_the_wrong_table_no_longer_outscores_the_right_one(engine, concerts):
     """Issue 19: `FROM stadium` scored 0.95 against 0.61 for the right table with a stray WHERE."""
-    rc = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     gold = {"sql": "SELECT count(*) FROM singer", "db_path": concerts}
     wrong_table = rc.compute_reward(answer("SELECT count(*) FROM stadium"), gold)
     right_table = rc.compute_reward(answer("SELECT count(*) FROM singer WHERE age > 30"), gold)
@@ -47,7 +47,10 @@ def test_the_wrong_table_no_longer_outscores_the_right_one(engine, concerts):
 
 @pytest.mark.parametrize("wrong_ceiling", [1.0, 0.3])
 def test_wrong_answers_stay_under_the_band(engine, concerts, wrong_ceiling):
-    rc = RewardComputer(RewardConfig(baseline="arctic", wrong_ceiling=wrong_ceiling, result_weight=1.0), engine=engine)
+    rc = RewardComputer(
+        RewardConfig(enable_enhanced=True, baseline="arctic", wrong_ceiling=wrong_ceiling, result_weight=1.0),
+        engine=engine,
+    )
     gold = {"sql": "SELECT name FROM singer WHERE age > 30", "db_path": concerts}
     wrong = [
         "SELECT name FROM singer WHERE age > 45",
@@ -65,7 +68,7 @@ def test_wrong_answers_stay_under_the_band(engine, concerts, wrong_ceiling):
 
 def test_a_timed_out_query_stays_below_an_executed_wrong_one(quick_engine, concerts):
     """Issue 18 item 9: both totalled 0.950 under arctic with all shaping."""
-    rc = RewardComputer(RewardConfig(baseline="arctic"), engine=quick_engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=quick_engine)
     gold = {"sql": "SELECT count(*) FROM singer", "db_path": concerts}
     cte = "WITH RECURSIVE r AS (SELECT 1 AS x UNION ALL SELECT x + 1 FROM r{}) SELECT count(*) FROM r"
     runaway = rc.compute_reward(answer(cte.format("")), gold)

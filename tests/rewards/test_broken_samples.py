@@ -43,7 +43,7 @@ def _broken_truths(demo_paths, corrupt_db):
 )
 def test_every_completion_of_a_broken_sample_scores_the_same(engine, demo_paths, corrupt_db, preset, case):
     gt = _broken_truths(demo_paths, corrupt_db)[case]
-    rc = RewardComputer(RewardConfig(baseline=preset), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline=preset), engine=engine)
     results = rc.compute_rewards(GROUP, [gt] * len(GROUP))
     assert {r.total for r in results} == {0.0}
     assert all(r.breakdown["broken"] == 1.0 and r.breakdown["shaping"] == 0.0 for r in results)
@@ -54,15 +54,15 @@ def test_every_completion_of_a_broken_sample_scores_the_same(engine, demo_paths,
 
 def test_broken_score_and_shape_broken_are_configurable(engine):
     gt = {"sql": GOLD, "db_path": "/nowhere/missing.sqlite"}
-    neutral = RewardComputer(RewardConfig(broken_score=-0.25), engine=engine)
+    neutral = RewardComputer(RewardConfig(enable_enhanced=True, broken_score=-0.25), engine=engine)
     assert {neutral.compute_reward(s, gt).total for s in GROUP} == {-0.25}
-    shaped = RewardComputer(RewardConfig(shape_broken=True), engine=engine)
+    shaped = RewardComputer(RewardConfig(enable_enhanced=True, shape_broken=True), engine=engine)
     totals = [shaped.compute_reward(s, gt).total for s in GROUP]
     assert len(set(totals)) > 1  # the old behaviour, on request: shaping pays for unverified text
 
 
 def test_verified_samples_are_not_broken(engine, demo_paths):
-    rc = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     results = rc.compute_rewards(GROUP, [{"sql": GOLD, "db_path": demo_paths["hr"]}] * len(GROUP))
     assert [r.breakdown["broken"] for r in results] == [0.0] * len(GROUP)
     assert results[0].total == 1.0 and max(r.total for r in results[1:]) < 1.0
@@ -70,7 +70,7 @@ def test_verified_samples_are_not_broken(engine, demo_paths):
 
 def test_broken_samples_warn_rate_limited_naming_the_database(engine, caplog, tmp_path):
     missing = str(tmp_path / "gone" / "unique_missing_for_this_test.sqlite")
-    rc = RewardComputer(RewardConfig(), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True), engine=engine)
     with caplog.at_level(logging.WARNING, logger="extensions.rewards.combine"):
         for s in GROUP * 3:
             rc.compute_reward(s, {"sql": GOLD, "db_path": missing})
@@ -90,7 +90,7 @@ def uncached_engine():
 def test_database_deleted_between_calls_becomes_neutral(uncached_engine, demo_paths, tmp_path):
     db = tmp_path / "hr_copy.sqlite"
     shutil.copy(demo_paths["hr"], db)
-    rc = RewardComputer(RewardConfig(), engine=uncached_engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True), engine=uncached_engine)
     gt = {"sql": GOLD, "db_path": str(db)}
     assert rc.compute_reward(GROUP[0], gt).total == 1.0
     db.unlink()
@@ -99,7 +99,7 @@ def test_database_deleted_between_calls_becomes_neutral(uncached_engine, demo_pa
 
 @pytest.mark.parametrize("size", [100_001, 20_000_000])
 def test_huge_completion_is_too_large_without_preprocessing(engine, demo_paths, size):
-    rc = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"), engine=engine)
     text = "<think>" + "x" * size + "</think><answer>```sql\nSELECT 1\n```</answer>"
     r = rc.compute_reward(text, {"sql": GOLD, "db_path": demo_paths["hr"]})
     assert r.breakdown["status_too_large"] == 1.0 and r.details["format_reason"] == "too_large"
@@ -109,7 +109,7 @@ def test_huge_completion_is_too_large_without_preprocessing(engine, demo_paths, 
 
 @pytest.mark.parametrize("shape", ["(", "abs(", "1+("])
 def test_too_deep_prediction_is_refused_but_the_sample_is_not_broken(engine, demo_paths, shape):
-    rc = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     sql = "SELECT " + shape * 3000 + "1" + ")" * 3000
     r = rc.compute_reward(f"```sql\n{sql}\n```", {"sql": GOLD, "db_path": demo_paths["hr"]})
     assert r.breakdown["status_too_deep"] == 1.0 and r.breakdown["broken"] == 0.0
@@ -121,7 +121,7 @@ def test_internal_error_is_neutral(engine, demo_paths):
         def _baseline(self, *a, **k):
             raise RuntimeError("boom")
 
-    r = Boom(RewardConfig(broken_score=0.0), engine=engine).compute_reward(
+    r = Boom(RewardConfig(enable_enhanced=True, broken_score=0.0), engine=engine).compute_reward(
         GROUP[0], {"sql": GOLD, "db_path": demo_paths["hr"]}
     )
     assert r.breakdown["status_internal_error"] == 1.0 and r.total == 0.0 and r.breakdown["broken"] == 1.0

@@ -44,7 +44,7 @@ def gt(demo_paths):
 
 def test_same_keys_and_finite_values(engine, gt):
     for preset in ("sql_r1", "arctic", "reasoning_sql", "combined"):
-        c = RewardComputer(RewardConfig(baseline=preset), engine=engine)
+        c = RewardComputer(RewardConfig(enable_enhanced=True, baseline=preset), engine=engine)
         inputs = [completion(s, "good") for s in CORRECT_SQL + WRONG_SQL] + [
             None,
             b"\xff\x00",
@@ -74,7 +74,7 @@ def test_same_keys_and_finite_values(engine, gt):
 
 
 def test_gold_error_is_never_correct(engine, gt):
-    c = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
+    c = RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"), engine=engine)
     bad = {"sql": "SELECT nope FROM employees", "db_path": gt["db_path"]}
     r = c.compute_reward(completion("SELECT nope FROM employees", "good"), bad)
     assert r.acc == 0.0 and r.breakdown["status_gold_error"] == 1.0
@@ -83,7 +83,7 @@ def test_gold_error_is_never_correct(engine, gt):
 
 def test_baseline_execution_signal_is_kept(engine, gt):
     """The original recomputed the baseline with execution hard-coded to 0."""
-    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    c = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     r = c.compute_reward(completion(GOLD, "good"), gt)
     assert r.baseline_total == 1.0 and r.total >= 1.0 and r.acc == 1.0
 
@@ -102,8 +102,10 @@ def test_callable_baseline_and_failures(engine, gt):
 
 
 def test_gating(engine, gt):
-    wrong_only = RewardComputer(RewardConfig(baseline="arctic", gating="wrong_only"), engine=engine)
-    always = RewardComputer(RewardConfig(baseline="arctic", gating="always"), engine=engine)
+    wrong_only = RewardComputer(
+        RewardConfig(enable_enhanced=True, baseline="arctic", gating="wrong_only"), engine=engine
+    )
+    always = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic", gating="always"), engine=engine)
     right = completion(CORRECT_SQL[2], "good")
     assert wrong_only.compute_reward(right, gt).total == 1.0
     assert always.compute_reward(right, gt).total > 1.0  # syntax credit added, never below the floor
@@ -118,13 +120,15 @@ def test_enhanced_disabled_is_the_baseline(engine, gt):
 
 
 def test_no_database_means_no_execution(engine):
-    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    c = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     r = c.compute_reward(completion(GOLD, "good"), GOLD)
     assert r.acc == 0.0 and r.breakdown["status_db_missing"] == 1.0
 
 
 def test_db_id_with_root(engine, demo_dir):
-    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, db_root=f"{demo_dir}/database")
+    c = RewardComputer(
+        RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine, db_root=f"{demo_dir}/database"
+    )
     assert c.compute_reward(completion(GOLD, "good"), {"sql": GOLD, "db_id": "hr"}).acc == 1.0
 
 
@@ -143,16 +147,18 @@ def test_extra_component(engine, gt):
         def compute(self, sql, gold, schema=None):
             return 0.1 if sql and len(sql) <= len(gold) else 0.0
 
-    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, extra_components=[Shorter()])
+    c = RewardComputer(
+        RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine, extra_components=[Shorter()]
+    )
     r = c.compute_reward(completion(WRONG_SQL[0], "good"), gt)
     assert r.breakdown["x_short"] == 0.1
 
 
 def test_invalid_arguments():
     with pytest.raises(ValueError):
-        RewardComputer(RewardConfig(baseline="nope"))
+        RewardComputer(RewardConfig(enable_enhanced=True, baseline="nope"))
     with pytest.raises(ValueError):
-        RewardComputer(RewardConfig(baseline="arctic", gating="sometimes"))
+        RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic", gating="sometimes"))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -195,6 +201,7 @@ def test_correct_always_beats_incorrect(
 ):
     fn = (lambda s, g: 0.5 if "salary" in (s or "") else 2.0) if preset == "callable" else None
     cfg = RewardConfig(
+        enable_enhanced=True,
         baseline="arctic" if fn else preset,
         gating=gating,
         schema_weight=schema_weight,
@@ -215,7 +222,7 @@ def test_correct_always_beats_incorrect(
 
 
 def test_db_fields_from_extra_info(engine, demo_paths):
-    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    c = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     sql = "SELECT count(*) FROM employees"
     r = c.compute_reward(completion(sql, "good"), sql, extra_info={"db_path": demo_paths["hr"], "index": 3})
     assert r.acc == 1.0
@@ -230,7 +237,9 @@ def test_internal_failures_are_logged_once(engine, gt, caplog):
         def compute(self, sql, gold, schema=None):
             raise KeyError("boom-unique-for-this-test")
 
-    c = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, extra_components=[Broken()])
+    c = RewardComputer(
+        RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine, extra_components=[Broken()]
+    )
     with caplog.at_level("WARNING"):
         for _ in range(3):
             r = c.compute_reward(completion(WRONG_SQL[1], "good"), gt)
@@ -244,8 +253,8 @@ def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
     from extensions.execution.introspect import load_schema
 
     explicit = load_schema(demo_paths["hr"])
-    fast = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
-    slow = RewardComputer(RewardConfig(baseline="arctic"), engine=engine)
+    fast = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
+    slow = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic"), engine=engine)
     for sql in WRONG_SQL + [
         "SELECT d.name, count(*) FROM employees e JOIN departments d ON e.department_id = d.id GROUP BY d.name"
     ]:
@@ -266,8 +275,10 @@ def test_compute_rewards_batch_equals_per_sample(engine, gt, demo_paths):
             gts.append(gt)
     sols += ["SELECT 1", "SELECT 1", None, "SELECT 1"]
     gts += [None, {"sql": "SELECT 1", "db_path": "/missing.sqlite"}, gt, "not json {"]
-    batch = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine).compute_rewards(sols, gts)
-    single = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
+    batch = RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"), engine=engine).compute_rewards(
+        sols, gts
+    )
+    single = RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"), engine=engine)
     assert len(batch) == len(sols)
     for got, sol, g in zip(batch, sols, gts):
         want = single.compute_reward(sol, g)
@@ -320,21 +331,21 @@ def test_compute_reward_async_gathered_equals_per_sample(engine, gt):
 
     sols = [completion(sql, fmt) for sql in CORRECT_SQL + WRONG_SQL for fmt in ("good", "plain")] + [None, b"\xff"]
     gts = [gt] * (len(sols) - 1) + ["not json {"]
-    comp = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
+    comp = RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"), engine=engine)
 
     async def gathered(c):
         return await asyncio.gather(*(c.compute_reward_async(s, g) for s, g in zip(sols, gts)))
 
     got = asyncio.run(gathered(comp))
     assert comp.stats()["async"] == {"batches": 1, "calls": len(sols)}
-    single = RewardComputer(RewardConfig(baseline="sql_r1"), engine=engine)
+    single = RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"), engine=engine)
     for r, s, g in zip(got, sols, gts):
         want = single.compute_reward(s, g)
         assert {k: v for k, v in r.breakdown.items() if k != "pred_time_ms"} == {
             k: v for k, v in want.breakdown.items() if k != "pred_time_ms"
         }
     # A computer stays picklable; the copy batches its own calls.
-    copy = pickle.loads(pickle.dumps(RewardComputer(RewardConfig(baseline="sql_r1"))))
+    copy = pickle.loads(pickle.dumps(RewardComputer(RewardConfig(enable_enhanced=True, baseline="sql_r1"))))
     assert copy.stats()["async"] == {"batches": 0, "calls": 0} and copy.keys == comp.keys
 
 

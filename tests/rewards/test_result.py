@@ -34,7 +34,12 @@ def test_every_row_does_not_game_it():
 def _computer(engine, weight=1.0):
     return RewardComputer(
         RewardConfig(
-            baseline="arctic", schema_weight=0.0, structural_weight=0.0, syntax_weight=0.0, result_weight=weight
+            enable_enhanced=True,
+            baseline="arctic",
+            schema_weight=0.0,
+            structural_weight=0.0,
+            syntax_weight=0.0,
+            result_weight=weight,
         ),
         engine=engine,
     )

@@ -21,10 +21,12 @@ def _outs():
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_config_and_keyword_constructors_agree(engine, demo_paths, preset):
     kw = dict(schema_weight=-0.3, syntax_weight=0.1, structural_weights={"select": 0.4}, structural_weight=0.9)
+    kw["enable_enhanced"] = True  # the keyword constructor keeps the original extension's default: shaping on
     by_cfg = RewardComputer(RewardConfig(baseline=preset, **kw), engine=engine)
     seed = dict(schema_weight=-0.3, syntax_weight=0.1, structural_select_weight=0.4)  # multiplier 0.4 + 0.3 + 0.2
     by_kw = EnhancedRewardComputer(baseline_reward_fn=preset, engine=engine, **seed)
     overrides = [f"reward.baseline={preset}", "reward.structural_weight=0.9", "reward.structural_weights.select=0.4"]
+    overrides.append("reward.enable_enhanced=true")
     by_load = RewardComputer(
         load_config(overrides=[*overrides, "reward.schema_weight=-0.3", "reward.syntax_weight=0.1"]), engine=engine
     )
@@ -92,4 +94,5 @@ def test_seed_structural_keywords_set_the_weights_and_their_sum():
     w = c.cfg.structural_weights
     assert (w["select"], w["where"], w["join_conditions"], w["tables"]) == (0.5, 0.3, 0.4, 0.3)
     assert c.cfg.structural_weight == pytest.approx(1.2)  # 0.5 + 0.4 + the seed's 0.3 for where
-    assert isinstance(c, RewardComputer) and EnhancedRewardComputer().cfg == RewardConfig()
+    assert isinstance(c, RewardComputer) and EnhancedRewardComputer().cfg == RewardConfig(enable_enhanced=True)
+    assert RewardConfig().enable_enhanced is False  # shaping is opt-in everywhere else

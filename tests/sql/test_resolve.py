@@ -76,7 +76,7 @@ def test_bird_style_backtick_hallucination_is_penalised_by_the_reward(demo_paths
     from extensions.config import RewardConfig
     from extensions.rewards.combine import RewardComputer
 
-    rc = RewardComputer(RewardConfig(baseline="arctic", schema_weight=-0.1))
+    rc = RewardComputer(RewardConfig(enable_enhanced=True, baseline="arctic", schema_weight=-0.1))
     gold = {"sql": "SELECT name FROM employees", "db_path": demo_paths["hr"]}
     for sql in ("SELECT `nme` FROM `employees`", "SELECT [nme] FROM [employees]", "SELECT nme FROM employees"):
         r = rc.compute_reward(f"```sql\n{sql}\n```", gold)

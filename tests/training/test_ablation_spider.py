@@ -6,11 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from extensions.config import RewardConfig
+from extensions.config import RewardConfig, load_config
 from extensions.data.spider_split import HELDOUT_DBS, TRAIN_DBS
 from extensions.training import ablation_report
 
-RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "results")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RESULTS = os.path.join(ROOT, "docs", "results")
 JSON = os.path.join(RESULTS, "ablation_spider.json")
 FOLDER = os.path.join(RESULTS, "ablation_spider")
 
@@ -85,10 +86,13 @@ def test_the_committed_json_is_what_the_committed_runs_collect_to(doc):
 def test_the_shipped_default_follows_the_verdict(doc):
     verdict = doc["verdict"]
     shipped_shaping = RewardConfig().enable_enhanced
+    training_configs = [load_config(os.path.join(ROOT, "configs", f"{n}.yaml")) for n in ("train_24gb", "verl_8gpu")]
     if verdict["default"] == "plain":
         assert shipped_shaping is False
+        assert [c.reward.enable_enhanced for c in training_configs] == [False, False]
     elif verdict["default"] == "shaped":
         assert shipped_shaping is True
+        assert [c.reward.enable_enhanced for c in training_configs] == [True, True]
     else:
         assert verdict["default"] is None
         assert min(len(s) for s in doc["progress"]["finished"].values()) < ablation_report.MIN_SEEDS

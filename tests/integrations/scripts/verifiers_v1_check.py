@@ -30,7 +30,7 @@ def score(task, text):
 
 def main():
     out = {"version": verifiers.__version__, "api": verifiers_api()}
-    taskset = load_environment(**{"execution.workers": 1})
+    taskset = load_environment(**{"execution.workers": 1, "reward.enable_enhanced": True})
     out["taskset_type"] = type(taskset).__name__
     tasks = list(taskset)
     out["n_tasks"] = len(tasks)
@@ -50,7 +50,7 @@ def main():
     from extensions.config import load_config
     from extensions.rewards.combine import RewardComputer
 
-    computer = RewardComputer(load_config(overrides=["execution.workers=1"]))
+    computer = RewardComputer(load_config(overrides=["execution.workers=1", "reward.enable_enhanced=true"]))
     out["wrong_total"] = computer.compute_reward(
         "<think>x</think><answer>```sql\nSELECT nme FROM employes\n```</answer>", task.data.answer
     ).total
