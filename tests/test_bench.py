@@ -9,6 +9,9 @@ import pathlib
 import pytest
 
 from extensions import bench
+from extensions.cli.bench.callers import RunOptions, hook_overrides
+from extensions.config import load_config
+from extensions.execution.engine import EngineSettings
 
 CALLERS = {
     "reference",
@@ -97,6 +100,14 @@ def test_report_renders_the_json(engine_report, capsys):
     row = next(line for line in md.splitlines() if line.startswith("| bundled demo"))
     assert f"{r['callers']['hook_async_engine_only']['speedup']:.1f}×" in row
     assert "Lowest verdict agreement with the reference, over every caller, database and round: 1.0000." in md
+
+
+def test_the_shaping_callers_opt_in_to_shaping_whatever_the_default():
+    opts = RunOptions(EngineSettings(workers=0))
+    shaped = load_config(overrides=hook_overrides(opts, shaping=True)).reward
+    plain = load_config(overrides=hook_overrides(opts, shaping=False)).reward
+    assert (shaped.enable_enhanced, plain.enable_enhanced) == (True, False)
+    assert shaped.model_dump() == {**plain.model_dump(), "enable_enhanced": True}
 
 
 def test_report_of_a_bad_file(tmp_path, capsys):

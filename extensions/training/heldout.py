@@ -29,7 +29,7 @@ def measuring_computer(engine: Any = None) -> Any:
     from extensions.config import RewardConfig
     from extensions.rewards.combine import RewardComputer
 
-    return RewardComputer(RewardConfig(baseline="arctic", gating="always"), engine=engine)
+    return RewardComputer(RewardConfig(baseline="arctic", enable_enhanced=True, gating="always"), engine=engine)
 
 
 def summarize(breakdowns: list[dict[str, float]]) -> dict[str, float]:

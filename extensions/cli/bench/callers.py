@@ -107,6 +107,11 @@ def run_reference(samples: list[Sample], timeout_s: float) -> dict:
     return {"verdicts": verdicts, "wall_s": wall, "lat": lat, "leaked_threads": ref.cleanup()}
 
 
+def _full_config(opts: RunOptions) -> RewardConfig:
+    """The full ``RewardComputer``'s config: arctic with every shaping component on (opted in explicitly)."""
+    return RewardConfig(baseline="arctic", enable_enhanced=True, semantics=opts.semantics)
+
+
 def _one_call(eng: ExecutionEngine, computer: Any, semantics: str) -> Callable[[Sample], tuple[bool, float, float]]:
     def call(s: Sample) -> tuple[bool, float, float]:
         t = time.perf_counter()
@@ -124,9 +129,7 @@ def run_threads(samples: list[Sample], opts: RunOptions, enhanced: bool = False)
     """Per-sample calls from ``opts.threads`` threads: how verl's reward loop calls a plain ``compute_score``."""
     eng = _engine(samples, opts)
     try:
-        computer = (
-            RewardComputer(RewardConfig(baseline="arctic", semantics=opts.semantics), engine=eng) if enhanced else None
-        )
+        computer = RewardComputer(_full_config(opts), engine=eng) if enhanced else None
         call = _one_call(eng, computer, opts.semantics)
         usage0, t0 = _usage(), time.perf_counter()
         with ThreadPoolExecutor(opts.threads) as ex:
@@ -152,7 +155,7 @@ def run_batch(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
     try:
         t0 = time.perf_counter()
         if enhanced:
-            computer = RewardComputer(RewardConfig(baseline="arctic", semantics=opts.semantics), engine=eng)
+            computer = RewardComputer(_full_config(opts), engine=eng)
             results = computer.compute_rewards(
                 [as_completion(s.pred) for s in samples], [{"sql": s.gold, "db_path": s.db_path} for s in samples]
             )
@@ -187,9 +190,7 @@ def run_async(samples: list[Sample], opts: RunOptions, enhanced: bool = False) -
     """One coroutine per sample gathered on one event loop: ``match_async`` / ``compute_reward_async``."""
     eng = _engine(samples, opts)
     try:
-        computer = (
-            RewardComputer(RewardConfig(baseline="arctic", semantics=opts.semantics), engine=eng) if enhanced else None
-        )
+        computer = RewardComputer(_full_config(opts), engine=eng) if enhanced else None
 
         async def one(s: Sample) -> bool:
             if computer is not None:
@@ -215,7 +216,7 @@ def hook_overrides(opts: RunOptions, *, shaping: bool) -> list[str]:
         "reward.baseline=arctic",
     ]
     out.append(f"execution.max_vm_steps={s.max_vm_steps}")
-    return out + ([] if shaping else ["reward.enable_enhanced=false"])
+    return out + [f"reward.enable_enhanced={str(shaping).lower()}"]  # explicit: the shipped default is off
 
 
 def run_hook_async(samples: list[Sample], opts: RunOptions, shaping: bool) -> dict:
