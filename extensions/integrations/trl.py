@@ -24,16 +24,24 @@ from extensions.integrations.breakdown_cache import BreakdownCache, completion_t
 from extensions.integrations.computers import get_computer
 from extensions.rewards.combine import RewardComputer
 
-DEFAULT_COMPONENTS = ("baseline", "acc", "format_ok", "executed", "schema", "structural", "syntax", "hallucinations")
+PLAIN_COMPONENTS = ("baseline", "acc", "format_ok", "executed")
+DEFAULT_COMPONENTS = (*PLAIN_COMPONENTS, "schema", "structural", "syntax", "hallucinations")
 
 RewardBatcher = BreakdownCache  # the name this class had before; it is a cache
-__all__ = ["DEFAULT_COMPONENTS", "BreakdownCache", "RewardBatcher", "completion_text", "make_reward_funcs"]
+__all__ = [
+    "DEFAULT_COMPONENTS",
+    "PLAIN_COMPONENTS",
+    "BreakdownCache",
+    "RewardBatcher",
+    "completion_text",
+    "make_reward_funcs",
+]
 
 
 def make_reward_funcs(
     computer: RewardComputer | None = None,
     *,
-    components: Sequence[str] = DEFAULT_COMPONENTS,
+    components: Sequence[str] | None = None,
     ground_truth_key: str = "ground_truth",
     config: str | None = None,
     overrides: Iterable[str] | str = (),
@@ -42,7 +50,8 @@ def make_reward_funcs(
 
     Args:
         computer: the reward computer; when ``None`` it is built from ``config`` and ``overrides``.
-        components: breakdown keys logged as zero-weight functions.
+        components: breakdown keys logged as zero-weight functions; None logs ``DEFAULT_COMPONENTS`` when
+            shaping is on and ``PLAIN_COMPONENTS`` when it is off (the shaping keys would only log zeros).
         ground_truth_key: the dataset column holding the ground truth.
         config: a YAML config path (else ``$EXTENSIONS_CONFIG``, else defaults).
         overrides: ``section.key=value`` items (a list or a comma-separated string).
@@ -59,6 +68,8 @@ def make_reward_funcs(
     extensions.errors.ConfigError: reward.baselin: unknown key (got 'arctic'); did you mean reward.baseline?
     """
     computer = computer if computer is not None else get_computer(config=config, overrides=overrides)
+    if components is None:
+        components = DEFAULT_COMPONENTS if computer.enable_enhanced else PLAIN_COMPONENTS
     unknown = [c for c in components if c not in computer.keys]
     if unknown:
         raise ConfigError(f"unknown component(s) {unknown}; available: {', '.join(computer.keys)}")

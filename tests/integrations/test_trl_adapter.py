@@ -1,8 +1,14 @@
 import pytest
 
 from extensions.config import RewardConfig
-from extensions.integrations.trl import DEFAULT_COMPONENTS, completion_text, make_reward_funcs
+from extensions.integrations.trl import DEFAULT_COMPONENTS, PLAIN_COMPONENTS, completion_text, make_reward_funcs
 from extensions.rewards.combine import RewardComputer
+
+
+def test_shaping_off_logs_no_shaping_components(engine):
+    funcs, weights = make_reward_funcs(RewardComputer(RewardConfig(enable_enhanced=False), engine=engine))
+    assert [f.__name__ for f in funcs] == ["sql_reward", *PLAIN_COMPONENTS] and "hallucinations" not in PLAIN_COMPONENTS
+    assert weights == [1.0] + [0.0] * len(PLAIN_COMPONENTS)
 
 
 def test_batch_shapes_and_metric_names(engine, demo_paths):
