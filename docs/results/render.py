@@ -264,8 +264,26 @@ def _findings(doc: dict) -> str:
             + (f": {_direction(sft_hall, 'GRPO lowered it', 'GRPO raised it')}." if sft_hall else ".")
         )
     for key, label in (("syntax_error_rate", "Syntax error rate"), ("structural_f1", "Structural F1")):
-        lines.append(f"* **{label}:** " + ", ".join(f"`{a}` {_seed_mean(r, key, 3)}" for a, r in arms.items()) + ".")
+        sides = "; ".join(f"`{a}` {_seed_side(doc, a, key)}" for a in shaped if _seed_side(doc, a, key))
+        lines.append(
+            f"* **{label}:** "
+            + ", ".join(f"`{a}` {_seed_mean(r, key, 3)}" for a, r in arms.items())
+            + (f"; {sides}" if sides else "")
+            + "."
+        )
     return "\n".join(lines)
+
+
+def _seed_side(doc: dict, arm: str, key: str, *, short: bool = False) -> str:
+    """``arm`` against baseline seed by seed on a metric kept per seed only (empty when not collected)."""
+    cell = (doc.get("seed_level_vs_baseline", {}).get(arm) or {}).get(key)
+    if not cell:
+        return ""
+    n = len(cell["seeds"])
+    side = (
+        f"higher than `baseline` in {cell['higher']} of {n} seeds and lower in {cell['lower']}, p = {_f(cell['p'], 3)}"
+    )
+    return side if short else f"{side} (sign-flip test over seeds; {n} seeds allow no p below {_f(2 / 2**n, 3)})"
 
 
 def _per_database(doc: dict) -> str:
@@ -347,9 +365,31 @@ def readme_ablation_table(doc: dict) -> str:
         f"\n{doc['model']} on Spider databases never trained on (n = {c['heldout_n']} questions, "
         f"{len(set(doc['prompt_db_ids']))} databases); {_progress(doc)}; cluster "
         f"bootstrap over seeds, databases and prompts; a difference is paired on the seeds both arms finished. "
-        f"{_verdict(doc)} Details: docs/ablation.md."
+        f"{_shown(doc)}{_verdict(doc)} Details: docs/ablation.md."
     )
     return "\n".join(lines)
+
+
+def _shown(doc: dict) -> str:
+    """One sentence per shaped arm for the README: its exec match, reward signal and where it lost, from the JSON."""
+    out = []
+    for arm, cell in doc["paired_vs_baseline"].items():
+        if arm in ("baseline", "sft_only"):
+            continue
+        res, base = doc["arms"][arm], doc["arms"]["baseline"]
+        lost = [
+            f"{label} {_seed_mean(res, key, 3)} against {_seed_mean(base, key, 3)}, "
+            + _seed_side(doc, arm, key, short=True)
+            for key, label in (("syntax_error_rate", "syntax errors"), ("structural_f1", "structural F1"))
+            if _seed_side(doc, arm, key)
+        ]
+        out.append(
+            f"`{arm}` left {_seed_mean(res, 'zero_std_group_frac')} of GRPO groups without reward variance "
+            f"(`baseline` {_seed_mean(base, 'zero_std_group_frac')}); held-out exec match: "
+            f"{_direction(cell, 'higher than baseline', 'lower than baseline')}"
+            + (f"; {'; '.join(lost)}. " if lost else ". ")
+        )
+    return "".join(out)
 
 
 def _paired_p(cell: dict | None) -> str:

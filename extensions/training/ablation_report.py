@@ -10,6 +10,9 @@ The document (``docs/results/ablation_spider.json`` for the cross-database run) 
 * ``per_prompt``: ``{arm: {seed: {"exec_match": [0/1 ...], "hallucinated": [0/1 ...]}}}`` in prompt order;
 * ``paired_vs_baseline``: ``{arm: {"diff", "ci95", "p", "method", "cluster", "clusters", "design_effect",
   "discordant", "seeds"}}`` on held-out exec match, and ``paired_vs_baseline_hallucinated`` likewise;
+* ``seed_level_vs_baseline``: ``{arm: {metric: {"diff", "higher", "lower", "seeds", "p"}, "method", "cluster"}}``
+  for the metrics kept per seed only (syntax errors, structural F1, groups with no reward variance): a paired
+  sign-flip test over seeds;
 * ``provenance``: ``{arm: {seed: {"commit", "config_hash", ...}}}``; ``verdict``: the default the evidence supports;
 * ``progress``: ``{"planned", "finished", "complete"}``: the planned and finished GRPO runs per arm (a run that
   spans sittings is collected as it goes; its verdict stays None until enough seeds finish).
@@ -33,6 +36,8 @@ from extensions.training import stats
 
 PER_PROMPT = (("exec_match", "exec_match"), ("hallucinated", "hallucination_rate"))
 SEED_METRICS = ("exec_match", "hallucination_rate", "syntax_error_rate", "structural_f1", "zero_std_group_frac")
+SEED_LEVEL_METRICS = ("syntax_error_rate", "structural_f1", "zero_std_group_frac")
+SEED_LEVEL = "exact paired sign-flip test over seeds on each seed's value (all 2^k sign patterns; two-sided)"
 REFERENCE = "sft_only"
 
 
@@ -171,6 +176,43 @@ def _paired(runs: dict[str, dict[int, dict]], key: str, unit: str, clusters: lis
     return out
 
 
+def seed_level(runs: dict[str, dict[int, dict]]) -> dict[str, Any]:
+    """Each arm against ``baseline`` on the metrics kept per seed only, paired by seed.
+
+    Args:
+        runs: ``{arm: {seed: result}}`` as :func:`load_runs` returns it.
+
+    Returns:
+        ``{arm: {metric: {"diff", "higher", "lower", "seeds", "p"}, "method", "cluster"}}``; ``diff`` is the mean
+        over seeds of the arm's value minus baseline's, ``higher``/``lower`` count the seeds on each side.
+
+    >>> one = lambda v: {0: {"metrics": {"syntax_error_rate": v}}}
+    >>> seed_level({"baseline": one(0.1), "all": one(0.3)})["all"]["syntax_error_rate"]["higher"]
+    1
+    """
+    base = runs.get("baseline", {})
+    out: dict[str, Any] = {}
+    for arm, seeds in runs.items():
+        if arm == "baseline":
+            continue
+        cells: dict[str, Any] = {}
+        for m in SEED_LEVEL_METRICS:
+            pairs = [(s, seeds[s]["metrics"].get(m), base[s]["metrics"].get(m)) for s in seeds if s in base]
+            diffs = {s: a - b for s, a, b in pairs if a is not None and b is not None}
+            if diffs:
+                d = list(diffs.values())
+                cells[m] = {
+                    "diff": round(sum(d) / len(d), 6),
+                    "higher": sum(x > 0 for x in d),
+                    "lower": sum(x < 0 for x in d),
+                    "seeds": list(diffs),
+                    "p": stats.sign_flip_p(d),
+                }
+        if cells:
+            out[arm] = {**cells, "method": SEED_LEVEL, "cluster": "seed"}
+    return out
+
+
 def collect(out: str) -> dict[str, Any]:
     """The results document of the finished, planned runs in ``out`` (see the module docstring).
 
@@ -204,6 +246,7 @@ def collect(out: str) -> dict[str, Any]:
         "paired_vs_baseline": (paired := _paired(runs, "exec_match", unit, clusters)),
         "verdict": verdict(paired),
         "paired_vs_baseline_hallucinated": _paired(runs, "hallucinated", unit, clusters),
+        "seed_level_vs_baseline": seed_level(runs),
         "provenance": provenance,
         "progress": progress(plan, runs),
         "cpu_hours": round(cpu / 3600, 2),

@@ -1,5 +1,6 @@
 """The committed cross-database ablation: its schema, an independent recomputation, and the default it chose."""
 
+import itertools
 import json
 import os
 
@@ -77,9 +78,38 @@ def test_the_paired_intervals_recompute_from_the_per_prompt_lists(doc):
         assert cell["cluster"] == "database" and cell["clusters"] == len(HELDOUT_DBS)
 
 
+def test_the_seed_level_comparisons_recompute_from_the_per_seed_values(doc):
+    base = doc["arms"]["baseline"]
+    checked = 0
+    for arm, cells in doc["seed_level_vs_baseline"].items():
+        assert cells["cluster"] == "seed" and "sign-flip" in cells["method"]
+        res = doc["arms"][arm]
+        for key in ablation_report.SEED_LEVEL_METRICS:
+            if key not in cells:
+                continue
+            c = cells[key]
+            d = [
+                res["per_seed"][key][res["seeds"].index(s)] - base["per_seed"][key][base["seeds"].index(s)]
+                for s in c["seeds"]
+            ]
+            assert (c["higher"], c["lower"]) == (sum(x > 0 for x in d), sum(x < 0 for x in d))
+            totals = [abs(float(np.dot(signs, d))) for signs in itertools.product((1, -1), repeat=len(d))]
+            assert c["p"] == pytest.approx(np.mean([t >= abs(sum(d)) - 1e-9 for t in totals]))
+            checked += 1
+    assert checked >= 2 and doc["seed_level_vs_baseline"]["all"]["syntax_error_rate"]["seeds"] == base["seeds"]
+
+
 def test_the_committed_json_is_what_the_committed_runs_collect_to(doc):
     again = ablation_report.collect(FOLDER)
-    for key in ("per_prompt", "paired_vs_baseline", "verdict", "split", "prompt_ids", "provenance"):
+    for key in (
+        "per_prompt",
+        "paired_vs_baseline",
+        "seed_level_vs_baseline",
+        "verdict",
+        "split",
+        "prompt_ids",
+        "provenance",
+    ):
         assert again[key] == doc[key], key
 
 
