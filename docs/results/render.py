@@ -242,7 +242,7 @@ def _findings(doc: dict) -> str:
     hall = doc.get("paired_vs_baseline_hallucinated", {})
     when = "" if doc["progress"]["complete"] else " so far"
     lines = [f"What the numbers say{when} (means over seeds; differences paired against `baseline`):", ""]
-    shaped = [a for a in paired if a not in ("baseline", "sft_only")]
+    shaped = _shaped_arms(doc)
     if "baseline" in arms:
         zero = ", ".join(f"`{a}` {_seed_mean(arms[a], 'zero_std_group_frac')}" for a in ["baseline", *shaped])
         lines.append(f"* **Reward signal.** Share of GRPO groups with no reward variance: {zero}.")
@@ -264,7 +264,7 @@ def _findings(doc: dict) -> str:
             + (f": {_direction(sft_hall, 'GRPO lowered it', 'GRPO raised it')}." if sft_hall else ".")
         )
     for key, label in (("syntax_error_rate", "Syntax error rate"), ("structural_f1", "Structural F1")):
-        sides = "; ".join(f"`{a}` {_seed_side(doc, a, key)}" for a in shaped if _seed_side(doc, a, key))
+        sides = "; ".join(f"`{a}` {side}" for a in shaped if (side := _seed_side(doc, a, key)))
         lines.append(
             f"* **{label}:** "
             + ", ".join(f"`{a}` {_seed_mean(r, key, 3)}" for a, r in arms.items())
@@ -272,6 +272,11 @@ def _findings(doc: dict) -> str:
             + "."
         )
     return "\n".join(lines)
+
+
+def _shaped_arms(doc: dict) -> list[str]:
+    """The arms compared with ``baseline`` other than ``sft_only`` (the shaping arms)."""
+    return [a for a in doc["paired_vs_baseline"] if a not in ("baseline", "sft_only")]
 
 
 def _seed_side(doc: dict, arm: str, key: str, *, short: bool = False) -> str:
@@ -373,15 +378,12 @@ def readme_ablation_table(doc: dict) -> str:
 def _shown(doc: dict) -> str:
     """One sentence per shaped arm for the README: its exec match, reward signal and where it lost, from the JSON."""
     out = []
-    for arm, cell in doc["paired_vs_baseline"].items():
-        if arm in ("baseline", "sft_only"):
-            continue
-        res, base = doc["arms"][arm], doc["arms"]["baseline"]
+    for arm in _shaped_arms(doc):
+        cell, res, base = doc["paired_vs_baseline"][arm], doc["arms"][arm], doc["arms"]["baseline"]
         lost = [
-            f"{label} {_seed_mean(res, key, 3)} against {_seed_mean(base, key, 3)}, "
-            + _seed_side(doc, arm, key, short=True)
+            f"{label} {_seed_mean(res, key, 3)} against {_seed_mean(base, key, 3)}, {side}"
             for key, label in (("syntax_error_rate", "syntax errors"), ("structural_f1", "structural F1"))
-            if _seed_side(doc, arm, key)
+            if (side := _seed_side(doc, arm, key, short=True))
         ]
         out.append(
             f"`{arm}` left {_seed_mean(res, 'zero_std_group_frac')} of GRPO groups without reward variance "
