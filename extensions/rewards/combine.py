@@ -30,7 +30,7 @@ Shaping keeps the baseline's execution signal between wrong answers (see :mod:`e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ from extensions.rewards.presets import PRESETS, Preset
 from extensions.rewards.rollout import Rollout
 from extensions.rewards.schema_aware import SchemaAwareReward
 from extensions.rewards.structural import StructuralReward
+from extensions.sql.clauses import warm_components
 from extensions.sql.extract import Extraction, extract_sql
 from extensions.sql.guard import check_sql
 from extensions.sql.resolve import Resolution, resolve_names
@@ -349,6 +350,7 @@ class RewardComputer:
         items = [(p.gt.db_paths, p.extraction.sql, p.gt.sql) for p in distinct if self._runnable(p)]
         if items:
             self.engine.execute_batch(items, semantics=self.cfg.semantics, keep_distinct=self.cfg.keep_distinct)  # type: ignore[arg-type]
+        self._settle(distinct, memo)
         return [self._score_safely(p, memo) for p in prepared]
 
     async def compute_reward_async(
@@ -382,6 +384,27 @@ class RewardComputer:
         except Exception as exc:
             log_once(log, f"compute:{type(exc).__name__}", "internal error in compute_reward: %r", exc, exc_info=True)
             return self._internal_error(exc)
+
+    def _settle(self, distinct: Iterable[Prepared], memo: _BatchMemo) -> None:
+        """A batch's verdicts, then the analysis of what will be shaped, each in one pass before scoring.
+
+        Every distinct sample's verdict is looked up first (into ``memo``); with shaping, the
+        statements of the samples that will be shaped are then parsed and split into clauses
+        (:func:`warm_components`). Phase by phase is faster than sample by sample, and scoring reads
+        the same values either way. A failure here is logged once and left to scoring, which handles
+        each sample on its own.
+        """
+        try:
+            texts: list[str | None] = []
+            for p in distinct:
+                match, status, _ = self._execute(p, memo)
+                if self.cfg.enable_enhanced:
+                    ro = Rollout(p.extraction, p.gt.sql or "", match, status, self.structural_reward)
+                    if self._shapes(ro, p):
+                        texts += (ro.sql, ro.gold_sql)
+            warm_components(texts)
+        except Exception as exc:
+            log_once(log, f"settle:{type(exc).__name__}", "internal error settling a batch: %r", exc, exc_info=True)
 
     # -- stages -----------------------------------------------------------------------------------
     def _prepare(
@@ -484,7 +507,7 @@ class RewardComputer:
         if ro.broken and not self.cfg.shape_broken:
             return self._broken(ro, p, details)
         baseline, comps = self._baseline(ro, p, details)
-        shape = self.cfg.enable_enhanced and not p.gt.error and not (self.cfg.gating == "wrong_only" and ro.correct)
+        shape = self._shapes(ro, p)
         details["shaping_computed"] = shape
         scored, pos, neg = self._shaping(ro, p, details, memo) if shape else (Scored(0.0), 0.0, 0.0)
         if self.cfg.enable_enhanced:
@@ -494,6 +517,12 @@ class RewardComputer:
         scored.total, scored.baseline, scored.components, scored.shaping = total, baseline, comps, applied
         details["extras"] = scored.extras
         return self._finish(scored, ro, details)
+
+    def _shapes(self, ro: Rollout, p: Prepared) -> bool:
+        """Whether stage 4 runs: shaping on, a sample that can be verified, a usable gold, not gated off."""
+        if not self.cfg.enable_enhanced or p.gt.error or (ro.broken and not self.cfg.shape_broken):
+            return False
+        return not (self.cfg.gating == "wrong_only" and ro.correct)
 
     def _baseline(self, ro: Rollout, p: Prepared, details: dict[str, Any]) -> tuple[float, dict[str, float]]:
         """Stage 3: the preset's components and their sum (or the user's callable)."""

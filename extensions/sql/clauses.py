@@ -23,12 +23,13 @@ one predicate.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from sqlglot import exp
 
 from extensions._util.log import log_once
 from extensions.sql.memo import memoize, text_bytes
-from extensions.sql.parse import parse_sql
+from extensions.sql.parse import PARSE_CACHE_BYTES, PARSE_CACHE_ENTRIES, parse_sql, tree_bytes
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ CLAUSES: tuple[str, ...] = (
     "limit",
     "set_ops",
 )
+# A warm-up fills at most a quarter of the parse cache, so it never evicts what it has just warmed.
+WARM_STATEMENTS = PARSE_CACHE_ENTRIES // 4
+WARM_BYTES = PARSE_CACHE_BYTES // 4
 
 
 def _canon(node: object) -> str:
@@ -170,6 +174,39 @@ def clause_components(sql: str) -> dict[str, tuple[str, ...]] | None:
             log, f"clauses:{type(exc).__name__}", "clause analysis failed (%r); no structural credit for this SQL", exc
         )
         return None
+
+
+def warm_components(
+    statements: Iterable[object], *, max_statements: int = WARM_STATEMENTS, max_bytes: int = WARM_BYTES
+) -> int:
+    """Analyse a batch's statements in one pass, before they are scored one by one; never raises.
+
+    Parsing and splitting a batch's statements back to back, rather than interleaved with the
+    rest of each sample's scoring, is measurably faster (``bench engine``'s shaping callers).
+    Later :func:`clause_components` and :func:`~extensions.sql.parse.parse_sql` calls on the same
+    text are cache hits with the same values. The pass stops once its parse trees reach
+    ``max_bytes`` or ``max_statements``, so it never evicts what it has just warmed; the rest is
+    analysed when scored, as without a warm-up.
+
+    Args:
+        statements: the statements (repeats and non-text are skipped).
+        max_statements: the most distinct statements analysed.
+        max_bytes: the most parse-cache bytes the analysed statements may take.
+
+    Returns:
+        How many distinct statements were analysed.
+
+    >>> warm_components(["SELECT a FROM t", "SELECT a FROM t", None, "SELECT b FROM t"])
+    2
+    """
+    done = spent = 0
+    for sql in dict.fromkeys(s for s in statements if isinstance(s, str)):
+        if done >= max_statements or spent >= max_bytes:
+            break
+        spent += tree_bytes(parse_sql(sql))
+        clause_components(sql)
+        done += 1
+    return done
 
 
 def f1(pred: tuple[str, ...], gold: tuple[str, ...]) -> float:

@@ -133,15 +133,25 @@ def _quiet() -> Iterator[None]:
         _local.quiet = previous
 
 
-def _tree_bytes(parsed: Parsed) -> int:
-    """Estimated bytes held by a parse tree: a fixed cost per node."""
+def tree_bytes(parsed: Parsed) -> int:
+    """Estimated bytes a parse holds in the cache: a fixed cost per node plus its text.
+
+    Args:
+        parsed: an outcome of :func:`parse_sql`.
+
+    Returns:
+        The bytes the parse cache charges for it.
+
+    >>> tree_bytes(parse_sql("SELECT a FROM t")) > tree_bytes(parse_sql("SELECT"))
+    True
+    """
     if parsed.expression is None:
         return text_bytes(parsed.error)
     nodes = parsed.nodes or sum(1 for _ in parsed.expression.walk())
     return NODE_BYTES * nodes + text_bytes(parsed.sql)
 
 
-@memoize(PARSE_CACHE_ENTRIES, PARSE_CACHE_BYTES, value_bytes=_tree_bytes)
+@memoize(PARSE_CACHE_ENTRIES, PARSE_CACHE_BYTES, value_bytes=tree_bytes)
 def _parse(sql: str, max_chars: int) -> Parsed:
     refused = check_sql(sql, max_chars=max_chars)
     if refused is not None:

@@ -247,6 +247,24 @@ def test_internal_failures_are_logged_once(engine, gt, caplog):
     assert sum("boom-unique-for-this-test" in rec.getMessage() for rec in caplog.records) == 1
 
 
+def test_a_batch_whose_one_pass_analysis_fails_is_still_scored_sample_by_sample(engine, gt, caplog, monkeypatch):
+    """The batch's one-pass analysis only warms caches: if it fails, scoring still gives every sample its result."""
+    sols = [completion(sql, "good") for sql in CORRECT_SQL + WRONG_SQL]
+    config = RewardConfig(enable_enhanced=True, baseline="arctic")
+    want = RewardComputer(config, engine=engine).compute_rewards(sols, [gt] * len(sols))
+
+    def broken(statements):
+        raise MemoryError("warm-boom-unique-for-this-test")
+
+    monkeypatch.setattr("extensions.rewards.combine.warm_components", broken)
+    with caplog.at_level("WARNING"):
+        for _ in range(2):
+            got = RewardComputer(config, engine=engine).compute_rewards(sols, [gt] * len(sols))
+            assert [r.breakdown["score"] for r in got] == [r.breakdown["score"] for r in want]
+            assert [r.details["status"] for r in got] == [r.details["status"] for r in want]
+    assert sum("warm-boom-unique-for-this-test" in rec.getMessage() for rec in caplog.records) == 1
+
+
 def test_schema_penalty_same_with_sqlite_shortcut(engine, gt, demo_paths):
     """Without an explicit schema, a prediction SQLite compiled skips the name resolver:
     the penalty must equal the resolver's against the same database's schema."""
