@@ -317,8 +317,9 @@ class RewardComputer:
         """Reward a batch: the same results as :meth:`compute_reward` per sample. Never raises.
 
         The batch's distinct gold and predicted statements run first (in the calling thread where
-        the inline lane settles them, the rest across the worker processes); each sample is then
-        scored from cache.
+        the inline lane settles them, the rest across the worker processes); then each distinct
+        sample's verdict and, with shaping, the parse of what will be shaped, one pass each
+        (:meth:`_settle`); each sample is then scored from cache.
         """
         n = len(solution_strs)
         memo = _BatchMemo(share=self.baseline_fn is None and not self.extra_components)
