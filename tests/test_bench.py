@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 from extensions import bench
+from extensions._util.version import code_version
 from extensions.cli.bench.callers import RunOptions, hook_overrides
 from extensions.config import load_config
 from extensions.execution.engine import EngineSettings
@@ -133,6 +134,8 @@ def test_memory_bench_tiny(capsys, tmp_path):
         "--cache-entries",
         "5",
     )
+    assert out["provenance"]["commit"] == code_version()[0]  # which code measured it, and how it was asked
+    assert out["provenance"]["argv"][:3] == ["memory", "--n-databases", "6"]
     for mode in ("inline_lane", "workers_only"):
         m = out["memory"][mode]
         assert m["calls"] == 36 and len(m["samples"]) == 2

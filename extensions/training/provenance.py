@@ -13,11 +13,10 @@ import functools
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-import extensions
+from extensions._util.version import code_version
 
 FIELDS = ("commit", "dirty", "config_hash", "model_hash", "plan_hash", "platform")
 LIBRARIES = ("torch", "transformers", "trl", "peft", "sqlglot")
@@ -36,29 +35,6 @@ def digest(obj: Any) -> str:
     True
     """
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-@functools.lru_cache(maxsize=1)
-def code_version() -> tuple[str, bool | None]:
-    """``(commit, dirty)`` of the checkout the ``extensions`` package is imported from.
-
-    Returns:
-        The full commit hash and whether tracked files differ from it; ``("unknown", None)`` outside a git
-        checkout (an installed wheel).
-    """
-    folder = os.path.dirname(os.path.abspath(extensions.__file__))
-
-    def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True, timeout=30)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode != 0:
-            return "unknown", None
-        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip() != ""
-        return head.stdout.strip(), dirty
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", None
 
 
 @functools.lru_cache(maxsize=8)

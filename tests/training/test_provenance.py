@@ -5,8 +5,9 @@ import os
 
 import pytest
 
+from extensions._util.version import code_version
 from extensions.training import ablation, ablation_report
-from extensions.training.provenance import FIELDS, code_version, digest, mismatches, model_hash, record
+from extensions.training.provenance import FIELDS, digest, mismatches, model_hash, record
 from extensions.training.stats import clustered_diff
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

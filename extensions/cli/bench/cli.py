@@ -42,9 +42,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import sqlite3
+import sys
 import tempfile
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 
+from extensions._util.version import code_version
 from extensions.cli.bench.engine import cmd_engine
 from extensions.cli.bench.guard import cmd_guard
 from extensions.cli.bench.instructions import cmd_instructions
@@ -147,6 +152,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def provenance(argv: list[str] | None) -> dict[str, object]:
+    """What produced a benchmark's JSON: the code's commit, the command's arguments and the libraries that time it.
+
+    Args:
+        argv: the arguments after ``python -m extensions.bench`` (None: this process's own).
+
+    Returns:
+        ``{"commit", "dirty", "argv", "python", "sqlite", "sqlglot"}``.
+
+    >>> sorted(provenance(["engine", "--repeats", "1"]))
+    ['argv', 'commit', 'dirty', 'python', 'sqlglot', 'sqlite']
+    """
+    commit, dirty = code_version()
+    try:
+        sqlglot_version = version("sqlglot")
+    except PackageNotFoundError:
+        sqlglot_version = "none"
+    return {
+        "commit": commit,
+        "dirty": dirty,
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlglot": sqlglot_version,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks asked for and print their JSON (or, for ``report``, the markdown tables)."""
     args = build_parser().parse_args(argv)
@@ -156,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = list(COMMANDS) if args.what == "all" else [args.what]
     extras = {"profile": cmd_profile, "instructions": cmd_instructions, "reliability": cmd_reliability}
     report = {name: {**COMMANDS, **extras}[name](args) for name in todo}
+    report["provenance"] = provenance(argv)
     text = json.dumps(report, indent=2, default=float)
     print(text)
     if args.out:
