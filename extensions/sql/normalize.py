@@ -16,45 +16,29 @@ from collections.abc import Iterator
 
 from extensions.sql.memo import memoize, text_bytes
 
-_QUOTES = {"'": "'", '"': '"', "`": "`", "[": "]"}
-# Every branch starts with a literal, so the regex engine skips to the candidate characters in C.
-_SPECIAL = re.compile(r"'|\"|`|\[|--|/\*")
+# One alternative per piece that is not code, each starting with a literal character: a quoted string or
+# identifier (a doubled quote inside it escapes; unterminated, it runs to the end), a ``[bracketed]``
+# identifier, a ``--`` comment (to the newline) or a ``/* */`` comment (unterminated: to the end). Every
+# repetition is greedy and never backtracks, so ``split`` is linear in C.
+_NOT_CODE = re.compile(
+    r"""('[^']*(?:''[^']*)*(?:'|\Z)"""
+    r"""|"[^"]*(?:""[^"]*)*(?:"|\Z)"""
+    r"""|`[^`]*(?:``[^`]*)*(?:`|\Z)"""
+    r"""|\[[^\]]*(?:\]|\Z)"""
+    r"""|--[^\n]*"""
+    r"""|/\*(?:.*?\*/|.*\Z))""",
+    re.DOTALL,
+)
+
+
+def _split(sql: str) -> list[str]:
+    """``[code, other, code, ..., code]``: code pieces (maybe empty) around quoted text and comments."""
+    return _NOT_CODE.split(sql)
 
 
 def _segments(sql: str) -> Iterator[tuple[bool, str]]:
     """Yield (is_code, text) pieces: quoted literals/identifiers and comments are not code."""
-    i, n = 0, len(sql)
-    while i < n:
-        m = _SPECIAL.search(sql, i)
-        if m is None:
-            break
-        start = m.start()
-        if start > i:
-            yield True, sql[i:start]
-        ch = sql[start]
-        if ch in _QUOTES:
-            close = _QUOTES[ch]
-            j = start + 1
-            while True:
-                j = sql.find(close, j)
-                if j < 0:
-                    j = n
-                    break
-                if close != "]" and sql.startswith(close * 2, j):  # doubled quote escape
-                    j += 2
-                    continue
-                j += 1
-                break
-        elif ch == "-":
-            j = sql.find("\n", start)
-            j = n if j < 0 else j
-        else:
-            j = sql.find("*/", start + 2)
-            j = n if j < 0 else j + 2
-        yield False, sql[start:j]
-        i = j
-    if i < n:
-        yield True, sql[i:]
+    return ((i % 2 == 0, text) for i, text in enumerate(_split(sql)) if text)
 
 
 # SQLite's tokenizer: only these start a whitespace token. \x0b counts as space only after one of
@@ -69,17 +53,16 @@ def _complete_comment(text: str) -> bool:
     return text.startswith("--") or (text.startswith("/*") and len(text) >= 4 and text.endswith("*/"))
 
 
-def _pieces(sql: str) -> list[list]:
-    """``[[is_code, text], ...]`` with complete comments turned into code spaces and code runs merged."""
-    pieces: list[list] = []
-    for is_code, text in _segments(sql):
-        if not is_code and _complete_comment(text):
-            is_code, text = True, " "
-        if is_code and pieces and pieces[-1][0]:
-            pieces[-1][1] += text
+def _code_runs(sql: str) -> list[str]:
+    """``[code, other, code, ..., code]`` with each complete comment turned into a space of the code around it."""
+    parts = _split(sql)
+    runs = [parts[0]]
+    for i in range(1, len(parts), 2):
+        if _complete_comment(parts[i]):
+            runs[-1] += " " + parts[i + 1]
         else:
-            pieces.append([is_code, text])
-    return pieces
+            runs += (parts[i], parts[i + 1])
+    return runs
 
 
 # Text of printable ASCII and the folded whitespace only: there ``str.split`` splits exactly where ``_WS`` matches
@@ -89,7 +72,7 @@ _WS_CHARS = " \t\n\f\r"
 
 
 def _has_special(sql: str) -> bool:
-    """Whether ``_SPECIAL`` matches anywhere in ``sql`` (a quote, a bracket or a comment start), by substring tests."""
+    """Whether ``sql`` holds a quote, a bracket or a comment start (``_NOT_CODE`` would match), by substring tests."""
     return "'" in sql or '"' in sql or "`" in sql or "[" in sql or "--" in sql or "/*" in sql
 
 
@@ -132,16 +115,14 @@ def statement_key(sql: str) -> str:
         return sql
     else:
         fold = _fold_regex
-    pieces = _pieces(sql) if _has_special(sql) else [[True, sql]]  # no quote or comment: one code piece
-    for piece in pieces:
-        if piece[0]:
-            piece[1] = fold(piece[1])
-    if pieces and pieces[0][0]:
-        pieces[0][1] = pieces[0][1].lstrip(" ")
-    if pieces and pieces[-1][0]:
-        tail = pieces[-1][1].rstrip(" ")
-        pieces[-1][1] = tail[:-1].rstrip(" ") if tail.endswith(";") else tail
-    return "".join(text for _, text in pieces)
+    runs = _code_runs(sql) if _has_special(sql) else [sql]  # no quote or comment: one code run
+    for i in range(0, len(runs), 2):
+        if runs[i]:
+            runs[i] = fold(runs[i])
+    runs[0] = runs[0].lstrip(" ")
+    tail = runs[-1].rstrip(" ")
+    runs[-1] = tail[:-1].rstrip(" ") if tail.endswith(";") else tail
+    return "".join(runs)
 
 
 # statement_key, remembered for text seen before (a gold query comes back with every batch of its prompt).

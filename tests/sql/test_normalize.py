@@ -69,8 +69,44 @@ def test_the_plain_text_fold_is_the_regex_fold(text: str) -> None:
 @given(st.text(alphabet=st.sampled_from(["a", " ", "'", '"', "`", "[", "]", "-", "/", "*", "\n", "\t", "\x7f", "é"])))
 @settings(max_examples=300, deadline=None)
 def test_the_shortcut_tests_agree_with_the_regular_expressions(text: str) -> None:
-    """The substring test finds a quote or comment start where ``_SPECIAL`` does; ``isprintable`` never
+    """The substring test finds a quote or comment start where ``_NOT_CODE`` does; ``isprintable`` never
     calls text plain that ``_NOT_PLAIN`` would not."""
-    assert normalize._has_special(text) == bool(normalize._SPECIAL.search(text))
+    assert normalize._has_special(text) == bool(normalize._NOT_CODE.search(text))
     if text.isascii() and text.isprintable():
         assert normalize._NOT_PLAIN.search(text) is None
+
+
+def scan(sql: str) -> list[tuple[bool, str]]:
+    """The pieces as SQLite's tokenizer reads them, one character at a time: the reference for ``_segments``."""
+    out: list[tuple[bool, str]] = []
+    code, i, n = "", 0, len(sql)
+    while i < n:
+        ch, two = sql[i], sql[i : i + 2]
+        if ch in "'\"`[":
+            close, j = ("]" if ch == "[" else ch), i + 1
+            while j < n and not (sql[j] == close and (close == "]" or sql[j + 1 : j + 2] != close)):
+                j += 2 if sql[j] == close else 1  # a doubled quote is one escaped quote
+            end = min(j + 1, n)
+        elif two == "--":
+            end = sql.find("\n", i) % (n + 1)  # to the newline (kept as code) or the end
+        elif two == "/*":
+            end = n if sql.find("*/", i + 2) < 0 else sql.find("*/", i + 2) + 2
+        else:
+            code += ch
+            i += 1
+            continue
+        if code:
+            out.append((True, code))
+        out.append((False, sql[i:end]))
+        code, i = "", end
+    return out + [(True, code)] if code else out
+
+
+PIECES = ["a", " ", "'", '"', "`", "[", "]", "-", "/", "*", "\n", ";", "é"]
+
+
+@given(st.text(alphabet=st.sampled_from(PIECES), max_size=40))
+@settings(max_examples=1000, deadline=None)
+def test_the_pieces_are_those_a_character_scan_finds(text: str) -> None:
+    """Quotes (doubled ones escaped, unterminated ones to the end), brackets and comments split as a scan does."""
+    assert list(normalize._segments(text)) == scan(text)
