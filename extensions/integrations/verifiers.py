@@ -9,7 +9,9 @@ weights: ``baseline`` (weight 1), ``schema`` (hallucinated names up to the cap, 
 ``schema_weight``), ``structural`` (clause F1, weight = structural weight), ``syntax`` (0/1, weight
 ``syntax_weight``) and ``invariant`` (weight 1: the correction that keeps every result-correct answer
 above every wrong one and removes shaping that gating does not apply). Their weighted sum is exactly
-our total, and verifiers reports each function as its own metric.
+our total, and verifiers reports each function as its own metric. With shaping off
+(``reward.enable_enhanced: false``, the default) nothing computes the three shaping components, so the
+Rubric holds only ``baseline`` and ``invariant``: no metric reads 0 for a component that never ran.
 
 On verifiers 0.4 it returns the v1 taskset of :mod:`extensions.integrations.verifiers_v1` (reward:
 our total; metrics: every breakdown component); ``vf-eval`` and prime-rl load it by the id of a
@@ -54,7 +56,8 @@ def build_rubric(computer: RewardComputer) -> Any:
         computer: the reward computer.
 
     Returns:
-        ``Rubric(funcs=[baseline, schema, structural, syntax, invariant], weights=[...])``.
+        ``Rubric(funcs=[baseline, schema, structural, syntax, invariant], weights=[...])`` with shaping
+        on; ``Rubric(funcs=[baseline, invariant], weights=[1.0, 1.0])`` with it off.
     """
     cache = BreakdownCache(computer)
     schema_w, struct_w, syntax_w = computer.schema_reward.weight, computer.structural_weight, computer.syntax_weight
@@ -76,14 +79,16 @@ def build_rubric(computer: RewardComputer) -> Any:
     def syntax(completion: Any, answer: Any, **kwargs: Any) -> float:
         return 1.0 if get(completion, answer)["syntax"] > 0 else 0.0
 
-    def invariant(completion: Any, answer: Any, **kwargs: Any) -> float:
-        b = get(completion, answer)
-        parts = (baseline, schema, structural, syntax)
-        weighted = sum(w * f(completion, answer) for w, f in zip((1.0, schema_w, struct_w, syntax_w), parts))
-        return b["score"] - weighted
+    parts: list[Any] = [baseline, schema, structural, syntax]
+    weights = [1.0, schema_w, struct_w, syntax_w]
+    if not computer.cfg.enable_enhanced:  # shaping off: no shaping component is computed, none is reported
+        parts, weights = parts[:1], weights[:1]
 
-    funcs = [baseline, schema, structural, syntax, invariant]
-    return _vf().Rubric(funcs=funcs, weights=[1.0, schema_w, struct_w, syntax_w, 1.0])
+    def invariant(completion: Any, answer: Any, **kwargs: Any) -> float:
+        weighted = sum(w * f(completion, answer) for w, f in zip(weights, parts))
+        return get(completion, answer)["score"] - weighted
+
+    return _vf().Rubric(funcs=[*parts, invariant], weights=[*weights, 1.0])
 
 
 def load_environment(config: str | None = None, dataset: str | None = None, **overrides: Any) -> Any:

@@ -50,6 +50,27 @@ def test_load_environment_and_score_a_rollout(demo_dir, monkeypatch):
     assert wrong == pytest.approx(total)
 
 
+def test_with_shaping_off_the_rubric_holds_only_what_is_computed(demo_dir, monkeypatch):
+    monkeypatch.setenv("EXTENSIONS_DEMO_DIR", demo_dir)
+    env = sqlenv.load_environment(**{"execution.workers": 1})
+    rubrics = getattr(env.rubric, "rubrics", [env.rubric])
+    ours = next(r for r in rubrics if any(f.__name__ == "baseline" for f in r.funcs))
+    assert [f.__name__ for f in ours.funcs] == ["baseline", "invariant"] and ours.weights == [1.0, 1.0]
+    row = env.dataset[0]
+    state = vf.State(
+        {
+            "input": {"prompt": row["prompt"], "answer": row["answer"], "info": row["info"], "example_id": 0},
+            "completion": [{"role": "assistant", "content": "<answer>```sql\nSELECT nme FROM employes\n```</answer>"}],
+            "trajectory": [],
+        }
+    )
+    asyncio.run(env.rubric.score_rollout(state))
+    computer = sqlenv.RewardComputer(sqlenv.load_config(overrides=["execution.workers=1"]))
+    total = computer.compute_reward("<answer>```sql\nSELECT nme FROM employes\n```</answer>", row["answer"]).total
+    assert state["reward"] == pytest.approx(total) and set(state["metrics"]) >= {"baseline", "invariant"}
+    assert not {"schema", "structural", "syntax"} & set(state["metrics"])
+
+
 def test_config_mistake_raises_naming_the_key(demo_dir, monkeypatch):
     from extensions.errors import ConfigError
 
