@@ -56,12 +56,15 @@ def _complete_comment(text: str) -> bool:
 def _code_runs(sql: str) -> list[str]:
     """``[code, other, code, ..., code]`` with each complete comment turned into a space of the code around it."""
     parts = _split(sql)
-    runs = [parts[0]]
+    runs: list[str] = []
+    code = [parts[0]]  # joined once the run ends: linear however many comments it holds
     for i in range(1, len(parts), 2):
         if _complete_comment(parts[i]):
-            runs[-1] += " " + parts[i + 1]
+            code += (" ", parts[i + 1])
         else:
-            runs += (parts[i], parts[i + 1])
+            runs += ("".join(code), parts[i])
+            code = [parts[i + 1]]
+    runs.append("".join(code))
     return runs
 
 
