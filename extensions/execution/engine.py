@@ -203,6 +203,8 @@ _NOTHING_KNOWN = _Known()
 _VOLATILE = frozenset({Status.INTERNAL_ERROR, Status.DB_MISSING, Status.DB_CORRUPT, Status.TIMEOUT_WALL})
 # A batch's predictions on one database stop trying the lane once failed attempts held the caller this many budgets.
 _BATCH_LANE_BUDGETS = 3.0
+# A verdict on a gold the batch ran whose result holds at most this many cells is not memoised.
+_MEMO_MIN_CELLS = 1024
 # Longer statements are cached under their own text (normalising them would keep them in its memo).
 _NORMALISE_MAX_CHARS = 65536
 
@@ -709,6 +711,7 @@ class ExecutionEngine:
             or self.verdict_cache.max_entries == 0
             or too_long
             or not (pred_sql is None or isinstance(pred_sql, str))
+            or _cheap_to_compare(known, db_path, sig, gold_sql, opts)
         ):
             return self._compare(db_path, sig, pred_sql, gold_sql, opts, known)
         key = (_abspath(db_path), sig, pred_sql, gold_sql, opts)
@@ -958,6 +961,20 @@ class ExecutionEngine:
         return by_group(
             items, lambda it: it[3], lambda group: self.match_many([it[:3] for it in group], options=group[0][3])
         )
+
+
+def _cheap_to_compare(known: _Known, db_path: str, sig: Signature, gold_sql: str, opts: CompareOptions) -> bool:
+    """Whether the batch ran the gold and its result is small: the verdict is then compared again rather
+    than memoised (comparing a few rows costs less than the memo's key, lookup and entry; the verdict is
+    the same either way, and the batch's results are at hand).
+
+    >>> _cheap_to_compare(_NOTHING_KNOWN, "a.db", (1,), "SELECT 1", CompareOptions())
+    False
+    """
+    if known is _NOTHING_KNOWN:
+        return False
+    gold = known.result(True, db_path, opts.prepare(gold_sql), sig)
+    return gold is not None and gold.n_cells <= _MEMO_MIN_CELLS
 
 
 def _verdict(

@@ -436,6 +436,23 @@ def test_match_many_gives_the_per_sample_verdicts(demo_paths):
         assert batch.stats()["executions"] == before
 
 
+def test_a_batch_memoises_only_the_verdicts_whose_gold_result_is_large(demo_paths):
+    """Comparing a few rows costs less than memoising the verdict; a large result's comparison is kept."""
+    hr, small = demo_paths["hr"], "SELECT count(*) FROM employees"
+    large = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 2000) SELECT x FROM r"
+    items = [(hr, small, small), (hr, "SELECT 1", small), (hr, large, large), (hr, "SELECT 2", large)]
+    with ExecutionEngine(workers=1) as batch, ExecutionEngine(workers=1) as single:
+        got = batch.match_many(items)
+        want = [single.match(*item) for item in items]
+        assert [(m.match, m.status) for m in got] == [(m.match, m.status) for m in want]
+        assert [m.match for m in got] == [True, False, True, False]
+        assert batch.stats()["verdict_cache"]["entries"] == 2  # the two on the 2,000-row gold
+        assert single.stats()["verdict_cache"]["entries"] == 4  # a call outside a batch memoises every verdict
+        again = batch.match_many(items)
+        assert [(m.match, m.status) for m in again] == [(m.match, m.status) for m in got]
+        assert batch.stats()["verdict_cache"]["hits"] == 2
+
+
 def test_match_many_settles_in_the_lane_first_and_overlaps_runaways_in_workers(demo_paths):
     """The batch path runs each statement once: in the lane when it can, otherwise in a worker."""
     hr = demo_paths["hr"]
