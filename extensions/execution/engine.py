@@ -99,11 +99,17 @@ def _as_cached(r: ExecResult | None) -> ExecResult | None:
     return r.as_cached()
 
 
+# What approx_bytes gives for None (an error's rows) and an empty tuple (no rows, no column names), worked out once.
+_NONE_BYTES, _EMPTY_BYTES = approx_bytes(None), approx_bytes(())
+
+
 def _result_bytes(r: ExecResult) -> int:
     """Estimated bytes of a result, worked out once per result object (kept in its ``__dict__``)."""
     n = r.__dict__.get("_approx_bytes")
     if n is None:
-        n = r.__dict__["_approx_bytes"] = 200 + approx_bytes(r.rows) + approx_bytes(r.columns) + len(r.detail)
+        rows = approx_bytes(r.rows) if r.rows else (_NONE_BYTES if r.rows is None else _EMPTY_BYTES)
+        names = approx_bytes(r.columns) if r.columns else _EMPTY_BYTES
+        n = r.__dict__["_approx_bytes"] = 200 + rows + names + len(r.detail)
     return n
 
 
