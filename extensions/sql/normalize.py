@@ -18,8 +18,8 @@ from extensions.sql.memo import memoize, text_bytes
 
 # One alternative per piece that is not code, each starting with a literal character: a quoted string or
 # identifier (a doubled quote inside it escapes; unterminated, it runs to the end), a ``[bracketed]``
-# identifier, a ``--`` comment (to the newline) or a ``/* */`` comment (unterminated: to the end). Every
-# repetition is greedy and never backtracks, so ``split`` is linear in C.
+# identifier, a ``--`` comment (to the newline) or a ``/* */`` comment (unterminated: to the end). Each
+# alternative scans forward once (an unclosed comment twice, then ends the text), so ``split`` is linear, in C.
 _NOT_CODE = re.compile(
     r"""('[^']*(?:''[^']*)*(?:'|\Z)"""
     r"""|"[^"]*(?:""[^"]*)*(?:"|\Z)"""
