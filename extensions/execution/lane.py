@@ -40,6 +40,7 @@ import itertools
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 from extensions._util.forksafe import ForkSafeLock
@@ -53,6 +54,18 @@ from extensions.execution.status import ExecResult, Status
 # budget (a thread's CPU time never grows faster than the wall clock), so a CPU verdict is always a
 # worker's.
 _INLINE_FINAL = frozenset({Status.OK, Status.SYNTAX_ERROR, Status.SCHEMA_ERROR, Status.FORBIDDEN, Status.TIMEOUT})
+
+
+_watchdogs: weakref.WeakSet[Watchdog] = weakref.WeakSet()
+
+
+def _forget_in_children() -> None:
+    for w in list(_watchdogs):
+        w._forget_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_children)
 
 
 class Watchdog:
@@ -81,21 +94,30 @@ class Watchdog:
         self._armed: dict[int, object] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
-        self._pid = 0  # the process that started the thread (a forked child starts its own)
         self.interrupts = 0
+        _watchdogs.add(self)
+
+    def _forget_in_child(self) -> None:
+        """In a forked child: no thread and nothing armed (the parent's statements do not run here)."""
+        self._cond = threading.Condition(self._lock)  # type: ignore[arg-type]
+        self._heap, self._armed, self._thread = [], {}, None
 
     def arm(self, conn: object, deadline: float) -> int:
         """Interrupt ``conn`` at ``deadline`` (``time.monotonic()``) unless disarmed first."""
         ticket = next(self._ids)
         with self._lock:
             self._armed[ticket] = conn
-            first = not self._heap or deadline < self._heap[0][0]
-            heapq.heappush(self._heap, (deadline, ticket))
-            if self._thread is None or self._pid != os.getpid():
+            heap = self._heap
+            # The usual case: the thread is already waiting for an earlier deadline (a heap that is not
+            # empty has a thread, in this process: a forked child starts empty, see _forget_in_child).
+            wake = not heap or deadline < heap[0][0]
+            heapq.heappush(heap, (deadline, ticket))
+            if not wake:
+                return ticket
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="inline-watchdog", daemon=True)
-                self._pid = os.getpid()
                 self._thread.start()
-            elif first:
+            else:
                 self._cond.notify()
         return ticket
 
