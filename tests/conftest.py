@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import os
 import pathlib
+import signal
+import time
 from types import ModuleType
 from typing import NoReturn
 
@@ -82,3 +84,16 @@ def require(module: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         missing_dependency(module, str(exc))
+
+
+def child_exit_code(pid: int, what: str, timeout_s: float = 60.0) -> int:
+    """The exit code of a forked child; past ``timeout_s`` it is killed and the test fails with ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail(what)
+        time.sleep(0.05)

@@ -11,6 +11,7 @@ from extensions.data.demo import build_database, demo_examples
 from extensions.execution.budget import Budget
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
+from tests.conftest import child_exit_code
 
 
 def test_match_basic(engine, demo_paths):
@@ -514,16 +515,7 @@ def test_forked_child_gets_a_fresh_engine_and_leaves_the_parents_alone(demo_path
             finally:
                 os._exit(0 if ok else 1)
         busy.join()
-        deadline = time.monotonic() + 60
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail("the forked child hung")
-            time.sleep(0.05)
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert child_exit_code(pid, "the forked child hung") == 0
         os.kill(parent_worker, 0)  # still alive
         assert eng.pool.pids() == [parent_worker]
         assert eng.match(hr, "SELECT count(*) + 0 FROM employees", gold).match

@@ -4,13 +4,13 @@ forked child, and its interrupt never reaches a later statement."""
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
 import time
 
 import pytest
 
 from extensions.execution.lane import Watchdog
+from tests.conftest import child_exit_code
 
 # Counts to 10^12 (hours): only an interrupt ends it.
 RUNAWAY = (
@@ -63,14 +63,6 @@ def test_a_forked_child_has_a_watchdog_of_its_own():
             ok = _interrupted(w, sqlite3.connect(":memory:", check_same_thread=False), 0.05)
         finally:
             os._exit(0 if ok else 1)
-    deadline = time.monotonic() + 60
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            pytest.fail("the child's statement was never interrupted")
-        time.sleep(0.05)
+    code = child_exit_code(pid, "the child's statement was never interrupted")
     w.disarm(ticket)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0
