@@ -37,6 +37,7 @@ import sqlite3
 import stat
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from extensions.execution.budget import WHOLE, Cap
@@ -74,6 +75,8 @@ PURE_FUNCTIONS = frozenset(
 READONLY_PRAGMAS = frozenset(
     "table_info table_xinfo index_list index_info index_xinfo foreign_key_list table_list data_version".split()
 )
+# A table-valued PRAGMA (``SELECT name FROM pragma_table_info('t')``) named in a statement.
+_PRAGMA_TABLE = re.compile(r"(?i)pragma_(\w+)")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class Limits:
     max_value_bytes: int = 16 * 1024 * 1024
     max_sql_bytes: int = 1_000_000
     progress_steps: int = 1_000  # the progress handler's period: VM steps are counted in multiples of it
+
+
+def _allow_all(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
+    return sqlite3.SQLITE_OK
 
 
 def _authorizer(action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None) -> int:
@@ -243,6 +250,7 @@ class SandboxConnection:
         # cached, so the authorizer sees every one.
         self.refuse_growing = refuse_growing
         self.refused = False
+        self._pragma_tables: set[str] = set()  # READONLY_PRAGMAS whose table-valued form is connected
         uri_path = urllib.parse.quote(os.path.abspath(path))
         uri = f"file:{uri_path}?mode=ro" + ("&immutable=1" if immutable else "")
         # No statement cache: a re-used statement keeps its VM step counter, which would shift
@@ -269,7 +277,8 @@ class SandboxConnection:
                 _connect_virtual_tables(conn)
             if refuse_growing and _schema_grows(conn):
                 raise _GrowingSchema("the schema calls a function whose result can outgrow its arguments")
-            conn.set_authorizer(self._refusing_authorizer if refuse_growing else _authorizer)
+            self._authorize: Callable[..., int] = self._refusing_authorizer if refuse_growing else _authorizer
+            conn.set_authorizer(self._authorize)
             conn.set_progress_handler(self._progress, max(1, limits.progress_steps))
         except BaseException:
             conn.close()
@@ -285,6 +294,31 @@ class SandboxConnection:
             self.refused = True
             return sqlite3.SQLITE_DENY
         return _authorizer(action, arg1, arg2, db, trigger)
+
+    def _connect_pragma_tables(self, sql: str) -> None:
+        """Connect the read-only PRAGMAs' tables that ``sql`` names, once per connection.
+
+        SQLite creates a table-valued PRAGMA's table on first use, and that creation asks the
+        authorizer for a write to ``sqlite_master``, which it denies. So, as for virtual tables at
+        open, each :data:`READONLY_PRAGMAS` table the statement names is created here, by a fixed
+        statement with every action allowed; the model's own statement then runs under the
+        authorizer, which still refuses every other PRAGMA. This runs before the statement's
+        counters start, so its VM steps are never counted.
+        """
+        names = {m.lower() for m in _PRAGMA_TABLE.findall(sql)} & READONLY_PRAGMAS
+        todo = names - self._pragma_tables
+        if not todo:
+            return
+        self.conn.set_authorizer(_allow_all)  # None would clear it only on Python >= 3.11
+        try:
+            for name in sorted(todo):
+                try:
+                    self.conn.execute(f"SELECT * FROM pragma_{name} LIMIT 0").fetchall()
+                except sqlite3.Error:  # not in this SQLite: the statement is refused as before
+                    pass
+                self._pragma_tables.add(name)
+        finally:
+            self.conn.set_authorizer(self._authorize)
 
     def stop(self, reason: str) -> None:
         """Stop the running statement from another thread; ``reason`` ``"cpu"`` makes it ``timeout_cpu``.
@@ -431,6 +465,8 @@ class SandboxConnection:
             The result, with the VM steps and the CPU seconds it took.
         """
         t0 = time.perf_counter()
+        if len(sql) <= self.limits.max_sql_bytes and "pragma_" in sql.lower():  # cheaper than the regex
+            self._connect_pragma_tables(sql)
         self._start(timeout_s, max_vm_steps, max_cpu_s, reported_timeout_s)
         cur = None
         try:

@@ -284,3 +284,22 @@ def test_a_compromised_worker_cannot_run_code_in_the_trainer(tmp_path, monkeypat
         assert eng.stats()["worker_restarts"] == 2
     assert not pwned.exists()
     assert sum("malformed frame" in m for m in caplog.messages) == 1
+
+
+def test_schema_pragmas_read_in_their_table_valued_form_with_exact_steps(demo_paths):
+    from extensions.execution.sandbox import Limits, open_sandbox
+
+    conn = open_sandbox(demo_paths["hr"], Limits(progress_steps=1))  # every VM step counted
+    assert not isinstance(conn, ExecResult)
+    try:
+        statement_form = conn.run("PRAGMA table_info(employees)", 60.0)
+        first = conn.run("SELECT * FROM pragma_table_info('employees')", 60.0)
+        again = conn.run("SELECT * FROM pragma_table_info('employees')", 60.0)
+        refused = conn.run("SELECT * FROM pragma_database_list", 60.0)
+        still = conn.run("SELECT * FROM pragma_table_info('employees') JOIN pragma_compile_options", 60.0)
+    finally:
+        conn.close()
+    assert first.status is Status.OK and first.rows == statement_form.rows and len(first.rows) == 8
+    # Creating the PRAGMA's table on first use is not counted: the same statement, the same steps.
+    assert first.vm_steps == again.vm_steps > 0
+    assert (refused.status, still.status) == (Status.FORBIDDEN, Status.FORBIDDEN)
