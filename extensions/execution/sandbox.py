@@ -464,9 +464,9 @@ class SandboxConnection:
         Returns:
             The result, with the VM steps and the CPU seconds it took.
         """
-        t0 = time.perf_counter()
         if len(sql) <= self.limits.max_sql_bytes and "pragma_" in sql.lower():  # cheaper than the regex
             self._connect_pragma_tables(sql)
+        t0 = time.perf_counter()
         self._start(timeout_s, max_vm_steps, max_cpu_s, reported_timeout_s)
         cur = None
         try:
