@@ -314,8 +314,8 @@ class SandboxConnection:
             for name in sorted(todo):
                 try:
                     self.conn.execute(f"SELECT * FROM pragma_{name} LIMIT 0").fetchall()
-                except sqlite3.Error:  # not in this SQLite: the statement is refused as before
-                    pass
+                except sqlite3.Error:  # not in this SQLite (or interrupted): refused as before, tried again next time
+                    continue
                 self._pragma_tables.add(name)
         finally:
             self.conn.set_authorizer(self._authorize)
