@@ -67,6 +67,11 @@ class ExecutionConfig(_Strict):
     adaptive_min_cpu_s: float = Field(
         _ENGINE.adaptive_min_cpu_s, ge=0, description="smallest adaptive CPU budget (seconds)"
     )
+    adaptive_cpu_margin: float = Field(
+        _ENGINE.adaptive_cpu_margin,
+        ge=1,
+        description="a prediction's CPU budget is this many times what its step budget costs at its gold's pace",
+    )
     grace_s: float = Field(_ENGINE.grace_s, ge=0)
     max_rows: int = Field(_ENGINE.max_rows, ge=1)
     max_value_bytes: int = Field(_ENGINE.max_value_bytes, ge=1000)

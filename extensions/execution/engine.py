@@ -637,18 +637,20 @@ class ExecutionEngine:
             gold: the gold query's result.
 
         Returns:
-            ``clamp(adaptive_k × gold.cpu_s, adaptive_min_cpu_s, max_cpu_s)`` with
-            ``adaptive_timeout``, else ``max_cpu_s`` (0: no budget).
+            ``clamp(adaptive_cpu_margin × adaptive_k × gold.cpu_s, adaptive_min_cpu_s, max_cpu_s)``
+            with ``adaptive_timeout``, else ``max_cpu_s`` (0: no budget). The margin keeps the CPU
+            budget well past what the step budget costs at the gold's pace, so that steps, not a
+            clock, decide every prediction whose steps cost about what the gold's do.
 
-        >>> eng = ExecutionEngine(workers=1, max_cpu_s=30.0, adaptive_k=20, adaptive_min_cpu_s=1.0)
-        >>> eng.cpu_for(ExecResult(Status.OK, cpu_s=0.5)), eng.cpu_for(ExecResult(Status.OK, cpu_s=0.001))
+        >>> eng = ExecutionEngine(workers=1, adaptive_k=20, adaptive_cpu_margin=10, adaptive_min_cpu_s=1.0)
+        >>> eng.cpu_for(ExecResult(Status.OK, cpu_s=0.05)), eng.cpu_for(ExecResult(Status.OK, cpu_s=0.001))
         (10.0, 1.0)
         >>> eng.close()
         """
         s = self.settings
         if not s.adaptive_timeout:
             return s.max_cpu_s
-        adaptive = max(s.adaptive_min_cpu_s, s.adaptive_k * gold.cpu_s)
+        adaptive = max(s.adaptive_min_cpu_s, s.adaptive_cpu_margin * s.adaptive_k * gold.cpu_s)
         return min(s.max_cpu_s, adaptive) if s.max_cpu_s else adaptive
 
     # -- comparison -------------------------------------------------------------------

@@ -32,8 +32,10 @@ class EngineSettings:
     ``max_cpu_s`` CPU seconds of the thread that runs it (past it: ``timeout_cpu``,
     a verdict, never retried; it bounds single VM steps that run long; 0 = no CPU
     budget). With ``adaptive_timeout`` a prediction gets ``clamp(adaptive_k *
-    gold_steps, adaptive_min_steps, max_vm_steps)`` steps and ``clamp(adaptive_k *
-    gold_cpu_s, adaptive_min_cpu_s, max_cpu_s)`` CPU seconds.
+    gold_steps, adaptive_min_steps, max_vm_steps)`` steps and ``clamp(adaptive_cpu_margin *
+    adaptive_k * gold_cpu_s, adaptive_min_cpu_s, max_cpu_s)`` CPU seconds: the margin puts the
+    CPU budget well past what its step budget costs at the gold's pace (CPU per step varies with
+    the load, up to about twice), so steps decide every prediction whose steps are ordinary.
 
     Time: ``timeout_s`` is a wall-clock backstop per statement (past it, or when a
     worker does not answer by ``timeout_s + grace_s`` and is killed without having
@@ -68,6 +70,7 @@ class EngineSettings:
     adaptive_min_steps: int = 1_000_000
     max_cpu_s: float = MAX_CPU_S
     adaptive_min_cpu_s: float = 1.0
+    adaptive_cpu_margin: float = 10.0
     grace_s: float = 1.0
     max_rows: int = 100_000
     max_value_bytes: int = 16 * MIB

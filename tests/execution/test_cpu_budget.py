@@ -78,7 +78,8 @@ def test_a_step_sqlite_cannot_interrupt_ends_the_worker_at_twice_the_budget(demo
 def test_a_prediction_gets_k_times_its_golds_cpu_with_a_floor_and_the_verdict_is_cached(demo_paths):
     hr = demo_paths["hr"]
     with ExecutionEngine(workers=1, adaptive_min_cpu_s=0.3, inline_budget_ms=10) as eng:
-        assert eng.cpu_for(ExecResult(Status.OK, cpu_s=0.05)) == pytest.approx(1.0)  # 20 x the gold's CPU seconds
+        # 10 (the margin) x 20 (k) x the gold's CPU seconds
+        assert eng.cpu_for(ExecResult(Status.OK, cpu_s=0.005)) == pytest.approx(1.0)
         assert eng.cpu_for(ExecResult(Status.OK, cpu_s=0.0001)) == 0.3  # the floor
         assert eng.cpu_for(ExecResult(Status.OK, cpu_s=10.0)) == 30.0  # max_cpu_s
         thread_cpu = time.thread_time()

@@ -123,3 +123,18 @@ def test_a_wall_clock_outcome_is_retried_and_never_cached(demo_paths):
         assert s["gold_cache"]["misses"] == 1
         # a later call with time to spare gets the real verdict: nothing was remembered
         assert eng.execute(hr, slowish, timeout_s=60).rows == ((100_000,),)
+
+
+def test_steps_decide_a_runaway_against_a_heavy_gold_with_its_cpu_budget_far_away(demo_paths):
+    # The CPU a statement uses per VM step moves with the machine's load (here up to about twice between
+    # runs): a CPU budget of only k x the gold's CPU would meet a prediction whose steps cost what the
+    # gold's do at the same moment as its step budget, and load would pick the status. The margin keeps
+    # the CPU budget several times past what the step budget costs.
+    hr = demo_paths["hr"]
+    heavy_gold = counting(150_000)
+    with ExecutionEngine(workers=1, inline_budget_ms=0) as eng:
+        m = eng.match(hr, RUNAWAY, heavy_gold)
+    pred, gold = m.pred, m.gold
+    assert m.status is Status.TIMEOUT and pred.vm_steps > pred.max_vm_steps == 20 * gold.vm_steps
+    assert pred.max_cpu_s == max(1.0, 200 * gold.cpu_s)  # 10 (the margin) x 20 (k) x the gold's CPU, at least 1 s
+    assert 3 * pred.cpu_s < pred.max_cpu_s, (pred.cpu_s, pred.max_cpu_s)
