@@ -22,7 +22,8 @@ from tests.execution.test_cpu_budget import UNINTERRUPTIBLE, expensive_step, wor
 from tests.execution.test_determinism import busy_processes
 from tests.tool.test_sql_tool import CASES
 
-LIMITS = ToolLimits(max_calls=1000, max_vm_steps=20_000_000, max_cpu_s=0.5, max_query_chars=10_000)
+# 100 ns of CPU per VM step: ordinary steps reach the step budget long before the CPU budget, loaded or not
+LIMITS = ToolLimits(max_calls=1000, max_vm_steps=5_000_000, max_cpu_s=0.5, max_query_chars=10_000)
 GRACE_S = 0.25  # CPU seconds past the stated limit: one step past the budget, the watchdog's wake-up, /proc ticks
 RUNAWAYS = [
     ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c", "work budget"),
@@ -50,7 +51,7 @@ def test_a_runaway_call_says_which_limit_ended_it_and_costs_at_most_that(demo_pa
         if limit == "work budget":
             assert (a.status, a.text) == (
                 "timeout",
-                "error: stopped at the tool's work budget of 20000000 VM steps; simplify the query or add a LIMIT",
+                "error: stopped at the tool's work budget of 5000000 VM steps; simplify the query or add a LIMIT",
             )
         else:
             assert (a.status, a.text) == (
