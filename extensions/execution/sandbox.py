@@ -213,6 +213,31 @@ def _connect_virtual_tables(conn: sqlite3.Connection) -> None:
             pass
 
 
+def _configure(conn: sqlite3.Connection, limits: Limits, cache_kib: int | None) -> None:
+    """A new connection's read-only PRAGMAs and limits, then a check that the file is a database.
+
+    Raises:
+        sqlite3.DatabaseError: a non-SQLite, malformed or empty file.
+    """
+    conn.text_factory = _decode_text
+    conn.execute("PRAGMA query_only=1")
+    conn.execute("PRAGMA mmap_size=0")
+    # Sorts, DISTINCT and temporary b-trees stay in memory (inside a worker's RLIMIT_AS), never on disk.
+    conn.execute("PRAGMA temp_store=MEMORY")
+    if cache_kib is not None:
+        conn.execute(f"PRAGMA cache_size={-max(64, int(cache_kib))}")
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1000, limits.max_value_bytes))
+    conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, max(1000, limits.max_sql_bytes))
+    n_tables, n_virtual = conn.execute(
+        "SELECT count(*), count(CASE WHEN sql LIKE 'CREATE VIRTUAL TABLE%' THEN 1 END) FROM sqlite_master"
+    ).fetchone()
+    if n_tables == 0:
+        raise sqlite3.DatabaseError("database has no tables (empty or not a database)")
+    if n_virtual:
+        _connect_virtual_tables(conn)
+
+
 def _cell_bytes(value: object) -> int:
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass"))
@@ -257,24 +282,7 @@ class SandboxConnection:
         # the progress handler's calls and so the step count against an uncached run.
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, cached_statements=0)
         try:
-            conn.text_factory = _decode_text
-            conn.execute("PRAGMA query_only=1")
-            conn.execute("PRAGMA mmap_size=0")
-            # Sorts, DISTINCT and temporary b-trees stay in memory (inside a worker's RLIMIT_AS), never on disk.
-            conn.execute("PRAGMA temp_store=MEMORY")
-            if cache_kib is not None:
-                conn.execute(f"PRAGMA cache_size={-max(64, int(cache_kib))}")
-            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(1000, limits.max_value_bytes))
-            conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, max(1000, limits.max_sql_bytes))
-            # Validate: raises DatabaseError for a non-SQLite or malformed file.
-            n_tables, n_virtual = conn.execute(
-                "SELECT count(*), count(CASE WHEN sql LIKE 'CREATE VIRTUAL TABLE%' THEN 1 END) FROM sqlite_master"
-            ).fetchone()
-            if n_tables == 0:
-                raise sqlite3.DatabaseError("database has no tables (empty or not a database)")
-            if n_virtual:
-                _connect_virtual_tables(conn)
+            _configure(conn, limits, cache_kib)
             if refuse_growing and _schema_grows(conn):
                 raise _GrowingSchema("the schema calls a function whose result can outgrow its arguments")
             self._authorize: Callable[..., int] = self._refusing_authorizer if refuse_growing else _authorizer
