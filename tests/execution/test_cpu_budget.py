@@ -13,12 +13,12 @@ import time
 
 import pytest
 
+from extensions.cli.bench.reliability import busy_processes
 from extensions.execution.budget import Budget
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.pool import WorkerPool, process_cpu_s
 from extensions.execution.status import ExecResult, Status
 from extensions.integrations.verl.hook import compute_score, compute_score_batch
-from tests.execution.test_determinism import busy_processes
 
 GOLD = "SELECT count(*) FROM employees"
 # 4,096 characters none of which is in the text: every GLOB call scans the class for each of 4,096 positions

@@ -1,13 +1,11 @@
 """Verdicts that do not depend on machine load: a VM-step budget, and a wall clock that is never a verdict."""
 
-import contextlib
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 
+from extensions.cli.bench.reliability import busy_processes
 from extensions.config import RewardConfig
 from extensions.execution.engine import ExecutionEngine
 from extensions.execution.status import Status
@@ -20,18 +18,6 @@ RUNAWAY = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELEC
 def counting(n: int, salt: str = "") -> str:
     """A statement whose VM step count grows with ``n`` (the same count every run)."""
     return f"WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < {n}) SELECT count(*) FROM r{salt}"
-
-
-@contextlib.contextmanager
-def busy_processes(n: int):
-    """``n`` busy-loop processes for the duration of the block, each ended by its PID."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-    try:
-        yield [p.pid for p in procs]
-    finally:
-        for p in procs:
-            os.kill(p.pid, signal.SIGKILL)
-            p.wait(timeout=30)
 
 
 def _completion(sql: str) -> str:

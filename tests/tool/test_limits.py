@@ -12,6 +12,7 @@ import tracemalloc
 
 import pytest
 
+from extensions.cli.bench.reliability import busy_processes
 from extensions.config import RewardConfig, load_config
 from extensions.defaults.tool import ToolLimits
 from extensions.execution.engine import ExecutionEngine
@@ -19,7 +20,6 @@ from extensions.execution.worker import CPU_GRACE_S
 from extensions.rewards.combine import RewardComputer
 from extensions.tool.sql_tool import SqlSession, budget_spent_text, run_query
 from tests.execution.test_cpu_budget import UNINTERRUPTIBLE, expensive_step, workers_cpu_s
-from tests.execution.test_determinism import busy_processes
 from tests.tool.test_sql_tool import CASES
 
 # 100 ns of CPU per VM step: ordinary steps reach the step budget long before the CPU budget, loaded or not

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from extensions.cli.bench.reliability import busy_processes
 from extensions.training import cli
 from extensions.training.threads import ThreadPlan, busy_cores, plan_threads, quiet_runtime_env
 from tests.conftest import ROOT, require
@@ -78,13 +79,8 @@ def test_spinning_processes_count_as_busy_cores():
     cpus = os.cpu_count() or 1
     if cpus > 16:
         pytest.skip("too many cores to fill with test processes")
-    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * cpus)]
-    try:
+    with busy_processes(2 * cpus):
         busy = busy_cores(1.0)
-    finally:
-        for p in spin:
-            p.kill()
-            p.wait()
     assert busy is not None and busy >= 0.75 * cpus
     plan = plan_threads(None, cpus=cpus, busy=busy)
     assert plan.threads <= max(1, round(cpus * 0.25 + 0.5)) and plan.shared
