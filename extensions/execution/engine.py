@@ -776,8 +776,9 @@ class ExecutionEngine:
         if gold.status in (Status.DB_MISSING, Status.DB_CORRUPT):
             return MatchResult(False, gold.status, gold.detail, None, gold)
         if not isinstance(pred_sql, str) or not pred_sql or pred_sql.isspace():
-            status = Status.GOLD_ERROR if gold.status is not Status.OK else Status.SYNTAX_ERROR
-            return MatchResult(False, status, "no SQL in the completion", None, gold)
+            if gold.status is not Status.OK:  # the gold's failure is the reason, whatever the completion
+                return MatchResult(False, Status.GOLD_ERROR, f"gold {gold.status.value}: {gold.detail}", None, gold)
+            return MatchResult(False, Status.SYNTAX_ERROR, "no SQL in the completion", None, gold)
         # Too long: left unprocessed, the pre-check refuses it as too_large.
         pred_prepared = pred_sql if len(pred_sql) > self.settings.max_sql_bytes else opts.prepare(pred_sql)
         if gold.status is not Status.OK:

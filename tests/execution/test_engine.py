@@ -31,6 +31,13 @@ def test_gold_error_is_never_a_match(engine, demo_paths):
     assert not r.match and r.status is Status.GOLD_ERROR and r.executed
 
 
+@pytest.mark.parametrize("pred", [None, "", "   ", "SELECT 1"])
+def test_a_failing_gold_names_its_own_failure_whatever_the_completion(engine, demo_paths, pred):
+    r = engine.match(demo_paths["hr"], pred, "SELECT nosuch FROM employees")
+    assert r.status is Status.GOLD_ERROR and not r.match
+    assert r.detail.startswith("gold schema_error: ") and "nosuch" in r.detail
+
+
 def test_empty_guard(engine, demo_paths):
     hr = demo_paths["hr"]
     q = "SELECT name FROM employees WHERE salary < 0"
