@@ -226,9 +226,11 @@ def parse_ground_truth(
     if isinstance(path, str) and path:
         return GroundTruth(sql, [path], ground_truth.get("schema"))
     if ground_truth.get("db_id") is not None:
-        paths = resolve_db_paths(str(ground_truth.get("db_id")), root)
+        db_id = str(ground_truth.get("db_id"))
+        paths = resolve_db_paths(db_id, root)
         if not paths:
-            return GroundTruth(sql, [], ground_truth.get("schema"), error="db_id given but no db_root configured")
+            error = f"db_id {db_id[:80]!r} is not a database name" if root else "db_id given but no db_root configured"
+            return GroundTruth(sql, [], ground_truth.get("schema"), error=error)
         return GroundTruth(sql, paths, ground_truth.get("schema"))
     return GroundTruth(sql, [], ground_truth.get("schema"))
 

@@ -82,3 +82,20 @@ def test_a_missing_main_file_is_named_so_the_sample_is_db_missing(root, engine):
         PRED, {"sql": GOLD, "db_id": "hr"}
     )
     assert r.details["status"] == "db_missing"
+
+
+@pytest.mark.parametrize("db_id", ["../hr", "hr/../hr", "/etc/passwd"])
+def test_a_db_id_that_is_not_a_name_is_refused_and_named_as_such(root, engine, db_id):
+    assert resolve_db_paths(db_id, root) == []
+    r = RewardComputer(RewardConfig(baseline="arctic"), engine=engine, db_root=root).compute_reward(
+        PRED, {"sql": GOLD, "db_id": db_id}
+    )
+    assert r.details["status"] == "db_missing" and r.total == 0.0
+    assert r.details["error"] == f"db_id {db_id!r} is not a database name"
+
+
+def test_a_db_id_without_a_db_root_says_that_the_root_is_missing(engine):
+    r = RewardComputer(RewardConfig(baseline="arctic"), engine=engine).compute_reward(
+        PRED, {"sql": GOLD, "db_id": "hr"}
+    )
+    assert r.details["status"] == "db_missing" and r.details["error"] == "db_id given but no db_root configured"
