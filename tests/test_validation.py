@@ -107,6 +107,20 @@ def test_parquet_with_a_missing_database(tmp_path, demo_dir, monkeypatch, capsys
     assert main([str(broken), "--workers", "1"]) == 1
 
 
+def test_a_prepared_row_whose_ground_truth_is_broken_json_is_named(tmp_path):
+    require("pyarrow")
+    from extensions.data.layout import read_prepared
+    from extensions.data.prepare import write_parquet
+    from extensions.errors import DataError
+
+    prompt = [{"role": "user", "content": "q"}]
+    good = {"prompt": prompt, "reward_model": {"ground_truth": '{"sql": "SELECT 1", "db_id": "hr"}'}}
+    broken = {"prompt": prompt, "reward_model": {"ground_truth": '{"sql": "SELECT 1", "db_id": '}}
+    write_parquet([good, broken], str(tmp_path / "rows.parquet"))
+    with pytest.raises(DataError, match=r"row 1: reward_model.ground_truth is not valid JSON: Expecting value"):
+        read_prepared(str(tmp_path / "rows.parquet"))
+
+
 def test_config_checks():
     ok = load_config(env=False)
     assert validate_config(ok) == []

@@ -180,13 +180,15 @@ def row_ground_truth(ground_truth: Mapping[str, Any], *, db_root: str | None = N
 
 
 def _decode(ground_truth: Any) -> Any:
+    """Bytes as text, and text that opens with ``{`` (never SQL) as JSON.
+
+    Raises:
+        ValueError: text that opens with ``{`` but is not JSON (or is nested too deeply).
+    """
     if isinstance(ground_truth, (bytes, bytearray)):
         ground_truth = bytes(ground_truth).decode("utf-8", errors="replace")
     if isinstance(ground_truth, str) and ground_truth.lstrip().startswith("{"):
-        try:
-            return json_loads_bounded(ground_truth)
-        except ValueError:
-            return ground_truth
+        return json_loads_bounded(ground_truth)
     return ground_truth
 
 
@@ -207,7 +209,10 @@ def parse_ground_truth(
     >>> parse_ground_truth({"query": "SELECT 1"}, db_path="a.sqlite").sql
     'SELECT 1'
     """
-    ground_truth = _decode(ground_truth)
+    try:
+        ground_truth = _decode(ground_truth)
+    except ValueError as exc:
+        return GroundTruth(None, [], error=f"ground_truth opens with '{{' but is not JSON: {exc}"[:200])
     if isinstance(extra, Mapping) and any(extra.get(k) for k in _DB_KEYS):
         if isinstance(ground_truth, str):
             ground_truth = {"sql": ground_truth}
@@ -284,9 +289,10 @@ def read_prepared(path: str) -> list[dict]:
     rows = []
     for i, r in enumerate(read_parquet(path)):
         rm = r.get("reward_model")
-        gt = _decode(rm.get("ground_truth") if isinstance(rm, Mapping) else None)
-        if isinstance(gt, str) and gt.lstrip().startswith("{"):
-            raise DataError(f"{path}: row {i}: reward_model.ground_truth is not valid JSON (or nested too deep)")
+        try:
+            gt = _decode(rm.get("ground_truth") if isinstance(rm, Mapping) else None)
+        except ValueError as exc:
+            raise DataError(f"{path}: row {i}: reward_model.ground_truth is not valid JSON: {exc}") from None
         if isinstance(gt, str):
             gt = {"sql": gt}
         if not isinstance(gt, Mapping):

@@ -139,6 +139,18 @@ def test_parse_ground_truth_forms():
     assert parse_ground_truth(None).error
 
 
+@pytest.mark.parametrize(
+    "text", ['{"sql": "SELECT 1", "db_path": ', "{broken", "{" * 5000], ids=["cut", "broken", "deep"]
+)
+def test_a_ground_truth_that_opens_like_json_but_is_not_is_a_gold_error(engine, demo_paths, text):
+    gt = parse_ground_truth(text, db_path=demo_paths["hr"])
+    assert gt.sql is None and gt.error.startswith("ground_truth opens with '{' but is not JSON: ")
+    r = RewardComputer(RewardConfig(baseline="arctic"), engine=engine).compute_reward(
+        completion("SELECT 1", "good"), text, db_path=demo_paths["hr"]
+    )
+    assert r.details["status"] == "gold_error" and r.details["error"] == gt.error and r.total == 0.0
+
+
 def test_extra_component(engine, gt):
     class Shorter:
         name = "short"
