@@ -33,11 +33,16 @@ _ENGINE = EngineSettings()
 _TOOL = ToolLimits()
 
 ENV_PREFIX = "EXTENSIONS__"
+# The smallest execution.memory_mb accepted: with a few tens of MiB a worker cannot start its watchdog thread, so
+# every statement, golds included, fails and every sample would be scored as broken.
+MIN_MEMORY_MB = 256
 CONFIG_ENV = "EXTENSIONS_CONFIG"  # path of a YAML file used when none is given
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Unknown keys fail, and so does a non-finite number (``.inf``, ``nan``): no setting means "unbounded" by
+    # infinity (0 does, where documented), and an infinite weight or a NaN score would poison every reward.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ExecutionConfig(_Strict):
@@ -58,14 +63,20 @@ class ExecutionConfig(_Strict):
     adaptive_k: float = Field(
         _ENGINE.adaptive_k, gt=0, description="a prediction may take adaptive_k times its gold's VM steps"
     )
-    adaptive_min_steps: int = Field(_ENGINE.adaptive_min_steps, ge=0, description="smallest adaptive step budget")
+    adaptive_min_steps: int = Field(
+        _ENGINE.adaptive_min_steps,
+        ge=1000,
+        description="smallest adaptive step budget (at least one progress period; a budget of 0 would mean none)",
+    )
     max_cpu_s: float = Field(
         _ENGINE.max_cpu_s,
         ge=0,
         description="CPU seconds of the executing thread per statement (past it: timeout_cpu); 0 = none",
     )
     adaptive_min_cpu_s: float = Field(
-        _ENGINE.adaptive_min_cpu_s, ge=0, description="smallest adaptive CPU budget (seconds)"
+        _ENGINE.adaptive_min_cpu_s,
+        gt=0,
+        description="smallest adaptive CPU budget (seconds; a budget of 0 would mean none)",
     )
     adaptive_cpu_margin: float = Field(
         _ENGINE.adaptive_cpu_margin,
@@ -79,7 +90,11 @@ class ExecutionConfig(_Strict):
     max_result_bytes: int = Field(
         _ENGINE.max_result_bytes, ge=1000, description="largest whole result a worker sends back; past it: too_large"
     )
-    memory_mb: int = Field(_ENGINE.memory_mb, ge=0)
+    memory_mb: int = Field(
+        _ENGINE.memory_mb,
+        ge=0,
+        description=f"each worker's address space in MiB (0 = no limit, else at least {MIN_MEMORY_MB})",
+    )
     max_open_connections: int = Field(
         _ENGINE.max_open_connections,
         ge=1,
@@ -114,6 +129,16 @@ class ExecutionConfig(_Strict):
     stat_ttl_s: float = Field(
         _ENGINE.stat_ttl_s, ge=0, description="re-read a database file's signature at most this often"
     )
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _room_to_start(cls, v: int) -> int:
+        if 0 < v < MIN_MEMORY_MB:
+            raise ValueError(
+                f"a worker needs at least {MIN_MEMORY_MB} MiB of address space to start and run its threads "
+                "(0 = no limit)"
+            )
+        return v
 
     def engine_settings(self) -> EngineSettings:
         """The engine's settings for this config.

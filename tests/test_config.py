@@ -121,6 +121,56 @@ def test_a_misspelt_environment_variable_gets_a_hint_too(monkeypatch):
         load_config()
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        "execution.timeout_s=inf",
+        "execution.max_cpu_s=inf",
+        "execution.adaptive_k=inf",
+        "reward.broken_score=nan",
+        "reward.correct_floor=nan",
+        "reward.structural_weight=inf",
+        "reward.schema_weight=-inf",
+        "multi_turn.max_cpu_s=inf",
+    ],
+)
+def test_a_non_finite_number_is_refused_by_name(override):
+    key = override.split("=")[0]
+    with pytest.raises(ConfigError, match=rf"^{key}: Input should be a finite number"):
+        load_config(overrides=[override], env=False)
+
+
+@pytest.mark.parametrize(
+    "override,needle",
+    [
+        (
+            "execution.adaptive_min_steps=0",
+            "execution.adaptive_min_steps: Input should be greater than or equal to 1000",
+        ),
+        ("execution.adaptive_min_cpu_s=0", "execution.adaptive_min_cpu_s: Input should be greater than 0"),
+        ("execution.memory_mb=16", "execution.memory_mb: Value error, a worker needs at least 256 MiB"),
+    ],
+)
+def test_a_budget_that_would_mean_none_or_a_worker_that_cannot_start_is_refused(override, needle):
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=[override], env=False)
+    assert str(err.value).startswith(needle)
+
+
+@pytest.mark.parametrize(
+    "override", ["execution.memory_mb=0", "execution.memory_mb=256", "execution.adaptive_min_steps=1000"]
+)
+def test_the_smallest_accepted_values_load(override):
+    load_config(overrides=[override], env=False)
+
+
+def test_a_non_finite_number_in_a_file_is_refused_too(tmp_path):
+    path = tmp_path / "inf.yaml"
+    path.write_text("execution:\n  timeout_s: .inf\n")
+    with pytest.raises(ConfigError, match="execution.timeout_s: Input should be a finite number"):
+        load_config(path, env=False)
+
+
 def test_missing_and_invalid_files(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
