@@ -45,6 +45,7 @@ from extensions.execution.wire import WireError, decode_reply, encode_request, r
 from extensions.execution.worker import CPU_EXIT, CPU_GRACE_S
 
 log = logging.getLogger(__name__)
+_MAX_WORKERS_PER_CORE = 4  # past this a pool is warned about: the workers are processes that mostly wait
 
 _DEFAULT_LIMITS = Limits()
 
@@ -199,6 +200,17 @@ class WorkerPool:
         self.size = int(workers) if workers else (os.cpu_count() or 1)
         if self.size < 1:
             raise ValueError("workers must be >= 1")
+        cores = os.cpu_count() or 1
+        if self.size > _MAX_WORKERS_PER_CORE * cores:
+            log_once(
+                log,
+                f"pool:oversized:{self.size}",
+                "execution.workers=%d on a machine with %d cores: a batch may start that many worker processes, "
+                "and more than %d per core only adds memory; 0 sizes the pool from the cores",
+                self.size,
+                cores,
+                _MAX_WORKERS_PER_CORE,
+            )
         self.limits = limits
         self.grace_s = grace_s
         # A frame announcing more than this is a protocol error (the worker caps its results).

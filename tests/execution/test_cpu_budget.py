@@ -6,6 +6,7 @@ wall-clock time; the expensive-step tests run beside busy processes.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import signal
@@ -184,3 +185,17 @@ def test_three_expensive_steps_then_a_batch_of_8_cost_the_caller_little_cpu_besi
         out = compute_score_batch(None, sols, [gold] * 8, None, overrides=overrides)
         assert [b["status_timeout_cpu"] for b in out] == [1.0] * 8
         assert time.thread_time() - t0 <= 0.25 * 8
+
+
+def test_a_pool_of_many_more_workers_than_cores_is_warned_about_once(caplog):
+    size = 4 * (os.cpu_count() or 1) + 3  # past 4 per core; no worker is started
+    with caplog.at_level(logging.WARNING, logger="extensions.execution.pool"):
+        pools = [WorkerPool(size), WorkerPool(size)]
+    warned = [r.getMessage() for r in caplog.records if "worker processes" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith(f"execution.workers={size} on a machine with ")
+    for pool in pools:
+        pool.close()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="extensions.execution.pool"):
+        WorkerPool(os.cpu_count() or 1).close()
+    assert not caplog.records
