@@ -399,10 +399,11 @@ class WorkerPool:
     def wait_limit(self, timeout_s: float, ahead: int) -> float:
         """How long a call waits for a worker: the time the ``ahead`` calls queued before it may hold them.
 
-        Each call holds a worker at most its ``timeout_s + grace_s``; with ``size`` workers, a call with
-        ``ahead`` calls before it gets one within ``(1 + ahead // size)`` such holds, measured with the
-        longest hold any call has asked for. Past that, something is stuck, and the call ends in
-        ``timeout_wall`` (no verdict) instead of waiting on.
+        Each call holds a worker at most twice (a stall is tried once more, and the second try may take
+        the worker back first), each time for at most its ``timeout_s + grace_s``; with ``size`` workers,
+        a call with ``ahead`` calls before it gets one within ``2 × (1 + ahead // size)`` such holds,
+        measured with the longest hold any call has asked for. Past that, something is stuck, and the
+        call ends in ``timeout_wall`` (no verdict) instead of waiting on.
 
         Args:
             timeout_s: the calling statement's wall-clock backstop.
@@ -412,10 +413,10 @@ class WorkerPool:
             The seconds to wait.
 
         >>> WorkerPool(2, grace_s=1.0).wait_limit(2.0, ahead=3)
-        6.0
+        12.0
         """
         longest = max(self._longest_s, timeout_s + self.grace_s)
-        return (1 + ahead // self.size) * longest
+        return 2 * (1 + ahead // self.size) * longest
 
     def _acquire_queued(self, timeout_s: float) -> _Worker:
         """:meth:`_acquire` with the queue-aware :meth:`wait_limit`; :class:`_NoWorker` past it."""
